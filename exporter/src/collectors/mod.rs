@@ -1,0 +1,77 @@
+//! Collectors: one per kind of source, one instance per configured target.
+//!
+//! A collector only gathers the facts of its own source. The registry
+//! (`crate::registry`) runs every collector concurrently under its deadline,
+//! adds the target's labels to each sample, and writes the source's `*_up`
+//! gauge and the exporter's self-metrics, so a failed or slow target still
+//! yields samples ("failure is a sample") and never delays the others.
+
+use futures::future::BoxFuture;
+
+use crate::metrics::{Family, Label};
+
+/// The kinds of source the exporter knows, each with its `*_up` gauge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    Postgres,
+    Redis,
+    Haproxy,
+    App,
+}
+
+impl Source {
+    /// The value of the `collector` label on self-metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Postgres => "postgres",
+            Source::Redis => "redis",
+            Source::Haproxy => "haproxy",
+            Source::App => "app",
+        }
+    }
+
+    /// The gauge that is 1 when the last collection from a target succeeded.
+    pub fn up_metric(self) -> &'static str {
+        match self {
+            Source::Postgres => "pg_up",
+            Source::Redis => "redis_up",
+            Source::Haproxy => "haproxy_up",
+            Source::App => "app_up",
+        }
+    }
+}
+
+/// Why a collection failed. The message must never contain a secret: build
+/// it from the target's redacted name, never from a DSN or URL with a password.
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}")]
+pub struct CollectError {
+    /// A short, bounded word usable as a metric label (`connect`, `auth`,
+    /// `timeout`, `parse`, `query`, `http`).
+    pub kind: &'static str,
+    /// Human-readable reason, logged once per change of state.
+    pub reason: String,
+}
+
+impl CollectError {
+    pub fn new(kind: &'static str, reason: impl Into<String>) -> Self {
+        CollectError {
+            kind,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// One configured target of one source.
+pub trait Collector: Send + Sync {
+    fn source(&self) -> Source;
+
+    /// The labels that name this target on every sample it yields (for
+    /// example `server="127.0.0.1:5432"` for PostgreSQL), plus the static
+    /// labels from its configuration. Never contains a secret.
+    fn target_labels(&self) -> &[Label];
+
+    /// Gathers the target's families. Samples carry only the source's own
+    /// labels; the registry adds `target_labels()`.
+    fn collect(&self) -> BoxFuture<'_, Result<Vec<Family>, CollectError>>;
+}

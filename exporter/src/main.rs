@@ -1,0 +1,3 @@
+fn main() {
+    println!("vigil-exporter: under construction");
+}

@@ -1,0 +1,5 @@
+//! vigil: scrape targets into an embedded time-series store, evaluate PromQL
+//! over it, and (in later stages) alert, route and report on SLAs.
+
+pub mod model;
+pub mod store;

@@ -1,0 +1,52 @@
+//! The embedded time-series store, split into the two seams its users need:
+//! scraping and rules append through [`Appender`]; PromQL and the API read
+//! through [`Querier`].
+
+use crate::model::{Labels, Matcher, Sample};
+
+/// Why a sample was not stored.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AppendError {
+    /// Prometheus rejects samples older than the series' newest one.
+    #[error("out of order sample")]
+    OutOfOrder,
+    /// A different value at the same timestamp as the newest sample.
+    #[error("duplicate sample for timestamp")]
+    DuplicateTimestamp,
+    /// Older than the retention window: it would be truncated at once.
+    #[error("sample too old")]
+    TooOld,
+}
+
+/// Writes samples. Implementations are shared across tasks (`&self`), so
+/// appends from several scrape loops and reads from queries run concurrently.
+pub trait Appender: Send + Sync {
+    /// Appends one sample; `t` is milliseconds since the epoch. A value of
+    /// [`crate::model::stale_nan`] marks the series stale from `t` on.
+    fn append(&self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError>;
+}
+
+/// One series and its samples within the requested window, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesSamples {
+    pub labels: Labels,
+    pub samples: Vec<Sample>,
+}
+
+/// Reads samples. All times are milliseconds since the epoch, inclusive.
+pub trait Querier: Send + Sync {
+    /// Every series matching all `matchers` with its samples in
+    /// `[mint, maxt]` (staleness markers included, as stored), sorted by
+    /// labels. Series with no sample in the window are left out.
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesSamples>;
+
+    /// Label sets of the series matching `matchers` that have samples in
+    /// `[mint, maxt]`, sorted (for `/api/v1/series`).
+    fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels>;
+
+    /// Sorted, distinct label names of those series (for `/api/v1/labels`).
+    fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<String>;
+
+    /// Sorted, distinct values of `name` on those series.
+    fn label_values(&self, name: &str, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<String>;
+}

@@ -1,0 +1,5 @@
+//! Support code for end-to-end tests: real servers started from the system
+//! binaries on free loopback ports in temporary directories, and the demo app.
+
+pub mod ports;
+pub mod process;
