@@ -6,6 +6,8 @@
 //! gauge and the exporter's self-metrics, so a failed or slow target still
 //! yields samples ("failure is a sample") and never delays the others.
 
+use std::time::Duration;
+
 use futures::future::BoxFuture;
 
 use crate::metrics::{Family, Label};
@@ -74,4 +76,19 @@ pub trait Collector: Send + Sync {
     /// Gathers the target's families. Samples carry only the source's own
     /// labels; the registry adds `target_labels()`.
     fn collect(&self) -> BoxFuture<'_, Result<Vec<Family>, CollectError>>;
+
+    /// This target's own deadline (its config's `timeout`), if it has one;
+    /// the registry uses the global default otherwise.
+    fn timeout(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// A target's configuration cannot become a collector (bad DSN, bad URL,
+/// unreadable `*_file`). The message names the target without its secrets.
+#[derive(Debug, thiserror::Error)]
+#[error("{target}: {reason}")]
+pub struct BuildError {
+    pub target: String,
+    pub reason: String,
 }
