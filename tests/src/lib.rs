@@ -1,5 +1,6 @@
 //! Support code for end-to-end tests: real servers started from the system
 //! binaries on free loopback ports in temporary directories, and the demo app.
 
+pub mod demo_app;
 pub mod ports;
 pub mod process;
