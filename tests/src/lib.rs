@@ -3,4 +3,5 @@
 
 pub mod demo_app;
 pub mod ports;
+pub mod postgres;
 pub mod process;
