@@ -1,5 +1,7 @@
 //! vigil: scrape targets into an embedded time-series store, evaluate PromQL
 //! over it, and (in later stages) alert, route and report on SLAs.
 
+pub mod config;
 pub mod model;
+pub mod scrape;
 pub mod store;

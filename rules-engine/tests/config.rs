@@ -1,0 +1,154 @@
+//! Config loading: defaults, resolution against `global`, and errors located
+//! as `file:line:column`.
+
+use std::time::Duration;
+
+use vigil::config::{Config, ConfigError};
+
+fn write(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
+    let p = dir.path().join("vigil.yml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn load_err(text: &str) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, text);
+    let err = Config::load(&p).expect_err("config should be rejected");
+    (p.display().to_string(), err.to_string())
+}
+
+#[test]
+fn empty_file_gives_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::load(&write(&dir, "")).unwrap();
+    assert_eq!(cfg.global.scrape_interval.0, Duration::from_secs(60));
+    assert_eq!(cfg.global.scrape_timeout.0, Duration::from_secs(10));
+    assert_eq!(cfg.storage.retention.0, Duration::from_secs(6 * 3600));
+    assert!(cfg.scrape_configs.is_empty());
+}
+
+#[test]
+fn jobs_inherit_global_and_resolve_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "\
+global:
+  scrape_interval: 15s
+  scrape_timeout: 20s
+  evaluation_interval: 30s
+  external_labels: {site: lab}
+scrape_configs:
+  - job_name: node
+    static_configs:
+      - targets: ['127.0.0.1:9100']
+        labels: {team: core}
+  - job_name: api
+    scrape_interval: 5s
+    scrape_timeout: 2s
+    metrics_path: /probe
+    scheme: https
+    params: {module: [http_2xx]}
+    basic_auth: {username: u, password_file: secrets/pw}
+    tls_config: {insecure_skip_verify: true}
+    file_sd_configs: [{files: ['sd/*.json'], refresh_interval: 30s}]
+    sample_limit: 1000
+    body_size_limit: 10MB
+    label_limit: 30
+    metric_relabel_configs:
+      - source_labels: [__name__]
+        regex: 'go_.*'
+        action: drop
+";
+    // A global timeout above the interval is an error, so use one within it.
+    let text = text.replace("scrape_timeout: 20s", "scrape_timeout: 10s");
+    let cfg = Config::load(&write(&dir, &text)).unwrap();
+    let node = &cfg.scrape_configs[0];
+    assert_eq!(node.interval().0, Duration::from_secs(15));
+    assert_eq!(node.timeout().0, Duration::from_secs(10));
+    assert_eq!(node.metrics_path, "/metrics");
+    let api = &cfg.scrape_configs[1];
+    assert_eq!(api.interval().0, Duration::from_secs(5));
+    assert_eq!(api.timeout().0, Duration::from_secs(2));
+    assert_eq!(api.body_size_limit.0, 10 << 20);
+    assert_eq!(
+        api.basic_auth.as_ref().unwrap().password_file.as_deref(),
+        Some(dir.path().join("secrets/pw").as_path())
+    );
+    assert_eq!(
+        api.file_sd_configs[0].files[0],
+        dir.path().join("sd/*.json").display().to_string()
+    );
+    assert_eq!(cfg.global.external_labels["site"], "lab");
+}
+
+#[test]
+fn global_timeout_is_capped_by_a_shorter_job_interval() {
+    let cfg = Config::parse(
+        "scrape_configs:\n  - job_name: fast\n    scrape_interval: 5s\n",
+        "inline",
+    )
+    .unwrap();
+    assert_eq!(cfg.scrape_configs[0].timeout().0, Duration::from_secs(5));
+}
+
+#[test]
+fn unknown_key_is_located() {
+    let (path, err) = load_err("global:\n  scrape_interval: 15s\n  scrape_intervall: 15s\n");
+    assert!(
+        err.starts_with(&format!("{path}:3:3: ")),
+        "unexpected error: {err}"
+    );
+    assert!(err.contains("unknown field `scrape_intervall`"), "{err}");
+}
+
+#[test]
+fn unknown_key_in_a_job_is_located() {
+    let text = "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: [x:1]\n        lables: {a: b}\n";
+    let (path, err) = load_err(text);
+    assert!(err.starts_with(&format!("{path}:5:9: ")), "{err}");
+    assert!(err.contains("lables"), "{err}");
+}
+
+#[test]
+fn bad_duration_is_located() {
+    let (path, err) = load_err("global:\n  scrape_interval: 15\n");
+    assert!(err.starts_with(&format!("{path}:2:")), "{err}");
+    assert!(err.contains("not a valid duration"), "{err}");
+}
+
+#[test]
+fn bad_relabel_regex_is_located() {
+    let text = "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [a]\n        regex: '(('\n        target_label: b\n";
+    let (path, err) = load_err(text);
+    // The position is the start of the offending relabel step.
+    assert!(err.starts_with(&format!("{path}:4:9: ")), "{err}");
+    assert!(err.contains("relabel_configs[0]: invalid regex"), "{err}");
+}
+
+#[test]
+fn semantic_errors_point_at_the_job() {
+    let text = "scrape_configs:\n  - job_name: a\n  - job_name: b\n    scrape_interval: 5s\n    scrape_timeout: 10s\n";
+    let (path, err) = load_err(text);
+    assert_eq!(
+        err,
+        format!(
+            "{path}:3:5: scrape timeout greater than scrape interval for scrape config with job name \"b\""
+        )
+    );
+    let (path, err) = load_err("scrape_configs:\n  - job_name: a\n  - job_name: a\n");
+    assert!(
+        err.starts_with(&format!("{path}:3:5: found multiple")),
+        "{err}"
+    );
+    let text = "scrape_configs:\n  - job_name: a\n    bearer_token: t\n    basic_auth: {username: u, password: p}\n";
+    let (_, err) = load_err(text);
+    assert!(err.contains("at most one of"), "{err}");
+    assert!(!err.contains(": p"), "secret leaked: {err}");
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let err = Config::load(std::path::Path::new("/nonexistent/vigil.yml")).unwrap_err();
+    assert!(matches!(err, ConfigError::Read { .. }));
+    assert!(err.to_string().starts_with("/nonexistent/vigil.yml: "));
+}
