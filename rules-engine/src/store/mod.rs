@@ -2,6 +2,20 @@
 //! scraping and rules append through [`Appender`]; PromQL and the API read
 //! through [`Querier`].
 
+mod bits;
+pub mod chunk;
+mod head;
+mod index;
+mod select;
+pub mod series;
+mod stats;
+#[cfg(test)]
+mod tests;
+
+pub use head::{Head, HeadOptions};
+pub use series::MemSeries;
+pub use stats::HeadStats;
+
 use crate::model::{Labels, Matcher, Sample};
 
 /// Why a sample was not stored.

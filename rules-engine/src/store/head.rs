@@ -1,0 +1,415 @@
+//! The in-memory head: every series, its chunks and the postings index,
+//! behind the [`Appender`] and [`Querier`] seams.
+//!
+//! ```text
+//!             fingerprint & mask                     sref & mask
+//! Labels ──► shards[i]: RwLock<Shard> ◄──────────── postings (sref lists)
+//!              by_fp:      fp   -> Arc<MemSeries>      (collisions aside)
+//!              by_ref:     sref -> Arc<MemSeries>
+//!                                     └ Mutex<SeriesData> (chunks)
+//! ```
+//!
+//! A series reference keeps its shard number in its low bits, so both the
+//! fingerprint and the reference lead to the same shard. Locks are taken in
+//! one order, shard then index then series data, and appends to known series
+//! take only a shard read lock and the series' own mutex.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::Duration;
+
+use parking_lot::RwLock;
+
+use super::index::PostingsIndex;
+use super::select::select_postings;
+use super::series::{Appended, MemSeries};
+use super::stats::{Counters, HeadStats};
+use super::{AppendError, Appender, Querier, SeriesSamples};
+use crate::model::{Labels, Matcher};
+
+type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Shards of the series map: enough that parallel scrape loops creating
+/// series rarely meet on one lock, few enough to scan cheaply on truncation.
+const SHARD_BITS: u32 = 4;
+const SHARDS: usize = 1 << SHARD_BITS;
+
+/// How the head keeps its data.
+#[derive(Debug, Clone)]
+pub struct HeadOptions {
+    /// How far behind the newest appended sample data is kept. Whole chunks
+    /// entirely older than that are dropped; `Duration::MAX` keeps all.
+    pub retention: Duration,
+    /// Truncation runs when the newest sample has moved this far past the
+    /// last truncation point, so its cost (a pass over all series) is paid
+    /// once in a while and not per append.
+    pub truncate_every: Duration,
+}
+
+impl Default for HeadOptions {
+    fn default() -> Self {
+        HeadOptions {
+            retention: Duration::from_secs(6 * 3600),
+            truncate_every: Duration::from_secs(60),
+        }
+    }
+}
+
+impl HeadOptions {
+    /// Keeps every sample (for tests and the PromQL conformance runner).
+    pub fn unlimited() -> Self {
+        HeadOptions {
+            retention: Duration::MAX,
+            ..Self::default()
+        }
+    }
+
+    fn retention_ms(&self) -> Option<i64> {
+        let ms = self.retention.as_millis();
+        (ms < i64::MAX as u128).then_some(ms as i64)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Shard {
+    by_fp: Map<u64, Arc<MemSeries>>,
+    /// Series whose fingerprint equals another's with different labels.
+    collisions: Map<u64, Vec<Arc<MemSeries>>>,
+    by_ref: Map<u64, Arc<MemSeries>>,
+}
+
+impl Shard {
+    fn find(&self, fp: u64, labels: &Labels) -> Option<&Arc<MemSeries>> {
+        let s = self.by_fp.get(&fp)?;
+        if s.labels == *labels {
+            return Some(s);
+        }
+        self.collisions
+            .get(&fp)?
+            .iter()
+            .find(|s| s.labels == *labels)
+    }
+
+    fn insert(&mut self, s: Arc<MemSeries>) {
+        self.by_ref.insert(s.sref, s.clone());
+        match self.by_fp.get(&s.fingerprint) {
+            None => {
+                self.by_fp.insert(s.fingerprint, s);
+            }
+            Some(_) => self.collisions.entry(s.fingerprint).or_default().push(s),
+        }
+    }
+
+    fn remove(&mut self, s: &MemSeries) {
+        self.by_ref.remove(&s.sref);
+        if let Some(list) = self.collisions.get_mut(&s.fingerprint) {
+            if let Some(i) = list.iter().position(|c| c.sref == s.sref) {
+                list.swap_remove(i);
+            } else if let Some(promoted) = list.pop() {
+                self.by_fp.insert(s.fingerprint, promoted);
+            }
+            if list.is_empty() {
+                self.collisions.remove(&s.fingerprint);
+            }
+        } else {
+            self.by_fp.remove(&s.fingerprint);
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct IndexState {
+    postings: PostingsIndex,
+    next_id: u64,
+}
+
+/// The in-memory time-series store. Share it as `Arc<Head>`.
+#[derive(Debug)]
+pub struct Head {
+    opts: HeadOptions,
+    shards: Box<[RwLock<Shard>]>,
+    index: RwLock<IndexState>,
+    pub(crate) counters: Counters,
+    /// Samples older than this are rejected: they would be truncated.
+    min_valid: AtomicI64,
+    /// Newest timestamp appended, which drives retention.
+    max_time: AtomicI64,
+    truncating: AtomicBool,
+}
+
+impl Default for Head {
+    fn default() -> Self {
+        Self::new(HeadOptions::default())
+    }
+}
+
+impl Head {
+    pub fn new(opts: HeadOptions) -> Self {
+        Head {
+            opts,
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            index: RwLock::default(),
+            counters: Counters::default(),
+            min_valid: AtomicI64::new(i64::MIN),
+            max_time: AtomicI64::new(i64::MIN),
+            truncating: AtomicBool::new(false),
+        }
+    }
+
+    pub fn options(&self) -> &HeadOptions {
+        &self.opts
+    }
+
+    /// The self-metrics snapshot for `/metrics`.
+    pub fn stats(&self) -> HeadStats {
+        self.counters.snapshot()
+    }
+
+    /// Newest timestamp appended, if any.
+    pub fn max_time(&self) -> Option<i64> {
+        Some(self.max_time.load(Ordering::Relaxed)).filter(|&t| t != i64::MIN)
+    }
+
+    /// The series with exactly these labels, created when new.
+    pub fn get_or_create(&self, labels: &Labels) -> Arc<MemSeries> {
+        self.get_or_create_fp(labels.fingerprint(), labels)
+    }
+
+    /// [`Head::get_or_create`] with the fingerprint given, so tests can
+    /// force collisions.
+    pub(crate) fn get_or_create_fp(&self, fp: u64, labels: &Labels) -> Arc<MemSeries> {
+        let shard = &self.shards[(fp as usize) & (SHARDS - 1)];
+        if let Some(s) = shard.read().find(fp, labels) {
+            return s.clone();
+        }
+        let mut shard_w = shard.write();
+        if let Some(s) = shard_w.find(fp, labels) {
+            return s.clone();
+        }
+        let series = {
+            let mut ix = self.index.write();
+            ix.next_id += 1;
+            let sref = (ix.next_id << SHARD_BITS) | (fp & (SHARDS as u64 - 1));
+            ix.postings.add(sref, labels);
+            Arc::new(MemSeries::new(sref, fp, labels.clone()))
+        };
+        shard_w.insert(series.clone());
+        Counters::add(&self.counters.series, 1);
+        Counters::add(&self.counters.series_created, 1);
+        series
+    }
+
+    /// Appends to a series obtained from [`Head::get_or_create`] (or a
+    /// scrape cache). Returns `Ok(false)` when retention has removed the
+    /// series meanwhile: look it up again.
+    pub fn append_to(&self, series: &MemSeries, t: i64, v: f64) -> Result<bool, AppendError> {
+        if t < self.min_valid.load(Ordering::Relaxed) {
+            Counters::add(&self.counters.too_old, 1);
+            return Err(AppendError::TooOld);
+        }
+        let mut data = series.data.lock();
+        if data.removed {
+            return Ok(false);
+        }
+        match data.append(t, v) {
+            Ok(Appended::Stored {
+                new_chunk,
+                bytes_added,
+            }) => {
+                drop(data);
+                Counters::add(&self.counters.samples_appended, 1);
+                Counters::add(&self.counters.chunk_bytes, bytes_added as u64);
+                if new_chunk {
+                    Counters::add(&self.counters.chunks, 1);
+                    Counters::add(&self.counters.chunks_created, 1);
+                }
+                self.note_time(t);
+                Ok(true)
+            }
+            Ok(Appended::Duplicate) => Ok(true),
+            Err(e) => {
+                let c = match e {
+                    AppendError::OutOfOrder => &self.counters.out_of_order,
+                    AppendError::DuplicateTimestamp => &self.counters.duplicate_timestamp,
+                    AppendError::TooOld => &self.counters.too_old,
+                };
+                Counters::add(c, 1);
+                Err(e)
+            }
+        }
+    }
+
+    /// Advances the newest time and truncates when it has moved far enough.
+    fn note_time(&self, t: i64) {
+        let prev = self.max_time.fetch_max(t, Ordering::Relaxed);
+        if t <= prev {
+            return;
+        }
+        let Some(retention) = self.opts.retention_ms() else {
+            return;
+        };
+        let mint = t.saturating_sub(retention);
+        let every = self.opts.truncate_every.as_millis().min(i64::MAX as u128) as i64;
+        let last = self.min_valid.load(Ordering::Relaxed);
+        if last != i64::MIN && mint < last.saturating_add(every) {
+            return;
+        }
+        if self
+            .truncating
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            self.truncate(mint);
+            self.truncating.store(false, Ordering::Release);
+        }
+    }
+
+    /// Drops chunks entirely older than `mint`, then series left empty
+    /// (from the index too), and rejects samples older than `mint` from now
+    /// on. Returns the number of series removed.
+    pub fn truncate(&self, mint: i64) -> usize {
+        self.min_valid.fetch_max(mint, Ordering::Relaxed);
+        Counters::add(&self.counters.truncations, 1);
+        let mut removed: Vec<Arc<MemSeries>> = Vec::new();
+        let (mut chunks, mut bytes) = (0, 0);
+        for shard in self.shards.iter() {
+            let mut shard = shard.write();
+            let mut empty = Vec::new();
+            for s in shard.by_ref.values() {
+                let mut data = s.data.lock();
+                let (c, b) = data.truncate_before(mint);
+                chunks += c;
+                bytes += b;
+                if data.is_empty() {
+                    data.removed = true;
+                    empty.push(s.clone());
+                }
+            }
+            for s in &empty {
+                shard.remove(s);
+            }
+            removed.extend(empty);
+        }
+        if !removed.is_empty() {
+            let mut ix = self.index.write();
+            ix.postings
+                .remove(removed.iter().map(|s| (s.sref, &s.labels)));
+        }
+        Counters::sub(&self.counters.chunks, chunks as u64);
+        Counters::add(&self.counters.chunks_removed, chunks as u64);
+        Counters::sub(&self.counters.chunk_bytes, bytes as u64);
+        Counters::sub(&self.counters.series, removed.len() as u64);
+        Counters::add(&self.counters.series_removed, removed.len() as u64);
+        removed.len()
+    }
+
+    /// The series matching `matchers`, in reference order.
+    pub(crate) fn matching_series(&self, matchers: &[Matcher]) -> Vec<Arc<MemSeries>> {
+        let refs = select_postings(&self.index.read().postings, matchers);
+        let mut out = Vec::with_capacity(refs.len());
+        let mut i = 0;
+        // Refs are sorted but interleave shards; take each shard's read lock
+        // once per run of refs in that shard.
+        while i < refs.len() {
+            let shard_no = (refs[i] as usize) & (SHARDS - 1);
+            let shard = self.shards[shard_no].read();
+            while i < refs.len() && (refs[i] as usize) & (SHARDS - 1) == shard_no {
+                if let Some(s) = shard.by_ref.get(&refs[i]) {
+                    out.push(s.clone());
+                }
+                i += 1;
+            }
+        }
+        out
+    }
+
+    fn matching_in_window(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Vec<Arc<MemSeries>> {
+        let mut v = self.matching_series(matchers);
+        v.retain(|s| s.data.lock().has_samples_in(mint, maxt));
+        v
+    }
+
+    /// Visits every series (for memory accounting and diagnostics).
+    pub fn for_each_series(&self, mut f: impl FnMut(&MemSeries)) {
+        for shard in self.shards.iter() {
+            for s in shard.read().by_ref.values() {
+                f(s);
+            }
+        }
+    }
+
+    /// Approximate heap bytes of the postings index.
+    pub fn index_heap_bytes(&self) -> usize {
+        self.index.read().postings.heap_bytes()
+    }
+}
+
+impl Appender for Head {
+    fn append(&self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
+        loop {
+            let series = self.get_or_create(labels);
+            if self.append_to(&series, t, v)? {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl Querier for Head {
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesSamples> {
+        let mut out: Vec<SeriesSamples> = Vec::new();
+        for s in self.matching_series(matchers) {
+            let mut samples = Vec::new();
+            s.data.lock().samples_in(mint, maxt, &mut samples);
+            if !samples.is_empty() {
+                out.push(SeriesSamples {
+                    labels: s.labels.clone(),
+                    samples,
+                });
+            }
+        }
+        out.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+        out
+    }
+
+    fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
+        let mut out: Vec<Labels> = self
+            .matching_in_window(matchers, mint, maxt)
+            .iter()
+            .map(|s| s.labels.clone())
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for s in self.matching_in_window(matchers, mint, maxt) {
+            for l in &s.labels {
+                if !seen.contains(l.name.as_str()) {
+                    seen.insert(l.name.clone());
+                    names.push(l.name.clone());
+                }
+            }
+        }
+        names.sort_unstable();
+        names
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<String> {
+        let mut values: Vec<String> = self
+            .matching_in_window(matchers, mint, maxt)
+            .iter()
+            .filter_map(|s| s.labels.get(name).map(str::to_string))
+            .collect();
+        values.sort_unstable();
+        values.dedup();
+        values
+    }
+}

@@ -1,0 +1,242 @@
+//! One series in the head: its label set, and its samples in chunks.
+//!
+//! ```text
+//! MemSeries { labels, fingerprint, sref }
+//!   data: Mutex<SeriesData>
+//!     closed: [Chunk 0][Chunk 1]...[Chunk n-1]   full, immutable, oldest first
+//!     open:   Chunk n                             appendable, newest samples
+//! ```
+//!
+//! Appends take only this series' lock, so scrape loops writing different
+//! series never wait on each other and a query reading one series blocks one
+//! appender for the time it takes to decode that series' chunks.
+
+use parking_lot::Mutex;
+
+use super::AppendError;
+use super::chunk::{Chunk, ChunkIter};
+use crate::model::{Labels, Sample};
+
+/// Samples per chunk before a new one is cut: Prometheus's 120 keeps a chunk
+/// around 2 h at a 1 min interval and compresses within a few % of longer
+/// chunks, while keeping the cost of decoding a chunk for a short range low.
+pub const SAMPLES_PER_CHUNK: u16 = 120;
+
+/// A series in the head. Shared as `Arc<MemSeries>` by the shard map, the
+/// scrape caches and in-flight queries.
+#[derive(Debug)]
+pub struct MemSeries {
+    pub(crate) sref: u64,
+    pub(crate) fingerprint: u64,
+    pub(crate) labels: Labels,
+    pub(crate) data: Mutex<SeriesData>,
+}
+
+impl MemSeries {
+    pub(crate) fn new(sref: u64, fingerprint: u64, labels: Labels) -> Self {
+        MemSeries {
+            sref,
+            fingerprint,
+            labels,
+            data: Mutex::new(SeriesData::default()),
+        }
+    }
+
+    pub fn labels(&self) -> &Labels {
+        &self.labels
+    }
+
+    /// The series reference, stable for the life of the series in the head.
+    pub fn series_ref(&self) -> u64 {
+        self.sref
+    }
+}
+
+/// What one append did, for the head's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored; `new_chunk` when it opened a chunk.
+    Stored { new_chunk: bool, bytes_added: usize },
+    /// Same timestamp and bit-identical value as the newest sample: accepted
+    /// and ignored, as Prometheus does for re-scraped samples.
+    Duplicate,
+}
+
+/// The samples of a series. `removed` is set when retention drops the series
+/// from the head, so holders of a stale `Arc` (scrape caches) notice.
+#[derive(Debug, Default)]
+pub struct SeriesData {
+    closed: Vec<Chunk>,
+    open: Option<Chunk>,
+    pub(crate) removed: bool,
+}
+
+impl SeriesData {
+    /// Appends `(t, v)`, enforcing Prometheus's in-order rules.
+    pub fn append(&mut self, t: i64, v: f64) -> Result<Appended, AppendError> {
+        if let Some(open) = &self.open {
+            let (last_t, last_v) = open.last();
+            if t < last_t {
+                return Err(AppendError::OutOfOrder);
+            }
+            if t == last_t {
+                return if last_v.to_bits() == v.to_bits() {
+                    Ok(Appended::Duplicate)
+                } else {
+                    Err(AppendError::DuplicateTimestamp)
+                };
+            }
+        }
+        let mut new_chunk = false;
+        let full = self
+            .open
+            .as_ref()
+            .is_none_or(|c| c.num_samples() >= SAMPLES_PER_CHUNK);
+        if full {
+            if let Some(mut old) = self.open.take() {
+                old.shrink();
+                self.closed.push(old);
+            }
+            self.open = Some(Chunk::new());
+            new_chunk = true;
+        }
+        let open = self.open.as_mut().expect("open chunk exists");
+        let before = open.byte_len();
+        open.append(t, v);
+        Ok(Appended::Stored {
+            new_chunk,
+            bytes_added: open.byte_len() - before,
+        })
+    }
+
+    /// Newest timestamp, if any sample is stored.
+    pub fn max_time(&self) -> Option<i64> {
+        self.open.as_ref().map(|c| c.last().0)
+    }
+
+    /// Oldest timestamp, if any sample is stored.
+    pub fn min_time(&self) -> Option<i64> {
+        self.closed
+            .first()
+            .or(self.open.as_ref())
+            .map(|c| c.first_time())
+    }
+
+    /// Whether any sample lies in `[mint, maxt]`.
+    pub fn has_samples_in(&self, mint: i64, maxt: i64) -> bool {
+        self.chunks()
+            .filter(|c| c.first_time() <= maxt && c.last().0 >= mint)
+            .any(|c| c.iter().any(|s| s.t >= mint && s.t <= maxt))
+    }
+
+    /// Pushes the samples in `[mint, maxt]` onto `out`, oldest first.
+    pub fn samples_in(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
+        for c in self.chunks() {
+            if c.last().0 < mint || c.first_time() > maxt {
+                continue;
+            }
+            out.extend(
+                ChunkIter::new(c)
+                    .skip_while(|s| s.t < mint)
+                    .take_while(|s| s.t <= maxt),
+            );
+        }
+    }
+
+    /// Drops whole chunks whose newest sample is older than `mint`. Returns
+    /// (chunks dropped, bytes freed). The open chunk goes too when all of it
+    /// is old, leaving the series empty for the caller to remove.
+    pub fn truncate_before(&mut self, mint: i64) -> (usize, usize) {
+        let keep_from = self.closed.partition_point(|c| c.last().0 < mint);
+        let mut bytes: usize = self.closed[..keep_from].iter().map(|c| c.byte_len()).sum();
+        let mut dropped = keep_from;
+        self.closed.drain(..keep_from);
+        if self.closed.is_empty() && self.open.as_ref().is_some_and(|c| c.last().0 < mint) {
+            bytes += self.open.as_ref().map_or(0, |c| c.byte_len());
+            self.open = None;
+            dropped += 1;
+        }
+        (dropped, bytes)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.open.is_none()
+    }
+
+    pub fn num_chunks(&self) -> usize {
+        self.closed.len() + usize::from(self.open.is_some())
+    }
+
+    /// Bytes of chunk payload, for memory accounting.
+    pub fn chunk_bytes(&self) -> usize {
+        self.chunks().map(|c| c.byte_len()).sum()
+    }
+
+    fn chunks(&self) -> impl Iterator<Item = &Chunk> {
+        self.closed.iter().chain(self.open.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::stale_nan;
+
+    fn collect(d: &SeriesData, mint: i64, maxt: i64) -> Vec<(i64, u64)> {
+        let mut out = Vec::new();
+        d.samples_in(mint, maxt, &mut out);
+        out.iter().map(|s| (s.t, s.v.to_bits())).collect()
+    }
+
+    #[test]
+    fn out_of_order_and_duplicates_follow_prometheus() {
+        let mut d = SeriesData::default();
+        assert!(matches!(d.append(10, 1.0), Ok(Appended::Stored { .. })));
+        assert_eq!(d.append(10, 1.0), Ok(Appended::Duplicate));
+        assert_eq!(d.append(10, 2.0), Err(AppendError::DuplicateTimestamp));
+        assert_eq!(d.append(9, 1.0), Err(AppendError::OutOfOrder));
+        // A NaN re-scraped at the same timestamp is the same bits: accepted.
+        assert!(d.append(20, f64::NAN).is_ok());
+        assert_eq!(d.append(20, f64::NAN), Ok(Appended::Duplicate));
+        // But a stale marker is a different value than an ordinary NaN.
+        assert_eq!(
+            d.append(20, stale_nan()),
+            Err(AppendError::DuplicateTimestamp)
+        );
+        assert_eq!(collect(&d, 0, 100).len(), 2);
+    }
+
+    #[test]
+    fn cuts_chunks_and_reads_windows_across_them() {
+        let mut d = SeriesData::default();
+        for i in 0..1000 {
+            d.append(i * 15_000, i as f64).unwrap();
+        }
+        assert_eq!(
+            d.num_chunks(),
+            1000usize.div_ceil(SAMPLES_PER_CHUNK as usize)
+        );
+        let got = collect(&d, 15_000 * 100, 15_000 * 300);
+        assert_eq!(got.len(), 201);
+        assert_eq!(got[0], (15_000 * 100, 100f64.to_bits()));
+        assert_eq!(got[200], (15_000 * 300, 300f64.to_bits()));
+        assert!(d.has_samples_in(15_000 * 999, i64::MAX));
+        assert!(!d.has_samples_in(15_000 * 999 + 1, i64::MAX));
+        assert!(!d.has_samples_in(1, 14_999));
+    }
+
+    #[test]
+    fn truncation_drops_only_whole_old_chunks() {
+        let mut d = SeriesData::default();
+        for i in 0..240 {
+            d.append(i, 1.0).unwrap();
+        }
+        // Chunk 0 holds 0..=119: a cut at 119 keeps it (119 is still needed).
+        assert_eq!(d.truncate_before(119).0, 0);
+        assert_eq!(d.truncate_before(120).0, 1);
+        assert_eq!(d.min_time(), Some(120));
+        assert_eq!(d.truncate_before(1000).0, 1);
+        assert!(d.is_empty());
+        assert_eq!(d.max_time(), None);
+    }
+}

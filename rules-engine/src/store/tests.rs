@@ -1,0 +1,188 @@
+//! Tests of the head through its public seams (Appender and Querier).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::model::{Labels, Matcher, stale_nan};
+
+fn l(pairs: &[(&str, &str)]) -> Labels {
+    Labels::from_pairs(pairs.iter().copied())
+}
+
+fn head() -> Head {
+    Head::new(HeadOptions::unlimited())
+}
+
+#[test]
+fn appends_and_selects_by_matchers_sorted_by_labels() {
+    let h = head();
+    let b = l(&[("__name__", "up"), ("job", "b")]);
+    let a = l(&[("__name__", "up"), ("job", "a")]);
+    let other = l(&[("__name__", "other"), ("job", "a")]);
+    for t in 0..10 {
+        h.append(&b, t * 1000, 1.0).unwrap();
+        h.append(&a, t * 1000, t as f64).unwrap();
+        h.append(&other, t * 1000, 2.0).unwrap();
+    }
+    let got = h.select(&[Matcher::equal("__name__", "up")], 2000, 4000);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].labels, a);
+    assert_eq!(got[1].labels, b);
+    let ts: Vec<i64> = got[0].samples.iter().map(|s| s.t).collect();
+    assert_eq!(ts, [2000, 3000, 4000]);
+    assert_eq!(got[0].samples[1].v, 3.0);
+
+    let names = h.label_names(&[], i64::MIN, i64::MAX);
+    assert_eq!(names, ["__name__", "job"]);
+    let jobs = h.label_values("job", &[Matcher::equal("__name__", "up")], 0, 0);
+    assert_eq!(jobs, ["a", "b"]);
+    // Nothing in the window: left out.
+    assert!(
+        h.select(&[Matcher::equal("__name__", "up")], 20_000, 30_000)
+            .is_empty()
+    );
+    assert!(h.series(&[], 20_000, 30_000).is_empty());
+    assert_eq!(h.series(&[], 0, 0).len(), 3);
+    assert_eq!(h.stats().series, 3);
+    assert_eq!(h.stats().samples_appended, 30);
+}
+
+#[test]
+fn out_of_order_rejected_and_counted_duplicates_accepted() {
+    let h = head();
+    let s = l(&[("__name__", "x")]);
+    h.append(&s, 100, 1.0).unwrap();
+    assert_eq!(h.append(&s, 50, 1.0), Err(AppendError::OutOfOrder));
+    assert_eq!(h.append(&s, 100, 1.0), Ok(()));
+    assert_eq!(h.append(&s, 100, 2.0), Err(AppendError::DuplicateTimestamp));
+    let st = h.stats();
+    assert_eq!(
+        (st.samples_appended, st.out_of_order, st.duplicate_timestamp),
+        (1, 1, 1)
+    );
+}
+
+#[test]
+fn staleness_marker_is_stored_bit_exact() {
+    let h = head();
+    let s = l(&[("__name__", "x")]);
+    h.append(&s, 1, 1.0).unwrap();
+    h.append(&s, 2, stale_nan()).unwrap();
+    h.append(&s, 3, f64::NAN).unwrap();
+    let got = h.select(&[Matcher::equal("__name__", "x")], 0, 10);
+    let bits: Vec<u64> = got[0].samples.iter().map(|s| s.v.to_bits()).collect();
+    assert_eq!(
+        bits,
+        [1f64.to_bits(), stale_nan().to_bits(), f64::NAN.to_bits()]
+    );
+}
+
+#[test]
+fn retention_truncates_whole_chunks_and_removes_empty_series() {
+    let h = Head::new(HeadOptions {
+        retention: Duration::from_secs(3600),
+        truncate_every: Duration::from_secs(60),
+    });
+    let short = l(&[("__name__", "short"), ("job", "gone")]);
+    let long = l(&[("__name__", "long")]);
+    let step = 15_000;
+    // `short` lives for the first 10 minutes only.
+    for i in 0..40 {
+        h.append(&short, i * step, 1.0).unwrap();
+    }
+    // `long` runs for 3 hours.
+    for i in 0..(3 * 240) {
+        h.append(&long, i * step, i as f64).unwrap();
+    }
+    let newest = (3 * 240 - 1) * step;
+    let st = h.stats();
+    assert_eq!(st.series, 1, "short-lived series removed");
+    assert_eq!(st.series_removed, 1);
+    assert!(h.label_values("job", &[], i64::MIN, i64::MAX).is_empty());
+    assert!(
+        h.select(&[Matcher::equal("__name__", "short")], 0, i64::MAX)
+            .is_empty()
+    );
+    // Whole chunks only: the oldest kept sample is a chunk start within
+    // one chunk (120 samples) of the retention boundary.
+    let got = h.select(&[Matcher::equal("__name__", "long")], i64::MIN, i64::MAX);
+    let oldest = got[0].samples[0].t;
+    let boundary = newest - 3_600_000;
+    assert!(
+        oldest <= boundary && oldest > boundary - 120 * step - 60_000,
+        "{oldest}"
+    );
+    assert_eq!((oldest / step) % 120, 0);
+    // Samples before the truncation point are now too old.
+    assert_eq!(h.append(&short, 0, 1.0), Err(AppendError::TooOld));
+    // A series removed by retention comes back when it is written again.
+    h.append(&short, newest, 5.0).unwrap();
+    assert_eq!(h.label_values("job", &[], i64::MIN, i64::MAX), ["gone"]);
+}
+
+#[test]
+fn collisions_are_kept_apart() {
+    // Two distinct label sets forced under one fingerprint.
+    let h = head();
+    let a = l(&[("__name__", "a")]);
+    let b = l(&[("__name__", "b")]);
+    let c = l(&[("__name__", "c")]);
+    let sa = h.get_or_create_fp(42, &a);
+    let sb = h.get_or_create_fp(42, &b);
+    let sc = h.get_or_create_fp(42, &c);
+    assert_ne!(sa.series_ref(), sb.series_ref());
+    assert!(Arc::ptr_eq(&sa, &h.get_or_create_fp(42, &a)));
+    assert!(Arc::ptr_eq(&sb, &h.get_or_create_fp(42, &b)));
+    h.append_to(&sa, 1, 1.0).unwrap();
+    h.append_to(&sb, 100, 2.0).unwrap();
+    h.append_to(&sc, 100, 3.0).unwrap();
+    // Truncation removes the primary entry `a`; `b` and `c` stay findable.
+    assert_eq!(h.truncate(50), 1);
+    assert!(Arc::ptr_eq(&sb, &h.get_or_create_fp(42, &b)));
+    assert!(Arc::ptr_eq(&sc, &h.get_or_create_fp(42, &c)));
+    let got = h.select(&[Matcher::regex("__name__", ".+").unwrap()], 0, 200);
+    let values: Vec<f64> = got.iter().map(|s| s.samples[0].v).collect();
+    assert_eq!(values, [2.0, 3.0]);
+    assert_eq!(h.stats().series, 2);
+}
+
+#[test]
+fn concurrent_appends_and_reads() {
+    let h = Arc::new(head());
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let h = h.clone();
+            std::thread::spawn(move || {
+                for i in 0..500 {
+                    for s in 0..20 {
+                        let labels = l(&[
+                            ("__name__", "m"),
+                            ("w", &w.to_string()),
+                            ("s", &s.to_string()),
+                        ]);
+                        h.append(&labels, i, i as f64).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    let reader = {
+        let h = h.clone();
+        std::thread::spawn(move || {
+            for _ in 0..50 {
+                for s in h.select(&[Matcher::equal("__name__", "m")], 0, i64::MAX) {
+                    // Every prefix read must be complete and in order.
+                    assert!(s.samples.windows(2).all(|w| w[1].t == w[0].t + 1));
+                }
+            }
+        })
+    };
+    for w in writers {
+        w.join().unwrap();
+    }
+    reader.join().unwrap();
+    let all = h.select(&[Matcher::equal("__name__", "m")], 0, i64::MAX);
+    assert_eq!(all.len(), 80);
+    assert!(all.iter().all(|s| s.samples.len() == 500));
+}
