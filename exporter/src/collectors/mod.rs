@@ -6,6 +6,9 @@
 //! gauge and the exporter's self-metrics, so a failed or slow target still
 //! yields samples ("failure is a sample") and never delays the others.
 
+pub mod postgres;
+pub mod redis;
+
 use std::time::Duration;
 
 use futures::future::BoxFuture;
