@@ -1,0 +1,239 @@
+//! The query engine: parses an expression, evaluates it over a [`Querier`]
+//! as an instant or range query, and shapes the result as Prometheus's API
+//! does (delayed `__name__` removal, duplicate-series check, sorted matrix).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use promql_parser::parser::Expr;
+
+use super::annotations::Annotations;
+use super::error::QueryError;
+use super::eval::{self, Ctx, Elem, Steps, Val, output_labels};
+use super::parse::parse_expr;
+use super::value::{QueryOutput, Value};
+use crate::model::{Labels, Sample};
+use crate::store::{Querier, SeriesSamples};
+
+/// Engine settings, with Prometheus's defaults.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How far back an instant selector looks for a sample (5m).
+    pub lookback_delta: Duration,
+    /// The most points a query may hold at once (Prometheus: 50 000 000).
+    pub max_samples: usize,
+    /// Evaluation is aborted after this long (2m).
+    pub timeout: Duration,
+    /// Step of subqueries that give none (`x[1h:]`): the rule evaluation
+    /// interval in Prometheus, 1m by default.
+    pub subquery_step: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            lookback_delta: Duration::from_secs(300),
+            max_samples: 50_000_000,
+            timeout: Duration::from_secs(120),
+            subquery_step: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Evaluates PromQL. Cheap to share; holds no per-query state.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    opts: EngineOptions,
+}
+
+impl Engine {
+    pub fn new(opts: EngineOptions) -> Self {
+        Engine { opts }
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
+    /// An instant query at `t` (ms since the epoch).
+    pub fn instant(&self, q: &dyn Querier, expr: &str, t: i64) -> Result<QueryOutput, QueryError> {
+        let ast = parse_expr(expr)?;
+        self.run(
+            q,
+            expr,
+            &ast,
+            Steps {
+                start: t,
+                end: t,
+                step: 1,
+            },
+            false,
+        )
+    }
+
+    /// A range query from `start` to `end` every `step` (all ms). Only
+    /// scalar and instant-vector expressions are allowed, as in Prometheus.
+    pub fn range(
+        &self,
+        q: &dyn Querier,
+        expr: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryOutput, QueryError> {
+        if step <= 0 {
+            return Err(QueryError::Parse(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+        }
+        if end < start {
+            return Err(QueryError::Parse(
+                "end timestamp must not be before start time".into(),
+            ));
+        }
+        let ast = parse_expr(expr)?;
+        let ty = ast.value_type().to_string();
+        if ty != "scalar" && ty != "vector" {
+            let shown = if ty == "matrix" {
+                "range vector".to_string()
+            } else {
+                ty
+            };
+            return Err(QueryError::Parse(format!(
+                "invalid expression type \"{shown}\" for range query, must be Scalar or instant Vector"
+            )));
+        }
+        self.run(q, expr, &ast, Steps { start, end, step }, true)
+    }
+
+    /// Evaluates an already parsed expression as an instant query (for the
+    /// rule engine, which parses its rules once).
+    pub fn instant_expr(
+        &self,
+        q: &dyn Querier,
+        ast: &Expr,
+        t: i64,
+    ) -> Result<QueryOutput, QueryError> {
+        let text = ast.to_string();
+        self.run(
+            q,
+            &text,
+            ast,
+            Steps {
+                start: t,
+                end: t,
+                step: 1,
+            },
+            false,
+        )
+    }
+
+    fn run(
+        &self,
+        q: &dyn Querier,
+        text: &str,
+        ast: &Expr,
+        steps: Steps,
+        is_range: bool,
+    ) -> Result<QueryOutput, QueryError> {
+        let mut ctx = Ctx {
+            querier: q,
+            opts: &self.opts,
+            query: text,
+            query_start: steps.start,
+            query_end: steps.end,
+            deadline: Instant::now() + self.opts.timeout,
+            ann: Annotations::default(),
+        };
+        let val = eval::eval(&mut ctx, &steps, ast)?;
+        let value = if is_range {
+            to_matrix(val, &steps)?
+        } else {
+            to_instant(val, steps.start)?
+        };
+        Ok(QueryOutput {
+            value,
+            warnings: ctx.ann.warnings,
+            infos: ctx.ann.infos,
+        })
+    }
+}
+
+fn duplicate_labelset() -> QueryError {
+    QueryError::exec("vector cannot contain metrics with the same labelset")
+}
+
+/// The result of an instant query.
+fn to_instant(val: Val, t: i64) -> Result<Value, QueryError> {
+    Ok(match val {
+        Val::Scalar(v) => Value::Scalar(t, v.first().copied().unwrap_or(f64::NAN)),
+        Val::Str(s) => Value::String(t, s),
+        Val::Vector(mut steps) => {
+            let elems = steps.pop().unwrap_or_default();
+            let out = finish_vector(elems, t)?;
+            Value::Vector(out)
+        }
+        Val::Matrix(series) => {
+            let mut out: Vec<SeriesSamples> = series
+                .into_iter()
+                .map(|s| SeriesSamples {
+                    labels: output_labels(&s.labels, s.drop_name),
+                    samples: s.samples,
+                })
+                .collect();
+            out.sort_by(|a, b| a.labels.cmp(&b.labels));
+            if out.windows(2).any(|w| w[0].labels == w[1].labels) {
+                return Err(duplicate_labelset());
+            }
+            Value::Matrix(out)
+        }
+    })
+}
+
+/// Removes names marked for removal and rejects duplicate label sets.
+fn finish_vector(elems: Vec<Elem>, t: i64) -> Result<Vec<(Labels, Sample)>, QueryError> {
+    let mut seen = std::collections::HashSet::with_capacity(elems.len());
+    let mut out = Vec::with_capacity(elems.len());
+    for e in elems {
+        let labels = output_labels(&e.labels, e.drop_name);
+        if !seen.insert(labels.clone()) {
+            return Err(duplicate_labelset());
+        }
+        out.push((labels, Sample { t, v: e.v }));
+    }
+    Ok(out)
+}
+
+/// The result of a range query: one series per label set, sorted.
+fn to_matrix(val: Val, steps: &Steps) -> Result<Value, QueryError> {
+    let mut by_labels: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
+    match val {
+        Val::Scalar(v) => {
+            let pts = v
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| Sample { t: steps.t(i), v })
+                .collect();
+            by_labels.insert(Labels::empty(), pts);
+        }
+        Val::Vector(per_step) => {
+            for (i, elems) in per_step.into_iter().enumerate() {
+                let t = steps.t(i);
+                for (labels, s) in finish_vector(elems, t)? {
+                    by_labels.entry(labels).or_default().push(s);
+                }
+            }
+        }
+        _ => {
+            return Err(QueryError::exec(
+                "range query must be scalar or instant vector",
+            ));
+        }
+    }
+    Ok(Value::Matrix(
+        by_labels
+            .into_iter()
+            .map(|(labels, samples)| SeriesSamples { labels, samples })
+            .collect(),
+    ))
+}

@@ -1,0 +1,18 @@
+//! PromQL evaluation over the store's [`crate::store::Querier`].
+//!
+//! `promql-parser` gives the AST; everything else is here: selectors with
+//! lookback and staleness, functions, aggregations, binary operators,
+//! subqueries, `@` and `offset`, annotations, limits.
+
+mod annotations;
+mod engine;
+mod error;
+pub(crate) mod eval;
+pub(crate) mod functions;
+mod parse;
+mod value;
+
+pub use engine::{Engine, EngineOptions};
+pub use error::QueryError;
+pub use parse::parse_expr;
+pub use value::{QueryOutput, Value};
