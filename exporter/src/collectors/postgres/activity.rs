@@ -1,0 +1,195 @@
+//! Sessions and locks: `pg_stat_activity_count`,
+//! `pg_stat_activity_max_tx_duration`, `pg_locks_count` and the
+//! `pg_process_idle_seconds` histogram.
+//!
+//! Like postgres_exporter, the count families have a sample for every
+//! database × state (or × lock mode), zeros included, so that a state that
+//! becomes non-zero does not start a new series mid-alert.
+
+use sqlx::{PgConnection, Row};
+
+use super::columns::{self, float, text_labels};
+use crate::metrics::{Family, MetricType, Sample, labels};
+
+/// Every state `pg_stat_activity.state` can take for a client backend.
+const STATES: &str = "('active'), ('idle'), ('idle in transaction'), \
+     ('idle in transaction (aborted)'), ('fastpath function call'), ('disabled')";
+
+/// Every table-level lock mode, lower-cased as postgres_exporter labels them.
+const LOCK_MODES: &str = "('accesssharelock'), ('rowsharelock'), ('rowexclusivelock'), \
+     ('shareupdateexclusivelock'), ('sharelock'), ('sharerowexclusivelock'), \
+     ('exclusivelock'), ('accessexclusivelock'), ('sireadlock')";
+
+/// Upper bounds of `pg_process_idle_seconds`, those of postgres_exporter's
+/// example `queries.yaml` so that dashboards built on it keep their buckets.
+pub(crate) const IDLE_BUCKETS: [f64; 9] = [1.0, 2.0, 5.0, 15.0, 30.0, 60.0, 90.0, 120.0, 300.0];
+
+pub(crate) async fn collect(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
+    let mut out = activity(conn).await?;
+    out.push(locks(conn).await?);
+    out.push(idle(conn).await?);
+    Ok(out)
+}
+
+async fn activity(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
+    let sql = format!(
+        "SELECT d.datname::text AS datname, s.state, \
+           count(a.pid)::float8 AS count, \
+           coalesce(max(extract(epoch FROM now() - a.xact_start)), 0)::float8 AS max_tx_duration \
+         FROM pg_database d CROSS JOIN (VALUES {STATES}) AS s(state) \
+         LEFT JOIN pg_stat_activity a ON a.datid = d.oid AND a.state = s.state \
+         GROUP BY d.datname, s.state ORDER BY 1, 2"
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut count = Family::gauge(
+        "pg_stat_activity_count",
+        "number of connections in this state",
+    );
+    let mut max_tx = Family::gauge(
+        "pg_stat_activity_max_tx_duration",
+        "max duration in seconds any active transaction has been running",
+    );
+    for row in &rows {
+        let labels = text_labels(row, &["datname", "state"])?;
+        count.push(labels.clone(), float(row, "count")?);
+        max_tx.push(labels, float(row, "max_tx_duration")?);
+    }
+    Ok(vec![count, max_tx])
+}
+
+async fn locks(conn: &mut PgConnection) -> Result<Family, sqlx::Error> {
+    let sql = format!(
+        "SELECT d.datname::text AS datname, m.mode, count(l.locktype)::float8 AS count \
+         FROM pg_database d CROSS JOIN (VALUES {LOCK_MODES}) AS m(mode) \
+         LEFT JOIN pg_locks l ON l.database = d.oid AND lower(l.mode) = m.mode \
+         GROUP BY d.datname, m.mode ORDER BY 1, 2"
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut family = Family::gauge("pg_locks_count", "Number of locks");
+    for row in &rows {
+        family.push(
+            text_labels(row, &["datname", "mode"])?,
+            float(row, "count")?,
+        );
+    }
+    Ok(family)
+}
+
+async fn idle(conn: &mut PgConnection) -> Result<Family, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT coalesce(application_name, '') AS application_name, \
+           greatest(extract(epoch FROM now() - state_change), 0)::float8 AS idle \
+         FROM pg_stat_activity WHERE state = 'idle' AND state_change IS NOT NULL",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let idle = rows
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<String, _>("application_name")?,
+                float(row, "idle")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(idle_histogram(&idle))
+}
+
+/// Builds `pg_process_idle_seconds`, one histogram per `application_name`,
+/// from each idle session's idle time. Buckets are cumulative and `+Inf`
+/// equals `_count` (postgres_exporter's example query counted every session
+/// in the buckets but only idle ones in `_count`, so `+Inf` could be lower
+/// than `le="300"`).
+pub(crate) fn idle_histogram(idle: &[(String, f64)]) -> Family {
+    let mut family = Family::new(
+        "pg_process_idle_seconds",
+        "Idle time of server processes",
+        MetricType::Histogram,
+    );
+    let mut apps: Vec<&str> = idle.iter().map(|(app, _)| app.as_str()).collect();
+    apps.sort_unstable();
+    apps.dedup();
+    for app in apps {
+        let times: Vec<f64> = idle
+            .iter()
+            .filter(|(a, _)| a == app)
+            .map(|(_, t)| *t)
+            .collect();
+        for bound in IDLE_BUCKETS {
+            let n = times.iter().filter(|t| **t <= bound).count();
+            let le = bound.to_string();
+            family.samples.push(Sample {
+                suffix: "_bucket",
+                labels: labels(&[("application_name", app), ("le", &le)]),
+                value: n as f64,
+            });
+        }
+        let app_label = labels(&[("application_name", app)]);
+        let total = times.len() as f64;
+        family.samples.push(Sample {
+            suffix: "_bucket",
+            labels: labels(&[("application_name", app), ("le", "+Inf")]),
+            value: total,
+        });
+        family.samples.push(Sample {
+            suffix: "_sum",
+            labels: app_label.clone(),
+            value: times.iter().sum(),
+        });
+        family.samples.push(Sample {
+            suffix: "_count",
+            labels: app_label,
+            value: total,
+        });
+    }
+    family
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(f: &Family, suffix: &str, app: &str, le: Option<&str>) -> f64 {
+        f.samples
+            .iter()
+            .find(|s| {
+                s.suffix == suffix
+                    && s.labels
+                        .iter()
+                        .any(|(n, v)| n == "application_name" && v == app)
+                    && le.is_none_or(|le| s.labels.iter().any(|(n, v)| n == "le" && v == le))
+            })
+            .map(|s| s.value)
+            .unwrap_or_else(|| panic!("no {suffix} {app} {le:?}"))
+    }
+
+    #[test]
+    fn buckets_are_cumulative_and_inf_equals_count() {
+        let idle = [
+            ("app".to_string(), 0.5),
+            ("app".to_string(), 3.0),
+            ("app".to_string(), 400.0),
+            ("psql".to_string(), 1.0),
+        ];
+        let f = idle_histogram(&idle);
+        assert_eq!(value(&f, "_bucket", "app", Some("1")), 1.0);
+        assert_eq!(value(&f, "_bucket", "app", Some("2")), 1.0);
+        assert_eq!(value(&f, "_bucket", "app", Some("5")), 2.0);
+        assert_eq!(value(&f, "_bucket", "app", Some("300")), 2.0);
+        assert_eq!(value(&f, "_bucket", "app", Some("+Inf")), 3.0);
+        assert_eq!(value(&f, "_count", "app", None), 3.0);
+        assert_eq!(value(&f, "_sum", "app", None), 403.5);
+        // A bound is inclusive, as `le` says.
+        assert_eq!(value(&f, "_bucket", "psql", Some("1")), 1.0);
+        assert_eq!(f.samples.len(), 2 * (IDLE_BUCKETS.len() + 3));
+    }
+
+    #[test]
+    fn no_idle_sessions_no_series() {
+        assert!(idle_histogram(&[]).samples.is_empty());
+    }
+}

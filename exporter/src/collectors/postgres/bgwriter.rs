@@ -1,0 +1,224 @@
+//! Background writer, checkpointer and WAL archiver: `pg_stat_bgwriter_*`
+//! and `pg_stat_archiver_*`.
+//!
+//! PostgreSQL 17 moved the checkpoint columns out of `pg_stat_bgwriter` into
+//! `pg_stat_checkpointer` (renamed: `num_timed`, `num_requested`,
+//! `buffers_written`) and dropped `buffers_backend` and
+//! `buffers_backend_fsync` in favour of `pg_stat_io`. The contract names stay
+//! postgres_exporter's, so on 17 and later each is read from where the fact
+//! now lives; backend writes and fsyncs are the `pg_stat_io` sums over shared
+//! relation buffers of every backend type except the checkpointer and the
+//! background writer, which is what the old columns counted.
+
+use sqlx::PgConnection;
+
+use super::columns::{self, Column};
+use crate::metrics::{Family, MetricType::*};
+
+/// Up to PostgreSQL 16: everything in `pg_stat_bgwriter`.
+const BGWRITER_16: &[Column] = &[
+    Column::new(
+        "checkpoints_timed_total",
+        "checkpoints_timed",
+        Counter,
+        "Number of scheduled checkpoints that have been performed",
+    ),
+    Column::new(
+        "checkpoints_req_total",
+        "checkpoints_req",
+        Counter,
+        "Number of requested checkpoints that have been performed",
+    ),
+    Column::new(
+        "checkpoint_write_time_total",
+        "checkpoint_write_time",
+        Counter,
+        "Total amount of time that has been spent in the portion of checkpoint processing where files are written to disk, in milliseconds",
+    ),
+    Column::new(
+        "checkpoint_sync_time_total",
+        "checkpoint_sync_time",
+        Counter,
+        "Total amount of time that has been spent in the portion of checkpoint processing where files are synchronized to disk, in milliseconds",
+    ),
+    Column::new(
+        "buffers_checkpoint_total",
+        "buffers_checkpoint",
+        Counter,
+        "Number of buffers written during checkpoints",
+    ),
+    Column::new(
+        "buffers_clean_total",
+        "buffers_clean",
+        Counter,
+        "Number of buffers written by the background writer",
+    ),
+    Column::new(
+        "maxwritten_clean_total",
+        "maxwritten_clean",
+        Counter,
+        "Number of times the background writer stopped a cleaning scan because it had written too many buffers",
+    ),
+    Column::new(
+        "buffers_backend_total",
+        "buffers_backend",
+        Counter,
+        "Number of buffers written directly by a backend",
+    ),
+    Column::new(
+        "buffers_backend_fsync_total",
+        "buffers_backend_fsync",
+        Counter,
+        "Number of times a backend had to execute its own fsync call (normally the background writer handles those even when the backend does its own write)",
+    ),
+    Column::new(
+        "buffers_alloc_total",
+        "buffers_alloc",
+        Counter,
+        "Number of buffers allocated",
+    ),
+    Column::new(
+        "stats_reset_total",
+        "extract(epoch FROM b.stats_reset)",
+        Counter,
+        "Time at which these statistics were last reset",
+    ),
+];
+
+/// From PostgreSQL 17: `b` is `pg_stat_bgwriter`, `c` `pg_stat_checkpointer`,
+/// `io` the backend sums of `pg_stat_io` (see the module comment).
+const BGWRITER_17: &[Column] = &[
+    Column::new(
+        "checkpoints_timed_total",
+        "c.num_timed",
+        Counter,
+        "Number of scheduled checkpoints that have been performed",
+    ),
+    Column::new(
+        "checkpoints_req_total",
+        "c.num_requested",
+        Counter,
+        "Number of requested checkpoints that have been performed",
+    ),
+    Column::new(
+        "checkpoint_write_time_total",
+        "c.write_time",
+        Counter,
+        "Total amount of time that has been spent in the portion of checkpoint processing where files are written to disk, in milliseconds",
+    ),
+    Column::new(
+        "checkpoint_sync_time_total",
+        "c.sync_time",
+        Counter,
+        "Total amount of time that has been spent in the portion of checkpoint processing where files are synchronized to disk, in milliseconds",
+    ),
+    Column::new(
+        "buffers_checkpoint_total",
+        "c.buffers_written",
+        Counter,
+        "Number of buffers written during checkpoints",
+    ),
+    Column::new(
+        "buffers_clean_total",
+        "b.buffers_clean",
+        Counter,
+        "Number of buffers written by the background writer",
+    ),
+    Column::new(
+        "maxwritten_clean_total",
+        "b.maxwritten_clean",
+        Counter,
+        "Number of times the background writer stopped a cleaning scan because it had written too many buffers",
+    ),
+    Column::new(
+        "buffers_backend_total",
+        "io.writes",
+        Counter,
+        "Number of buffers written directly by a backend (from pg_stat_io)",
+    ),
+    Column::new(
+        "buffers_backend_fsync_total",
+        "io.fsyncs",
+        Counter,
+        "Number of times a backend had to execute its own fsync call (from pg_stat_io)",
+    ),
+    Column::new(
+        "buffers_alloc_total",
+        "b.buffers_alloc",
+        Counter,
+        "Number of buffers allocated",
+    ),
+    Column::new(
+        "stats_reset_total",
+        "extract(epoch FROM b.stats_reset)",
+        Counter,
+        "Time at which these statistics were last reset",
+    ),
+];
+
+const ARCHIVER: &[Column] = &[
+    Column::new(
+        "archived_count",
+        "archived_count",
+        Counter,
+        "Number of WAL files that have been successfully archived",
+    ),
+    Column::new(
+        "failed_count",
+        "failed_count",
+        Counter,
+        "Number of failed attempts for archiving WAL files",
+    ),
+    Column::new(
+        "last_archive_age",
+        "extract(epoch FROM now() - last_archived_time)",
+        Gauge,
+        "Time in seconds since last WAL segment was successfully archived",
+    ),
+];
+
+pub(crate) async fn collect(
+    conn: &mut PgConnection,
+    version: u32,
+) -> Result<Vec<Family>, sqlx::Error> {
+    let (table, sql) = if version >= 170000 {
+        (
+            BGWRITER_17,
+            format!(
+                "SELECT {} FROM pg_stat_bgwriter b, pg_stat_checkpointer c, \
+                 (SELECT coalesce(sum(writes), 0) AS writes, coalesce(sum(fsyncs), 0) AS fsyncs \
+                  FROM pg_stat_io WHERE object = 'relation' \
+                  AND backend_type NOT IN ('checkpointer', 'background writer')) io",
+                columns::select_list(BGWRITER_17, version)
+            ),
+        )
+    } else {
+        (
+            BGWRITER_16,
+            format!(
+                "SELECT {} FROM pg_stat_bgwriter b",
+                columns::select_list(BGWRITER_16, version)
+            ),
+        )
+    };
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = columns::families("pg_stat_bgwriter", table, version, &[], &rows)?;
+
+    let sql = format!(
+        "SELECT {} FROM pg_stat_archiver",
+        columns::select_list(ARCHIVER, version)
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    out.extend(columns::families(
+        "pg_stat_archiver",
+        ARCHIVER,
+        version,
+        &[],
+        &rows,
+    )?);
+    Ok(out)
+}

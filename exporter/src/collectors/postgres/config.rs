@@ -1,0 +1,197 @@
+//! A PostgreSQL target as written in the exporter's configuration, and the
+//! connection settings it resolves to.
+//!
+//! The DSN is a secret (it usually holds a password): it lives in a
+//! [`Secret`], is read from `dsn_file` when given, and only the host and port
+//! ever leave this module (as the `server` label and in error messages).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use sqlx::postgres::PgConnectOptions;
+use vigil_common::Secret;
+
+use crate::collectors::BuildError;
+
+/// One PostgreSQL server to collect from.
+///
+/// ```yaml
+/// dsn: postgres://exporter:${PG_PASSWORD}@db1:5432/postgres?sslmode=require
+/// timeout: 3s
+/// labels: { cluster: main }
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresTarget {
+    /// Connection URL, `postgres://user:password@host:port/database?sslmode=...`.
+    /// TLS is chosen by `sslmode` (`disable`, `prefer`, `require`,
+    /// `verify-ca`, `verify-full`; `sslrootcert=` names the CA file).
+    /// Exactly one of `dsn` and `dsn_file` must be set.
+    #[serde(default)]
+    pub dsn: Option<Secret>,
+    /// A file holding the connection URL (surrounding whitespace ignored), so
+    /// the password can stay out of the configuration file.
+    #[serde(default)]
+    pub dsn_file: Option<PathBuf>,
+    /// The value of the `server` label; defaults to the DSN's `host:port`,
+    /// as postgres_exporter does.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// This target's deadline for one collection; the exporter's default
+    /// (5 s) when absent.
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    /// Static labels added to every sample of this target.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Also collect per-database statistics (`pg_stat_user_tables_*`) from
+    /// every database that accepts connections, not only the DSN's own.
+    #[serde(default)]
+    pub auto_discover_databases: bool,
+    /// Databases left out of discovery (`template0`/`template1` never
+    /// accept our connections and are always left out).
+    #[serde(default)]
+    pub exclude_databases: Vec<String>,
+}
+
+/// The pieces of a target that the collector needs, resolved once at build.
+pub(crate) struct Resolved {
+    pub options: PgConnectOptions,
+    /// `host:port` (or `socket-dir:port`), never with credentials.
+    pub server: String,
+    /// Strings that must never appear in an error message: the DSN itself
+    /// and its password.
+    pub secrets: Vec<String>,
+}
+
+impl PostgresTarget {
+    /// Reads the DSN (from `dsn` or `dsn_file`) and parses it. Errors name the
+    /// problem, never the DSN's text.
+    pub(crate) fn resolve(&self) -> Result<Resolved, BuildError> {
+        let name = self
+            .server
+            .clone()
+            .unwrap_or_else(|| "postgres".to_string());
+        let fail = |reason: String| BuildError {
+            target: name.clone(),
+            reason,
+        };
+        let dsn = match (&self.dsn, &self.dsn_file) {
+            (Some(dsn), None) => dsn.clone(),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| fail(format!("cannot read dsn_file {}: {e}", path.display())))?;
+                Secret::new(text.trim())
+            }
+            (Some(_), Some(_)) => return Err(fail("set only one of dsn and dsn_file".into())),
+            (None, None) => return Err(fail("one of dsn and dsn_file is required".into())),
+        };
+        if dsn.is_empty() {
+            return Err(fail("the DSN is empty".into()));
+        }
+        let options = PgConnectOptions::from_str(dsn.expose()).map_err(|_| {
+            fail(
+                "the DSN is not a valid postgres:// URL \
+                 (postgres://user:password@host:port/database?sslmode=...)"
+                    .into(),
+            )
+        })?;
+        let server = match &self.server {
+            Some(server) => server.clone(),
+            None => server_label(&options),
+        };
+        let mut secrets = vec![dsn.expose().to_string()];
+        secrets.extend(passwords_of(dsn.expose()));
+        Ok(Resolved {
+            options,
+            server,
+            secrets,
+        })
+    }
+}
+
+/// `host:port` as postgres_exporter writes it in `server`; for a Unix socket
+/// the socket directory stands for the host.
+fn server_label(options: &PgConnectOptions) -> String {
+    match options.get_socket() {
+        Some(dir) => format!("{}:{}", dir.display(), options.get_port()),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    }
+}
+
+/// The password in a URL DSN, as written and percent-decoded: callers only
+/// use these to scrub messages, so every form it could be shown in counts.
+fn passwords_of(dsn: &str) -> Vec<String> {
+    let Ok(url) = url::Url::parse(dsn) else {
+        return Vec::new();
+    };
+    let Some(raw) = url.password().filter(|p| !p.is_empty()) else {
+        return Vec::new();
+    };
+    let mut forms = vec![raw.to_string()];
+    if let Ok(decoded) = percent_encoding::percent_decode_str(raw).decode_utf8()
+        && decoded != raw
+    {
+        forms.push(decoded.into_owned());
+    }
+    forms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(yaml: &str) -> PostgresTarget {
+        yaml_serde::from_str(yaml).expect("valid target")
+    }
+
+    #[test]
+    fn server_label_is_host_and_port_without_credentials() {
+        let t = target("dsn: postgres://mon:Sekr3t@db.example:6543/app?sslmode=disable");
+        let r = t.resolve().unwrap();
+        assert_eq!(r.server, "db.example:6543");
+        assert!(r.secrets.iter().any(|s| s == "Sekr3t"));
+    }
+
+    #[test]
+    fn default_port_is_5432_and_server_can_be_overridden() {
+        let r = target("dsn: postgres://mon@db/app").resolve().unwrap();
+        assert_eq!(r.server, "db:5432");
+        let r = target("{dsn: 'postgres://mon@db/app', server: primary}")
+            .resolve()
+            .unwrap();
+        assert_eq!(r.server, "primary");
+    }
+
+    #[test]
+    fn dsn_file_is_read_and_trimmed() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), "postgres://u:pw@h:1/d\n").unwrap();
+        let t = target(&format!("dsn_file: {}", file.path().display()));
+        assert_eq!(t.resolve().unwrap().server, "h:1");
+    }
+
+    #[test]
+    fn errors_never_show_the_dsn() {
+        let t = target("dsn: 'not a url with Sekr3t'");
+        let err = t.resolve().err().expect("invalid DSN is an error");
+        assert!(!err.to_string().contains("Sekr3t"), "{err}");
+        let t = target("{}");
+        assert!(t.resolve().is_err());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = yaml_serde::from_str::<PostgresTarget>("dsn: x\ndns: y").unwrap_err();
+        assert!(err.to_string().contains("dns"), "{err}");
+    }
+
+    #[test]
+    fn timeout_is_a_humantime_duration() {
+        let t = target("{dsn: 'postgres://h/d', timeout: 1500ms}");
+        assert_eq!(t.timeout, Some(Duration::from_millis(1500)));
+    }
+}

@@ -1,0 +1,134 @@
+//! Per-database statistics: `pg_stat_database_*`,
+//! `pg_stat_database_conflicts_*` and `pg_database_size_bytes`, with
+//! postgres_exporter's labels (`datid`, `datname`).
+//!
+//! Types follow postgres_exporter 0.11 so that existing recording rules keep
+//! their meaning: the columns it knew are counters (and `numbackends` a
+//! gauge); the session columns PostgreSQL 14 added, and the checksum columns,
+//! were unknown to it and are `untyped`. Times stay in milliseconds, as the
+//! view has them and as postgres_exporter exports them.
+
+use sqlx::PgConnection;
+
+use super::columns::{self, Column};
+use crate::metrics::{Family, MetricType::*};
+
+/// Columns of `pg_stat_database`. `datid 0` is the row for shared catalogs
+/// (PostgreSQL 12+), kept like postgres_exporter does, with `datname=""`.
+const STAT_DATABASE: &[Column] = &[
+    Column::new("numbackends", "numbackends", Gauge, "Number of backends currently connected to this database. This is the only column in this view that returns a value reflecting current state; all other columns return the accumulated values since the last reset."),
+    Column::new("xact_commit", "xact_commit", Counter, "Number of transactions in this database that have been committed"),
+    Column::new("xact_rollback", "xact_rollback", Counter, "Number of transactions in this database that have been rolled back"),
+    Column::new("blks_read", "blks_read", Counter, "Number of disk blocks read in this database"),
+    Column::new("blks_hit", "blks_hit", Counter, "Number of times disk blocks were found already in the buffer cache, so that a read was not necessary (this only includes hits in the PostgreSQL buffer cache, not the operating system's file system cache)"),
+    Column::new("tup_returned", "tup_returned", Counter, "Number of rows returned by queries in this database"),
+    Column::new("tup_fetched", "tup_fetched", Counter, "Number of rows fetched by queries in this database"),
+    Column::new("tup_inserted", "tup_inserted", Counter, "Number of rows inserted by queries in this database"),
+    Column::new("tup_updated", "tup_updated", Counter, "Number of rows updated by queries in this database"),
+    Column::new("tup_deleted", "tup_deleted", Counter, "Number of rows deleted by queries in this database"),
+    Column::new("conflicts", "conflicts", Counter, "Number of queries canceled due to conflicts with recovery in this database. (Conflicts occur only on standby servers; see pg_stat_database_conflicts for details.)"),
+    Column::new("temp_files", "temp_files", Counter, "Number of temporary files created by queries in this database. All temporary files are counted, regardless of why the temporary file was created (e.g., sorting or hashing), and regardless of the log_temp_files setting."),
+    Column::new("temp_bytes", "temp_bytes", Counter, "Total amount of data written to temporary files by queries in this database. All temporary files are counted, regardless of why the temporary file was created, and regardless of the log_temp_files setting."),
+    Column::new("deadlocks", "deadlocks", Counter, "Number of deadlocks detected in this database"),
+    Column::new("blk_read_time", "blk_read_time", Counter, "Time spent reading data file blocks by backends in this database, in milliseconds"),
+    Column::new("blk_write_time", "blk_write_time", Counter, "Time spent writing data file blocks by backends in this database, in milliseconds"),
+    Column::new("stats_reset", "extract(epoch FROM stats_reset)", Counter, "Time at which these statistics were last reset"),
+    Column::new("checksum_failures", "checksum_failures", Untyped, "Number of data page checksum failures detected in this database (NaN when data checksums are not enabled)").since(120000),
+    Column::new("checksum_last_failure", "extract(epoch FROM checksum_last_failure)", Untyped, "Time at which the last data page checksum failure was detected in this database, in seconds since the epoch").since(120000),
+    Column::new("session_time", "session_time", Untyped, "Time spent by database sessions in this database, in milliseconds").since(140000),
+    Column::new("active_time", "active_time", Untyped, "Time spent executing SQL statements in this database, in milliseconds").since(140000),
+    Column::new("idle_in_transaction_time", "idle_in_transaction_time", Untyped, "Time spent idling while in a transaction in this database, in milliseconds").since(140000),
+    Column::new("sessions", "sessions", Untyped, "Total number of sessions established to this database").since(140000),
+    Column::new("sessions_abandoned", "sessions_abandoned", Untyped, "Number of database sessions to this database that were terminated because connection to the client was lost").since(140000),
+    Column::new("sessions_fatal", "sessions_fatal", Untyped, "Number of database sessions to this database that were terminated by fatal errors").since(140000),
+    Column::new("sessions_killed", "sessions_killed", Untyped, "Number of database sessions to this database that were terminated by operator intervention").since(140000),
+];
+
+/// Columns of `pg_stat_database_conflicts` (no shared-catalog row there).
+const CONFLICTS: &[Column] = &[
+    Column::new(
+        "confl_tablespace",
+        "confl_tablespace",
+        Counter,
+        "Number of queries in this database that have been canceled due to dropped tablespaces",
+    ),
+    Column::new(
+        "confl_lock",
+        "confl_lock",
+        Counter,
+        "Number of queries in this database that have been canceled due to lock timeouts",
+    ),
+    Column::new(
+        "confl_snapshot",
+        "confl_snapshot",
+        Counter,
+        "Number of queries in this database that have been canceled due to old snapshots",
+    ),
+    Column::new(
+        "confl_bufferpin",
+        "confl_bufferpin",
+        Counter,
+        "Number of queries in this database that have been canceled due to pinned buffers",
+    ),
+    Column::new(
+        "confl_deadlock",
+        "confl_deadlock",
+        Counter,
+        "Number of queries in this database that have been canceled due to deadlocks",
+    ),
+];
+
+const SIZE: &[Column] = &[Column::new(
+    "size_bytes",
+    "pg_database_size(datname)",
+    Gauge,
+    "Disk space used by the database",
+)];
+
+/// Collects the three views on one connection.
+pub(crate) async fn collect(
+    conn: &mut PgConnection,
+    version: u32,
+) -> Result<Vec<Family>, sqlx::Error> {
+    let labels = &["datid", "datname"];
+    let sql = format!(
+        "SELECT datid::text AS datid, datname::text AS datname, {} FROM pg_stat_database",
+        columns::select_list(STAT_DATABASE, version)
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = columns::families("pg_stat_database", STAT_DATABASE, version, labels, &rows)?;
+
+    let sql = format!(
+        "SELECT datid::text AS datid, datname::text AS datname, {} FROM pg_stat_database_conflicts",
+        columns::select_list(CONFLICTS, version)
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    out.extend(columns::families(
+        "pg_stat_database_conflicts",
+        CONFLICTS,
+        version,
+        labels,
+        &rows,
+    )?);
+
+    // Every database has a size, template0 included (no connection needed).
+    let sql = format!(
+        "SELECT datname::text AS datname, {} FROM pg_database",
+        columns::select_list(SIZE, version)
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    out.extend(columns::families(
+        "pg_database",
+        SIZE,
+        version,
+        &["datname"],
+        &rows,
+    )?);
+    Ok(out)
+}

@@ -1,0 +1,243 @@
+//! The PostgreSQL collector: postgres_exporter's families (and its newer
+//! replication ones) from one server per target.
+//!
+//! Each target keeps one connection (and one per discovered database) across
+//! scrapes, as postgres_exporter does. It is opened on first use, so a
+//! server that is down when the exporter starts is only a failed collection
+//! (`pg_up 0`); it is pinged before each reuse and replaced when dead, so a
+//! server restart needs no exporter restart. It is taken out of its slot for
+//! the scrape and put back only when the scrape succeeded: a scrape that
+//! failed, or that the registry abandoned at its deadline, drops it, so a
+//! connection in an unknown state is never reused.
+//!
+//! Why not sqlx's `PgPool`: when the server refuses connections it retries
+//! until its acquire timeout and then reports only "pool timed out", so a
+//! stopped server would take the whole deadline on every scrape and the log
+//! would not say why; a direct connect fails at once with the real reason
+//! (connection refused, password authentication failed).
+//!
+//! A collection runs, on one connection: the server's version (which picks
+//! the queries), `pg_settings`, the database, activity, bgwriter and
+//! replication views, then per-table statistics. Any failure on the main
+//! connection fails the collection; a discovered database that cannot be
+//! read is logged and left out, so one dropped database does not take the
+//! whole server's `pg_up` to 0.
+
+mod activity;
+mod bgwriter;
+mod columns;
+mod config;
+mod database;
+mod error;
+mod replication;
+mod server;
+pub mod settings;
+mod user_tables;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgConnection};
+use tokio::sync::Mutex;
+
+pub use config::PostgresTarget;
+pub use server::short_version;
+
+use crate::collectors::{BuildError, CollectError, Collector, Source};
+use crate::metrics::{Family, Label};
+
+/// The deadline for connecting, and the `statement_timeout`, when the target
+/// sets no `timeout`; the registry's default deadline is the same 5 s.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Makes the collector for one target. Fails only on configuration errors
+/// (no DSN, unreadable `dsn_file`, a DSN that is not a URL); a server that
+/// cannot be reached is a failed collection later, not a build error.
+pub fn build(target: &PostgresTarget) -> Result<Arc<dyn Collector>, BuildError> {
+    let resolved = target.resolve()?;
+    let timeout = target.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    let mut options = resolved.options;
+    if options.get_application_name().is_none() {
+        options = options.application_name("vigil-exporter");
+    }
+    // Bounds every query server-side too, so a scrape abandoned at its
+    // deadline leaves no statement running.
+    options = options.options([("statement_timeout", timeout.as_millis().to_string())]);
+    let mut target_labels: Vec<Label> = vec![("server".to_string(), resolved.server.clone())];
+    target_labels.extend(target.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(Arc::new(PostgresCollector {
+        server: resolved.server,
+        secrets: resolved.secrets,
+        target_labels,
+        timeout: target.timeout,
+        connect_timeout: timeout,
+        options,
+        auto_discover: target.auto_discover_databases,
+        exclude: target.exclude_databases.clone(),
+        connection: Mutex::new(None),
+        database_connections: Mutex::new(BTreeMap::new()),
+    }))
+}
+
+struct PostgresCollector {
+    server: String,
+    /// Forms of the DSN and password scrubbed from every error message.
+    secrets: Vec<String>,
+    target_labels: Vec<Label>,
+    timeout: Option<Duration>,
+    connect_timeout: Duration,
+    options: PgConnectOptions,
+    auto_discover: bool,
+    exclude: Vec<String>,
+    /// The connection to the DSN's database, between scrapes.
+    connection: Mutex<Option<PgConnection>>,
+    /// Connections to discovered databases by name; databases that
+    /// disappear are dropped at the next discovery.
+    database_connections: Mutex<BTreeMap<String, PgConnection>>,
+}
+
+impl PostgresCollector {
+    fn error(&self, what: &str, err: &sqlx::Error) -> CollectError {
+        error::collect_error(&self.server, what, err, &self.secrets)
+    }
+
+    /// `kept` if it still answers, else a new connection with `options`.
+    async fn reuse_or_connect(
+        &self,
+        kept: Option<PgConnection>,
+        options: &PgConnectOptions,
+    ) -> Result<PgConnection, sqlx::Error> {
+        if let Some(mut conn) = kept {
+            if conn.ping().await.is_ok() {
+                return Ok(conn);
+            }
+        }
+        tokio::time::timeout(self.connect_timeout, options.connect())
+            .await
+            .unwrap_or_else(|_| {
+                Err(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no connection within {:?}", self.connect_timeout),
+                )))
+            })
+    }
+
+    async fn collect_all(&self) -> Result<Vec<Family>, CollectError> {
+        let mut slot = self.connection.lock().await;
+        let mut conn = self
+            .reuse_or_connect(slot.take(), &self.options)
+            .await
+            .map_err(|e| self.error("connecting", &e))?;
+        let (mut out, version) = self.collect_server(&mut conn).await?;
+        let others = if self.auto_discover {
+            let own = self
+                .options
+                .get_database()
+                .unwrap_or("postgres")
+                .to_string();
+            user_tables::discover(&mut conn, &own, &self.exclude)
+                .await
+                .map_err(|e| self.error("listing databases", &e))?
+        } else {
+            Vec::new()
+        };
+        *slot = Some(conn);
+        drop(slot);
+        if !others.is_empty() {
+            self.collect_databases(&others, version, &mut out).await;
+        }
+        Ok(out)
+    }
+
+    /// Everything read on the main connection, and the server's version.
+    async fn collect_server(
+        &self,
+        conn: &mut PgConnection,
+    ) -> Result<(Vec<Family>, u32), CollectError> {
+        let info = server::info(conn)
+            .await
+            .map_err(|e| self.error("reading the server version", &e))?;
+        let version = info.version_num;
+        let mut out = info.families;
+        out.extend(
+            server::settings(conn)
+                .await
+                .map_err(|e| self.error("reading pg_settings", &e))?,
+        );
+        out.extend(
+            database::collect(conn, version)
+                .await
+                .map_err(|e| self.error("reading pg_stat_database", &e))?,
+        );
+        out.extend(
+            activity::collect(conn)
+                .await
+                .map_err(|e| self.error("reading pg_stat_activity and pg_locks", &e))?,
+        );
+        out.extend(
+            bgwriter::collect(conn, version)
+                .await
+                .map_err(|e| self.error("reading pg_stat_bgwriter", &e))?,
+        );
+        out.extend(
+            replication::collect(conn, version)
+                .await
+                .map_err(|e| self.error("reading replication state", &e))?,
+        );
+        out.extend(
+            user_tables::collect(conn, version)
+                .await
+                .map_err(|e| self.error("reading pg_stat_user_tables", &e))?,
+        );
+        Ok((out, version))
+    }
+
+    /// Adds the per-table families of each discovered database to `out`;
+    /// a database that fails is logged and skipped.
+    async fn collect_databases(&self, names: &[String], version: u32, out: &mut Vec<Family>) {
+        let mut kept = self.database_connections.lock().await;
+        kept.retain(|name, _| names.contains(name));
+        for name in names {
+            let options = self.options.clone().database(name);
+            let result = match self.reuse_or_connect(kept.remove(name), &options).await {
+                Ok(mut conn) => {
+                    let families = user_tables::collect(&mut conn, version).await;
+                    if families.is_ok() {
+                        kept.insert(name.clone(), conn);
+                    }
+                    families
+                }
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(families) => user_tables::merge(out, families),
+                Err(e) => tracing::warn!(
+                    database = %name,
+                    error = %self.error("reading pg_stat_user_tables", &e),
+                    "database skipped"
+                ),
+            }
+        }
+    }
+}
+
+impl Collector for PostgresCollector {
+    fn source(&self) -> Source {
+        Source::Postgres
+    }
+
+    fn target_labels(&self) -> &[Label] {
+        &self.target_labels
+    }
+
+    fn collect(&self) -> BoxFuture<'_, Result<Vec<Family>, CollectError>> {
+        Box::pin(self.collect_all())
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+}

@@ -1,0 +1,102 @@
+//! Facts about the server as a whole: its version (which also picks the
+//! queries for everything else), `pg_static`,
+//! `pg_postmaster_start_time_seconds` and the `pg_settings_*` gauges.
+
+use sqlx::{PgConnection, Row};
+
+use super::columns::float;
+use super::settings::{self, SettingRow};
+use crate::metrics::{Family, MetricType, labels};
+
+/// What one query tells about the server.
+pub(crate) struct ServerInfo {
+    /// `server_version_num`, e.g. 150018 for 15.18.
+    pub version_num: u32,
+    pub families: Vec<Family>,
+}
+
+pub(crate) async fn info(conn: &mut PgConnection) -> Result<ServerInfo, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT current_setting('server_version_num')::int4 AS version_num, \
+           version() AS version, current_setting('server_version') AS server_version, \
+           extract(epoch FROM pg_postmaster_start_time())::float8 AS start_time",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let version_num: i32 = row.try_get("version_num")?;
+    let version: String = row.try_get("version")?;
+    let server_version: String = row.try_get("server_version")?;
+    let mut static_family = Family::new(
+        "pg_static",
+        "Version string as reported by postgres",
+        MetricType::Untyped,
+    );
+    static_family.push(
+        labels(&[
+            ("short_version", &short_version(&server_version)),
+            ("version", &version),
+        ]),
+        1.0,
+    );
+    let start = Family::gauge(
+        "pg_postmaster_start_time_seconds",
+        "Time at which postmaster started",
+    )
+    .single(float(&row, "start_time")?);
+    Ok(ServerInfo {
+        version_num: u32::try_from(version_num).unwrap_or(0),
+        families: vec![static_family, start],
+    })
+}
+
+/// The `pg_settings_*` gauges. A setting that cannot be mapped is logged and
+/// left out rather than failing the whole target.
+pub(crate) async fn settings(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
+    let rows = sqlx::query(settings::QUERY).fetch_all(&mut *conn).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let setting = SettingRow {
+            name: row.try_get("name")?,
+            setting: row.try_get("setting")?,
+            unit: row.try_get("unit")?,
+            short_desc: row.try_get("short_desc")?,
+            vartype: row.try_get("vartype")?,
+        };
+        match settings::setting_family(&setting) {
+            Ok(Some(family)) => out.push(family),
+            Ok(None) => {}
+            Err(e) => tracing::debug!(error = %e, "pg_settings row skipped"),
+        }
+    }
+    Ok(out)
+}
+
+/// `server_version` as the three-part version postgres_exporter puts in
+/// `short_version`: `"15.18 (Debian 15.18-0+deb12u1)"` → `"15.18.0"`,
+/// `"17devel"` → `"17.0.0"`.
+pub fn short_version(server_version: &str) -> String {
+    let numeric: String = server_version
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let mut parts: Vec<&str> = numeric.split('.').filter(|p| !p.is_empty()).collect();
+    parts.truncate(3);
+    while parts.len() < 3 {
+        parts.push("0");
+    }
+    parts.join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_version;
+
+    #[test]
+    fn short_version_has_three_parts() {
+        assert_eq!(short_version("15.18 (Debian 15.18-0+deb12u1)"), "15.18.0");
+        assert_eq!(short_version("13.2"), "13.2.0");
+        assert_eq!(short_version("17devel"), "17.0.0");
+        assert_eq!(short_version("9.6.24"), "9.6.24");
+        assert_eq!(short_version(""), "0.0.0");
+    }
+}

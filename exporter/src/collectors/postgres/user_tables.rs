@@ -1,0 +1,186 @@
+//! Per-table statistics, `pg_stat_user_tables_*{datname,schemaname,relname}`,
+//! under the names of postgres_exporter's `stat_user_tables` collector.
+//!
+//! `pg_stat_user_tables` only shows the tables of the database a session is
+//! connected to, so each database needs its own connection: the DSN's
+//! database always, every other database that accepts connections when the
+//! target sets `auto_discover_databases`.
+
+use sqlx::PgConnection;
+
+use super::columns::{self, Column};
+use crate::metrics::{Family, MetricType::*};
+
+const USER_TABLES: &[Column] = &[
+    Column::new(
+        "seq_scan",
+        "seq_scan",
+        Counter,
+        "Number of sequential scans initiated on this table",
+    ),
+    Column::new(
+        "seq_tup_read",
+        "seq_tup_read",
+        Counter,
+        "Number of live rows fetched by sequential scans",
+    ),
+    Column::new(
+        "idx_scan",
+        "idx_scan",
+        Counter,
+        "Number of index scans initiated on this table",
+    ),
+    Column::new(
+        "idx_tup_fetch",
+        "idx_tup_fetch",
+        Counter,
+        "Number of live rows fetched by index scans",
+    ),
+    Column::new("n_tup_ins", "n_tup_ins", Counter, "Number of rows inserted"),
+    Column::new("n_tup_upd", "n_tup_upd", Counter, "Number of rows updated"),
+    Column::new("n_tup_del", "n_tup_del", Counter, "Number of rows deleted"),
+    Column::new(
+        "n_tup_hot_upd",
+        "n_tup_hot_upd",
+        Counter,
+        "Number of rows HOT updated (i.e., with no separate index update required)",
+    ),
+    Column::new(
+        "n_live_tup",
+        "n_live_tup",
+        Gauge,
+        "Estimated number of live rows",
+    ),
+    Column::new(
+        "n_dead_tup",
+        "n_dead_tup",
+        Gauge,
+        "Estimated number of dead rows",
+    ),
+    Column::new(
+        "n_mod_since_analyze",
+        "n_mod_since_analyze",
+        Gauge,
+        "Estimated number of rows changed since last analyze",
+    ),
+    Column::new(
+        "last_vacuum",
+        "extract(epoch FROM last_vacuum)",
+        Gauge,
+        "Last time at which this table was manually vacuumed (not counting VACUUM FULL)",
+    ),
+    Column::new(
+        "last_autovacuum",
+        "extract(epoch FROM last_autovacuum)",
+        Gauge,
+        "Last time at which this table was vacuumed by the autovacuum daemon",
+    ),
+    Column::new(
+        "last_analyze",
+        "extract(epoch FROM last_analyze)",
+        Gauge,
+        "Last time at which this table was manually analyzed",
+    ),
+    Column::new(
+        "last_autoanalyze",
+        "extract(epoch FROM last_autoanalyze)",
+        Gauge,
+        "Last time at which this table was analyzed by the autovacuum daemon",
+    ),
+    Column::new(
+        "vacuum_count",
+        "vacuum_count",
+        Counter,
+        "Number of times this table has been manually vacuumed (not counting VACUUM FULL)",
+    ),
+    Column::new(
+        "autovacuum_count",
+        "autovacuum_count",
+        Counter,
+        "Number of times this table has been vacuumed by the autovacuum daemon",
+    ),
+    Column::new(
+        "analyze_count",
+        "analyze_count",
+        Counter,
+        "Number of times this table has been manually analyzed",
+    ),
+    Column::new(
+        "autoanalyze_count",
+        "autoanalyze_count",
+        Counter,
+        "Number of times this table has been analyzed by the autovacuum daemon",
+    ),
+];
+
+/// The families of the database `conn` is connected to.
+pub(crate) async fn collect(
+    conn: &mut PgConnection,
+    version: u32,
+) -> Result<Vec<Family>, sqlx::Error> {
+    let sql = format!(
+        "SELECT current_database()::text AS datname, schemaname::text AS schemaname, \
+           relname::text AS relname, {} FROM pg_stat_user_tables ORDER BY 2, 3",
+        columns::select_list(USER_TABLES, version)
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    columns::families(
+        "pg_stat_user_tables",
+        USER_TABLES,
+        version,
+        &["datname", "schemaname", "relname"],
+        &rows,
+    )
+}
+
+/// The databases other than `own` worth connecting to: those that accept
+/// connections, are not templates and are not excluded.
+pub(crate) async fn discover(
+    conn: &mut PgConnection,
+    own: &str,
+    exclude: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname::text FROM pg_database \
+         WHERE datallowconn AND NOT datistemplate ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(names
+        .into_iter()
+        .filter(|name| name != own && !exclude.contains(name))
+        .collect())
+}
+
+/// Appends `more`'s samples to the family of the same name in `into` (the
+/// same family collected from several databases is still one family).
+pub(crate) fn merge(into: &mut Vec<Family>, more: Vec<Family>) {
+    for family in more {
+        match into.iter_mut().find(|f| f.name == family.name) {
+            Some(existing) => existing.samples.extend(family.samples),
+            None => into.push(family),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_keeps_one_family_per_name() {
+        let mut a = vec![Family::counter("x", "X").single(1.0)];
+        merge(
+            &mut a,
+            vec![
+                Family::counter("x", "X").single(2.0),
+                Family::gauge("y", "Y").single(3.0),
+            ],
+        );
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0].samples.len(), 2);
+        assert_eq!(a[1].name, "y");
+    }
+}
