@@ -1,4 +1,17 @@
 //! Scraping: turn `scrape_configs` into targets, run one loop per target,
 //! and append what they expose (plus `up` and friends) to the store.
+//!
+//! ```text
+//! config ─► manager ─► pool per job ─► scrape_loop per target ─► scraper
+//!              ▲ file_sd (polled)        (slot offset, clock)     fetch ─► parse ─► samples ─► Appender
+//! ```
 
+pub mod client;
+pub mod clock;
+pub mod file_sd;
 pub mod relabel;
+pub mod samples;
+pub mod target;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use target::{Target, TargetGroup};
