@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use vigil::config::{Config, ConfigError};
+use vigil::config::Config;
 
 fn write(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
     let p = dir.path().join("vigil.yml");
@@ -149,6 +149,43 @@ fn semantic_errors_point_at_the_job() {
 #[test]
 fn missing_file_names_the_path() {
     let err = Config::load(std::path::Path::new("/nonexistent/vigil.yml")).unwrap_err();
-    assert!(matches!(err, ConfigError::Read { .. }));
-    assert!(err.to_string().starts_with("/nonexistent/vigil.yml: "));
+    assert!(
+        err.to_string()
+            .starts_with("/nonexistent/vigil.yml: cannot read"),
+        "{err}"
+    );
+}
+
+#[test]
+fn environment_variables_are_expanded_and_missing_ones_located() {
+    let text = "scrape_configs:\n  - job_name: ${JOB}\n";
+    let cfg =
+        Config::parse_with_env(text, "inline", &|n| (n == "JOB").then(|| "api".into())).unwrap();
+    assert_eq!(cfg.scrape_configs[0].job_name, "api");
+    let err = Config::parse(text, "inline").unwrap_err().to_string();
+    assert!(err.starts_with("inline:2:"), "{err}");
+    assert!(err.contains("JOB"), "{err}");
+}
+
+#[test]
+fn every_bad_job_is_reported_at_once() {
+    let text =
+        "scrape_configs:\n  - job_name: a\n    colour: red\n  - job_name: b\n    scheme: ftp\n";
+    let err = Config::parse(text, "f.yml").unwrap_err().to_string();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "after a syntax-level error, cross-field checks wait for a clean parse: {err}"
+    );
+    let text =
+        "scrape_configs:\n  - job_name: a\n    scheme: ftp\n  - job_name: b\n    scheme: gopher\n";
+    let err = Config::parse(text, "f.yml").unwrap_err().to_string();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].starts_with("f.yml:2:5: scheme must be http or https"),
+        "{err}"
+    );
+    assert!(lines[1].starts_with("f.yml:4:5: "), "{err}");
 }

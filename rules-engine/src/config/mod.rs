@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use vigil_common::{ConfigErrors, Parsed, parse_yaml};
 
 pub use scrape::{ScrapeConfig, StaticConfig};
 pub use units::{ByteSize, PromDuration};
@@ -131,33 +132,20 @@ fn default_lookback() -> PromDuration {
     PromDuration::from_secs(300)
 }
 
-/// Why a config could not be loaded. The message starts with
-/// `file:line:column` whenever a position is known.
+/// Why a config could not be loaded: every problem found, one per line,
+/// each as `file:line:column: message` (vigil-common's located errors).
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}:{column}: {message}")]
-    Invalid {
-        path: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-}
+#[error("{0}")]
+pub struct ConfigError(pub ConfigErrors);
 
 impl Config {
-    /// Reads and validates a config file.
+    /// Reads, expands `${ENV}` and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.display().to_string(),
-            source,
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError(ConfigErrors::one(&file, 0, 0, format!("cannot read: {e}")))
         })?;
-        let mut cfg = Config::parse(&text, &path.display().to_string())?;
+        let mut cfg = Config::parse_with_env(&text, &file, &|name| std::env::var(name).ok())?;
         cfg.resolve_paths(path.parent().unwrap_or(Path::new(".")));
         Ok(cfg)
     }
@@ -184,80 +172,55 @@ impl Config {
         }
     }
 
-    /// Parses and validates config text; `origin` names it in errors.
+    /// Parses and validates config text; `${NAME}` references are errors
+    /// (nothing to expand them from); `origin` names the text in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let mut cfg: Config = if text.trim().is_empty() {
-            Config::default()
-        } else {
-            yaml_serde::from_str(text).map_err(|e| located(origin, text, &e))?
-        };
-        cfg.validate(text, origin)?;
+        Config::parse_with_env(text, origin, &|_| None)
+    }
+
+    /// Parses text, expanding `${NAME}` through `lookup`, and validates it.
+    pub fn parse_with_env(
+        text: &str,
+        origin: &str,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        let parsed: Parsed<Config> = parse_yaml(origin, text, lookup).map_err(ConfigError)?;
+        let mut cfg = parsed.value.clone();
+        cfg.validate(&parsed).map_err(ConfigError)?;
         Ok(cfg)
     }
 
-    fn validate(&mut self, text: &str, origin: &str) -> Result<(), ConfigError> {
+    /// Cross-field checks serde cannot make, located at the offending job.
+    fn validate(&mut self, parsed: &Parsed<Config>) -> Result<(), ConfigErrors> {
+        let mut errors = Vec::new();
         if self.global.scrape_timeout > self.global.scrape_interval {
-            let (line, column) = find_key(text, "scrape_timeout", 0);
-            return Err(invalid(
-                origin,
-                line,
-                column,
-                "global scrape timeout greater than scrape interval".into(),
+            errors.push(parsed.error_at(
+                "global",
+                0,
+                Some("scrape_timeout"),
+                "global scrape timeout greater than scrape interval",
             ));
         }
         let mut seen = std::collections::HashSet::new();
         for (i, sc) in self.scrape_configs.iter_mut().enumerate() {
-            let (line, column) = find_key(text, "job_name", i);
             if !seen.insert(sc.job_name.clone()) {
                 let msg = format!(
                     "found multiple scrape configs with job name {:?}",
                     sc.job_name
                 );
-                return Err(invalid(origin, line, column, msg));
+                errors.push(parsed.error_at("scrape_configs", i, Some("job_name"), msg));
             }
-            sc.resolve(&self.global)
-                .map_err(|m| invalid(origin, line, column, m))?;
+            if let Err(m) = sc.resolve(&self.global) {
+                errors.push(parsed.error_at("scrape_configs", i, Some("job_name"), m));
+            }
         }
-        Ok(())
-    }
-}
-
-fn invalid(path: &str, line: usize, column: usize, message: String) -> ConfigError {
-    ConfigError::Invalid {
-        path: path.to_string(),
-        line,
-        column,
-        message,
-    }
-}
-
-/// Turns a YAML error into `file:line:column: message`, dropping the
-/// position suffix yaml_serde appends so it is not said twice.
-fn located(origin: &str, text: &str, e: &yaml_serde::Error) -> ConfigError {
-    let msg = e.to_string();
-    let message = match msg.find(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg,
-    };
-    let (line, column) = match e.location() {
-        Some(l) => (l.line(), l.column()),
-        None => (text.lines().count().max(1), 1),
-    };
-    invalid(origin, line, column, message)
-}
-
-/// The 1-based position of the `nth` occurrence of `key:` as a YAML key,
-/// for errors found after deserialization (which keeps no positions).
-fn find_key(text: &str, key: &str, nth: usize) -> (usize, usize) {
-    let mut count = 0;
-    for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start().trim_start_matches("- ");
-        if trimmed.starts_with(key) && trimmed[key.len()..].trim_start().starts_with(':') {
-            if count == nth {
-                return (i + 1, line.len() - trimmed.len() + 1);
-            }
-            count += 1;
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(errors))
         }
     }
-    (1, 1)
 }
