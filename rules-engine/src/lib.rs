@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod model;
+pub mod parse;
 pub mod scrape;
 pub mod store;
 pub mod promql;
