@@ -24,7 +24,7 @@ use super::index::PostingsIndex;
 use super::select::select_postings;
 use super::series::{Appended, MemSeries};
 use super::stats::{Counters, HeadStats};
-use super::{AppendError, Appender, Querier, SeriesSamples};
+use super::{AppendError, Appender, Querier, SeriesRef, SeriesSamples};
 use crate::model::{Labels, Matcher};
 
 type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
@@ -303,6 +303,15 @@ impl Head {
         removed.len()
     }
 
+    /// The live series with reference `sref`, if any.
+    pub fn series_by_ref(&self, sref: u64) -> Option<Arc<MemSeries>> {
+        if sref == 0 {
+            return None;
+        }
+        let shard = self.shards[(sref as usize) & (SHARDS - 1)].read();
+        shard.by_ref.get(&sref).cloned()
+    }
+
     /// The series matching `matchers`, in reference order.
     pub(crate) fn matching_series(&self, matchers: &[Matcher]) -> Vec<Arc<MemSeries>> {
         let refs = select_postings(&self.index.read().postings, matchers);
@@ -351,10 +360,25 @@ impl Head {
 
 impl Appender for Head {
     fn append(&self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
+        self.append_ref(SeriesRef::NONE, labels, t, v).map(|_| ())
+    }
+
+    fn append_ref(
+        &self,
+        sref: SeriesRef,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef, AppendError> {
+        if let Some(series) = self.series_by_ref(sref.0) {
+            if self.append_to(&series, t, v)? {
+                return Ok(sref);
+            }
+        }
         loop {
             let series = self.get_or_create(labels);
             if self.append_to(&series, t, v)? {
-                return Ok(());
+                return Ok(SeriesRef(series.sref));
             }
         }
     }

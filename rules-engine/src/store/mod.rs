@@ -38,6 +38,30 @@ pub trait Appender: Send + Sync {
     /// Appends one sample; `t` is milliseconds since the epoch. A value of
     /// [`crate::model::stale_nan`] marks the series stale from `t` on.
     fn append(&self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError>;
+
+    /// Appends through a reference the store handed out earlier, skipping
+    /// the label-set lookup (Prometheus's `Append(ref, lset, t, v)`): the
+    /// scrape cache keeps the returned reference per raw series text. When
+    /// `sref` is [`SeriesRef::NONE`] or no longer valid (the series was
+    /// truncated away), `labels` is used. Returns the reference to keep.
+    fn append_ref(
+        &self,
+        sref: SeriesRef,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef, AppendError> {
+        let _ = sref;
+        self.append(labels, t, v).map(|()| SeriesRef::NONE)
+    }
+}
+
+/// A store's handle for a series; [`SeriesRef::NONE`] when unknown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct SeriesRef(pub u64);
+
+impl SeriesRef {
+    pub const NONE: SeriesRef = SeriesRef(0);
 }
 
 /// One series and its samples within the requested window, oldest first.

@@ -186,3 +186,34 @@ fn concurrent_appends_and_reads() {
     assert_eq!(all.len(), 80);
     assert!(all.iter().all(|s| s.samples.len() == 500));
 }
+
+#[test]
+fn append_ref_skips_lookup_and_recovers_after_truncation() {
+    let h = head();
+    let a = l(&[("__name__", "a")]);
+    let b = l(&[("__name__", "b")]);
+    let ra = h.append_ref(SeriesRef::NONE, &a, 1, 1.0).unwrap();
+    assert_ne!(ra, SeriesRef::NONE);
+    // A known reference wins over the labels passed along.
+    assert_eq!(h.append_ref(ra, &b, 2, 2.0).unwrap(), ra);
+    assert_eq!(
+        h.select(&[Matcher::equal("__name__", "a")], 0, 10)[0]
+            .samples
+            .len(),
+        2
+    );
+    assert!(
+        h.select(&[Matcher::equal("__name__", "b")], 0, 10)
+            .is_empty()
+    );
+    // After the series is truncated away, the labels recreate it.
+    h.truncate(100);
+    let again = h.append_ref(ra, &a, 200, 3.0).unwrap();
+    assert_ne!(again, ra);
+    assert_eq!(
+        h.select(&[Matcher::equal("__name__", "a")], 0, 1000)[0]
+            .samples
+            .len(),
+        1
+    );
+}
