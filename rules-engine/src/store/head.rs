@@ -370,10 +370,10 @@ impl Appender for Head {
         t: i64,
         v: f64,
     ) -> Result<SeriesRef, AppendError> {
-        if let Some(series) = self.series_by_ref(sref.0) {
-            if self.append_to(&series, t, v)? {
-                return Ok(sref);
-            }
+        if let Some(series) = self.series_by_ref(sref.0)
+            && self.append_to(&series, t, v)?
+        {
+            return Ok(sref);
         }
         loop {
             let series = self.get_or_create(labels);
