@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use redis::{ConnectionAddr, IntoConnectionInfo};
 use serde::Deserialize;
-use vigil_common::Secret;
+use vigil_common::{Secret, resolve_secret};
 
 use crate::collectors::{BuildError, Collector};
 use crate::metrics::Label;
@@ -81,8 +81,12 @@ pub fn build(target: &RedisTarget) -> Result<Arc<dyn Collector>, BuildError> {
         target: format!("redis target {}", target.name.as_deref().unwrap_or("")),
         reason,
     };
-    let password =
-        load_secret(&target.password, &target.password_file, "password").map_err(&fail)?;
+    let password = resolve_secret(
+        "password",
+        target.password.as_ref(),
+        target.password_file.as_deref(),
+    )
+    .map_err(|e| fail(e.to_string()))?;
     let info = target
         .address
         .as_str()
@@ -155,25 +159,6 @@ pub(crate) fn target_labels(
     Ok(out)
 }
 
-/// A secret given inline or as a file (not both). The file's trailing
-/// newline is dropped, since editors and `echo` add one.
-pub(crate) fn load_secret(
-    inline: &Option<Secret>,
-    file: &Option<PathBuf>,
-    what: &str,
-) -> Result<Option<Secret>, String> {
-    match (inline, file) {
-        (Some(_), Some(_)) => Err(format!("set `{what}` or `{what}_file`, not both")),
-        (Some(secret), None) => Ok(Some(secret.clone())),
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {what}_file {}: {}", path.display(), e.kind()))?;
-            Ok(Some(Secret::new(text.trim_end_matches(['\n', '\r']))))
-        }
-        (None, None) => Ok(None),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,16 +189,6 @@ mod tests {
             .err()
             .unwrap();
         assert!(!err.to_string().contains("Hunter2Sekrit"), "{err}");
-    }
-
-    #[test]
-    fn password_and_password_file_are_exclusive() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("pw");
-        std::fs::write(&file, "from-file\n").unwrap();
-        let loaded = load_secret(&None, &Some(file.clone()), "password").unwrap();
-        assert_eq!(loaded.unwrap().expose(), "from-file");
-        assert!(load_secret(&Some(Secret::new("x")), &Some(file), "password").is_err());
     }
 
     #[test]
