@@ -1,3 +1,135 @@
-fn main() {
-    println!("vigil-exporter: under construction");
+//! `vigil-exporter`: the command line. Everything else is in the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use vigil_common::logging::{self, LogFormat};
+use vigil_common::web::WebConfig;
+use vigil_exporter::http::{Exporter, reload_on_sighup, serve};
+
+/// PostgreSQL, Redis, HAProxy and application-health metrics on one
+/// /metrics endpoint, under the names of the community exporters.
+#[derive(Parser)]
+#[command(name = "vigil-exporter", version)]
+struct Cli {
+    /// The configuration file (YAML).
+    #[arg(long = "config.file", default_value = "vigil-exporter.yml")]
+    config_file: PathBuf,
+    /// Address to listen on. 10187 lies outside the 9100-9999 range that the
+    /// Prometheus default port allocations list has handed out in full, so it
+    /// collides with no registered exporter.
+    #[arg(long = "web.listen-address", default_value = "0.0.0.0:10187")]
+    listen_address: SocketAddr,
+    /// TLS and basic auth, in the Prometheus exporter-toolkit web-config
+    /// format.
+    #[arg(long = "web.config.file")]
+    web_config_file: Option<PathBuf>,
+    /// debug, info, warn or error.
+    #[arg(long = "log.level", default_value = "info")]
+    log_level: String,
+    /// logfmt or json.
+    #[arg(long = "log.format", default_value = "logfmt")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a configuration file: print every error as file:line:column,
+    /// exit 1 if there is one.
+    CheckConfig {
+        /// The file to check.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = logging::init(&cli.log_level, cli.log_format) {
+        eprintln!("vigil-exporter: {e}");
+        return ExitCode::from(2);
+    }
+    vigil_common::install_crypto_provider();
+    if let Some(Command::CheckConfig { file }) = &cli.command {
+        return check_config(file);
+    }
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("vigil-exporter: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_config(file: &PathBuf) -> ExitCode {
+    match vigil_exporter::config::load(file) {
+        Ok(loaded) => {
+            println!(
+                "{}: ok, {} targets",
+                file.display(),
+                loaded.collectors.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("{e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[tokio::main]
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Everything is checked before the port is bound: a bad file never
+    // leaves a half-started exporter behind.
+    let exporter =
+        Exporter::load(&cli.config_file).map_err(|e| anyhow::anyhow!("bad configuration:\n{e}"))?;
+    let web = match &cli.web_config_file {
+        Some(path) => WebConfig::load(path).map_err(|e| anyhow::anyhow!("bad web config:\n{e}"))?,
+        None => WebConfig::default(),
+    };
+    let exporter = Arc::new(exporter);
+    reload_on_sighup(exporter.clone()).context("cannot watch SIGHUP")?;
+    let listener = tokio::net::TcpListener::bind(cli.listen_address)
+        .await
+        .with_context(|| format!("cannot listen on {}", cli.listen_address))?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        tls = web.tls.is_some(),
+        "listening"
+    );
+    serve(exporter, listener, &web, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
 }

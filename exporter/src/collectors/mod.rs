@@ -6,6 +6,8 @@
 //! gauge and the exporter's self-metrics, so a failed or slow target still
 //! yields samples ("failure is a sample") and never delays the others.
 
+pub mod app_health;
+pub mod haproxy;
 pub mod postgres;
 pub mod redis;
 
@@ -84,6 +86,16 @@ pub trait Collector: Send + Sync {
     /// the registry uses the global default otherwise.
     fn timeout(&self) -> Option<Duration> {
         None
+    }
+
+    /// Families to write when a collection failed or passed its deadline
+    /// (`kind` is `timeout` then), besides the `*_up` gauge the registry
+    /// writes: for example `instance_health 0` for an app that cannot be
+    /// reached, or counters the collector keeps across scrapes. None by
+    /// default.
+    fn failure_families(&self, error: &CollectError) -> Vec<Family> {
+        let _ = error;
+        Vec::new()
     }
 }
 

@@ -1,0 +1,241 @@
+//! The exporter's configuration file, and the one place that turns it into
+//! running collectors.
+//!
+//! ```yaml
+//! global:
+//!   timeout: 5s            # each target's deadline unless it sets its own
+//! postgres:
+//!   - dsn_file: /etc/vigil/pg-primary.dsn
+//! redis:
+//!   - address: redis://10.0.0.7:6379
+//!     password_file: /etc/vigil/redis.pass
+//! haproxy:
+//!   - url: http://10.0.0.2:8404/stats;csv
+//! apps:
+//!   - url: http://10.0.0.5:3001
+//!     instance: api-1
+//! ```
+//!
+//! Each section is a list of targets; the target types, with their field
+//! documentation, live next to their collectors. Loading is all or nothing:
+//! every error of the file is reported at `file:line:column`, and nothing is
+//! built unless everything is right, so a reload with a bad file keeps the
+//! running configuration.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use vigil_common::{ConfigErrors, Located, Parsed, seq_or_null};
+
+use crate::collectors::app_health::{self, AppTarget};
+use crate::collectors::haproxy::{self, HaproxyTarget};
+use crate::collectors::postgres::{self, PostgresTarget};
+use crate::collectors::redis::{self, RedisTarget};
+use crate::collectors::{BuildError, Collector};
+use crate::metrics::Label;
+
+/// The deadline of one target's collection when neither the target nor
+/// `global.timeout` sets one: well under Prometheus's default 10 s scrape
+/// timeout, so one slow target never fails the whole scrape.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub global: Global,
+    #[serde(default, deserialize_with = "seq_or_null")]
+    pub postgres: Vec<PostgresTarget>,
+    #[serde(default, deserialize_with = "seq_or_null")]
+    pub redis: Vec<RedisTarget>,
+    #[serde(default, deserialize_with = "seq_or_null")]
+    pub haproxy: Vec<HaproxyTarget>,
+    #[serde(default, deserialize_with = "seq_or_null")]
+    pub apps: Vec<AppTarget>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Global {
+    /// Deadline of each target's collection when the target sets none.
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for Global {
+    fn default() -> Self {
+        Global {
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+fn default_timeout() -> Duration {
+    DEFAULT_TIMEOUT
+}
+
+/// A configuration made into collectors, ready to run.
+pub struct Loaded {
+    pub collectors: Vec<Arc<dyn Collector>>,
+    pub default_timeout: Duration,
+}
+
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loaded")
+            .field("targets", &self.collectors.len())
+            .field("default_timeout", &self.default_timeout)
+            .finish()
+    }
+}
+
+/// Reads, checks and builds the file at `path`.
+pub fn load(path: &Path) -> Result<Loaded, ConfigErrors> {
+    build(&vigil_common::load_yaml::<Config>(path)?)
+}
+
+/// Parses and builds `text` (named `file` in errors), with `${ENV}` taken
+/// from `lookup`.
+pub fn load_str(
+    file: &str,
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Loaded, ConfigErrors> {
+    build(&vigil_common::parse_yaml::<Config>(file, text, lookup)?)
+}
+
+/// One target's build: its section, its index there, the collector.
+type Built<'a> = (&'a str, usize, Result<Arc<dyn Collector>, BuildError>);
+
+/// Builds every target; reports every target that cannot be built and every
+/// duplicate (two targets with the same labels would write the same series).
+pub fn build(parsed: &Parsed<Config>) -> Result<Loaded, ConfigErrors> {
+    let c = &parsed.value;
+    let mut built: Vec<Built> = Vec::new();
+    built.extend(
+        c.postgres
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ("postgres", i, postgres::build(t))),
+    );
+    built.extend(
+        c.redis
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ("redis", i, redis::build(t))),
+    );
+    built.extend(
+        c.haproxy
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ("haproxy", i, haproxy::build(t))),
+    );
+    built.extend(
+        c.apps
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ("apps", i, app_health::build(t))),
+    );
+
+    let mut errors: Vec<Located> = Vec::new();
+    let mut collectors = Vec::new();
+    let mut seen: HashMap<(&'static str, Vec<Label>), (&str, usize)> = HashMap::new();
+    for (section, i, result) in built {
+        match result {
+            Ok(collector) => {
+                let key = (
+                    collector.source().name(),
+                    collector.target_labels().to_vec(),
+                );
+                if let Some((s0, i0)) = seen.get(&key) {
+                    errors.push(parsed.error_at(
+                        section,
+                        i,
+                        None,
+                        format!("{section}[{i}]: the same target as {s0}[{i0}] (same labels); give one a different name"),
+                    ));
+                } else {
+                    seen.insert(key, (section, i));
+                    collectors.push(collector);
+                }
+            }
+            Err(e) => {
+                let key = field_of(&e.reason);
+                errors.push(parsed.error_at(section, i, key, format!("{section}[{i}]: {e}")));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(Loaded {
+            collectors,
+            default_timeout: c.global.timeout,
+        })
+    } else {
+        errors.sort_by_key(|e| (e.line, e.column));
+        Err(ConfigErrors(errors))
+    }
+}
+
+/// The field a build error's reason starts with (`url: not a URL`), to
+/// point at its line.
+fn field_of(reason: &str) -> Option<&str> {
+    let head = reason.split(':').next()?.trim().trim_matches('`');
+    (!head.is_empty() && head.chars().all(|c| c.is_ascii_lowercase() || c == '_')).then_some(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Loaded, ConfigErrors> {
+        load_str("x.yml", text, &|_| None)
+    }
+
+    #[test]
+    fn empty_sections_are_fine() {
+        let l = load("global:\n  timeout: 2s\napps:\n").unwrap();
+        assert!(l.collectors.is_empty());
+        assert_eq!(l.default_timeout, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn builds_apps_and_locates_bad_ones() {
+        let text = "apps:\n  - url: http://127.0.0.1:1\n  - url: ftp://x\n  - url: http://127.0.0.1:1\n  - url: http://u:pw@h:1\n    instance: x\n";
+        let errs = load(text).unwrap_err().0;
+        let shown: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert_eq!(shown.len(), 3, "{shown:?}");
+        assert!(
+            shown[0].starts_with("x.yml:3:5: apps[1]: app target (unnamed): url:"),
+            "{shown:?}"
+        );
+        assert!(
+            shown[1].starts_with("x.yml:4:3: apps[2]: the same target as apps[0]"),
+            "{shown:?}"
+        );
+        assert!(shown[2].starts_with("x.yml:5:5: apps[3]"), "{shown:?}");
+        assert!(!shown[2].contains("pw@"), "{shown:?}");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let errs =
+            load("apps:\n  - url: http://a:1\n    colour: red\nglobal:\n  timeout: 1s\n  x: 1\n")
+                .unwrap_err()
+                .0;
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert_eq!((errs[0].line, errs[0].column), (3, 5));
+    }
+
+    #[test]
+    fn field_of_reason() {
+        assert_eq!(field_of("url: bad"), Some("url"));
+        assert_eq!(
+            field_of("`password_file`: cannot read"),
+            Some("password_file")
+        );
+        assert_eq!(field_of("Bad thing"), None);
+    }
+}

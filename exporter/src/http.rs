@@ -1,0 +1,217 @@
+//! The exporter's HTTP side: `/metrics`, the landing page, `/-/healthy`,
+//! `/-/ready` and `POST /-/reload`, served by [`serve`] on a listener the
+//! caller bound until the caller's shutdown future resolves.
+//!
+//! A reload is a transaction: the new file is loaded and built in full
+//! before it replaces the running collectors; on any error the running set
+//! stays and the errors are logged and returned.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::compression::CompressionLayer;
+use vigil_common::ConfigErrors;
+use vigil_common::web::WebConfig;
+
+use crate::config::{self, Loaded};
+use crate::encode::{Format, encode};
+use crate::metrics::Family;
+use crate::registry::{ExporterStats, Registry};
+
+/// The running exporter: the current collectors and what outlives reloads.
+pub struct Exporter {
+    config_path: Option<PathBuf>,
+    registry: RwLock<Arc<Registry>>,
+    stats: Arc<ExporterStats>,
+    /// One reload at a time; scrapes go on meanwhile with the old registry.
+    reloading: tokio::sync::Mutex<()>,
+    reload: Mutex<ReloadState>,
+}
+
+struct ReloadState {
+    last_ok: bool,
+    last_success: f64,
+}
+
+fn now_seconds() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+impl Exporter {
+    /// Loads `path` (every error located) and builds the exporter.
+    pub fn load(path: impl Into<PathBuf>) -> Result<Exporter, ConfigErrors> {
+        let path = path.into();
+        let loaded = config::load(&path)?;
+        Ok(Exporter::new(loaded, Some(path)))
+    }
+
+    /// An exporter for an already built configuration; `config_path` is what
+    /// a reload reads (none: reloads fail).
+    pub fn new(loaded: Loaded, config_path: Option<PathBuf>) -> Exporter {
+        let stats = Arc::new(ExporterStats::default());
+        Exporter {
+            config_path,
+            registry: RwLock::new(Arc::new(Registry::new(
+                loaded.collectors,
+                loaded.default_timeout,
+                stats.clone(),
+            ))),
+            stats,
+            reloading: tokio::sync::Mutex::new(()),
+            reload: Mutex::new(ReloadState {
+                last_ok: true,
+                last_success: now_seconds(),
+            }),
+        }
+    }
+
+    fn current(&self) -> Arc<Registry> {
+        self.registry
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Re-reads the configuration file; keeps the running one on error.
+    /// Returns the number of targets now running.
+    pub async fn reload(&self) -> Result<usize, ConfigErrors> {
+        let _one = self.reloading.lock().await;
+        let Some(path) = &self.config_path else {
+            return Err(ConfigErrors::one(
+                "(none)",
+                0,
+                0,
+                "no configuration file to reload",
+            ));
+        };
+        let result = config::load(path);
+        let mut state = self.reload.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(loaded) => {
+                let registry = Registry::new(
+                    loaded.collectors,
+                    loaded.default_timeout,
+                    self.stats.clone(),
+                );
+                let n = registry.len();
+                *self.registry.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(registry);
+                state.last_ok = true;
+                state.last_success = now_seconds();
+                tracing::info!(targets = n, file = %path.display(), "configuration reloaded");
+                Ok(n)
+            }
+            Err(errors) => {
+                state.last_ok = false;
+                for e in &errors.0 {
+                    tracing::error!(error = %e, "reload failed; keeping the running configuration");
+                }
+                Err(errors)
+            }
+        }
+    }
+
+    /// Everything `/metrics` shows.
+    pub async fn gather(&self) -> Vec<Family> {
+        let mut families = self.current().gather().await;
+        let state = self.reload.lock().unwrap_or_else(|e| e.into_inner());
+        families.push(
+            Family::gauge(
+                "vigil_exporter_config_last_reload_successful",
+                "Whether the last configuration reload succeeded (1) or not (0).",
+            )
+            .single(if state.last_ok { 1.0 } else { 0.0 }),
+        );
+        families.push(
+            Family::gauge(
+                "vigil_exporter_config_last_reload_success_timestamp_seconds",
+                "When the configuration was last loaded successfully, in seconds since the epoch.",
+            )
+            .single(state.last_success),
+        );
+        families
+    }
+}
+
+/// The routes, for serving or for testing with `tower::ServiceExt`.
+pub fn router(exporter: Arc<Exporter>) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(metrics).layer(CompressionLayer::new().gzip(true)),
+        )
+        .route("/", get(landing))
+        .route("/-/healthy", get(|| async { "Healthy\n" }))
+        .route("/-/ready", get(|| async { "Ready\n" }))
+        .route("/-/reload", post(reload))
+        .with_state(exporter)
+}
+
+/// Serves the exporter on `listener` with the web config's TLS and basic
+/// auth until `shutdown` resolves.
+pub async fn serve(
+    exporter: Arc<Exporter>,
+    listener: tokio::net::TcpListener,
+    web: &WebConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    vigil_common::serve::serve(router(exporter), listener, web, shutdown).await
+}
+
+/// Reloads the configuration on every SIGHUP, for as long as the process
+/// runs.
+#[cfg(unix)]
+pub fn reload_on_sighup(exporter: Arc<Exporter>) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the configuration");
+            let _ = exporter.reload().await;
+        }
+    });
+    Ok(())
+}
+
+async fn metrics(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(accept);
+    let body = encode(&exporter.gather().await, format);
+    ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
+}
+
+async fn reload(State(exporter): State<Arc<Exporter>>) -> Response {
+    match exporter.reload().await {
+        Ok(n) => (
+            StatusCode::OK,
+            format!("configuration reloaded: {n} targets\n"),
+        )
+            .into_response(),
+        Err(errors) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reload failed, running configuration kept:\n{errors}\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn landing() -> Html<String> {
+    Html(format!(
+        "<!doctype html><html><head><title>Vigil Exporter</title></head><body>\
+         <h1>Vigil Exporter</h1>\
+         <p>PostgreSQL, Redis, HAProxy and application-health metrics, version {}.</p>\
+         <ul><li><a href=\"metrics\">Metrics</a></li>\
+         <li><a href=\"-/healthy\">Health</a></li>\
+         <li><a href=\"-/ready\">Readiness</a></li></ul>\
+         </body></html>\n",
+        env!("CARGO_PKG_VERSION")
+    ))
+}
