@@ -2,7 +2,6 @@
 //! timeout), the Accept header Prometheus sends, and a body read that stops
 //! at `body_size_limit` instead of buffering whatever a target sends.
 
-use std::sync::Once;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -60,15 +59,6 @@ pub struct ScrapeClient {
     body_limit: u64,
 }
 
-fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    // Another part of the program may have installed ring already; either
-    // way one provider is in place afterwards.
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
 fn read(path: &std::path::Path) -> Result<Vec<u8>, ClientError> {
     std::fs::read(path).map_err(|source| ClientError::File {
         path: path.display().to_string(),
@@ -83,7 +73,7 @@ fn read_trimmed(path: &std::path::Path) -> Result<String, ClientError> {
 
 impl ScrapeClient {
     pub fn new(cfg: &ScrapeConfig) -> Result<Self, ClientError> {
-        install_crypto_provider();
+        vigil_common::install_crypto_provider();
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_HEADER));
         if let Some(value) = auth_header(cfg)? {

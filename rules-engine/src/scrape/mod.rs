@@ -9,9 +9,14 @@
 pub mod client;
 pub mod clock;
 pub mod file_sd;
+pub mod manager;
 pub mod relabel;
 pub mod samples;
+pub mod scrape_loop;
+pub mod scraper;
 pub mod target;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use manager::{ActiveTarget, ScrapeManager, TargetsView};
+pub use scraper::{Health, ScrapeReport, ScrapeStatus, Scraper};
 pub use target::{Target, TargetGroup};

@@ -1,0 +1,65 @@
+//! The per-target loop: wait for the target's slot in the interval, scrape,
+//! repeat until cancelled, then write staleness markers.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use super::clock::Clock;
+use super::scraper::Scraper;
+
+/// How far into each interval this target's scrapes fall. Spreading targets
+/// by a hash of their identity keeps hundreds of targets from being scraped
+/// in the same instant, and keeps each target's slot stable across restarts
+/// (as Prometheus's `offset`).
+pub fn slot_offset(key: &str, interval: Duration, now_ms: i64) -> Duration {
+    let interval_ms = interval.as_millis().max(1) as i64;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    let slot = (h.finish() % interval_ms as u64) as i64;
+    Duration::from_millis((slot - now_ms).rem_euclid(interval_ms) as u64)
+}
+
+/// Runs until `cancel` fires; the last act is marking the target's series
+/// stale, so queries stop seeing a removed target at once.
+pub async fn run(mut scraper: Scraper, clock: Arc<dyn Clock>, cancel: CancellationToken) {
+    let interval = scraper.target().interval;
+    let offset = slot_offset(&scraper.target().key(), interval, clock.now_ms());
+    let mut ticker = tokio::time::interval_at(Instant::now() + offset, interval);
+    // A scrape that overran its slot is not made up for: Prometheus skips
+    // it too, rather than scraping twice in a row.
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = ticker.tick() => {}
+        }
+        let t = clock.now_ms();
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = scraper.scrape(t) => {}
+        }
+    }
+    scraper.stop(clock.now_ms());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offset_is_stable_and_within_the_interval() {
+        let i = Duration::from_secs(15);
+        let a = slot_offset("t1", i, 1_000_000);
+        assert!(a < i);
+        // One second later the same slot is one second closer.
+        let b = slot_offset("t1", i, 1_001_000);
+        assert_eq!(
+            (a.as_millis() as i64 - 1000).rem_euclid(15_000),
+            b.as_millis() as i64
+        );
+    }
+}

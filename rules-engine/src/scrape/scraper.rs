@@ -1,0 +1,322 @@
+//! One target's scrape, start to finish: fetch, parse, label, limit, append,
+//! staleness, and the synthetic series (`up`, `scrape_duration_seconds`,
+//! `scrape_samples_scraped`, `scrape_samples_post_metric_relabeling`,
+//! `scrape_series_added`). The caller passes the timestamp, so tests pin
+//! time while the HTTP is real.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::config::ScrapeConfig;
+use crate::model::{Labels, stale_nan};
+use crate::store::{Appender, SeriesRef};
+
+use super::client::ScrapeClient;
+use super::samples::process_sample;
+use super::target::Target;
+use crate::parse::{Entry, Format, ParseOptions, Parser};
+
+/// A target's health as `/api/v1/targets` shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Health {
+    #[default]
+    Unknown,
+    Up,
+    Down,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Unknown => "unknown",
+            Health::Up => "up",
+            Health::Down => "down",
+        }
+    }
+}
+
+/// The latest scrape of a target, shared with the API.
+#[derive(Debug, Clone, Default)]
+pub struct ScrapeStatus {
+    pub health: Health,
+    pub last_error: String,
+    /// Timestamp (ms) of the last scrape, `None` before the first.
+    pub last_scrape_ms: Option<i64>,
+    pub last_duration: Duration,
+    pub last_samples: usize,
+}
+
+/// What one scrape did; the synthetic series carry the same numbers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScrapeReport {
+    pub error: Option<String>,
+    pub duration: Duration,
+    pub samples_scraped: usize,
+    pub samples_post_relabel: usize,
+    pub series_added: usize,
+    /// Samples the store refused (out of order, duplicate timestamp).
+    pub rejected: usize,
+    pub stale_markers: usize,
+    pub body_bytes: usize,
+}
+
+impl ScrapeReport {
+    pub fn up(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// Scrapes one target and remembers which series it wrote last time, to
+/// mark the missing ones stale.
+pub struct Scraper {
+    target: Target,
+    target_labels: Labels,
+    cfg: Arc<ScrapeConfig>,
+    client: ScrapeClient,
+    appender: Arc<dyn Appender>,
+    /// Series written by the last successful scrape, keyed by the address
+    /// of their cached labels; `true` when the target gave its own
+    /// timestamp (no staleness for those, as in Prometheus).
+    previous: HashMap<usize, (Arc<CachedSeries>, bool)>,
+    /// Raw series text (`name{a="1"}`) to final labels (`None`: dropped by
+    /// metric relabeling). Entries not seen in a successful scrape go.
+    cache: HashMap<Box<[u8]>, CacheEntry>,
+    scrape_no: u64,
+    status: Arc<Mutex<ScrapeStatus>>,
+}
+
+/// A scraped series as the cache keeps it: final labels and the store's
+/// reference, so a known series is appended without a label lookup.
+struct CachedSeries {
+    labels: Labels,
+    sref: AtomicU64,
+}
+
+struct CacheEntry {
+    /// `None`: metric relabeling drops this series.
+    series: Option<Arc<CachedSeries>>,
+    last_scrape: u64,
+}
+
+const REPORT_SERIES: [&str; 5] = [
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+];
+
+impl Scraper {
+    pub fn new(
+        target: Target,
+        cfg: Arc<ScrapeConfig>,
+        client: ScrapeClient,
+        appender: Arc<dyn Appender>,
+    ) -> Self {
+        let target_labels = target.labels();
+        Scraper {
+            target,
+            target_labels,
+            cfg,
+            client,
+            appender,
+            previous: HashMap::new(),
+            cache: HashMap::new(),
+            scrape_no: 0,
+            status: Arc::new(Mutex::new(ScrapeStatus::default())),
+        }
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The live status, for the API to read while the loop runs.
+    pub fn status(&self) -> Arc<Mutex<ScrapeStatus>> {
+        self.status.clone()
+    }
+
+    /// Scrapes once, stamping samples without their own timestamp with `t` (ms).
+    pub async fn scrape(&mut self, t: i64) -> ScrapeReport {
+        let start = Instant::now();
+        let fetched = self
+            .client
+            .fetch(&self.target.url, self.target.timeout)
+            .await;
+        let mut report = match fetched {
+            Ok(f) => {
+                let mut r = self.ingest(&f.body, &f.content_type, t);
+                r.body_bytes = f.body.len();
+                r
+            }
+            Err(e) => ScrapeReport {
+                error: Some(e.to_string()),
+                ..ScrapeReport::default()
+            },
+        };
+        if report.error.is_some() {
+            report.stale_markers = self.mark_previous_stale(t);
+        }
+        report.duration = start.elapsed();
+        self.write_report(t, &report);
+        self.update_status(t, &report);
+        report
+    }
+
+    /// Parses and appends a body. On a parse error or a broken limit nothing
+    /// of the body is stored (Prometheus rolls the whole scrape back).
+    fn ingest(&mut self, body: &[u8], content_type: &str, t: i64) -> ScrapeReport {
+        let mut report = ScrapeReport::default();
+        self.scrape_no += 1;
+        let accepted = match self.parse_and_label(body, content_type, &mut report) {
+            Ok(a) => a,
+            Err(e) => {
+                report.error = Some(e);
+                return report;
+            }
+        };
+        report.samples_post_relabel = accepted.len();
+        if self.cfg.sample_limit > 0 && accepted.len() > self.cfg.sample_limit {
+            report.error = Some("sample limit exceeded".into());
+            return report;
+        }
+        let mut current = HashMap::with_capacity(accepted.len());
+        for (series, ts, v) in accepted {
+            let own_ts = ts.filter(|_| self.cfg.honor_timestamps);
+            let sref = SeriesRef(series.sref.load(Ordering::Relaxed));
+            match self
+                .appender
+                .append_ref(sref, &series.labels, own_ts.unwrap_or(t), v)
+            {
+                Ok(r) => series.sref.store(r.0, Ordering::Relaxed),
+                Err(_) => report.rejected += 1,
+            }
+            let key = Arc::as_ptr(&series) as usize;
+            if !self.previous.contains_key(&key) {
+                report.series_added += 1;
+            }
+            current.insert(key, (series, own_ts.is_some()));
+        }
+        for (key, (series, own_ts)) in &self.previous {
+            if !own_ts && !current.contains_key(key) {
+                let _ = self.appender.append(&series.labels, t, stale_nan());
+                report.stale_markers += 1;
+            }
+        }
+        self.previous = current;
+        let no = self.scrape_no;
+        self.cache.retain(|_, e| e.last_scrape == no);
+        report
+    }
+
+    /// Parses the body and gives each sample its final labels, through the
+    /// cache of raw series text (as Prometheus's scrape cache: an unchanged
+    /// series costs a hash lookup, not a relabeling).
+    fn parse_and_label(
+        &mut self,
+        body: &[u8],
+        content_type: &str,
+        report: &mut ScrapeReport,
+    ) -> Result<Vec<(Arc<CachedSeries>, Option<i64>, f64)>, String> {
+        let opts = ParseOptions::new(Format::from_content_type(content_type));
+        let mut parser = Parser::new(body, opts);
+        let mut accepted = Vec::with_capacity(self.previous.len());
+        while let Some(entry) = parser.next() {
+            let Entry::Sample(s) = entry.map_err(|e| e.to_string())? else {
+                continue;
+            };
+            report.samples_scraped += 1;
+            let no = self.scrape_no;
+            let labels = match self.cache.get_mut(s.series) {
+                Some(e) => {
+                    e.last_scrape = no;
+                    e.series.clone()
+                }
+                None => {
+                    let processed = process_sample(s.to_labels(), &self.target_labels, &self.cfg)?;
+                    let labels = processed.map(|labels| {
+                        Arc::new(CachedSeries {
+                            labels,
+                            sref: AtomicU64::new(0),
+                        })
+                    });
+                    let entry = CacheEntry {
+                        series: labels.clone(),
+                        last_scrape: no,
+                    };
+                    self.cache.insert(s.series.into(), entry);
+                    labels
+                }
+            };
+            if let Some(l) = labels {
+                accepted.push((l, s.timestamp, s.value));
+            }
+        }
+        Ok(accepted)
+    }
+
+    /// Marks every series of the last successful scrape stale at `t`.
+    fn mark_previous_stale(&mut self, t: i64) -> usize {
+        let mut n = 0;
+        for (_, (series, own_ts)) in self.previous.drain() {
+            if !own_ts {
+                let _ = self.appender.append(&series.labels, t, stale_nan());
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// The target is going away (removed from the config or discovery, or
+    /// shutdown): its series and synthetic series become stale at `t`.
+    pub fn stop(&mut self, t: i64) {
+        self.mark_previous_stale(t);
+        for name in REPORT_SERIES {
+            let _ = self
+                .appender
+                .append(&self.report_labels(name), t, stale_nan());
+        }
+    }
+
+    fn report_labels(&self, name: &str) -> Labels {
+        let mut l = self.target_labels.clone();
+        l.set(crate::model::METRIC_NAME, name);
+        l
+    }
+
+    fn write_report(&self, t: i64, r: &ScrapeReport) {
+        let values = [
+            if r.up() { 1.0 } else { 0.0 },
+            r.duration.as_secs_f64(),
+            r.samples_scraped as f64,
+            r.samples_post_relabel as f64,
+            r.series_added as f64,
+        ];
+        for (name, v) in REPORT_SERIES.iter().zip(values) {
+            let _ = self.appender.append(&self.report_labels(name), t, v);
+        }
+    }
+
+    /// Updates the shared status and logs the reason once per change.
+    fn update_status(&self, t: i64, r: &ScrapeReport) {
+        let mut st = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        let error = r.error.clone().unwrap_or_default();
+        if error != st.last_error || st.health == Health::Unknown {
+            let (job, url) = (&self.cfg.job_name, &self.target.url);
+            match &r.error {
+                Some(e) => tracing::warn!(job = %job, target = %url, error = %e, "scrape failed"),
+                None if st.health == Health::Down => {
+                    tracing::info!(job = %job, target = %url, "target is up again")
+                }
+                None => {}
+            }
+        }
+        st.health = if r.up() { Health::Up } else { Health::Down };
+        st.last_error = error;
+        st.last_scrape_ms = Some(t);
+        st.last_duration = r.duration;
+        st.last_samples = r.samples_post_relabel;
+    }
+}
