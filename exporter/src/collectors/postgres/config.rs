@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -26,9 +25,11 @@ use crate::collectors::BuildError;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostgresTarget {
-    /// Connection URL, `postgres://user:password@host:port/database?sslmode=...`.
-    /// TLS is chosen by `sslmode` (`disable`, `prefer`, `require`,
-    /// `verify-ca`, `verify-full`; `sslrootcert=` names the CA file).
+    /// Connection URL, `postgres://user:password@host:port/database?sslmode=...`,
+    /// or libpq's `host=... user=... password=... sslmode=...` (the forms
+    /// postgres_exporter's `DATA_SOURCE_NAME` takes). TLS is chosen by
+    /// `sslmode` (`disable`, `prefer` (the default), `require`, `verify-ca`,
+    /// `verify-full`; `sslrootcert` names the CA file).
     /// Exactly one of `dsn` and `dsn_file` must be set.
     #[serde(default)]
     pub dsn: Option<Secret>,
@@ -92,19 +93,13 @@ impl PostgresTarget {
         if dsn.is_empty() {
             return Err(fail("the DSN is empty".into()));
         }
-        let options = PgConnectOptions::from_str(dsn.expose()).map_err(|_| {
-            fail(
-                "the DSN is not a valid postgres:// URL \
-                 (postgres://user:password@host:port/database?sslmode=...)"
-                    .into(),
-            )
-        })?;
+        let options = super::dsn::parse(dsn.expose()).map_err(|e| fail(e.to_string()))?;
         let server = match &self.server {
             Some(server) => server.clone(),
             None => server_label(&options),
         };
         let mut secrets = vec![dsn.expose().to_string()];
-        secrets.extend(passwords_of(dsn.expose()));
+        secrets.extend(super::dsn::passwords(dsn.expose()));
         Ok(Resolved {
             options,
             server,
@@ -120,24 +115,6 @@ fn server_label(options: &PgConnectOptions) -> String {
         Some(dir) => format!("{}:{}", dir.display(), options.get_port()),
         None => format!("{}:{}", options.get_host(), options.get_port()),
     }
-}
-
-/// The password in a URL DSN, as written and percent-decoded: callers only
-/// use these to scrub messages, so every form it could be shown in counts.
-fn passwords_of(dsn: &str) -> Vec<String> {
-    let Ok(url) = url::Url::parse(dsn) else {
-        return Vec::new();
-    };
-    let Some(raw) = url.password().filter(|p| !p.is_empty()) else {
-        return Vec::new();
-    };
-    let mut forms = vec![raw.to_string()];
-    if let Ok(decoded) = percent_encoding::percent_decode_str(raw).decode_utf8()
-        && decoded != raw
-    {
-        forms.push(decoded.into_owned());
-    }
-    forms
 }
 
 #[cfg(test)]

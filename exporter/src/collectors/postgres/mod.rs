@@ -28,6 +28,7 @@ mod bgwriter;
 mod columns;
 mod config;
 mod database;
+mod dsn;
 mod error;
 mod replication;
 mod server;
@@ -110,10 +111,10 @@ impl PostgresCollector {
         kept: Option<PgConnection>,
         options: &PgConnectOptions,
     ) -> Result<PgConnection, sqlx::Error> {
-        if let Some(mut conn) = kept {
-            if conn.ping().await.is_ok() {
-                return Ok(conn);
-            }
+        if let Some(mut conn) = kept
+            && conn.ping().await.is_ok()
+        {
+            return Ok(conn);
         }
         tokio::time::timeout(self.connect_timeout, options.connect())
             .await
