@@ -187,6 +187,38 @@ fn contract_families(env: &Env) -> Result<(), Failed> {
     Ok(())
 }
 
+/// Not a speed assertion (DESIGN: benchmarks measure speed): prints the
+/// median collection time over 20 collections with a kept connection, and
+/// the output's size, for the record.
+fn repeated_collections_reuse_the_connection(env: &Env) -> Result<(), Failed> {
+    let backend_pids = || {
+        env.primary()
+            .query("SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity WHERE application_name = 'vigil-exporter'")
+            .map_err(|e| e.to_string())
+    };
+    env.collect(&env.primary_collector)?;
+    let before = backend_pids()?;
+    let mut times = Vec::new();
+    let mut samples = 0;
+    for _ in 0..20 {
+        let start = Instant::now();
+        let fams = env.collect(&env.primary_collector)?;
+        times.push(start.elapsed());
+        samples = fams.iter().map(|f| f.samples.len()).sum();
+    }
+    times.sort();
+    println!(
+        "median collection {:?} over 20, {samples} samples",
+        times[10]
+    );
+    assert_eq!(
+        backend_pids()?,
+        before,
+        "the same backend served every collection"
+    );
+    Ok(())
+}
+
 fn settings_match_the_server(env: &Env) -> Result<(), Failed> {
     let fams = env.collect(&env.primary_collector)?;
     let primary = env.primary();
@@ -454,8 +486,12 @@ fn main() {
     // Trials share the servers and the last ones stop the primary: one at a
     // time, in order.
     args.test_threads = Some(1);
-    let trials: [(&str, TrialFn); 9] = [
+    let trials: [(&str, TrialFn); 10] = [
         ("contract_families", contract_families),
+        (
+            "repeated_collections_reuse_the_connection",
+            repeated_collections_reuse_the_connection,
+        ),
         ("settings_match_the_server", settings_match_the_server),
         (
             "database_and_table_statistics",

@@ -177,11 +177,9 @@ const ARCHIVER: &[Column] = &[
     ),
 ];
 
-pub(crate) async fn collect(
-    conn: &mut PgConnection,
-    version: u32,
-) -> Result<Vec<Family>, sqlx::Error> {
-    let (table, sql) = if version >= 170000 {
+/// The column table and statement for a server of `version`.
+fn bgwriter_query(version: u32) -> (&'static [Column], String) {
+    if version >= 170000 {
         (
             BGWRITER_17,
             format!(
@@ -200,7 +198,14 @@ pub(crate) async fn collect(
                 columns::select_list(BGWRITER_16, version)
             ),
         )
-    };
+    }
+}
+
+pub(crate) async fn collect(
+    conn: &mut PgConnection,
+    version: u32,
+) -> Result<Vec<Family>, sqlx::Error> {
+    let (table, sql) = bgwriter_query(version);
     let rows = sqlx::query(columns::audited(sql))
         .fetch_all(&mut *conn)
         .await?;
@@ -221,4 +226,24 @@ pub(crate) async fn collect(
         &rows,
     )?);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_17_reads_the_checkpointer_and_io_views() {
+        let (table, sql) = bgwriter_query(170002);
+        assert!(sql.contains("pg_stat_checkpointer c") && sql.contains("pg_stat_io"));
+        assert!(sql.contains("(c.num_timed)::float8 AS \"checkpoints_timed_total\""));
+        assert!(!sql.contains("buffers_backend_fsync)"), "{sql}");
+        let (older, sql16) = bgwriter_query(160004);
+        assert!(!sql16.contains("pg_stat_checkpointer"));
+        assert!(sql16.contains("(checkpoints_timed)::float8"));
+        // The same contract families either way.
+        let names = |t: &[Column]| t.iter().map(|c| c.name).collect::<Vec<_>>();
+        assert_eq!(names(table), names(older));
+        assert_eq!(table.len(), 11);
+    }
 }

@@ -132,3 +132,18 @@ pub(crate) async fn collect(
     )?);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_columns_only_from_postgres_14() {
+        let v13 = columns::select_list(STAT_DATABASE, 130012);
+        let v14 = columns::select_list(STAT_DATABASE, 140009);
+        assert!(!v13.contains("session_time") && v13.contains("checksum_failures"));
+        assert!(v14.contains("(sessions_killed)::float8 AS \"sessions_killed\""));
+        assert_eq!(columns::available(STAT_DATABASE, 130012).count(), 19);
+        assert_eq!(columns::available(STAT_DATABASE, 170000).count(), 26);
+    }
+}
