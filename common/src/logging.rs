@@ -26,7 +26,9 @@ impl FromStr for LogFormat {
     }
 }
 
-/// Installs the global subscriber. `level` is `debug`, `info`, `warn` or
+/// Installs the global subscriber. The module path is left out of each
+/// line: it is noise for operators, and it would collide with the `target`
+/// field that names a scrape target. `level` is `debug`, `info`, `warn` or
 /// `error` (or any `RUST_LOG`-style directive, for debugging one module).
 pub fn init(level: &str, format: LogFormat) -> Result<(), String> {
     let filter = EnvFilter::try_new(level).map_err(|e| format!("log level {level:?}: {e}"))?;
@@ -35,6 +37,7 @@ pub fn init(level: &str, format: LogFormat) -> Result<(), String> {
         LogFormat::Logfmt => registry
             .with(
                 tracing_logfmt::builder()
+                    .with_target(false)
                     .layer()
                     .with_writer(std::io::stderr),
             )
@@ -44,6 +47,7 @@ pub fn init(level: &str, format: LogFormat) -> Result<(), String> {
                 tracing_subscriber::fmt::layer()
                     .json()
                     .flatten_event(true)
+                    .with_target(false)
                     .with_writer(std::io::stderr),
             )
             .try_init(),

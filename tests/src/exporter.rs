@@ -1,0 +1,260 @@
+//! vigil-exporter as a child process, for end-to-end tests: its own
+//! temporary directory (configuration, logs), a free loopback port, stopped
+//! by its pid when dropped.
+//!
+//! The binary belongs to another package, so cargo does not hand its path to
+//! this one's tests; [`exporter_bin`] builds it once per test process with the
+//! cargo that runs the tests (a no-op when it is up to date).
+
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::ports::free_port;
+use crate::process::ChildGuard;
+
+/// How long a starting exporter may take to listen.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The `target/<profile>` directory this test binary was built into.
+pub fn target_profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/debug/deps/<test>-<hash>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test binary inside target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// The vigil-exporter binary, built on first use.
+pub fn exporter_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let profile_dir = target_profile_dir();
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(workspace)
+            .args(["build", "--quiet", "-p", "vigil-exporter", "--bin", "vigil-exporter"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        if let Some(target) = profile_dir.parent() {
+            cmd.env("CARGO_TARGET_DIR", target);
+        }
+        let status = cmd.status().expect("run cargo build for vigil-exporter");
+        assert!(status.success(), "cargo build -p vigil-exporter failed");
+        let bin = profile_dir.join("vigil-exporter");
+        assert!(bin.exists(), "{} missing after the build", bin.display());
+        bin
+    })
+}
+
+/// A running vigil-exporter.
+pub struct ExporterProcess {
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    pub log_path: PathBuf,
+    pub https: bool,
+    child: ChildGuard,
+}
+
+/// What to start an exporter with.
+#[derive(Default)]
+pub struct ExporterOptions<'a> {
+    /// Contents of `--web.config.file`, written next to the config.
+    pub web_config: Option<&'a str>,
+    /// Whether the web config turns TLS on (the URLs use https).
+    pub https: bool,
+    /// Extra command-line arguments.
+    pub args: Vec<String>,
+    /// Extra environment variables (for `${ENV}` in the config).
+    pub env: Vec<(String, String)>,
+}
+
+impl ExporterProcess {
+    /// Starts the exporter with `config` (YAML) and debug logs in logfmt.
+    pub fn start(config: &str) -> ExporterProcess {
+        Self::start_with(config, ExporterOptions::default())
+    }
+
+    /// Starts it with options; panics, with its log, if it does not listen.
+    pub fn start_with(config: &str, opts: ExporterOptions<'_>) -> ExporterProcess {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config_path = dir.path().join("vigil-exporter.yml");
+        std::fs::write(&config_path, config).expect("write config");
+        let log_path = dir.path().join("exporter.log");
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
+        let mut cmd = Command::new(exporter_bin());
+        cmd.arg("--config.file")
+            .arg(&config_path)
+            .arg("--web.listen-address")
+            .arg(addr.to_string())
+            .args(["--log.level", "debug"])
+            .args(&opts.args)
+            .envs(opts.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log);
+        if let Some(web) = opts.web_config {
+            let web_path = dir.path().join("web-config.yml");
+            std::fs::write(&web_path, web).expect("write web config");
+            cmd.arg("--web.config.file").arg(web_path);
+        }
+        let child = cmd.spawn().expect("spawn vigil-exporter");
+        let mut child = ChildGuard::new("vigil-exporter", child);
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                break;
+            }
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            assert!(!child.has_exited(), "vigil-exporter exited:\n{log}");
+            assert!(
+                Instant::now() < deadline,
+                "vigil-exporter not listening on {addr} after {START_TIMEOUT:?}:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        ExporterProcess {
+            addr,
+            dir,
+            config_path,
+            log_path,
+            https: opts.https,
+            child,
+        }
+    }
+
+    /// `http(s)://127.0.0.1:port/path`.
+    pub fn url(&self, path: &str) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.addr)
+    }
+
+    /// Everything it has logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn has_exited(&mut self) -> bool {
+        self.child.has_exited()
+    }
+
+    /// Replaces its configuration file (takes effect on reload).
+    pub fn write_config(&self, config: &str) {
+        std::fs::write(&self.config_path, config).expect("write config");
+    }
+
+    /// Sends SIGHUP (asks for a reload).
+    pub fn sighup(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -HUP failed");
+    }
+
+    /// GETs `/metrics` as text format 0.0.4.
+    pub async fn scrape(&self) -> String {
+        let res = reqwest::Client::new()
+            .get(self.url("/metrics"))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .expect("GET /metrics");
+        assert!(res.status().is_success(), "GET /metrics: {}", res.status());
+        res.text().await.expect("body of /metrics")
+    }
+}
+
+/// The value of the sample `name{labels...}` in exposition text whose labels
+/// include all of `want`; `None` when there is no such sample.
+pub fn sample_value(text: &str, name: &str, want: &[(&str, &str)]) -> Option<f64> {
+    samples(text, name)
+        .into_iter()
+        .find(|(labels, _)| {
+            want.iter()
+                .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
+        })
+        .map(|(_, v)| v)
+}
+
+/// Every sample named exactly `name`, with its labels (unescaped) and value.
+pub fn samples(text: &str, name: &str) -> Vec<(Vec<(String, String)>, f64)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|line| {
+            let rest = line.strip_prefix(name)?;
+            let (labels, value) = if let Some(body) = rest.strip_prefix('{') {
+                let (labels, after) = parse_labels(body)?;
+                (labels, after)
+            } else if rest.starts_with(' ') {
+                (Vec::new(), rest)
+            } else {
+                return None;
+            };
+            let value = value.split_whitespace().next()?;
+            let v = match value {
+                "+Inf" => f64::INFINITY,
+                "-Inf" => f64::NEG_INFINITY,
+                v => v.parse().ok()?,
+            };
+            Some((labels, v))
+        })
+        .collect()
+}
+
+/// Parses `a="x",b="y\"z"} rest` into the labels and `rest`.
+fn parse_labels(s: &str) -> Option<(Vec<(String, String)>, &str)> {
+    let mut labels = Vec::new();
+    let mut rest = s;
+    loop {
+        rest = rest.trim_start_matches(',');
+        if let Some(after) = rest.strip_prefix('}') {
+            return Some((labels, after));
+        }
+        let (name, after) = rest.split_once("=\"")?;
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let end = loop {
+            let (i, c) = chars.next()?;
+            match c {
+                '\\' => match chars.next()?.1 {
+                    'n' => value.push('\n'),
+                    other => value.push(other),
+                },
+                '"' => break i,
+                c => value.push(c),
+            }
+        };
+        labels.push((name.to_string(), value));
+        rest = &after[end + 1..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_samples() {
+        let text = "# TYPE x gauge\nx{a=\"1\",b=\"q\\\"r\"} 2\nx{a=\"2\"} +Inf\nxy 3\nx 4\n";
+        assert_eq!(sample_value(text, "x", &[("b", "q\"r")]), Some(2.0));
+        assert_eq!(sample_value(text, "x", &[("a", "2")]), Some(f64::INFINITY));
+        assert_eq!(sample_value(text, "x", &[]), Some(2.0));
+        assert_eq!(samples(text, "x").len(), 3);
+        assert_eq!(sample_value(text, "xy", &[]), Some(3.0));
+        assert_eq!(sample_value(text, "x", &[("a", "3")]), None);
+    }
+}
