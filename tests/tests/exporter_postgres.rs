@@ -14,12 +14,72 @@ use std::time::{Duration, Instant};
 use libtest_mimic::{Arguments, Failed, Trial};
 use vigil_exporter::collectors::postgres::{PostgresTarget, build};
 use vigil_exporter::collectors::{CollectError, Collector};
+use vigil_exporter::encode::{Format, encode};
 use vigil_exporter::metrics::{Family, MetricType};
+use vigil_exporter::registry::{ExporterStats, Registry};
 use vigil_tests::postgres::PgServer;
 
 /// A password that appears nowhere else, so finding it in an error proves a
 /// leak.
 const WRONG_PASSWORD: &str = "Zq9-never-in-errors-7731";
+
+/// Everything the code under test logs (all levels), so a trial can check
+/// that no secret is ever written there.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+
+    fn make_writer(&'a self) -> Logs {
+        self.clone()
+    }
+}
+
+static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
+
+fn capture_logs() {
+    let logs = LOGS.get_or_init(Logs::default).clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(logs)
+        .init();
+}
+
+/// A registry over `collectors`, as the exporter builds it.
+fn registry(collectors: &[&Arc<dyn Collector>]) -> Registry {
+    Registry::new(
+        collectors.iter().map(|c| Arc::clone(c)).collect(),
+        Duration::from_secs(5),
+        Arc::new(ExporterStats::default()),
+    )
+}
+
+/// `pg_up` per `server` label in a registry's output.
+fn pg_up(fams: &[Family], server: &str) -> f64 {
+    value(fams, "pg_up", &[("server", server)])
+}
 
 /// Fields drop in order: sessions first, then the replica, the primary, and
 /// the runtime last.
@@ -443,31 +503,64 @@ fn per_standby_statistics(env: &Env) -> Result<(), Failed> {
 
 fn wrong_password_never_leaks(env: &Env) -> Result<(), Failed> {
     let dsn = env.primary().dsn_with(WRONG_PASSWORD, "postgres");
+    let server = env.primary().server_label();
     let c = collector(&dsn, false);
     let err = env.collect(&c).err().expect("a wrong password must fail");
     let text = format!("{err} {err:?}");
     assert_eq!(err.kind, "auth", "{text}");
     assert!(!text.contains(WRONG_PASSWORD), "password leaked: {text}");
     assert!(!text.contains(&dsn), "DSN leaked: {text}");
-    assert!(text.contains(&env.primary().server_label()), "{text}");
+    assert!(text.contains(&server), "{text}");
+    // Through the registry: pg_up 0 for this target, the reason logged, and
+    // neither the exposition (both formats) nor the logs hold the secret.
+    let fams = env
+        .rt
+        .block_on(registry(&[&c, &env.replica_collector]).gather());
+    assert_eq!(pg_up(&fams, &server), 0.0);
+    assert_eq!(pg_up(&fams, &env.replica.server_label()), 1.0);
+    for format in [Format::Text, Format::OpenMetrics] {
+        let body = encode(&fams, format);
+        assert!(!body.contains(WRONG_PASSWORD), "password in /metrics");
+        assert!(body.contains("pg_replication_is_replica"));
+    }
+    let logs = LOGS.get().expect("logs captured").text();
+    assert!(
+        logs.contains("password authentication failed"),
+        "reason not logged"
+    );
+    assert!(!logs.contains(WRONG_PASSWORD), "password in the logs");
     Ok(())
 }
 
 /// Stop the primary: its collection fails, the replica's does not. Start it
 /// again: the same collector succeeds, without being rebuilt.
 fn primary_stop_and_start(env: &Env) -> Result<(), Failed> {
-    env.collect(&env.primary_collector)?;
+    let registry = registry(&[&env.primary_collector, &env.replica_collector]);
+    let (primary, replica) = (env.primary().server_label(), env.replica.server_label());
+    let fams = env.rt.block_on(registry.gather());
+    assert_eq!((pg_up(&fams, &primary), pg_up(&fams, &replica)), (1.0, 1.0));
+
     env.primary().stop().map_err(|e| e.to_string())?;
     let err = env
         .collect(&env.primary_collector)
         .err()
         .expect("collecting from a stopped server must fail");
     assert_eq!(err.kind, "connect", "{err}");
-    let on_replica = env.collect(&env.replica_collector)?;
-    assert_eq!(value(&on_replica, "pg_replication_is_replica", &[]), 1.0);
+    let fams = env.rt.block_on(registry.gather());
+    assert_eq!(pg_up(&fams, &primary), 0.0);
+    assert_eq!(pg_up(&fams, &replica), 1.0, "the replica is unaffected");
+    assert_eq!(
+        value(&fams, "pg_replication_is_replica", &[("server", &replica)]),
+        1.0
+    );
+
     env.primary().start().map_err(|e| e.to_string())?;
-    let fams = env.collect(&env.primary_collector)?;
-    assert_eq!(value(&fams, "pg_replication_is_replica", &[]), 0.0);
+    let fams = env.rt.block_on(registry.gather());
+    assert_eq!((pg_up(&fams, &primary), pg_up(&fams, &replica)), (1.0, 1.0));
+    assert_eq!(
+        value(&fams, "pg_replication_is_replica", &[("server", &primary)]),
+        0.0
+    );
     // A restart between two scrapes: the kept connection is dead, the next
     // scrape notices (ping) and reconnects within the same collection.
     {
@@ -475,7 +568,8 @@ fn primary_stop_and_start(env: &Env) -> Result<(), Failed> {
         primary.stop().map_err(|e| e.to_string())?;
         primary.start().map_err(|e| e.to_string())?;
     }
-    env.collect(&env.primary_collector)?;
+    let fams = env.rt.block_on(registry.gather());
+    assert_eq!(pg_up(&fams, &primary), 1.0);
     Ok(())
 }
 
@@ -483,6 +577,7 @@ type TrialFn = fn(&Env) -> Result<(), Failed>;
 
 fn main() {
     let mut args = Arguments::from_args();
+    capture_logs();
     // Trials share the servers and the last ones stop the primary: one at a
     // time, in order.
     args.test_threads = Some(1);
