@@ -1,9 +1,12 @@
 //! vigil: scrape targets into an embedded time-series store, evaluate PromQL
 //! over it, and (in later stages) alert, route and report on SLAs.
 
+pub mod api;
+pub mod cli;
 pub mod config;
 pub mod model;
 pub mod parse;
 pub mod scrape;
+pub mod server;
 pub mod store;
 pub mod promql;

@@ -1,3 +1,35 @@
-fn main() {
-    println!("vigil: under construction");
+//! `vigil`: the command line. Everything else is in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use vigil::cli::{CheckCommand, Cli, Command};
+use vigil_common::logging;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = logging::init(&cli.log_level, cli.log_format) {
+        eprintln!("vigil: {e}");
+        return ExitCode::from(2);
+    }
+    let result = match &cli.command {
+        Command::Check(CheckCommand::Config { files }) => return vigil::cli::check::config(files),
+        Command::Run(args) => runtime().and_then(|rt| rt.block_on(vigil::cli::run::run(args))),
+        Command::Query(args) => runtime()
+            .and_then(|rt| rt.block_on(vigil::cli::query::run(args)))
+            .map(|out| print!("{out}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vigil: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }

@@ -1,0 +1,232 @@
+//! vigil's own metrics on `/metrics`, declared in one place. The registry
+//! is built per server (never global), so each test starts clean. Store and
+//! scrape figures are read when `/metrics` is scraped, from the head's
+//! counters and the scrape manager's target states.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::scrape::ScrapeManager;
+use crate::store::Head;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HandlerLabels {
+    /// The route pattern (`/api/v1/query`), not the raw path: bounded.
+    handler: String,
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    handler: String,
+}
+
+/// The server's registry and the metrics the HTTP layer updates.
+#[derive(Debug)]
+pub struct ServerMetrics {
+    registry: Registry,
+    requests: Family<HandlerLabels, Counter>,
+    durations: Family<RouteLabels, Histogram>,
+}
+
+impl ServerMetrics {
+    pub fn new(head: Option<Arc<Head>>, scrape: Option<Arc<ScrapeManager>>) -> Self {
+        let mut registry = Registry::default();
+        let build = Family::<Vec<(String, String)>, Gauge>::default();
+        build
+            .get_or_create(&vec![("version".into(), env!("CARGO_PKG_VERSION").into())])
+            .set(1);
+        registry.register("vigil_build_info", "vigil's version; always 1", build);
+        let requests = Family::<HandlerLabels, Counter>::default();
+        registry.register(
+            "vigil_http_requests",
+            "HTTP requests by route and status code",
+            requests.clone(),
+        );
+        let durations = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.001, 4.0, 9))
+        });
+        registry.register(
+            "vigil_http_request_duration_seconds",
+            "Time to answer HTTP requests, by route",
+            durations.clone(),
+        );
+        if let Some(head) = head {
+            registry.register_collector(Box::new(HeadCollector(head)));
+        }
+        if let Some(scrape) = scrape {
+            registry.register_collector(Box::new(ScrapeCollector(scrape)));
+        }
+        ServerMetrics {
+            registry,
+            requests,
+            durations,
+        }
+    }
+
+    /// The exposition text (OpenMetrics).
+    pub fn render(&self) -> Result<String, std::fmt::Error> {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+
+    fn observe(&self, handler: String, code: u16, seconds: f64) {
+        self.durations
+            .get_or_create(&RouteLabels {
+                handler: handler.clone(),
+            })
+            .observe(seconds);
+        self.requests
+            .get_or_create(&HandlerLabels {
+                handler,
+                code: code.to_string(),
+            })
+            .inc();
+    }
+}
+
+/// Middleware counting every request by route pattern and status.
+pub async fn track(State(m): State<Arc<ServerMetrics>>, req: Request, next: Next) -> Response {
+    let handler = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "other".into());
+    let start = Instant::now();
+    let res = next.run(req).await;
+    m.observe(
+        handler,
+        res.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
+    res
+}
+
+fn gauge(enc: &mut DescriptorEncoder, name: &str, help: &str, v: i64) -> std::fmt::Result {
+    let g = ConstGauge::new(v);
+    let m = enc.encode_descriptor(name, help, None, g.metric_type())?;
+    g.encode(m)
+}
+
+fn counter(enc: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
+    let c = ConstCounter::new(v);
+    let m = enc.encode_descriptor(name, help, None, c.metric_type())?;
+    c.encode(m)
+}
+
+/// The head's counters as `vigil_tsdb_*`.
+#[derive(Debug)]
+struct HeadCollector(Arc<Head>);
+
+impl Collector for HeadCollector {
+    fn encode(&self, mut enc: DescriptorEncoder) -> std::fmt::Result {
+        let s = self.0.stats();
+        let e = &mut enc;
+        gauge(
+            e,
+            "vigil_tsdb_head_series",
+            "Series in the in-memory head",
+            s.series as i64,
+        )?;
+        gauge(
+            e,
+            "vigil_tsdb_head_chunks",
+            "Chunks in the in-memory head",
+            s.chunks as i64,
+        )?;
+        gauge(
+            e,
+            "vigil_tsdb_head_chunk_bytes",
+            "Bytes of encoded samples in the head",
+            s.chunk_bytes as i64,
+        )?;
+        counter(
+            e,
+            "vigil_tsdb_head_samples_appended",
+            "Samples stored",
+            s.samples_appended,
+        )?;
+        counter(
+            e,
+            "vigil_tsdb_head_series_created",
+            "Series created",
+            s.series_created,
+        )?;
+        counter(
+            e,
+            "vigil_tsdb_head_series_removed",
+            "Series removed by retention",
+            s.series_removed,
+        )?;
+        counter(
+            e,
+            "vigil_tsdb_out_of_order_samples",
+            "Samples rejected as out of order",
+            s.out_of_order,
+        )?;
+        counter(
+            e,
+            "vigil_tsdb_duplicate_samples",
+            "Samples rejected for a different value at the same timestamp",
+            s.duplicate_timestamp,
+        )?;
+        counter(
+            e,
+            "vigil_tsdb_too_old_samples",
+            "Samples rejected as older than retention",
+            s.too_old,
+        )?;
+        counter(
+            e,
+            "vigil_tsdb_head_truncations",
+            "Retention truncations run",
+            s.truncations,
+        )
+    }
+}
+
+/// Targets per job and health, as `vigil_scrape_targets`.
+struct ScrapeCollector(Arc<ScrapeManager>);
+
+impl std::fmt::Debug for ScrapeCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScrapeCollector")
+    }
+}
+
+impl Collector for ScrapeCollector {
+    fn encode(&self, mut enc: DescriptorEncoder) -> std::fmt::Result {
+        let view = self.0.targets();
+        let mut counts: std::collections::BTreeMap<(String, &'static str), i64> =
+            Default::default();
+        for t in &view.active {
+            *counts
+                .entry((t.job.clone(), t.status.health.as_str()))
+                .or_default() += 1;
+        }
+        let fam = Family::<Vec<(String, String)>, Gauge>::default();
+        for ((job, health), n) in counts {
+            fam.get_or_create(&vec![("job".into(), job), ("health".into(), health.into())])
+                .set(n);
+        }
+        let m = enc.encode_descriptor(
+            "vigil_scrape_targets",
+            "Scrape targets by job and health of their last scrape",
+            None,
+            fam.metric_type(),
+        )?;
+        fam.encode(m)
+    }
+}

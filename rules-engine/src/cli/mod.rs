@@ -1,0 +1,81 @@
+//! The command line: `vigil run | query | check config`. Each subcommand
+//! lives in its own file; `main` only parses and dispatches.
+
+pub mod check;
+pub mod query;
+pub mod run;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use vigil_common::logging::LogFormat;
+
+/// A small, complete alerting engine: scrape, store, PromQL, rules, routing,
+/// SLA reports.
+#[derive(Parser)]
+#[command(name = "vigil", version)]
+pub struct Cli {
+    /// debug, info, warn or error.
+    #[arg(long = "log.level", default_value = "info", global = true)]
+    pub log_level: String,
+    /// logfmt or json.
+    #[arg(long = "log.format", default_value = "logfmt", global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Scrape targets into the store and serve the Prometheus-compatible API.
+    Run(RunArgs),
+    /// Evaluate a PromQL expression on a running vigil (or Prometheus).
+    Query(QueryArgs),
+    /// Check files without running anything.
+    #[command(subcommand)]
+    Check(CheckCommand),
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The configuration file (YAML). Without it vigil keeps samples in
+    /// memory and scrapes itself.
+    #[arg(long = "config.file")]
+    pub config_file: Option<PathBuf>,
+    /// Address to listen on. 10188 sits next to vigil-exporter's 10187,
+    /// outside the exporter port range Prometheus's allocation list uses,
+    /// and away from Prometheus's own 9090 so both can run side by side.
+    #[arg(long = "web.listen-address", default_value = "0.0.0.0:10188")]
+    pub listen_address: SocketAddr,
+    /// TLS and basic auth, in the Prometheus exporter-toolkit web-config
+    /// format.
+    #[arg(long = "web.config.file")]
+    pub web_config_file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct QueryArgs {
+    /// The PromQL expression.
+    pub expr: String,
+    /// Evaluation time, RFC 3339 or Unix seconds (default: the server's now).
+    #[arg(long)]
+    pub time: Option<String>,
+    /// The server to ask.
+    #[arg(long, default_value = "http://127.0.0.1:10188")]
+    pub server: String,
+    /// Print the API's JSON answer instead of one line per series.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum CheckCommand {
+    /// Check a configuration file: every error as file:line:column; exit 1
+    /// if there is one.
+    Config {
+        /// The files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
