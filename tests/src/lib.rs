@@ -2,6 +2,8 @@
 //! binaries on free loopback ports in temporary directories, and the demo app.
 
 pub mod demo_app;
+pub mod haproxy;
 pub mod ports;
 pub mod postgres;
 pub mod process;
+pub mod redis;

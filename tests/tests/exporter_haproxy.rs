@@ -1,0 +1,425 @@
+//! The HAProxy collector against a real HAProxy balancing three demo apps,
+//! the third one down (answering 503 on `/health`). Servers start once for
+//! the whole binary (libtest-mimic harness); trials run in order, the last
+//! one stops and restarts HAProxy.
+//!
+//! The same HAProxy serves its built-in Prometheus exporter, so families,
+//! types, labels and server states are compared with it directly.
+//!
+//! A failed collection is checked as the `CollectError` the registry turns
+//! into `haproxy_up 0`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use vigil::parse::{Entry, ParseOptions, Parser};
+use vigil_exporter::collectors::haproxy::{HaproxyTarget, build};
+use vigil_exporter::collectors::{CollectError, Collector};
+use vigil_exporter::metrics::Family;
+use vigil_tests::demo_app::{AppOptions, AppState, DemoApp, set_app_state};
+use vigil_tests::haproxy::{HaproxyOptions, HaproxyServer};
+
+/// The stats page password: distinctive, so finding it proves a leak.
+const PASSWORD: &str = "Hb8-stats-page-pw-3317";
+const WRONG_PASSWORD: &str = "Jr2-never-in-errors-8802";
+
+const CONTRACT: &str = include_str!("exporter_haproxy_contract.tsv");
+
+struct Env {
+    csv: Arc<dyn Collector>,
+    socket: Arc<dyn Collector>,
+    haproxy: Mutex<HaproxyServer>,
+    apps: Vec<DemoApp>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Env {
+    fn start() -> Env {
+        vigil_common::install_crypto_provider();
+        let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+        let apps: Vec<DemoApp> = rt.block_on(async {
+            let mut apps = Vec::new();
+            for (i, state) in [AppState::Healthy, AppState::Healthy, AppState::Down]
+                .into_iter()
+                .enumerate()
+            {
+                let mut opts = AppOptions::new(format!("app{}", i + 1));
+                opts.initial = state;
+                apps.push(DemoApp::start(opts).await.expect("start a demo app"));
+            }
+            apps
+        });
+        let haproxy = HaproxyServer::start(HaproxyOptions {
+            servers: apps.iter().map(|a| a.addr).collect(),
+            stats_user: "admin".to_string(),
+            stats_password: PASSWORD.to_string(),
+        })
+        .expect("start haproxy");
+        let csv = collector(&haproxy, Some(PASSWORD), false, None);
+        let socket = collector(&haproxy, None, true, None);
+        let env = Env {
+            csv,
+            socket,
+            haproxy: Mutex::new(haproxy),
+            apps,
+            rt,
+        };
+        env.wait_for_server_up("app3", 0.0);
+        env.wait_for_server_up("app1", 1.0);
+        env.wait_for_server_up("app2", 1.0);
+        env
+    }
+
+    fn collect(&self, c: &Arc<dyn Collector>) -> Result<Vec<Family>, CollectError> {
+        self.rt.block_on(c.collect())
+    }
+
+    fn haproxy(&self) -> std::sync::MutexGuard<'_, HaproxyServer> {
+        self.haproxy.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Polls until the health checks have settled on `want` for `server`.
+    fn wait_for_server_up(&self, server: &str, want: f64) {
+        vigil_tests::process::wait_until(
+            &format!("haproxy_server_up{{server={server:?}}} == {want}"),
+            Duration::from_secs(20),
+            || {
+                self.collect(&self.csv).is_ok_and(|f| {
+                    value(&f, "haproxy_server_up", &[("server", server)]).ok() == Some(want)
+                })
+            },
+        );
+    }
+
+    fn builtin_metrics(&self) -> Result<String, Failed> {
+        let url = self.haproxy().builtin_metrics_url();
+        Ok(self
+            .rt
+            .block_on(async { reqwest::get(url).await?.error_for_status()?.text().await })?)
+    }
+}
+
+/// A collector from the stats page (`password` is its basic-auth password)
+/// or, with `socket`, from the runtime API only.
+fn collector(
+    h: &HaproxyServer,
+    password: Option<&str>,
+    socket: bool,
+    max_body_bytes: Option<usize>,
+) -> Arc<dyn Collector> {
+    build(&HaproxyTarget {
+        name: Some("lb".to_string()),
+        url: (!socket).then(|| h.stats_url()),
+        username: (!socket).then(|| h.stats_user().to_string()),
+        password: password.map(vigil_common::Secret::new),
+        password_file: None,
+        socket: socket.then(|| h.socket()),
+        max_body_bytes,
+        timeout: Some(Duration::from_secs(5)),
+        labels: BTreeMap::new(),
+    })
+    .expect("build the collector")
+}
+
+fn family<'a>(fams: &'a [Family], name: &str) -> Result<&'a Family, Failed> {
+    fams.iter()
+        .find(|f| f.name == name)
+        .ok_or_else(|| format!("no family {name}").into())
+}
+
+/// The value of the one sample of `name` whose labels include `want`.
+fn value(fams: &[Family], name: &str, want: &[(&str, &str)]) -> Result<f64, Failed> {
+    let matching: Vec<f64> = family(fams, name)?
+        .samples
+        .iter()
+        .filter(|s| {
+            want.iter()
+                .all(|(k, v)| s.labels.iter().any(|(n, x)| n == k && x == v))
+        })
+        .map(|s| s.value)
+        .collect();
+    match matching[..] {
+        [v] => Ok(v),
+        _ => Err(format!("{name}{want:?}: {matching:?}").into()),
+    }
+}
+
+fn check(ok: bool, message: impl Into<String>) -> Result<(), Failed> {
+    if ok {
+        Ok(())
+    } else {
+        Err(message.into().into())
+    }
+}
+
+/// Family name -> (type, label names) of our families.
+fn shapes(fams: &[Family]) -> BTreeMap<String, (String, BTreeSet<String>)> {
+    fams.iter()
+        .map(|f| {
+            let labels = f
+                .samples
+                .iter()
+                .flat_map(|s| s.labels.iter().map(|(n, _)| n.clone()))
+                .collect();
+            (f.name.clone(), (f.kind.as_str().to_string(), labels))
+        })
+        .collect()
+}
+
+fn csv_path_has_the_contract_families(env: &Env) -> Result<(), Failed> {
+    let ours = shapes(&env.collect(&env.csv)?);
+    let mut problems = Vec::new();
+    let mut expected = 0;
+    for line in CONTRACT.lines().filter(|l| !l.starts_with('#')) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        expected += 1;
+        let want_labels: BTreeSet<String> = cols[3].split(',').map(str::to_string).collect();
+        match ours.get(cols[1]) {
+            None => problems.push(format!("missing {}", cols[1])),
+            Some((kind, labels)) if kind != cols[2] || *labels != want_labels => {
+                problems.push(format!("{}: {kind} {labels:?}", cols[1]))
+            }
+            Some(_) => {}
+        }
+    }
+    check(problems.is_empty(), problems.join("\n"))?;
+    println!("families: {}/{expected}", expected - problems.len());
+    Ok(())
+}
+
+/// Every frontend/backend/server family of the built-in exporter, from the
+/// same HAProxy, exists here with the same type and label names.
+fn families_match_the_builtin_exporter(env: &Env) -> Result<(), Failed> {
+    let body = env.builtin_metrics()?;
+    let mut theirs: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
+    let mut parser = Parser::new(body.as_bytes(), ParseOptions::default());
+    while let Some(entry) = parser.next() {
+        if let Entry::Sample(s) = entry? {
+            let entry = theirs.entry(s.name().to_string()).or_insert_with(|| {
+                (
+                    format!("{:?}", s.metric_type).to_lowercase(),
+                    BTreeSet::new(),
+                )
+            });
+            entry.1.extend(s.labels().map(|(n, _)| n.to_string()));
+        }
+    }
+    let ours = shapes(&env.collect(&env.csv)?);
+    let mut problems = Vec::new();
+    let scoped = ["haproxy_frontend_", "haproxy_backend_", "haproxy_server_"];
+    for (name, shape) in theirs
+        .iter()
+        .filter(|(n, _)| scoped.iter().any(|p| n.starts_with(p)))
+    {
+        match ours.get(name) {
+            None => problems.push(format!("missing {name}")),
+            Some(mine) if mine != shape => problems.push(format!("{name}: {mine:?} != {shape:?}")),
+            Some(_) => {}
+        }
+    }
+    check(problems.is_empty(), problems.join("\n"))?;
+    let compared = theirs
+        .keys()
+        .filter(|n| scoped.iter().any(|p| n.starts_with(p)))
+        .count();
+    check(compared > 100, format!("only {compared} built-in families"))
+}
+
+fn down_app_is_a_down_server(env: &Env) -> Result<(), Failed> {
+    let fams = env.collect(&env.csv)?;
+    let server = |s| [("proxy", "app"), ("server", s)];
+    for (name, want) in [("app1", 1.0), ("app2", 1.0), ("app3", 0.0)] {
+        let up = value(&fams, "haproxy_server_up", &server(name))?;
+        check(up == want, format!("{name} up {up}"))?;
+    }
+    let ids = [("proxy", "app"), ("server", "app3"), ("state", "DOWN")];
+    check(
+        value(&fams, "haproxy_server_status", &ids)? == 1.0,
+        "app3 DOWN",
+    )?;
+    let l7 = [("server", "app3"), ("state", "L7STS")];
+    check(
+        value(&fams, "haproxy_server_check_status", &l7)? == 1.0,
+        "app3 check L7STS (503)",
+    )?;
+    check(
+        value(&fams, "haproxy_backend_up", &[("proxy", "app")])? == 1.0,
+        "backend up",
+    )?;
+    let agg = [("proxy", "app"), ("state", "UP")];
+    check(
+        value(&fams, "haproxy_backend_agg_server_status", &agg)? == 2.0,
+        "two servers UP",
+    )
+}
+
+fn server_states_match_the_builtin_exporter(env: &Env) -> Result<(), Failed> {
+    let body = env.builtin_metrics()?;
+    let theirs = vigil::parse::parse_to_vec(body.as_bytes(), ParseOptions::default())?;
+    let fams = env.collect(&env.csv)?;
+    let mut compared = 0;
+    for s in theirs
+        .iter()
+        .filter(|s| s.labels.get("__name__") == Some("haproxy_server_status"))
+    {
+        let (Some(server), Some(state)) = (s.labels.get("server"), s.labels.get("state")) else {
+            continue;
+        };
+        let ids = [("proxy", "app"), ("server", server), ("state", state)];
+        let mine = value(&fams, "haproxy_server_status", &ids)?;
+        check(
+            mine == s.value,
+            format!("{server} {state}: {mine} != {}", s.value),
+        )?;
+        compared += 1;
+    }
+    check(compared == 15, format!("compared {compared} samples"))
+}
+
+fn a_server_going_down_is_seen(env: &Env) -> Result<(), Failed> {
+    let url = env.apps[1].url();
+    env.rt.block_on(set_app_state(&url, AppState::Down))?;
+    env.wait_for_server_up("app2", 0.0);
+    env.rt.block_on(set_app_state(&url, AppState::Healthy))?;
+    env.wait_for_server_up("app2", 1.0);
+    Ok(())
+}
+
+fn socket_path_gives_stats_and_process_families(env: &Env) -> Result<(), Failed> {
+    let fams = env.collect(&env.socket)?;
+    check(
+        value(&fams, "haproxy_server_up", &[("server", "app3")])? == 0.0,
+        "app3 down over the socket too",
+    )?;
+    let start = value(&fams, "haproxy_process_start_time_seconds", &[])?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs_f64();
+    check(
+        start <= now && now - start < 600.0,
+        format!("started at {start}"),
+    )?;
+    let build = family(&fams, "haproxy_process_build_info")?;
+    check(
+        build.samples[0].labels[0].0 == "version",
+        "build_info{version}",
+    )?;
+    // The stats page path has no socket, hence no process families.
+    let csv = env.collect(&env.csv)?;
+    check(
+        family(&csv, "haproxy_process_start_time_seconds").is_err(),
+        "no socket, no process",
+    )
+}
+
+fn wrong_password_fails_without_showing_it(env: &Env) -> Result<(), Failed> {
+    let c = collector(&env.haproxy(), Some(WRONG_PASSWORD), false, None);
+    let err = env.collect(&c).err().ok_or("a wrong password must fail")?;
+    check(err.kind == "auth", format!("kind {}: {err}", err.kind))?;
+    let shown = format!("{err} {err:?}");
+    check(
+        !shown.contains(WRONG_PASSWORD) && !shown.contains(PASSWORD),
+        format!("password in {shown}"),
+    )
+}
+
+fn oversized_reply_is_refused(env: &Env) -> Result<(), Failed> {
+    for socket in [false, true] {
+        let c = collector(&env.haproxy(), Some(PASSWORD), socket, Some(512));
+        let err = env.collect(&c).err().ok_or("a 512-byte limit must fail")?;
+        check(err.reason.contains("larger than 512 bytes"), err.reason)?;
+    }
+    Ok(())
+}
+
+/// Stop HAProxy: both collectors fail; start it again: the same collectors
+/// succeed again.
+fn restarted_haproxy_is_collected_again(env: &Env) -> Result<(), Failed> {
+    env.haproxy().stop();
+    for c in [&env.csv, &env.socket] {
+        let err = env
+            .collect(c)
+            .err()
+            .ok_or("collect from a stopped haproxy")?;
+        check(err.kind == "connect", format!("kind {}: {err}", err.kind))?;
+    }
+    env.haproxy().restart()?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for c in [&env.csv, &env.socket] {
+        loop {
+            match env.collect(c) {
+                Ok(fams) => {
+                    family(&fams, "haproxy_server_status")?;
+                    break;
+                }
+                Err(e) if Instant::now() > deadline => return Err(format!("not back: {e}").into()),
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let env = Arc::new(Env::start());
+    type Test = fn(&Env) -> Result<(), Failed>;
+    let tests: [(&str, Test); 10] = [
+        (
+            "csv_path_has_the_contract_families",
+            csv_path_has_the_contract_families,
+        ),
+        (
+            "families_match_the_builtin_exporter",
+            families_match_the_builtin_exporter,
+        ),
+        ("down_app_is_a_down_server", down_app_is_a_down_server),
+        (
+            "server_states_match_the_builtin_exporter",
+            server_states_match_the_builtin_exporter,
+        ),
+        ("a_server_going_down_is_seen", a_server_going_down_is_seen),
+        (
+            "socket_path_gives_stats_and_process_families",
+            socket_path_gives_stats_and_process_families,
+        ),
+        (
+            "wrong_password_fails_without_showing_it",
+            wrong_password_fails_without_showing_it,
+        ),
+        ("oversized_reply_is_refused", oversized_reply_is_refused),
+        (
+            "restarted_haproxy_is_collected_again",
+            restarted_haproxy_is_collected_again,
+        ),
+        (
+            "down_app_is_a_down_server_after_restart",
+            down_app_is_a_down_server_after_restart,
+        ),
+    ];
+    let trials = tests
+        .into_iter()
+        .map(|(name, test)| {
+            let env = Arc::clone(&env);
+            Trial::test(name, move || test(&env))
+        })
+        .collect();
+    // One at a time, in order: trials change app states and restart HAProxy.
+    let args = Arguments {
+        test_threads: Some(1),
+        ..args
+    };
+    let conclusion = libtest_mimic::run(&args, trials);
+    drop(env);
+    conclusion.exit();
+}
+
+/// After the restart the health checks run again from scratch and settle on
+/// the same states.
+fn down_app_is_a_down_server_after_restart(env: &Env) -> Result<(), Failed> {
+    env.wait_for_server_up("app3", 0.0);
+    env.wait_for_server_up("app1", 1.0);
+    down_app_is_a_down_server(env)
+}

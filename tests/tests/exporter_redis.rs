@@ -1,0 +1,479 @@
+//! The Redis collector against real servers: a master with a password and
+//! its replica, started once for the whole binary (libtest-mimic harness),
+//! then the trials in the order below; the last one stops and restarts the
+//! master.
+//!
+//! A failed collection is checked as the `CollectError` the registry turns
+//! into `redis_up 0`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use vigil_exporter::collectors::redis::{RedisTarget, build};
+use vigil_exporter::collectors::{CollectError, Collector};
+use vigil_exporter::metrics::{Family, MetricType};
+use vigil_tests::redis::{RedisOptions, RedisServer};
+
+/// The servers' password: distinctive, so finding it anywhere proves a leak.
+const PASSWORD: &str = "Vq7-redis-master-pw-5521";
+/// A wrong password, equally distinctive.
+const WRONG_PASSWORD: &str = "Kx3-never-in-errors-9048";
+
+const CONTRACT: &str = include_str!("exporter_redis_contract.tsv");
+
+/// Families the contract lists that only a replica has.
+const REPLICA_ONLY: &[&str] = &[
+    "redis_slave_priority",
+    "redis_master_last_io_seconds_ago",
+    "redis_master_link_up",
+    "redis_master_sync_in_progress",
+    "redis_slave_info",
+    "redis_slave_repl_offset",
+];
+
+/// Families the contract lists that only a master with replicas has.
+const MASTER_ONLY: &[&str] = &[
+    "redis_connected_slave_lag_seconds",
+    "redis_connected_slave_offset_bytes",
+];
+
+/// Contract families that are not the collector's, with the reason.
+const NOT_COLLECTED: &[(&str, &str)] = &[
+    ("redis_up", "written by the registry"),
+    (
+        "redis_last_key_groups_scrape_duration_milliseconds",
+        "redis_exporter's key-group feature does not exist here",
+    ),
+    (
+        "redis_target_scrape_request_errors_total",
+        "counts errors of redis_exporter's /scrape endpoint, which does not exist here",
+    ),
+];
+
+/// Labels the contract has that vigil drops on purpose.
+const DROPPED_LABELS: &[(&str, &str)] = &[
+    ("redis_instance_info", "run_id"),
+    ("redis_instance_info", "process_id"),
+];
+
+struct Env {
+    master_collector: Arc<dyn Collector>,
+    replica_collector: Arc<dyn Collector>,
+    replica: RedisServer,
+    master: Mutex<RedisServer>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Env {
+    fn start() -> Env {
+        let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+        let master = RedisServer::start_master(Some(PASSWORD)).expect("start the master");
+        master
+            .cli(&["SET", "greeting", "hello", "EX", "3600"])
+            .expect("a key");
+        let replica = master.start_replica().expect("start the replica");
+        Env {
+            master_collector: collector(&master.url(), None, Some(PASSWORD)),
+            replica_collector: collector(&replica.url(), None, Some(PASSWORD)),
+            replica,
+            master: Mutex::new(master),
+            rt,
+        }
+    }
+
+    fn collect(&self, c: &Arc<dyn Collector>) -> Result<Vec<Family>, CollectError> {
+        self.rt.block_on(c.collect())
+    }
+
+    fn master(&self) -> std::sync::MutexGuard<'_, RedisServer> {
+        self.master.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn collector(url: &str, user: Option<&str>, password: Option<&str>) -> Arc<dyn Collector> {
+    build(&RedisTarget {
+        name: None,
+        address: url.to_string(),
+        username: user.map(str::to_string),
+        password: password.map(vigil_common::Secret::new),
+        password_file: None,
+        tls_ca_file: None,
+        timeout: Some(Duration::from_secs(5)),
+        labels: [("cluster".to_string(), "test".to_string())].into(),
+    })
+    .expect("build the collector")
+}
+
+fn family<'a>(fams: &'a [Family], name: &str) -> Result<&'a Family, Failed> {
+    fams.iter()
+        .find(|f| f.name == name)
+        .ok_or_else(|| format!("no family {name}").into())
+}
+
+/// The value of the one sample of `name` whose labels include `want`.
+fn value(fams: &[Family], name: &str, want: &[(&str, &str)]) -> Result<f64, Failed> {
+    let matching: Vec<f64> = family(fams, name)?
+        .samples
+        .iter()
+        .filter(|s| {
+            want.iter()
+                .all(|(k, v)| s.labels.iter().any(|(n, x)| n == k && x == v))
+        })
+        .map(|s| s.value)
+        .collect();
+    match matching[..] {
+        [v] => Ok(v),
+        _ => Err(format!("{name}{want:?}: {matching:?}").into()),
+    }
+}
+
+fn check(ok: bool, message: impl Into<String>) -> Result<(), Failed> {
+    if ok {
+        Ok(())
+    } else {
+        Err(message.into().into())
+    }
+}
+
+/// Compares the families with the contract's: present, same type, same
+/// label names (the target's own labels aside). Returns (found, expected).
+fn contract_check(fams: &[Family], skip: &[&str]) -> Result<(usize, usize), Failed> {
+    let by_name: BTreeMap<&str, &Family> = fams.iter().map(|f| (f.name.as_str(), f)).collect();
+    let mut problems = Vec::new();
+    let (mut found, mut expected) = (0, 0);
+    for line in CONTRACT.lines().filter(|l| !l.starts_with('#')) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (name, kind, label_names) = (cols[1], cols[2], cols[3]);
+        if skip.contains(&name) || NOT_COLLECTED.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        expected += 1;
+        let Some(f) = by_name.get(name) else {
+            problems.push(format!("missing {name}"));
+            continue;
+        };
+        found += 1;
+        if f.kind.as_str() != kind {
+            problems.push(format!("{name}: type {} != {kind}", f.kind.as_str()));
+        }
+        let want: BTreeSet<&str> = label_names
+            .split(',')
+            .filter(|l| *l != "-")
+            .filter(|l| !DROPPED_LABELS.contains(&(name, *l)))
+            .collect();
+        let have: BTreeSet<&str> = f
+            .samples
+            .iter()
+            .flat_map(|s| s.labels.iter().map(|(n, _)| n.as_str()))
+            .collect();
+        if have != want {
+            problems.push(format!("{name}: labels {have:?} != {want:?}"));
+        }
+    }
+    check(problems.is_empty(), problems.join("\n"))?;
+    Ok((found, expected))
+}
+
+fn master_has_the_contract_families(env: &Env) -> Result<(), Failed> {
+    let fams = env.collect(&env.master_collector)?;
+    let (found, expected) = contract_check(&fams, REPLICA_ONLY)?;
+    println!("master families: {found}/{expected}");
+    Ok(())
+}
+
+fn replica_has_the_contract_families(env: &Env) -> Result<(), Failed> {
+    let fams = env.collect(&env.replica_collector)?;
+    let (found, expected) = contract_check(&fams, MASTER_ONLY)?;
+    println!("replica families: {found}/{expected}");
+    Ok(())
+}
+
+fn replication_labels_name_both_ends(env: &Env) -> Result<(), Failed> {
+    let master_port = env.master().port().to_string();
+    let replica_port = env.replica.port().to_string();
+    let master = env.collect(&env.master_collector)?;
+    let ids = [
+        ("slave_port", replica_port.as_str()),
+        ("slave_state", "online"),
+    ];
+    value(&master, "redis_connected_slave_offset_bytes", &ids)?;
+    check(
+        value(&master, "redis_connected_slaves", &[])? == 1.0,
+        "one replica",
+    )?;
+    let replica = env.collect(&env.replica_collector)?;
+    let link = [
+        ("master_host", "127.0.0.1"),
+        ("master_port", master_port.as_str()),
+    ];
+    check(
+        value(&replica, "redis_master_link_up", &link)? == 1.0,
+        "link up",
+    )?;
+    let info = [("master_port", master_port.as_str()), ("read_only", "1")];
+    check(
+        value(&replica, "redis_slave_info", &info)? == 1.0,
+        "slave_info",
+    )?;
+    let role = |fams: &[Family], role| value(fams, "redis_instance_info", &[("role", role)]);
+    check(
+        role(&master, "master")? == 1.0 && role(&replica, "slave")? == 1.0,
+        "roles",
+    )
+}
+
+fn instance_info_has_no_run_id_or_process_id(env: &Env) -> Result<(), Failed> {
+    let fams = env.collect(&env.master_collector)?;
+    let info = family(&fams, "redis_instance_info")?;
+    let names: BTreeSet<&str> = info.samples[0]
+        .labels
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    check(
+        !names.contains("run_id") && !names.contains("process_id"),
+        format!("labels {names:?}"),
+    )?;
+    let port = env.master().port().to_string();
+    value(&fams, "redis_instance_info", &[("tcp_port", port.as_str())])?;
+    let pid = env.master().pid().ok_or("master not running")?;
+    check(
+        value(&fams, "redis_process_id", &[])? == f64::from(pid),
+        "redis_process_id is the server's pid",
+    )
+}
+
+fn keyspace_counts_keys_per_database(env: &Env) -> Result<(), Failed> {
+    let master = env.master();
+    for (key, ttl) in [("a", None), ("b", None), ("c", Some("600"))] {
+        let mut args = vec!["-n", "2", "SET", key, "v"];
+        if let Some(ttl) = ttl {
+            args.extend(["EX", ttl]);
+        }
+        master.cli(&args)?;
+    }
+    drop(master);
+    let fams = env.collect(&env.master_collector)?;
+    let db2 = [("db", "db2")];
+    check(value(&fams, "redis_db_keys", &db2)? == 3.0, "3 keys in db2")?;
+    check(
+        value(&fams, "redis_db_keys_expiring", &db2)? == 1.0,
+        "1 expiring",
+    )?;
+    // Empty databases are listed with 0, as redis_exporter does.
+    check(
+        value(&fams, "redis_db_keys", &[("db", "db15")])? == 0.0,
+        "db15 empty",
+    )?;
+    // Redis estimates avg_ttl in its active expiry cycle (10 times a
+    // second), so it may still be 0 just after the keys were written.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let fams = env.collect(&env.master_collector)?;
+        let ttl = value(&fams, "redis_db_avg_ttl_seconds", &[("db", "db0")])?;
+        if ttl > 0.0 {
+            return check(ttl <= 3600.0, format!("avg ttl {ttl} s"));
+        }
+        if Instant::now() > deadline {
+            return Err("redis_db_avg_ttl_seconds stayed 0".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn commandstats_count_each_command(env: &Env) -> Result<(), Failed> {
+    let calls = |fams: &[Family]| value(fams, "redis_commands_total", &[("cmd", "incr")]);
+    env.master().cli(&["INCR", "counter"])?;
+    let before = calls(&env.collect(&env.master_collector)?)?;
+    for _ in 0..5 {
+        env.master().cli(&["INCR", "counter"])?;
+    }
+    let fams = env.collect(&env.master_collector)?;
+    check(calls(&fams)? == before + 5.0, "five more INCR calls")?;
+    let latency = family(&fams, "redis_latency_percentiles_usec")?;
+    check(latency.kind == MetricType::Summary, "a summary")?;
+    value(
+        &fams,
+        "redis_latency_percentiles_usec",
+        &[("cmd", "incr"), ("quantile", "99")],
+    )?;
+    Ok(())
+}
+
+fn acl_user_can_collect(env: &Env) -> Result<(), Failed> {
+    let user_password = "Pm4-acl-user-pw-6610";
+    let rule = format!(">{user_password}");
+    env.master().cli(&[
+        "ACL",
+        "SETUSER",
+        "vigil",
+        "on",
+        &rule,
+        "+info",
+        "+config|get",
+        "+slowlog",
+        "+ping",
+    ])?;
+    let url = env.master().url();
+    let ok = env.collect(&collector(&url, Some("vigil"), Some(user_password)))?;
+    check(
+        value(&ok, "redis_connected_slaves", &[])? == 1.0,
+        "collected",
+    )?;
+    let err = env
+        .collect(&collector(&url, Some("vigil"), Some(WRONG_PASSWORD)))
+        .err()
+        .ok_or("a wrong ACL password must fail")?;
+    check(err.kind == "auth", format!("kind {}: {err}", err.kind))
+}
+
+fn wrong_password_fails_without_showing_it(env: &Env) -> Result<(), Failed> {
+    let url = env.master().url();
+    for password in [Some(WRONG_PASSWORD), None] {
+        let err = env
+            .collect(&collector(&url, None, password))
+            .err()
+            .ok_or("a wrong password must fail")?;
+        check(err.kind == "auth", format!("kind {}: {err}", err.kind))?;
+        let shown = format!("{err} {err:?}");
+        check(
+            !shown.contains(WRONG_PASSWORD) && !shown.contains(PASSWORD),
+            format!("password in {shown}"),
+        )?;
+    }
+    Ok(())
+}
+
+/// `rediss://` with a private CA: collected with `tls_ca_file`, refused
+/// without it (the system's roots do not know the test CA).
+fn tls_server_is_collected_with_its_ca(env: &Env) -> Result<(), Failed> {
+    let server = RedisServer::start_with(RedisOptions {
+        tls: true,
+        ..RedisOptions::default()
+    })?;
+    let target = |ca: Option<std::path::PathBuf>| {
+        build(&RedisTarget {
+            name: Some("tls".to_string()),
+            address: server.url(),
+            username: None,
+            password: None,
+            password_file: None,
+            tls_ca_file: ca,
+            timeout: Some(Duration::from_secs(5)),
+            labels: BTreeMap::new(),
+        })
+    };
+    let fams = env.collect(&target(Some(server.ca_file()))?)?;
+    check(
+        value(&fams, "redis_instance_info", &[("role", "master")])? == 1.0,
+        "collected over TLS",
+    )?;
+    let err = env
+        .collect(&target(None)?)
+        .err()
+        .ok_or("an unknown CA must be refused")?;
+    check(err.kind != "auth", format!("kind {}: {err}", err.kind))
+}
+
+fn unreachable_server_fails_with_connect(env: &Env) -> Result<(), Failed> {
+    let port = vigil_tests::ports::free_port();
+    let c = collector(&format!("redis://127.0.0.1:{port}"), None, Some(PASSWORD));
+    let err = env.collect(&c).err().ok_or("nothing listens there")?;
+    check(err.kind == "connect", format!("kind {}: {err}", err.kind))?;
+    check(err.reason.contains(&port.to_string()), "names the target")
+}
+
+/// Stop the master: the same collector fails; start it again: the same
+/// collector succeeds again, without being rebuilt.
+fn restarted_server_is_collected_again(env: &Env) -> Result<(), Failed> {
+    let c = &env.master_collector;
+    env.collect(c)?;
+    env.master().stop();
+    let err = env
+        .collect(c)
+        .err()
+        .ok_or("collect from a stopped server")?;
+    check(
+        err.kind == "connect" || err.kind == "timeout",
+        format!("kind {}: {err}", err.kind),
+    )?;
+    check(!format!("{err:?}").contains(PASSWORD), "password in error")?;
+    env.master().start()?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match env.collect(c) {
+            Ok(fams) => {
+                let uptime = value(&fams, "redis_uptime_in_seconds", &[])?;
+                return check(uptime < 60.0, format!("a new server, up {uptime} s"));
+            }
+            Err(e) if Instant::now() > deadline => return Err(format!("not back: {e}").into()),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let env = Arc::new(Env::start());
+    type Test = fn(&Env) -> Result<(), Failed>;
+    let tests: [(&str, Test); 11] = [
+        (
+            "master_has_the_contract_families",
+            master_has_the_contract_families,
+        ),
+        (
+            "replica_has_the_contract_families",
+            replica_has_the_contract_families,
+        ),
+        (
+            "replication_labels_name_both_ends",
+            replication_labels_name_both_ends,
+        ),
+        (
+            "instance_info_has_no_run_id_or_process_id",
+            instance_info_has_no_run_id_or_process_id,
+        ),
+        (
+            "keyspace_counts_keys_per_database",
+            keyspace_counts_keys_per_database,
+        ),
+        (
+            "commandstats_count_each_command",
+            commandstats_count_each_command,
+        ),
+        ("acl_user_can_collect", acl_user_can_collect),
+        (
+            "wrong_password_fails_without_showing_it",
+            wrong_password_fails_without_showing_it,
+        ),
+        (
+            "tls_server_is_collected_with_its_ca",
+            tls_server_is_collected_with_its_ca,
+        ),
+        (
+            "unreachable_server_fails_with_connect",
+            unreachable_server_fails_with_connect,
+        ),
+        (
+            "restarted_server_is_collected_again",
+            restarted_server_is_collected_again,
+        ),
+    ];
+    let trials = tests
+        .into_iter()
+        .map(|(name, test)| {
+            let env = Arc::clone(&env);
+            Trial::test(name, move || test(&env))
+        })
+        .collect();
+    // One at a time, in order: the last trial stops and restarts the master.
+    let args = Arguments {
+        test_threads: Some(1),
+        ..args
+    };
+    let conclusion = libtest_mimic::run(&args, trials);
+    drop(env);
+    conclusion.exit();
+}
