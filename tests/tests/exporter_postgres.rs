@@ -505,7 +505,7 @@ fn wrong_password_never_leaks(env: &Env) -> Result<(), Failed> {
     let dsn = env.primary().dsn_with(WRONG_PASSWORD, "postgres");
     let server = env.primary().server_label();
     let c = collector(&dsn, false);
-    let err = env.collect(&c).err().expect("a wrong password must fail");
+    let err = env.collect(&c).expect_err("a wrong password must fail");
     let text = format!("{err} {err:?}");
     assert_eq!(err.kind, "auth", "{text}");
     assert!(!text.contains(WRONG_PASSWORD), "password leaked: {text}");
@@ -543,8 +543,7 @@ fn primary_stop_and_start(env: &Env) -> Result<(), Failed> {
     env.primary().stop().map_err(|e| e.to_string())?;
     let err = env
         .collect(&env.primary_collector)
-        .err()
-        .expect("collecting from a stopped server must fail");
+        .expect_err("collecting from a stopped server must fail");
     assert_eq!(err.kind, "connect", "{err}");
     let fams = env.rt.block_on(registry.gather());
     assert_eq!(pg_up(&fams, &primary), 0.0);
