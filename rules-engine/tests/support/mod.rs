@@ -113,3 +113,10 @@ pub async fn eventually(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// An HTTP client for tests (reqwest is built without a default crypto
+/// provider; ring is installed first, as the binaries do).
+pub fn http() -> reqwest::Client {
+    vigil_common::install_crypto_provider();
+    reqwest::Client::new()
+}
