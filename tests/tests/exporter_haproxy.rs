@@ -18,6 +18,7 @@ use vigil::parse::{Entry, ParseOptions, Parser};
 use vigil_exporter::collectors::haproxy::{HaproxyTarget, build};
 use vigil_exporter::collectors::{CollectError, Collector};
 use vigil_exporter::metrics::Family;
+use vigil_exporter::registry::{ExporterStats, Registry};
 use vigil_tests::demo_app::{AppOptions, AppState, DemoApp, set_app_state};
 use vigil_tests::haproxy::{HaproxyOptions, HaproxyServer};
 
@@ -334,10 +335,24 @@ fn oversized_reply_is_refused(env: &Env) -> Result<(), Failed> {
     Ok(())
 }
 
-/// Stop HAProxy: both collectors fail; start it again: the same collectors
-/// succeed again.
+/// Through the registry: stop HAProxy and `haproxy_up` is 0 for both
+/// targets (stats page and socket); start it again and both are back to 1
+/// with the same collectors.
 fn restarted_haproxy_is_collected_again(env: &Env) -> Result<(), Failed> {
+    let registry = Registry::new(
+        vec![Arc::clone(&env.csv), Arc::clone(&env.socket)],
+        Duration::from_secs(5),
+        Arc::new(ExporterStats::default()),
+    );
+    let ups = |registry: &Registry| -> Result<Vec<f64>, Failed> {
+        let fams = env.rt.block_on(registry.gather());
+        let up = family(&fams, "haproxy_up")?;
+        check(up.samples.len() == 2, "two targets")?;
+        Ok(up.samples.iter().map(|s| s.value).collect())
+    };
+    check(ups(&registry)? == [1.0, 1.0], "up before the stop")?;
     env.haproxy().stop();
+    check(ups(&registry)? == [0.0, 0.0], "down after the stop")?;
     for c in [&env.csv, &env.socket] {
         let err = env
             .collect(c)
@@ -347,17 +362,11 @@ fn restarted_haproxy_is_collected_again(env: &Env) -> Result<(), Failed> {
     }
     env.haproxy().restart()?;
     let deadline = Instant::now() + Duration::from_secs(20);
-    for c in [&env.csv, &env.socket] {
-        loop {
-            match env.collect(c) {
-                Ok(fams) => {
-                    family(&fams, "haproxy_server_status")?;
-                    break;
-                }
-                Err(e) if Instant::now() > deadline => return Err(format!("not back: {e}").into()),
-                Err(_) => std::thread::sleep(Duration::from_millis(50)),
-            }
+    while ups(&registry)? != [1.0, 1.0] {
+        if Instant::now() > deadline {
+            return Err("haproxy_up stayed 0 after the restart".into());
         }
+        std::thread::sleep(Duration::from_millis(50));
     }
     Ok(())
 }

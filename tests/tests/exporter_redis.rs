@@ -14,6 +14,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use vigil_exporter::collectors::redis::{RedisTarget, build};
 use vigil_exporter::collectors::{CollectError, Collector};
 use vigil_exporter::metrics::{Family, MetricType};
+use vigil_exporter::registry::{ExporterStats, Registry};
 use vigil_tests::redis::{RedisOptions, RedisServer};
 
 /// The servers' password: distinctive, so finding it anywhere proves a leak.
@@ -385,12 +386,35 @@ fn unreachable_server_fails_with_connect(env: &Env) -> Result<(), Failed> {
     check(err.reason.contains(&port.to_string()), "names the target")
 }
 
-/// Stop the master: the same collector fails; start it again: the same
-/// collector succeeds again, without being rebuilt.
+/// `redis_up` for the one target of `registry`, and the families.
+fn gather_up(env: &Env, registry: &Registry) -> Result<(f64, Vec<Family>), Failed> {
+    let fams = env.rt.block_on(registry.gather());
+    let up = value(&fams, "redis_up", &[("cluster", "test")])?;
+    Ok((up, fams))
+}
+
+/// Through the registry: stop the master and `redis_up` is 0 on the next
+/// scrape; start it again and `redis_up` is back to 1 with the same
+/// collector, never rebuilt.
 fn restarted_server_is_collected_again(env: &Env) -> Result<(), Failed> {
     let c = &env.master_collector;
-    env.collect(c)?;
+    let registry = Registry::new(
+        vec![Arc::clone(c)],
+        Duration::from_secs(5),
+        Arc::new(ExporterStats::default()),
+    );
+    let (up, fams) = gather_up(env, &registry)?;
+    check(up == 1.0, format!("redis_up {up} before the stop"))?;
+    let target = c.target_labels()[0].1.clone();
+    value(
+        &fams,
+        "redis_connected_slaves",
+        &[("target", target.as_str())],
+    )?;
+
     env.master().stop();
+    let (up, _) = gather_up(env, &registry)?;
+    check(up == 0.0, format!("redis_up {up} after the stop"))?;
     let err = env
         .collect(c)
         .err()
@@ -400,17 +424,19 @@ fn restarted_server_is_collected_again(env: &Env) -> Result<(), Failed> {
         format!("kind {}: {err}", err.kind),
     )?;
     check(!format!("{err:?}").contains(PASSWORD), "password in error")?;
+
     env.master().start()?;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        match env.collect(c) {
-            Ok(fams) => {
-                let uptime = value(&fams, "redis_uptime_in_seconds", &[])?;
-                return check(uptime < 60.0, format!("a new server, up {uptime} s"));
-            }
-            Err(e) if Instant::now() > deadline => return Err(format!("not back: {e}").into()),
-            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        let (up, fams) = gather_up(env, &registry)?;
+        if up == 1.0 {
+            let uptime = value(&fams, "redis_uptime_in_seconds", &[])?;
+            return check(uptime < 60.0, format!("a new server, up {uptime} s"));
         }
+        if Instant::now() > deadline {
+            return Err("redis_up stayed 0 after the restart".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
