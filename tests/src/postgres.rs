@@ -196,8 +196,15 @@ impl PgServer {
     /// A TCP DSN for the superuser with any password and database, e.g. a
     /// distinctive wrong password for a no-secrets-in-errors test.
     pub fn dsn_with(&self, password: &str, database: &str) -> String {
+        self.dsn_for("postgres", password, database)
+    }
+
+    /// A TCP DSN for any role, e.g. a monitoring role made with
+    /// `CREATE ROLE mon LOGIN PASSWORD '...' IN ROLE pg_monitor`. The
+    /// password is used as is: keep it to URL-safe characters.
+    pub fn dsn_for(&self, user: &str, password: &str, database: &str) -> String {
         format!(
-            "postgres://postgres:{password}@127.0.0.1:{}/{database}?sslmode=disable",
+            "postgres://{user}:{password}@127.0.0.1:{}/{database}?sslmode=disable",
             self.port
         )
     }

@@ -3,202 +3,27 @@
 //! the trials, run one after another in the order below because the last
 //! ones stop and restart the primary.
 //!
-//! Until the registry wraps collectors, a failed collection is checked as
-//! the `CollectError` the registry turns into `pg_up 0`.
+//! Failures are checked both as the collector's `CollectError` and as
+//! `pg_up 0` in the output of the exporter's registry.
+
+#[path = "exporter_postgres/support.rs"]
+mod support;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use vigil_exporter::collectors::postgres::{PostgresTarget, build};
-use vigil_exporter::collectors::{CollectError, Collector};
+use support::{
+    Env, LOGS, capture_logs, collector, contract, family, pg_up, psql_f64, registry, value,
+};
 use vigil_exporter::encode::{Format, encode};
-use vigil_exporter::metrics::{Family, MetricType};
-use vigil_exporter::registry::{ExporterStats, Registry};
+use vigil_exporter::metrics::MetricType;
 use vigil_tests::postgres::PgServer;
 
 /// A password that appears nowhere else, so finding it in an error proves a
 /// leak.
 const WRONG_PASSWORD: &str = "Zq9-never-in-errors-7731";
-
-/// Everything the code under test logs (all levels), so a trial can check
-/// that no secret is ever written there.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
-    }
-}
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-
-    fn make_writer(&'a self) -> Logs {
-        self.clone()
-    }
-}
-
-static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
-
-fn capture_logs() {
-    let logs = LOGS.get_or_init(Logs::default).clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(logs)
-        .init();
-}
-
-/// A registry over `collectors`, as the exporter builds it.
-fn registry(collectors: &[&Arc<dyn Collector>]) -> Registry {
-    Registry::new(
-        collectors.iter().map(|c| Arc::clone(c)).collect(),
-        Duration::from_secs(5),
-        Arc::new(ExporterStats::default()),
-    )
-}
-
-/// `pg_up` per `server` label in a registry's output.
-fn pg_up(fams: &[Family], server: &str) -> f64 {
-    value(fams, "pg_up", &[("server", server)])
-}
-
-/// Fields drop in order: sessions first, then the replica, the primary, and
-/// the runtime last.
-struct Env {
-    /// An idle session, so `pg_process_idle_seconds` has something to count.
-    _idle: sqlx::PgConnection,
-    primary_collector: Arc<dyn Collector>,
-    replica_collector: Arc<dyn Collector>,
-    replica: PgServer,
-    primary: Mutex<PgServer>,
-    rt: tokio::runtime::Runtime,
-}
-
-impl Env {
-    fn start() -> Env {
-        let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-        let primary = PgServer::start_primary().expect("start the primary");
-        primary
-            .query("CREATE DATABASE appdb")
-            .expect("create appdb");
-        primary
-            .query_db(
-                "appdb",
-                "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2)",
-            )
-            .expect("create a table");
-        let replica = primary.start_replica().expect("start the replica");
-        replica
-            .wait_caught_up(&primary)
-            .expect("replica catches up");
-        let primary_collector = collector(&primary.dsn(), true);
-        let replica_collector = collector(&replica.dsn(), false);
-        let idle = rt
-            .block_on(async {
-                use sqlx::ConnectOptions;
-                let options: sqlx::postgres::PgConnectOptions = primary.dsn().parse()?;
-                options
-                    .application_name("vigil-idle-holder")
-                    .connect()
-                    .await
-            })
-            .expect("an idle session");
-        Env {
-            rt,
-            primary: Mutex::new(primary),
-            replica,
-            primary_collector,
-            replica_collector,
-            _idle: idle,
-        }
-    }
-
-    fn collect(&self, c: &Arc<dyn Collector>) -> Result<Vec<Family>, CollectError> {
-        self.rt.block_on(c.collect())
-    }
-
-    fn primary(&self) -> std::sync::MutexGuard<'_, PgServer> {
-        self.primary.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-fn collector(dsn: &str, auto_discover: bool) -> Arc<dyn Collector> {
-    build(&PostgresTarget {
-        dsn: Some(vigil_common::Secret::new(dsn)),
-        dsn_file: None,
-        server: None,
-        timeout: Some(Duration::from_secs(5)),
-        labels: [("cluster".to_string(), "test".to_string())].into(),
-        auto_discover_databases: auto_discover,
-        exclude_databases: Vec::new(),
-    })
-    .expect("build the collector")
-}
-
-fn family<'a>(fams: &'a [Family], name: &str) -> &'a Family {
-    fams.iter()
-        .find(|f| f.name == name)
-        .unwrap_or_else(|| panic!("no family {name}"))
-}
-
-/// The value of the one sample of `name` whose labels include `want`.
-fn value(fams: &[Family], name: &str, want: &[(&str, &str)]) -> f64 {
-    let matching: Vec<f64> = family(fams, name)
-        .samples
-        .iter()
-        .filter(|s| {
-            want.iter()
-                .all(|(k, v)| s.labels.iter().any(|(n, x)| n == k && x == v))
-        })
-        .map(|s| s.value)
-        .collect();
-    assert_eq!(matching.len(), 1, "{name}{want:?}: {matching:?}");
-    matching[0]
-}
-
-fn psql_f64(server: &PgServer, sql: &str) -> f64 {
-    let text = server.query(sql).expect(sql);
-    text.parse()
-        .unwrap_or_else(|_| panic!("{sql} gave {text:?}"))
-}
-
-/// The postgres rows of the shared contract: (family, type, label names).
-fn contract() -> Vec<(String, String, BTreeSet<String>)> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/anchors/contract.tsv");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("the contract {} is needed: {e}", path.display()));
-    text.lines()
-        .filter(|l| l.starts_with("postgres\t"))
-        .map(|l| {
-            let cols: Vec<&str> = l.split('\t').collect();
-            let labels = cols[3]
-                .split(',')
-                .filter(|l| *l != "-")
-                .map(str::to_string)
-                .collect();
-            (cols[1].to_string(), cols[2].to_string(), labels)
-        })
-        .collect()
-}
 
 fn contract_families(env: &Env) -> Result<(), Failed> {
     let fams = env.collect(&env.primary_collector)?;
@@ -276,6 +101,69 @@ fn repeated_collections_reuse_the_connection(env: &Env) -> Result<(), Failed> {
         before,
         "the same backend served every collection"
     );
+    Ok(())
+}
+
+/// Production setups collect as a role with `pg_monitor`, not a superuser:
+/// it must see the same families, replication details included.
+fn monitoring_role_sees_what_a_superuser_sees(env: &Env) -> Result<(), Failed> {
+    let primary = env.primary();
+    primary
+        .query("CREATE ROLE vigil_monitor LOGIN PASSWORD 'monitor-pw' IN ROLE pg_monitor")
+        .map_err(|e| e.to_string())?;
+    let dsn = primary.dsn_for("vigil_monitor", "monitor-pw", "postgres");
+    drop(primary);
+    let monitor = collector(&dsn, true);
+    let as_monitor = env.collect(&monitor)?;
+    let as_superuser = env.collect(&env.primary_collector)?;
+    let names = |fams: &[vigil_exporter::metrics::Family]| {
+        fams.iter()
+            .map(|f| (f.name.clone(), f.samples.is_empty()))
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(names(&as_monitor), names(&as_superuser));
+    let lsn = family(&as_monitor, "pg_stat_replication_pg_current_wal_lsn_bytes");
+    assert_eq!(lsn.samples.len(), 1);
+    assert!(lsn.samples[0].value > 0.0, "pg_monitor sees WAL positions");
+    let tables = family(&as_monitor, "pg_stat_user_tables_seq_scan");
+    assert!(
+        tables
+            .samples
+            .iter()
+            .any(|s| s.labels.contains(&("datname".into(), "appdb".into())))
+    );
+    Ok(())
+}
+
+/// `promtool check metrics` may warn about names inherited from
+/// postgres_exporter (contract names, its `stat_user_tables` collector and
+/// example `pg_process_idle_seconds`), never about names that are new here.
+fn promtool_accepts_our_names(env: &Env) -> Result<(), Failed> {
+    let fams = env
+        .rt
+        .block_on(registry(&[&env.primary_collector, &env.replica_collector]).gather());
+    let contract: BTreeSet<String> = contract().into_iter().map(|(name, ..)| name).collect();
+    let inherited = |name: &str| {
+        contract.contains(name)
+            || name.starts_with("pg_stat_user_tables_")
+            || name.starts_with("pg_settings_")
+            || name.starts_with("pg_process_idle_seconds")
+    };
+    let warnings = support::promtool_warnings(&encode(&fams, Format::Text));
+    let ours: Vec<_> = warnings
+        .iter()
+        .filter(|(name, _)| name.starts_with("pg_") && !inherited(name))
+        .collect();
+    let listed: BTreeSet<&str> = warnings
+        .iter()
+        .filter(|(name, _)| inherited(name))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    println!(
+        "promtool warns on {} inherited names: {listed:?}",
+        listed.len()
+    );
+    assert!(ours.is_empty(), "promtool warnings on our names: {ours:#?}");
     Ok(())
 }
 
@@ -580,12 +468,17 @@ fn main() {
     // Trials share the servers and the last ones stop the primary: one at a
     // time, in order.
     args.test_threads = Some(1);
-    let trials: [(&str, TrialFn); 10] = [
+    let trials: [(&str, TrialFn); 12] = [
         ("contract_families", contract_families),
         (
             "repeated_collections_reuse_the_connection",
             repeated_collections_reuse_the_connection,
         ),
+        (
+            "monitoring_role_sees_what_a_superuser_sees",
+            monitoring_role_sees_what_a_superuser_sees,
+        ),
+        ("promtool_accepts_our_names", promtool_accepts_our_names),
         ("settings_match_the_server", settings_match_the_server),
         (
             "database_and_table_statistics",
