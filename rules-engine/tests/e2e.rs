@@ -1,0 +1,202 @@
+//! vigil as a whole: `Vigil::serve` on port 0 scraping a real local target
+//! with real loops and the wall clock; everything is observed through the
+//! HTTP API, polling until it holds.
+
+mod support;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use vigil::config::Config;
+use vigil::scrape::SystemClock;
+use vigil::server::Vigil;
+use vigil_common::web::WebConfig;
+
+struct Running {
+    base: String,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+    config_path: std::path::PathBuf,
+}
+
+async fn start(config_text: &str) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("vigil.yml");
+    std::fs::write(&config_path, config_text).unwrap();
+    let cfg = Config::load(&config_path).unwrap();
+    let vigil = Arc::new(Vigil::build(
+        cfg,
+        Some(config_path.clone()),
+        Arc::new(SystemClock),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        vigil
+            .serve(listener, &WebConfig::default(), async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    Running {
+        base,
+        stop: Some(tx),
+        handle: Some(handle),
+        _dir: dir,
+        config_path,
+    }
+}
+
+impl Running {
+    async fn query(&self, expr: &str) -> Value {
+        let q: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("query", expr)
+            .finish();
+        support::http()
+            .get(format!("{}/api/v1/query?{q}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn result(&self, expr: &str) -> Vec<Value> {
+        let v = self.query(expr).await;
+        v["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        support::http()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.handle.take().unwrap().await.unwrap();
+    }
+}
+
+/// Polls an async condition every 50 ms until it holds (fails after `secs`).
+macro_rules! eventually {
+    ($secs:expr, $what:expr, $cond:expr) => {{
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs($secs);
+        loop {
+            if $cond {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {}",
+                $what
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }};
+}
+
+fn config_for(addr: &str) -> String {
+    format!(
+        "scrape_configs:\n  - job_name: app\n    scrape_interval: 1s\n    static_configs:\n      - targets: ['{addr}']\n        labels: {{env: test}}\n"
+    )
+}
+
+#[tokio::test]
+async fn scrape_query_staleness_and_target_down() {
+    let mut target = support::Target::start(
+        "jobs_done_total 5\nqueue_depth{queue=\"a\"} 1\nqueue_depth{queue=\"b\"} 2\n",
+    )
+    .await;
+    let addr = target.addr.to_string();
+    let v = start(&config_for(&addr)).await;
+
+    eventually!(20, "first scrape", v.result("up == 1").await.len() == 1);
+    let up = &v.result("up").await[0];
+    assert_eq!(up["metric"]["job"], "app");
+    assert_eq!(up["metric"]["instance"], addr.as_str());
+    assert_eq!(up["metric"]["env"], "test");
+    assert_eq!(v.result("sum(queue_depth)").await[0]["value"][1], "3");
+
+    // A series that disappears is gone from instant queries after the next
+    // scrape, not five minutes later.
+    target.set_body("jobs_done_total 6\nqueue_depth{queue=\"a\"} 1\n");
+    eventually!(
+        20,
+        "queue b stale",
+        v.result("queue_depth{queue=\"b\"}").await.is_empty()
+    );
+    assert_eq!(v.result("queue_depth").await.len(), 1);
+
+    // The target answers 503: up is 0, its series are stale, the reason shows.
+    target.set_status(StatusCode::SERVICE_UNAVAILABLE);
+    eventually!(20, "target down", v.result("up == 0").await.len() == 1);
+    assert!(v.result("jobs_done_total").await.is_empty());
+    let targets = v.get("/api/v1/targets").await;
+    let active = &targets["data"]["activeTargets"][0];
+    assert_eq!(active["health"], "down");
+    assert_eq!(
+        active["lastError"],
+        "server returned HTTP status 503 Service Unavailable"
+    );
+    assert_eq!(active["scrapePool"], "app");
+    assert_eq!(active["scrapeUrl"], format!("http://{addr}/metrics"));
+    assert_eq!(active["labels"]["env"], "test");
+    assert_eq!(active["discoveredLabels"]["__address__"], addr.as_str());
+    assert_eq!(active["scrapeInterval"], "1s");
+
+    // The target process goes away entirely.
+    target.stop().await;
+    eventually!(20, "still down", v.result("up == 0").await.len() == 1);
+    v.stop().await;
+}
+
+#[tokio::test]
+async fn reload_applies_new_jobs_and_keeps_the_old_config_on_error() {
+    let a = support::Target::start("from_a 1\n").await;
+    let b = support::Target::start("from_b 1\n").await;
+    let v = start(&config_for(&a.addr.to_string())).await;
+    eventually!(20, "a scraped", !v.result("from_a").await.is_empty());
+
+    std::fs::write(&v.config_path, config_for(&b.addr.to_string())).unwrap();
+    let reload = support::http()
+        .post(format!("{}/-/reload", v.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status(), 200);
+    eventually!(20, "b scraped", !v.result("from_b").await.is_empty());
+    // The removed target's series went stale when its loop stopped.
+    assert!(v.result("from_a").await.is_empty());
+
+    std::fs::write(
+        &v.config_path,
+        "scrape_configs:\n  - job_name: x\n    bogus: 1\n",
+    )
+    .unwrap();
+    let reload = support::http()
+        .post(format!("{}/-/reload", v.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status(), 500);
+    let text = reload.text().await.unwrap();
+    assert!(text.contains("vigil.yml:3:5"), "{text}");
+    let targets = v.get("/api/v1/targets").await;
+    assert_eq!(
+        targets["data"]["activeTargets"].as_array().unwrap().len(),
+        1
+    );
+    v.stop().await;
+}
