@@ -2,17 +2,19 @@
 //! behind the [`Appender`] and [`Querier`] seams.
 //!
 //! ```text
-//!             fingerprint & mask                     sref & mask
-//! Labels ──► shards[i]: RwLock<Shard> ◄──────────── postings (sref lists)
-//!              by_fp:      fp   -> Arc<MemSeries>      (collisions aside)
-//!              by_ref:     sref -> Arc<MemSeries>
+//!             fingerprint & mask                     id & mask
+//! Labels ──► shards[i]: RwLock<Shard> ◄──────────── postings (id lists)
+//!              by_fp:   fp     -> Arc<MemSeries>      (collisions aside)
+//!              by_id:   id     -> Arc<MemSeries>      (queries)
+//!              slots:   [slot] -> Arc<MemSeries>      (appends by SeriesRef)
 //!                                     └ Mutex<SeriesData> (chunks)
 //! ```
 //!
-//! A series reference keeps its shard number in its low bits, so both the
-//! fingerprint and the reference lead to the same shard. Locks are taken in
-//! one order, shard then index then series data, and appends to known series
-//! take only a shard read lock and the series' own mutex.
+//! A series id (the postings entry) and its [`SeriesRef`] handle both keep
+//! the shard number in their low bits, so fingerprint, id and handle all lead
+//! to the same shard. Locks are taken in one order, shard then index then
+//! series data; appends to known series take only a shard read lock and the
+//! series' own mutex.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -23,16 +25,10 @@ use parking_lot::RwLock;
 use super::index::PostingsIndex;
 use super::select::select_postings;
 use super::series::{Appended, MemSeries};
+use super::shard::{SHARD_BITS, SHARDS, Shard};
 use super::stats::{Counters, HeadStats};
 use super::{AppendError, Appender, Querier, SeriesRef, SeriesSamples};
 use crate::model::{Labels, Matcher};
-
-type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-
-/// Shards of the series map: enough that parallel scrape loops creating
-/// series rarely meet on one lock, few enough to scan cheaply on truncation.
-const SHARD_BITS: u32 = 4;
-const SHARDS: usize = 1 << SHARD_BITS;
 
 /// How the head keeps its data.
 #[derive(Debug, Clone)]
@@ -67,53 +63,6 @@ impl HeadOptions {
     fn retention_ms(&self) -> Option<i64> {
         let ms = self.retention.as_millis();
         (ms < i64::MAX as u128).then_some(ms as i64)
-    }
-}
-
-#[derive(Debug, Default)]
-struct Shard {
-    by_fp: Map<u64, Arc<MemSeries>>,
-    /// Series whose fingerprint equals another's with different labels.
-    collisions: Map<u64, Vec<Arc<MemSeries>>>,
-    by_ref: Map<u64, Arc<MemSeries>>,
-}
-
-impl Shard {
-    fn find(&self, fp: u64, labels: &Labels) -> Option<&Arc<MemSeries>> {
-        let s = self.by_fp.get(&fp)?;
-        if s.labels == *labels {
-            return Some(s);
-        }
-        self.collisions
-            .get(&fp)?
-            .iter()
-            .find(|s| s.labels == *labels)
-    }
-
-    fn insert(&mut self, s: Arc<MemSeries>) {
-        self.by_ref.insert(s.sref, s.clone());
-        match self.by_fp.get(&s.fingerprint) {
-            None => {
-                self.by_fp.insert(s.fingerprint, s);
-            }
-            Some(_) => self.collisions.entry(s.fingerprint).or_default().push(s),
-        }
-    }
-
-    fn remove(&mut self, s: &MemSeries) {
-        self.by_ref.remove(&s.sref);
-        if let Some(list) = self.collisions.get_mut(&s.fingerprint) {
-            if let Some(i) = list.iter().position(|c| c.sref == s.sref) {
-                list.swap_remove(i);
-            } else if let Some(promoted) = list.pop() {
-                self.by_fp.insert(s.fingerprint, promoted);
-            }
-            if list.is_empty() {
-                self.collisions.remove(&s.fingerprint);
-            }
-        } else {
-            self.by_fp.remove(&s.fingerprint);
-        }
     }
 }
 
@@ -186,12 +135,13 @@ impl Head {
         if let Some(s) = shard_w.find(fp, labels) {
             return s.clone();
         }
+        let handle = shard_w.alloc_handle(fp);
         let series = {
             let mut ix = self.index.write();
             ix.next_id += 1;
-            let sref = (ix.next_id << SHARD_BITS) | (fp & (SHARDS as u64 - 1));
-            ix.postings.add(sref, labels);
-            Arc::new(MemSeries::new(sref, fp, labels.clone()))
+            let id = (ix.next_id << SHARD_BITS) | (fp & (SHARDS as u64 - 1));
+            ix.postings.add(id, labels);
+            Arc::new(MemSeries::new(id, handle, fp, labels.clone()))
         };
         shard_w.insert(series.clone());
         Counters::add(&self.counters.series, 1);
@@ -275,7 +225,7 @@ impl Head {
         for shard in self.shards.iter() {
             let mut shard = shard.write();
             let mut empty = Vec::new();
-            for s in shard.by_ref.values() {
+            for s in shard.by_id.values() {
                 let mut data = s.data.lock();
                 let (c, b) = data.truncate_before(mint);
                 chunks += c;
@@ -293,7 +243,7 @@ impl Head {
         if !removed.is_empty() {
             let mut ix = self.index.write();
             ix.postings
-                .remove(removed.iter().map(|s| (s.sref, &s.labels)));
+                .remove(removed.iter().map(|s| (s.id, &s.labels)));
         }
         Counters::sub(&self.counters.chunks, chunks as u64);
         Counters::add(&self.counters.chunks_removed, chunks as u64);
@@ -303,13 +253,10 @@ impl Head {
         removed.len()
     }
 
-    /// The live series with reference `sref`, if any.
-    pub fn series_by_ref(&self, sref: u64) -> Option<Arc<MemSeries>> {
-        if sref == 0 {
-            return None;
-        }
-        let shard = self.shards[(sref as usize) & (SHARDS - 1)].read();
-        shard.by_ref.get(&sref).cloned()
+    /// The live series behind a handle from [`Appender::append_ref`].
+    pub fn series_by_ref(&self, sref: SeriesRef) -> Option<Arc<MemSeries>> {
+        let shard = self.shards[(sref.0 as usize) & (SHARDS - 1)].read();
+        shard.by_handle(sref.0).cloned()
     }
 
     /// The series matching `matchers`, in reference order.
@@ -323,7 +270,7 @@ impl Head {
             let shard_no = (refs[i] as usize) & (SHARDS - 1);
             let shard = self.shards[shard_no].read();
             while i < refs.len() && (refs[i] as usize) & (SHARDS - 1) == shard_no {
-                if let Some(s) = shard.by_ref.get(&refs[i]) {
+                if let Some(s) = shard.by_id.get(&refs[i]) {
                     out.push(s.clone());
                 }
                 i += 1;
@@ -346,7 +293,7 @@ impl Head {
     /// Visits every series (for memory accounting and diagnostics).
     pub fn for_each_series(&self, mut f: impl FnMut(&MemSeries)) {
         for shard in self.shards.iter() {
-            for s in shard.read().by_ref.values() {
+            for s in shard.read().by_id.values() {
                 f(s);
             }
         }
@@ -370,15 +317,20 @@ impl Appender for Head {
         t: i64,
         v: f64,
     ) -> Result<SeriesRef, AppendError> {
-        if let Some(series) = self.series_by_ref(sref.0)
-            && self.append_to(&series, t, v)?
-        {
-            return Ok(sref);
+        if sref != SeriesRef::NONE {
+            // The shard's read lock is held across the append so the lookup
+            // needs no reference count traffic on the series.
+            let shard = self.shards[(sref.0 as usize) & (SHARDS - 1)].read();
+            if let Some(series) = shard.by_handle(sref.0)
+                && self.append_to(series, t, v)?
+            {
+                return Ok(sref);
+            }
         }
         loop {
             let series = self.get_or_create(labels);
             if self.append_to(&series, t, v)? {
-                return Ok(SeriesRef(series.sref));
+                return Ok(series.series_ref());
             }
         }
     }

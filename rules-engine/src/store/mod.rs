@@ -8,12 +8,13 @@ mod head;
 mod index;
 mod select;
 pub mod series;
+mod shard;
 mod stats;
 #[cfg(test)]
 mod tests;
 
 pub use head::{Head, HeadOptions};
-pub use series::MemSeries;
+pub use series::{MemSeries, SeriesMemory};
 pub use stats::HeadStats;
 
 use crate::model::{Labels, Matcher, Sample};

@@ -1,7 +1,7 @@
 //! One series in the head: its label set, and its samples in chunks.
 //!
 //! ```text
-//! MemSeries { labels, fingerprint, sref }
+//! MemSeries { labels, fingerprint, id, handle }
 //!   data: Mutex<SeriesData>
 //!     closed: [Chunk 0][Chunk 1]...[Chunk n-1]   full, immutable, oldest first
 //!     open:   Chunk n                             appendable, newest samples
@@ -13,8 +13,8 @@
 
 use parking_lot::Mutex;
 
-use super::AppendError;
 use super::chunk::{Chunk, ChunkIter};
+use super::{AppendError, SeriesRef};
 use crate::model::{Labels, Sample};
 
 /// Samples per chunk before a new one is cut: Prometheus's 120 keeps a chunk
@@ -26,16 +26,20 @@ pub const SAMPLES_PER_CHUNK: u16 = 120;
 /// scrape caches and in-flight queries.
 #[derive(Debug)]
 pub struct MemSeries {
-    pub(crate) sref: u64,
+    /// Postings id: unique, increasing in creation order.
+    pub(crate) id: u64,
+    /// The [`SeriesRef`] handed to appenders (shard, slot, generation).
+    pub(crate) handle: u64,
     pub(crate) fingerprint: u64,
     pub(crate) labels: Labels,
     pub(crate) data: Mutex<SeriesData>,
 }
 
 impl MemSeries {
-    pub(crate) fn new(sref: u64, fingerprint: u64, labels: Labels) -> Self {
+    pub(crate) fn new(id: u64, handle: u64, fingerprint: u64, labels: Labels) -> Self {
         MemSeries {
-            sref,
+            id,
+            handle,
             fingerprint,
             labels,
             data: Mutex::new(SeriesData::default()),
@@ -46,10 +50,34 @@ impl MemSeries {
         &self.labels
     }
 
-    /// The series reference, stable for the life of the series in the head.
-    pub fn series_ref(&self) -> u64 {
-        self.sref
+    /// The handle for [`crate::store::Appender::append_ref`], valid for
+    /// the life of the series in the head.
+    pub fn series_ref(&self) -> SeriesRef {
+        SeriesRef(self.handle)
     }
+
+    /// What this series' samples cost, for memory figures.
+    pub fn memory(&self) -> SeriesMemory {
+        let data = self.data.lock();
+        SeriesMemory {
+            samples: data.chunks().map(|c| usize::from(c.num_samples())).sum(),
+            chunks: data.num_chunks(),
+            payload_bytes: data.chunk_bytes(),
+            heap_bytes: data.closed.capacity() * std::mem::size_of::<Chunk>()
+                + data.chunks().map(Chunk::heap_bytes).sum::<usize>(),
+        }
+    }
+}
+
+/// Memory of one series' samples.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SeriesMemory {
+    pub samples: usize,
+    pub chunks: usize,
+    /// Encoded sample bytes.
+    pub payload_bytes: usize,
+    /// Heap held for the samples: payload capacity plus chunk headers.
+    pub heap_bytes: usize,
 }
 
 /// What one append did, for the head's counters.

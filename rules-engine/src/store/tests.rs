@@ -217,3 +217,25 @@ fn append_ref_skips_lookup_and_recovers_after_truncation() {
         1
     );
 }
+
+#[test]
+fn stale_handles_miss_after_their_slot_is_reused() {
+    let h = head();
+    let a = l(&[("__name__", "a")]);
+    let b = l(&[("__name__", "b")]);
+    let sa = h.get_or_create_fp(7, &a);
+    h.append_to(&sa, 1, 1.0).unwrap();
+    let old = sa.series_ref();
+    h.truncate(10);
+    // `b` lands in the same shard and takes the freed slot.
+    let sb = h.get_or_create_fp(7, &b);
+    h.append_to(&sb, 20, 2.0).unwrap();
+    assert_ne!(sb.series_ref(), old);
+    assert!(h.series_by_ref(old).is_none());
+    // Appending with the old handle must not write into `b`.
+    h.append_ref(old, &a, 30, 3.0).unwrap();
+    let got = h.select(&[Matcher::equal("__name__", "b")], 0, 100);
+    assert_eq!(got[0].samples.len(), 1);
+    let got = h.select(&[Matcher::equal("__name__", "a")], 0, 100);
+    assert_eq!(got[0].samples[0].v, 3.0);
+}
