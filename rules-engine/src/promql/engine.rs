@@ -142,6 +142,7 @@ impl Engine {
             query: text,
             query_start: steps.start,
             query_end: steps.end,
+            query_step: if is_range { steps.step } else { 0 },
             deadline: Instant::now() + self.opts.timeout,
             ann: Annotations::default(),
         };

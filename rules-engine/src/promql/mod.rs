@@ -9,8 +9,11 @@ mod engine;
 mod error;
 pub(crate) mod eval;
 pub(crate) mod functions;
-mod parse;
+pub(crate) mod parse;
 mod value;
+
+#[cfg(test)]
+mod fuzz_tests;
 
 pub use engine::{Engine, EngineOptions};
 pub use error::QueryError;

@@ -14,7 +14,8 @@ use super::{Ctx, Elem, Steps, Val, eval_scalar, eval_string, eval_vector, fmt_go
 use crate::model::{Labels, METRIC_NAME};
 use crate::promql::annotations::msg;
 use crate::promql::error::QueryError;
-use crate::promql::functions::stats::{kahan_inc, quantile_sorted};
+use crate::promql::functions::stats::{kahan_inc, quantile_sorted, sort_go};
+use crate::promql::parse::{go_quote, valid_label_name};
 
 /// The per-step parameter of an aggregation.
 enum Param {
@@ -34,7 +35,7 @@ pub(crate) fn eval_aggregate(
     let pos = a
         .param
         .as_ref()
-        .map(|p| ctx.pos_of(&p.to_string()))
+        .map(|p| ctx.pos_of_expr(p))
         .unwrap_or_default();
     let mut out = Vec::with_capacity(input.len());
     for (i, elems) in input.into_iter().enumerate() {
@@ -121,7 +122,7 @@ fn aggregate_groups(
     elems: Vec<Elem>,
     pos: &str,
 ) -> Vec<Elem> {
-    if op == T_QUANTILE && !elems.is_empty() {
+    if op == T_QUANTILE {
         let q = param.unwrap_or(f64::NAN);
         if q.is_nan() || !(0.0..=1.0).contains(&q) {
             ctx.ann.warn(&msg::bad_quantile(q), pos);
@@ -160,7 +161,7 @@ fn reduce(op: TokenId, param: Option<f64>, vs: &[f64]) -> f64 {
         T_STDVAR => variance(vs),
         T_QUANTILE => {
             let mut sorted = vs.to_vec();
-            sorted.sort_by(f64::total_cmp);
+            sort_go(&mut sorted);
             quantile_sorted(param.unwrap_or(f64::NAN), &sorted)
         }
         _ => f64::NAN,
@@ -326,14 +327,4 @@ fn count_values(
         }
     }
     Ok(out)
-}
-
-/// Prometheus 3 accepts any valid UTF-8 label name that is not empty.
-pub(crate) fn valid_label_name(name: &str) -> bool {
-    !name.is_empty() && !name.contains('\u{FFFD}')
-}
-
-/// Go's `%q` for a string that may hold invalid UTF-8 (shown as `\xNN`).
-pub(crate) fn go_quote(s: &str) -> String {
-    format!("{s:?}")
 }

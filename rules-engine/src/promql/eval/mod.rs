@@ -83,6 +83,8 @@ pub(crate) struct Ctx<'a> {
     /// Start and end of the top-level query, for `@ start()` / `@ end()`.
     pub query_start: i64,
     pub query_end: i64,
+    /// Step of the top-level query (0 for instant queries).
+    pub query_step: i64,
     pub deadline: Instant,
     pub ann: Annotations,
 }
@@ -102,6 +104,19 @@ impl Ctx<'_> {
             return Err(QueryError::TooManySamples("query execution"));
         }
         Ok(())
+    }
+
+    /// The `line:col` where sub-expression `e` starts: found by its text,
+    /// else by its first metric name (the AST carries no positions).
+    pub fn pos_of_expr(&self, e: &Expr) -> String {
+        let text = e.to_string();
+        if self.query.contains(&text) {
+            return self.pos_of(&text);
+        }
+        match first_metric_name(e) {
+            Some(n) => self.pos_of(&n),
+            None => self.pos_of(""),
+        }
     }
 
     /// The `line:col` of the first occurrence of `needle` in the query.
@@ -135,6 +150,21 @@ pub(crate) fn eval(ctx: &mut Ctx, steps: &Steps, expr: &Expr) -> Result<Val, Que
     };
     ctx.check_samples(val_points(&val))?;
     Ok(val)
+}
+
+/// The name of the first selector in `e` that has one.
+fn first_metric_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::VectorSelector(vs) => vs.name.clone(),
+        Expr::MatrixSelector(ms) => ms.vs.name.clone(),
+        Expr::Subquery(sq) => first_metric_name(&sq.expr),
+        Expr::Paren(p) => first_metric_name(&p.expr),
+        Expr::Unary(u) => first_metric_name(&u.expr),
+        Expr::Aggregate(a) => first_metric_name(&a.expr),
+        Expr::Binary(b) => first_metric_name(&b.lhs).or_else(|| first_metric_name(&b.rhs)),
+        Expr::Call(c) => c.args.args.iter().find_map(|a| first_metric_name(a)),
+        _ => None,
+    }
 }
 
 fn val_points(v: &Val) -> usize {
@@ -197,7 +227,10 @@ pub(crate) fn eval_string(ctx: &mut Ctx, steps: &Steps, expr: &Expr) -> Result<S
 pub(crate) fn output_labels(labels: &Labels, drop_name: bool) -> Labels {
     let mut l = labels.clone();
     if drop_name {
-        l.remove(crate::model::METRIC_NAME);
+        // The type and unit labels describe the metric; they go with its name.
+        for n in [crate::model::METRIC_NAME, "__type__", "__unit__"] {
+            l.remove(n);
+        }
     }
     l
 }

@@ -22,23 +22,22 @@ struct Fixes {
     forced_monotonic: bool,
 }
 
-/// One step of `histogram_quantile(q, buckets)`.
-pub(crate) fn quantile_step(ctx: &mut Ctx, q: f64, elems: Vec<Elem>, pos: &str) -> Vec<Elem> {
+type Group = (Labels, Option<String>, Vec<Bucket>);
+
+/// Groups bucket series by their labels without `le`; series with a bad
+/// `le` are left out with Prometheus's warning.
+fn group_buckets(ctx: &mut Ctx, elems: Vec<Elem>, pos: &str) -> Vec<Group> {
     let mut index: HashMap<Labels, usize> = HashMap::new();
-    let mut groups: Vec<(Labels, Option<String>, Vec<Bucket>)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     for e in elems {
         let name = e.labels.get(METRIC_NAME).map(str::to_string);
-        let upper = match e.labels.get("le").map(parse_le) {
-            Some(Some(u)) => u,
-            other => {
-                let raw = e.labels.get("le").unwrap_or("");
-                let _ = other;
-                ctx.ann.warn(
-                    &msg::bad_bucket_label(raw, name.as_deref().unwrap_or("")),
-                    pos,
-                );
-                continue;
-            }
+        let Some(upper) = e.labels.get("le").and_then(parse_le) else {
+            let raw = e.labels.get("le").unwrap_or("");
+            ctx.ann.warn(
+                &msg::bad_bucket_label(raw, name.as_deref().unwrap_or("")),
+                pos,
+            );
+            continue;
         };
         let mut key = (*e.labels).clone();
         key.remove("le");
@@ -48,7 +47,13 @@ pub(crate) fn quantile_step(ctx: &mut Ctx, q: f64, elems: Vec<Elem>, pos: &str) 
         });
         groups[i].2.push(Bucket { upper, count: e.v });
     }
-    if !groups.is_empty() && (q.is_nan() || !(0.0..=1.0).contains(&q)) {
+    groups
+}
+
+/// One step of `histogram_quantile(q, buckets)`.
+pub(crate) fn quantile_step(ctx: &mut Ctx, q: f64, elems: Vec<Elem>, pos: &str) -> Vec<Elem> {
+    let groups = group_buckets(ctx, elems, pos);
+    if q.is_nan() || !(0.0..=1.0).contains(&q) {
         ctx.ann.warn(&msg::bad_quantile(q), pos);
     }
     groups
@@ -67,6 +72,73 @@ pub(crate) fn quantile_step(ctx: &mut Ctx, q: f64, elems: Vec<Elem>, pos: &str) 
             }
         })
         .collect()
+}
+
+/// One step of `histogram_fraction(lower, upper, buckets)` on classic
+/// histograms: the estimated share of observations in `(lower, upper]`.
+pub(crate) fn fraction_step(
+    ctx: &mut Ctx,
+    lower: f64,
+    upper: f64,
+    elems: Vec<Elem>,
+    pos: &str,
+) -> Vec<Elem> {
+    group_buckets(ctx, elems, pos)
+        .into_iter()
+        .map(|(labels, _, mut buckets)| {
+            let v = bucket_fraction(lower, upper, &mut buckets);
+            Elem {
+                labels: Rc::new(labels),
+                v,
+                drop_name: true,
+            }
+        })
+        .collect()
+}
+
+fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<Bucket>) -> f64 {
+    buckets.sort_by(|a, b| a.upper.total_cmp(&b.upper));
+    if buckets.last().map(|b| b.upper) != Some(f64::INFINITY) {
+        return f64::NAN;
+    }
+    coalesce(buckets);
+    ensure_monotonic(buckets, &mut Fixes::default());
+    let total = buckets[buckets.len() - 1].count;
+    if total == 0.0 || lower.is_nan() || upper.is_nan() {
+        return f64::NAN;
+    }
+    if lower >= upper {
+        return 0.0;
+    }
+    (cumulative_at(upper, buckets) - cumulative_at(lower, buckets)) / total
+}
+
+/// The estimated number of observations `<= x`: linear inside a bucket;
+/// the first bucket starts at 0 when its bound is positive; buckets of
+/// infinite width are not interpolated (all or nothing).
+fn cumulative_at(x: f64, buckets: &[Bucket]) -> f64 {
+    let mut prev = 0.0;
+    for (i, b) in buckets.iter().enumerate() {
+        let lb = match i {
+            0 if b.upper > 0.0 => 0.0,
+            0 => f64::NEG_INFINITY,
+            _ => buckets[i - 1].upper,
+        };
+        if x <= b.upper {
+            if x <= lb {
+                return prev;
+            }
+            if x == b.upper || lb == f64::NEG_INFINITY {
+                return b.count;
+            }
+            if b.upper == f64::INFINITY {
+                return prev;
+            }
+            return prev + (b.count - prev) * (x - lb) / (b.upper - lb);
+        }
+        prev = b.count;
+    }
+    prev
 }
 
 /// Parses an `le` value as Prometheus does (Go float syntax incl. `+Inf`).

@@ -10,6 +10,7 @@ use regex::Regex;
 use crate::model::{Labels, METRIC_NAME};
 use crate::promql::error::QueryError;
 use crate::promql::eval::Elem;
+use crate::promql::parse::valid_label_name;
 
 /// Applies `rewrite` to each distinct label set once and shares the result.
 fn map_labels(
@@ -58,7 +59,7 @@ pub(crate) fn label_replace(
                 "invalid regular expression in label_replace(): {pattern}"
             ))
         })?;
-    if dst.is_empty() {
+    if !valid_label_name(dst) {
         return Err(QueryError::exec(format!(
             "invalid destination label name in label_replace(): {dst}"
         )));
@@ -88,7 +89,7 @@ pub(crate) fn label_join(
     sep: &str,
     srcs: &[String],
 ) -> Result<Vec<Vec<Elem>>, QueryError> {
-    if dst.is_empty() {
+    if !valid_label_name(dst) {
         return Err(QueryError::exec(format!(
             "invalid destination label name in label_join(): {dst}"
         )));

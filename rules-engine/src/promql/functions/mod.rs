@@ -32,6 +32,16 @@ pub(crate) fn eval_call(ctx: &mut Ctx, steps: &Steps, c: &Call) -> Result<Val, Q
     match name {
         "time" => Ok(Val::Scalar(steps.iter().map(|t| t as f64 / 1e3).collect())),
         "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; steps.len()])),
+        // Experimental: the query's own start, end, step and range (s).
+        "start" | "end" | "step" | "range" => {
+            let v = match name {
+                "start" => ctx.query_start,
+                "end" => ctx.query_end,
+                "step" => ctx.query_step,
+                _ => ctx.query_end - ctx.query_start,
+            };
+            Ok(Val::Scalar(vec![v as f64 / 1e3; steps.len()]))
+        }
         "vector" => {
             let s = eval_scalar(ctx, steps, args[0])?;
             Ok(Val::Vector(s.into_iter().map(|v| vec![plain(v)]).collect()))
@@ -50,9 +60,10 @@ pub(crate) fn eval_call(ctx: &mut Ctx, steps: &Steps, c: &Call) -> Result<Val, Q
         "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
             sort_fn(ctx, steps, c, &args)
         }
-        "histogram_quantile" => histogram_quantile(ctx, steps, c, &args),
+        "histogram_quantile" => histogram_quantile(ctx, steps, &args),
+        "histogram_fraction" => histogram_fraction(ctx, steps, &args),
         "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
-        | "histogram_stdvar" | "histogram_fraction" => {
+        | "histogram_stdvar" => {
             // These read native histograms only; float samples are ignored.
             for a in &args {
                 crate::promql::eval::eval(ctx, steps, a)?;
@@ -203,19 +214,27 @@ fn sort_fn(ctx: &mut Ctx, steps: &Steps, c: &Call, args: &[&Expr]) -> Result<Val
     Ok(Val::Vector(v))
 }
 
-fn histogram_quantile(
-    ctx: &mut Ctx,
-    steps: &Steps,
-    c: &Call,
-    args: &[&Expr],
-) -> Result<Val, QueryError> {
+fn histogram_quantile(ctx: &mut Ctx, steps: &Steps, args: &[&Expr]) -> Result<Val, QueryError> {
     let q = eval_scalar(ctx, steps, args[0])?;
     let v = eval_vector(ctx, steps, args[1])?;
-    let pos = ctx.pos_of(&c.to_string());
+    let pos = ctx.pos_of_expr(args[1]);
     let out = v
         .into_iter()
         .zip(q)
         .map(|(es, q)| histogram::quantile_step(ctx, q, es, &pos))
+        .collect();
+    Ok(Val::Vector(out))
+}
+
+fn histogram_fraction(ctx: &mut Ctx, steps: &Steps, args: &[&Expr]) -> Result<Val, QueryError> {
+    let lo = eval_scalar(ctx, steps, args[0])?;
+    let hi = eval_scalar(ctx, steps, args[1])?;
+    let v = eval_vector(ctx, steps, args[2])?;
+    let pos = ctx.pos_of_expr(args[2]);
+    let out = v
+        .into_iter()
+        .enumerate()
+        .map(|(i, es)| histogram::fraction_step(ctx, lo[i], hi[i], es, &pos))
         .collect();
     Ok(Val::Vector(out))
 }

@@ -1,7 +1,7 @@
 //! The `*_over_time` family over range vectors, and
 //! `double_exponential_smoothing` (Holt-Winters, renamed in Prometheus 3).
 
-use super::stats::quantile_sorted;
+use super::stats::{quantile_sorted, sort_go};
 use crate::model::Sample;
 use crate::promql::eval::aggregate::{kahan_sum, mean, variance};
 
@@ -58,10 +58,10 @@ fn extreme_last(w: &[Sample], better: impl Fn(f64, f64) -> bool) -> Sample {
 /// Median absolute deviation from the median.
 fn mad(w: &[Sample]) -> f64 {
     let mut v = values(w);
-    v.sort_by(f64::total_cmp);
+    sort_go(&mut v);
     let median = quantile_sorted(0.5, &v);
     let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
-    dev.sort_by(f64::total_cmp);
+    sort_go(&mut dev);
     quantile_sorted(0.5, &dev)
 }
 
@@ -71,7 +71,7 @@ pub(crate) fn quantile_over_time(q: f64, w: &[Sample]) -> Option<f64> {
         return None;
     }
     let mut v = values(w);
-    v.sort_by(f64::total_cmp);
+    sort_go(&mut v);
     Some(quantile_sorted(q, &v))
 }
 

@@ -44,7 +44,7 @@ pub(crate) fn eval_range_fn(
     if name == "absent_over_time" {
         return Ok(absent_over_time(&arg, args[mi], steps));
     }
-    let pos = ctx.pos_of(&args[mi].to_string());
+    let pos = ctx.pos_of_expr(args[mi]);
     if name == "quantile_over_time" {
         warn_quantile(ctx, &params[0], &arg, &pos);
     }

@@ -16,6 +16,16 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     (t, c)
 }
 
+/// Go's `sort.Float64s` order: NaN before every number.
+pub(crate) fn sort_go(v: &mut [f64]) {
+    v.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        _ => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
+    });
+}
+
 /// The φ-quantile of sorted values by linear interpolation between closest
 /// ranks, as Prometheus's `quantile`: φ < 0 gives -Inf, φ > 1 gives +Inf.
 pub(crate) fn quantile_sorted(q: f64, sorted: &[f64]) -> f64 {
