@@ -1,0 +1,133 @@
+//! The `vigil` binary: `--help`, `check config`, and `run` + `query`
+//! end to end (started on port 0, stopped with SIGTERM).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vigil");
+
+fn vigil(args: &[&str]) -> std::process::Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+#[test]
+fn help_on_every_subcommand() {
+    for args in [
+        vec!["--help"],
+        vec!["run", "--help"],
+        vec!["query", "--help"],
+        vec!["check", "--help"],
+        vec!["check", "config", "--help"],
+    ] {
+        let out = vigil(&args);
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Usage: vigil"), "{args:?}: {text}");
+    }
+    let run = String::from_utf8_lossy(&vigil(&["run", "--help"]).stdout).to_string();
+    for flag in [
+        "--config.file",
+        "--web.listen-address",
+        "--web.config.file",
+        "--log.level",
+        "--log.format",
+    ] {
+        assert!(run.contains(flag), "{flag} missing from run --help");
+    }
+}
+
+#[test]
+fn check_config_reports_located_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.yml");
+    std::fs::write(
+        &good,
+        "scrape_configs:\n  - job_name: a\n    static_configs: [{targets: ['h:1']}]\n",
+    )
+    .unwrap();
+    let out = vigil(&["check", "config", good.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SUCCESS"));
+
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "global:\n  scrape_interval: 15s\n  scrape_intervall: 1m\n",
+    )
+    .unwrap();
+    let out = vigil(&["check", "config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "{}:3:3: global: unknown field `scrape_intervall`",
+            bad.display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn run_then_query_then_sigterm() {
+    let mut child = Command::new(BIN)
+        .args([
+            "run",
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--log.format",
+            "json",
+        ])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The log line `listening` carries the bound address.
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("vigil exited before listening")
+            .unwrap();
+        if line.contains("listening") {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            let fields = v.get("fields").unwrap_or(&v);
+            break fields["address"].as_str().unwrap().to_string();
+        }
+    };
+    let server = format!("http://{addr}");
+    let out = vigil(&["query", "1+1", "--time", "1700000000", "--server", &server]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2 @[1700000000]\n");
+
+    let out = vigil(&["query", "sum(", "--server", &server]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad_data"));
+
+    // With no config file vigil scrapes itself.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let out = vigil(&["query", "up{job=\"vigil\"}", "--server", &server]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if text.contains("=> 1 @") {
+            assert!(text.contains(&format!("instance=\"{addr}\"")), "{text}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "self-scrape never came up: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
