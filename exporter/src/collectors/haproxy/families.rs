@@ -117,11 +117,12 @@ fn http_codes(out: &mut Out, scope: &str, row: &Row, ids: &[Label]) {
 
 /// The `state` a row's `status` column is in, among `SERVER_STATES` or
 /// `PROXY_STATES`. HAProxy appends transition details (`UP 1/3`, `DOWN 1/2`,
-/// `MAINT (via app/s1)`); a frontend says `OPEN`; `no check` is up.
+/// `MAINT (via app/s1)`); a frontend says `OPEN`, or `FULL` at its maxconn
+/// (still up, as the built-in exporter counts it); `no check` is up.
 pub fn state(status: &str) -> &'static str {
     let word = status.split_whitespace().next().unwrap_or("");
     match word {
-        "UP" | "OPEN" | "no" => "UP",
+        "UP" | "OPEN" | "FULL" | "no" => "UP",
         "MAINT" => "MAINT",
         "DRAIN" => "DRAIN",
         "NOLB" => "NOLB",
@@ -325,6 +326,7 @@ mod tests {
         assert_eq!(state("MAINT (via app/s1)"), "MAINT");
         assert_eq!(state("no check"), "UP");
         assert_eq!(state("OPEN"), "UP");
+        assert_eq!(state("FULL"), "UP");
         assert_eq!(state("STOP"), "DOWN");
         assert_eq!(check_state("* L7OK"), Some("L7OK"));
         assert_eq!(check_state("INI"), None);

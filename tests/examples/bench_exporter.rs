@@ -1,0 +1,351 @@
+//! The exporter benchmark's harness (run it through `scripts/bench/exporter`,
+//! which builds vigil-exporter in release mode first). Not a test: it
+//! prints figures and asserts nothing about speed.
+//!
+//! On one stack started here (PostgreSQL primary + streaming replica, Redis
+//! master + replica, three demo apps behind HAProxy), side by side in one
+//! run: Debian's prometheus-postgres-exporter (primary), prometheus-redis-
+//! exporter (master), HAProxy's built-in exporter, and vigil-exporter with
+//! all four sources (both PostgreSQL and both Redis servers, HAProxy by
+//! stats page and socket, the three apps). For each: median and p90 wall
+//! time of a full `/metrics` scrape over `--scrapes` sequential scrapes
+//! (after two warm-up scrapes, as a running Prometheus would have done),
+//! resident memory after them, CPU time per scrape (user + system from
+//! `/proc/<pid>/stat`), and the ratios to vigil-exporter.
+//!
+//! Usage: `bench_exporter --exporter target/release/vigil-exporter [--scrapes 30]`
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use vigil_tests::demo_app::{AppOptions, AppState, DemoApp};
+use vigil_tests::haproxy::{HaproxyOptions, HaproxyServer};
+use vigil_tests::ports::free_port;
+use vigil_tests::postgres::PgServer;
+use vigil_tests::process::{ChildGuard, wait_for_tcp};
+use vigil_tests::redis::RedisServer;
+
+const REDIS_PASSWORD: &str = "bench-redis-pw";
+const STATS_PASSWORD: &str = "bench-stats-pw";
+
+/// One exporter under measurement.
+struct Subject {
+    name: &'static str,
+    url: String,
+    pid: u32,
+}
+
+/// What was measured for one subject.
+struct Figures {
+    median_ms: f64,
+    p90_ms: f64,
+    rss_mib: f64,
+    cpu_ms_per_scrape: f64,
+    bytes: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    let (exporter, scrapes) = parse_args()?;
+    vigil_common::install_crypto_provider();
+    let rt = tokio::runtime::Runtime::new()?;
+
+    eprintln!("starting PostgreSQL primary and replica, Redis master and replica, apps, HAProxy");
+    let primary = PgServer::start_primary()?;
+    let pg_replica = primary.start_replica()?;
+    pg_replica.wait_caught_up(&primary)?;
+    let master = RedisServer::start_master(Some(REDIS_PASSWORD))?;
+    let redis_replica = master.start_replica()?;
+    let apps: Vec<DemoApp> = rt.block_on(async {
+        let mut apps = Vec::new();
+        for (i, state) in [AppState::Healthy, AppState::Healthy, AppState::Down]
+            .into_iter()
+            .enumerate()
+        {
+            let mut opts = AppOptions::new(format!("api-{}", i + 1));
+            opts.initial = state;
+            apps.push(DemoApp::start(opts).await?);
+        }
+        Ok::<_, std::io::Error>(apps)
+    })?;
+    let haproxy = HaproxyServer::start(HaproxyOptions {
+        servers: apps.iter().map(|a| a.addr).collect(),
+        stats_user: "admin".to_string(),
+        stats_password: STATS_PASSWORD.to_string(),
+    })?;
+
+    let dir = tempfile::Builder::new().prefix("vigil-bench-").tempdir()?;
+    let config = dir.path().join("vigil-exporter.yml");
+    std::fs::write(
+        &config,
+        vigil_config(
+            &primary,
+            &pg_replica,
+            &master,
+            &redis_replica,
+            &haproxy,
+            &apps,
+        ),
+    )?;
+
+    let pg_port = free_port();
+    let pg_exporter = spawn(
+        "postgres_exporter",
+        Command::new("prometheus-postgres-exporter")
+            .env("DATA_SOURCE_NAME", primary.dsn())
+            .arg(format!("--web.listen-address=127.0.0.1:{pg_port}")),
+        pg_port,
+    )?;
+    let redis_port = free_port();
+    let redis_exporter = spawn(
+        "redis_exporter",
+        Command::new("prometheus-redis-exporter")
+            .arg(format!("-redis.addr={}", master.url()))
+            .arg(format!("-redis.password={REDIS_PASSWORD}"))
+            .arg(format!("-web.listen-address=127.0.0.1:{redis_port}")),
+        redis_port,
+    )?;
+    let vigil_port = free_port();
+    let vigil = spawn(
+        "vigil-exporter",
+        Command::new(&exporter)
+            .arg("--config.file")
+            .arg(&config)
+            .arg("--web.listen-address")
+            .arg(format!("127.0.0.1:{vigil_port}"))
+            .arg("--log.level")
+            .arg("warn"),
+        vigil_port,
+    )?;
+
+    let subjects = [
+        Subject {
+            name: "postgres_exporter (primary)",
+            url: format!("http://127.0.0.1:{pg_port}/metrics"),
+            pid: pg_exporter.id(),
+        },
+        Subject {
+            name: "redis_exporter (master)",
+            url: format!("http://127.0.0.1:{redis_port}/metrics"),
+            pid: redis_exporter.id(),
+        },
+        Subject {
+            name: "haproxy built-in",
+            url: haproxy.builtin_metrics_url(),
+            pid: haproxy.pid().context("haproxy pid")?,
+        },
+        Subject {
+            name: "vigil-exporter (all four)",
+            url: format!("http://127.0.0.1:{vigil_port}/metrics"),
+            pid: vigil.id(),
+        },
+    ];
+    let client = reqwest::Client::new();
+    check_vigil_is_up(&rt, &client, &subjects[3].url)?;
+
+    let mut rows = Vec::new();
+    for subject in &subjects {
+        let figures = rt.block_on(measure(&client, subject, scrapes))?;
+        rows.push((subject.name, figures));
+    }
+    report(&rows, scrapes);
+    Ok(())
+}
+
+fn parse_args() -> anyhow::Result<(PathBuf, usize)> {
+    let mut exporter = None;
+    let mut scrapes = 30;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--exporter" => exporter = args.next().map(PathBuf::from),
+            "--scrapes" => scrapes = args.next().context("--scrapes N")?.parse()?,
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    let exporter = exporter.context("--exporter PATH (a release build of vigil-exporter)")?;
+    if scrapes < 20 {
+        bail!("--scrapes must be at least 20 for a meaningful median");
+    }
+    Ok((exporter, scrapes))
+}
+
+fn vigil_config(
+    primary: &PgServer,
+    pg_replica: &PgServer,
+    master: &RedisServer,
+    redis_replica: &RedisServer,
+    haproxy: &HaproxyServer,
+    apps: &[DemoApp],
+) -> String {
+    let mut yaml = format!(
+        "postgres:\n  - dsn: \"{}\"\n  - dsn: \"{}\"\nredis:\n",
+        primary.dsn(),
+        pg_replica.dsn()
+    );
+    for server in [master, redis_replica] {
+        yaml += &format!(
+            "  - address: {}\n    password: {REDIS_PASSWORD}\n",
+            server.url()
+        );
+    }
+    yaml += &format!(
+        "haproxy:\n  - url: {}\n    username: admin\n    password: {STATS_PASSWORD}\n    socket: {}\napps:\n",
+        haproxy.stats_url(),
+        haproxy.socket().display()
+    );
+    for app in apps {
+        yaml += &format!("  - url: {}\n    timeout: 1s\n", app.url());
+    }
+    yaml
+}
+
+fn spawn(name: &str, command: &mut Command, port: u16) -> anyhow::Result<ChildGuard> {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| {
+            format!("cannot start {name}; see scripts/bench/exporter for what to install")
+        })?;
+    let guard = ChildGuard::new(name, child);
+    wait_for_tcp(([127, 0, 0, 1], port).into(), Duration::from_secs(30));
+    Ok(guard)
+}
+
+/// A benchmark of an exporter whose targets are down would measure errors:
+/// every `pg_up`, `redis_up` and `haproxy_up` of vigil-exporter must be 1
+/// (one app is down on purpose, as in the tests).
+fn check_vigil_is_up(
+    rt: &tokio::runtime::Runtime,
+    client: &reqwest::Client,
+    url: &str,
+) -> anyhow::Result<()> {
+    let body = rt.block_on(async { client.get(url).send().await?.text().await })?;
+    let down: Vec<&str> = body
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            let name = l.split(['{', ' ']).next().unwrap_or("");
+            ["pg_up", "redis_up", "haproxy_up"].contains(&name) && l.ends_with(" 0")
+        })
+        .collect();
+    if !down.is_empty() {
+        bail!("vigil-exporter reports targets down: {down:?}");
+    }
+    Ok(())
+}
+
+async fn measure(
+    client: &reqwest::Client,
+    subject: &Subject,
+    scrapes: usize,
+) -> anyhow::Result<Figures> {
+    for _ in 0..2 {
+        scrape(client, &subject.url).await?;
+    }
+    let cpu_before = cpu_seconds(subject.pid)?;
+    let mut times = Vec::with_capacity(scrapes);
+    let mut bytes = 0;
+    for _ in 0..scrapes {
+        let started = Instant::now();
+        bytes = scrape(client, &subject.url).await?;
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    let cpu = cpu_seconds(subject.pid)? - cpu_before;
+    times.sort_by(f64::total_cmp);
+    Ok(Figures {
+        median_ms: percentile(&times, 0.5),
+        p90_ms: percentile(&times, 0.9),
+        rss_mib: rss_kib(subject.pid)? / 1024.0,
+        cpu_ms_per_scrape: cpu * 1e3 / scrapes as f64,
+        bytes,
+    })
+}
+
+async fn scrape(client: &reqwest::Client, url: &str) -> anyhow::Result<usize> {
+    let response = client.get(url).send().await?.error_for_status()?;
+    Ok(response.bytes().await?.len())
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// User + system CPU seconds of a process, from `/proc/<pid>/stat`.
+fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the whole line.
+    let rest = stat.rsplit_once(')').context("malformed stat")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    Ok(ticks / clock_ticks()?)
+}
+
+fn clock_ticks() -> anyhow::Result<f64> {
+    let out = Command::new("getconf").arg("CLK_TCK").output()?;
+    Ok(String::from_utf8(out.stdout)?.trim().parse()?)
+}
+
+fn rss_kib(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .context("no VmRSS")?;
+    Ok(line
+        .split_whitespace()
+        .nth(1)
+        .context("VmRSS value")?
+        .parse()?)
+}
+
+fn report(rows: &[(&str, Figures)], scrapes: usize) {
+    println!("{scrapes} scrapes each, sequential, after 2 warm-up scrapes\n");
+    println!(
+        "{:<30} {:>10} {:>10} {:>10} {:>14} {:>10}",
+        "exporter", "median ms", "p90 ms", "RSS MiB", "CPU ms/scrape", "bytes"
+    );
+    for (name, f) in rows {
+        println!(
+            "{name:<30} {:>10.2} {:>10.2} {:>10.1} {:>14.2} {:>10}",
+            f.median_ms, f.p90_ms, f.rss_mib, f.cpu_ms_per_scrape, f.bytes
+        );
+    }
+    let [pg, redis, builtin, vigil] = [&rows[0].1, &rows[1].1, &rows[2].1, &rows[3].1];
+    println!("\nratios (vigil-exporter, all four sources, to the others):");
+    println!(
+        "  median scrape: {:.2}x postgres_exporter alone, {:.2}x redis_exporter, {:.2}x haproxy built-in, {:.2}x the three in sequence",
+        vigil.median_ms / pg.median_ms,
+        vigil.median_ms / redis.median_ms,
+        vigil.median_ms / builtin.median_ms,
+        vigil.median_ms / (pg.median_ms + redis.median_ms + builtin.median_ms)
+    );
+    println!(
+        "  RSS: {:.2}x postgres_exporter + redis_exporter ({:.1} MiB); haproxy's RSS is the whole proxy, not compared",
+        vigil.rss_mib / (pg.rss_mib + redis.rss_mib),
+        pg.rss_mib + redis.rss_mib
+    );
+    println!(
+        "  CPU per scrape: {:.2}x postgres_exporter + redis_exporter",
+        vigil.cpu_ms_per_scrape / (pg.cpu_ms_per_scrape + redis.cpu_ms_per_scrape)
+    );
+    println!(
+        "\ntargets: median <= postgres_exporter's alone: {}; RSS <= 12 MiB: {}",
+        if vigil.median_ms <= pg.median_ms {
+            "met"
+        } else {
+            "NOT met"
+        },
+        if vigil.rss_mib <= 12.0 {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+}
