@@ -420,6 +420,27 @@ fn wrong_password_never_leaks(env: &Env) -> Result<(), Failed> {
     Ok(())
 }
 
+/// A server that accepts TCP connections but never answers (the listen
+/// backlog completes the handshake): the collection fails at the target's
+/// own deadline with kind `timeout`, and the other target is unaffected.
+fn unresponsive_server_times_out(env: &Env) -> Result<(), Failed> {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let port = silent.local_addr().map_err(|e| e.to_string())?.port();
+    let dsn = format!("postgres://postgres:x@127.0.0.1:{port}/postgres?sslmode=disable");
+    let c = support::collector_with_timeout(&dsn, false, Duration::from_millis(300));
+    let err = env
+        .collect(&c)
+        .expect_err("a silent server cannot be collected");
+    assert_eq!(err.kind, "timeout", "{err}");
+    let fams = env
+        .rt
+        .block_on(registry(&[&c, &env.replica_collector]).gather());
+    assert_eq!(pg_up(&fams, &format!("127.0.0.1:{port}")), 0.0);
+    assert_eq!(pg_up(&fams, &env.replica.server_label()), 1.0);
+    drop(silent);
+    Ok(())
+}
+
 /// Stop the primary: its collection fails, the replica's does not. Start it
 /// again: the same collector succeeds, without being rebuilt.
 fn primary_stop_and_start(env: &Env) -> Result<(), Failed> {
@@ -468,7 +489,7 @@ fn main() {
     // Trials share the servers and the last ones stop the primary: one at a
     // time, in order.
     args.test_threads = Some(1);
-    let trials: [(&str, TrialFn); 12] = [
+    let trials: [(&str, TrialFn); 13] = [
         ("contract_families", contract_families),
         (
             "repeated_collections_reuse_the_connection",
@@ -492,6 +513,10 @@ fn main() {
         ("paused_replay_shows_real_lag", paused_replay_shows_real_lag),
         ("per_standby_statistics", per_standby_statistics),
         ("wrong_password_never_leaks", wrong_password_never_leaks),
+        (
+            "unresponsive_server_times_out",
+            unresponsive_server_times_out,
+        ),
         ("primary_stop_and_start", primary_stop_and_start),
     ];
     let wanted = |name: &str| {

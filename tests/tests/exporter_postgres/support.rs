@@ -131,11 +131,19 @@ impl Env {
 }
 
 pub(crate) fn collector(dsn: &str, auto_discover: bool) -> Arc<dyn Collector> {
+    collector_with_timeout(dsn, auto_discover, Duration::from_secs(5))
+}
+
+pub(crate) fn collector_with_timeout(
+    dsn: &str,
+    auto_discover: bool,
+    timeout: Duration,
+) -> Arc<dyn Collector> {
     build(&PostgresTarget {
         dsn: Some(vigil_common::Secret::new(dsn)),
         dsn_file: None,
         server: None,
-        timeout: Some(Duration::from_secs(5)),
+        timeout: Some(timeout),
         labels: [("cluster".to_string(), "test".to_string())].into(),
         auto_discover_databases: auto_discover,
         exclude_databases: Vec::new(),

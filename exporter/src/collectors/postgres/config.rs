@@ -108,6 +108,25 @@ impl PostgresTarget {
     }
 }
 
+/// Static label names must be valid Prometheus label names, not reserved
+/// (`__` prefix) and not `server`, which names the target.
+pub(crate) fn check_labels(labels: &BTreeMap<String, String>) -> Result<(), String> {
+    for name in labels.keys() {
+        let mut chars = name.chars();
+        let valid = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid || name.starts_with("__") {
+            return Err(format!("static label {name:?} is not a valid label name"));
+        }
+        if name == "server" {
+            return Err("static label \"server\" is reserved: set `server` instead".into());
+        }
+    }
+    Ok(())
+}
+
 /// `host:port` as postgres_exporter writes it in `server`; for a Unix socket
 /// the socket directory stands for the host.
 fn server_label(options: &PgConnectOptions) -> String {
@@ -164,6 +183,16 @@ mod tests {
     fn unknown_keys_are_rejected() {
         let err = yaml_serde::from_str::<PostgresTarget>("dsn: x\ndns: y").unwrap_err();
         assert!(err.to_string().contains("dns"), "{err}");
+    }
+
+    #[test]
+    fn static_labels_must_be_valid_and_not_server() {
+        let labels = |k: &str| BTreeMap::from([(k.to_string(), "v".to_string())]);
+        assert!(check_labels(&labels("cluster")).is_ok());
+        assert!(check_labels(&labels("_env2")).is_ok());
+        for bad in ["server", "1x", "a-b", "__x", ""] {
+            assert!(check_labels(&labels(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

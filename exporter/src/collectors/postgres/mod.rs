@@ -41,7 +41,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgConnection};
+use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Transaction};
 use tokio::sync::Mutex;
 
 pub use config::PostgresTarget;
@@ -55,8 +55,9 @@ use crate::metrics::{Family, Label};
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Makes the collector for one target. Fails only on configuration errors
-/// (no DSN, unreadable `dsn_file`, a DSN that is not a URL); a server that
-/// cannot be reached is a failed collection later, not a build error.
+/// (no DSN, unreadable `dsn_file`, a DSN that cannot be parsed, an invalid
+/// static label); a server that cannot be reached is a failed collection
+/// later, not a build error.
 pub fn build(target: &PostgresTarget) -> Result<Arc<dyn Collector>, BuildError> {
     let resolved = target.resolve()?;
     let timeout = target.timeout.unwrap_or(DEFAULT_TIMEOUT);
@@ -64,9 +65,10 @@ pub fn build(target: &PostgresTarget) -> Result<Arc<dyn Collector>, BuildError> 
     if options.get_application_name().is_none() {
         options = options.application_name("vigil-exporter");
     }
-    // Bounds every query server-side too, so a scrape abandoned at its
-    // deadline leaves no statement running.
-    options = options.options([("statement_timeout", timeout.as_millis().to_string())]);
+    config::check_labels(&target.labels).map_err(|reason| BuildError {
+        target: resolved.server.clone(),
+        reason,
+    })?;
     let mut target_labels: Vec<Label> = vec![("server".to_string(), resolved.server.clone())];
     target_labels.extend(target.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(Arc::new(PostgresCollector {
@@ -132,19 +134,25 @@ impl PostgresCollector {
             .reuse_or_connect(slot.take(), &self.options)
             .await
             .map_err(|e| self.error("connecting", &e))?;
-        let (mut out, version) = self.collect_server(&mut conn).await?;
+        let mut tx = begin_bounded(&mut conn, self.connect_timeout)
+            .await
+            .map_err(|e| self.error("starting the scrape's transaction", &e))?;
+        let (mut out, version) = self.collect_server(&mut tx).await?;
         let others = if self.auto_discover {
             let own = self
                 .options
                 .get_database()
                 .unwrap_or("postgres")
                 .to_string();
-            user_tables::discover(&mut conn, &own, &self.exclude)
+            user_tables::discover(&mut tx, &own, &self.exclude)
                 .await
                 .map_err(|e| self.error("listing databases", &e))?
         } else {
             Vec::new()
         };
+        tx.commit()
+            .await
+            .map_err(|e| self.error("ending the scrape's transaction", &e))?;
         *slot = Some(conn);
         drop(slot);
         if !others.is_empty() {
@@ -205,7 +213,7 @@ impl PostgresCollector {
             let options = self.options.clone().database(name);
             let result = match self.reuse_or_connect(kept.remove(name), &options).await {
                 Ok(mut conn) => {
-                    let families = user_tables::collect(&mut conn, version).await;
+                    let families = self.collect_tables(&mut conn, version).await;
                     if families.is_ok() {
                         kept.insert(name.clone(), conn);
                     }
@@ -223,6 +231,39 @@ impl PostgresCollector {
             }
         }
     }
+}
+
+impl PostgresCollector {
+    /// The per-table families of the database `conn` is connected to.
+    async fn collect_tables(
+        &self,
+        conn: &mut PgConnection,
+        version: u32,
+    ) -> Result<Vec<Family>, sqlx::Error> {
+        let mut tx = begin_bounded(conn, self.connect_timeout).await?;
+        let families = user_tables::collect(&mut tx, version).await?;
+        tx.commit().await?;
+        Ok(families)
+    }
+}
+
+/// Starts a scrape's transaction with `statement_timeout` set for it alone,
+/// so a scrape abandoned at its deadline leaves no statement running on the
+/// server. `set_config(..., true)` is `SET LOCAL`: it ends with the
+/// transaction, so it is safe behind a transaction-pooling PgBouncer, which
+/// would refuse the `options` startup parameter and would hand a session
+/// `SET` on to other clients. One transaction also gives every view of the
+/// scrape the same `now()` and statistics snapshot.
+async fn begin_bounded(
+    conn: &mut PgConnection,
+    timeout: Duration,
+) -> Result<Transaction<'_, Postgres>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    sqlx::query("SELECT set_config('statement_timeout', $1, true)")
+        .bind(format!("{}ms", timeout.as_millis()))
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
 }
 
 impl Collector for PostgresCollector {
