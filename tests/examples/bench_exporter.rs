@@ -13,7 +13,10 @@
 //! resident memory after them, CPU time per scrape (user + system from
 //! `/proc/<pid>/stat`), and the ratios to vigil-exporter.
 //!
-//! Usage: `bench_exporter --exporter target/release/vigil-exporter [--scrapes 30]`
+//! Scrapes ask for gzip, as Prometheus does; `--no-gzip` asks for plain
+//! text instead, to see what compression costs each exporter.
+//!
+//! Usage: `bench_exporter --exporter target/release/vigil-exporter [--scrapes 30] [--no-gzip]`
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -47,7 +50,7 @@ struct Figures {
 }
 
 fn main() -> anyhow::Result<()> {
-    let (exporter, scrapes) = parse_args()?;
+    let (exporter, scrapes, gzip) = parse_args()?;
     vigil_common::install_crypto_provider();
     let rt = tokio::runtime::Runtime::new()?;
 
@@ -141,7 +144,11 @@ fn main() -> anyhow::Result<()> {
             pid: vigil.id(),
         },
     ];
-    let client = reqwest::Client::new();
+    let client = if gzip {
+        reqwest::Client::new()
+    } else {
+        reqwest::Client::builder().no_gzip().build()?
+    };
     check_vigil_is_up(&rt, &client, &subjects[3].url)?;
 
     let mut rows = Vec::new();
@@ -149,18 +156,28 @@ fn main() -> anyhow::Result<()> {
         let figures = rt.block_on(measure(&client, subject, scrapes))?;
         rows.push((subject.name, figures));
     }
-    report(&rows, scrapes);
+    report(&rows, scrapes, gzip);
+    let body = rt.block_on(async { client.get(&subjects[3].url).send().await?.text().await })?;
+    println!("\nvigil-exporter's own view of one scrape (collectors run concurrently):");
+    for line in body
+        .lines()
+        .filter(|l| l.starts_with("vigil_exporter_collector_duration_seconds{"))
+    {
+        println!("  {line}");
+    }
     Ok(())
 }
 
-fn parse_args() -> anyhow::Result<(PathBuf, usize)> {
+fn parse_args() -> anyhow::Result<(PathBuf, usize, bool)> {
     let mut exporter = None;
     let mut scrapes = 30;
+    let mut gzip = true;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--exporter" => exporter = args.next().map(PathBuf::from),
             "--scrapes" => scrapes = args.next().context("--scrapes N")?.parse()?,
+            "--no-gzip" => gzip = false,
             other => bail!("unknown argument {other}"),
         }
     }
@@ -168,7 +185,7 @@ fn parse_args() -> anyhow::Result<(PathBuf, usize)> {
     if scrapes < 20 {
         bail!("--scrapes must be at least 20 for a meaningful median");
     }
-    Ok((exporter, scrapes))
+    Ok((exporter, scrapes, gzip))
 }
 
 fn vigil_config(
@@ -305,11 +322,12 @@ fn rss_kib(pid: u32) -> anyhow::Result<f64> {
         .parse()?)
 }
 
-fn report(rows: &[(&str, Figures)], scrapes: usize) {
-    println!("{scrapes} scrapes each, sequential, after 2 warm-up scrapes\n");
+fn report(rows: &[(&str, Figures)], scrapes: usize, gzip: bool) {
+    let encoding = if gzip { "gzip" } else { "identity" };
+    println!("{scrapes} scrapes each, sequential, after 2 warm-up scrapes, {encoding}\n");
     println!(
         "{:<30} {:>10} {:>10} {:>10} {:>14} {:>10}",
-        "exporter", "median ms", "p90 ms", "RSS MiB", "CPU ms/scrape", "bytes"
+        "exporter", "median ms", "p90 ms", "RSS MiB", "CPU ms/scrape", "body bytes"
     );
     for (name, f) in rows {
         println!(
