@@ -19,6 +19,8 @@ mod collector;
 mod families;
 mod fetch;
 mod fields;
+#[cfg(test)]
+mod golden;
 pub mod process;
 pub mod stats;
 

@@ -19,6 +19,8 @@ mod collector;
 mod commands;
 mod families;
 mod fields;
+#[cfg(test)]
+mod golden;
 pub mod info;
 mod replication;
 
