@@ -338,6 +338,64 @@ impl PgServer {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
+    /// Turns TLS on (`ssl = on` by `ALTER SYSTEM` and a reload, no restart)
+    /// with a fresh self-signed ECDSA certificate for `127.0.0.1` (as an IP
+    /// subject alternative name, so `sslmode=verify-full` can check it), and
+    /// returns the path of a copy of that certificate to use as
+    /// `sslrootcert`. Plain connections keep working (`pg_hba.conf` is
+    /// `host`, which allows both).
+    pub fn enable_tls(&self) -> Result<PathBuf, PgError> {
+        let data = self.data_dir();
+        let (key, cert) = (data.join("server.key"), data.join("server.crt"));
+        let out = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+            ])
+            .args(["-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+            .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .map_err(|e| {
+                PgError::new(
+                    "running openssl (install the openssl package)",
+                    e.to_string(),
+                )
+            })?;
+        check("openssl req", out)?;
+        chown_to_postgres(&key)?;
+        chown_to_postgres(&cert)?;
+        // PostgreSQL refuses a key file that others can read.
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(|e| PgError::new("chmod server.key", e.to_string()))?;
+        let root_cert = self.dir.path().join("root.crt");
+        std::fs::copy(&cert, &root_cert)
+            .map_err(|e| PgError::new("copying the certificate", e.to_string()))?;
+        // ALTER SYSTEM cannot run in psql's implicit transaction with another
+        // statement: one call each.
+        self.query("ALTER SYSTEM SET ssl = on")?;
+        self.query("SELECT pg_reload_conf()")?;
+        let deadline = Instant::now() + PATIENCE;
+        while self.query("SHOW ssl")? != "on" {
+            if Instant::now() >= deadline {
+                return Err(PgError::new(
+                    "enabling TLS",
+                    "ssl is still off after the reload",
+                ));
+            }
+            std::thread::sleep(POLL);
+        }
+        Ok(root_cert)
+    }
+
     /// Waits until this replica is streaming from `primary` and has replayed
     /// everything the primary has written so far (polled on the primary's
     /// `pg_stat_replication`, never a fixed sleep).

@@ -420,6 +420,57 @@ fn wrong_password_never_leaks(env: &Env) -> Result<(), Failed> {
     Ok(())
 }
 
+/// TLS as the DSN's `sslmode` asks: `require` encrypts, `verify-full` with
+/// the server's certificate as `sslrootcert` also checks it (rustls), and
+/// the server sees our sessions as TLS sessions.
+fn tls_by_sslmode(env: &Env) -> Result<(), Failed> {
+    let primary = env.primary();
+    let root = primary.enable_tls().map_err(|e| e.to_string())?;
+    let plain = primary.dsn().replace("?sslmode=disable", "");
+    let app = "vigil-tls-probe";
+    for query in [
+        "?sslmode=require".to_string(),
+        format!("?sslmode=verify-full&sslrootcert={}", root.display()),
+    ] {
+        let dsn = format!("{plain}{query}&application_name={app}");
+        let c = collector(&dsn, false);
+        let fams = env.collect(&c)?;
+        assert_eq!(value(&fams, "pg_settings_ssl", &[]), 1.0);
+        let tls_sessions = psql_f64(
+            &primary,
+            &format!(
+                "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+                 WHERE ssl AND application_name = '{app}'"
+            ),
+        );
+        assert_eq!(tls_sessions, 1.0, "{query}: our kept session uses TLS");
+        drop(c); // closes the session before the next mode is tried
+        vigil_tests::process::wait_until(
+            "the probe session to end",
+            Duration::from_secs(10),
+            || {
+                primary
+                    .query(&format!(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}'"
+                    ))
+                    .is_ok_and(|n| n == "0")
+            },
+        );
+    }
+    // A certificate that does not match: verify-full must refuse it.
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let wrong_root = support::unrelated_certificate(dir.path());
+    let dsn = format!(
+        "{plain}?sslmode=verify-full&sslrootcert={}",
+        wrong_root.display()
+    );
+    let err = env
+        .collect(&collector(&dsn, false))
+        .expect_err("an unknown certificate must be refused");
+    assert_eq!(err.kind, "connect", "{err}");
+    Ok(())
+}
+
 /// A server that accepts TCP connections but never answers (the listen
 /// backlog completes the handshake): the collection fails at the target's
 /// own deadline with kind `timeout`, and the other target is unaffected.
@@ -489,7 +540,7 @@ fn main() {
     // Trials share the servers and the last ones stop the primary: one at a
     // time, in order.
     args.test_threads = Some(1);
-    let trials: [(&str, TrialFn); 13] = [
+    let trials: [(&str, TrialFn); 14] = [
         ("contract_families", contract_families),
         (
             "repeated_collections_reuse_the_connection",
@@ -513,6 +564,7 @@ fn main() {
         ("paused_replay_shows_real_lag", paused_replay_shows_real_lag),
         ("per_standby_statistics", per_standby_statistics),
         ("wrong_password_never_leaks", wrong_password_never_leaks),
+        ("tls_by_sslmode", tls_by_sslmode),
         (
             "unresponsive_server_times_out",
             unresponsive_server_times_out,

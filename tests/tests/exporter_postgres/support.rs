@@ -226,3 +226,33 @@ pub(crate) fn promtool_warnings(exposition: &str) -> Vec<(String, String)> {
         .map(|(name, msg)| (name.to_string(), msg.to_string()))
         .collect()
 }
+
+/// A self-signed certificate for 127.0.0.1 that no test server uses (its
+/// key is thrown away): a `sslrootcert` that must not verify anything.
+pub(crate) fn unrelated_certificate(dir: &std::path::Path) -> PathBuf {
+    let cert = dir.join("unrelated.crt");
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(dir.join("unrelated.key"))
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is needed (the openssl package)");
+    assert!(
+        out.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    cert
+}
