@@ -85,7 +85,7 @@ impl Params {
     pub fn matchers(&self) -> Result<Vec<Vec<Matcher>>, ApiError> {
         self.all("match[]")
             .into_iter()
-            .map(|s| parse_selector(s).map_err(|e| ApiError::bad_data(e)))
+            .map(|s| parse_selector(s).map_err(ApiError::bad_data))
             .collect()
     }
 }

@@ -94,6 +94,9 @@ struct CachedSeries {
     sref: AtomicU64,
 }
 
+/// A sample that passed relabeling: its series, own timestamp, value.
+type Accepted = (Arc<CachedSeries>, Option<i64>, f64);
+
 struct CacheEntry {
     /// `None`: metric relabeling drops this series.
     series: Option<Arc<CachedSeries>>,
@@ -219,7 +222,7 @@ impl Scraper {
         body: &[u8],
         content_type: &str,
         report: &mut ScrapeReport,
-    ) -> Result<Vec<(Arc<CachedSeries>, Option<i64>, f64)>, String> {
+    ) -> Result<Vec<Accepted>, String> {
         let opts = ParseOptions::new(Format::from_content_type(content_type));
         let mut parser = Parser::new(body, opts);
         let mut accepted = Vec::with_capacity(self.previous.len());
