@@ -283,3 +283,39 @@ impl Collector for PostgresCollector {
         self.timeout
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(yaml: &str) -> PostgresTarget {
+        yaml_serde::from_str(yaml).expect("valid target")
+    }
+
+    #[test]
+    fn target_labels_are_server_then_static_labels() {
+        let c = build(&target(
+            "{dsn: 'postgres://u:pw@db:6432/app', labels: {cluster: main, az: b}}",
+        ))
+        .unwrap();
+        let want = [("server", "db:6432"), ("az", "b"), ("cluster", "main")];
+        let want: Vec<Label> = want
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(c.target_labels(), want.as_slice());
+        assert_eq!(c.source(), Source::Postgres);
+        assert_eq!(c.timeout(), None);
+    }
+
+    #[test]
+    fn build_errors_name_the_target_not_the_secret() {
+        let err = build(&target(
+            "{dsn: 'postgres://u:Sekr3t@db/app', labels: {server: x}}",
+        ))
+        .err()
+        .expect("server is reserved");
+        assert_eq!(err.target, "db:5432");
+        assert!(!err.to_string().contains("Sekr3t"), "{err}");
+    }
+}

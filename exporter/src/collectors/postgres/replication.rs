@@ -7,7 +7,9 @@
 //! standby of an idle primary although nothing is left to replay. Here the
 //! lag is 0 on a primary, 0 on a standby that has replayed everything it has
 //! received, and only otherwise the age of the last replayed transaction:
-//! the time the standby's data has been behind.
+//! the time the standby's data has been behind. A standby that has pending
+//! WAL but has not replayed any transaction since it started has no replay
+//! timestamp to count from; it reports 0 then (PostgreSQL cannot say more).
 //!
 //! On a server with standbys (a primary, or a cascading standby), one
 //! series per standby from `pg_stat_replication`: postgres_exporter's three
