@@ -424,6 +424,18 @@ fn restarted_server_is_collected_again(env: &Env) -> Result<(), Failed> {
         format!("kind {}: {err}", err.kind),
     )?;
     check(!format!("{err:?}").contains(PASSWORD), "password in error")?;
+    // The replica is still up and reports its broken link.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let fams = env.collect(&env.replica_collector)?;
+        if value(&fams, "redis_master_link_up", &[])? == 0.0 {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err("the replica never reported its master link down".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     env.master().start()?;
     let deadline = Instant::now() + Duration::from_secs(20);

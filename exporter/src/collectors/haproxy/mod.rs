@@ -81,7 +81,10 @@ pub struct HaproxyTarget {
 /// Makes the collector for one HAProxy target. Contacts nothing.
 pub fn build(target: &HaproxyTarget) -> Result<Arc<dyn Collector>, BuildError> {
     let fail = |reason: String| BuildError {
-        target: format!("haproxy target {}", target.name.as_deref().unwrap_or("")),
+        target: match &target.name {
+            Some(name) => format!("haproxy target {name}"),
+            None => "haproxy target".to_string(),
+        },
         reason,
     };
     let password = resolve_secret(

@@ -80,7 +80,10 @@ pub struct RedisTarget {
 /// scrape does, so a server that is down at start shows as `redis_up 0`.
 pub fn build(target: &RedisTarget) -> Result<Arc<dyn Collector>, BuildError> {
     let fail = |reason: String| BuildError {
-        target: format!("redis target {}", target.name.as_deref().unwrap_or("")),
+        target: match &target.name {
+            Some(name) => format!("redis target {name}"),
+            None => "redis target".to_string(),
+        },
         reason,
     };
     let password = resolve_secret(
