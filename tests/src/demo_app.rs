@@ -203,7 +203,7 @@ pub fn start_child(
 /// Switches the state of a demo app at `base_url` (in-process or a child)
 /// through its admin endpoint.
 pub async fn set_app_state(base_url: &str, state: AppState) -> Result<(), reqwest::Error> {
-    reqwest::Client::new()
+    crate::exporter::http_client()
         .post(format!("{base_url}/admin/state"))
         .body(state.as_str())
         .send()

@@ -38,8 +38,14 @@ pub fn exporter_bin() -> &'static Path {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let profile_dir = target_profile_dir();
         let mut cmd = Command::new(cargo);
-        cmd.current_dir(workspace)
-            .args(["build", "--quiet", "-p", "vigil-exporter", "--bin", "vigil-exporter"]);
+        cmd.current_dir(workspace).args([
+            "build",
+            "--quiet",
+            "-p",
+            "vigil-exporter",
+            "--bin",
+            "vigil-exporter",
+        ]);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }
@@ -52,6 +58,13 @@ pub fn exporter_bin() -> &'static Path {
         assert!(bin.exists(), "{} missing after the build", bin.display());
         bin
     })
+}
+
+/// An HTTP client for tests. reqwest is built without a crypto provider
+/// (the workspace uses ring only), so ring is made the process default first.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 /// A running vigil-exporter.
@@ -167,7 +180,7 @@ impl ExporterProcess {
 
     /// GETs `/metrics` as text format 0.0.4.
     pub async fn scrape(&self) -> String {
-        let res = reqwest::Client::new()
+        let res = http_client()
             .get(self.url("/metrics"))
             .timeout(Duration::from_secs(30))
             .send()

@@ -2,6 +2,7 @@
 //! binaries on free loopback ports in temporary directories, and the demo app.
 
 pub mod demo_app;
+pub mod exporter;
 pub mod haproxy;
 pub mod ports;
 pub mod postgres;
