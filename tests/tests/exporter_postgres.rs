@@ -575,8 +575,11 @@ fn main() {
         let probe = Trial::test(name, || Ok(()));
         !args.is_filtered_out(&probe)
     };
+    // Servers start only if a trial will run: not for `--list`, `--ignored`
+    // (none is), or a filter meant for other tests of the workspace.
     let env: Option<Arc<Env>> =
-        (!args.list && trials.iter().any(|(n, _)| wanted(n))).then(|| Arc::new(Env::start()));
+        (!args.list && !args.ignored && trials.iter().any(|(n, _)| wanted(n)))
+            .then(|| Arc::new(Env::start()));
     let trials = trials
         .into_iter()
         .map(|(name, f)| {
