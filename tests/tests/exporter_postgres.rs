@@ -417,6 +417,10 @@ fn wrong_password_never_leaks(env: &Env) -> Result<(), Failed> {
         "reason not logged"
     );
     assert!(!logs.contains(WRONG_PASSWORD), "password in the logs");
+    // Nor the right passwords, after all the successful collections so far.
+    assert!(!logs.contains(vigil_tests::postgres::SUPERUSER_PASSWORD));
+    assert!(!logs.contains("monitor-pw"));
+    assert!(logs.contains("pg_stat_database"), "sqlx's statement logs were captured");
     Ok(())
 }
 
