@@ -386,6 +386,53 @@ fn unreachable_server_fails_with_connect(env: &Env) -> Result<(), Failed> {
     check(err.reason.contains(&port.to_string()), "names the target")
 }
 
+/// Sends a signal to one of our servers, by its pid.
+fn signal(pid: u32, sig: &str) -> Result<(), Failed> {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()?;
+    check(status.success(), format!("kill -{sig} {pid}"))
+}
+
+/// A server that hangs (SIGSTOP) makes the collection fail at the target's
+/// timeout, not later; once it resumes (SIGCONT), the same collector works.
+fn hung_server_times_out_and_recovers(env: &Env) -> Result<(), Failed> {
+    let replica = &env.replica;
+    let c = build(&RedisTarget {
+        name: None,
+        address: replica.url(),
+        username: None,
+        password: Some(vigil_common::Secret::new(PASSWORD)),
+        password_file: None,
+        tls_ca_file: None,
+        timeout: Some(Duration::from_millis(500)),
+        labels: BTreeMap::new(),
+    })?;
+    env.collect(&c)?;
+    let pid = replica.pid().ok_or("replica not running")?;
+    signal(pid, "STOP")?;
+    let started = Instant::now();
+    let result = env.collect(&c);
+    let waited = started.elapsed();
+    signal(pid, "CONT")?;
+    let err = result.err().ok_or("a hung server must fail")?;
+    check(err.kind == "timeout", format!("kind {}: {err}", err.kind))?;
+    // One attempt plus one retry on a dropped connection, each bounded.
+    check(
+        waited < Duration::from_secs(3),
+        format!("waited {waited:?}"),
+    )?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while let Err(e) = env.collect(&c) {
+        if Instant::now() > deadline {
+            return Err(format!("not back after SIGCONT: {e}").into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
 /// `redis_up` for the one target of `registry`, and the families.
 fn gather_up(env: &Env, registry: &Registry) -> Result<(f64, Vec<Family>), Failed> {
     let fams = env.rt.block_on(registry.gather());
@@ -456,7 +503,7 @@ fn main() {
     let args = Arguments::from_args();
     let env = Arc::new(Env::start());
     type Test = fn(&Env) -> Result<(), Failed>;
-    let tests: [(&str, Test); 11] = [
+    let tests: [(&str, Test); 12] = [
         (
             "master_has_the_contract_families",
             master_has_the_contract_families,
@@ -493,6 +540,10 @@ fn main() {
         (
             "unreachable_server_fails_with_connect",
             unreachable_server_fails_with_connect,
+        ),
+        (
+            "hung_server_times_out_and_recovers",
+            hung_server_times_out_and_recovers,
         ),
         (
             "restarted_server_is_collected_again",
