@@ -80,8 +80,8 @@ pub struct PgServer {
     role: Role,
     port: u16,
     bin: PathBuf,
-    /// Declared before nothing that outlives it: dropped last, after `Drop`
-    /// has stopped the server that uses it.
+    /// Removed when the server is dropped, after `Drop::drop` has stopped
+    /// the server that uses it (fields drop after that body runs).
     dir: tempfile::TempDir,
     running: bool,
 }
@@ -240,7 +240,9 @@ impl PgServer {
 
     /// Starts the server (again) with `pg_ctl start -w` on its own port; the
     /// data directory is kept, so a stopped primary comes back with its data
-    /// and its replica reconnects by itself.
+    /// and its replica reconnects by itself. Runs with `fsync=off` (test data
+    /// needs no durability, and several servers share slow disks) and
+    /// `max_connections=50`.
     pub fn start(&mut self) -> Result<(), PgError> {
         if self.running {
             return Ok(());
