@@ -76,6 +76,7 @@ fn main() -> anyhow::Result<()> {
         servers: apps.iter().map(|a| a.addr).collect(),
         stats_user: "admin".to_string(),
         stats_password: STATS_PASSWORD.to_string(),
+        tls: false,
     })?;
 
     let dir = tempfile::Builder::new().prefix("vigil-bench-").tempdir()?;

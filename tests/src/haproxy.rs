@@ -10,6 +10,9 @@
 //!   side-by-side checks;
 //! - a runtime API socket `admin.sock` in the temporary directory.
 //!
+//! With `tls`, the stats page is served over HTTPS only, with a certificate
+//! for 127.0.0.1 signed by a CA generated in the directory (`ca_file`).
+//!
 //! Stopped by pid when dropped; `stop` and `start` for failure tests.
 
 use std::net::SocketAddr;
@@ -29,6 +32,8 @@ pub struct HaproxyOptions {
     pub servers: Vec<SocketAddr>,
     pub stats_user: String,
     pub stats_password: String,
+    /// Serve the stats page over HTTPS.
+    pub tls: bool,
 }
 
 /// One running (or stopped) HAProxy.
@@ -52,6 +57,15 @@ impl HaproxyServer {
             options,
             child: None,
         };
+        if server.options.tls {
+            crate::redis::make_test_certificates(server.dir.path())
+                .map_err(std::io::Error::other)?;
+            let dir = server.dir.path();
+            // HAProxy wants the certificate and its key in one PEM file.
+            let pem = std::fs::read_to_string(dir.join("server.crt"))?
+                + &std::fs::read_to_string(dir.join("server.key"))?;
+            std::fs::write(dir.join("stats.pem"), pem)?;
+        }
         std::fs::write(server.config_path(), server.config())?;
         server.restart()?;
         Ok(server)
@@ -85,7 +99,7 @@ impl HaproxyServer {
              \x20   default-server inter 100ms fall 1 rise 1\n\
              {servers}\
              frontend stats\n\
-             \x20   bind 127.0.0.1:{stats}\n\
+             \x20   bind 127.0.0.1:{stats}{ssl}\n\
              \x20   http-request use-service prometheus-exporter if {{ path /metrics }}\n\
              \x20   stats enable\n\
              \x20   stats uri /stats\n\
@@ -93,6 +107,11 @@ impl HaproxyServer {
             socket = self.socket().display(),
             web = self.web_port,
             stats = self.stats_port,
+            ssl = if self.options.tls {
+                format!(" ssl crt {}", self.dir.path().join("stats.pem").display())
+            } else {
+                String::new()
+            },
             user = self.options.stats_user,
             password = self.options.stats_password,
         )
@@ -150,14 +169,31 @@ impl HaproxyServer {
         SocketAddr::from(([127, 0, 0, 1], self.stats_port))
     }
 
+    fn stats_scheme(&self) -> &'static str {
+        if self.options.tls { "https" } else { "http" }
+    }
+
     /// The stats page, without `;csv` and without credentials.
     pub fn stats_url(&self) -> String {
-        format!("http://127.0.0.1:{}/stats", self.stats_port)
+        format!(
+            "{}://127.0.0.1:{}/stats",
+            self.stats_scheme(),
+            self.stats_port
+        )
     }
 
     /// HAProxy's built-in Prometheus exporter.
     pub fn builtin_metrics_url(&self) -> String {
-        format!("http://127.0.0.1:{}/metrics", self.stats_port)
+        format!(
+            "{}://127.0.0.1:{}/metrics",
+            self.stats_scheme(),
+            self.stats_port
+        )
+    }
+
+    /// The PEM file of the CA that signed the stats page's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
     }
 
     pub fn web_url(&self) -> String {

@@ -90,7 +90,7 @@ impl RedisServer {
             child: None,
         };
         if server.options.tls {
-            server.make_certificates()?;
+            make_test_certificates(server.dir.path())?;
         }
         server.write_config()?;
         server.start()?;
@@ -193,78 +193,6 @@ impl RedisServer {
         self.dir.path().join("ca.crt")
     }
 
-    /// A CA and a server certificate for 127.0.0.1, made with the `openssl`
-    /// command (Debian's `openssl` package), valid for a day.
-    fn make_certificates(&self) -> Result<(), RedisError> {
-        let dir = self.dir.path();
-        std::fs::write(dir.join("san.cnf"), "subjectAltName=IP:127.0.0.1\n")?;
-        let steps: [&[&str]; 3] = [
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=vigil-test-ca",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.crt",
-            ],
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-keyout",
-                "server.key",
-                "-out",
-                "server.csr",
-            ],
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "1",
-                "-extfile",
-                "san.cnf",
-                "-out",
-                "server.crt",
-            ],
-        ];
-        for args in steps {
-            let output = Command::new("openssl")
-                .args(args)
-                .current_dir(dir)
-                .stdin(Stdio::null())
-                .output()
-                .map_err(|source| RedisError::Missing {
-                    binary: "openssl",
-                    package: "openssl",
-                    source,
-                })?;
-            if !output.status.success() {
-                return Err(RedisError::Cli {
-                    args: format!("openssl {}", args.join(" ")),
-                    message: String::from_utf8_lossy(&output.stderr).into_owned(),
-                });
-            }
-        }
-        Ok(())
-    }
-
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -302,4 +230,77 @@ impl RedisServer {
         }
         Ok(stdout)
     }
+}
+
+/// Writes `ca.crt`, `server.crt` and `server.key` into `dir`: a CA and a
+/// certificate for 127.0.0.1 it signed, valid for a day, made with the
+/// `openssl` command (Debian's `openssl` package). Used by the TLS servers
+/// of the tests (Redis here, HAProxy's stats page).
+pub fn make_test_certificates(dir: &Path) -> Result<(), RedisError> {
+    std::fs::write(dir.join("san.cnf"), "subjectAltName=IP:127.0.0.1\n")?;
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=vigil-test-ca",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "san.cnf",
+            "-out",
+            "server.crt",
+        ],
+    ];
+    for args in steps {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| RedisError::Missing {
+                binary: "openssl",
+                package: "openssl",
+                source,
+            })?;
+        if !output.status.success() {
+            return Err(RedisError::Cli {
+                args: format!("openssl {}", args.join(" ")),
+                message: String::from_utf8_lossy(&output.stderr).into_owned(),
+            });
+        }
+    }
+    Ok(())
 }

@@ -56,6 +56,7 @@ impl Env {
             servers: apps.iter().map(|a| a.addr).collect(),
             stats_user: "admin".to_string(),
             stats_password: PASSWORD.to_string(),
+            tls: false,
         })
         .expect("start haproxy");
         let csv = collector(&haproxy, Some(PASSWORD), false, None);
@@ -116,6 +117,7 @@ fn collector(
         username: (!socket).then(|| h.stats_user().to_string()),
         password: password.map(vigil_common::Secret::new),
         password_file: None,
+        tls_ca_file: None,
         socket: socket.then(|| h.socket()),
         max_body_bytes,
         timeout: Some(Duration::from_secs(5)),
@@ -335,6 +337,38 @@ fn oversized_reply_is_refused(env: &Env) -> Result<(), Failed> {
     Ok(())
 }
 
+/// A stats page over HTTPS with a private CA: collected with
+/// `tls_ca_file`, refused without it.
+fn https_stats_page_with_its_ca(env: &Env) -> Result<(), Failed> {
+    let https = HaproxyServer::start(HaproxyOptions {
+        servers: env.apps.iter().map(|a| a.addr).collect(),
+        stats_user: "admin".to_string(),
+        stats_password: PASSWORD.to_string(),
+        tls: true,
+    })?;
+    let target = |ca: Option<std::path::PathBuf>| {
+        build(&HaproxyTarget {
+            name: None,
+            url: Some(https.stats_url()),
+            username: Some("admin".to_string()),
+            password: Some(vigil_common::Secret::new(PASSWORD)),
+            password_file: None,
+            tls_ca_file: ca,
+            socket: None,
+            max_body_bytes: None,
+            timeout: Some(Duration::from_secs(5)),
+            labels: BTreeMap::new(),
+        })
+    };
+    let fams = env.collect(&target(Some(https.ca_file()))?)?;
+    family(&fams, "haproxy_server_status")?;
+    let err = env
+        .collect(&target(None)?)
+        .err()
+        .ok_or("an unknown CA must be refused")?;
+    check(err.kind == "connect", format!("kind {}: {err}", err.kind))
+}
+
 /// Through the registry: stop HAProxy and `haproxy_up` is 0 for both
 /// targets (stats page and socket); start it again and both are back to 1
 /// with the same collectors.
@@ -375,7 +409,7 @@ fn main() {
     let args = Arguments::from_args();
     let env = Arc::new(Env::start());
     type Test = fn(&Env) -> Result<(), Failed>;
-    let tests: [(&str, Test); 10] = [
+    let tests: [(&str, Test); 11] = [
         (
             "csv_path_has_the_contract_families",
             csv_path_has_the_contract_families,
@@ -399,6 +433,7 @@ fn main() {
             wrong_password_fails_without_showing_it,
         ),
         ("oversized_reply_is_refused", oversized_reply_is_refused),
+        ("https_stats_page_with_its_ca", https_stats_page_with_its_ca),
         (
             "restarted_haproxy_is_collected_again",
             restarted_haproxy_is_collected_again,

@@ -63,6 +63,11 @@ pub struct HaproxyTarget {
     /// A file holding the basic-auth password; an alternative to `password`.
     #[serde(default)]
     pub password_file: Option<PathBuf>,
+    /// PEM file of the CA(s) that signed an `https://` stats page's
+    /// certificate; only these are trusted then. The system's roots
+    /// otherwise.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
     /// The runtime API socket (`stats socket /path`): `show stat` when no
     /// `url` is given, and `show info` for `haproxy_process_*`.
     #[serde(default)]
@@ -140,9 +145,24 @@ fn http_stats(
     // reqwest is built without a default rustls provider (ring is the
     // workspace's only one); installing it twice is harmless.
     vigil_common::install_crypto_provider();
-    let client = reqwest::Client::builder()
-        .build()
-        .map_err(|e| format!("http client: {e}"))?;
+    let mut builder = reqwest::Client::builder();
+    if let Some(path) = &target.tls_ca_file {
+        if parsed.scheme() != "https" {
+            return Err("tls_ca_file needs an https:// url".into());
+        }
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read tls_ca_file {}: {}", path.display(), e.kind()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|_| format!("tls_ca_file {} holds no PEM certificate", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!(
+                "tls_ca_file {} holds no PEM certificate",
+                path.display()
+            ));
+        }
+        builder = builder.tls_certs_only(certs);
+    }
+    let client = builder.build().map_err(|e| format!("http client: {e}"))?;
     Ok((
         HttpStats {
             client,
