@@ -15,7 +15,8 @@ use vigil::scrape::SystemClock;
 use vigil::server::Vigil;
 use vigil_common::web::WebConfig;
 
-const BODY: &str = r#"# TYPE http_requests_total counter
+const BODY: &str = r#"# HELP http_requests_total Requests by "code" and path.
+# TYPE http_requests_total counter
 http_requests_total{code="200",path="/a,b=c"} 1027
 http_requests_total{code="500",path="/x"} 3
 # TYPE queue_depth gauge
@@ -205,6 +206,8 @@ async fn same_answers_as_prometheus() {
             enc("http_requests_total")
         ),
         format!("/api/v1/series?match[]={}", enc("http_requests_total")),
+        "/api/v1/metadata".to_string(),
+        "/api/v1/metadata?metric=queue_depth".to_string(),
     ] {
         let (_, vv) = get(&base, &path).await.unwrap();
         let (_, pv) = get(&prom.base, &path).await.unwrap();
@@ -212,6 +215,13 @@ async fn same_answers_as_prometheus() {
             diffs.push(format!("{path}\n  vigil:      {vv}\n  prometheus: {pv}"));
         }
     }
+    let (_, md) = get(&base, "/api/v1/metadata?metric=http_requests_total")
+        .await
+        .unwrap();
+    assert_eq!(
+        md["data"]["http_requests_total"][0]["help"], "Requests by \"code\" and path.",
+        "{md}"
+    );
     // Errors: same status and errorType (texts may differ in wording).
     for q in ["sum(", "rate(up)", "up[5m] + 1"] {
         let path = format!("/api/v1/query?query={}&time={now}", enc(q));

@@ -115,3 +115,26 @@ pub async fn label_values(
     }
     Ok(limited(values.into_iter().collect(), w.limit))
 }
+
+/// `/api/v1/metadata?metric=&limit=`: type, help and unit per metric, as
+/// the targets exposed them.
+pub async fn metadata(
+    State(st): State<ApiState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let p = Params::from_request(&uri, &headers, &Bytes::new());
+    let limit = match p.get("limit") {
+        None => 0,
+        Some(s) => s
+            .parse::<i64>()
+            .map_err(|_| ApiError::bad_data("limit must be a number"))?
+            .max(0) as usize,
+    };
+    let data = st
+        .scrape
+        .as_ref()
+        .map(|m| m.metadata().query(p.get("metric"), limit))
+        .unwrap_or_default();
+    Ok(super::json::success(data))
+}

@@ -18,6 +18,7 @@ use crate::store::Appender;
 use super::client::{ClientError, ScrapeClient};
 use super::clock::Clock;
 use super::file_sd::{FileSd, static_groups};
+use super::metadata::MetadataStore;
 use super::scrape_loop;
 use super::scraper::{ScrapeStatus, Scraper};
 use super::target::{Target, TargetGroup, targets_from_group};
@@ -66,6 +67,7 @@ pub struct ScrapeManager {
     appender: Arc<dyn Appender>,
     clock: Arc<dyn Clock>,
     pools: Mutex<BTreeMap<String, Pool>>,
+    metadata: Arc<MetadataStore>,
     me: Weak<ScrapeManager>,
 }
 
@@ -75,6 +77,7 @@ impl ScrapeManager {
             appender,
             clock,
             pools: Mutex::new(BTreeMap::new()),
+            metadata: Arc::new(MetadataStore::default()),
             me: me.clone(),
         })
     }
@@ -175,7 +178,8 @@ impl ScrapeManager {
                 pool.cfg.clone(),
                 pool.client.clone(),
                 self.appender.clone(),
-            );
+            )
+            .with_metadata(self.metadata.clone());
             let status = scraper.status();
             let cancel = CancellationToken::new();
             let handle = tokio::spawn(scrape_loop::run(
@@ -222,6 +226,11 @@ impl ScrapeManager {
         {
             self.sync(pool);
         }
+    }
+
+    /// What targets said about their metrics (`/api/v1/metadata`).
+    pub fn metadata(&self) -> &MetadataStore {
+        &self.metadata
     }
 
     /// A snapshot for the API.

@@ -10,6 +10,7 @@ pub mod client;
 pub mod clock;
 pub mod file_sd;
 pub mod manager;
+pub mod metadata;
 pub mod relabel;
 pub mod samples;
 pub mod scrape_loop;

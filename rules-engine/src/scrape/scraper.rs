@@ -14,6 +14,7 @@ use crate::model::{Labels, stale_nan};
 use crate::store::{Appender, SeriesRef};
 
 use super::client::ScrapeClient;
+use super::metadata::{MetadataStore, TargetMetadata, type_name};
 use super::samples::process_sample;
 use super::target::Target;
 use crate::parse::{Entry, Format, ParseOptions, Parser};
@@ -85,6 +86,7 @@ pub struct Scraper {
     cache: HashMap<Box<[u8]>, CacheEntry>,
     scrape_no: u64,
     status: Arc<Mutex<ScrapeStatus>>,
+    metadata: Option<Arc<MetadataStore>>,
 }
 
 /// A scraped series as the cache keeps it: final labels and the store's
@@ -129,7 +131,14 @@ impl Scraper {
             cache: HashMap::new(),
             scrape_no: 0,
             status: Arc::new(Mutex::new(ScrapeStatus::default())),
+            metadata: None,
         }
+    }
+
+    /// Records the target's `# TYPE`/`# HELP`/`# UNIT` in `store`.
+    pub fn with_metadata(mut self, store: Arc<MetadataStore>) -> Self {
+        self.metadata = Some(store);
+        self
     }
 
     pub fn target(&self) -> &Target {
@@ -173,7 +182,8 @@ impl Scraper {
     fn ingest(&mut self, body: &[u8], content_type: &str, t: i64) -> ScrapeReport {
         let mut report = ScrapeReport::default();
         self.scrape_no += 1;
-        let accepted = match self.parse_and_label(body, content_type, &mut report) {
+        let mut metadata = TargetMetadata::new();
+        let accepted = match self.parse_and_label(body, content_type, &mut report, &mut metadata) {
             Ok(a) => a,
             Err(e) => {
                 report.error = Some(e);
@@ -209,6 +219,12 @@ impl Scraper {
             }
         }
         self.previous = current;
+        if let Some(store) = &self.metadata {
+            for m in metadata.values_mut().filter(|m| m.kind.is_empty()) {
+                m.kind = "unknown";
+            }
+            store.set(&self.target.key(), metadata);
+        }
         let no = self.scrape_no;
         self.cache.retain(|_, e| e.last_scrape == no);
         report
@@ -222,13 +238,26 @@ impl Scraper {
         body: &[u8],
         content_type: &str,
         report: &mut ScrapeReport,
+        metadata: &mut TargetMetadata,
     ) -> Result<Vec<Accepted>, String> {
         let opts = ParseOptions::new(Format::from_content_type(content_type));
         let mut parser = Parser::new(body, opts);
         let mut accepted = Vec::with_capacity(self.previous.len());
         while let Some(entry) = parser.next() {
-            let Entry::Sample(s) = entry.map_err(|e| e.to_string())? else {
-                continue;
+            let s = match entry.map_err(|e| e.to_string())? {
+                Entry::Sample(s) => s,
+                Entry::Help { family, text } => {
+                    metadata.entry(family.to_string()).or_default().help = text.to_string();
+                    continue;
+                }
+                Entry::Type { family, kind } => {
+                    metadata.entry(family.to_string()).or_default().kind = type_name(kind);
+                    continue;
+                }
+                Entry::Unit { family, unit } => {
+                    metadata.entry(family.to_string()).or_default().unit = unit.to_string();
+                    continue;
+                }
             };
             report.samples_scraped += 1;
             let no = self.scrape_no;
@@ -275,6 +304,9 @@ impl Scraper {
     /// The target is going away (removed from the config or discovery, or
     /// shutdown): its series and synthetic series become stale at `t`.
     pub fn stop(&mut self, t: i64) {
+        if let Some(store) = &self.metadata {
+            store.remove(&self.target.key());
+        }
         self.mark_previous_stale(t);
         for name in REPORT_SERIES {
             let _ = self
