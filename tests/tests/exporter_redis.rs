@@ -378,6 +378,33 @@ fn tls_server_is_collected_with_its_ca(env: &Env) -> Result<(), Failed> {
     check(err.kind != "auth", format!("kind {}: {err}", err.kind))
 }
 
+/// Managed services often disable CONFIG and SLOWLOG: the scrape still
+/// succeeds, without the families those commands give.
+fn disabled_config_command_leaves_only_its_families_out(env: &Env) -> Result<(), Failed> {
+    let server = RedisServer::start_with(RedisOptions {
+        extra: vec![
+            "rename-command CONFIG \"\"".to_string(),
+            "rename-command SLOWLOG \"\"".to_string(),
+        ],
+        ..RedisOptions::default()
+    })?;
+    let fams = env.collect(&collector(&server.url(), None, None))?;
+    check(
+        family(&fams, "redis_config_maxmemory").is_err(),
+        "no CONFIG",
+    )?;
+    check(family(&fams, "redis_slowlog_length").is_err(), "no SLOWLOG")?;
+    check(
+        value(&fams, "redis_memory_max_bytes", &[])? == 0.0,
+        "INFO still read",
+    )?;
+    // Without CONFIG GET databases, only the databases INFO lists.
+    check(
+        family(&fams, "redis_db_keys").is_err(),
+        "empty server, no keyspace",
+    )
+}
+
 fn unreachable_server_fails_with_connect(env: &Env) -> Result<(), Failed> {
     let port = vigil_tests::ports::free_port();
     let c = collector(&format!("redis://127.0.0.1:{port}"), None, Some(PASSWORD));
@@ -503,7 +530,7 @@ fn main() {
     let args = Arguments::from_args();
     let env = Arc::new(Env::start());
     type Test = fn(&Env) -> Result<(), Failed>;
-    let tests: [(&str, Test); 12] = [
+    let tests: [(&str, Test); 13] = [
         (
             "master_has_the_contract_families",
             master_has_the_contract_families,
@@ -536,6 +563,10 @@ fn main() {
         (
             "tls_server_is_collected_with_its_ca",
             tls_server_is_collected_with_its_ca,
+        ),
+        (
+            "disabled_config_command_leaves_only_its_families_out",
+            disabled_config_command_leaves_only_its_families_out,
         ),
         (
             "unreachable_server_fails_with_connect",
