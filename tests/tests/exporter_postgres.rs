@@ -135,6 +135,66 @@ fn monitoring_role_sees_what_a_superuser_sees(env: &Env) -> Result<(), Failed> {
     Ok(())
 }
 
+/// An open transaction shows as the oldest transaction's age; none has run
+/// for a minute in this short test, so none counts as long-running.
+fn open_transaction_age(env: &Env) -> Result<(), Failed> {
+    let dsn = env.primary().dsn();
+    let opened = Instant::now();
+    let age = env.rt.block_on(async {
+        use sqlx::{Connection, Executor};
+        let mut conn = sqlx::PgConnection::connect(&dsn).await?;
+        conn.execute("BEGIN").await?;
+        conn.execute("SELECT 1").await?;
+        let fams = env.primary_collector.collect().await;
+        conn.execute("ROLLBACK").await?;
+        Ok::<_, sqlx::Error>(fams)
+    });
+    let fams = age.map_err(|e| e.to_string())??;
+    let oldest = value(
+        &fams,
+        "pg_long_running_transactions_oldest_timestamp_seconds",
+        &[],
+    );
+    let bound = opened.elapsed().as_secs_f64();
+    assert!(
+        oldest > 0.0 && oldest <= bound + 0.5,
+        "oldest {oldest}, opened {bound} s ago"
+    );
+    assert_eq!(value(&fams, "pg_long_running_transactions", &[]), 0.0);
+    Ok(())
+}
+
+/// A discovered database the role may not connect to is skipped: the
+/// target stays up, the others' tables are there, and
+/// `pg_exporter_last_scrape_error` says the scrape was incomplete.
+fn unreadable_database_is_skipped(env: &Env) -> Result<(), Failed> {
+    let primary = env.primary();
+    primary
+        .query("CREATE DATABASE closeddb")
+        .map_err(|e| e.to_string())?;
+    primary
+        .query("REVOKE CONNECT ON DATABASE closeddb FROM PUBLIC")
+        .map_err(|e| e.to_string())?;
+    let dsn = primary.dsn_for("vigil_monitor", "monitor-pw", "postgres");
+    drop(primary);
+    let monitor = collector(&dsn, true);
+    let fams = env.rt.block_on(registry(&[&monitor]).gather());
+    let server = env.primary().server_label();
+    assert_eq!(pg_up(&fams, &server), 1.0);
+    assert_eq!(value(&fams, "pg_exporter_last_scrape_error", &[]), 1.0);
+    let tables = family(&fams, "pg_stat_user_tables_n_tup_ins");
+    let has = |db: &str| {
+        tables
+            .samples
+            .iter()
+            .any(|s| s.labels.contains(&("datname".into(), db.into())))
+    };
+    assert!(has("appdb") && !has("closeddb"));
+    let logs = LOGS.get().expect("logs captured").text();
+    assert!(logs.contains("database skipped") && logs.contains("closeddb"));
+    Ok(())
+}
+
 /// `promtool check metrics` may warn about names inherited from
 /// postgres_exporter (contract names, its `stat_user_tables` collector and
 /// example `pg_process_idle_seconds`), never about names that are new here.
@@ -242,6 +302,17 @@ fn database_and_table_statistics(env: &Env) -> Result<(), Failed> {
         start > now - 3600.0 && start <= now + 1.0,
         "start {start} now {now}"
     );
+    let index_hits = value(
+        &fams,
+        "pg_statio_user_indexes_idx_blks_hit_total",
+        &[
+            ("datname", "appdb"),
+            ("relname", "t"),
+            ("indexrelname", "t_pkey"),
+        ],
+    );
+    assert!(index_hits >= 0.0);
+    assert_eq!(value(&fams, "pg_exporter_last_scrape_error", &[]), 0.0);
     Ok(())
 }
 
@@ -406,6 +477,9 @@ fn wrong_password_never_leaks(env: &Env) -> Result<(), Failed> {
         .block_on(registry(&[&c, &env.replica_collector]).gather());
     assert_eq!(pg_up(&fams, &server), 0.0);
     assert_eq!(pg_up(&fams, &env.replica.server_label()), 1.0);
+    let error = |s: &str| value(&fams, "pg_exporter_last_scrape_error", &[("server", s)]);
+    assert_eq!(error(&server), 1.0);
+    assert_eq!(error(&env.replica.server_label()), 0.0);
     for format in [Format::Text, Format::OpenMetrics] {
         let body = encode(&fams, format);
         assert!(!body.contains(WRONG_PASSWORD), "password in /metrics");
@@ -420,7 +494,10 @@ fn wrong_password_never_leaks(env: &Env) -> Result<(), Failed> {
     // Nor the right passwords, after all the successful collections so far.
     assert!(!logs.contains(vigil_tests::postgres::SUPERUSER_PASSWORD));
     assert!(!logs.contains("monitor-pw"));
-    assert!(logs.contains("pg_stat_database"), "sqlx's statement logs were captured");
+    assert!(
+        logs.contains("pg_stat_database"),
+        "sqlx's statement logs were captured"
+    );
     Ok(())
 }
 
@@ -544,7 +621,7 @@ fn main() {
     // Trials share the servers and the last ones stop the primary: one at a
     // time, in order.
     args.test_threads = Some(1);
-    let trials: [(&str, TrialFn); 14] = [
+    let trials: [(&str, TrialFn); 16] = [
         ("contract_families", contract_families),
         (
             "repeated_collections_reuse_the_connection",
@@ -554,6 +631,11 @@ fn main() {
             "monitoring_role_sees_what_a_superuser_sees",
             monitoring_role_sees_what_a_superuser_sees,
         ),
+        (
+            "unreadable_database_is_skipped",
+            unreadable_database_is_skipped,
+        ),
+        ("open_transaction_age", open_transaction_age),
         ("promtool_accepts_our_names", promtool_accepts_our_names),
         ("settings_match_the_server", settings_match_the_server),
         (

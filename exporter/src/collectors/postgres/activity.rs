@@ -1,6 +1,7 @@
 //! Sessions and locks: `pg_stat_activity_count`,
-//! `pg_stat_activity_max_tx_duration`, `pg_locks_count` and the
-//! `pg_process_idle_seconds` histogram.
+//! `pg_stat_activity_max_tx_duration`, `pg_locks_count`, the
+//! `pg_process_idle_seconds` histogram, and `pg_long_running_transactions`
+//! (with `_oldest_timestamp_seconds`), which community dashboards chart.
 //!
 //! Like postgres_exporter, the count families have a sample for every
 //! database × state (or × lock mode), zeros included, so that a state that
@@ -24,11 +25,47 @@ const LOCK_MODES: &str = "('accesssharelock'), ('rowsharelock'), ('rowexclusivel
 /// example `queries.yaml` so that dashboards built on it keep their buckets.
 pub(crate) const IDLE_BUCKETS: [f64; 9] = [1.0, 2.0, 5.0, 15.0, 30.0, 60.0, 90.0, 120.0, 300.0];
 
+/// A transaction open at least this long (in seconds) is long-running: the
+/// smallest threshold of postgres_exporter's `long_running_transactions`.
+const LONG_RUNNING_SECONDS: u32 = 60;
+
 pub(crate) async fn collect(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
     let mut out = activity(conn).await?;
     out.push(locks(conn).await?);
     out.push(idle(conn).await?);
+    out.extend(long_running(conn).await?);
     Ok(out)
+}
+
+/// Open, non-idle transactions other than autovacuum's: how many have run
+/// for [`LONG_RUNNING_SECONDS`] or more, and the age of the oldest (0 when
+/// there is none). `clock_timestamp()`, not `now()`: the scrape runs in a
+/// transaction of its own, whose `now()` is its start.
+async fn long_running(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT count(*) FILTER (WHERE age >= $1)::float8 AS long_running, \
+           coalesce(max(age), 0)::float8 AS oldest \
+         FROM (SELECT extract(epoch FROM clock_timestamp() - xact_start) AS age \
+               FROM pg_stat_activity \
+               WHERE state IS DISTINCT FROM 'idle' AND xact_start IS NOT NULL \
+                 AND backend_type IS DISTINCT FROM 'autovacuum worker' \
+                 AND pid <> pg_backend_pid()) a",
+    )
+    .bind(f64::from(LONG_RUNNING_SECONDS))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(vec![
+        Family::gauge(
+            "pg_long_running_transactions",
+            "Number of transactions open for a minute or more (idle sessions and autovacuum excluded)",
+        )
+        .single(float(&row, "long_running")?),
+        Family::gauge(
+            "pg_long_running_transactions_oldest_timestamp_seconds",
+            "The current maximum transaction age in seconds",
+        )
+        .single(float(&row, "oldest")?),
+    ])
 }
 
 async fn activity(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {

@@ -155,9 +155,8 @@ impl PostgresCollector {
             .map_err(|e| self.error("ending the scrape's transaction", &e))?;
         *slot = Some(conn);
         drop(slot);
-        if !others.is_empty() {
-            self.collect_databases(&others, version, &mut out).await;
-        }
+        let complete = self.collect_databases(&others, version, &mut out).await;
+        out.push(last_scrape_error(!complete));
         Ok(out)
     }
 
@@ -205,8 +204,14 @@ impl PostgresCollector {
     }
 
     /// Adds the per-table families of each discovered database to `out`;
-    /// a database that fails is logged and skipped.
-    async fn collect_databases(&self, names: &[String], version: u32, out: &mut Vec<Family>) {
+    /// a database that fails is logged and skipped. Whether all succeeded.
+    async fn collect_databases(
+        &self,
+        names: &[String],
+        version: u32,
+        out: &mut Vec<Family>,
+    ) -> bool {
+        let mut complete = true;
         let mut kept = self.database_connections.lock().await;
         kept.retain(|name, _| names.contains(name));
         for name in names {
@@ -223,13 +228,17 @@ impl PostgresCollector {
             };
             match result {
                 Ok(families) => user_tables::merge(out, families),
-                Err(e) => tracing::warn!(
-                    database = %name,
-                    error = %self.error("reading pg_stat_user_tables", &e),
-                    "database skipped"
-                ),
+                Err(e) => {
+                    complete = false;
+                    tracing::warn!(
+                        database = %name,
+                        error = %self.error("reading pg_stat_user_tables", &e),
+                        "database skipped"
+                    );
+                }
             }
         }
+        complete
     }
 }
 
@@ -245,6 +254,18 @@ impl PostgresCollector {
         tx.commit().await?;
         Ok(families)
     }
+}
+
+/// postgres_exporter's `pg_exporter_last_scrape_error`, which community
+/// dashboards chart: 1 when the last collection from this target failed or
+/// had to skip a discovered database, else 0 (`pg_up` says only whether the
+/// server could be read at all).
+fn last_scrape_error(failed: bool) -> Family {
+    Family::gauge(
+        "pg_exporter_last_scrape_error",
+        "Whether the last scrape of metrics from PostgreSQL resulted in an error (1 for error, 0 for success).",
+    )
+    .single(if failed { 1.0 } else { 0.0 })
 }
 
 /// Starts a scrape's transaction with `statement_timeout` set for it alone,
@@ -281,6 +302,10 @@ impl Collector for PostgresCollector {
 
     fn timeout(&self) -> Option<Duration> {
         self.timeout
+    }
+
+    fn failure_families(&self, _error: &CollectError) -> Vec<Family> {
+        vec![last_scrape_error(true)]
     }
 }
 

@@ -1,7 +1,10 @@
-//! Per-table statistics, `pg_stat_user_tables_*{datname,schemaname,relname}`,
-//! under the names of postgres_exporter's `stat_user_tables` collector.
+//! Per-table and per-index statistics,
+//! `pg_stat_user_tables_*{datname,schemaname,relname}` and
+//! `pg_statio_user_indexes_*{datname,schemaname,relname,indexrelname}`,
+//! under the names of postgres_exporter's `stat_user_tables` and
+//! `statio_user_indexes` collectors.
 //!
-//! `pg_stat_user_tables` only shows the tables of the database a session is
+//! These views only show the tables of the database a session is
 //! connected to, so each database needs its own connection: the DSN's
 //! database always, every other database that accepts connections when the
 //! target sets `auto_discover_databases`.
@@ -113,6 +116,21 @@ const USER_TABLES: &[Column] = &[
     ),
 ];
 
+const USER_INDEXES: &[Column] = &[
+    Column::new(
+        "idx_blks_read_total",
+        "idx_blks_read",
+        Counter,
+        "Number of disk blocks read from this index",
+    ),
+    Column::new(
+        "idx_blks_hit_total",
+        "idx_blks_hit",
+        Counter,
+        "Number of buffer hits in this index",
+    ),
+];
+
 /// The families of the database `conn` is connected to.
 pub(crate) async fn collect(
     conn: &mut PgConnection,
@@ -126,13 +144,30 @@ pub(crate) async fn collect(
     let rows = sqlx::query(columns::audited(sql))
         .fetch_all(&mut *conn)
         .await?;
-    columns::families(
+    let mut out = columns::families(
         "pg_stat_user_tables",
         USER_TABLES,
         version,
         &["datname", "schemaname", "relname"],
         &rows,
-    )
+    )?;
+    let sql = format!(
+        "SELECT current_database()::text AS datname, schemaname::text AS schemaname, \
+           relname::text AS relname, indexrelname::text AS indexrelname, {} \
+         FROM pg_statio_user_indexes ORDER BY 2, 3, 4",
+        columns::select_list(USER_INDEXES, version)
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    out.extend(columns::families(
+        "pg_statio_user_indexes",
+        USER_INDEXES,
+        version,
+        &["datname", "schemaname", "relname", "indexrelname"],
+        &rows,
+    )?);
+    Ok(out)
 }
 
 /// The databases other than `own` worth connecting to: those that accept
