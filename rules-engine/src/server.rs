@@ -50,6 +50,8 @@ pub struct Vigil {
     /// The file the config came from (for reloads); `None`: defaults.
     config_file: Option<PathBuf>,
     config: Mutex<Config>,
+    /// Routes other stages add (rules, alerts, silences) before serving.
+    extra_routes: Mutex<Router>,
 }
 
 impl Vigil {
@@ -76,7 +78,23 @@ impl Vigil {
             ready: Arc::new(AtomicBool::new(false)),
             config_file,
             config: Mutex::new(config),
+            extra_routes: Mutex::new(Router::new()),
         }
+    }
+
+    /// Adds routes served next to the API (for example `/api/v1/rules`
+    /// from the rule engine). Call before [`serve`](Self::serve).
+    pub fn add_routes(&self, routes: Router) {
+        let mut r = self.extra_routes.lock().unwrap_or_else(|p| p.into_inner());
+        *r = std::mem::take(&mut *r).merge(routes);
+    }
+
+    /// The loaded configuration (for stages built after this one).
+    pub fn config(&self) -> Config {
+        self.config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The HTTP routes (API, `/metrics`, health, `POST /-/reload`).
@@ -92,7 +110,12 @@ impl Vigil {
         let reload = Router::new()
             .route("/-/reload", post(reload_handler))
             .with_state(self.clone());
-        api::router(state).merge(reload)
+        let extra = self
+            .extra_routes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        api::router(state).merge(reload).merge(extra)
     }
 
     /// The scrape jobs to run: the config's, or with no config file at

@@ -350,3 +350,60 @@ async fn basic_auth_from_the_web_config() {
     assert_eq!(authed.status(), 200);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn exemplars_are_an_empty_list_after_checks() {
+    let s = with_data().await;
+    let (code, body) = s
+        .get("/api/v1/query_exemplars?query=http_requests_total&start=1700000000&end=1700000060")
+        .await;
+    assert_eq!(
+        (code, body),
+        (200, json!({"status": "success", "data": []}))
+    );
+    let (code, body) = s
+        .get("/api/v1/query_exemplars?query=sum(&start=1&end=2")
+        .await;
+    assert_eq!((code, body["errorType"].as_str()), (400, Some("bad_data")));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn other_stages_can_add_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vigil.yml");
+    std::fs::write(&path, "").unwrap();
+    let vigil = Arc::new(Vigil::build(
+        Config::load(&path).unwrap(),
+        Some(path),
+        Arc::new(ManualClock::new(T0)),
+    ));
+    vigil.add_routes(axum::Router::new().route(
+        "/api/v1/rules",
+        axum::routing::get(|| async {
+            axum::Json(json!({"status": "success", "data": {"groups": []}}))
+        }),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel::<()>();
+    let v = vigil.clone();
+    let handle = tokio::spawn(async move {
+        v.serve(listener, &WebConfig::default(), async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap()
+    });
+    let body: Value = support::http()
+        .get(format!("{base}/api/v1/rules"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["groups"], json!([]));
+    let _ = tx.send(());
+    handle.await.unwrap();
+}

@@ -49,6 +49,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/label/{name}/values", get(meta::label_values))
         .route("/api/v1/targets", get(targets::targets))
         .route("/api/v1/metadata", get(meta::metadata))
+        .route(
+            "/api/v1/query_exemplars",
+            get(query::exemplars).post(query::exemplars),
+        )
         .route("/api/v1/status/buildinfo", get(status::buildinfo))
         .route("/metrics", get(status::metrics))
         .route("/-/healthy", get(status::healthy).head(status::healthy))

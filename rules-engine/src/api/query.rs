@@ -87,3 +87,26 @@ pub async fn range(
     let out = run_blocking(move || engine.range(&*q, &expr, start, end, step_ms)).await?;
     Ok(query_response(&out))
 }
+
+/// `/api/v1/query_exemplars`: vigil keeps no exemplars, so the answer is
+/// always an empty list, after the same parameter checks as Prometheus
+/// (Grafana asks when its exemplar toggle is on).
+pub async fn exemplars(
+    State(st): State<ApiState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = Params::from_request(&uri, &headers, &body);
+    let now = st.clock.now_ms();
+    let start = p.time_or("start", super::params::MIN_TIME)?;
+    let end = p.time_or("end", now)?;
+    if end < start {
+        return Err(ApiError::bad_param(
+            "end",
+            "end timestamp must not be before start time",
+        ));
+    }
+    crate::promql::parse_expr(p.get("query").unwrap_or("")).map_err(ApiError::from)?;
+    Ok(super::json::success(Vec::<()>::new()))
+}
