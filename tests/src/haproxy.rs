@@ -6,8 +6,9 @@
 //!   health-checked with `option httpchk GET /health` every 100 ms, so a
 //!   test sees state changes quickly;
 //! - a stats page at `/stats` with basic auth on its own free port, which
-//!   also serves HAProxy's built-in Prometheus exporter at `/metrics` for
-//!   side-by-side checks;
+//!   also serves HAProxy's built-in Prometheus exporter on paths starting
+//!   with `/metrics` for side-by-side checks (and as a page that is not a
+//!   stats CSV);
 //! - a runtime API socket `admin.sock` in the temporary directory.
 //!
 //! With `tls`, the stats page is served over HTTPS only, with a certificate
@@ -100,7 +101,7 @@ impl HaproxyServer {
              {servers}\
              frontend stats\n\
              \x20   bind 127.0.0.1:{stats}{ssl}\n\
-             \x20   http-request use-service prometheus-exporter if {{ path /metrics }}\n\
+             \x20   http-request use-service prometheus-exporter if {{ path_beg /metrics }}\n\
              \x20   stats enable\n\
              \x20   stats uri /stats\n\
              \x20   stats auth {user}:{password}\n",

@@ -328,6 +328,28 @@ fn wrong_password_fails_without_showing_it(env: &Env) -> Result<(), Failed> {
     )
 }
 
+/// A URL that serves something else (here HAProxy's own Prometheus page,
+/// which the test config serves under any path starting with `/metrics`)
+/// fails as a parse error naming the line.
+fn page_that_is_not_csv_is_a_parse_error(env: &Env) -> Result<(), Failed> {
+    let url = env.haproxy().builtin_metrics_url();
+    let c = build(&HaproxyTarget {
+        name: None,
+        url: Some(url),
+        username: None,
+        password: None,
+        password_file: None,
+        tls_ca_file: None,
+        socket: None,
+        max_body_bytes: None,
+        timeout: Some(Duration::from_secs(5)),
+        labels: BTreeMap::new(),
+    })?;
+    let err = env.collect(&c).err().ok_or("text is not a stats CSV")?;
+    check(err.kind == "parse", format!("kind {}: {err}", err.kind))?;
+    check(err.reason.contains("line 1"), err.reason)
+}
+
 fn oversized_reply_is_refused(env: &Env) -> Result<(), Failed> {
     for socket in [false, true] {
         let c = collector(&env.haproxy(), Some(PASSWORD), socket, Some(512));
@@ -409,7 +431,7 @@ fn main() {
     let args = Arguments::from_args();
     let env = Arc::new(Env::start());
     type Test = fn(&Env) -> Result<(), Failed>;
-    let tests: [(&str, Test); 11] = [
+    let tests: [(&str, Test); 12] = [
         (
             "csv_path_has_the_contract_families",
             csv_path_has_the_contract_families,
@@ -431,6 +453,10 @@ fn main() {
         (
             "wrong_password_fails_without_showing_it",
             wrong_password_fails_without_showing_it,
+        ),
+        (
+            "page_that_is_not_csv_is_a_parse_error",
+            page_that_is_not_csv_is_a_parse_error,
         ),
         ("oversized_reply_is_refused", oversized_reply_is_refused),
         ("https_stats_page_with_its_ca", https_stats_page_with_its_ca),
