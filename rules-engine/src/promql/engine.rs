@@ -2,7 +2,8 @@
 //! as an instant or range query, and shapes the result as Prometheus's API
 //! does (delayed `__name__` removal, duplicate-series check, sorted matrix).
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use promql_parser::parser::Expr;
@@ -205,36 +206,53 @@ fn finish_vector(elems: Vec<Elem>, t: i64) -> Result<Vec<(Labels, Sample)>, Quer
     Ok(out)
 }
 
-/// The result of a range query: one series per label set, sorted.
+/// The result of a range query: one series per label set, sorted. Output
+/// labels are computed once per distinct input label set.
 fn to_matrix(val: Val, steps: &Steps) -> Result<Value, QueryError> {
-    let mut by_labels: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
-    match val {
+    let per_step = match val {
         Val::Scalar(v) => {
             let pts = v
                 .into_iter()
                 .enumerate()
                 .map(|(i, v)| Sample { t: steps.t(i), v })
                 .collect();
-            by_labels.insert(Labels::empty(), pts);
+            return Ok(Value::Matrix(vec![SeriesSamples {
+                labels: Labels::empty(),
+                samples: pts,
+            }]));
         }
-        Val::Vector(per_step) => {
-            for (i, elems) in per_step.into_iter().enumerate() {
-                let t = steps.t(i);
-                for (labels, s) in finish_vector(elems, t)? {
-                    by_labels.entry(labels).or_default().push(s);
-                }
-            }
-        }
+        Val::Vector(per_step) => per_step,
         _ => {
             return Err(QueryError::exec(
                 "range query must be scalar or instant vector",
             ));
         }
+    };
+    let mut slot_of: HashMap<(*const Labels, bool), usize> = HashMap::new();
+    let mut by_labels: HashMap<Labels, usize> = HashMap::new();
+    let mut series: Vec<SeriesSamples> = Vec::new();
+    for (i, elems) in per_step.iter().enumerate() {
+        let t = steps.t(i);
+        for e in elems {
+            let slot = *slot_of
+                .entry((Rc::as_ptr(&e.labels), e.drop_name))
+                .or_insert_with(|| {
+                    let labels = output_labels(&e.labels, e.drop_name);
+                    *by_labels.entry(labels.clone()).or_insert_with(|| {
+                        series.push(SeriesSamples {
+                            labels,
+                            samples: Vec::new(),
+                        });
+                        series.len() - 1
+                    })
+                });
+            let samples = &mut series[slot].samples;
+            if samples.last().is_some_and(|s| s.t == t) {
+                return Err(duplicate_labelset());
+            }
+            samples.push(Sample { t, v: e.v });
+        }
     }
-    Ok(Value::Matrix(
-        by_labels
-            .into_iter()
-            .map(|(labels, samples)| SeriesSamples { labels, samples })
-            .collect(),
-    ))
+    series.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(Value::Matrix(series))
 }

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::{Engine, EngineOptions};
-use crate::model::{stale_nan, Labels, Matcher, Sample};
+use crate::model::{Labels, Matcher, Sample, stale_nan};
 use crate::store::{Querier, SeriesSamples};
 
 /// Three series over ten minutes, with a NaN, an Inf, a reset and a
@@ -15,13 +15,24 @@ impl Small {
     fn new() -> Self {
         let mk = |pairs: &[(&str, &str)], f: &dyn Fn(i64) -> f64| SeriesSamples {
             labels: Labels::from_pairs(pairs.iter().copied()),
-            samples: (0..40).map(|i| Sample { t: i * 15_000, v: f(i) }).collect(),
+            samples: (0..40)
+                .map(|i| Sample {
+                    t: i * 15_000,
+                    v: f(i),
+                })
+                .collect(),
         };
         Small(vec![
-            mk(&[("__name__", "foo_total"), ("job", "a"), ("le", "1")], &|i| (i % 17) as f64),
-            mk(&[("__name__", "foo_total"), ("job", "b"), ("le", "+Inf")], &|i| {
-                if i == 20 { stale_nan() } else { i as f64 * 2.5 }
-            }),
+            mk(
+                &[("__name__", "foo_total"), ("job", "a"), ("le", "1")],
+                &|i| (i % 17) as f64,
+            ),
+            mk(
+                &[("__name__", "foo_total"), ("job", "b"), ("le", "+Inf")],
+                &|i| {
+                    if i == 20 { stale_nan() } else { i as f64 * 2.5 }
+                },
+            ),
             mk(&[("__name__", "bar"), ("job", "a")], &|i| match i {
                 5 => f64::NAN,
                 9 => f64::INFINITY,
@@ -35,16 +46,27 @@ impl Querier for Small {
     fn select(&self, ms: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesSamples> {
         self.0
             .iter()
-            .filter(|s| ms.iter().all(|m| m.matches(s.labels.get(&m.name).unwrap_or(""))))
+            .filter(|s| {
+                ms.iter()
+                    .all(|m| m.matches(s.labels.get(&m.name).unwrap_or("")))
+            })
             .map(|s| SeriesSamples {
                 labels: s.labels.clone(),
-                samples: s.samples.iter().filter(|p| p.t >= mint && p.t <= maxt).copied().collect(),
+                samples: s
+                    .samples
+                    .iter()
+                    .filter(|p| p.t >= mint && p.t <= maxt)
+                    .copied()
+                    .collect(),
             })
             .filter(|s| !s.samples.is_empty())
             .collect()
     }
     fn series(&self, ms: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
-        self.select(ms, mint, maxt).into_iter().map(|s| s.labels).collect()
+        self.select(ms, mint, maxt)
+            .into_iter()
+            .map(|s| s.labels)
+            .collect()
     }
     fn label_names(&self, _: &[Matcher], _: i64, _: i64) -> Vec<String> {
         Vec::new()
@@ -79,27 +101,67 @@ fn expr() -> impl Strategy<Value = String> {
     let leaf = prop_oneof![vector_leaf(), scalar_leaf()];
     leaf.prop_recursive(4, 32, 3, |inner| {
         let range_fn = prop::sample::select(vec![
-            "rate", "irate", "increase", "delta", "deriv", "resets", "changes", "avg_over_time",
-            "stddev_over_time", "last_over_time", "absent_over_time", "mad_over_time",
+            "rate",
+            "irate",
+            "increase",
+            "delta",
+            "deriv",
+            "resets",
+            "changes",
+            "avg_over_time",
+            "stddev_over_time",
+            "last_over_time",
+            "absent_over_time",
+            "mad_over_time",
         ]);
         let vec_fn = prop::sample::select(vec![
-            "abs", "ceil", "sqrt", "ln", "sgn", "sort_desc", "absent", "timestamp", "year", "scalar",
-            "vector", "exp",
+            "abs",
+            "ceil",
+            "sqrt",
+            "ln",
+            "sgn",
+            "sort_desc",
+            "absent",
+            "timestamp",
+            "year",
+            "scalar",
+            "vector",
+            "exp",
         ]);
         let agg = prop::sample::select(vec!["sum", "avg", "max", "stddev", "count", "group"]);
-        let k_agg = prop::sample::select(vec!["topk", "bottomk", "quantile", "limitk", "limit_ratio"]);
+        let k_agg =
+            prop::sample::select(vec!["topk", "bottomk", "quantile", "limitk", "limit_ratio"]);
         let op = prop::sample::select(vec![
-            "+", "-", "*", "/", "%", "^", "==", ">", "<= bool", "and", "or", "unless", "atan2",
-            "+ on(job)", "* ignoring(le) group_left",
+            "+",
+            "-",
+            "*",
+            "/",
+            "%",
+            "^",
+            "==",
+            ">",
+            "<= bool",
+            "and",
+            "or",
+            "unless",
+            "atan2",
+            "+ on(job)",
+            "* ignoring(le) group_left",
         ]);
         prop_oneof![
-            (range_fn, vector_leaf(), prop::sample::select(vec!["1m", "5m", "30s"]))
+            (
+                range_fn,
+                vector_leaf(),
+                prop::sample::select(vec!["1m", "5m", "30s"])
+            )
                 .prop_map(|(f, v, r)| format!("{f}({v}[{r}])")),
             (vec_fn, inner.clone()).prop_map(|(f, e)| format!("{f}({e})")),
             (agg, inner.clone()).prop_map(|(a, e)| format!("{a} by (job) ({e})")),
             (k_agg, scalar_leaf(), inner.clone()).prop_map(|(a, k, e)| format!("{a}({k}, {e})")),
             (inner.clone(), op, inner.clone()).prop_map(|(l, o, r)| format!("({l}) {o} ({r})")),
-            inner.clone().prop_map(|e| format!("max_over_time(({e})[3m:30s])")),
+            inner
+                .clone()
+                .prop_map(|e| format!("max_over_time(({e})[3m:30s])")),
             (scalar_leaf(), inner.clone())
                 .prop_map(|(q, e)| format!("histogram_quantile({q}, {e})")),
             inner.prop_map(|e| format!(r#"label_replace({e}, "x", "$1", "job", "(.*)")"#)),

@@ -14,6 +14,8 @@ mod value;
 
 #[cfg(test)]
 mod fuzz_tests;
+#[cfg(test)]
+mod perf_tests;
 
 pub use engine::{Engine, EngineOptions};
 pub use error::QueryError;

@@ -42,13 +42,9 @@ fn check_ann(kind: &str, want: &AnnExpect, got: &[String]) -> Result<(), String>
             ));
         }
     }
-    if !want.texts.is_empty() {
-        if let Some(g) = got
-            .iter()
-            .find(|g| !want.texts.iter().any(|t| t.matches(g)))
-        {
-            return Err(format!("unexpected {kind} annotation {g:?}"));
-        }
+    let unmatched = got.iter().find(|g| !want.texts.iter().any(|t| t.matches(g)));
+    if let (false, Some(g)) = (want.texts.is_empty(), unmatched) {
+        return Err(format!("unexpected {kind} annotation {g:?}"));
     }
     Ok(())
 }

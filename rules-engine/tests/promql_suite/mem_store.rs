@@ -9,6 +9,9 @@ use vigil::store::{Querier, SeriesSamples};
 
 #[derive(Default)]
 pub struct MemStore {
+    /// When set (VIGIL_PROMQL_STORE=head), samples also go to the real head
+    /// and queries read from it.
+    head: Option<vigil::store::Head>,
     series: BTreeMap<Labels, Vec<Sample>>,
     /// Label sets of native-histogram series (not stored: out of scope),
     /// so evals that select them can be skipped.
@@ -16,8 +19,16 @@ pub struct MemStore {
 }
 
 impl MemStore {
+    pub fn new() -> Self {
+        let use_head = std::env::var("VIGIL_PROMQL_STORE").is_ok_and(|v| v == "head");
+        MemStore {
+            head: use_head.then(|| vigil::store::Head::new(vigil::store::HeadOptions::unlimited())),
+            ..MemStore::default()
+        }
+    }
+
     pub fn clear(&mut self) {
-        self.series.clear();
+        *self = MemStore::new();
         self.native.clear();
     }
 
@@ -42,6 +53,12 @@ impl MemStore {
     }
 
     pub fn add(&mut self, labels: &Labels, t: i64, v: f64) {
+        if let Some(h) = &self.head {
+            use vigil::store::Appender;
+            if let Err(e) = h.append(labels, t, v) {
+                eprintln!("head rejected {labels} @{t}: {e}");
+            }
+        }
         let samples = self.series.entry(labels.clone()).or_default();
         match samples.binary_search_by_key(&t, |s| s.t) {
             Ok(i) => samples[i].v = v,
@@ -69,6 +86,9 @@ fn window(samples: &[Sample], mint: i64, maxt: i64) -> &[Sample] {
 
 impl Querier for MemStore {
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesSamples> {
+        if let Some(h) = &self.head {
+            return h.select(matchers, mint, maxt);
+        }
         self.matching(matchers)
             .filter_map(|(l, s)| {
                 let w = window(s, mint, maxt);

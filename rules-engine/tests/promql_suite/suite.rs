@@ -93,7 +93,7 @@ fn run_file(
         .unwrap_or_default()
         .to_string_lossy()
         .to_string();
-    let mut store = MemStore::default();
+    let mut store = MemStore::new();
     let mut start_ts = false;
     let mut c = Counts::default();
     for cmd in cmds {

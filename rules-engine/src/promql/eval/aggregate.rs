@@ -38,14 +38,16 @@ pub(crate) fn eval_aggregate(
         .map(|p| ctx.pos_of_expr(p))
         .unwrap_or_default();
     let mut out = Vec::with_capacity(input.len());
-    for (i, elems) in input.into_iter().enumerate() {
+    let mut grouper = Grouper::new(&a.modifier);
+    for (i, step_elems) in input.iter().enumerate() {
+        let elems = step_elems.clone();
         let p = match &param {
             Param::Scalar(v) => Some(v[i]),
             _ => None,
         };
         let step_out = match op {
             T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO => {
-                select_k(ctx, op, p.unwrap_or(f64::NAN), &a.modifier, elems, &pos)?
+                select_k(ctx, op, p.unwrap_or(f64::NAN), &mut grouper, elems, &pos)?
             }
             T_COUNT_VALUES => {
                 let Param::Str(label) = &param else {
@@ -53,7 +55,7 @@ pub(crate) fn eval_aggregate(
                 };
                 count_values(label, &a.modifier, elems)?
             }
-            _ => aggregate_groups(ctx, op, p, &a.modifier, elems, &pos),
+            _ => aggregate_groups(ctx, op, p, &mut grouper, elems, &pos),
         };
         out.push(step_out);
     }
@@ -97,28 +99,53 @@ pub(crate) fn group_key(labels: &Labels, modifier: &Option<LabelModifier>) -> La
     }
 }
 
-/// Splits elements into groups, in order of first appearance.
-fn groups(elems: Vec<Elem>, modifier: &Option<LabelModifier>) -> Vec<(Labels, Vec<Elem>)> {
-    let mut index: HashMap<Labels, usize> = HashMap::new();
-    let mut out: Vec<(Labels, Vec<Elem>)> = Vec::new();
-    for e in elems {
-        let key = group_key(&e.labels, modifier);
-        match index.get(&key) {
-            Some(&i) => out[i].1.push(e),
-            None => {
-                index.insert(key.clone(), out.len());
-                out.push((key, vec![e]));
-            }
+/// Splits elements into groups, caching each series' group by the address
+/// of its shared labels (the caller keeps every input step alive).
+struct Grouper<'m> {
+    modifier: &'m Option<LabelModifier>,
+    keys: HashMap<*const Labels, (Rc<Labels>, u64)>,
+}
+
+impl<'m> Grouper<'m> {
+    fn new(modifier: &'m Option<LabelModifier>) -> Self {
+        Grouper {
+            modifier,
+            keys: HashMap::new(),
         }
     }
-    out
+
+    /// The groups of one step, in order of first appearance.
+    fn groups(&mut self, elems: Vec<Elem>) -> Vec<(Rc<Labels>, Vec<Elem>)> {
+        let mut index: HashMap<u64, usize> = HashMap::new();
+        let mut out: Vec<(Rc<Labels>, Vec<Elem>)> = Vec::new();
+        for e in elems {
+            let modifier = self.modifier;
+            let (key, fp) = self
+                .keys
+                .entry(Rc::as_ptr(&e.labels))
+                .or_insert_with(|| {
+                    let k = group_key(&e.labels, modifier);
+                    let fp = k.fingerprint();
+                    (Rc::new(k), fp)
+                })
+                .clone();
+            match index.get(&fp) {
+                Some(&i) => out[i].1.push(e),
+                None => {
+                    index.insert(fp, out.len());
+                    out.push((key, vec![e]));
+                }
+            }
+        }
+        out
+    }
 }
 
 fn aggregate_groups(
     ctx: &mut Ctx,
     op: TokenId,
     param: Option<f64>,
-    modifier: &Option<LabelModifier>,
+    grouper: &mut Grouper,
     elems: Vec<Elem>,
     pos: &str,
 ) -> Vec<Elem> {
@@ -128,13 +155,14 @@ fn aggregate_groups(
             ctx.ann.warn(&msg::bad_quantile(q), pos);
         }
     }
-    groups(elems, modifier)
+    grouper
+        .groups(elems)
         .into_iter()
         .map(|(key, members)| {
             let drop_name = members.iter().any(|e| e.drop_name);
             let values: Vec<f64> = members.iter().map(|e| e.v).collect();
             Elem {
-                labels: Rc::new(key),
+                labels: key,
                 v: reduce(op, param, &values),
                 drop_name,
             }
@@ -210,12 +238,12 @@ fn select_k(
     ctx: &mut Ctx,
     op: TokenId,
     p: f64,
-    modifier: &Option<LabelModifier>,
+    grouper: &mut Grouper,
     elems: Vec<Elem>,
     pos: &str,
 ) -> Result<Vec<Elem>, QueryError> {
     if op == T_LIMIT_RATIO {
-        return limit_ratio(ctx, p, modifier, elems, pos);
+        return limit_ratio(ctx, p, elems, pos);
     }
     if p.is_nan() {
         return Err(QueryError::exec("Parameter value is NaN"));
@@ -228,7 +256,7 @@ fn select_k(
         p as usize
     };
     let mut out = Vec::new();
-    for (_, mut members) in groups(elems, modifier) {
+    for (_, mut members) in grouper.groups(elems) {
         match op {
             T_TOPK => members.sort_by(|a, b| order_desc(a.v, b.v)),
             T_BOTTOMK => members.sort_by(|a, b| order_asc(a.v, b.v)),
@@ -265,7 +293,6 @@ fn order_asc(a: f64, b: f64) -> std::cmp::Ordering {
 fn limit_ratio(
     ctx: &mut Ctx,
     mut r: f64,
-    _modifier: &Option<LabelModifier>,
     elems: Vec<Elem>,
     pos: &str,
 ) -> Result<Vec<Elem>, QueryError> {

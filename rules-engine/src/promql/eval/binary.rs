@@ -34,8 +34,9 @@ pub(crate) fn eval_binary(ctx: &mut Ctx, steps: &Steps, b: &BinaryExpr) -> Resul
             let default = BinModifier::default();
             let m = b.modifier.as_ref().unwrap_or(&default);
             let mut out = Vec::with_capacity(l.len());
-            for (ls, rs) in l.into_iter().zip(r) {
-                out.push(vector_vector(op, m, ls, rs)?);
+            let mut caches = Caches::default();
+            for (ls, rs) in l.iter().zip(&r) {
+                out.push(vector_vector(op, m, ls, rs, &mut caches)?);
             }
             Val::Vector(out)
         }
@@ -164,42 +165,60 @@ pub(crate) fn signature(labels: &Labels, matching: Option<&LabelModifier>) -> La
     }
 }
 
-fn vector_vector(
-    op: TokenId,
-    m: &BinModifier,
-    lhs: Vec<Elem>,
-    rhs: Vec<Elem>,
-) -> Result<Vec<Elem>, QueryError> {
-    let matching = m.matching.as_ref();
-    match op {
-        T_LAND => Ok(set_and(lhs, &rhs, matching, true)),
-        T_LUNLESS => Ok(set_and(lhs, &rhs, matching, false)),
-        T_LOR => Ok(set_or(lhs, rhs, matching)),
-        _ => match_and_apply(op, m, lhs, rhs),
+/// Caches keyed by the address of shared label sets. Valid because every
+/// step of both operands stays alive until the operation has finished, so
+/// an address cannot be reused by another label set meanwhile.
+#[derive(Default)]
+struct Caches {
+    sig: HashMap<*const Labels, u64>,
+    result: HashMap<(*const Labels, *const Labels), (Rc<Labels>, u64)>,
+}
+
+impl Caches {
+    fn sig(&mut self, l: &Rc<Labels>, matching: Option<&LabelModifier>) -> u64 {
+        *self
+            .sig
+            .entry(Rc::as_ptr(l))
+            .or_insert_with(|| signature(l, matching).fingerprint())
     }
 }
 
-/// `and` (keep = true) and `unless` (keep = false).
-fn set_and(
-    lhs: Vec<Elem>,
+fn vector_vector(
+    op: TokenId,
+    m: &BinModifier,
+    lhs: &[Elem],
     rhs: &[Elem],
-    matching: Option<&LabelModifier>,
-    keep: bool,
-) -> Vec<Elem> {
-    let sigs: HashSet<Labels> = rhs.iter().map(|e| signature(&e.labels, matching)).collect();
-    lhs.into_iter()
-        .filter(|e| sigs.contains(&signature(&e.labels, matching)) == keep)
-        .collect()
-}
-
-fn set_or(lhs: Vec<Elem>, rhs: Vec<Elem>, matching: Option<&LabelModifier>) -> Vec<Elem> {
-    let sigs: HashSet<Labels> = lhs.iter().map(|e| signature(&e.labels, matching)).collect();
-    let mut out = lhs;
-    out.extend(
-        rhs.into_iter()
-            .filter(|e| !sigs.contains(&signature(&e.labels, matching))),
-    );
-    out
+    caches: &mut Caches,
+) -> Result<Vec<Elem>, QueryError> {
+    let matching = m.matching.as_ref();
+    match op {
+        T_LAND | T_LUNLESS => {
+            let sigs: HashSet<u64> = rhs
+                .iter()
+                .map(|e| caches.sig(&e.labels, matching))
+                .collect();
+            let keep = op == T_LAND;
+            Ok(lhs
+                .iter()
+                .filter(|e| sigs.contains(&caches.sig(&e.labels, matching)) == keep)
+                .cloned()
+                .collect())
+        }
+        T_LOR => {
+            let sigs: HashSet<u64> = lhs
+                .iter()
+                .map(|e| caches.sig(&e.labels, matching))
+                .collect();
+            let mut out = lhs.to_vec();
+            out.extend(
+                rhs.iter()
+                    .filter(|e| !sigs.contains(&caches.sig(&e.labels, matching)))
+                    .cloned(),
+            );
+            Ok(out)
+        }
+        _ => match_and_apply(op, m, lhs, rhs, caches),
+    }
 }
 
 /// The side that must be unique: the right one, or the left for
@@ -213,8 +232,9 @@ fn side_name(swapped: bool) -> &'static str {
 fn match_and_apply(
     op: TokenId,
     m: &BinModifier,
-    lhs: Vec<Elem>,
-    rhs: Vec<Elem>,
+    lhs: &[Elem],
+    rhs: &[Elem],
+    caches: &mut Caches,
 ) -> Result<Vec<Elem>, QueryError> {
     let matching = m.matching.as_ref();
     let (swapped, include) = match &m.card {
@@ -223,22 +243,23 @@ fn match_and_apply(
         _ => (false, None),
     };
     let (many, one) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
-    let mut one_by_sig: HashMap<Labels, usize> = HashMap::new();
+    let mut one_by_sig: HashMap<u64, usize> = HashMap::with_capacity(one.len());
     for (i, e) in one.iter().enumerate() {
-        let sig = signature(&e.labels, matching);
+        let sig = caches.sig(&e.labels, matching);
         if let Some(&j) = one_by_sig.get(&sig) {
-            return Err(duplicate_error(&sig, side_name(swapped), e, &one[j]));
+            let shown = signature(&e.labels, matching);
+            return Err(duplicate_error(&shown, side_name(swapped), e, &one[j]));
         }
         one_by_sig.insert(sig, i);
     }
     let fill = &m.fill_values;
-    let mut out = Vec::new();
-    let mut matched_sigs: HashSet<Labels> = HashSet::new();
+    let mut out = Vec::with_capacity(many.len());
+    let mut matched_sigs: HashSet<u64> = HashSet::new();
     let mut used_one: HashSet<usize> = HashSet::new();
-    let mut result_sigs: HashSet<Labels> = HashSet::new();
-    for e in &many {
-        let sig = signature(&e.labels, matching);
-        let (one_val, one_labels) = match one_by_sig.get(&sig) {
+    let mut result_sigs: HashSet<u64> = HashSet::new();
+    for e in many {
+        let sig = caches.sig(&e.labels, matching);
+        let (one_val, one_elem) = match one_by_sig.get(&sig) {
             Some(&j) => {
                 used_one.insert(j);
                 (one[j].v, Some(&one[j]))
@@ -253,27 +274,28 @@ fn match_and_apply(
         } else {
             (e.v, one_val)
         };
-        let ctx = PairCtx {
+        let pair = PairCtx {
             op,
             m,
             include,
-            one_labels,
+            one_labels: one_elem,
         };
-        if let Some(res) = apply_pair(&ctx, e, l, r) {
-            if include.is_none() && one_labels.is_some() && !matched_sigs.insert(sig) {
-                return Err(QueryError::exec(
-                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
-                ));
-            }
-            if include.is_some() && !result_sigs.insert((*res.labels).clone()) {
-                return Err(QueryError::exec(
-                    "multiple matches for labels: grouping labels must ensure unique matches",
-                ));
-            }
-            out.push(res);
+        let Some((res, res_fp)) = apply_pair(&pair, e, l, r, caches) else {
+            continue;
+        };
+        if include.is_none() && one_elem.is_some() && !matched_sigs.insert(sig) {
+            return Err(QueryError::exec(
+                "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+            ));
         }
+        if include.is_some() && !result_sigs.insert(res_fp) {
+            return Err(QueryError::exec(
+                "multiple matches for labels: grouping labels must ensure unique matches",
+            ));
+        }
+        out.push(res);
     }
-    fill_unmatched_one(op, m, &one, &used_one, swapped, &mut out);
+    fill_unmatched_one(op, m, one, &used_one, swapped, &mut out, caches);
     Ok(out)
 }
 
@@ -285,23 +307,41 @@ struct PairCtx<'a> {
 }
 
 /// Applies the operator to one matched pair; `None` when a comparison
-/// filters it out.
-fn apply_pair(c: &PairCtx, many: &Elem, l: f64, r: f64) -> Option<Elem> {
+/// filters it out. Returns the element and its labels' fingerprint.
+fn apply_pair(
+    c: &PairCtx,
+    many: &Elem,
+    l: f64,
+    r: f64,
+    caches: &mut Caches,
+) -> Option<(Elem, u64)> {
     let (v, keep) = elem_op(c.op, l, r, c.m.return_bool);
     if !keep {
         return None;
     }
-    let labels = result_labels(
-        &many.labels,
-        c.one_labels.map(|e| &*e.labels),
-        c.m,
-        c.include,
+    let one = c.one_labels.map(|e| &e.labels);
+    let key = (
+        Rc::as_ptr(&many.labels),
+        one.map_or(std::ptr::null(), Rc::as_ptr),
     );
-    Some(Elem {
-        labels: Rc::new(labels),
-        v,
-        drop_name: many.drop_name || drops_name(c.op) || c.m.return_bool,
-    })
+    let (labels, fp) = caches
+        .result
+        .entry(key)
+        .or_insert_with(|| {
+            let l = result_labels(&many.labels, one.map(|l| &**l), c.m, c.include);
+            let fp = l.fingerprint();
+            (Rc::new(l), fp)
+        })
+        .clone();
+    let drop_name = many.drop_name || drops_name(c.op) || c.m.return_bool;
+    Some((
+        Elem {
+            labels,
+            v,
+            drop_name,
+        },
+        fp,
+    ))
 }
 
 /// Elements of the "one" side without a match, kept when `fill_left` /
@@ -313,6 +353,7 @@ fn fill_unmatched_one(
     used: &HashSet<usize>,
     swapped: bool,
     out: &mut Vec<Elem>,
+    caches: &mut Caches,
 ) {
     let VectorMatchFillValues { lhs: fl, rhs: fr } = m.fill_values;
     let fill_many = if swapped { fr } else { fl };
@@ -328,7 +369,7 @@ fn fill_unmatched_one(
             include: None,
             one_labels: None,
         };
-        if let Some(mut res) = apply_pair(&c, e, l, r) {
+        if let Some((mut res, _)) = apply_pair(&c, e, l, r, caches) {
             if is_comparison(op) && !m.return_bool {
                 res.v = l;
             }

@@ -42,7 +42,7 @@ pub(crate) fn ref_time(ctx: &Ctx, at: &Option<AtModifier>, offset: &Option<Offse
 }
 
 /// The selector's matcher sets: one set, or several for `{a="1" or b="2"}`.
-fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
+pub(crate) fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
     let mut sets = Vec::new();
     if vs.matchers.or_matchers.is_empty() {
         sets.push(convert(vs, &vs.matchers.matchers)?);

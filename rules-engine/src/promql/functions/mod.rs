@@ -2,6 +2,7 @@
 
 pub(crate) mod counters;
 pub(crate) mod histogram;
+pub(crate) mod info;
 pub(crate) mod labels;
 pub(crate) mod math;
 pub(crate) mod over_time;
@@ -55,6 +56,7 @@ pub(crate) fn eval_call(ctx: &mut Ctx, steps: &Steps, c: &Call) -> Result<Val, Q
             ))
         }
         "timestamp" => timestamp(ctx, steps, args[0]),
+        "info" => info::eval_info(ctx, steps, &args),
         "absent" => absent(ctx, steps, args[0]),
         "label_replace" | "label_join" => label_fn(ctx, steps, name, &args),
         "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
@@ -108,7 +110,7 @@ fn map_values(steps: Vec<Vec<Elem>>, f: impl Fn(f64) -> f64) -> Vec<Vec<Elem>> {
         .collect()
 }
 
-fn unwrap_parens(mut e: &Expr) -> &Expr {
+pub(crate) fn unwrap_parens(mut e: &Expr) -> &Expr {
     while let Expr::Paren(p) = e {
         e = &p.expr;
     }
