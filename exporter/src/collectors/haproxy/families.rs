@@ -341,4 +341,23 @@ mod tests {
         assert!(has("haproxy_server_check_failures_total"));
         assert!(!has("haproxy_backend_check_failures_total"));
     }
+
+    proptest::proptest! {
+        /// Whatever rows a stats reply holds, turning them into families
+        /// never panics.
+        #[test]
+        fn arbitrary_rows_never_panic(
+            rows in proptest::collection::vec(
+                ("[a-z]{1,3}", "(FRONTEND|BACKEND|[a-z]{1,3})", 0u8..4, "(UP|DOWN 1/2|MAINT|no check|OPEN|FULL|x)", "(\\* )?(L7OK|L4CON|INI|)", 0u32..5),
+                0..20,
+            )
+        ) {
+            let mut text = String::from("# pxname,svname,type,status,check_status,scur,rtime,check_code,hrsp_2xx\n");
+            for (px, sv, ty, status, check, n) in rows {
+                text.push_str(&format!("{px},{sv},{ty},{status},{check},{n},{n},,{n}\n"));
+            }
+            let rows = stats::parse(&text).unwrap();
+            let _ = families(&rows);
+        }
+    }
 }

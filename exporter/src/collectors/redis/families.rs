@@ -326,4 +326,26 @@ mod tests {
         names.dedup();
         assert_eq!(before, names.len());
     }
+
+    proptest::proptest! {
+        /// Whatever a server sends in any section, turning it into families
+        /// never panics.
+        #[test]
+        fn arbitrary_sections_never_panic(
+            lines in proptest::collection::vec(
+                "(# (Keyspace|Replication|Commandstats|Latencystats|Errorstats|Server))|([a-z_0-9|]{1,12}:[a-z0-9=,.|-]{0,30})",
+                0..40,
+            ),
+            databases in proptest::option::of(0u32..2000),
+        ) {
+            let text = lines.join("\n");
+            if let Ok(info) = info::parse(&text) {
+                let _ = families(&Snapshot {
+                    info,
+                    config: Config { databases, ..Config::default() },
+                    slowlog: None,
+                });
+            }
+        }
+    }
 }
