@@ -6,12 +6,16 @@
 //! Failures are checked both as the collector's `CollectError` and as
 //! `pg_up 0` in the output of the exporter's registry.
 
+#[path = "exporter_postgres/failures.rs"]
+mod failures;
+#[path = "exporter_postgres/replication.rs"]
+mod replication;
 #[path = "exporter_postgres/support.rs"]
 mod support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use support::{
@@ -19,7 +23,6 @@ use support::{
 };
 use vigil_exporter::encode::{Format, encode};
 use vigil_exporter::metrics::MetricType;
-use vigil_tests::postgres::PgServer;
 
 /// A password that appears nowhere else, so finding it in an error proves a
 /// leak.
@@ -316,303 +319,6 @@ fn database_and_table_statistics(env: &Env) -> Result<(), Failed> {
     Ok(())
 }
 
-fn replica_and_primary_roles(env: &Env) -> Result<(), Failed> {
-    let on_primary = env.collect(&env.primary_collector)?;
-    assert_eq!(value(&on_primary, "pg_replication_is_replica", &[]), 0.0);
-    assert_eq!(value(&on_primary, "pg_replication_lag_seconds", &[]), 0.0);
-    assert_eq!(value(&on_primary, "pg_replication_lag", &[]), 0.0);
-    let on_replica = env.collect(&env.replica_collector)?;
-    assert_eq!(value(&on_replica, "pg_replication_is_replica", &[]), 1.0);
-    assert!(
-        family(&on_replica, "pg_stat_replication_pg_wal_lsn_diff")
-            .samples
-            .is_empty()
-    );
-    Ok(())
-}
-
-/// postgres_exporter 0.11 reports an ever-growing lag here; a caught-up idle
-/// standby must stay at 0 over several seconds of scrapes.
-fn idle_caught_up_standby_has_zero_lag(env: &Env) -> Result<(), Failed> {
-    // A replayed commit gives the standby a last-replay timestamp, which is
-    // what 0.11's formula counts from; without one both formulas say 0.
-    env.primary()
-        .query_db("appdb", "INSERT INTO t VALUES (10)")
-        .map_err(|e| e.to_string())?;
-    env.replica
-        .wait_caught_up(&env.primary())
-        .map_err(|e| e.to_string())?;
-    let until = Instant::now() + Duration::from_secs(3);
-    let mut scrapes = 0;
-    while Instant::now() < until {
-        let fams = env.collect(&env.replica_collector)?;
-        let lag = value(&fams, "pg_replication_lag_seconds", &[]);
-        let received = psql_f64(
-            &env.replica,
-            "SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())",
-        );
-        // A WAL record may arrive between the two reads; only a standby that
-        // had nothing left to replay must show exactly 0.
-        if received == 0.0 {
-            assert_eq!(lag, 0.0, "caught-up standby reported lag {lag}");
-            assert_eq!(value(&fams, "pg_replication_lag", &[]), 0.0);
-        }
-        scrapes += 1;
-        std::thread::sleep(Duration::from_millis(100)); // scrape interval, not a wait
-    }
-    assert!(scrapes >= 10, "only {scrapes} scrapes in 3 s");
-    let stamp = psql_f64(
-        &env.replica,
-        "SELECT count(*) FROM (SELECT pg_last_xact_replay_timestamp() AS t) x WHERE t IS NOT NULL",
-    );
-    assert_eq!(stamp, 1.0, "the standby has replayed a transaction");
-    Ok(())
-}
-
-/// With replay paused, WAL arrives but is not applied: the lag is the real
-/// delay (> 0) on the standby, and the primary sees replay bytes behind.
-/// After resuming, both come back to 0.
-fn paused_replay_shows_real_lag(env: &Env) -> Result<(), Failed> {
-    let replica = &env.replica;
-    let app = replica.application_name().unwrap();
-    replica
-        .query("SELECT pg_wal_replay_pause()")
-        .map_err(|e| e.to_string())?;
-    struct Resume<'a>(&'a PgServer);
-    impl Drop for Resume<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.query("SELECT pg_wal_replay_resume()");
-        }
-    }
-    let _resume = Resume(replica);
-    env.primary()
-        .query_db("appdb", "INSERT INTO t VALUES (100)")
-        .map_err(|e| e.to_string())?;
-    vigil_tests::process::wait_until(
-        "the standby to receive WAL it does not replay",
-        Duration::from_secs(30),
-        || {
-            replica
-                .query("SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()")
-                .is_ok_and(|t| t == "t")
-        },
-    );
-    let fams = env.collect(&env.replica_collector)?;
-    let lag = value(&fams, "pg_replication_lag_seconds", &[]);
-    assert!(
-        lag > 0.0,
-        "paused standby with pending WAL reported lag {lag}"
-    );
-    let on_primary = env.collect(&env.primary_collector)?;
-    let behind = value(
-        &on_primary,
-        "pg_stat_replication_replay_lag_bytes",
-        &[("application_name", &app)],
-    );
-    assert!(behind > 0.0, "replay_lag_bytes {behind}");
-    drop(_resume);
-    replica
-        .wait_caught_up(&env.primary())
-        .map_err(|e| e.to_string())?;
-    let fams = env.collect(&env.replica_collector)?;
-    assert_eq!(value(&fams, "pg_replication_lag_seconds", &[]), 0.0);
-    Ok(())
-}
-
-fn per_standby_statistics(env: &Env) -> Result<(), Failed> {
-    let replica = &env.replica;
-    replica
-        .wait_caught_up(&env.primary())
-        .map_err(|e| e.to_string())?;
-    let fams = env.collect(&env.primary_collector)?;
-    let app = replica.application_name().unwrap();
-    let slot = replica.slot_name().unwrap();
-    let who = [
-        ("application_name", app.as_str()),
-        ("client_addr", "127.0.0.1"),
-        ("slot_name", slot.as_str()),
-        ("state", "streaming"),
-    ];
-    assert_eq!(
-        family(&fams, "pg_stat_replication_pg_wal_lsn_diff")
-            .samples
-            .len(),
-        1
-    );
-    assert!(value(&fams, "pg_stat_replication_pg_current_wal_lsn_bytes", &who) > 0.0);
-    assert!(value(&fams, "pg_stat_replication_reply_time", &who) > 1.7e9);
-    for stage in ["sent", "write", "flush", "replay"] {
-        let bytes = value(
-            &fams,
-            &format!("pg_stat_replication_{stage}_lag_bytes"),
-            &who,
-        );
-        assert!(bytes >= 0.0, "{stage}: {bytes}");
-    }
-    for stage in ["write", "flush", "replay"] {
-        let secs = value(
-            &fams,
-            &format!("pg_stat_replication_{stage}_lag_seconds"),
-            &who,
-        );
-        assert!(secs.is_finite() && secs >= 0.0, "{stage}: {secs}");
-    }
-    Ok(())
-}
-
-fn wrong_password_never_leaks(env: &Env) -> Result<(), Failed> {
-    let dsn = env.primary().dsn_with(WRONG_PASSWORD, "postgres");
-    let server = env.primary().server_label();
-    let c = collector(&dsn, false);
-    let err = env.collect(&c).expect_err("a wrong password must fail");
-    let text = format!("{err} {err:?}");
-    assert_eq!(err.kind, "auth", "{text}");
-    assert!(!text.contains(WRONG_PASSWORD), "password leaked: {text}");
-    assert!(!text.contains(&dsn), "DSN leaked: {text}");
-    assert!(text.contains(&server), "{text}");
-    // Through the registry: pg_up 0 for this target, the reason logged, and
-    // neither the exposition (both formats) nor the logs hold the secret.
-    let fams = env
-        .rt
-        .block_on(registry(&[&c, &env.replica_collector]).gather());
-    assert_eq!(pg_up(&fams, &server), 0.0);
-    assert_eq!(pg_up(&fams, &env.replica.server_label()), 1.0);
-    let error = |s: &str| value(&fams, "pg_exporter_last_scrape_error", &[("server", s)]);
-    assert_eq!(error(&server), 1.0);
-    assert_eq!(error(&env.replica.server_label()), 0.0);
-    for format in [Format::Text, Format::OpenMetrics] {
-        let body = encode(&fams, format);
-        assert!(!body.contains(WRONG_PASSWORD), "password in /metrics");
-        assert!(body.contains("pg_replication_is_replica"));
-    }
-    let logs = LOGS.get().expect("logs captured").text();
-    assert!(
-        logs.contains("password authentication failed"),
-        "reason not logged"
-    );
-    assert!(!logs.contains(WRONG_PASSWORD), "password in the logs");
-    // Nor the right passwords, after all the successful collections so far.
-    assert!(!logs.contains(vigil_tests::postgres::SUPERUSER_PASSWORD));
-    assert!(!logs.contains("monitor-pw"));
-    assert!(
-        logs.contains("pg_stat_database"),
-        "sqlx's statement logs were captured"
-    );
-    Ok(())
-}
-
-/// TLS as the DSN's `sslmode` asks: `require` encrypts, `verify-full` with
-/// the server's certificate as `sslrootcert` also checks it (rustls), and
-/// the server sees our sessions as TLS sessions.
-fn tls_by_sslmode(env: &Env) -> Result<(), Failed> {
-    let primary = env.primary();
-    let root = primary.enable_tls().map_err(|e| e.to_string())?;
-    let plain = primary.dsn().replace("?sslmode=disable", "");
-    let app = "vigil-tls-probe";
-    for query in [
-        "?sslmode=require".to_string(),
-        format!("?sslmode=verify-full&sslrootcert={}", root.display()),
-    ] {
-        let dsn = format!("{plain}{query}&application_name={app}");
-        let c = collector(&dsn, false);
-        let fams = env.collect(&c)?;
-        assert_eq!(value(&fams, "pg_settings_ssl", &[]), 1.0);
-        let tls_sessions = psql_f64(
-            &primary,
-            &format!(
-                "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
-                 WHERE ssl AND application_name = '{app}'"
-            ),
-        );
-        assert_eq!(tls_sessions, 1.0, "{query}: our kept session uses TLS");
-        drop(c); // closes the session before the next mode is tried
-        vigil_tests::process::wait_until(
-            "the probe session to end",
-            Duration::from_secs(10),
-            || {
-                primary
-                    .query(&format!(
-                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}'"
-                    ))
-                    .is_ok_and(|n| n == "0")
-            },
-        );
-    }
-    // A certificate that does not match: verify-full must refuse it.
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let wrong_root = support::unrelated_certificate(dir.path());
-    let dsn = format!(
-        "{plain}?sslmode=verify-full&sslrootcert={}",
-        wrong_root.display()
-    );
-    let err = env
-        .collect(&collector(&dsn, false))
-        .expect_err("an unknown certificate must be refused");
-    assert_eq!(err.kind, "connect", "{err}");
-    Ok(())
-}
-
-/// A server that accepts TCP connections but never answers (the listen
-/// backlog completes the handshake): the collection fails at the target's
-/// own deadline with kind `timeout`, and the other target is unaffected.
-fn unresponsive_server_times_out(env: &Env) -> Result<(), Failed> {
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let port = silent.local_addr().map_err(|e| e.to_string())?.port();
-    let dsn = format!("postgres://postgres:x@127.0.0.1:{port}/postgres?sslmode=disable");
-    let c = support::collector_with_timeout(&dsn, false, Duration::from_millis(300));
-    let err = env
-        .collect(&c)
-        .expect_err("a silent server cannot be collected");
-    assert_eq!(err.kind, "timeout", "{err}");
-    let fams = env
-        .rt
-        .block_on(registry(&[&c, &env.replica_collector]).gather());
-    assert_eq!(pg_up(&fams, &format!("127.0.0.1:{port}")), 0.0);
-    assert_eq!(pg_up(&fams, &env.replica.server_label()), 1.0);
-    drop(silent);
-    Ok(())
-}
-
-/// Stop the primary: its collection fails, the replica's does not. Start it
-/// again: the same collector succeeds, without being rebuilt.
-fn primary_stop_and_start(env: &Env) -> Result<(), Failed> {
-    let registry = registry(&[&env.primary_collector, &env.replica_collector]);
-    let (primary, replica) = (env.primary().server_label(), env.replica.server_label());
-    let fams = env.rt.block_on(registry.gather());
-    assert_eq!((pg_up(&fams, &primary), pg_up(&fams, &replica)), (1.0, 1.0));
-
-    env.primary().stop().map_err(|e| e.to_string())?;
-    let err = env
-        .collect(&env.primary_collector)
-        .expect_err("collecting from a stopped server must fail");
-    assert_eq!(err.kind, "connect", "{err}");
-    let fams = env.rt.block_on(registry.gather());
-    assert_eq!(pg_up(&fams, &primary), 0.0);
-    assert_eq!(pg_up(&fams, &replica), 1.0, "the replica is unaffected");
-    assert_eq!(
-        value(&fams, "pg_replication_is_replica", &[("server", &replica)]),
-        1.0
-    );
-
-    env.primary().start().map_err(|e| e.to_string())?;
-    let fams = env.rt.block_on(registry.gather());
-    assert_eq!((pg_up(&fams, &primary), pg_up(&fams, &replica)), (1.0, 1.0));
-    assert_eq!(
-        value(&fams, "pg_replication_is_replica", &[("server", &primary)]),
-        0.0
-    );
-    // A restart between two scrapes: the kept connection is dead, the next
-    // scrape notices (ping) and reconnects within the same collection.
-    {
-        let mut primary = env.primary();
-        primary.stop().map_err(|e| e.to_string())?;
-        primary.start().map_err(|e| e.to_string())?;
-    }
-    let fams = env.rt.block_on(registry.gather());
-    assert_eq!(pg_up(&fams, &primary), 1.0);
-    Ok(())
-}
-
 type TrialFn = fn(&Env) -> Result<(), Failed>;
 
 fn main() {
@@ -642,20 +348,32 @@ fn main() {
             "database_and_table_statistics",
             database_and_table_statistics,
         ),
-        ("replica_and_primary_roles", replica_and_primary_roles),
+        (
+            "replica_and_primary_roles",
+            replication::replica_and_primary_roles,
+        ),
         (
             "idle_caught_up_standby_has_zero_lag",
-            idle_caught_up_standby_has_zero_lag,
+            replication::idle_caught_up_standby_has_zero_lag,
         ),
-        ("paused_replay_shows_real_lag", paused_replay_shows_real_lag),
-        ("per_standby_statistics", per_standby_statistics),
-        ("wrong_password_never_leaks", wrong_password_never_leaks),
-        ("tls_by_sslmode", tls_by_sslmode),
+        (
+            "paused_replay_shows_real_lag",
+            replication::paused_replay_shows_real_lag,
+        ),
+        (
+            "per_standby_statistics",
+            replication::per_standby_statistics,
+        ),
+        (
+            "wrong_password_never_leaks",
+            failures::wrong_password_never_leaks,
+        ),
+        ("tls_by_sslmode", failures::tls_by_sslmode),
         (
             "unresponsive_server_times_out",
-            unresponsive_server_times_out,
+            failures::unresponsive_server_times_out,
         ),
-        ("primary_stop_and_start", primary_stop_and_start),
+        ("primary_stop_and_start", failures::primary_stop_and_start),
     ];
     let wanted = |name: &str| {
         let probe = Trial::test(name, || Ok(()));
