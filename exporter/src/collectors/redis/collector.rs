@@ -110,21 +110,28 @@ impl RedisCollector {
         pipe.cmd("SLOWLOG").arg("LEN");
         pipe.cmd("SLOWLOG").arg("GET").arg(1);
         let replies: Vec<Result<Value, RedisError>> = pipe.query_async(&mut conn).await?;
-        if replies.len() != 7 {
+        let Ok(
+            [
+                info,
+                maxmemory,
+                maxclients,
+                io_threads,
+                databases,
+                len,
+                last,
+            ],
+        ) = <[Result<Value, RedisError>; 7]>::try_from(replies)
+        else {
             return Err(RedisError::from((
                 redis::ErrorKind::Client,
                 "unexpected number of replies",
             )));
-        }
-        let mut replies = replies.into_iter();
-        let info = replies.next().expect("seven replies")?;
-        let mut next = || replies.next().and_then(Result::ok);
-        let config = [next(), next(), next(), next()];
+        };
         Ok(Replies {
-            info,
-            config,
-            slowlog_len: next(),
-            slowlog_last: next(),
+            info: info?,
+            config: [maxmemory, maxclients, io_threads, databases].map(Result::ok),
+            slowlog_len: len.ok(),
+            slowlog_last: last.ok(),
         })
     }
 
