@@ -241,15 +241,18 @@ impl PgServer {
     /// Starts the server (again) with `pg_ctl start -w` on its own port; the
     /// data directory is kept, so a stopped primary comes back with its data
     /// and its replica reconnects by itself. Runs with `fsync=off` (test data
-    /// needs no durability, and several servers share slow disks) and
-    /// `max_connections=50`.
+    /// needs no durability, and several servers share slow disks),
+    /// `max_connections=50`, and `pg_stat_statements` preloaded (it ships
+    /// with the server package; `CREATE EXTENSION pg_stat_statements` in a
+    /// database makes its view available there).
     pub fn start(&mut self) -> Result<(), PgError> {
         if self.running {
             return Ok(());
         }
         let options = format!(
             "-c port={} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} \
-             -c fsync=off -c max_connections=50",
+             -c fsync=off -c max_connections=50 \
+             -c shared_preload_libraries=pg_stat_statements",
             self.port,
             self.dir.path().display()
         );

@@ -198,6 +198,57 @@ fn unreadable_database_is_skipped(env: &Env) -> Result<(), Failed> {
     Ok(())
 }
 
+/// With `stat_statements: true` and the extension installed, the most
+/// expensive statements appear per user, database and query id; without the
+/// option there is no such family.
+fn statement_statistics(env: &Env) -> Result<(), Failed> {
+    let primary = env.primary();
+    primary
+        .query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .map_err(|e| e.to_string())?;
+    for _ in 0..3 {
+        primary
+            .query("SELECT count(*) FROM pg_class WHERE relname LIKE 'vigil_probe%'")
+            .map_err(|e| e.to_string())?;
+    }
+    let dsn = primary.dsn();
+    drop(primary);
+    let mut t = support::target(&dsn, false, std::time::Duration::from_secs(5));
+    t.stat_statements = true;
+    t.stat_statements_limit = Some(1000);
+    let fams = env.collect(&support::collector_from(t))?;
+    let calls = family(&fams, "pg_stat_statements_calls_total");
+    assert_eq!(calls.kind, MetricType::Counter);
+    let probe_query_id = env
+        .primary()
+        .query(
+            "SELECT queryid FROM pg_stat_statements \
+             WHERE query LIKE 'SELECT count(*) FROM pg_class WHERE relname LIKE%'",
+        )
+        .map_err(|e| e.to_string())?;
+    let probe = value(
+        &fams,
+        "pg_stat_statements_calls_total",
+        &[
+            ("user", "postgres"),
+            ("datname", "postgres"),
+            ("queryid", &probe_query_id),
+        ],
+    );
+    assert!(probe >= 3.0, "calls {probe}");
+    for name in ["seconds_total", "rows_total", "block_read_seconds_total"] {
+        let f = family(&fams, &format!("pg_stat_statements_{name}"));
+        assert_eq!(f.samples.len(), calls.samples.len(), "{name}");
+    }
+    let without = env.collect(&env.primary_collector)?;
+    assert!(
+        without
+            .iter()
+            .all(|f| !f.name.starts_with("pg_stat_statements_"))
+    );
+    Ok(())
+}
+
 /// `promtool check metrics` may warn about names inherited from
 /// postgres_exporter (contract names, its `stat_user_tables` collector and
 /// example `pg_process_idle_seconds`), never about names that are new here.
@@ -252,6 +303,8 @@ fn settings_match_the_server(env: &Env) -> Result<(), Failed> {
     );
     assert_eq!(get("pg_settings_checkpoint_timeout_seconds"), checkpoint);
     assert_eq!(get("pg_settings_bgwriter_delay_seconds"), 0.2);
+    // A dotted extension setting (`pg_stat_statements.max`, default 5000).
+    assert_eq!(get("pg_settings_pg_stat_statements_max"), 5000.0);
     assert!(
         fams.iter()
             .all(|f| !f.name.starts_with("pg_settings_datestyle"))
@@ -327,7 +380,7 @@ fn main() {
     // Trials share the servers and the last ones stop the primary: one at a
     // time, in order.
     args.test_threads = Some(1);
-    let trials: [(&str, TrialFn); 16] = [
+    let trials: [(&str, TrialFn); 17] = [
         ("contract_families", contract_families),
         (
             "repeated_collections_reuse_the_connection",
@@ -342,6 +395,7 @@ fn main() {
             unreadable_database_is_skipped,
         ),
         ("open_transaction_age", open_transaction_age),
+        ("statement_statistics", statement_statistics),
         ("promtool_accepts_our_names", promtool_accepts_our_names),
         ("settings_match_the_server", settings_match_the_server),
         (

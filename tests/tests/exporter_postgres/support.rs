@@ -139,16 +139,27 @@ pub(crate) fn collector_with_timeout(
     auto_discover: bool,
     timeout: Duration,
 ) -> Arc<dyn Collector> {
-    build(&PostgresTarget {
+    collector_from(target(dsn, auto_discover, timeout))
+}
+
+/// The target the trials use: static label `cluster="test"`, everything
+/// else as the configuration's defaults.
+pub(crate) fn target(dsn: &str, auto_discover: bool, timeout: Duration) -> PostgresTarget {
+    PostgresTarget {
         dsn: Some(vigil_common::Secret::new(dsn)),
         dsn_file: None,
         server: None,
         timeout: Some(timeout),
         labels: [("cluster".to_string(), "test".to_string())].into(),
         auto_discover_databases: auto_discover,
+        stat_statements: false,
+        stat_statements_limit: None,
         exclude_databases: Vec::new(),
-    })
-    .expect("build the collector")
+    }
+}
+
+pub(crate) fn collector_from(target: PostgresTarget) -> Arc<dyn Collector> {
+    build(&target).expect("build the collector")
 }
 
 pub(crate) fn family<'a>(fams: &'a [Family], name: &str) -> &'a Family {

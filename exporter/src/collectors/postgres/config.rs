@@ -52,6 +52,13 @@ pub struct PostgresTarget {
     /// every database that accepts connections, not only the DSN's own.
     #[serde(default)]
     pub auto_discover_databases: bool,
+    /// Collect `pg_stat_statements_*` (the extension must be installed in
+    /// the DSN's database). Off by default: each statement is a series.
+    #[serde(default)]
+    pub stat_statements: bool,
+    /// How many statements to keep, those with the most execution time.
+    #[serde(default)]
+    pub stat_statements_limit: Option<u32>,
     /// Databases left out of discovery (`template0`/`template1` never
     /// accept our connections and are always left out).
     #[serde(default)]

@@ -33,6 +33,7 @@ mod error;
 mod replication;
 mod server;
 pub mod settings;
+mod statements;
 mod user_tables;
 
 use std::collections::BTreeMap;
@@ -80,6 +81,11 @@ pub fn build(target: &PostgresTarget) -> Result<Arc<dyn Collector>, BuildError> 
         options,
         auto_discover: target.auto_discover_databases,
         exclude: target.exclude_databases.clone(),
+        stat_statements: target.stat_statements.then(|| {
+            target
+                .stat_statements_limit
+                .unwrap_or(statements::DEFAULT_LIMIT)
+        }),
         connection: Mutex::new(None),
         database_connections: Mutex::new(BTreeMap::new()),
     }))
@@ -95,6 +101,8 @@ struct PostgresCollector {
     options: PgConnectOptions,
     auto_discover: bool,
     exclude: Vec<String>,
+    /// How many `pg_stat_statements` rows to read, when enabled.
+    stat_statements: Option<u32>,
     /// The connection to the DSN's database, between scrapes.
     connection: Mutex<Option<PgConnection>>,
     /// Connections to discovered databases by name; databases that
@@ -200,6 +208,13 @@ impl PostgresCollector {
                 .await
                 .map_err(|e| self.error("reading pg_stat_user_tables", &e))?,
         );
+        if let Some(limit) = self.stat_statements {
+            out.extend(
+                statements::collect(conn, version, limit)
+                    .await
+                    .map_err(|e| self.error("reading pg_stat_statements", &e))?,
+            );
+        }
         Ok((out, version))
     }
 
