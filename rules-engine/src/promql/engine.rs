@@ -11,7 +11,7 @@ use promql_parser::parser::Expr;
 use super::annotations::Annotations;
 use super::error::QueryError;
 use super::eval::{self, Ctx, Elem, Steps, Val, output_labels};
-use super::parse::parse_expr;
+use super::parse::parse_for_query;
 use super::value::{QueryOutput, Value};
 use crate::model::{Labels, Sample};
 use crate::store::{Querier, SeriesSamples};
@@ -58,7 +58,7 @@ impl Engine {
 
     /// An instant query at `t` (ms since the epoch).
     pub fn instant(&self, q: &dyn Querier, expr: &str, t: i64) -> Result<QueryOutput, QueryError> {
-        let ast = parse_expr(expr)?;
+        let ast = parse_for_query(expr, 0, 0)?;
         self.run(
             q,
             expr,
@@ -92,7 +92,7 @@ impl Engine {
                 "end timestamp must not be before start time".into(),
             ));
         }
-        let ast = parse_expr(expr)?;
+        let ast = parse_for_query(expr, step, end - start)?;
         let ty = ast.value_type().to_string();
         if ty != "scalar" && ty != "vector" {
             let shown = if ty == "matrix" {

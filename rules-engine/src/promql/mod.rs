@@ -5,6 +5,7 @@
 //! subqueries, `@` and `offset`, annotations, limits.
 
 mod annotations;
+mod durations;
 mod engine;
 mod error;
 pub(crate) mod eval;

@@ -11,7 +11,14 @@ pub(crate) const RAW_BYTE_BASE: u32 = 0x10_FF00;
 /// Parses and type-checks a PromQL expression (Prometheus 3.x syntax). The
 /// rule engine uses it to validate rule files; errors are `bad_data`.
 pub fn parse_expr(text: &str) -> Result<Expr, QueryError> {
+    parse_for_query(text, 0, 0)
+}
+
+/// Parses for a query with the given step and range (ms), which duration
+/// expressions (`step()`, `range()`) may refer to.
+pub(crate) fn parse_for_query(text: &str, step_ms: i64, range_ms: i64) -> Result<Expr, QueryError> {
     let text = go_byte_escapes(text);
+    let text = super::durations::rewrite(&text, step_ms, range_ms).map_err(QueryError::Parse)?;
     promql_parser::parser::parse(&text).map_err(QueryError::Parse)
 }
 

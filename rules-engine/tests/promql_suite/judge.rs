@@ -42,7 +42,9 @@ fn check_ann(kind: &str, want: &AnnExpect, got: &[String]) -> Result<(), String>
             ));
         }
     }
-    let unmatched = got.iter().find(|g| !want.texts.iter().any(|t| t.matches(g)));
+    let unmatched = got
+        .iter()
+        .find(|g| !want.texts.iter().any(|t| t.matches(g)));
     if let (false, Some(g)) = (want.texts.is_empty(), unmatched) {
         return Err(format!("unexpected {kind} annotation {g:?}"));
     }

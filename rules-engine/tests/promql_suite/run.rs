@@ -71,15 +71,14 @@ const TIME_DEPENDENT: [&str; 17] = [
     "end()",
 ];
 
+/// Whether `expr` calls any of the functions in `words` (given as `name(`).
 fn uses_any(expr: &str, words: &[&str]) -> bool {
-    let compact: String = expr.chars().filter(|c| !c.is_whitespace()).collect();
-    words.iter().any(|w| {
-        compact.match_indices(w).any(|(i, _)| {
-            i == 0
-                || !compact.as_bytes()[i - 1].is_ascii_alphanumeric()
-                    && compact.as_bytes()[i - 1] != b'_'
-        })
-    })
+    let names: Vec<String> = words
+        .iter()
+        .map(|w| regex::escape(w.trim_end_matches(['(', ')'])))
+        .collect();
+    let re = regex::Regex::new(&format!(r"(?i)\b({})\s*\(", names.join("|"))).unwrap();
+    re.is_match(expr)
 }
 
 fn at_time(ms: i64) -> SystemTime {
