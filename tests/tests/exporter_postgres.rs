@@ -380,7 +380,7 @@ fn main() {
     // Trials share the servers and the last ones stop the primary: one at a
     // time, in order.
     args.test_threads = Some(1);
-    let trials: [(&str, TrialFn); 17] = [
+    let trials: Vec<(&str, TrialFn)> = vec![
         ("contract_families", contract_families),
         (
             "repeated_collections_reuse_the_connection",
@@ -418,6 +418,7 @@ fn main() {
             "per_standby_statistics",
             replication::per_standby_statistics,
         ),
+        ("replication_slots", replication::replication_slots),
         (
             "wrong_password_never_leaks",
             failures::wrong_password_never_leaks,

@@ -152,3 +152,66 @@ pub(crate) fn per_standby_statistics(env: &Env) -> Result<(), Failed> {
     }
     Ok(())
 }
+
+/// Slots on the primary: the replica's is active; a slot nobody uses is
+/// inactive and its retained WAL grows as the primary writes.
+pub(crate) fn replication_slots(env: &Env) -> Result<(), Failed> {
+    let slot = env.replica.slot_name().unwrap();
+    let primary = env.primary();
+    primary
+        .query("SELECT pg_create_physical_replication_slot('vigil_idle_slot', true)")
+        .map_err(|e| e.to_string())?;
+    struct DropSlot<'a>(&'a PgServer);
+    impl Drop for DropSlot<'_> {
+        fn drop(&mut self) {
+            let _ = self
+                .0
+                .query("SELECT pg_drop_replication_slot('vigil_idle_slot')");
+        }
+    }
+    let _drop_slot = DropSlot(&primary);
+    primary
+        .query_db(
+            "appdb",
+            "INSERT INTO t SELECT g FROM generate_series(1000, 1100) g",
+        )
+        .map_err(|e| e.to_string())?;
+    primary
+        .query("SELECT pg_switch_wal()")
+        .map_err(|e| e.to_string())?;
+    let fams = env.collect(&env.primary_collector)?;
+    let active = |name: &str| {
+        value(
+            &fams,
+            "pg_replication_slot_slot_is_active",
+            &[("slot_name", name), ("slot_type", "physical")],
+        )
+    };
+    assert_eq!(active(&slot), 1.0);
+    assert_eq!(active("vigil_idle_slot"), 0.0);
+    let retained = value(
+        &fams,
+        "pg_replication_slot_wal_retained_bytes",
+        &[("slot_name", "vigil_idle_slot")],
+    );
+    assert!(retained > 0.0, "an unused slot holds back WAL: {retained}");
+    let status = value(
+        &fams,
+        "pg_replication_slot_wal_status",
+        &[("slot_name", "vigil_idle_slot"), ("wal_status", "reserved")],
+    );
+    assert_eq!(status, 1.0);
+    // Physical slots have no confirmed_flush_lsn: no sample rather than NaN.
+    assert!(
+        family(&fams, "pg_replication_slot_slot_confirmed_flush_lsn")
+            .samples
+            .is_empty()
+    );
+    let on_replica = env.collect(&env.replica_collector)?;
+    assert!(
+        family(&on_replica, "pg_replication_slot_slot_is_active")
+            .samples
+            .is_empty()
+    );
+    Ok(())
+}

@@ -33,6 +33,7 @@ mod error;
 mod replication;
 mod server;
 pub mod settings;
+mod slots;
 mod statements;
 mod user_tables;
 
@@ -202,6 +203,11 @@ impl PostgresCollector {
             replication::collect(conn, version)
                 .await
                 .map_err(|e| self.error("reading replication state", &e))?,
+        );
+        out.extend(
+            slots::collect(conn, version)
+                .await
+                .map_err(|e| self.error("reading pg_replication_slots", &e))?,
         );
         out.extend(
             user_tables::collect(conn, version)
