@@ -3,6 +3,10 @@
 //! `pg_process_idle_seconds` histogram, and `pg_long_running_transactions`
 //! (with `_oldest_timestamp_seconds`), which community dashboards chart.
 //!
+//! Ages are measured from `clock_timestamp()`, not `now()`: the scrape runs
+//! in a transaction of its own, whose `now()` is its start, earlier than
+//! some of the timestamps it reads.
+//!
 //! Like postgres_exporter, the count families have a sample for every
 //! database × state (or × lock mode), zeros included, so that a state that
 //! becomes non-zero does not start a new series mid-alert.
@@ -39,8 +43,7 @@ pub(crate) async fn collect(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx
 
 /// Open, non-idle transactions other than autovacuum's: how many have run
 /// for [`LONG_RUNNING_SECONDS`] or more, and the age of the oldest (0 when
-/// there is none). `clock_timestamp()`, not `now()`: the scrape runs in a
-/// transaction of its own, whose `now()` is its start.
+/// there is none).
 async fn long_running(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT count(*) FILTER (WHERE age >= $1)::float8 AS long_running, \
@@ -72,7 +75,7 @@ async fn activity(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
     let sql = format!(
         "SELECT d.datname::text AS datname, s.state, \
            count(a.pid)::float8 AS count, \
-           coalesce(max(extract(epoch FROM now() - a.xact_start)), 0)::float8 AS max_tx_duration \
+           greatest(coalesce(max(extract(epoch FROM clock_timestamp() - a.xact_start)), 0), 0)::float8 AS max_tx_duration \
          FROM pg_database d CROSS JOIN (VALUES {STATES}) AS s(state) \
          LEFT JOIN pg_stat_activity a ON a.datid = d.oid AND a.state = s.state \
          GROUP BY d.datname, s.state ORDER BY 1, 2"
@@ -119,7 +122,7 @@ async fn locks(conn: &mut PgConnection) -> Result<Family, sqlx::Error> {
 async fn idle(conn: &mut PgConnection) -> Result<Family, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT coalesce(application_name, '') AS application_name, \
-           greatest(extract(epoch FROM now() - state_change), 0)::float8 AS idle \
+           greatest(extract(epoch FROM clock_timestamp() - state_change), 0)::float8 AS idle \
          FROM pg_stat_activity WHERE state = 'idle' AND state_change IS NOT NULL",
     )
     .fetch_all(&mut *conn)

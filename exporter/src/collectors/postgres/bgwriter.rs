@@ -171,7 +171,7 @@ const ARCHIVER: &[Column] = &[
     ),
     Column::new(
         "last_archive_age",
-        "extract(epoch FROM now() - last_archived_time)",
+        "extract(epoch FROM clock_timestamp() - last_archived_time)",
         Gauge,
         "Time in seconds since last WAL segment was successfully archived",
     ),

@@ -295,7 +295,8 @@ fn last_scrape_error(failed: bool) -> Family {
 /// transaction, so it is safe behind a transaction-pooling PgBouncer, which
 /// would refuse the `options` startup parameter and would hand a session
 /// `SET` on to other clients. One transaction also gives every view of the
-/// scrape the same `now()` and statistics snapshot.
+/// scrape the same statistics snapshot (ages are measured from
+/// `clock_timestamp()`, since `now()` is the transaction's start).
 async fn begin_bounded(
     conn: &mut PgConnection,
     timeout: Duration,

@@ -115,7 +115,7 @@ async fn lag(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
         "SELECT (CASE WHEN pg_is_in_recovery() THEN 1 ELSE 0 END)::float8 AS is_replica, \
            (CASE WHEN NOT pg_is_in_recovery() THEN 0 \
                  WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0 \
-                 ELSE greatest(0, extract(epoch FROM now() - pg_last_xact_replay_timestamp())) \
+                 ELSE greatest(0, extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())) \
             END)::float8 AS lag",
     )
     .fetch_one(&mut *conn)
