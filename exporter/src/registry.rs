@@ -290,3 +290,6 @@ impl Merger {
         self.families
     }
 }
+
+#[cfg(test)]
+mod tests;
