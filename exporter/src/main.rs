@@ -1,7 +1,7 @@
 //! `vigil-exporter`: the command line. Everything else is in the library.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -68,7 +68,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn check_config(file: &PathBuf) -> ExitCode {
+fn check_config(file: &Path) -> ExitCode {
     match vigil_exporter::config::load(file) {
         Ok(loaded) => {
             println!(
