@@ -7,13 +7,12 @@
 #[path = "support/synth.rs"]
 mod synth;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use vigil::model::Labels;
 use vigil::parse::{Entry, ParseOptions, Parser};
-use vigil::store::{Appender, Head, HeadOptions, SeriesRef};
+use vigil::store::{Appender, Head, HeadOptions, SeriesCache, SeriesRef};
 
 const SERIES: usize = 100_000;
 /// Distinct bodies cycled through, so values change between scrapes.
@@ -32,30 +31,34 @@ fn bodies() -> Vec<Vec<u8>> {
 }
 
 /// The scraper's cache: raw series text -> (store reference, label set).
-type Cache = HashMap<Box<[u8]>, (SeriesRef, Labels), foldhash::fast::RandomState>;
+type Cache = SeriesCache<Labels>;
 
 fn ingest(head: &Head, cache: &mut Cache, body: &[u8], t: i64) -> usize {
     let mut p = Parser::new(body, ParseOptions::default());
     let mut n = 0;
+    cache.begin_scrape();
     while let Some(entry) = p.next() {
         let Entry::Sample(s) = entry.expect("valid body") else {
             continue;
         };
         let ts = s.timestamp.unwrap_or(t);
-        match cache.get_mut(s.series) {
-            Some((sref, labels)) => {
-                *sref = head.append_ref(*sref, labels, ts, s.value).expect("append")
+        match cache.get(s.series) {
+            Some(slot) => {
+                slot.sref = head
+                    .append_ref(slot.sref, &slot.value, ts, s.value)
+                    .expect("append")
             }
             None => {
                 let labels = s.to_labels();
                 let sref = head
                     .append_ref(SeriesRef::NONE, &labels, ts, s.value)
                     .expect("append");
-                cache.insert(s.series.into(), (sref, labels));
+                cache.insert(s.series, sref, labels);
             }
         }
         n += 1;
     }
+    cache.end_scrape(|_| {});
     n
 }
 

@@ -153,6 +153,16 @@ impl Head {
     /// scrape cache). Returns `Ok(false)` when retention has removed the
     /// series meanwhile: look it up again.
     pub fn append_to(&self, series: &MemSeries, t: i64, v: f64) -> Result<bool, AppendError> {
+        let stored = self.append_series(series, t, v)?;
+        if stored {
+            self.note_time(t);
+        }
+        Ok(stored)
+    }
+
+    /// [`Head::append_to`] without the retention check, for callers that
+    /// hold a shard lock (truncation takes shard write locks).
+    fn append_series(&self, series: &MemSeries, t: i64, v: f64) -> Result<bool, AppendError> {
         if t < self.min_valid.load(Ordering::Relaxed) {
             Counters::add(&self.counters.too_old, 1);
             return Err(AppendError::TooOld);
@@ -173,7 +183,6 @@ impl Head {
                     Counters::add(&self.counters.chunks, 1);
                     Counters::add(&self.counters.chunks_created, 1);
                 }
-                self.note_time(t);
                 Ok(true)
             }
             Ok(Appended::Duplicate) => Ok(true),
@@ -321,9 +330,13 @@ impl Appender for Head {
             // The shard's read lock is held across the append so the lookup
             // needs no reference count traffic on the series.
             let shard = self.shards[(sref.0 as usize) & (SHARDS - 1)].read();
-            if let Some(series) = shard.by_handle(sref.0)
-                && self.append_to(series, t, v)?
-            {
+            let stored = match shard.by_handle(sref.0) {
+                Some(series) => self.append_series(series, t, v)?,
+                None => false,
+            };
+            drop(shard);
+            if stored {
+                self.note_time(t);
                 return Ok(sref);
             }
         }

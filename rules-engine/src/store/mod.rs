@@ -3,6 +3,7 @@
 //! through [`Querier`].
 
 mod bits;
+pub mod cache;
 pub mod chunk;
 mod head;
 mod index;
@@ -13,6 +14,7 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
+pub use cache::{CacheSlot, SeriesCache};
 pub use head::{Head, HeadOptions};
 pub use series::{MemSeries, SeriesMemory};
 pub use stats::HeadStats;

@@ -239,3 +239,20 @@ fn stale_handles_miss_after_their_slot_is_reused() {
     let got = h.select(&[Matcher::equal("__name__", "a")], 0, 100);
     assert_eq!(got[0].samples[0].v, 3.0);
 }
+
+#[test]
+fn appends_by_handle_survive_retention_truncation() {
+    // Truncation takes shard write locks; the handle fast path must not be
+    // holding a shard lock when an append triggers it.
+    let h = Head::new(HeadOptions {
+        retention: Duration::from_secs(3600),
+        truncate_every: Duration::from_secs(60),
+    });
+    let s = l(&[("__name__", "x")]);
+    let mut sref = SeriesRef::NONE;
+    for i in 0..(3 * 240) {
+        sref = h.append_ref(sref, &s, i * 15_000, i as f64).unwrap();
+    }
+    assert!(h.stats().truncations > 100);
+    assert!(h.stats().chunks_removed >= 2);
+}
