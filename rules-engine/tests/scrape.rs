@@ -301,3 +301,28 @@ async fn removing_a_target_from_file_sd_marks_it_stale() {
     manager.shutdown().await;
     assert!(manager.targets().active.is_empty());
 }
+
+/// Scraping past the head's truncation interval (retention on, as in
+/// `vigil run`) must not hang: appends that trigger retention truncation
+/// once deadlocked the scrape loop and every query after a minute.
+#[test]
+fn scraping_across_retention_truncation_does_not_hang() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let target = support::Target::start("a 1\nb 2\n").await;
+            let head = Arc::new(Head::new(HeadOptions::default()));
+            let mut s = scraper(job("- job_name: j\n"), &target.addr.to_string(), &head);
+            for i in 0..10 {
+                assert!(s.scrape(T0 + i * 15_000).await.up());
+            }
+            let n = head
+                .select(&[Matcher::equal("__name__", "a")], i64::MIN, i64::MAX)
+                .len();
+            tx.send(n).unwrap();
+        });
+    });
+    let got = rx.recv_timeout(std::time::Duration::from_secs(30));
+    assert_eq!(got, Ok(1), "scrape loop hung across truncation");
+}
