@@ -30,7 +30,7 @@ pub(crate) fn rewrite(q: &str, step_ms: i64, range_ms: i64) -> Result<String, St
             let after = &rest[6..];
             let ws = after.len() - after.trim_start().len();
             let mut p = Parser {
-                s: after[ws..].as_bytes(),
+                s: &after.as_bytes()[ws..],
                 i: 0,
                 env: &env,
             };

@@ -11,6 +11,7 @@ mod error;
 pub(crate) mod eval;
 pub(crate) mod functions;
 pub(crate) mod parse;
+pub(crate) mod range_modes;
 mod value;
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use super::selectors::{min_max, ref_time, select};
 use super::{Ctx, RangeSeries, Steps, Val, eval};
 use crate::model::{Labels, Sample, is_stale_nan};
 use crate::promql::error::QueryError;
+use crate::promql::range_modes::{RangeMode, take_mode};
 
 /// A range vector for every step: the series' points plus, per step, the
 /// end of its window (`refs`); each window is `(ref - range, ref]`.
@@ -18,6 +19,7 @@ pub(crate) struct RangeArg {
     pub series: Vec<RangeSeries>,
     pub range: i64,
     pub refs: Vec<i64>,
+    pub mode: RangeMode,
 }
 
 impl RangeArg {
@@ -64,14 +66,21 @@ fn eval_matrix_selector(
     steps: &Steps,
     ms: &MatrixSelector,
 ) -> Result<RangeArg, QueryError> {
-    let vs = &ms.vs;
+    let mut vs = ms.vs.clone();
+    let mode = take_mode(&mut vs);
+    let vs = &vs;
     let range = ms.range.as_millis() as i64;
     let refs: Vec<i64> = steps
         .iter()
         .map(|t| ref_time(ctx, &vs.at, &vs.offset, t))
         .collect();
     let (lo, hi) = min_max(&refs);
-    let selected = select(ctx, vs, lo - range + 1, hi)?;
+    // Anchored and smoothed windows also read a sample on either side.
+    let extra = match mode {
+        RangeMode::Plain => 0,
+        _ => ctx.opts.lookback_delta.as_millis() as i64,
+    };
+    let selected = select(ctx, vs, lo - range - extra + 1, hi + extra)?;
     let series = selected
         .into_iter()
         .map(|s| RangeSeries {
@@ -89,6 +98,7 @@ fn eval_matrix_selector(
         series,
         range,
         refs,
+        mode,
     })
 }
 
@@ -113,6 +123,7 @@ fn eval_subquery(ctx: &mut Ctx, steps: &Steps, sq: &SubqueryExpr) -> Result<Rang
             series: Vec::new(),
             range,
             refs,
+            mode: RangeMode::Plain,
         });
     }
     let inner = Steps {
@@ -126,6 +137,7 @@ fn eval_subquery(ctx: &mut Ctx, steps: &Steps, sq: &SubqueryExpr) -> Result<Rang
         series,
         range,
         refs,
+        mode: RangeMode::Plain,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Function calls: dispatch by name to one file per family.
 
 pub(crate) mod counters;
+pub(crate) mod extended;
 pub(crate) mod histogram;
 pub(crate) mod info;
 pub(crate) mod labels;

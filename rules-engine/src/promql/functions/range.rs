@@ -6,6 +6,7 @@ use std::rc::Rc;
 use promql_parser::parser::Expr;
 use promql_parser::parser::value::ValueType;
 
+use super::extended::{self, ExtWindow};
 use super::{absent_labels, counters, over_time};
 use crate::model::METRIC_NAME;
 use crate::model::Sample;
@@ -13,6 +14,7 @@ use crate::promql::annotations::msg;
 use crate::promql::error::QueryError;
 use crate::promql::eval::subquery::{RangeArg, eval_range_arg};
 use crate::promql::eval::{Ctx, Elem, RangeSeries, Steps, Val, eval_scalar};
+use crate::promql::range_modes::RangeMode;
 
 /// Per-step inputs of one window computation.
 struct Window<'a> {
@@ -41,6 +43,7 @@ pub(crate) fn eval_range_fn(
         }
     }
     let arg = eval_range_arg(ctx, steps, args[mi])?;
+    arg.mode.check(name)?;
     if name == "absent_over_time" {
         return Ok(absent_over_time(&arg, args[mi], steps));
     }
@@ -53,19 +56,7 @@ pub(crate) fn eval_range_fn(
     for s in &arg.series {
         let mut computed = false;
         for (i, slot) in out.iter_mut().enumerate() {
-            let samples = arg.window(s, i);
-            if samples.is_empty() {
-                continue;
-            }
-            let p: Vec<f64> = params.iter().map(|p| p[i]).collect();
-            let w = Window {
-                samples,
-                start: arg.refs[i] - arg.range,
-                end: arg.refs[i],
-                t: steps.t(i),
-                params: &p,
-            };
-            if let Some(v) = compute(name, &w)? {
+            if let Some(v) = step_value(ctx, name, &arg, s, i, &params, steps)? {
                 computed = true;
                 slot.push(Elem {
                     labels: s.labels.clone(),
@@ -80,6 +71,42 @@ pub(crate) fn eval_range_fn(
         ctx.check_deadline()?;
     }
     Ok(Val::Vector(out))
+}
+
+/// The value of series `s` at step `i`, if any.
+fn step_value(
+    ctx: &Ctx,
+    name: &str,
+    arg: &RangeArg,
+    s: &RangeSeries,
+    i: usize,
+    params: &[Vec<f64>],
+    steps: &Steps,
+) -> Result<Option<f64>, QueryError> {
+    let (start, end) = (arg.refs[i] - arg.range, arg.refs[i]);
+    if arg.mode != RangeMode::Plain {
+        let lookback = ctx.opts.lookback_delta.as_millis() as i64;
+        let w = ExtWindow {
+            samples: &s.samples,
+            start,
+            end,
+            lookback,
+        };
+        return Ok(extended::compute(name, arg.mode, &w));
+    }
+    let samples = arg.window(s, i);
+    if samples.is_empty() {
+        return Ok(None);
+    }
+    let p: Vec<f64> = params.iter().map(|p| p[i]).collect();
+    let w = Window {
+        samples,
+        start,
+        end,
+        t: steps.t(i),
+        params: &p,
+    };
+    compute(name, &w)
 }
 
 fn compute(name: &str, w: &Window) -> Result<Option<f64>, QueryError> {
