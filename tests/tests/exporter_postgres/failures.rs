@@ -4,10 +4,16 @@
 
 use std::time::Duration;
 
+use vigil_tests::process::wait_until;
+
 use libtest_mimic::Failed;
 use vigil_exporter::encode::{Format, encode};
 
 use super::WRONG_PASSWORD;
+/// How long the standby may take to notice its primary went away or came
+/// back (it retries every `wal_retrieve_retry_interval`, 5 s by default).
+const PATIENCE: Duration = Duration::from_secs(30);
+
 use super::support::{self, Env, LOGS, collector, pg_up, psql_f64, registry, value};
 
 pub(crate) fn wrong_password_never_leaks(env: &Env) -> Result<(), Failed> {
@@ -143,8 +149,20 @@ pub(crate) fn primary_stop_and_start(env: &Env) -> Result<(), Failed> {
         value(&fams, "pg_replication_is_replica", &[("server", &replica)]),
         1.0
     );
+    // The standby notices it is cut off: its lag stays 0 (it has replayed
+    // all it received) but its WAL receiver no longer streams.
+    let streaming = |env: &Env| -> Result<f64, Failed> {
+        let fams = env.collect(&env.replica_collector)?;
+        Ok(value(&fams, "pg_replication_wal_receiver_streaming", &[]))
+    };
+    wait_until("the standby to stop streaming", PATIENCE, || {
+        streaming(env).is_ok_and(|v| v == 0.0)
+    });
 
     env.primary().start().map_err(|e| e.to_string())?;
+    wait_until("the standby to stream again", PATIENCE, || {
+        streaming(env).is_ok_and(|v| v == 1.0)
+    });
     let fams = env.rt.block_on(registry.gather());
     assert_eq!((pg_up(&fams, &primary), pg_up(&fams, &replica)), (1.0, 1.0));
     assert_eq!(

@@ -14,8 +14,19 @@ pub(crate) fn replica_and_primary_roles(env: &Env) -> Result<(), Failed> {
     assert_eq!(value(&on_primary, "pg_replication_is_replica", &[]), 0.0);
     assert_eq!(value(&on_primary, "pg_replication_lag_seconds", &[]), 0.0);
     assert_eq!(value(&on_primary, "pg_replication_lag", &[]), 0.0);
+    // Standby-only families have no sample on a primary.
+    for name in [
+        "pg_replication_wal_receiver_streaming",
+        "pg_replication_last_replay_seconds",
+    ] {
+        assert!(family(&on_primary, name).samples.is_empty(), "{name}");
+    }
     let on_replica = env.collect(&env.replica_collector)?;
     assert_eq!(value(&on_replica, "pg_replication_is_replica", &[]), 1.0);
+    assert_eq!(
+        value(&on_replica, "pg_replication_wal_receiver_streaming", &[]),
+        1.0
+    );
     assert!(
         family(&on_replica, "pg_stat_replication_pg_wal_lsn_diff")
             .samples

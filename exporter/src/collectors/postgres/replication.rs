@@ -10,6 +10,11 @@
 //! the time the standby's data has been behind. A standby that has pending
 //! WAL but has not replayed any transaction since it started has no replay
 //! timestamp to count from; it reports 0 then (PostgreSQL cannot say more).
+//! A standby cut off from its primary has received nothing new, so it too
+//! shows 0 once it has replayed what it had: alert on
+//! `pg_replication_wal_receiver_streaming == 0` (standbys only) for that,
+//! or on the primary's per-standby series. `pg_replication_last_replay_seconds`
+//! is the age of the last replayed transaction whatever the cause.
 //!
 //! On a server with standbys (a primary, or a cascading standby), one
 //! series per standby from `pg_stat_replication`: postgres_exporter's three
@@ -116,19 +121,39 @@ async fn lag(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
            (CASE WHEN NOT pg_is_in_recovery() THEN 0 \
                  WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0 \
                  ELSE greatest(0, extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())) \
-            END)::float8 AS lag",
+            END)::float8 AS lag, \
+           extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8 \
+             AS last_replay, \
+           (SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming')::float8 \
+             AS streaming",
     )
     .fetch_one(&mut *conn)
     .await?;
     let lag = columns::float(&row, "lag")?;
+    let is_replica = columns::float(&row, "is_replica")?;
+    let mut last_replay = Family::gauge(
+        "pg_replication_last_replay_seconds",
+        "Age of the last transaction replayed by this standby, in seconds (standbys only)",
+    );
+    let mut streaming = Family::gauge(
+        "pg_replication_wal_receiver_streaming",
+        "Whether this standby's WAL receiver is streaming from its upstream (standbys only; \
+         needs pg_monitor or pg_read_all_stats to see the receiver's status)",
+    );
+    if is_replica == 1.0 {
+        last_replay.push(Vec::new(), columns::float(&row, "last_replay")?);
+        streaming.push(Vec::new(), columns::float(&row, "streaming")?);
+    }
     Ok(vec![
         Family::gauge(
             "pg_replication_is_replica",
             "Whether the server is a standby in recovery (1) or a primary (0)",
         )
-        .single(columns::float(&row, "is_replica")?),
+        .single(is_replica),
         Family::gauge("pg_replication_lag_seconds", LAG_HELP).single(lag),
         Family::gauge("pg_replication_lag", LAG_HELP).single(lag),
+        last_replay,
+        streaming,
     ])
 }
 
