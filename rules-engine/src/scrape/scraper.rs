@@ -4,7 +4,6 @@
 //! `scrape_series_added`). The caller passes the timestamp, so tests pin
 //! time while the HTTP is real.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -80,14 +79,18 @@ pub struct Scraper {
     /// Series written by the last successful scrape, keyed by the address
     /// of their cached labels; `true` when the target gave its own
     /// timestamp (no staleness for those, as in Prometheus).
-    previous: HashMap<usize, (Arc<CachedSeries>, bool)>,
+    previous: Map<usize, (Arc<CachedSeries>, bool)>,
     /// Raw series text (`name{a="1"}`) to final labels (`None`: dropped by
     /// metric relabeling). Entries not seen in a successful scrape go.
-    cache: HashMap<Box<[u8]>, CacheEntry>,
+    cache: Map<Box<[u8]>, CacheEntry>,
     scrape_no: u64,
     status: Arc<Mutex<ScrapeStatus>>,
     metadata: Option<Arc<MetadataStore>>,
 }
+
+/// Hash maps keyed by data the target controls: foldhash is fast and
+/// seeded per process, so a hostile target cannot aim for collisions.
+type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A scraped series as the cache keeps it: final labels and the store's
 /// reference, so a known series is appended without a label lookup.
@@ -127,8 +130,8 @@ impl Scraper {
             cfg,
             client,
             appender,
-            previous: HashMap::new(),
-            cache: HashMap::new(),
+            previous: Map::default(),
+            cache: Map::default(),
             scrape_no: 0,
             status: Arc::new(Mutex::new(ScrapeStatus::default())),
             metadata: None,
@@ -195,7 +198,7 @@ impl Scraper {
             report.error = Some("sample limit exceeded".into());
             return report;
         }
-        let mut current = HashMap::with_capacity(accepted.len());
+        let mut current = Map::with_capacity_and_hasher(accepted.len(), Default::default());
         for (series, ts, v) in accepted {
             let own_ts = ts.filter(|_| self.cfg.honor_timestamps);
             let sref = SeriesRef(series.sref.load(Ordering::Relaxed));
