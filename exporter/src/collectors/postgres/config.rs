@@ -139,6 +139,10 @@ pub(crate) fn check_labels(labels: &BTreeMap<String, String>) -> Result<(), Stri
 fn server_label(options: &PgConnectOptions) -> String {
     match options.get_socket() {
         Some(dir) => format!("{}:{}", dir.display(), options.get_port()),
+        // An IPv6 address is bracketed, so the port stays unambiguous.
+        None if options.get_host().contains(':') && !options.get_host().starts_with('[') => {
+            format!("[{}]:{}", options.get_host(), options.get_port())
+        }
         None => format!("{}:{}", options.get_host(), options.get_port()),
     }
 }
@@ -167,6 +171,22 @@ mod tests {
             .resolve()
             .unwrap();
         assert_eq!(r.server, "primary");
+    }
+
+    #[test]
+    fn ipv6_hosts_are_bracketed() {
+        let r = target("dsn: 'postgres://u@[::1]:5433/d'")
+            .resolve()
+            .unwrap();
+        assert_eq!(r.server, "[::1]:5433");
+        let r = target("dsn: 'host=::1 port=5434 user=u'")
+            .resolve()
+            .unwrap();
+        assert_eq!(r.server, "[::1]:5434");
+        let r = target("dsn: 'host=/run/postgresql user=u'")
+            .resolve()
+            .unwrap();
+        assert_eq!(r.server, "/run/postgresql:5432");
     }
 
     #[test]
