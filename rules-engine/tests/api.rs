@@ -407,3 +407,37 @@ async fn other_stages_can_add_routes() {
     let _ = tx.send(());
     handle.await.unwrap();
 }
+
+#[tokio::test]
+async fn query_limits_from_the_config_and_the_request() {
+    let s = Server::start("query:\n  max_samples: 4\n", WebConfig::default()).await;
+    for i in 0..5 {
+        s.add(&[("__name__", "m"), ("i", &i.to_string())], T0, 1.0);
+    }
+    let (code, body) = s.get("/api/v1/query?query=m&time=1700000000").await;
+    assert_eq!(
+        (code, body["errorType"].as_str()),
+        (422, Some("execution")),
+        "{body}"
+    );
+    assert!(
+        body["error"].as_str().unwrap().contains("too many samples"),
+        "{body}"
+    );
+    let (code, body) = s
+        .get("/api/v1/query?query=m%7Bi%3D%221%22%7D&time=1700000000")
+        .await;
+    assert_eq!(code, 200, "{body}");
+    // A request timeout shorter than any evaluation.
+    let (code, body) = s
+        .get("/api/v1/query?query=sum(m)&time=1700000000&timeout=0.000000001")
+        .await;
+    assert_eq!(
+        (code, body["errorType"].as_str()),
+        (503, Some("timeout")),
+        "{body}"
+    );
+    let (code, _) = s.get("/api/v1/query?query=m&timeout=soon").await;
+    assert_eq!(code, 400);
+    s.stop().await;
+}
