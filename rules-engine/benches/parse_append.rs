@@ -12,7 +12,7 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use vigil::model::Labels;
 use vigil::parse::{Entry, ParseOptions, Parser};
-use vigil::store::{Appender, Head, HeadOptions, SeriesCache, SeriesRef};
+use vigil::store::{Appender, BatchItem, Head, HeadOptions, SeriesCache, SeriesRef};
 
 const SERIES: usize = 100_000;
 /// Distinct bodies cycled through, so values change between scrapes.
@@ -33,33 +33,41 @@ fn bodies() -> Vec<Vec<u8>> {
 /// The scraper's cache: raw series text -> (store reference, label set).
 type Cache = SeriesCache<Labels>;
 
+/// One scrape as the scraper would do it: parse, resolve each raw series
+/// through the cache (building labels only for new ones), then append the
+/// whole scrape in one batch.
 fn ingest(head: &Head, cache: &mut Cache, body: &[u8], t: i64) -> usize {
     let mut p = Parser::new(body, ParseOptions::default());
-    let mut n = 0;
+    let mut pending: Vec<(usize, i64, f64)> = Vec::with_capacity(SERIES);
     cache.begin_scrape();
     while let Some(entry) = p.next() {
         let Entry::Sample(s) = entry.expect("valid body") else {
             continue;
         };
-        let ts = s.timestamp.unwrap_or(t);
-        match cache.get(s.series) {
-            Some(slot) => {
-                slot.sref = head
-                    .append_ref(slot.sref, &slot.value, ts, s.value)
-                    .expect("append")
-            }
-            None => {
-                let labels = s.to_labels();
-                let sref = head
-                    .append_ref(SeriesRef::NONE, &labels, ts, s.value)
-                    .expect("append");
-                cache.insert(s.series, sref, labels);
-            }
-        }
-        n += 1;
+        let pos = match cache.lookup(s.series) {
+            Some(pos) => pos,
+            None => cache.insert(s.series, SeriesRef::NONE, s.to_labels()),
+        };
+        pending.push((pos, s.timestamp.unwrap_or(t), s.value));
+    }
+    let mut items: Vec<BatchItem<'_>> = pending
+        .iter()
+        .map(|&(pos, t, v)| {
+            let slot = cache.slot(pos);
+            BatchItem::new(slot.sref, &slot.value, t, v)
+        })
+        .collect();
+    head.append_batch(&mut items);
+    let refs: Vec<SeriesRef> = items
+        .iter()
+        .map(|it| it.result.clone().map(|()| it.sref).expect("append"))
+        .collect();
+    drop(items);
+    for (&(pos, _, _), sref) in pending.iter().zip(refs) {
+        cache.slot_mut(pos).sref = sref;
     }
     cache.end_scrape(|_| {});
-    n
+    pending.len()
 }
 
 fn bench(c: &mut Criterion) {

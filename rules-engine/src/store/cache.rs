@@ -80,14 +80,30 @@ impl<V> SeriesCache<V> {
     /// The slot for `raw`, marked as seen in this scrape.
     #[inline]
     pub fn get(&mut self, raw: &[u8]) -> Option<&mut CacheSlot<V>> {
+        let pos = self.lookup(raw)?;
+        Some(&mut self.entries[pos].slot)
+    }
+
+    /// The position of `raw`'s slot, marked as seen in this scrape.
+    /// Positions are stable until [`SeriesCache::end_scrape`], so a scrape
+    /// can collect them and append everything in one batch.
+    #[inline]
+    pub fn lookup(&mut self, raw: &[u8]) -> Option<usize> {
         let pos = match self.entries.get(self.cursor) {
             Some(e) if *e.key == *raw => self.cursor,
             _ => self.find(raw)?,
         };
         self.cursor = pos + 1;
-        let e = &mut self.entries[pos];
-        e.last_seen = self.scrape;
-        Some(&mut e.slot)
+        self.entries[pos].last_seen = self.scrape;
+        Some(pos)
+    }
+
+    pub fn slot(&self, pos: usize) -> &CacheSlot<V> {
+        &self.entries[pos].slot
+    }
+
+    pub fn slot_mut(&mut self, pos: usize) -> &mut CacheSlot<V> {
+        &mut self.entries[pos].slot
     }
 
     fn find(&self, raw: &[u8]) -> Option<usize> {
@@ -98,8 +114,9 @@ impl<V> SeriesCache<V> {
             .find(|&p| *self.entries[p].key == *raw)
     }
 
-    /// Adds `raw` (not yet cached), marked as seen in this scrape.
-    pub fn insert(&mut self, raw: &[u8], sref: SeriesRef, value: V) -> &mut CacheSlot<V> {
+    /// Adds `raw` (not yet cached), marked as seen in this scrape; returns
+    /// its position.
+    pub fn insert(&mut self, raw: &[u8], sref: SeriesRef, value: V) -> usize {
         let pos = self.entries.len();
         self.index
             .entry(self.hasher.hash_one(raw))
@@ -111,7 +128,7 @@ impl<V> SeriesCache<V> {
             last_seen: self.scrape,
         });
         self.cursor = pos + 1;
-        &mut self.entries[pos].slot
+        pos
     }
 
     /// Ends a scrape: calls `vanished` for each series seen in the previous

@@ -26,8 +26,8 @@ use super::index::PostingsIndex;
 use super::select::select_postings;
 use super::series::{Appended, MemSeries};
 use super::shard::{SHARD_BITS, SHARDS, Shard};
-use super::stats::{Counters, HeadStats};
-use super::{AppendError, Appender, Querier, SeriesRef, SeriesSamples};
+use super::stats::{Counters, HeadStats, Tally};
+use super::{AppendError, Appender, BatchItem, Querier, SeriesRef, SeriesSamples};
 use crate::model::{Labels, Matcher};
 
 /// How the head keeps its data.
@@ -76,7 +76,7 @@ struct IndexState {
 #[derive(Debug)]
 pub struct Head {
     opts: HeadOptions,
-    shards: Box<[RwLock<Shard>]>,
+    pub(crate) shards: Box<[RwLock<Shard>]>,
     index: RwLock<IndexState>,
     pub(crate) counters: Counters,
     /// Samples older than this are rejected: they would be truncated.
@@ -153,46 +153,57 @@ impl Head {
     /// scrape cache). Returns `Ok(false)` when retention has removed the
     /// series meanwhile: look it up again.
     pub fn append_to(&self, series: &MemSeries, t: i64, v: f64) -> Result<bool, AppendError> {
-        let stored = self.append_series(series, t, v)?;
-        if stored {
-            self.note_time(t);
-        }
-        Ok(stored)
+        let mut tally = Tally::default();
+        let result = self.append_series(series, t, v, &mut tally);
+        self.finish(&tally);
+        result
     }
 
-    /// [`Head::append_to`] without the retention check, for callers that
-    /// hold a shard lock (truncation takes shard write locks).
-    fn append_series(&self, series: &MemSeries, t: i64, v: f64) -> Result<bool, AppendError> {
+    /// Flushes a tally and applies retention for the newest time it saw.
+    /// Never call with a shard lock held: truncation takes them for writing.
+    pub(crate) fn finish(&self, tally: &Tally) {
+        tally.flush(&self.counters);
+        if let Some(t) = tally.max_t {
+            self.note_time(t);
+        }
+    }
+
+    /// Appends one sample, counting into `tally` (see [`Head::finish`]).
+    pub(crate) fn append_series(
+        &self,
+        series: &MemSeries,
+        t: i64,
+        v: f64,
+        tally: &mut Tally,
+    ) -> Result<bool, AppendError> {
         if t < self.min_valid.load(Ordering::Relaxed) {
-            Counters::add(&self.counters.too_old, 1);
+            tally.too_old += 1;
             return Err(AppendError::TooOld);
         }
         let mut data = series.data.lock();
         if data.removed {
             return Ok(false);
         }
-        match data.append(t, v) {
+        let result = data.append(t, v);
+        drop(data);
+        match result {
             Ok(Appended::Stored {
                 new_chunk,
                 bytes_added,
             }) => {
-                drop(data);
-                Counters::add(&self.counters.samples_appended, 1);
-                Counters::add(&self.counters.chunk_bytes, bytes_added as u64);
-                if new_chunk {
-                    Counters::add(&self.counters.chunks, 1);
-                    Counters::add(&self.counters.chunks_created, 1);
-                }
+                tally.appended += 1;
+                tally.chunk_bytes += bytes_added as u64;
+                tally.new_chunks += u64::from(new_chunk);
+                tally.max_t = Some(tally.max_t.map_or(t, |m| m.max(t)));
                 Ok(true)
             }
             Ok(Appended::Duplicate) => Ok(true),
             Err(e) => {
-                let c = match e {
-                    AppendError::OutOfOrder => &self.counters.out_of_order,
-                    AppendError::DuplicateTimestamp => &self.counters.duplicate_timestamp,
-                    AppendError::TooOld => &self.counters.too_old,
-                };
-                Counters::add(c, 1);
+                match e {
+                    AppendError::OutOfOrder => tally.out_of_order += 1,
+                    AppendError::DuplicateTimestamp => tally.duplicate_timestamp += 1,
+                    AppendError::TooOld => tally.too_old += 1,
+                }
                 Err(e)
             }
         }
@@ -200,6 +211,11 @@ impl Head {
 
     /// Advances the newest time and truncates when it has moved far enough.
     fn note_time(&self, t: i64) {
+        // A plain load first: all but the first sample of a scrape share its
+        // timestamp, and a read-modify-write per sample stalls the pipeline.
+        if t <= self.max_time.load(Ordering::Relaxed) {
+            return;
+        }
         let prev = self.max_time.fetch_max(t, Ordering::Relaxed);
         if t <= prev {
             return;
@@ -319,6 +335,10 @@ impl Appender for Head {
         self.append_ref(SeriesRef::NONE, labels, t, v).map(|_| ())
     }
 
+    fn append_batch(&self, items: &mut [BatchItem<'_>]) {
+        self.append_batch_impl(items);
+    }
+
     fn append_ref(
         &self,
         sref: SeriesRef,
@@ -329,14 +349,15 @@ impl Appender for Head {
         if sref != SeriesRef::NONE {
             // The shard's read lock is held across the append so the lookup
             // needs no reference count traffic on the series.
+            let mut tally = Tally::default();
             let shard = self.shards[(sref.0 as usize) & (SHARDS - 1)].read();
-            let stored = match shard.by_handle(sref.0) {
-                Some(series) => self.append_series(series, t, v)?,
-                None => false,
+            let result = match shard.by_handle(sref.0) {
+                Some(series) => self.append_series(series, t, v, &mut tally),
+                None => Ok(false),
             };
             drop(shard);
-            if stored {
-                self.note_time(t);
+            self.finish(&tally);
+            if result? {
                 return Ok(sref);
             }
         }

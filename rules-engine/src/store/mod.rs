@@ -2,6 +2,7 @@
 //! scraping and rules append through [`Appender`]; PromQL and the API read
 //! through [`Querier`].
 
+mod batch;
 mod bits;
 pub mod cache;
 pub mod chunk;
@@ -56,6 +57,47 @@ pub trait Appender: Send + Sync {
     ) -> Result<SeriesRef, AppendError> {
         let _ = sref;
         self.append(labels, t, v).map(|()| SeriesRef::NONE)
+    }
+
+    /// Appends a whole scrape: each item as [`Appender::append_ref`] would,
+    /// in order, with `sref` and `result` updated in place. Stores override
+    /// it to take their locks once per batch instead of once per sample.
+    fn append_batch(&self, items: &mut [BatchItem<'_>]) {
+        for it in items {
+            match self.append_ref(it.sref, it.labels, it.t, it.v) {
+                Ok(sref) => {
+                    it.sref = sref;
+                    it.result = Ok(());
+                }
+                Err(e) => it.result = Err(e),
+            }
+        }
+    }
+}
+
+/// One sample of [`Appender::append_batch`].
+#[derive(Debug, Clone)]
+pub struct BatchItem<'a> {
+    /// The handle from an earlier append, or [`SeriesRef::NONE`]; updated
+    /// to the handle to keep.
+    pub sref: SeriesRef,
+    /// Used when `sref` is unknown or stale.
+    pub labels: &'a Labels,
+    pub t: i64,
+    pub v: f64,
+    /// Set by the append.
+    pub result: Result<(), AppendError>,
+}
+
+impl<'a> BatchItem<'a> {
+    pub fn new(sref: SeriesRef, labels: &'a Labels, t: i64, v: f64) -> Self {
+        BatchItem {
+            sref,
+            labels,
+            t,
+            v,
+            result: Ok(()),
+        }
     }
 }
 

@@ -80,3 +80,29 @@ impl Counters {
         }
     }
 }
+
+/// Counts of one append or one batch, flushed to [`Counters`] at once so a
+/// batch costs a handful of atomic operations instead of several per sample.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    pub appended: u64,
+    pub chunk_bytes: u64,
+    pub new_chunks: u64,
+    pub out_of_order: u64,
+    pub duplicate_timestamp: u64,
+    pub too_old: u64,
+    /// Newest timestamp stored, which drives retention.
+    pub max_t: Option<i64>,
+}
+
+impl Tally {
+    pub fn flush(&self, c: &Counters) {
+        Counters::add(&c.samples_appended, self.appended);
+        Counters::add(&c.chunk_bytes, self.chunk_bytes);
+        Counters::add(&c.chunks, self.new_chunks);
+        Counters::add(&c.chunks_created, self.new_chunks);
+        Counters::add(&c.out_of_order, self.out_of_order);
+        Counters::add(&c.duplicate_timestamp, self.duplicate_timestamp);
+        Counters::add(&c.too_old, self.too_old);
+    }
+}

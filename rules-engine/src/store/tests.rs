@@ -256,3 +256,53 @@ fn appends_by_handle_survive_retention_truncation() {
     assert!(h.stats().truncations > 100);
     assert!(h.stats().chunks_removed >= 2);
 }
+
+#[test]
+fn batch_appends_match_single_appends() {
+    let h = Head::new(HeadOptions {
+        retention: Duration::from_secs(3600),
+        truncate_every: Duration::from_secs(60),
+    });
+    let labels: Vec<Labels> = (0..50)
+        .map(|i| l(&[("__name__", "b"), ("i", &i.to_string())]))
+        .collect();
+    let mut refs = vec![SeriesRef::NONE; labels.len()];
+    for k in 0..600i64 {
+        let mut items: Vec<BatchItem<'_>> = labels
+            .iter()
+            .zip(&refs)
+            .map(|(lab, r)| BatchItem::new(*r, lab, k * 15_000, k as f64))
+            .collect();
+        // A repeated series in one batch: same value accepted, other rejected.
+        items.push(BatchItem::new(
+            SeriesRef::NONE,
+            &labels[0],
+            k * 15_000,
+            k as f64,
+        ));
+        items.push(BatchItem::new(
+            SeriesRef::NONE,
+            &labels[1],
+            k * 15_000,
+            -1.0,
+        ));
+        h.append_batch(&mut items);
+        for (r, it) in refs.iter_mut().zip(&items) {
+            assert_eq!(it.result, Ok(()));
+            *r = it.sref;
+        }
+        assert_eq!(items[50].result, Ok(()));
+        assert_eq!(items[51].result, Err(AppendError::DuplicateTimestamp));
+    }
+    let st = h.stats();
+    assert_eq!(st.samples_appended, 50 * 600);
+    assert_eq!(st.duplicate_timestamp, 600);
+    assert!(st.truncations > 0 && st.chunks_removed > 0);
+    let got = h.select(&[Matcher::equal("i", "7")], i64::MIN, i64::MAX);
+    let last = got[0].samples.last().unwrap();
+    assert_eq!((last.t, last.v), (599 * 15_000, 599.0));
+    // An out-of-order sample in a batch is reported on its item.
+    let mut items = vec![BatchItem::new(refs[3], &labels[3], 0, 1.0)];
+    h.append_batch(&mut items);
+    assert_eq!(items[0].result, Err(AppendError::TooOld));
+}
