@@ -148,12 +148,7 @@ impl PostgresCollector {
             .map_err(|e| self.error("starting the scrape's transaction", &e))?;
         let (mut out, version) = self.collect_server(&mut tx).await?;
         let others = if self.auto_discover {
-            let own = self
-                .options
-                .get_database()
-                .unwrap_or("postgres")
-                .to_string();
-            user_tables::discover(&mut tx, &own, &self.exclude)
+            user_tables::discover(&mut tx, &self.exclude)
                 .await
                 .map_err(|e| self.error("listing databases", &e))?
         } else {

@@ -170,22 +170,22 @@ pub(crate) async fn collect(
     Ok(out)
 }
 
-/// The databases other than `own` worth connecting to: those that accept
-/// connections, are not templates and are not excluded.
+/// The databases other than the connected one worth connecting to: those
+/// that accept connections, are not templates and are not excluded.
 pub(crate) async fn discover(
     conn: &mut PgConnection,
-    own: &str,
     exclude: &[String],
 ) -> Result<Vec<String>, sqlx::Error> {
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT datname::text FROM pg_database \
-         WHERE datallowconn AND NOT datistemplate ORDER BY 1",
+         WHERE datallowconn AND NOT datistemplate AND datname <> current_database() \
+         ORDER BY 1",
     )
     .fetch_all(&mut *conn)
     .await?;
     Ok(names
         .into_iter()
-        .filter(|name| name != own && !exclude.contains(name))
+        .filter(|name| !exclude.contains(name))
         .collect())
 }
 
