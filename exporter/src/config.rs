@@ -37,6 +37,13 @@ use crate::collectors::redis::{self, RedisTarget};
 use crate::collectors::{BuildError, Collector};
 use crate::metrics::Label;
 
+mod target_key;
+pub use target_key::TargetKey;
+
+/// The collectors of the running configuration by their target's key,
+/// offered to a reload.
+pub type Reusable = HashMap<TargetKey, Arc<dyn Collector>>;
+
 /// The deadline of one target's collection when neither the target nor
 /// `global.timeout` sets one: well under Prometheus's default 10 s scrape
 /// timeout, so one slow target never fails the whole scrape.
@@ -81,6 +88,19 @@ fn default_timeout() -> Duration {
 pub struct Loaded {
     pub collectors: Vec<Arc<dyn Collector>>,
     pub default_timeout: Duration,
+    /// The key of each collector's target, in the same order.
+    pub keys: Vec<TargetKey>,
+}
+
+impl Loaded {
+    /// The collectors by key, for the next reload to reuse.
+    pub fn reusable(&self) -> Reusable {
+        self.keys
+            .iter()
+            .cloned()
+            .zip(self.collectors.iter().cloned())
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for Loaded {
@@ -94,7 +114,13 @@ impl std::fmt::Debug for Loaded {
 
 /// Reads, checks and builds the file at `path`.
 pub fn load(path: &Path) -> Result<Loaded, ConfigErrors> {
-    build(&vigil_common::load_yaml::<Config>(path)?)
+    load_reusing(path, &Reusable::new())
+}
+
+/// Like [`load`], keeping the collectors in `previous` whose targets did not
+/// change.
+pub fn load_reusing(path: &Path, previous: &Reusable) -> Result<Loaded, ConfigErrors> {
+    build_reusing(&vigil_common::load_yaml::<Config>(path)?, previous)
 }
 
 /// Parses and builds `text` (named `file` in errors), with `${ENV}` taken
@@ -107,43 +133,53 @@ pub fn load_str(
     build(&vigil_common::parse_yaml::<Config>(file, text, lookup)?)
 }
 
-/// One target's build: its section, its index there, the collector.
-type Built<'a> = (&'a str, usize, Result<Arc<dyn Collector>, BuildError>);
+/// One target's build: its section, its index there, the collector, its key.
+type Built<'a> = (
+    &'a str,
+    usize,
+    Result<Arc<dyn Collector>, BuildError>,
+    TargetKey,
+);
 
 /// Builds every target; reports every target that cannot be built and every
 /// duplicate (two targets with the same labels would write the same series).
 pub fn build(parsed: &Parsed<Config>) -> Result<Loaded, ConfigErrors> {
+    build_reusing(parsed, &Reusable::new())
+}
+
+/// [`build`], taking the collector of an unchanged target from `previous`.
+pub fn build_reusing(parsed: &Parsed<Config>, previous: &Reusable) -> Result<Loaded, ConfigErrors> {
     let c = &parsed.value;
+    let doc: yaml_serde::Value = yaml_serde::from_str(&parsed.text).unwrap_or_default();
     let mut built: Vec<Built> = Vec::new();
-    built.extend(
-        c.postgres
-            .iter()
-            .enumerate()
-            .map(|(i, t)| ("postgres", i, postgres::build(t))),
-    );
-    built.extend(
-        c.redis
-            .iter()
-            .enumerate()
-            .map(|(i, t)| ("redis", i, redis::build(t))),
-    );
-    built.extend(
-        c.haproxy
-            .iter()
-            .enumerate()
-            .map(|(i, t)| ("haproxy", i, haproxy::build(t))),
-    );
-    built.extend(
-        c.apps
-            .iter()
-            .enumerate()
-            .map(|(i, t)| ("apps", i, app_health::build(t))),
-    );
+    let mut add = |section: &'static str,
+                   i: usize,
+                   make: &dyn Fn() -> Result<Arc<dyn Collector>, BuildError>| {
+        let key = TargetKey::of(&doc, section, i);
+        let collector = match previous.get(&key) {
+            Some(running) => Ok(running.clone()),
+            None => make(),
+        };
+        built.push((section, i, collector, key));
+    };
+    for (i, t) in c.postgres.iter().enumerate() {
+        add("postgres", i, &|| postgres::build(t));
+    }
+    for (i, t) in c.redis.iter().enumerate() {
+        add("redis", i, &|| redis::build(t));
+    }
+    for (i, t) in c.haproxy.iter().enumerate() {
+        add("haproxy", i, &|| haproxy::build(t));
+    }
+    for (i, t) in c.apps.iter().enumerate() {
+        add("apps", i, &|| app_health::build(t));
+    }
 
     let mut errors: Vec<Located> = Vec::new();
     let mut collectors = Vec::new();
+    let mut keys = Vec::new();
     let mut seen: HashMap<(&'static str, Vec<Label>), (&str, usize)> = HashMap::new();
-    for (section, i, result) in built {
+    for (section, i, result, target_key) in built {
         match result {
             Ok(collector) => {
                 let key = (
@@ -160,6 +196,7 @@ pub fn build(parsed: &Parsed<Config>) -> Result<Loaded, ConfigErrors> {
                 } else {
                     seen.insert(key, (section, i));
                     collectors.push(collector);
+                    keys.push(target_key);
                 }
             }
             Err(e) => {
@@ -172,6 +209,7 @@ pub fn build(parsed: &Parsed<Config>) -> Result<Loaded, ConfigErrors> {
         Ok(Loaded {
             collectors,
             default_timeout: c.global.timeout,
+            keys,
         })
     } else {
         errors.sort_by_key(|e| (e.line, e.column));

@@ -4,7 +4,9 @@
 //!
 //! A reload is a transaction: the new file is loaded and built in full
 //! before it replaces the running collectors; on any error the running set
-//! stays and the errors are logged and returned.
+//! stays and the errors are logged and returned. Targets whose
+//! configuration did not change keep their collectors (connections,
+//! cumulative counters); see `config::TargetKey`.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
@@ -28,6 +30,8 @@ use crate::registry::{ExporterStats, Registry};
 pub struct Exporter {
     config_path: Option<PathBuf>,
     registry: RwLock<Arc<Registry>>,
+    /// The running collectors by target, for a reload to keep.
+    reusable: Mutex<config::Reusable>,
     stats: Arc<ExporterStats>,
     /// One reload at a time; scrapes go on meanwhile with the old registry.
     reloading: tokio::sync::Mutex<()>,
@@ -60,6 +64,7 @@ impl Exporter {
         let stats = Arc::new(ExporterStats::default());
         Exporter {
             config_path,
+            reusable: Mutex::new(loaded.reusable()),
             registry: RwLock::new(Arc::new(Registry::new(
                 loaded.collectors,
                 loaded.default_timeout,
@@ -93,10 +98,18 @@ impl Exporter {
                 "no configuration file to reload",
             ));
         };
-        let result = config::load(path);
+        let previous = self
+            .reusable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let result = config::load_reusing(path, &previous);
         let mut state = self.reload.lock().unwrap_or_else(|e| e.into_inner());
         match result {
             Ok(loaded) => {
+                let next = loaded.reusable();
+                let kept = next.keys().filter(|k| previous.contains_key(*k)).count();
+                *self.reusable.lock().unwrap_or_else(|e| e.into_inner()) = next;
                 let registry = Registry::new(
                     loaded.collectors,
                     loaded.default_timeout,
@@ -106,7 +119,7 @@ impl Exporter {
                 *self.registry.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(registry);
                 state.last_ok = true;
                 state.last_success = now_seconds();
-                tracing::info!(targets = n, file = %path.display(), "configuration reloaded");
+                tracing::info!(targets = n, kept, file = %path.display(), "configuration reloaded");
                 Ok(n)
             }
             Err(errors) => {

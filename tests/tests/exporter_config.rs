@@ -185,6 +185,15 @@ async fn reload_is_all_or_nothing() {
         sample_value(&text, "app_up", &[("instance", "api-2")]),
         None
     );
+    let probes = |text: &str| {
+        sample_value(
+            text,
+            "health_check_duration_seconds_count",
+            &[("instance", "api-1"), ("check_type", "health")],
+        )
+        .unwrap()
+    };
+    let before = probes(&text);
     assert_eq!(
         sample_value(&text, "vigil_exporter_config_last_reload_successful", &[]),
         Some(0.0)
@@ -204,6 +213,11 @@ async fn reload_is_all_or_nothing() {
     assert_eq!(
         sample_value(&text, "app_up", &[("instance", "api-2")]),
         Some(1.0)
+    );
+    assert_eq!(
+        probes(&text),
+        before + 1.0,
+        "the unchanged target kept its collector and its counts"
     );
     assert_eq!(
         sample_value(&text, "vigil_exporter_config_last_reload_successful", &[]),
