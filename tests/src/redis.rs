@@ -65,7 +65,7 @@ impl RedisServer {
     }
 
     /// A replica of `self`, started and waited for until its link to the
-    /// master is up (first full sync done).
+    /// master is up (first full sync done) and the master lists it online.
     pub fn start_replica(&self) -> Result<RedisServer, RedisError> {
         let replica = Self::start_with(RedisOptions {
             password: self.options.password.clone(),
@@ -78,6 +78,17 @@ impl RedisServer {
                 .cli(&["INFO", "replication"])
                 .is_ok_and(|info| info.contains("master_link_status:up"))
         });
+        // The master sees the replica `online` a moment after the replica
+        // sees its link up (once the replica acknowledges the sync).
+        let online = format!("port={},state=online", replica.port);
+        wait_until(
+            "the master to list the replica online",
+            READY_TIMEOUT,
+            || {
+                self.cli(&["INFO", "replication"])
+                    .is_ok_and(|info| info.contains(&online))
+            },
+        );
         Ok(replica)
     }
 
