@@ -78,7 +78,7 @@ pub fn build(target: &PostgresTarget) -> Result<Arc<dyn Collector>, BuildError> 
         secrets: resolved.secrets,
         target_labels,
         timeout: target.timeout,
-        connect_timeout: timeout,
+        deadline: timeout,
         options,
         auto_discover: target.auto_discover_databases,
         exclude: target.exclude_databases.clone(),
@@ -98,7 +98,9 @@ struct PostgresCollector {
     secrets: Vec<String>,
     target_labels: Vec<Label>,
     timeout: Option<Duration>,
-    connect_timeout: Duration,
+    /// The target's timeout (or the default): bounds connecting and, as
+    /// `statement_timeout`, each statement.
+    deadline: Duration,
     options: PgConnectOptions,
     auto_discover: bool,
     exclude: Vec<String>,
@@ -127,12 +129,12 @@ impl PostgresCollector {
         {
             return Ok(conn);
         }
-        tokio::time::timeout(self.connect_timeout, options.connect())
+        tokio::time::timeout(self.deadline, options.connect())
             .await
             .unwrap_or_else(|_| {
                 Err(sqlx::Error::Io(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
-                    format!("no connection within {:?}", self.connect_timeout),
+                    format!("no connection within {:?}", self.deadline),
                 )))
             })
     }
@@ -143,7 +145,7 @@ impl PostgresCollector {
             .reuse_or_connect(slot.take(), &self.options)
             .await
             .map_err(|e| self.error("connecting", &e))?;
-        let mut tx = begin_bounded(&mut conn, self.connect_timeout)
+        let mut tx = begin_bounded(&mut conn, self.deadline)
             .await
             .map_err(|e| self.error("starting the scrape's transaction", &e))?;
         let (mut out, version) = self.collect_server(&mut tx).await?;
@@ -265,7 +267,7 @@ impl PostgresCollector {
         conn: &mut PgConnection,
         version: u32,
     ) -> Result<Vec<Family>, sqlx::Error> {
-        let mut tx = begin_bounded(conn, self.connect_timeout).await?;
+        let mut tx = begin_bounded(conn, self.deadline).await?;
         let families = user_tables::collect(&mut tx, version).await?;
         tx.commit().await?;
         Ok(families)
