@@ -59,9 +59,9 @@ mod tests {
             pw.display()
         );
         let doc: Value = yaml_serde::from_str(&text).unwrap();
-        let moved: Value = yaml_serde::from_str(&format!(
-            "redis: []\napps:\n  - {{url: 'http://a:1'}}\n  - url: http://c:1\n"
-        ))
+        let moved: Value = yaml_serde::from_str(
+            "redis: []\napps:\n  - {url: 'http://a:1'}\n  - url: http://c:1\n",
+        )
         .unwrap();
         assert_eq!(
             TargetKey::of(&doc, "apps", 0),
