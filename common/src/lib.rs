@@ -13,7 +13,10 @@ pub mod web;
 pub mod yaml;
 
 pub use secret::{Secret, SecretFileError, resolve_secret};
-pub use yaml::{ConfigErrors, Located, Parsed, load_yaml, parse_yaml, seq_or_null};
+pub use yaml::{
+    ConfigErrors, Located, Parsed, Partial, load_yaml, load_yaml_partial, parse_yaml,
+    parse_yaml_partial, seq_or_null,
+};
 
 /// Makes ring the process's rustls crypto provider. reqwest, sqlx and redis
 /// are built without one (one TLS stack, no aws-lc); call this once at

@@ -73,10 +73,32 @@ impl ConfigErrors {
 pub struct Parsed<T> {
     pub value: T,
     pub file: String,
+    /// The text `value` was parsed from: the expanded file, with the items
+    /// a partial parse rejected blanked out (lines keep their numbers).
     pub text: String,
+    /// The expanded file as written.
+    pub source: String,
+}
+
+/// What a partial parse gives: every error, and the document without the
+/// rejected items when the rest parses, so that later checks (building
+/// targets) can report their errors in the same run.
+#[derive(Debug)]
+pub struct Partial<T> {
+    pub parsed: Option<Parsed<T>>,
+    pub errors: Vec<Located>,
 }
 
 impl<T> Parsed<T> {
+    /// The index in the file as written of item `index` of `section` in
+    /// `value` (they differ when a partial parse left items out).
+    pub fn original_index(&self, section: &str, index: usize) -> usize {
+        outline::item_position(&self.text, section, index, None)
+            .and_then(|(line, _)| outline::item_index(&self.source, line))
+            .filter(|(s, _)| s == section)
+            .map_or(index, |(_, i)| i)
+    }
+
     /// An error at item `index` of the top-level list `section` (at `key`
     /// within it when that key is written there).
     pub fn error_at(
@@ -100,10 +122,19 @@ impl<T> Parsed<T> {
 
 /// Reads, expands (`${ENV}` from the process environment) and parses a file.
 pub fn load_yaml<T: DeserializeOwned>(path: &Path) -> Result<Parsed<T>, ConfigErrors> {
+    into_result(load_yaml_partial(path))
+}
+
+/// [`load_yaml`], keeping what parses (see [`Partial`]).
+pub fn load_yaml_partial<T: DeserializeOwned>(path: &Path) -> Partial<T> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigErrors::one(&file, 0, 0, format!("cannot read: {e}")))?;
-    parse_yaml(&file, &text, &|name| std::env::var(name).ok())
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_yaml_partial(&file, &text, &|name| std::env::var(name).ok()),
+        Err(e) => Partial {
+            parsed: None,
+            errors: ConfigErrors::one(&file, 0, 0, format!("cannot read: {e}")).0,
+        },
+    }
 }
 
 /// Expands `${ENV}` with `lookup` and parses `text`, which came from `file`.
@@ -112,18 +143,43 @@ pub fn parse_yaml<T: DeserializeOwned>(
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Parsed<T>, ConfigErrors> {
-    let expanded = env::expand(text, lookup).map_err(|errs| {
-        ConfigErrors(
-            errs.into_iter()
+    into_result(parse_yaml_partial(file, text, lookup))
+}
+
+fn into_result<T>(partial: Partial<T>) -> Result<Parsed<T>, ConfigErrors> {
+    match partial {
+        Partial {
+            parsed: Some(parsed),
+            errors,
+        } if errors.is_empty() => Ok(parsed),
+        Partial { errors, .. } => Err(ConfigErrors(errors)),
+    }
+}
+
+/// [`parse_yaml`], keeping what parses (see [`Partial`]).
+pub fn parse_yaml_partial<T: DeserializeOwned>(
+    file: &str,
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Partial<T> {
+    let expanded = match env::expand(text, lookup) {
+        Ok(e) => e,
+        Err(errs) => {
+            let errors = errs
+                .into_iter()
                 .map(|e| Located {
                     file: file.to_string(),
                     line: e.line,
                     column: e.column,
                     message: e.message,
                 })
-                .collect(),
-        )
-    })?;
+                .collect();
+            return Partial {
+                parsed: None,
+                errors,
+            };
+        }
+    };
     let locate = |e: &yaml_serde::Error| {
         let (line, column) = e
             .location()
@@ -138,21 +194,28 @@ pub fn parse_yaml<T: DeserializeOwned>(
     };
     // Syntax first: an error here is the only one worth reporting.
     if let Err(e) = yaml_serde::from_str::<yaml_serde::Value>(&expanded.text) {
-        return Err(ConfigErrors(vec![locate(&e)]));
+        return Partial {
+            parsed: None,
+            errors: vec![locate(&e)],
+        };
     }
     let mut work = expanded.text.clone();
     let mut errors: Vec<Located> = Vec::new();
     // Each round blanks one item; a file has far fewer items than this.
     for _ in 0..256 {
         match yaml_serde::from_str::<T>(&work) {
-            Ok(value) if errors.is_empty() => {
-                return Ok(Parsed {
+            Ok(value) => {
+                let parsed = Parsed {
                     value,
                     file: file.to_string(),
-                    text: expanded.text,
-                });
+                    text: work,
+                    source: expanded.text.clone(),
+                };
+                return Partial {
+                    parsed: Some(parsed),
+                    errors,
+                };
             }
-            Ok(_) => break,
             Err(e) => {
                 let located = locate(&e);
                 let line = e.location().map(|l| l.line()).unwrap_or(0);
@@ -167,7 +230,10 @@ pub fn parse_yaml<T: DeserializeOwned>(
             }
         }
     }
-    Err(ConfigErrors(errors))
+    Partial {
+        parsed: None,
+        errors,
+    }
 }
 
 /// Items blanked in earlier rounds shift the index yaml_serde puts in its
@@ -279,6 +345,19 @@ mod tests {
     fn unset_env_is_located() {
         let errs = parse("apps:\n  - url: ${NOPE}\n").unwrap_err().0;
         assert_eq!(errs[0].to_string().split(": ").next(), Some("c.yml:2:10"));
+    }
+
+    #[test]
+    fn partial_parse_keeps_the_good_items_with_their_original_index() {
+        let text = "apps:\n  - url: a\n    colour: red\n  - url: b\n";
+        let p: Partial<Doc> = parse_yaml_partial("c.yml", text, &|_| None);
+        assert_eq!(p.errors.len(), 1);
+        let parsed = p.parsed.unwrap();
+        assert_eq!(parsed.value.apps.len(), 1);
+        assert_eq!(parsed.value.apps[0].url, "b");
+        assert_eq!(parsed.original_index("apps", 0), 1);
+        let e = parsed.error_at("apps", 0, Some("url"), "bad");
+        assert_eq!((e.line, e.column), (4, 5));
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-use vigil_common::{ConfigErrors, Located, Parsed, seq_or_null};
+use vigil_common::{ConfigErrors, Located, Parsed, Partial, seq_or_null};
 
 use crate::collectors::app_health::{self, AppTarget};
 use crate::collectors::haproxy::{self, HaproxyTarget};
@@ -120,7 +120,7 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigErrors> {
 /// Like [`load`], keeping the collectors in `previous` whose targets did not
 /// change.
 pub fn load_reusing(path: &Path, previous: &Reusable) -> Result<Loaded, ConfigErrors> {
-    build_reusing(&vigil_common::load_yaml::<Config>(path)?, previous)
+    finish(vigil_common::load_yaml_partial::<Config>(path), previous)
 }
 
 /// Parses and builds `text` (named `file` in errors), with `${ENV}` taken
@@ -130,7 +130,25 @@ pub fn load_str(
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Loaded, ConfigErrors> {
-    build(&vigil_common::parse_yaml::<Config>(file, text, lookup)?)
+    finish(
+        vigil_common::parse_yaml_partial::<Config>(file, text, lookup),
+        &Reusable::new(),
+    )
+}
+
+/// Builds what parsed, so that one run reports the file's schema errors and
+/// the targets that cannot be built together, in file order.
+fn finish(partial: Partial<Config>, previous: &Reusable) -> Result<Loaded, ConfigErrors> {
+    let mut errors = partial.errors;
+    if let Some(parsed) = &partial.parsed {
+        match build_reusing(parsed, previous) {
+            Ok(loaded) if errors.is_empty() => return Ok(loaded),
+            Ok(_) => {}
+            Err(e) => errors.extend(e.0),
+        }
+    }
+    errors.sort_by_key(|e| (e.line, e.column));
+    Err(ConfigErrors(errors))
 }
 
 /// One target's build: its section, its index there, the collector, its key.
@@ -180,6 +198,7 @@ pub fn build_reusing(parsed: &Parsed<Config>, previous: &Reusable) -> Result<Loa
     let mut keys = Vec::new();
     let mut seen: HashMap<(&'static str, Vec<Label>), (&str, usize)> = HashMap::new();
     for (section, i, result, target_key) in built {
+        let n = parsed.original_index(section, i);
         match result {
             Ok(collector) => {
                 let key = (
@@ -191,17 +210,17 @@ pub fn build_reusing(parsed: &Parsed<Config>, previous: &Reusable) -> Result<Loa
                         section,
                         i,
                         None,
-                        format!("{section}[{i}]: the same target as {s0}[{i0}] (same labels); give one a different name"),
+                        format!("{section}[{n}]: the same target as {s0}[{i0}] (same labels); give one a different name"),
                     ));
                 } else {
-                    seen.insert(key, (section, i));
+                    seen.insert(key, (section, n));
                     collectors.push(collector);
                     keys.push(target_key);
                 }
             }
             Err(e) => {
                 let key = field_of(&e.reason);
-                errors.push(parsed.error_at(section, i, key, format!("{section}[{i}]: {e}")));
+                errors.push(parsed.error_at(section, i, key, format!("{section}[{n}]: {e}")));
             }
         }
     }
@@ -265,6 +284,27 @@ mod tests {
                 .0;
         assert_eq!(errs.len(), 2, "{errs:?}");
         assert_eq!((errs[0].line, errs[0].column), (3, 5));
+    }
+
+    #[test]
+    fn schema_and_build_errors_come_together() {
+        let text =
+            "apps:\n  - url: http://a:1\n    colour: red\n  - url: http://a:1\n  - url: ftp://b\n";
+        let shown: Vec<String> = load(text)
+            .unwrap_err()
+            .0
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(
+            shown[0].starts_with("x.yml:3:5: apps[0]: unknown field `colour`"),
+            "{shown:?}"
+        );
+        assert!(
+            shown[1].starts_with("x.yml:5:5: apps[2]: app target (unnamed): url:"),
+            "{shown:?}"
+        );
     }
 
     #[test]
