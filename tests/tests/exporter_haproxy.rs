@@ -281,6 +281,55 @@ fn server_states_match_the_builtin_exporter(env: &Env) -> Result<(), Failed> {
     check(compared == 15, format!("compared {compared} samples"))
 }
 
+/// Values that do not move between two scrapes are the built-in
+/// exporter's, NaN for NaN ("no limit") included.
+fn stable_values_match_the_builtin_exporter(env: &Env) -> Result<(), Failed> {
+    let body = env.builtin_metrics()?;
+    let theirs = vigil::parse::parse_to_vec(body.as_bytes(), ParseOptions::default())?;
+    let ours = env.collect(&env.csv)?;
+    let stable = [
+        "haproxy_frontend_status",
+        "haproxy_frontend_limit_sessions",
+        "haproxy_frontend_limit_session_rate",
+        "haproxy_backend_status",
+        "haproxy_backend_weight",
+        "haproxy_backend_uweight",
+        "haproxy_backend_active_servers",
+        "haproxy_backend_backup_servers",
+        "haproxy_backend_limit_sessions",
+        "haproxy_backend_agg_server_status",
+        "haproxy_backend_agg_check_status",
+        "haproxy_server_weight",
+        "haproxy_server_uweight",
+        "haproxy_server_limit_sessions",
+        "haproxy_server_queue_limit",
+        "haproxy_server_idle_connections_limit",
+        "haproxy_server_check_status",
+        "haproxy_server_check_code",
+    ];
+    let mut problems = Vec::new();
+    let mut compared = 0;
+    for s in &theirs {
+        let name = s.labels.get("__name__").unwrap_or("");
+        if !stable.contains(&name) {
+            continue;
+        }
+        let want: Vec<(&str, &str)> = s
+            .labels
+            .iter()
+            .filter(|l| l.name != "__name__")
+            .map(|l| (l.name.as_str(), l.value.as_str()))
+            .collect();
+        compared += 1;
+        match value(&ours, name, &want) {
+            Ok(v) if v == s.value || (v.is_nan() && s.value.is_nan()) => {}
+            other => problems.push(format!("{name}{want:?}: {other:?} != {}", s.value)),
+        }
+    }
+    check(problems.is_empty(), problems.join("\n"))?;
+    check(compared > 50, format!("compared only {compared} samples"))
+}
+
 fn a_server_going_down_is_seen(env: &Env) -> Result<(), Failed> {
     let url = env.apps[1].url();
     env.rt.block_on(set_app_state(&url, AppState::Down))?;
@@ -431,7 +480,7 @@ fn main() {
     let args = Arguments::from_args();
     let env = Arc::new(Env::start());
     type Test = fn(&Env) -> Result<(), Failed>;
-    let tests: [(&str, Test); 12] = [
+    let tests: [(&str, Test); 13] = [
         (
             "csv_path_has_the_contract_families",
             csv_path_has_the_contract_families,
@@ -444,6 +493,10 @@ fn main() {
         (
             "server_states_match_the_builtin_exporter",
             server_states_match_the_builtin_exporter,
+        ),
+        (
+            "stable_values_match_the_builtin_exporter",
+            stable_values_match_the_builtin_exporter,
         ),
         ("a_server_going_down_is_seen", a_server_going_down_is_seen),
         (
