@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::State;
@@ -134,7 +134,13 @@ impl Exporter {
 
     /// Everything `/metrics` shows.
     pub async fn gather(&self) -> Vec<Family> {
-        let mut families = self.current().gather().await;
+        self.gather_within(None).await
+    }
+
+    /// Everything `/metrics` shows, every target cut off by `cap` at the
+    /// latest.
+    pub async fn gather_within(&self, cap: Option<Duration>) -> Vec<Family> {
+        let mut families = self.current().gather_within(cap).await;
         let state = self.reload.lock().unwrap_or_else(|e| e.into_inner());
         families.push(
             Family::gauge(
@@ -197,8 +203,22 @@ pub fn reload_on_sighup(exporter: Arc<Exporter>) -> std::io::Result<()> {
 async fn metrics(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::negotiate(accept);
-    let body = encode(&exporter.gather().await, format);
+    let cap = headers
+        .get("x-prometheus-scrape-timeout-seconds")
+        .and_then(|v| v.to_str().ok())
+        .and_then(scrape_deadline);
+    let body = encode(&exporter.gather_within(cap).await, format);
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
+}
+
+/// Prometheus tells how long it waits for the scrape
+/// (`X-Prometheus-Scrape-Timeout-Seconds`); targets are cut off half a second
+/// earlier, as blackbox_exporter does, so the answer arrives in time.
+fn scrape_deadline(header: &str) -> Option<Duration> {
+    const MARGIN: f64 = 0.5;
+    let seconds: f64 = header.trim().parse().ok()?;
+    (seconds.is_finite() && seconds > 0.0)
+        .then(|| Duration::from_secs_f64((seconds - MARGIN).max(seconds / 2.0)))
 }
 
 async fn reload(State(exporter): State<Arc<Exporter>>) -> Response {
@@ -227,4 +247,18 @@ async fn landing() -> Html<String> {
          </body></html>\n",
         env!("CARGO_PKG_VERSION")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrape_deadline_leaves_a_margin() {
+        assert_eq!(scrape_deadline("10"), Some(Duration::from_secs_f64(9.5)));
+        assert_eq!(scrape_deadline("0.5"), Some(Duration::from_secs_f64(0.25)));
+        assert_eq!(scrape_deadline("nope"), None);
+        assert_eq!(scrape_deadline("-1"), None);
+        assert_eq!(scrape_deadline("inf"), None);
+    }
 }

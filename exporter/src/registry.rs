@@ -125,9 +125,16 @@ impl Registry {
     /// Collects from every target and returns all families, self-metrics
     /// last.
     pub async fn gather(&self) -> Vec<Family> {
+        self.gather_within(None).await
+    }
+
+    /// [`gather`](Self::gather), with no target's deadline later than `cap`
+    /// (the scraper's own timeout, less a margin, so that its scrape gets
+    /// an answer with `*_up 0` rather than none).
+    pub async fn gather_within(&self, cap: Option<Duration>) -> Vec<Family> {
         let started = Instant::now();
         self.stats.scrapes.fetch_add(1, Ordering::Relaxed);
-        let outcomes = futures::future::join_all(self.targets.iter().map(run)).await;
+        let outcomes = futures::future::join_all(self.targets.iter().map(|t| run(t, cap))).await;
 
         let mut merged = Merger::default();
         let mut ups: Vec<(Source, Family)> = Vec::new();
@@ -221,11 +228,12 @@ fn up_family(source: Source) -> Family {
 }
 
 /// Runs one collection as its own task, aborted at the deadline.
-async fn run(target: &Target) -> Outcome {
+async fn run(target: &Target, cap: Option<Duration>) -> Outcome {
     let started = Instant::now();
+    let deadline = cap.map_or(target.deadline, |c| c.min(target.deadline));
     let collector = target.collector.clone();
     let mut task = tokio::spawn(async move { collector.collect().await });
-    let result = match tokio::time::timeout(target.deadline, &mut task).await {
+    let result = match tokio::time::timeout(deadline, &mut task).await {
         Ok(Ok(result)) => result,
         Ok(Err(join)) => Err(CollectError::new(
             "panic",
@@ -235,7 +243,7 @@ async fn run(target: &Target) -> Outcome {
             task.abort();
             Err(CollectError::new(
                 "timeout",
-                format!("no answer within the deadline of {:?}", target.deadline),
+                format!("no answer within the deadline of {deadline:?}"),
             ))
         }
     };

@@ -166,6 +166,17 @@ async fn a_slow_target_is_cut_at_its_deadline_and_others_unaffected() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_scrapers_timeout_caps_every_deadline() {
+    let mut slow = scripted(Source::App, "api-1", Ok(vec![]));
+    slow.delay = Duration::from_secs(60);
+    let r = registry(vec![slow], Duration::from_secs(5));
+    let started = tokio::time::Instant::now();
+    let out = r.gather_within(Some(Duration::from_secs(1))).await;
+    assert_eq!(started.elapsed(), Duration::from_secs(1));
+    assert_eq!(find(&out, "app_up").samples[0].value, 0.0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn failures_count_and_up_families_are_per_source() {
     let r = registry(
         vec![
