@@ -67,11 +67,21 @@ apps:
   - instance: api-3
     url: not a url
   - url: http://127.0.0.1:3001
+  - url: http://127.0.0.1:3005
+    colour: red
 ";
     let (ok, _, stderr) = check_config(text, &[]);
     assert!(!ok);
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 3, "{stderr}");
+    assert_eq!(
+        lines.len(),
+        4,
+        "schema and build errors in one run: {stderr}"
+    );
+    assert!(
+        lines[3].starts_with("FILE:8:5: apps[4]: unknown field `colour`"),
+        "{stderr}"
+    );
     assert!(lines[0].starts_with("FILE:3:5: apps[1]: "), "{stderr}");
     assert!(
         lines[1].starts_with("FILE:5:5: apps[2]: app target api-3: url: not a URL"),
