@@ -79,7 +79,8 @@ fn main() {
             synth::Kind::Counter { .. } => "counter",
             synth::Kind::CpuSeconds { .. } => "cpu seconds counter",
             synth::Kind::IntGauge => "integer gauge",
-            synth::Kind::FloatGauge { .. } => "float gauge",
+            synth::Kind::FloatGauge { decimals: true, .. } => "float gauge, 3 decimals",
+            synth::Kind::FloatGauge { .. } => "float gauge, full precision",
             synth::Kind::Constant => "constant",
         };
         let e = by_kind.entry(kind).or_default();

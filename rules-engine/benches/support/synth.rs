@@ -7,8 +7,9 @@
 //! 26 integer counters with a rate (requests, bytes), 9 idle integer
 //! counters (errors that rarely move), 10 float counters in 0.01 steps
 //! (CPU seconds), 20 integer gauges that random-walk (connections, keys),
-//! 10 float gauges with full-precision noise (ratios, lag seconds: the
-//! worst case for XOR), 25 constants (settings, `*_info`, `up`).
+//! 5 float gauges printed with 3 decimals (latencies, load averages), 5
+//! float gauges with full-precision noise (computed ratios: the worst case
+//! for any lossless coding), 25 constants (settings, `*_info`, `up`).
 
 #![allow(dead_code)] // each bench uses part of it
 
@@ -19,7 +20,7 @@ pub enum Kind {
     Counter { per_scrape: f64 },
     CpuSeconds { per_scrape: f64 },
     IntGauge,
-    FloatGauge { center: f64 },
+    FloatGauge { center: f64, decimals: bool },
     Constant,
 }
 
@@ -63,6 +64,7 @@ impl Synth {
                     65..=74 => (
                         Kind::FloatGauge {
                             center: (splitmix(&mut rng) % 1000) as f64 / 100.0,
+                            decimals: slot < 70,
                         },
                         "_ratio",
                     ),
@@ -82,7 +84,7 @@ impl Synth {
                 ]);
                 let value = match kind {
                     Kind::Constant | Kind::IntGauge => (splitmix(&mut rng) % 10_000) as f64,
-                    Kind::FloatGauge { center } => center,
+                    Kind::FloatGauge { center, .. } => center,
                     _ => (splitmix(&mut rng) % 1_000_000) as f64,
                 };
                 Series {
@@ -114,7 +116,11 @@ impl Synth {
                     ((s.value * 100.0).round() + ticks) / 100.0
                 }
                 Kind::IntGauge => (s.value + (r % 11) as f64 - 5.0).max(0.0),
-                Kind::FloatGauge { center } => center + (r % 1_000_000) as f64 / 3_000_000.0,
+                Kind::FloatGauge {
+                    center,
+                    decimals: true,
+                } => ((center + (r % 1000) as f64 / 1000.0) * 1000.0).round() / 1000.0,
+                Kind::FloatGauge { center, .. } => center + (r % 1_000_000) as f64 / 3_000_000.0,
                 Kind::Constant => s.value,
             };
         }

@@ -45,14 +45,6 @@ impl BitWriter {
         &self.buf
     }
 
-    pub fn byte_len(&self) -> usize {
-        self.buf.len()
-    }
-
-    pub fn shrink_to_fit(&mut self) {
-        self.buf.shrink_to_fit();
-    }
-
     /// Bytes of heap the buffer holds (capacity, not length).
     pub fn capacity(&self) -> usize {
         self.buf.capacity()

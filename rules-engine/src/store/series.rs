@@ -13,7 +13,7 @@
 
 use parking_lot::Mutex;
 
-use super::chunk::{Chunk, ChunkIter};
+use super::chunk::{Chunk, ChunkRef, OpenChunk};
 use super::{AppendError, SeriesRef};
 use crate::model::{Labels, Sample};
 
@@ -64,7 +64,8 @@ impl MemSeries {
             chunks: data.num_chunks(),
             payload_bytes: data.chunk_bytes(),
             heap_bytes: data.closed.capacity() * std::mem::size_of::<Chunk>()
-                + data.chunks().map(Chunk::heap_bytes).sum::<usize>(),
+                + data.closed.iter().map(Chunk::heap_bytes).sum::<usize>()
+                + data.open.as_ref().map_or(0, OpenChunk::heap_bytes),
         }
     }
 }
@@ -95,14 +96,17 @@ pub enum Appended {
 #[derive(Debug, Default)]
 pub struct SeriesData {
     closed: Vec<Chunk>,
-    open: Option<Chunk>,
+    open: Option<OpenChunk>,
     pub(crate) removed: bool,
 }
 
 impl SeriesData {
     /// Appends `(t, v)`, enforcing Prometheus's in-order rules.
     pub fn append(&mut self, t: i64, v: f64) -> Result<Appended, AppendError> {
-        if let Some(open) = &self.open {
+        // The scale a new chunk starts its search from: the scale of the
+        // chunk it follows, one more if that chunk could not take `v`.
+        let mut min_scale = 0;
+        if let Some(open) = &mut self.open {
             let (last_t, last_v) = open.last();
             if t < last_t {
                 return Err(AppendError::OutOfOrder);
@@ -114,26 +118,29 @@ impl SeriesData {
                     Err(AppendError::DuplicateTimestamp)
                 };
             }
-        }
-        let mut new_chunk = false;
-        let full = self
-            .open
-            .as_ref()
-            .is_none_or(|c| c.num_samples() >= SAMPLES_PER_CHUNK);
-        if full {
-            if let Some(mut old) = self.open.take() {
-                old.shrink();
-                self.closed.push(old);
+            let full = open.num_samples() >= SAMPLES_PER_CHUNK;
+            if !full {
+                let before = open.as_ref().byte_len();
+                if open.try_append(t, v) {
+                    return Ok(Appended::Stored {
+                        new_chunk: false,
+                        bytes_added: open.as_ref().byte_len() - before,
+                    });
+                }
             }
-            self.open = Some(Chunk::new());
-            new_chunk = true;
+            min_scale = open.scale().map_or(0, |s| if full { s } else { s + 1 });
         }
-        let open = self.open.as_mut().expect("open chunk exists");
-        let before = open.byte_len();
-        open.append(t, v);
+        if let Some(old) = self.open.take() {
+            self.closed.push(old.close());
+        }
+        let mut open = OpenChunk::for_value(v, min_scale);
+        let fits = open.try_append(t, v);
+        debug_assert!(fits, "a chunk made for a value takes it");
+        let bytes_added = open.as_ref().byte_len();
+        self.open = Some(open);
         Ok(Appended::Stored {
-            new_chunk,
-            bytes_added: open.byte_len() - before,
+            new_chunk: true,
+            bytes_added,
         })
     }
 
@@ -144,27 +151,24 @@ impl SeriesData {
 
     /// Oldest timestamp, if any sample is stored.
     pub fn min_time(&self) -> Option<i64> {
-        self.closed
-            .first()
-            .or(self.open.as_ref())
-            .map(|c| c.first_time())
+        self.chunks().next().map(|c| c.first_time())
     }
 
     /// Whether any sample lies in `[mint, maxt]`.
     pub fn has_samples_in(&self, mint: i64, maxt: i64) -> bool {
         self.chunks()
-            .filter(|c| c.first_time() <= maxt && c.last().0 >= mint)
+            .filter(|c| c.first_time() <= maxt && c.last_time() >= mint)
             .any(|c| c.iter().any(|s| s.t >= mint && s.t <= maxt))
     }
 
     /// Pushes the samples in `[mint, maxt]` onto `out`, oldest first.
     pub fn samples_in(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
         for c in self.chunks() {
-            if c.last().0 < mint || c.first_time() > maxt {
+            if c.last_time() < mint || c.first_time() > maxt {
                 continue;
             }
             out.extend(
-                ChunkIter::new(c)
+                c.iter()
                     .skip_while(|s| s.t < mint)
                     .take_while(|s| s.t <= maxt),
             );
@@ -175,12 +179,14 @@ impl SeriesData {
     /// (chunks dropped, bytes freed). The open chunk goes too when all of it
     /// is old, leaving the series empty for the caller to remove.
     pub fn truncate_before(&mut self, mint: i64) -> (usize, usize) {
-        let keep_from = self.closed.partition_point(|c| c.last().0 < mint);
-        let mut bytes: usize = self.closed[..keep_from].iter().map(|c| c.byte_len()).sum();
+        let keep_from = self
+            .closed
+            .partition_point(|c| c.as_ref().last_time() < mint);
+        let mut bytes: usize = self.closed[..keep_from].iter().map(Chunk::heap_bytes).sum();
         let mut dropped = keep_from;
         self.closed.drain(..keep_from);
         if self.closed.is_empty() && self.open.as_ref().is_some_and(|c| c.last().0 < mint) {
-            bytes += self.open.as_ref().map_or(0, |c| c.byte_len());
+            bytes += self.open.as_ref().map_or(0, |c| c.as_ref().byte_len());
             self.open = None;
             dropped += 1;
         }
@@ -200,8 +206,11 @@ impl SeriesData {
         self.chunks().map(|c| c.byte_len()).sum()
     }
 
-    fn chunks(&self) -> impl Iterator<Item = &Chunk> {
-        self.closed.iter().chain(self.open.iter())
+    fn chunks(&self) -> impl Iterator<Item = ChunkRef<'_>> {
+        self.closed
+            .iter()
+            .map(Chunk::as_ref)
+            .chain(self.open.iter().map(OpenChunk::as_ref))
     }
 }
 
