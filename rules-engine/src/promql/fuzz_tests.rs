@@ -9,10 +9,10 @@ use crate::store::{Querier, SeriesSamples};
 
 /// Three series over ten minutes, with a NaN, an Inf, a reset and a
 /// staleness marker.
-struct Small(Vec<SeriesSamples>);
+pub(super) struct Small(Vec<SeriesSamples>);
 
 impl Small {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let mk = |pairs: &[(&str, &str)], f: &dyn Fn(i64) -> f64| SeriesSamples {
             labels: Labels::from_pairs(pairs.iter().copied()),
             samples: (0..40)

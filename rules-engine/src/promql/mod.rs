@@ -15,6 +15,8 @@ pub(crate) mod range_modes;
 mod value;
 
 #[cfg(test)]
+mod engine_tests;
+#[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
 mod perf_tests;

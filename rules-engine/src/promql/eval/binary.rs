@@ -373,6 +373,8 @@ fn fill_unmatched_one(
             if is_comparison(op) && !m.return_bool {
                 res.v = l;
             }
+            // The result stands for a missing left operand: no metric name.
+            res.drop_name |= !swapped;
             out.push(res);
         }
     }

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use promql_parser::parser::Expr;
+use promql_parser::parser::value::ValueType;
 
 use crate::model::{Labels, METRIC_NAME, MatchOp, Matcher};
 use crate::promql::error::QueryError;
-use crate::promql::eval::selectors::{lookback_sample, matcher_sets};
+use crate::promql::eval::selectors::{lookback_sample, matcher_sets, min_max, ref_time};
 use crate::promql::eval::{Ctx, Elem, Steps, Val, eval_vector};
 use crate::store::SeriesSamples;
 
@@ -33,6 +34,11 @@ impl InfoSelector {
             all.drain(..).partition(|m| m.name == METRIC_NAME);
         if names.is_empty() {
             names.push(Matcher::equal(METRIC_NAME, "target_info"));
+        } else if !names.iter().any(is_positive) {
+            // Only negative name matchers: candidates are still info metrics.
+            let info = Matcher::regex(METRIC_NAME, ".+_info")
+                .map_err(|e| QueryError::exec(e.to_string()))?;
+            names.push(info);
         }
         Ok(InfoSelector { names, data })
     }
@@ -41,16 +47,17 @@ impl InfoSelector {
     /// matching all `__name__` matchers, at least one of them positive.
     fn is_info_series(&self, l: &Labels) -> bool {
         let name = l.metric_name().unwrap_or("");
-        let positive = self
-            .names
-            .iter()
-            .any(|m| matches!(m.op, MatchOp::Equal | MatchOp::Regex(_)));
+        let positive = self.names.iter().any(is_positive);
         positive && self.names.iter().all(|m| m.matches(name))
     }
 
     fn wants(&self, label: &str) -> bool {
         self.data.is_empty() || self.data.iter().any(|m| m.name == label)
     }
+}
+
+fn is_positive(m: &Matcher) -> bool {
+    matches!(m.op, MatchOp::Equal | MatchOp::Regex(_))
 }
 
 fn identity(l: &Labels) -> Vec<String> {
@@ -63,11 +70,12 @@ fn identity(l: &Labels) -> Vec<String> {
 pub(crate) fn eval_info(ctx: &mut Ctx, steps: &Steps, args: &[&Expr]) -> Result<Val, QueryError> {
     let base = eval_vector(ctx, steps, args[0])?;
     let sel = InfoSelector::from_arg(args.get(1).copied())?;
-    let infos = select_infos(ctx, steps, &sel)?;
+    let times: Vec<i64> = steps.iter().map(|t| shifted(ctx, args[0], t)).collect();
+    let infos = select_infos(ctx, &times, &sel)?;
     let lookback = ctx.opts.lookback_delta.as_millis() as i64;
     let mut out = Vec::with_capacity(base.len());
     for (i, elems) in base.into_iter().enumerate() {
-        let t = steps.t(i);
+        let t = times[i];
         let mut by_id: HashMap<Vec<String>, Vec<&Labels>> = HashMap::new();
         for s in &infos {
             if lookback_sample(&s.samples, t, lookback).is_some() {
@@ -87,12 +95,32 @@ pub(crate) fn eval_info(ctx: &mut Ctx, steps: &Steps, args: &[&Expr]) -> Result<
     Ok(Val::Vector(out))
 }
 
+/// The time the base samples were read at for step time `t`: info series
+/// are matched as of the same `@` / `offset`-shifted time.
+fn shifted(ctx: &Ctx, e: &Expr, t: i64) -> i64 {
+    match e {
+        Expr::VectorSelector(vs) => ref_time(ctx, &vs.at, &vs.offset, t),
+        Expr::MatrixSelector(ms) => ref_time(ctx, &ms.vs.at, &ms.vs.offset, t),
+        Expr::Subquery(sq) => shifted(ctx, &sq.expr, ref_time(ctx, &sq.at, &sq.offset, t)),
+        Expr::Paren(p) => shifted(ctx, &p.expr, t),
+        Expr::Unary(u) => shifted(ctx, &u.expr, t),
+        Expr::Aggregate(a) => shifted(ctx, &a.expr, t),
+        Expr::Call(c) => c
+            .args
+            .args
+            .iter()
+            .find(|a| matches!(a.value_type(), ValueType::Vector | ValueType::Matrix))
+            .map_or(t, |a| shifted(ctx, a, t)),
+        _ => t,
+    }
+}
+
 fn select_infos(
     ctx: &mut Ctx,
-    steps: &Steps,
+    times: &[i64],
     sel: &InfoSelector,
 ) -> Result<Vec<SeriesSamples>, QueryError> {
-    let (lo, hi) = (steps.start, steps.end);
+    let (lo, hi) = min_max(times);
     let lookback = ctx.opts.lookback_delta.as_millis() as i64;
     let matchers: Vec<Matcher> = sel.names.iter().chain(&sel.data).cloned().collect();
     ctx.check_deadline()?;

@@ -64,6 +64,20 @@ pub(crate) fn eval_call(ctx: &mut Ctx, steps: &Steps, c: &Call) -> Result<Val, Q
             sort_fn(ctx, steps, c, &args)
         }
         "histogram_quantile" => histogram_quantile(ctx, steps, &args),
+        "histogram_quantiles" => histogram_quantiles(ctx, steps, &args),
+        // Experimental: Go's math.Min / math.Max of two scalars.
+        "min_of" | "max_of" => {
+            let a = eval_scalar(ctx, steps, args[0])?;
+            let b = eval_scalar(ctx, steps, args[1])?;
+            let f = if name == "min_of" {
+                math::go_min
+            } else {
+                math::go_max
+            };
+            Ok(Val::Scalar(
+                a.iter().zip(&b).map(|(&x, &y)| f(x, y)).collect(),
+            ))
+        }
         "histogram_fraction" => histogram_fraction(ctx, steps, &args),
         "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
         | "histogram_stdvar" => {
@@ -226,6 +240,32 @@ fn histogram_quantile(ctx: &mut Ctx, steps: &Steps, args: &[&Expr]) -> Result<Va
         .zip(q)
         .map(|(es, q)| histogram::quantile_step(ctx, q, es, &pos))
         .collect();
+    Ok(Val::Vector(out))
+}
+
+/// `histogram_quantiles(v, "label", q1, q2, ...)` (experimental): one
+/// `histogram_quantile` per φ, told apart by `label="φ"`.
+fn histogram_quantiles(ctx: &mut Ctx, steps: &Steps, args: &[&Expr]) -> Result<Val, QueryError> {
+    let v = eval_vector(ctx, steps, args[0])?;
+    let label = eval_string(ctx, steps, args[1])?;
+    let mut qs = Vec::new();
+    for a in &args[2..] {
+        qs.push(eval_scalar(ctx, steps, a)?);
+    }
+    let pos = ctx.pos_of_expr(args[0]);
+    let mut out = Vec::with_capacity(v.len());
+    for (i, es) in v.into_iter().enumerate() {
+        let mut step_out = Vec::new();
+        for q in &qs {
+            for mut e in histogram::quantile_step(ctx, q[i], es.clone(), &pos) {
+                let mut l = (*e.labels).clone();
+                l.set(&label, &crate::promql::eval::fmt_go_float(q[i]));
+                e.labels = Rc::new(l);
+                step_out.push(e);
+            }
+        }
+        out.push(step_out);
+    }
     Ok(Val::Vector(out))
 }
 

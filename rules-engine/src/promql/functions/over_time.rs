@@ -55,9 +55,12 @@ fn extreme_last(w: &[Sample], better: impl Fn(f64, f64) -> bool) -> Sample {
     m
 }
 
-/// Median absolute deviation from the median.
+/// Median absolute deviation from the median; NaN if any value is NaN.
 fn mad(w: &[Sample]) -> f64 {
     let mut v = values(w);
+    if v.iter().any(|x| x.is_nan()) {
+        return f64::NAN;
+    }
     sort_go(&mut v);
     let median = quantile_sorted(0.5, &v);
     let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
