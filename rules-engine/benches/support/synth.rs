@@ -105,7 +105,7 @@ impl Synth {
             s.value = match s.kind {
                 // Idle counters (rate 0.01/scrape) move about once in 100 scrapes.
                 Kind::Counter { per_scrape } if per_scrape < 1.0 => {
-                    s.value + f64::from(r % 100 == 0)
+                    s.value + f64::from(r.is_multiple_of(100))
                 }
                 Kind::Counter { per_scrape } => {
                     let jitter = (r % 1000) as f64 / 1000.0 + 0.5;
