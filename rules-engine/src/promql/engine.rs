@@ -16,6 +16,9 @@ use super::value::{QueryOutput, Value};
 use crate::model::{Labels, Sample};
 use crate::store::{Querier, SeriesSamples};
 
+/// Most steps a range query may have (Prometheus: 11,000).
+const MAX_POINTS_PER_SERIES: i64 = 11_000;
+
 /// Engine settings, with Prometheus's defaults.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -90,6 +93,12 @@ impl Engine {
         if end < start {
             return Err(QueryError::Parse(
                 "end timestamp must not be before start time".into(),
+            ));
+        }
+        // Prometheus's API limit, which also bounds per-step allocations.
+        if (end - start) / step >= MAX_POINTS_PER_SERIES {
+            return Err(QueryError::Parse(
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into(),
             ));
         }
         let ast = parse_for_query(expr, step, end - start)?;

@@ -104,3 +104,14 @@ fn non_counter_info_names_the_metric() {
         ]
     );
 }
+
+#[test]
+fn huge_step_counts_are_refused_before_allocating() {
+    let q = Small::new();
+    let err = engine().range(&q, "1", 0, 1_000_000_000, 1).unwrap_err();
+    assert_eq!(err.error_type(), "bad_data");
+    let err = engine()
+        .instant(&q, "max_over_time(foo_total[10y:1ms])", 0)
+        .unwrap_err();
+    assert_eq!(err, QueryError::TooManySamples("query execution"));
+}

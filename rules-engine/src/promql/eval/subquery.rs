@@ -126,6 +126,8 @@ fn eval_subquery(ctx: &mut Ctx, steps: &Steps, sq: &SubqueryExpr) -> Result<Rang
             mode: RangeMode::Plain,
         });
     }
+    // Each inner step holds at least one value: bound them before allocating.
+    ctx.check_samples(((hi - start) / step) as usize)?;
     let inner = Steps {
         start,
         end: hi,
