@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::ScrapeConfig;
 use crate::model::{Labels, stale_nan};
-use crate::store::{Appender, SeriesRef};
+use crate::store::{Appender, BatchItem, SeriesRef};
 
 use super::client::ScrapeClient;
 use super::metadata::{MetadataStore, TargetMetadata, type_name};
@@ -198,22 +198,28 @@ impl Scraper {
             report.error = Some("sample limit exceeded".into());
             return report;
         }
+        let honor = self.cfg.honor_timestamps;
+        let mut items: Vec<BatchItem> = accepted
+            .iter()
+            .map(|(series, ts, v)| {
+                let sref = SeriesRef(series.sref.load(Ordering::Relaxed));
+                let at = ts.filter(|_| honor).unwrap_or(t);
+                BatchItem::new(sref, &series.labels, at, *v)
+            })
+            .collect();
+        self.appender.append_batch(&mut items);
         let mut current = Map::with_capacity_and_hasher(accepted.len(), Default::default());
-        for (series, ts, v) in accepted {
-            let own_ts = ts.filter(|_| self.cfg.honor_timestamps);
-            let sref = SeriesRef(series.sref.load(Ordering::Relaxed));
-            match self
-                .appender
-                .append_ref(sref, &series.labels, own_ts.unwrap_or(t), v)
-            {
-                Ok(r) => series.sref.store(r.0, Ordering::Relaxed),
+        for ((series, ts, _), item) in accepted.iter().zip(&items) {
+            match item.result {
+                Ok(()) => series.sref.store(item.sref.0, Ordering::Relaxed),
                 Err(_) => report.rejected += 1,
             }
-            let key = Arc::as_ptr(&series) as usize;
+            let key = Arc::as_ptr(series) as usize;
             if !self.previous.contains_key(&key) {
                 report.series_added += 1;
             }
-            current.insert(key, (series, own_ts.is_some()));
+            let own_ts = ts.is_some() && honor;
+            current.insert(key, (series.clone(), own_ts));
         }
         for (key, (series, own_ts)) in &self.previous {
             if !own_ts && !current.contains_key(key) {
