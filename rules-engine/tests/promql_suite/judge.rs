@@ -144,6 +144,9 @@ pub fn check_matrix(
             got.len()
         ));
     }
+    if got.windows(2).any(|p| p[0].labels >= p[1].labels) {
+        return Err("matrix series are not sorted by labels".into());
+    }
     for w in want {
         let Some(g) = got.iter().find(|g| g.labels == w.labels) else {
             return Err(format!("missing series {}", w.labels));

@@ -143,6 +143,9 @@ fn judge_one(
 ) {
     if native {
         c.skipped += 1;
+        if std::env::var("VIGIL_PROMQL_LIST_SKIPPED").is_ok() {
+            println!("  skip {file}:{}: {}", e.line, e.expr);
+        }
         return;
     }
     let id = format!("{file}:{}", e.line);
