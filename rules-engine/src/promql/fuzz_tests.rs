@@ -97,23 +97,51 @@ fn scalar_leaf() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A range function over a selector, in any of the range modes.
+fn range_call() -> impl Strategy<Value = String> {
+    let f = prop::sample::select(vec![
+        "rate",
+        "irate",
+        "increase",
+        "delta",
+        "deriv",
+        "resets",
+        "changes",
+        "avg_over_time",
+        "stddev_over_time",
+        "last_over_time",
+        "absent_over_time",
+        "mad_over_time",
+    ]);
+    let range = prop::sample::select(vec!["1m", "5m", "30s", "1m+30s", "step()*2"]);
+    let mode = prop::sample::select(vec!["", " anchored", " smoothed"]);
+    (f, vector_leaf(), range, mode).prop_map(|(f, v, r, m)| format!("{f}({v}[{r}]{m})"))
+}
+
+fn binary_op() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "^",
+        "==",
+        ">",
+        "<= bool",
+        "and",
+        "or",
+        "unless",
+        "atan2",
+        "+ on(job)",
+        "* ignoring(le) group_left",
+        "- fill(0)",
+    ])
+}
+
 fn expr() -> impl Strategy<Value = String> {
-    let leaf = prop_oneof![vector_leaf(), scalar_leaf()];
+    let leaf = prop_oneof![vector_leaf(), scalar_leaf(), range_call()];
     leaf.prop_recursive(4, 32, 3, |inner| {
-        let range_fn = prop::sample::select(vec![
-            "rate",
-            "irate",
-            "increase",
-            "delta",
-            "deriv",
-            "resets",
-            "changes",
-            "avg_over_time",
-            "stddev_over_time",
-            "last_over_time",
-            "absent_over_time",
-            "mad_over_time",
-        ]);
         let vec_fn = prop::sample::select(vec![
             "abs",
             "ceil",
@@ -127,41 +155,20 @@ fn expr() -> impl Strategy<Value = String> {
             "scalar",
             "vector",
             "exp",
+            "info",
         ]);
         let agg = prop::sample::select(vec!["sum", "avg", "max", "stddev", "count", "group"]);
         let k_agg =
             prop::sample::select(vec!["topk", "bottomk", "quantile", "limitk", "limit_ratio"]);
-        let op = prop::sample::select(vec![
-            "+",
-            "-",
-            "*",
-            "/",
-            "%",
-            "^",
-            "==",
-            ">",
-            "<= bool",
-            "and",
-            "or",
-            "unless",
-            "atan2",
-            "+ on(job)",
-            "* ignoring(le) group_left",
-        ]);
         prop_oneof![
-            (
-                range_fn,
-                vector_leaf(),
-                prop::sample::select(vec!["1m", "5m", "30s"])
-            )
-                .prop_map(|(f, v, r)| format!("{f}({v}[{r}])")),
             (vec_fn, inner.clone()).prop_map(|(f, e)| format!("{f}({e})")),
             (agg, inner.clone()).prop_map(|(a, e)| format!("{a} by (job) ({e})")),
             (k_agg, scalar_leaf(), inner.clone()).prop_map(|(a, k, e)| format!("{a}({k}, {e})")),
-            (inner.clone(), op, inner.clone()).prop_map(|(l, o, r)| format!("({l}) {o} ({r})")),
+            (inner.clone(), binary_op(), inner.clone())
+                .prop_map(|(l, o, r)| format!("({l}) {o} ({r})")),
             inner
                 .clone()
-                .prop_map(|e| format!("max_over_time(({e})[3m:30s])")),
+                .prop_map(|e| format!("max_over_time(({e})[3m:30s] @ 60 offset -1m)")),
             (scalar_leaf(), inner.clone())
                 .prop_map(|(q, e)| format!("histogram_quantile({q}, {e})")),
             inner.prop_map(|e| format!(r#"label_replace({e}, "x", "$1", "job", "(.*)")"#)),

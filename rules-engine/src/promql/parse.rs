@@ -47,8 +47,13 @@ fn go_byte_escapes(text: &str) -> String {
                     i += used;
                     continue;
                 }
-                out.push_str(&text[i..i + 2.min(b.len() - i)]);
-                i += 2;
+                // Any other escape: copy the backslash and the escaped char.
+                out.push('\\');
+                i += 1;
+                if let Some(ch) = text[i..].chars().next() {
+                    out.push(ch);
+                    i += ch.len_utf8();
+                }
                 continue;
             }
             _ => {}
@@ -129,6 +134,25 @@ mod tests {
     fn rejects_garbage() {
         assert!(parse_expr("sum(").is_err());
         assert!(parse_expr("rate(foo[5m])").is_ok());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics(s in "[a-z_{}()\\[\\]:\"'`\\\\xé0-9+*/^ ,=~!@-]{0,40}") {
+            let _ = parse_expr(&s);
+            let _ = parse_for_query(&s, 15_000, 3_600_000);
+        }
+
+        #[test]
+        fn token_soup_never_panics(toks in proptest::collection::vec(proptest::sample::select(vec![
+            "foo", "{a=\"é\"}", "[", "]", "5m", ":", "1m", "offset", "-", "(", ")", "step()",
+            "anchored", "smoothed", "@", "start()", "rate(", "sum", "by", "+", "2", "\"\\xff\"",
+            "min_of(", ",", "^", "}", "{", "`", "'",
+        ]), 0..16)) {
+            let s = toks.join(" ");
+            let _ = parse_for_query(&s, 15_000, 3_600_000);
+            let _ = parse_for_query(&toks.concat(), 0, 0);
+        }
     }
 
     #[test]

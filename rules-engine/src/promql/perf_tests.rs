@@ -35,6 +35,13 @@ fn dashboard_queries() {
     let head = build(4000, 240);
     let engine = Engine::default();
     let end = 239 * 15_000;
+    let t0 = Instant::now();
+    let m = [crate::model::Matcher::equal("__name__", "x_bucket")];
+    let n: usize = crate::store::Querier::select(&head, &m, 0, end)
+        .iter()
+        .map(|s| s.samples.len())
+        .sum();
+    println!("select alone: {:?} ({n} samples)", t0.elapsed());
     for q in [
         "sum by (job) (rate(x_bucket[5m]))",
         "topk(10, rate(x_bucket[5m]))",
