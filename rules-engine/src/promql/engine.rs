@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use promql_parser::parser::Expr;
 
 use super::annotations::Annotations;
+use super::cancel::CancelFlag;
 use super::error::QueryError;
 use super::eval::{self, Ctx, Elem, Steps, Val, output_labels};
 use super::parse::parse_for_query;
@@ -61,22 +62,27 @@ impl Engine {
 
     /// An instant query at `t` (ms since the epoch).
     pub fn instant(&self, q: &dyn Querier, expr: &str, t: i64) -> Result<QueryOutput, QueryError> {
-        let ast = parse_for_query(expr, 0, 0)?;
-        self.run(
-            q,
-            expr,
-            &ast,
-            Steps {
-                start: t,
-                end: t,
-                step: 1,
-            },
-            false,
-        )
+        self.instant_with(q, expr, t, &CancelFlag::new())
     }
 
-    /// A range query from `start` to `end` every `step` (all ms). Only
-    /// scalar and instant-vector expressions are allowed, as in Prometheus.
+    /// [`Engine::instant`] that stops with `canceled` once `cancel` is set.
+    pub fn instant_with(
+        &self,
+        q: &dyn Querier,
+        expr: &str,
+        t: i64,
+        cancel: &CancelFlag,
+    ) -> Result<QueryOutput, QueryError> {
+        let ast = parse_for_query(expr, 0, 0)?;
+        let steps = Steps {
+            start: t,
+            end: t,
+            step: 1,
+        };
+        self.run(q, expr, &ast, steps, false, cancel)
+    }
+
+    /// A range query from `start` to `end` every `step` (all ms).
     pub fn range(
         &self,
         q: &dyn Querier,
@@ -84,6 +90,19 @@ impl Engine {
         start: i64,
         end: i64,
         step: i64,
+    ) -> Result<QueryOutput, QueryError> {
+        self.range_with(q, expr, (start, end, step), &CancelFlag::new())
+    }
+
+    /// A range query over `(start, end, step)` (ms) that stops with
+    /// `canceled` once `cancel` is set. Only scalar and instant-vector
+    /// expressions are allowed, as in Prometheus.
+    pub fn range_with(
+        &self,
+        q: &dyn Querier,
+        expr: &str,
+        (start, end, step): (i64, i64, i64),
+        cancel: &CancelFlag,
     ) -> Result<QueryOutput, QueryError> {
         if step <= 0 {
             return Err(QueryError::Parse(
@@ -113,7 +132,7 @@ impl Engine {
                 "invalid expression type \"{shown}\" for range query, must be Scalar or instant Vector"
             )));
         }
-        self.run(q, expr, &ast, Steps { start, end, step }, true)
+        self.run(q, expr, &ast, Steps { start, end, step }, true, cancel)
     }
 
     /// Evaluates an already parsed expression as an instant query (for the
@@ -125,17 +144,12 @@ impl Engine {
         t: i64,
     ) -> Result<QueryOutput, QueryError> {
         let text = ast.to_string();
-        self.run(
-            q,
-            &text,
-            ast,
-            Steps {
-                start: t,
-                end: t,
-                step: 1,
-            },
-            false,
-        )
+        let steps = Steps {
+            start: t,
+            end: t,
+            step: 1,
+        };
+        self.run(q, &text, ast, steps, false, &CancelFlag::new())
     }
 
     fn run(
@@ -145,6 +159,7 @@ impl Engine {
         ast: &Expr,
         steps: Steps,
         is_range: bool,
+        cancel: &CancelFlag,
     ) -> Result<QueryOutput, QueryError> {
         let mut ctx = Ctx {
             querier: q,
@@ -154,6 +169,7 @@ impl Engine {
             query_end: steps.end,
             query_step: if is_range { steps.step } else { 0 },
             deadline: Instant::now() + self.opts.timeout,
+            cancel,
             ann: Annotations::default(),
         };
         let val = eval::eval(&mut ctx, &steps, ast)?;

@@ -115,3 +115,17 @@ fn huge_step_counts_are_refused_before_allocating() {
         .unwrap_err();
     assert_eq!(err, QueryError::TooManySamples("query execution"));
 }
+
+#[test]
+fn a_cancelled_query_stops_with_canceled() {
+    let flag = super::CancelFlag::new();
+    flag.cancel();
+    let err = engine()
+        .instant_with(&Small::new(), "sum(foo_total)", 0, &flag)
+        .unwrap_err();
+    assert_eq!(err.error_type(), "canceled");
+    let err = engine()
+        .range_with(&Small::new(), "1", (0, 60_000, 1_000), &flag)
+        .unwrap_err();
+    assert_eq!(err.to_string(), "query was canceled in query execution");
+}

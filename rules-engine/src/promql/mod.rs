@@ -5,6 +5,7 @@
 //! subqueries, `@` and `offset`, annotations, limits.
 
 mod annotations;
+mod cancel;
 mod durations;
 mod engine;
 mod error;
@@ -21,6 +22,7 @@ mod fuzz_tests;
 #[cfg(test)]
 mod perf_tests;
 
+pub use cancel::CancelFlag;
 pub use engine::{Engine, EngineOptions};
 pub use error::QueryError;
 pub use parse::parse_expr;

@@ -86,12 +86,17 @@ pub(crate) struct Ctx<'a> {
     /// Step of the top-level query (0 for instant queries).
     pub query_step: i64,
     pub deadline: Instant,
+    pub cancel: &'a super::cancel::CancelFlag,
     pub ann: Annotations,
 }
 
 impl Ctx<'_> {
-    /// Fails with Prometheus's timeout error once the deadline has passed.
+    /// Fails with Prometheus's timeout error once the deadline has passed,
+    /// or with `canceled` once the caller cancelled.
     pub fn check_deadline(&self) -> Result<(), QueryError> {
+        if self.cancel.is_canceled() {
+            return Err(QueryError::Canceled("query execution"));
+        }
         if Instant::now() > self.deadline {
             return Err(QueryError::Timeout("query execution"));
         }
