@@ -7,7 +7,8 @@
 //! run: Debian's prometheus-postgres-exporter (primary), prometheus-redis-
 //! exporter (master), HAProxy's built-in exporter, and vigil-exporter with
 //! all four sources (both PostgreSQL and both Redis servers, HAProxy by
-//! stats page and socket, the three apps). For each: median and p90 wall
+//! stats page and socket, the three apps), and vigil-exporter with each
+//! anchor's single target for like-for-like ratios. For each: median and p90 wall
 //! time of a full `/metrics` scrape over `--scrapes` sequential scrapes
 //! (after two warm-up scrapes, as a running Prometheus would have done),
 //! resident memory after them, CPU time per scrape (user + system from
@@ -123,6 +124,44 @@ fn main() -> anyhow::Result<()> {
         vigil_port,
     )?;
 
+    // Like-for-like rows: vigil-exporter with the one target each anchor
+    // scrapes, so each source's cost can be compared on its own.
+    let single = |name: &str, yaml: String| -> anyhow::Result<(ChildGuard, u16)> {
+        let path = dir.path().join(format!("{name}.yml"));
+        std::fs::write(&path, yaml)?;
+        let port = free_port();
+        let guard = spawn(
+            name,
+            Command::new(&exporter)
+                .arg("--config.file")
+                .arg(&path)
+                .arg("--web.listen-address")
+                .arg(format!("127.0.0.1:{port}"))
+                .arg("--log.level")
+                .arg("warn"),
+            port,
+        )?;
+        Ok((guard, port))
+    };
+    let (vigil_pg, vigil_pg_port) = single(
+        "vigil-postgres",
+        format!("postgres:\n  - dsn: \"{}\"\n", primary.dsn()),
+    )?;
+    let (vigil_redis, vigil_redis_port) = single(
+        "vigil-redis",
+        format!(
+            "redis:\n  - address: {}\n    password: {REDIS_PASSWORD}\n",
+            master.url()
+        ),
+    )?;
+    let (vigil_haproxy, vigil_haproxy_port) = single(
+        "vigil-haproxy",
+        format!(
+            "haproxy:\n  - url: {}\n    username: admin\n    password: {STATS_PASSWORD}\n",
+            haproxy.stats_url()
+        ),
+    )?;
+
     let subjects = [
         Subject {
             name: "postgres_exporter (primary)",
@@ -143,6 +182,21 @@ fn main() -> anyhow::Result<()> {
             name: "vigil-exporter (all four)",
             url: format!("http://127.0.0.1:{vigil_port}/metrics"),
             pid: vigil.id(),
+        },
+        Subject {
+            name: "vigil-exporter (primary only)",
+            url: format!("http://127.0.0.1:{vigil_pg_port}/metrics"),
+            pid: vigil_pg.id(),
+        },
+        Subject {
+            name: "vigil-exporter (master only)",
+            url: format!("http://127.0.0.1:{vigil_redis_port}/metrics"),
+            pid: vigil_redis.id(),
+        },
+        Subject {
+            name: "vigil-exporter (haproxy only)",
+            url: format!("http://127.0.0.1:{vigil_haproxy_port}/metrics"),
+            pid: vigil_haproxy.id(),
         },
     ];
     let client = if gzip {
@@ -327,12 +381,12 @@ fn report(rows: &[(&str, Figures)], scrapes: usize, gzip: bool) {
     let encoding = if gzip { "gzip" } else { "identity" };
     println!("{scrapes} scrapes each, sequential, after 2 warm-up scrapes, {encoding}\n");
     println!(
-        "{:<30} {:>10} {:>10} {:>10} {:>14} {:>10}",
+        "{:<32} {:>10} {:>10} {:>10} {:>14} {:>10}",
         "exporter", "median ms", "p90 ms", "RSS MiB", "CPU ms/scrape", "body bytes"
     );
     for (name, f) in rows {
         println!(
-            "{name:<30} {:>10.2} {:>10.2} {:>10.1} {:>14.2} {:>10}",
+            "{name:<32} {:>10.2} {:>10.2} {:>10.1} {:>14.2} {:>10}",
             f.median_ms, f.p90_ms, f.rss_mib, f.cpu_ms_per_scrape, f.bytes
         );
     }
@@ -354,6 +408,15 @@ fn report(rows: &[(&str, Figures)], scrapes: usize, gzip: bool) {
         "  CPU per scrape: {:.2}x postgres_exporter + redis_exporter",
         vigil.cpu_ms_per_scrape / (pg.cpu_ms_per_scrape + redis.cpu_ms_per_scrape)
     );
+    println!("\nlike for like (vigil-exporter with the same single target):");
+    for (i, anchor) in [(4, pg), (5, redis), (6, builtin)] {
+        let (name, f) = (&rows[i].0, &rows[i].1);
+        println!(
+            "  {name}: median {:.2}x, CPU per scrape {:.2}x the anchor's",
+            f.median_ms / anchor.median_ms,
+            f.cpu_ms_per_scrape / anchor.cpu_ms_per_scrape
+        );
+    }
     println!(
         "\ntargets: median <= postgres_exporter's alone: {}; RSS <= 12 MiB: {}",
         if vigil.median_ms <= pg.median_ms {
