@@ -15,7 +15,7 @@ use vigil_exporter::collectors::redis::{RedisTarget, build};
 use vigil_exporter::collectors::{CollectError, Collector};
 use vigil_exporter::metrics::{Family, MetricType};
 use vigil_exporter::registry::{ExporterStats, Registry};
-use vigil_tests::redis::{RedisOptions, RedisServer};
+use vigil_tests::redis::RedisServer;
 
 /// The servers' password: distinctive, so finding it anywhere proves a leak.
 const PASSWORD: &str = "Vq7-redis-master-pw-5521";
@@ -60,6 +60,17 @@ const DROPPED_LABELS: &[(&str, &str)] = &[
     ("redis_instance_info", "run_id"),
     ("redis_instance_info", "process_id"),
 ];
+
+#[path = "exporter_redis/access.rs"]
+mod access;
+#[path = "exporter_redis/compare.rs"]
+mod compare;
+
+use access::{
+    acl_user_can_collect, disabled_config_command_leaves_only_its_families_out,
+    tls_server_is_collected_with_its_ca, wrong_password_fails_without_showing_it,
+};
+use compare::{contract_check, families_and_values_match_redis_exporter};
 
 struct Env {
     master_collector: Arc<dyn Collector>,
@@ -141,45 +152,6 @@ fn check(ok: bool, message: impl Into<String>) -> Result<(), Failed> {
     }
 }
 
-/// Compares the families with the contract's: present, same type, same
-/// label names (the target's own labels aside). Returns (found, expected).
-fn contract_check(fams: &[Family], skip: &[&str]) -> Result<(usize, usize), Failed> {
-    let by_name: BTreeMap<&str, &Family> = fams.iter().map(|f| (f.name.as_str(), f)).collect();
-    let mut problems = Vec::new();
-    let (mut found, mut expected) = (0, 0);
-    for line in CONTRACT.lines().filter(|l| l.starts_with("redis\t")) {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let (name, kind, label_names) = (cols[1], cols[2], cols[3]);
-        if skip.contains(&name) || NOT_COLLECTED.iter().any(|(n, _)| *n == name) {
-            continue;
-        }
-        expected += 1;
-        let Some(f) = by_name.get(name) else {
-            problems.push(format!("missing {name}"));
-            continue;
-        };
-        found += 1;
-        if f.kind.as_str() != kind {
-            problems.push(format!("{name}: type {} != {kind}", f.kind.as_str()));
-        }
-        let want: BTreeSet<&str> = label_names
-            .split(',')
-            .filter(|l| *l != "-")
-            .filter(|l| !DROPPED_LABELS.contains(&(name, *l)))
-            .collect();
-        let have: BTreeSet<&str> = f
-            .samples
-            .iter()
-            .flat_map(|s| s.labels.iter().map(|(n, _)| n.as_str()))
-            .collect();
-        if have != want {
-            problems.push(format!("{name}: labels {have:?} != {want:?}"));
-        }
-    }
-    check(problems.is_empty(), problems.join("\n"))?;
-    Ok((found, expected))
-}
-
 fn master_has_the_contract_families(env: &Env) -> Result<(), Failed> {
     let fams = env.collect(&env.master_collector)?;
     let (found, expected) = contract_check(&fams, REPLICA_ONLY)?;
@@ -226,123 +198,6 @@ fn replication_labels_name_both_ends(env: &Env) -> Result<(), Failed> {
         role(&master, "master")? == 1.0 && role(&replica, "slave")? == 1.0,
         "roles",
     )
-}
-
-/// Runs Debian's prometheus-redis-exporter against `server` and returns its
-/// `/metrics`. The password goes through the environment, not argv.
-fn redis_exporter_scrape(env: &Env, server: &RedisServer) -> Result<String, Failed> {
-    let port = vigil_tests::ports::free_port();
-    let child = std::process::Command::new("prometheus-redis-exporter")
-        .arg(format!("-redis.addr={}", server.url()))
-        .arg(format!("-web.listen-address=127.0.0.1:{port}"))
-        .env("REDIS_PASSWORD", PASSWORD)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| {
-            format!("cannot run prometheus-redis-exporter ({e}); install it with `apt-get install -y prometheus-redis-exporter`")
-        })?;
-    let _guard = vigil_tests::process::ChildGuard::new("redis_exporter", child);
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    vigil_tests::process::wait_for_tcp(addr, Duration::from_secs(20));
-    let url = format!("http://{addr}/metrics");
-    Ok(env
-        .rt
-        .block_on(async { reqwest::get(url).await?.error_for_status()?.text().await })?)
-}
-
-/// Side by side with redis_exporter on the same servers: every family it
-/// emits for Redis (its own self-metrics aside) exists here with the same
-/// type and label names, and facts that do not move between two scrapes
-/// have the same values.
-fn families_and_values_match_redis_exporter(env: &Env) -> Result<(), Failed> {
-    let master = env.master();
-    let servers = [
-        (&*master, &env.master_collector),
-        (&env.replica, &env.replica_collector),
-    ];
-    for (server, collector) in servers {
-        let body = redis_exporter_scrape(env, server)?;
-        let theirs = vigil::parse::parse_to_vec(body.as_bytes(), Default::default())?;
-        let ours = env.collect(collector)?;
-        let mut problems = Vec::new();
-        let mut shapes: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for s in &theirs {
-            let name = s.labels.get("__name__").unwrap_or("");
-            let entry = shapes.entry(name).or_default();
-            entry.extend(
-                s.labels
-                    .iter()
-                    .map(|l| l.name.as_str())
-                    .filter(|n| *n != "__name__"),
-            );
-        }
-        let skip = |n: &str| {
-            n.starts_with("redis_exporter_")
-                || !n.starts_with("redis_")
-                || NOT_COLLECTED.iter().any(|(x, _)| *x == n)
-                || n.ends_with("_sum")
-                || n.ends_with("_count")
-        };
-        for (name, labels) in shapes.iter().filter(|(n, _)| !skip(n)) {
-            let Some(f) = ours.iter().find(|f| f.name == *name) else {
-                problems.push(format!("missing {name}"));
-                continue;
-            };
-            let want: BTreeSet<&str> = labels
-                .iter()
-                .copied()
-                .filter(|l| !DROPPED_LABELS.contains(&(name, *l)))
-                .collect();
-            let have: BTreeSet<&str> = f
-                .samples
-                .iter()
-                .flat_map(|s| s.labels.iter().map(|(n, _)| n.as_str()))
-                .collect();
-            if have != want {
-                problems.push(format!("{name}: labels {have:?} != {want:?}"));
-            }
-        }
-        let stable = [
-            "redis_config_maxmemory",
-            "redis_config_maxclients",
-            "redis_connected_slaves",
-            "redis_memory_max_bytes",
-            "redis_process_id",
-            "redis_replication_backlog_bytes",
-            "redis_aof_enabled",
-            "redis_cluster_enabled",
-            "redis_db_keys",
-            "redis_db_keys_expiring",
-            "redis_master_link_up",
-            "redis_slave_info",
-        ];
-        for s in &theirs {
-            let name = s.labels.get("__name__").unwrap_or("");
-            if !stable.contains(&name) {
-                continue;
-            }
-            let want: Vec<(&str, &str)> = s
-                .labels
-                .iter()
-                .filter(|l| l.name != "__name__")
-                .map(|l| (l.name.as_str(), l.value.as_str()))
-                .collect();
-            match value(&ours, name, &want) {
-                Ok(v) if v == s.value => {}
-                other => problems.push(format!("{name}{want:?}: {other:?} != {}", s.value)),
-            }
-        }
-        check(problems.is_empty(), problems.join("\n"))?;
-        let compared = shapes.keys().filter(|n| !skip(n)).count();
-        check(compared > 100, format!("only {compared} families compared"))?;
-        println!(
-            "{}: {compared} redis_exporter families compared",
-            server.url()
-        );
-    }
-    Ok(())
 }
 
 fn instance_info_has_no_run_id_or_process_id(env: &Env) -> Result<(), Failed> {
@@ -421,108 +276,6 @@ fn commandstats_count_each_command(env: &Env) -> Result<(), Failed> {
         &[("cmd", "incr"), ("quantile", "99")],
     )?;
     Ok(())
-}
-
-fn acl_user_can_collect(env: &Env) -> Result<(), Failed> {
-    let user_password = "Pm4-acl-user-pw-6610";
-    let rule = format!(">{user_password}");
-    env.master().cli(&[
-        "ACL",
-        "SETUSER",
-        "vigil",
-        "on",
-        &rule,
-        "+info",
-        "+config|get",
-        "+slowlog",
-        "+ping",
-    ])?;
-    let url = env.master().url();
-    let ok = env.collect(&collector(&url, Some("vigil"), Some(user_password)))?;
-    check(
-        value(&ok, "redis_connected_slaves", &[])? == 1.0,
-        "collected",
-    )?;
-    let err = env
-        .collect(&collector(&url, Some("vigil"), Some(WRONG_PASSWORD)))
-        .err()
-        .ok_or("a wrong ACL password must fail")?;
-    check(err.kind == "auth", format!("kind {}: {err}", err.kind))
-}
-
-fn wrong_password_fails_without_showing_it(env: &Env) -> Result<(), Failed> {
-    let url = env.master().url();
-    for password in [Some(WRONG_PASSWORD), None] {
-        let err = env
-            .collect(&collector(&url, None, password))
-            .err()
-            .ok_or("a wrong password must fail")?;
-        check(err.kind == "auth", format!("kind {}: {err}", err.kind))?;
-        let shown = format!("{err} {err:?}");
-        check(
-            !shown.contains(WRONG_PASSWORD) && !shown.contains(PASSWORD),
-            format!("password in {shown}"),
-        )?;
-    }
-    Ok(())
-}
-
-/// `rediss://` with a private CA: collected with `tls_ca_file`, refused
-/// without it (the system's roots do not know the test CA).
-fn tls_server_is_collected_with_its_ca(env: &Env) -> Result<(), Failed> {
-    let server = RedisServer::start_with(RedisOptions {
-        tls: true,
-        ..RedisOptions::default()
-    })?;
-    let target = |ca: Option<std::path::PathBuf>| {
-        build(&RedisTarget {
-            name: Some("tls".to_string()),
-            address: server.url(),
-            username: None,
-            password: None,
-            password_file: None,
-            tls_ca_file: ca,
-            timeout: Some(Duration::from_secs(5)),
-            labels: BTreeMap::new(),
-        })
-    };
-    let fams = env.collect(&target(Some(server.ca_file()))?)?;
-    check(
-        value(&fams, "redis_instance_info", &[("role", "master")])? == 1.0,
-        "collected over TLS",
-    )?;
-    let err = env
-        .collect(&target(None)?)
-        .err()
-        .ok_or("an unknown CA must be refused")?;
-    check(err.kind != "auth", format!("kind {}: {err}", err.kind))
-}
-
-/// Managed services often disable CONFIG and SLOWLOG: the scrape still
-/// succeeds, without the families those commands give.
-fn disabled_config_command_leaves_only_its_families_out(env: &Env) -> Result<(), Failed> {
-    let server = RedisServer::start_with(RedisOptions {
-        extra: vec![
-            "rename-command CONFIG \"\"".to_string(),
-            "rename-command SLOWLOG \"\"".to_string(),
-        ],
-        ..RedisOptions::default()
-    })?;
-    let fams = env.collect(&collector(&server.url(), None, None))?;
-    check(
-        family(&fams, "redis_config_maxmemory").is_err(),
-        "no CONFIG",
-    )?;
-    check(family(&fams, "redis_slowlog_length").is_err(), "no SLOWLOG")?;
-    check(
-        value(&fams, "redis_memory_max_bytes", &[])? == 0.0,
-        "INFO still read",
-    )?;
-    // Without CONFIG GET databases, only the databases INFO lists.
-    check(
-        family(&fams, "redis_db_keys").is_err(),
-        "empty server, no keyspace",
-    )
 }
 
 fn unreachable_server_fails_with_connect(env: &Env) -> Result<(), Failed> {
