@@ -5,17 +5,15 @@ use std::cmp::Ordering;
 
 use crate::promql::eval::Elem;
 
-/// `sort` puts NaN first and `sort_desc` puts it last... as Prometheus's
-/// value heaps order them: ascending with NaN first, descending with NaN last.
+/// Orders by value, ascending for `sort` and descending for `sort_desc`,
+/// NaN last in both, as Prometheus does.
 pub(crate) fn sort_by_value(elems: &mut [Elem], desc: bool) {
-    elems.sort_by(|a, b| {
-        let ord = match (a.v.is_nan(), b.v.is_nan()) {
-            (true, true) => Ordering::Equal,
-            (true, false) => Ordering::Less,
-            (false, true) => Ordering::Greater,
-            _ => a.v.partial_cmp(&b.v).unwrap_or(Ordering::Equal),
-        };
-        if desc { ord.reverse() } else { ord }
+    elems.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ if desc => b.v.partial_cmp(&a.v).unwrap_or(Ordering::Equal),
+        _ => a.v.partial_cmp(&b.v).unwrap_or(Ordering::Equal),
     });
 }
 
