@@ -46,10 +46,12 @@ pub(crate) fn rewrite(q: &str, step_ms: i64, range_ms: i64) -> Result<String, St
     Ok(out)
 }
 
-/// The next `[` or `offset` keyword outside string literals.
+/// The next `[` or `offset` keyword outside string literals and label
+/// braces (`{offset="x"}` names a label).
 fn next_special(s: &str) -> Option<(usize, char)> {
     let b = s.as_bytes();
     let mut quote = None;
+    let mut braces = 0usize;
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -58,8 +60,10 @@ fn next_special(s: &str) -> Option<(usize, char)> {
             Some(q) if c == q => quote = None,
             Some(_) => {}
             None if matches!(c, b'"' | b'\'' | b'`') => quote = Some(c),
+            None if c == b'{' => braces += 1,
+            None if c == b'}' => braces = braces.saturating_sub(1),
             None if c == b'[' => return Some((i, '[')),
-            None if is_offset_at(b, i) => return Some((i, 'o')),
+            None if braces == 0 && is_offset_at(b, i) => return Some((i, 'o')),
             None => {}
         }
         i += 1;
@@ -370,6 +374,10 @@ mod tests {
         assert_eq!(
             rewrite("x[max_of(min_of(step()+1,1h),1ms)]", 5000, 0).unwrap(),
             "x[6000ms]"
+        );
+        assert_eq!(
+            rewrite(r#"x{offset="1"} offset 1m"#, 0, 0).unwrap(),
+            r#"x{offset="1"} offset 60000ms"#
         );
         assert_eq!(
             rewrite(r#"x{a="[offset 2]"}"#, 0, 0).unwrap(),
