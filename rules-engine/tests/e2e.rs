@@ -156,6 +156,30 @@ async fn scrape_query_staleness_and_target_down() {
     assert_eq!(active["discoveredLabels"]["__address__"], addr.as_str());
     assert_eq!(active["scrapeInterval"], "1s");
 
+    // Own metrics count scrapes and failures per job.
+    let text = support::http()
+        .get(format!("{}/metrics", v.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{prefix} missing from /metrics:\n{text}"))
+    };
+    assert!(value("vigil_scrape_scrapes_total{job=\"app\"}") >= 3.0);
+    assert!(value("vigil_scrape_failures_total{job=\"app\"}") >= 1.0);
+    assert!(value("vigil_scrape_stale_markers_total{job=\"app\"}") >= 1.0);
+    assert_eq!(
+        value("vigil_scrape_targets{job=\"app\",health=\"down\"}"),
+        1.0
+    );
+
     // The target process goes away entirely.
     target.stop().await;
     eventually!(20, "still down", v.result("up == 0").await.len() == 1);

@@ -18,6 +18,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::scrape::ScrapeManager;
+use crate::scrape::stats::JobCounters;
 use crate::store::Head;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -227,6 +228,39 @@ impl Collector for ScrapeCollector {
             None,
             fam.metric_type(),
         )?;
-        fam.encode(m)
+        fam.encode(m)?;
+        let totals = self.0.counters().snapshot();
+        type Pick = fn(&JobCounters) -> u64;
+        let families: [(&str, &str, Pick); 5] = [
+            ("vigil_scrape_scrapes", "Scrapes run, by job", |c| c.scrapes),
+            (
+                "vigil_scrape_failures",
+                "Scrapes that failed (target down, bad body, limits)",
+                |c| c.failures,
+            ),
+            ("vigil_scrape_samples", "Samples stored by scrapes", |c| {
+                c.samples
+            }),
+            (
+                "vigil_scrape_samples_rejected",
+                "Scraped samples the store refused (out of order, duplicate)",
+                |c| c.rejected,
+            ),
+            (
+                "vigil_scrape_stale_markers",
+                "Staleness markers written for vanished series",
+                |c| c.stale_markers,
+            ),
+        ];
+        for (name, help, pick) in families {
+            let fam = Family::<Vec<(String, String)>, Counter>::default();
+            for (job, c) in &totals {
+                fam.get_or_create(&vec![("job".into(), job.clone())])
+                    .inc_by(pick(c));
+            }
+            let m = enc.encode_descriptor(name, help, None, fam.metric_type())?;
+            fam.encode(m)?;
+        }
+        Ok(())
     }
 }

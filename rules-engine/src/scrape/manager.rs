@@ -21,6 +21,7 @@ use super::file_sd::{FileSd, static_groups};
 use super::metadata::MetadataStore;
 use super::scrape_loop;
 use super::scraper::{ScrapeStatus, Scraper};
+use super::stats::ScrapeCounters;
 use super::target::{Target, TargetGroup, targets_from_group};
 
 /// File discovery reacts to edits within this time even when the job's
@@ -68,6 +69,7 @@ pub struct ScrapeManager {
     clock: Arc<dyn Clock>,
     pools: Mutex<BTreeMap<String, Pool>>,
     metadata: Arc<MetadataStore>,
+    counters: Arc<ScrapeCounters>,
     me: Weak<ScrapeManager>,
 }
 
@@ -78,6 +80,7 @@ impl ScrapeManager {
             clock,
             pools: Mutex::new(BTreeMap::new()),
             metadata: Arc::new(MetadataStore::default()),
+            counters: Arc::new(ScrapeCounters::default()),
             me: me.clone(),
         })
     }
@@ -179,7 +182,8 @@ impl ScrapeManager {
                 pool.client.clone(),
                 self.appender.clone(),
             )
-            .with_metadata(self.metadata.clone());
+            .with_metadata(self.metadata.clone())
+            .with_counters(self.counters.clone());
             let status = scraper.status();
             let cancel = CancellationToken::new();
             let handle = tokio::spawn(scrape_loop::run(
@@ -231,6 +235,11 @@ impl ScrapeManager {
     /// What targets said about their metrics (`/api/v1/metadata`).
     pub fn metadata(&self) -> &MetadataStore {
         &self.metadata
+    }
+
+    /// Scrape totals per job, for `/metrics`.
+    pub fn counters(&self) -> &ScrapeCounters {
+        &self.counters
     }
 
     /// A snapshot for the API.

@@ -15,6 +15,7 @@ pub mod relabel;
 pub mod samples;
 pub mod scrape_loop;
 pub mod scraper;
+pub mod stats;
 pub mod target;
 
 pub use clock::{Clock, ManualClock, SystemClock};

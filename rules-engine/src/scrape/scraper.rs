@@ -15,6 +15,7 @@ use crate::store::{Appender, BatchItem, SeriesRef};
 use super::client::ScrapeClient;
 use super::metadata::{MetadataStore, TargetMetadata, type_name};
 use super::samples::process_sample;
+use super::stats::ScrapeCounters;
 use super::target::Target;
 use crate::parse::{Entry, Format, ParseOptions, Parser};
 
@@ -86,6 +87,7 @@ pub struct Scraper {
     scrape_no: u64,
     status: Arc<Mutex<ScrapeStatus>>,
     metadata: Option<Arc<MetadataStore>>,
+    counters: Option<Arc<ScrapeCounters>>,
 }
 
 /// Hash maps keyed by data the target controls: foldhash is fast and
@@ -135,7 +137,14 @@ impl Scraper {
             scrape_no: 0,
             status: Arc::new(Mutex::new(ScrapeStatus::default())),
             metadata: None,
+            counters: None,
         }
+    }
+
+    /// Adds every scrape's outcome to the job's totals in `counters`.
+    pub fn with_counters(mut self, counters: Arc<ScrapeCounters>) -> Self {
+        self.counters = Some(counters);
+        self
     }
 
     /// Records the target's `# TYPE`/`# HELP`/`# UNIT` in `store`.
@@ -177,6 +186,9 @@ impl Scraper {
         report.duration = start.elapsed();
         self.write_report(t, &report);
         self.update_status(t, &report);
+        if let Some(c) = &self.counters {
+            c.record(&self.cfg.job_name, &report);
+        }
         report
     }
 
