@@ -203,29 +203,40 @@ pub fn sample_value(text: &str, name: &str, want: &[(&str, &str)]) -> Option<f64
         .map(|(_, v)| v)
 }
 
-/// Every sample named exactly `name`, with its labels (unescaped) and value.
-pub fn samples(text: &str, name: &str) -> Vec<(Vec<(String, String)>, f64)> {
+/// Label pairs, unescaped.
+pub type Labels = Vec<(String, String)>;
+
+/// A sample: its labels and value.
+pub type Sample = (Labels, f64);
+
+/// Every sample named exactly `name`.
+pub fn samples(text: &str, name: &str) -> Vec<Sample> {
     text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|line| {
-            let rest = line.strip_prefix(name)?;
-            let (labels, value) = if let Some(body) = rest.strip_prefix('{') {
-                let (labels, after) = parse_labels(body)?;
-                (labels, after)
-            } else if rest.starts_with(' ') {
-                (Vec::new(), rest)
-            } else {
-                return None;
-            };
-            let value = value.split_whitespace().next()?;
-            let v = match value {
-                "+Inf" => f64::INFINITY,
-                "-Inf" => f64::NEG_INFINITY,
-                v => v.parse().ok()?,
-            };
-            Some((labels, v))
-        })
+        .filter_map(parse_line)
+        .filter(|(n, _, _)| *n == name)
+        .map(|(_, labels, v)| (labels, v))
         .collect()
+}
+
+/// One sample line of text-format exposition: name, labels, value.
+/// `None` for comments, blank lines and lines that do not parse.
+pub fn parse_line(line: &str) -> Option<(&str, Labels, f64)> {
+    if line.starts_with('#') || line.trim().is_empty() {
+        return None;
+    }
+    let end = line.find(['{', ' '])?;
+    let name = &line[..end];
+    let rest = &line[end..];
+    let (labels, value) = match rest.strip_prefix('{') {
+        Some(body) => parse_labels(body)?,
+        None => (Vec::new(), rest),
+    };
+    let value = match value.split_whitespace().next()? {
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        v => v.parse().ok()?,
+    };
+    Some((name, labels, value))
 }
 
 /// Parses `a="x",b="y\"z"} rest` into the labels and `rest`.
@@ -269,5 +280,9 @@ mod tests {
         assert_eq!(samples(text, "x").len(), 3);
         assert_eq!(sample_value(text, "xy", &[]), Some(3.0));
         assert_eq!(sample_value(text, "x", &[("a", "3")]), None);
+        let (name, labels, v) = parse_line("y{p=\"/a,b=c\",q=\"}\"} 1.5").unwrap();
+        assert_eq!((name, v), ("y", 1.5));
+        assert_eq!(labels[0], ("p".to_string(), "/a,b=c".to_string()));
+        assert_eq!(labels[1], ("q".to_string(), "}".to_string()));
     }
 }

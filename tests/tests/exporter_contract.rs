@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use vigil_tests::demo_app::{AppOptions, AppState, DemoApp};
-use vigil_tests::exporter::{ExporterProcess, sample_value};
+use vigil_tests::exporter::{ExporterProcess, Sample, parse_line, sample_value};
 use vigil_tests::haproxy::{HaproxyOptions, HaproxyServer};
 use vigil_tests::postgres::PgServer;
 use vigil_tests::process::ChildGuard;
@@ -193,16 +193,10 @@ fn families(text: &str) -> BTreeMap<String, (String, BTreeSet<String>)> {
             current = parts.next().unwrap_or("").to_string();
             let kind = parts.next().unwrap_or("").to_string();
             out.insert(current.clone(), (kind, BTreeSet::new()));
-        } else if !line.starts_with('#') && !line.is_empty() {
-            if let Some((_, labels)) = out.get_mut(&current) {
-                if let Some(body) = line.split_once('{').map(|(_, b)| b) {
-                    for pair in body.split("\",") {
-                        if let Some((name, _)) = pair.split_once("=\"") {
-                            labels.insert(name.trim_start_matches(',').to_string());
-                        }
-                    }
-                }
-            }
+        } else if let Some((_, labels, _)) = parse_line(line)
+            && let Some((_, names)) = out.get_mut(&current)
+        {
+            names.extend(labels.into_iter().map(|(name, _)| name));
         }
     }
     out
@@ -343,13 +337,13 @@ fn up(text: &str, name: &str, label: (&str, &str)) -> Option<f64> {
 }
 
 /// Every `*_up` sample, to compare before and after a server stops.
-fn ups(text: &str) -> Vec<(String, Vec<(String, String)>, f64)> {
+fn ups(text: &str) -> Vec<(String, Sample)> {
     ["pg_up", "redis_up", "haproxy_up", "app_up"]
         .into_iter()
         .flat_map(|name| {
             vigil_tests::exporter::samples(text, name)
                 .into_iter()
-                .map(move |(labels, v)| (name.to_string(), labels, v))
+                .map(move |sample| (name.to_string(), sample))
         })
         .collect()
 }
@@ -359,7 +353,7 @@ fn others_unchanged(before: &str, after: &str, except: &str) -> Result<(), Faile
     let keep = |text: &str| {
         ups(text)
             .into_iter()
-            .filter(|(name, _, _)| name != except)
+            .filter(|(name, _)| name != except)
             .collect::<Vec<_>>()
     };
     let (b, a) = (keep(before), keep(after));
