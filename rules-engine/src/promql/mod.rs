@@ -1,8 +1,24 @@
 //! PromQL evaluation over the store's [`crate::store::Querier`].
 //!
-//! `promql-parser` gives the AST; everything else is here: selectors with
-//! lookback and staleness, functions, aggregations, binary operators,
-//! subqueries, `@` and `offset`, annotations, limits.
+//! `promql-parser` gives the AST; everything else is here:
+//!
+//! ```text
+//! text ──parse.rs──> go byte escapes ─> durations.rs (`[5m+1m]`, `offset (..)`)
+//!      ─> range_modes.rs (`anchored`/`smoothed`) ─> promql_parser::parse ─> Expr
+//! Expr ──eval/──> Val per step ──engine.rs──> Value (+ warnings, infos)
+//!        selectors.rs   one `select` per selector for the whole range + lookback
+//!        subquery.rs    range arguments: windows (t - range, t] per step
+//!        binary.rs      operators, vector matching, set operators
+//!        aggregate.rs   sum … limit_ratio, by/without
+//!        functions/     one file per family
+//! ```
+//!
+//! Every expression is evaluated for all steps at once (an instant query is
+//! a one-step range query), so selectors read the store once. Series labels
+//! are shared (`Rc`) across steps, and per-operation caches keyed by their
+//! address avoid recomputing matching signatures and result labels.
+//! Prometheus 3.x semantics throughout: left-open windows, lookback without
+//! its left edge, delayed `__name__` removal (`Elem::drop_name`).
 
 mod annotations;
 mod cancel;

@@ -71,12 +71,17 @@ fn must_pass_list() -> HashSet<String> {
 /// Whether the expression uses syntax behind a feature flag upstream
 /// (README section 6).
 fn experimental(expr: &str) -> bool {
-    let words = Regex::new(
-        r"(?i)\b(anchored|smoothed|info|histogram_quantiles|limitk|limit_ratio|fill|fill_left|fill_right|sort_by_label|sort_by_label_desc|mad_over_time|ts_of_min_over_time|ts_of_max_over_time|ts_of_last_over_time|ts_of_first_over_time|double_exponential_smoothing|start_timestamp|step|range|min_of|max_of)\b",
-    )
-    .unwrap();
-    let offset_expr = Regex::new(r"offset\s*-?\s*\(").unwrap();
-    let bracket_expr = Regex::new(r"\[[^\]]*[-+*/%^()][^\]]*\]").unwrap();
+    static RES: std::sync::OnceLock<[Regex; 3]> = std::sync::OnceLock::new();
+    let [words, offset_expr, bracket_expr] = RES.get_or_init(|| {
+        [
+            Regex::new(
+                r"(?i)\b(anchored|smoothed|info|histogram_quantiles|limitk|limit_ratio|fill|fill_left|fill_right|sort_by_label|sort_by_label_desc|mad_over_time|ts_of_min_over_time|ts_of_max_over_time|ts_of_last_over_time|ts_of_first_over_time|double_exponential_smoothing|start_timestamp|step|range|min_of|max_of)\b",
+            )
+            .unwrap(),
+            Regex::new(r"offset\s*-?\s*\(").unwrap(),
+            Regex::new(r"\[[^\]]*[-+*/%^()][^\]]*\]").unwrap(),
+        ]
+    });
     words.is_match(expr) || offset_expr.is_match(expr) || bracket_expr.is_match(expr)
 }
 
