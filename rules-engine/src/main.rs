@@ -14,6 +14,9 @@ fn main() -> ExitCode {
     }
     let result = match &cli.command {
         Command::Check(CheckCommand::Config { files }) => return vigil::cli::check::config(files),
+        Command::Check(CheckCommand::WebConfig { files }) => {
+            return vigil::cli::check::web_config(files);
+        }
         Command::Run(args) => runtime().and_then(|rt| rt.block_on(vigil::cli::run::run(args))),
         Command::Query(args) => runtime()
             .and_then(|rt| rt.block_on(vigil::cli::query::run(args)))

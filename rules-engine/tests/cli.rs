@@ -18,6 +18,7 @@ fn help_on_every_subcommand() {
         vec!["query", "--help"],
         vec!["check", "--help"],
         vec!["check", "config", "--help"],
+        vec!["check", "web-config", "--help"],
     ] {
         let out = vigil(&args);
         assert!(out.status.success(), "{args:?}");
@@ -130,4 +131,33 @@ fn run_then_query_then_sigterm() {
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
+fn check_web_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("web.yml");
+    let hash = bcrypt::hash("pw", 4).unwrap();
+    std::fs::write(&good, format!("basic_auth_users:\n  admin: '{hash}'\n")).unwrap();
+    let out = vigil(&["check", "web-config", good.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("basic auth on"));
+
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "tls_server_config:\n  cert_file: /nonexistent.pem\n  key_file: /nonexistent.key\n",
+    )
+    .unwrap();
+    let out = vigil(&["check", "web-config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!("{}:1:1: ", bad.display())),
+        "{err}"
+    );
 }

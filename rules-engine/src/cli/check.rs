@@ -28,3 +28,27 @@ pub fn config(files: &[PathBuf]) -> ExitCode {
         ExitCode::FAILURE
     }
 }
+
+pub fn web_config(files: &[PathBuf]) -> ExitCode {
+    vigil_common::install_crypto_provider();
+    let mut ok = true;
+    for f in files {
+        match vigil_common::web::WebConfig::load(f) {
+            Ok(w) => println!(
+                "{}: SUCCESS: tls {}, basic auth {}",
+                f.display(),
+                if w.tls.is_some() { "on" } else { "off" },
+                if w.auth.is_some() { "on" } else { "off" }
+            ),
+            Err(e) => {
+                ok = false;
+                eprintln!("{e}");
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -78,4 +78,11 @@ pub enum CheckCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Check a `--web.config.file` (TLS files readable, bcrypt hashes
+    /// valid): every error as file:line:column; exit 1 if there is one.
+    WebConfig {
+        /// The files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
