@@ -16,12 +16,32 @@
 //! would not say why; a direct connect fails at once with the real reason
 //! (connection refused, password authentication failed).
 //!
-//! A collection runs, on one connection: the server's version (which picks
-//! the queries), `pg_settings`, the database, activity, bgwriter and
-//! replication views, then per-table statistics. Any failure on the main
-//! connection fails the collection; a discovered database that cannot be
-//! read is logged and left out, so one dropped database does not take the
-//! whole server's `pg_up` to 0.
+//! A collection runs in one transaction on the main connection (see
+//! `begin_bounded`): the server's version (which picks the queries),
+//! `pg_settings`, the database, activity, bgwriter, replication and slot
+//! views, per-table and per-index statistics, `pg_stat_statements` when
+//! enabled; then per-table statistics of each discovered database on its
+//! own connection. Any failure on the main connection fails the collection;
+//! a discovered database that cannot be read is logged and left out (and
+//! `pg_exporter_last_scrape_error` is 1), so one dropped database does not
+//! take the whole server's `pg_up` to 0.
+//!
+//! ```text
+//! mod.rs        build(), the kept connections, the order of a collection
+//! config.rs     PostgresTarget (YAML), server label, static labels
+//! dsn.rs        URL and libpq keyword DSNs, password forms for scrubbing
+//! error.rs      sqlx errors -> CollectError (kind, scrubbed reason)
+//! columns.rs    views as column tables -> SELECT by version -> families
+//! server.rs     version, pg_static, start time, pg_settings rows
+//! settings.rs   pg_settings row -> gauge (pure, postgres_exporter's rules)
+//! database.rs   pg_stat_database(_conflicts), pg_database_size_bytes
+//! activity.rs   pg_stat_activity, pg_locks, idle histogram, long transactions
+//! bgwriter.rs   pg_stat_bgwriter (checkpointer/io on 17+), pg_stat_archiver
+//! replication.rs lag, is_replica, WAL receiver; per-standby pg_stat_replication
+//! slots.rs      pg_replication_slots
+//! user_tables.rs pg_stat_user_tables, pg_statio_user_indexes, discovery
+//! statements.rs pg_stat_statements (opt-in)
+//! ```
 
 mod activity;
 mod bgwriter;
