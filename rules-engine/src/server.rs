@@ -120,13 +120,16 @@ impl Vigil {
 
     /// The scrape jobs to run: the config's, or with no config file at
     /// all, one job scraping this server's own `/metrics`.
-    fn scrape_configs(&self, config: &Config, own_addr: &str) -> Vec<ScrapeConfig> {
+    /// Served over TLS, the self-scrape speaks https and accepts the
+    /// server's own certificate (it connects to its own listener).
+    fn scrape_configs(&self, config: &Config, own_addr: &str, tls: bool) -> Vec<ScrapeConfig> {
         if self.config_file.is_none() && config.scrape_configs.is_empty() {
-            return vec![ScrapeConfig::for_static_target(
-                "vigil",
-                own_addr,
-                SELF_SCRAPE_INTERVAL,
-            )];
+            let mut job = ScrapeConfig::for_static_target("vigil", own_addr, SELF_SCRAPE_INTERVAL);
+            if tls {
+                job.scheme = "https".into();
+                job.tls_config.insecure_skip_verify = true;
+            }
+            return vec![job];
         }
         config.scrape_configs.clone()
     }
@@ -142,7 +145,7 @@ impl Vigil {
         let own_addr = listener.local_addr()?.to_string();
         let jobs = {
             let cfg = self.config.lock().unwrap_or_else(|p| p.into_inner());
-            self.scrape_configs(&cfg, &own_addr)
+            self.scrape_configs(&cfg, &own_addr, web.tls.is_some())
         };
         self.scrape
             .apply(&jobs)

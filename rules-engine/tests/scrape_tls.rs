@@ -145,3 +145,56 @@ async fn a_missing_secret_file_fails_the_client_and_names_the_file() {
     let err = ScrapeClient::new(&cfg).unwrap_err().to_string();
     assert!(err.starts_with("reading /nonexistent/token: "), "{err}");
 }
+
+/// With no config file vigil scrapes itself, over TLS when it serves TLS.
+#[tokio::test]
+async fn self_scrape_follows_the_servers_tls() {
+    let t = start_tls_target().await; // only for its certificate files
+    let dir = t._dir.path();
+    let web_yml = dir.join("web.yml");
+    let web = WebConfig::load(&web_yml).unwrap();
+    let vigil = Arc::new(vigil::server::Vigil::build(
+        Config::default(),
+        None,
+        Arc::new(vigil::scrape::SystemClock),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("https://{}", listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel::<()>();
+    let v = vigil.clone();
+    let handle = tokio::spawn(async move {
+        v.serve(listener, &web, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap()
+    });
+    let client = reqwest::Client::builder()
+        .tls_danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    loop {
+        let body: serde_json::Value = client
+            .get(format!("{base}/api/v1/query?query=up"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let result = &body["data"]["result"];
+        if let Some(first) = result.as_array().and_then(|r| r.first()) {
+            assert_eq!(first["metric"]["job"], "vigil");
+            assert_eq!(first["value"][1], "1", "{body}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no self-scrape: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = tx.send(());
+    handle.await.unwrap();
+}
