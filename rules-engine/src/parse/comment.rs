@@ -71,10 +71,11 @@ type Fail = (usize, K);
 
 /// Parses a line starting with `#`.
 pub(crate) fn parse_comment<'a>(
-    line: &'a [u8],
+    text: &'a str,
     format: Format,
     buf: &mut String,
 ) -> Result<Comment<'a>, Fail> {
+    let line = text.as_bytes();
     buf.clear();
     let keyword = |kw: &str| line.get(2..2 + kw.len()) == Some(kw.as_bytes());
     let directive = line.get(1) == Some(&b' ');
@@ -93,15 +94,14 @@ pub(crate) fn parse_comment<'a>(
     if n == 0 {
         return Err((name_start, K::InvalidMetricName));
     }
-    let family = std::str::from_utf8(&line[name_start..name_start + n]).expect("ASCII");
+    let family = &text[name_start..name_start + n];
     let mut rest_start = name_start + n;
     match line.get(rest_start) {
         None => {}
         Some(b' ') => rest_start += 1,
         Some(_) => return Err((rest_start, K::InvalidMetricName)),
     }
-    let rest =
-        std::str::from_utf8(&line[rest_start..]).map_err(|_| (rest_start, K::InvalidUtf8))?;
+    let rest = &text[rest_start..];
     match kind {
         "HELP" => {
             let text = if rest.contains('\\') {

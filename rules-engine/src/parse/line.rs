@@ -33,18 +33,16 @@ fn skip_ws(line: &[u8], pos: usize) -> usize {
     pos + run_len(&line[pos..], |b| b == b' ' || b == b'\t')
 }
 
-fn ascii(s: &[u8]) -> &str {
-    // Only called on runs checked to be ASCII name characters.
-    std::str::from_utf8(s).expect("ASCII")
-}
-
 /// Parses a sample line into `spans` (cleared first) and `buf`.
 pub(crate) fn parse_sample<'a>(
-    line: &'a [u8],
+    text: &'a str,
     opts: &ParseOptions,
     buf: &mut String,
     spans: &mut Vec<LabelSpan<'a>>,
 ) -> Result<ParsedLine<'a>, Fail> {
+    // Scan bytes, slice the str: every slice boundary is an ASCII byte, so
+    // slicing never fails and no slice needs UTF-8 validation again.
+    let line = text.as_bytes();
     spans.clear();
     buf.clear();
     let mut name = None;
@@ -54,13 +52,13 @@ pub(crate) fn parse_sample<'a>(
         if n == 0 || !is_metric_name_start(line[0]) {
             return Err((0, K::InvalidMetricName));
         }
-        name = Some(Text::Borrowed(ascii(&line[..n])));
+        name = Some(Text::Borrowed(&text[..n]));
         pos = n;
     }
     let mut series_end = pos;
     let after_name = skip_ws(line, pos);
     if line.get(after_name) == Some(&b'{') {
-        pos = parse_labels(line, after_name, opts, &mut name, buf, spans)?;
+        pos = parse_labels(text, after_name, opts, &mut name, buf, spans)?;
         series_end = pos;
     }
     let name = name.ok_or((pos, K::InvalidMetricName))?;
@@ -73,12 +71,9 @@ pub(crate) fn parse_sample<'a>(
     if value_end == value_start {
         return Err((value_start, K::Expected("the sample value")));
     }
-    let value = parse_value(&line[value_start..value_end]).ok_or_else(|| {
-        (
-            value_start,
-            K::InvalidValue(lossy(&line[value_start..value_end])),
-        )
-    })?;
+    let value_tok = &text[value_start..value_end];
+    let value = parse_value(value_tok)
+        .ok_or_else(|| (value_start, K::InvalidValue(value_tok.to_string())))?;
 
     let mut parsed = ParsedLine {
         name,
@@ -91,12 +86,12 @@ pub(crate) fn parse_sample<'a>(
         return Ok(parsed);
     }
     let ts_end = ts_start + run_len(&line[ts_start..], |b| b != b' ' && b != b'\t');
-    let ts_tok = &line[ts_start..ts_end];
+    let ts_tok = &text[ts_start..ts_end];
     let ts = match opts.format {
         Format::Text => parse_ms(ts_tok),
         Format::OpenMetrics => parse_seconds_as_ms(ts_tok),
     };
-    parsed.timestamp = Some(ts.ok_or_else(|| (ts_start, K::InvalidTimestamp(lossy(ts_tok))))?);
+    parsed.timestamp = Some(ts.ok_or_else(|| (ts_start, K::InvalidTimestamp(ts_tok.to_string())))?);
     let rest = skip_ws(line, ts_end);
     if rest == line.len() || is_exemplar(line, rest, opts.format) {
         Ok(parsed)
@@ -112,13 +107,14 @@ fn is_exemplar(line: &[u8], pos: usize, format: Format) -> bool {
 }
 
 fn parse_labels<'a>(
-    line: &'a [u8],
+    text: &'a str,
     open: usize,
     opts: &ParseOptions,
     name: &mut Option<Text<'a>>,
     buf: &mut String,
     spans: &mut Vec<LabelSpan<'a>>,
 ) -> Result<usize, Fail> {
+    let line = text.as_bytes();
     let mut pos = open + 1;
     let mut first = true;
     loop {
@@ -128,11 +124,11 @@ fn parse_labels<'a>(
             None => return Err((pos, K::Expected("'}'"))),
             Some(b'}') => return Ok(pos + 1),
             Some(b'"') => {
-                let (text, end) = quoted(line, pos, buf)?;
+                let (quoted_text, end) = quoted(text, pos, buf)?;
                 let next = skip_ws(line, end);
                 if first && name.is_none() && matches!(line.get(next), Some(b',' | b'}')) {
                     // `{"metric.name", ...}`: the quoted metric name.
-                    *name = Some(text);
+                    *name = Some(quoted_text);
                     first = false;
                     pos = separator(line, next)?;
                     if line[pos - 1] == b'}' {
@@ -141,13 +137,13 @@ fn parse_labels<'a>(
                     continue;
                 }
                 pos = end;
-                text
+                quoted_text
             }
             Some(&b) if is_label_name_start(b) => {
                 let n = run_len(&line[pos..], is_label_name_char);
-                let text = Text::Borrowed(ascii(&line[pos..pos + n]));
+                let label = Text::Borrowed(&text[pos..pos + n]);
                 pos += n;
-                text
+                label
             }
             Some(_) => return Err((pos, K::InvalidLabelName)),
         };
@@ -160,7 +156,7 @@ fn parse_labels<'a>(
         if line.get(pos) != Some(&b'"') {
             return Err((pos, K::Expected("'\"' opening the label value")));
         }
-        let (value, end) = quoted(line, pos, buf)?;
+        let (value, end) = quoted(text, pos, buf)?;
         check_label(opts, buf, spans, label_name, value, name_pos, pos)?;
         spans.push(LabelSpan {
             name: label_name,
@@ -181,11 +177,10 @@ fn separator(line: &[u8], pos: usize) -> Result<usize, Fail> {
     }
 }
 
-fn quoted<'a>(line: &'a [u8], pos: usize, buf: &mut String) -> Result<(Text<'a>, usize), Fail> {
-    match scan_quoted(line, pos, buf) {
+fn quoted<'a>(text: &'a str, pos: usize, buf: &mut String) -> Result<(Text<'a>, usize), Fail> {
+    match scan_quoted(text, pos, buf) {
         Quoted::Ok(t, end) => Ok((t, end)),
         Quoted::Unterminated => Err((pos, K::UnterminatedString)),
-        Quoted::InvalidUtf8 => Err((pos, K::InvalidUtf8)),
     }
 }
 
@@ -214,28 +209,23 @@ fn check_label(
     Ok(())
 }
 
-fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 /// A float as Go's `strconv.ParseFloat` reads it for these formats,
 /// including `NaN`, `+Inf`, `-Inf` (Rust's parser agrees on those and on
 /// decimal and exponent forms; Go's hex floats are not accepted).
-pub(crate) fn parse_value(tok: &[u8]) -> Option<f64> {
-    std::str::from_utf8(tok).ok()?.parse().ok()
+pub(crate) fn parse_value(tok: &str) -> Option<f64> {
+    tok.parse().ok()
 }
 
 /// Text format: integer milliseconds.
-fn parse_ms(tok: &[u8]) -> Option<i64> {
-    std::str::from_utf8(tok).ok()?.parse().ok()
+fn parse_ms(tok: &str) -> Option<i64> {
+    tok.parse().ok()
 }
 
 /// OpenMetrics: seconds, possibly fractional, as milliseconds truncated
 /// toward zero as Prometheus does (`int64(ts * 1000)`). Plain decimals are
 /// converted exactly, so `1520879607.789` is 1520879607789 and not one off
 /// from float rounding.
-pub(crate) fn parse_seconds_as_ms(tok: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(tok).ok()?;
+pub(crate) fn parse_seconds_as_ms(s: &str) -> Option<i64> {
     let (neg, digits) = match s.as_bytes().first()? {
         b'-' => (true, &s[1..]),
         b'+' => (false, &s[1..]),
@@ -263,23 +253,23 @@ mod tests {
 
     #[test]
     fn openmetrics_timestamps_are_exact_milliseconds() {
-        assert_eq!(parse_seconds_as_ms(b"1520879607.789"), Some(1520879607789));
-        assert_eq!(parse_seconds_as_ms(b"1520879607.7891"), Some(1520879607789));
-        assert_eq!(parse_seconds_as_ms(b"-1.5"), Some(-1500));
-        assert_eq!(parse_seconds_as_ms(b"1.5e3"), Some(1_500_000));
-        assert_eq!(parse_seconds_as_ms(b"NaN"), None);
-        assert_eq!(parse_seconds_as_ms(b"1e300"), None);
-        assert_eq!(parse_seconds_as_ms(b"."), None);
+        assert_eq!(parse_seconds_as_ms("1520879607.789"), Some(1520879607789));
+        assert_eq!(parse_seconds_as_ms("1520879607.7891"), Some(1520879607789));
+        assert_eq!(parse_seconds_as_ms("-1.5"), Some(-1500));
+        assert_eq!(parse_seconds_as_ms("1.5e3"), Some(1_500_000));
+        assert_eq!(parse_seconds_as_ms("NaN"), None);
+        assert_eq!(parse_seconds_as_ms("1e300"), None);
+        assert_eq!(parse_seconds_as_ms("."), None);
     }
 
     #[test]
     fn values_as_go_reads_them() {
-        assert!(parse_value(b"NaN").unwrap().is_nan());
-        assert_eq!(parse_value(b"+Inf"), Some(f64::INFINITY));
-        assert_eq!(parse_value(b"-Inf"), Some(f64::NEG_INFINITY));
-        assert_eq!(parse_value(b"1.5e-3"), Some(0.0015));
-        assert_eq!(parse_value(b"-0"), Some(-0.0));
-        assert_eq!(parse_value(b"1,5"), None);
-        assert_eq!(parse_value(b""), None);
+        assert!(parse_value("NaN").unwrap().is_nan());
+        assert_eq!(parse_value("+Inf"), Some(f64::INFINITY));
+        assert_eq!(parse_value("-Inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_value("1.5e-3"), Some(0.0015));
+        assert_eq!(parse_value("-0"), Some(-0.0));
+        assert_eq!(parse_value("1,5"), None);
+        assert_eq!(parse_value(""), None);
     }
 }

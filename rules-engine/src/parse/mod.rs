@@ -150,7 +150,10 @@ impl<'p> SampleRef<'p> {
 /// an error it returns `None`: a malformed body is rejected as a whole.
 #[derive(Debug)]
 pub struct Parser<'a> {
-    input: &'a [u8],
+    /// The whole lines of the body up to the first invalid UTF-8 byte.
+    input: &'a str,
+    /// The raw body, for the error at an invalid UTF-8 byte.
+    raw: &'a [u8],
     pos: usize,
     line_no: usize,
     opts: ParseOptions,
@@ -163,9 +166,21 @@ pub struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    pub fn new(input: &'a [u8], opts: ParseOptions) -> Self {
+    pub fn new(raw: &'a [u8], opts: ParseOptions) -> Self {
+        // Validating UTF-8 once for the body is far cheaper than per label
+        // value. Lines before an invalid byte still parse; the error comes
+        // when the parser reaches that byte's line.
+        let valid = match std::str::from_utf8(raw) {
+            Ok(s) => s,
+            Err(e) => {
+                let up_to = e.valid_up_to();
+                let line_start = memchr::memrchr(b'\n', &raw[..up_to]).map_or(0, |i| i + 1);
+                std::str::from_utf8(&raw[..line_start]).expect("validated prefix")
+            }
+        };
         Parser {
-            input,
+            input: valid,
+            raw,
             pos: 0,
             line_no: 0,
             opts,
@@ -183,6 +198,10 @@ impl<'a> Parser<'a> {
     pub fn next(&mut self) -> Option<Result<Entry<'_>, ParseError>> {
         loop {
             let Some(full) = self.next_line() else {
+                if !self.done && self.input.len() < self.raw.len() {
+                    self.done = true;
+                    return Some(Err(self.utf8_error()));
+                }
                 self.done = true;
                 if self.opts.format == Format::OpenMetrics && !self.eof_seen {
                     let kind = ParseErrorKind::MissingEof;
@@ -193,7 +212,7 @@ impl<'a> Parser<'a> {
             // Prometheus's text lexer skips leading blanks; OpenMetrics has none.
             let indent = match self.opts.format {
                 Format::Text => full
-                    .iter()
+                    .bytes()
                     .take_while(|b| matches!(b, b' ' | b'\t'))
                     .count(),
                 Format::OpenMetrics => 0,
@@ -207,7 +226,7 @@ impl<'a> Parser<'a> {
                         name: parsed.name,
                         spans: &self.spans,
                         buf,
-                        series: &line[..parsed.series_end],
+                        series: &line.as_bytes()[..parsed.series_end],
                         value: parsed.value,
                         timestamp: parsed.timestamp,
                         metric_type: self.type_of(parsed.name.resolve(buf)),
@@ -216,7 +235,7 @@ impl<'a> Parser<'a> {
                 Ok(Step::Comment(c)) => return Some(Ok(self.comment_entry(c))),
                 Err((offset, kind)) => {
                     self.done = true;
-                    let err = ParseError::at(self.line_no, full, offset + indent, kind);
+                    let err = ParseError::at(self.line_no, full.as_bytes(), offset + indent, kind);
                     return Some(Err(err));
                 }
             }
@@ -238,19 +257,28 @@ impl<'a> Parser<'a> {
         Ok(n)
     }
 
-    fn next_line(&mut self) -> Option<&'a [u8]> {
+    fn next_line(&mut self) -> Option<&'a str> {
         if self.done || self.pos >= self.input.len() {
             return None;
         }
         let rest = &self.input[self.pos..];
-        let len = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let len = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
         self.pos += len + 1;
         self.line_no += 1;
         Some(&rest[..len])
     }
 
+    /// The error for the line holding the body's first invalid UTF-8 byte.
+    fn utf8_error(&self) -> ParseError {
+        let line_start = self.input.len();
+        let rest = &self.raw[line_start..];
+        let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+        let offset = std::str::from_utf8(line).map_or_else(|e| e.valid_up_to(), |_| 0);
+        ParseError::at(self.line_no + 1, line, offset, ParseErrorKind::InvalidUtf8)
+    }
+
     /// Parses `line` into the parser's buffers and says what it holds.
-    fn classify(&mut self, line: &'a [u8]) -> Result<Step<'a>, (usize, ParseErrorKind)> {
+    fn classify(&mut self, line: &'a str) -> Result<Step<'a>, (usize, ParseErrorKind)> {
         let om = self.opts.format == Format::OpenMetrics;
         if self.eof_seen {
             return Err((0, ParseErrorKind::DataAfterEof));
@@ -262,7 +290,7 @@ impl<'a> Parser<'a> {
                 Ok(Step::Skip)
             };
         }
-        if line[0] == b'#' {
+        if line.as_bytes()[0] == b'#' {
             return match parse_comment(line, self.opts.format, &mut self.buf)? {
                 Comment::Eof => {
                     self.eof_seen = true;

@@ -363,3 +363,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn invalid_utf8_is_reported_on_its_line() {
+    let mut body = b"ok 1\nx{a=\"caf".to_vec();
+    body.extend_from_slice(&[0xff, b'"', b'}', b' ', b'1', b'\n']);
+    let mut p = Parser::new(&body, ParseOptions::default());
+    assert!(matches!(p.next(), Some(Ok(Entry::Sample(_)))));
+    let e = p.next().unwrap().unwrap_err();
+    assert_eq!(
+        (e.line, e.column, e.kind),
+        (2, 9, ParseErrorKind::InvalidUtf8)
+    );
+    assert!(p.next().is_none());
+}

@@ -29,43 +29,41 @@ pub(crate) enum Quoted<'a> {
     /// The string and the offset just past its closing quote.
     Ok(Text<'a>, usize),
     Unterminated,
-    InvalidUtf8,
 }
 
 /// Scans the quoted string whose opening quote is at `line[open]`. The
 /// escapes `\\`, `\"` and `\n` are replaced as Prometheus does; any other
 /// backslash pair is kept as written (Prometheus's replacer leaves it too).
-pub(crate) fn scan_quoted<'a>(line: &'a [u8], open: usize, buf: &mut String) -> Quoted<'a> {
-    let body = &line[open + 1..];
-    let Some(stop) = memchr::memchr2(b'"', b'\\', body) else {
-        return Quoted::Unterminated;
-    };
-    if body[stop] == b'"' {
-        return match std::str::from_utf8(&body[..stop]) {
-            Ok(s) => Quoted::Ok(Text::Borrowed(s), open + 1 + stop + 1),
-            Err(_) => Quoted::InvalidUtf8,
-        };
+pub(crate) fn scan_quoted<'a>(line: &'a str, open: usize, buf: &mut String) -> Quoted<'a> {
+    let bytes = line.as_bytes();
+    let start = open + 1;
+    // Label values are short: a plain loop beats a SIMD search's set-up.
+    let mut i = start;
+    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\\' {
+        i += 1;
+    }
+    match bytes.get(i) {
+        None => return Quoted::Unterminated,
+        Some(b'"') => return Quoted::Ok(Text::Borrowed(&line[start..i]), i + 1),
+        Some(_) => {}
     }
     // Escapes present: find the end first, then unescape into the buffer.
-    let mut i = stop;
-    let end = loop {
-        match body.get(i) {
+    // The end is a quote, an ASCII byte, so slicing there is sound.
+    loop {
+        match bytes.get(i) {
             None => return Quoted::Unterminated,
             Some(b'\\') => i += 2,
-            Some(b'"') => break i,
+            Some(b'"') => break,
             Some(_) => i += 1,
         }
-    };
-    let Ok(raw) = std::str::from_utf8(&body[..end]) else {
-        return Quoted::InvalidUtf8;
-    };
-    let start = buf.len();
-    unescape_into(raw, buf);
+    }
+    let buf_start = buf.len();
+    unescape_into(&line[start..i], buf);
     let text = Text::Buffered {
-        start: start as u32,
+        start: buf_start as u32,
         end: buf.len() as u32,
     };
-    Quoted::Ok(text, open + 1 + end + 1)
+    Quoted::Ok(text, i + 1)
 }
 
 /// Replaces `\\`, `\"` and `\n`; keeps other backslash pairs verbatim.
@@ -116,7 +114,7 @@ mod tests {
 
     fn quoted(s: &str) -> Option<(String, usize)> {
         let mut buf = String::new();
-        match scan_quoted(s.as_bytes(), 0, &mut buf) {
+        match scan_quoted(s, 0, &mut buf) {
             Quoted::Ok(t, end) => Some((t.resolve(&buf).to_string(), end)),
             _ => None,
         }
