@@ -27,6 +27,7 @@ mod engine;
 mod error;
 pub(crate) mod eval;
 pub(crate) mod functions;
+pub(crate) mod info_arg;
 pub(crate) mod parse;
 pub(crate) mod range_modes;
 mod value;

@@ -20,6 +20,7 @@ pub(crate) fn parse_for_query(text: &str, step_ms: i64, range_ms: i64) -> Result
     let text = go_byte_escapes(text);
     let text = super::durations::rewrite(&text, step_ms, range_ms).map_err(QueryError::Parse)?;
     let text = super::range_modes::rewrite(&text);
+    let text = super::info_arg::rewrite(&text);
     promql_parser::parser::parse(&text).map_err(QueryError::Parse)
 }
 

@@ -12,6 +12,7 @@ use crate::model::{Labels, METRIC_NAME, MatchOp, Matcher};
 use crate::promql::error::QueryError;
 use crate::promql::eval::selectors::{lookback_sample, matcher_sets, min_max, ref_time};
 use crate::promql::eval::{Ctx, Elem, Steps, Val, eval_vector};
+use crate::promql::info_arg::INFO_LABEL;
 use crate::store::SeriesSamples;
 
 const IDENTIFYING: [&str; 2] = ["instance", "job"];
@@ -30,6 +31,7 @@ impl InfoSelector {
             }
             _ => Vec::new(),
         };
+        all.retain(|m| m.name != INFO_LABEL);
         let (mut names, data): (Vec<Matcher>, Vec<Matcher>) =
             all.drain(..).partition(|m| m.name == METRIC_NAME);
         if names.is_empty() {
