@@ -193,3 +193,80 @@ fn invalid_relabel_configs_are_rejected_with_prometheus_messages() {
         assert!(err.to_string().contains(want), "{yaml:?}: {err}");
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn action() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "replace",
+            "keep",
+            "drop",
+            "labelmap",
+            "labeldrop",
+            "labelkeep",
+            "lowercase",
+            "uppercase",
+            "hashmod",
+            "keepequal",
+            "dropequal",
+        ])
+    }
+
+    fn step() -> impl Strategy<Value = String> {
+        (
+            action(),
+            prop::collection::vec("[a-c_]{1,3}", 0..3),
+            prop::sample::select(vec!["(.*)", "a(.*)", "(.+)_(.+)", "[ab]+", "", ".*c"]),
+            prop::sample::select(vec!["$1", "${2}x", "$0", "$$", "lit", "$name", ""]),
+            "[a-c_]{1,3}",
+        )
+            .prop_map(|(action, sources, regex, replacement, target)| {
+                let needs_only_regex = matches!(action, "labeldrop" | "labelkeep");
+                let equal = matches!(action, "keepequal" | "dropequal");
+                let mut y = format!("- action: {action}\n  regex: '{regex}'\n");
+                if !needs_only_regex {
+                    y.push_str(&format!("  source_labels: [{}]\n", sources.join(", ")));
+                    y.push_str(&format!("  target_label: {target}\n"));
+                }
+                if !needs_only_regex && !equal {
+                    y.push_str(&format!("  replacement: '{replacement}'\n"));
+                }
+                if action == "hashmod" {
+                    y.push_str("  modulus: 7\n");
+                }
+                if equal {
+                    y = format!(
+                        "- action: {action}\n  source_labels: [{}]\n  target_label: {target}\n",
+                        sources.join(", ")
+                    );
+                }
+                y
+            })
+    }
+
+    proptest! {
+        /// Any valid relabel chain over any label set returns a proper
+        /// label set (sorted, unique names, no empty values) or drops it;
+        /// it never panics.
+        #[test]
+        fn relabeling_never_panics_and_keeps_labels_well_formed(
+            steps in prop::collection::vec(step(), 1..4),
+            pairs in prop::collection::vec(("[a-c_]{1,3}", "[a-c_ ]{0,4}"), 0..6),
+        ) {
+            let yaml = steps.concat();
+            let cfgs: Vec<RelabelConfig> = match yaml_serde::from_str(&yaml) {
+                Ok(c) => c,
+                Err(_) => return Ok(()), // a combination Prometheus rejects too
+            };
+            let input = Labels::from_pairs(pairs);
+            if let Some(out) = process(input, &cfgs) {
+                let names: Vec<&str> = out.iter().map(|l| l.name.as_str()).collect();
+                prop_assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+                prop_assert!(out.iter().all(|l| !l.value.is_empty()));
+                prop_assert!(!out.is_empty());
+            }
+        }
+    }
+}
