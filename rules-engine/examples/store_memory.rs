@@ -74,6 +74,7 @@ fn main() {
         total.chunks += m.chunks;
         total.payload_bytes += m.payload_bytes;
         total.heap_bytes += m.heap_bytes;
+        total.label_bytes += m.label_bytes;
         let kind = match s.kind {
             synth::Kind::Counter { per_scrape } if per_scrape < 1.0 => "idle counter",
             synth::Kind::Counter { .. } => "counter",
@@ -115,6 +116,10 @@ fn main() {
     println!(
         "per-series overhead (RSS growth minus chunk heap, / series): {:.0} bytes",
         (rss as f64 - total.heap_bytes as f64) / n as f64
+    );
+    println!(
+        "  of which packed labels: {:.0} bytes",
+        total.label_bytes as f64 / n as f64
     );
     println!(
         "  of which postings index (estimate): {:.0} bytes",

@@ -141,7 +141,7 @@ impl Head {
             ix.next_id += 1;
             let id = (ix.next_id << SHARD_BITS) | (fp & (SHARDS as u64 - 1));
             ix.postings.add(id, labels);
-            Arc::new(MemSeries::new(id, handle, fp, labels.clone()))
+            Arc::new(MemSeries::new(id, handle, fp, labels))
         };
         shard_w.insert(series.clone());
         Counters::add(&self.counters.series, 1);
@@ -268,7 +268,7 @@ impl Head {
         if !removed.is_empty() {
             let mut ix = self.index.write();
             ix.postings
-                .remove(removed.iter().map(|s| (s.id, &s.labels)));
+                .remove(removed.iter().map(|s| (s.id, s.labels.iter())));
         }
         Counters::sub(&self.counters.chunks, chunks as u64);
         Counters::add(&self.counters.chunks_removed, chunks as u64);
@@ -378,7 +378,7 @@ impl Querier for Head {
             s.data.lock().samples_in(mint, maxt, &mut samples);
             if !samples.is_empty() {
                 out.push(SeriesSamples {
-                    labels: s.labels.clone(),
+                    labels: s.labels.to_labels(),
                     samples,
                 });
             }
@@ -391,7 +391,7 @@ impl Querier for Head {
         let mut out: Vec<Labels> = self
             .matching_in_window(matchers, mint, maxt)
             .iter()
-            .map(|s| s.labels.clone())
+            .map(|s| s.labels.to_labels())
             .collect();
         out.sort_unstable();
         out
@@ -401,10 +401,10 @@ impl Querier for Head {
         let mut names: Vec<String> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for s in self.matching_in_window(matchers, mint, maxt) {
-            for l in &s.labels {
-                if !seen.contains(l.name.as_str()) {
-                    seen.insert(l.name.clone());
-                    names.push(l.name.clone());
+            for (name, _) in s.labels.iter() {
+                if !seen.contains(name) {
+                    seen.insert(name.to_string());
+                    names.push(name.to_string());
                 }
             }
         }

@@ -44,14 +44,15 @@ impl PostingsIndex {
 
     /// Removes series (with their label sets), dropping emptied values and
     /// names so that label listings do not report dead ones.
-    pub fn remove<'a>(&mut self, removed: impl IntoIterator<Item = (u64, &'a Labels)>) {
+    pub fn remove<'a, L>(&mut self, removed: impl IntoIterator<Item = (u64, L)>)
+    where
+        L: IntoIterator<Item = (&'a str, &'a str)>,
+    {
         let mut refs = HashSet::new();
         let mut touched: HashSet<(&str, &str)> = HashSet::new();
         for (sref, labels) in removed {
             refs.insert(sref);
-            for l in labels {
-                touched.insert((l.name.as_str(), l.value.as_str()));
-            }
+            touched.extend(labels);
         }
         if refs.is_empty() {
             return;
@@ -120,12 +121,12 @@ mod tests {
         ix.add(5, &b);
         assert_eq!(ix.postings("__name__", "up"), &[1, 5]);
         assert_eq!(ix.postings("job", "db"), &[5]);
-        ix.remove([(5, &b)]);
+        ix.remove([(5, b.iter().map(|l| (l.name.as_str(), l.value.as_str())))]);
         assert_eq!(ix.postings("__name__", "up"), &[1]);
         assert_eq!(ix.postings("job", "db"), &[] as &[u64]);
         assert_eq!(ix.values("job").count(), 1);
         assert_eq!(ix.all(), &[1]);
-        ix.remove([(1, &a)]);
+        ix.remove([(1, a.iter().map(|l| (l.name.as_str(), l.value.as_str())))]);
         assert!(ix.by_label.is_empty());
     }
 }

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod chunk;
 mod head;
 mod index;
+mod packed;
 mod select;
 pub mod series;
 mod shard;

@@ -14,6 +14,7 @@
 use parking_lot::Mutex;
 
 use super::chunk::{Chunk, ChunkRef, OpenChunk};
+use super::packed::PackedLabels;
 use super::{AppendError, SeriesRef};
 use crate::model::{Labels, Sample};
 
@@ -31,23 +32,24 @@ pub struct MemSeries {
     /// The [`SeriesRef`] handed to appenders (shard, slot, generation).
     pub(crate) handle: u64,
     pub(crate) fingerprint: u64,
-    pub(crate) labels: Labels,
+    pub(crate) labels: PackedLabels,
     pub(crate) data: Mutex<SeriesData>,
 }
 
 impl MemSeries {
-    pub(crate) fn new(id: u64, handle: u64, fingerprint: u64, labels: Labels) -> Self {
+    pub(crate) fn new(id: u64, handle: u64, fingerprint: u64, labels: &Labels) -> Self {
         MemSeries {
             id,
             handle,
             fingerprint,
-            labels,
+            labels: PackedLabels::new(labels),
             data: Mutex::new(SeriesData::default()),
         }
     }
 
-    pub fn labels(&self) -> &Labels {
-        &self.labels
+    /// The label set (unpacked: allocates).
+    pub fn labels(&self) -> Labels {
+        self.labels.to_labels()
     }
 
     /// The handle for [`crate::store::Appender::append_ref`], valid for
@@ -63,6 +65,7 @@ impl MemSeries {
             samples: data.chunks().map(|c| usize::from(c.num_samples())).sum(),
             chunks: data.num_chunks(),
             payload_bytes: data.chunk_bytes(),
+            label_bytes: self.labels.heap_bytes(),
             heap_bytes: data.closed.capacity() * std::mem::size_of::<Chunk>()
                 + data.closed.iter().map(Chunk::heap_bytes).sum::<usize>()
                 + data.open.as_ref().map_or(0, OpenChunk::heap_bytes),
@@ -79,6 +82,8 @@ pub struct SeriesMemory {
     pub payload_bytes: usize,
     /// Heap held for the samples: payload capacity plus chunk headers.
     pub heap_bytes: usize,
+    /// Heap held by the packed label set.
+    pub label_bytes: usize,
 }
 
 /// What one append did, for the head's counters.
@@ -156,9 +161,16 @@ impl SeriesData {
 
     /// Whether any sample lies in `[mint, maxt]`.
     pub fn has_samples_in(&self, mint: i64, maxt: i64) -> bool {
+        // An overlapping chunk whose first or last sample lies in the window
+        // answers from its header; only a chunk straddling the whole window
+        // is decoded.
         self.chunks()
             .filter(|c| c.first_time() <= maxt && c.last_time() >= mint)
-            .any(|c| c.iter().any(|s| s.t >= mint && s.t <= maxt))
+            .any(|c| {
+                c.first_time() >= mint
+                    || c.last_time() <= maxt
+                    || c.iter().any(|s| s.t >= mint && s.t <= maxt)
+            })
     }
 
     /// Pushes the samples in `[mint, maxt]` onto `out`, oldest first.

@@ -38,13 +38,13 @@ pub struct Shard {
 impl Shard {
     pub fn find(&self, fp: u64, labels: &Labels) -> Option<&Arc<MemSeries>> {
         let s = self.by_fp.get(&fp)?;
-        if s.labels == *labels {
+        if s.labels.matches(labels) {
             return Some(s);
         }
         self.collisions
             .get(&fp)?
             .iter()
-            .find(|s| s.labels == *labels)
+            .find(|s| s.labels.matches(labels))
     }
 
     /// Reserves a slot for a series about to be inserted with

@@ -1,0 +1,91 @@
+//! A series' label set packed into two allocations, because the head keeps
+//! one per series and `Labels` (a `Vec` of `String` pairs) costs a header
+//! and an allocation per name and per value: about 480 bytes for four
+//! labels against about 200 packed.
+//!
+//! ```text
+//! text: "__name__" "up" "instance" "10.0.0.1:9100" "job" "node"
+//! ends: [8, 10, 18, 31, 34, 38]        end of each name and value in `text`
+//! ```
+
+use crate::model::{Label, Labels};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedLabels {
+    text: Box<str>,
+    ends: Box<[u32]>,
+}
+
+impl PackedLabels {
+    pub fn new(labels: &Labels) -> Self {
+        let mut text = String::new();
+        let mut ends = Vec::with_capacity(labels.len() * 2);
+        for l in labels {
+            text.push_str(&l.name);
+            ends.push(text.len() as u32);
+            text.push_str(&l.value);
+            ends.push(text.len() as u32);
+        }
+        PackedLabels {
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        }
+    }
+
+    /// (name, value) pairs, sorted by name as the source set was.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.ends.chunks_exact(2).scan(0usize, |start, pair| {
+            let (n_end, v_end) = (pair[0] as usize, pair[1] as usize);
+            let item = (&self.text[*start..n_end], &self.text[n_end..v_end]);
+            *start = v_end;
+            Some(item)
+        })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    pub fn to_labels(&self) -> Labels {
+        Labels::from_sorted(self.iter().map(|(n, v)| Label::new(n, v)).collect())
+    }
+
+    /// Whether this is exactly `labels`.
+    pub fn matches(&self, labels: &Labels) -> bool {
+        self.ends.len() == labels.len() * 2
+            && self
+                .iter()
+                .zip(labels)
+                .all(|((n, v), l)| n == l.name && v == l.value)
+    }
+
+    /// Heap bytes held (allocator overhead aside).
+    pub fn heap_bytes(&self) -> usize {
+        self.text.len() + self.ends.len() * 4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packs_and_unpacks_exactly() {
+        let l = Labels::from_pairs([("__name__", "up"), ("job", "nödé"), ("instance", "a:1")]);
+        let p = PackedLabels::new(&l);
+        assert_eq!(p.to_labels(), l);
+        assert!(p.matches(&l));
+        assert_eq!(p.get("job"), Some("nödé"));
+        assert_eq!(p.get("nope"), None);
+        assert!(!p.matches(&Labels::from_pairs([("__name__", "up")])));
+        assert!(!p.matches(&Labels::from_pairs([
+            ("__name__", "up"),
+            ("job", "x"),
+            ("instance", "a:1")
+        ])));
+        assert_eq!(
+            PackedLabels::new(&Labels::empty()).to_labels(),
+            Labels::empty()
+        );
+    }
+}
