@@ -1,6 +1,7 @@
 //! vigil: scrape targets into an embedded time-series store, evaluate PromQL
 //! over it, and (in later stages) alert, route and report on SLAs.
 
+pub mod alert;
 pub mod api;
 pub mod cli;
 pub mod config;

@@ -1,0 +1,9 @@
+//! The rule side of alerts: the state machine each alert instance follows
+//! and the templates that fill in its labels and annotations.
+
+pub mod humanize;
+pub mod template;
+mod template_vars;
+
+#[cfg(test)]
+mod template_tests;
