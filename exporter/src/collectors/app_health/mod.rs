@@ -310,3 +310,39 @@ impl Collector for AppCollector {
         families
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::{Format, encode};
+
+    /// The families of a captured health answer, against their golden text.
+    #[test]
+    fn degraded_answer_matches_golden() {
+        let body = include_bytes!("testdata/health_degraded.json");
+        let report = parse_health(200, body).unwrap();
+        assert_eq!(report.health.value(), 0.5);
+        let text = encode(&report_families(&report), Format::Text);
+        assert_eq!(text, include_str!("testdata/health_degraded.prom"));
+    }
+
+    #[test]
+    fn build_refuses_credentials_in_the_url_without_echoing_them() {
+        let target: AppTarget =
+            yaml_serde::from_str("url: http://probe:Sekrit-42@127.0.0.1:3001\n").unwrap();
+        let err = build(&target).err().unwrap().to_string();
+        assert!(err.contains("must not contain credentials"), "{err}");
+        assert!(!err.contains("Sekrit"), "{err}");
+    }
+
+    #[test]
+    fn instance_defaults_to_host_and_port() {
+        let target: AppTarget = yaml_serde::from_str("url: http://127.0.0.1:3001/base\n").unwrap();
+        let c = build(&target).unwrap();
+        assert_eq!(
+            c.target_labels(),
+            [("instance".to_string(), "127.0.0.1:3001".to_string())]
+        );
+        assert_eq!(c.source(), Source::App);
+    }
+}

@@ -135,7 +135,8 @@ fn parse_checks(checks: &Value) -> Vec<Check> {
     let Some(map) = checks.as_object() else {
         return Vec::new();
     };
-    map.iter()
+    let mut checks = map
+        .iter()
         .filter(|(name, _)| !name.is_empty() && name.len() <= MAX_NAME_LEN)
         .filter_map(|(name, check)| {
             let check = check.as_object()?;
@@ -160,8 +161,12 @@ fn parse_checks(checks: &Value) -> Vec<Check> {
                 latency_seconds,
             })
         })
-        .take(MAX_CHECKS)
-        .collect()
+        .collect::<Vec<_>>();
+    // Name order, whatever order the JSON had: the same series in the same
+    // order on every scrape.
+    checks.sort_by(|a, b| a.name.cmp(&b.name));
+    checks.truncate(MAX_CHECKS);
+    checks
 }
 
 /// Whether a `/ready` or `/live` answer says yes: a 2xx status, unless its
