@@ -11,3 +11,4 @@ pub mod scrape;
 pub mod server;
 pub mod store;
 pub mod promql;
+pub mod rules;
