@@ -441,3 +441,32 @@ async fn query_limits_from_the_config_and_the_request() {
     assert_eq!(code, 400);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn answers_are_gzipped_when_asked() {
+    let s = with_data().await;
+    support::http();
+    // A client that leaves decoding to the test, to see the raw answer.
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let r = raw
+        .get(format!("{}/api/v1/label/__name__/values", s.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap()),
+        Some("gzip"),
+        "{:?}",
+        r.headers()
+    );
+    let bytes = r.bytes().await.unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+        .unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["data"], json!(["http_requests_total", "temperature"]));
+    s.stop().await;
+}

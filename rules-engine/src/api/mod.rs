@@ -63,6 +63,9 @@ pub fn router(state: ApiState) -> Router {
             metrics,
             metrics::track,
         ))
+        // Range queries for dashboards are large and compress well;
+        // Prometheus gzips its answers too when the client asks.
+        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 async fn not_found() -> ApiError {
