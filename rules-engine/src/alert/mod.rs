@@ -2,8 +2,11 @@
 //! and the templates that fill in its labels and annotations.
 
 pub mod humanize;
+pub mod state;
 pub mod template;
 mod template_vars;
 
 #[cfg(test)]
 mod template_tests;
+
+pub use state::{Alert, AlertState, Hold, Keep};
