@@ -29,6 +29,7 @@ pub(crate) mod eval;
 pub(crate) mod functions;
 pub(crate) mod info_arg;
 pub(crate) mod parse;
+mod parse_errors;
 pub(crate) mod range_modes;
 mod value;
 

@@ -21,7 +21,12 @@ pub(crate) fn parse_for_query(text: &str, step_ms: i64, range_ms: i64) -> Result
     let text = super::durations::rewrite(&text, step_ms, range_ms).map_err(QueryError::Parse)?;
     let text = super::range_modes::rewrite(&text);
     let text = super::info_arg::rewrite(&text);
-    promql_parser::parser::parse(&text).map_err(QueryError::Parse)
+    promql_parser::parser::parse(&text).map_err(|msg| {
+        // Positions refer to the rewritten text, which equals the input
+        // unless it used the syntax the rewrites handle.
+        let parses = |s: &str| promql_parser::parser::parse(s).is_ok();
+        QueryError::Parse(super::parse_errors::locate(&text, &msg, parses))
+    })
 }
 
 /// In Go (and so in PromQL) `"\xc3\xa9"` is the bytes of `é` and `"\xff"`
