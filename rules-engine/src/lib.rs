@@ -9,6 +9,7 @@ pub mod model;
 pub mod parse;
 pub mod scrape;
 pub mod server;
+pub mod sla;
 pub mod store;
 pub mod promql;
 pub mod rules;

@@ -1,0 +1,23 @@
+//! SLA reports: calendar-month availability, maintenance exclusions, exact
+//! credit math, incidents, and the report in several formats.
+//!
+//! Everything here is pure: the ledger is read through [`ledger::LedgerStore`]
+//! and the time ("now", the month) is always passed in.
+//!
+//! ```text
+//! observations -> ledger intervals --+
+//! config: maintenance windows -------+--> availability + credit + incidents
+//! period (month in a time zone) -----+        -> report -> render (table, md, json, csv, html)
+//! ```
+
+pub mod availability;
+pub mod config;
+pub mod credit;
+pub mod exact;
+pub mod incidents;
+pub mod ledger;
+pub mod maintenance;
+pub mod period;
+pub mod report;
+pub mod span;
+pub mod validate;
