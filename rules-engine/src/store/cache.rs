@@ -5,14 +5,16 @@
 //! parsing nor relabeling nor a label-set lookup.
 //!
 //! ```text
-//! entries: [e0 "up{..}"][e1 "x{a=1}"][e2 "x{a=2}"] ...   order of the last scrape
-//!            ^ cursor: the next expected series
-//! index:   hash(raw) -> entry position                    fallback
+//! entries: [e0][e1][e2] ...                              order of first sight
+//!                ^ cursor: the next expected series
+//! keys:    "up{..}x{a=1}x{a=2}..."                        raw texts, one buffer
+//! index:   hash(raw) -> entry positions                   fallback
 //! ```
 //!
 //! Targets write their series in the same order on every scrape, so the
 //! entry after the last hit is almost always the next series: one
-//! comparison against memory read in order, no hashing. Out-of-order or new
+//! comparison against memory read in order (the keys share one buffer, so
+//! the comparisons stream through it), no hashing. Out-of-order or new
 //! series fall back to the hash index.
 
 use std::hash::BuildHasher;
@@ -30,7 +32,9 @@ pub struct CacheSlot<V> {
 
 #[derive(Debug, Clone)]
 struct Entry<V> {
-    key: Box<[u8]>,
+    /// `keys[key_start..key_end]` is the raw series text.
+    key_start: u32,
+    key_end: u32,
     slot: CacheSlot<V>,
     last_seen: u64,
 }
@@ -39,6 +43,7 @@ struct Entry<V> {
 #[derive(Debug, Clone)]
 pub struct SeriesCache<V> {
     entries: Vec<Entry<V>>,
+    keys: Vec<u8>,
     /// Hash of the raw text -> positions in `entries` with that hash.
     index: Map<u64, Vec<u32>>,
     hasher: foldhash::fast::FixedState,
@@ -50,6 +55,7 @@ impl<V> Default for SeriesCache<V> {
     fn default() -> Self {
         SeriesCache {
             entries: Vec::new(),
+            keys: Vec::new(),
             index: Map::default(),
             hasher: foldhash::fast::FixedState::default(),
             cursor: 0,
@@ -90,7 +96,7 @@ impl<V> SeriesCache<V> {
     #[inline]
     pub fn lookup(&mut self, raw: &[u8]) -> Option<usize> {
         let pos = match self.entries.get(self.cursor) {
-            Some(e) if *e.key == *raw => self.cursor,
+            Some(e) if self.key(e) == raw => self.cursor,
             _ => self.find(raw)?,
         };
         self.cursor = pos + 1;
@@ -111,7 +117,7 @@ impl<V> SeriesCache<V> {
         positions
             .iter()
             .map(|&p| p as usize)
-            .find(|&p| *self.entries[p].key == *raw)
+            .find(|&p| self.key(&self.entries[p]) == raw)
     }
 
     /// Adds `raw` (not yet cached), marked as seen in this scrape; returns
@@ -122,8 +128,11 @@ impl<V> SeriesCache<V> {
             .entry(self.hasher.hash_one(raw))
             .or_default()
             .push(pos as u32);
+        let key_start = self.keys.len() as u32;
+        self.keys.extend_from_slice(raw);
         self.entries.push(Entry {
-            key: raw.into(),
+            key_start,
+            key_end: self.keys.len() as u32,
             slot: CacheSlot { sref, value },
             last_seen: self.scrape,
         });
@@ -148,13 +157,25 @@ impl<V> SeriesCache<V> {
         }
     }
 
+    fn key(&self, e: &Entry<V>) -> &[u8] {
+        &self.keys[e.key_start as usize..e.key_end as usize]
+    }
+
+    /// Re-packs the keys of the remaining entries and re-indexes them.
     fn rebuild_index(&mut self) {
+        let mut keys = Vec::with_capacity(self.keys.len());
+        for e in &mut self.entries {
+            let start = keys.len() as u32;
+            keys.extend_from_slice(&self.keys[e.key_start as usize..e.key_end as usize]);
+            (e.key_start, e.key_end) = (start, keys.len() as u32);
+        }
+        self.keys = keys;
         self.index.clear();
         for (pos, e) in self.entries.iter().enumerate() {
-            self.index
-                .entry(self.hasher.hash_one(&*e.key))
-                .or_default()
-                .push(pos as u32);
+            let hash = self
+                .hasher
+                .hash_one(&self.keys[e.key_start as usize..e.key_end as usize]);
+            self.index.entry(hash).or_default().push(pos as u32);
         }
     }
 }
