@@ -4,11 +4,23 @@
 //! file.rs      YAML -> RuleFile (plain data, unknown keys rejected)
 //! locate.rs    line:column of groups and rules for error messages
 //! validate.rs  promtool's checks -> RuleError list
+//! query.rs     the seams: RuleQuery (engine or remote API), AlertSink
+//! recording.rs / alerting.rs   one rule's evaluation
+//! group.rs     rules in order at a timestamp passed in; output appended
 //! ```
 
+pub mod alerting;
 pub mod file;
+pub mod group;
 pub mod locate;
+pub mod query;
+pub mod recording;
 pub mod validate;
 
+#[cfg(test)]
+mod group_tests;
+
 pub use file::{GroupDef, RuleDef, RuleFile};
+pub use group::{EvalDeps, Group, Health, Rule};
+pub use query::{AlertSink, EngineQuery, OutgoingAlert, RuleQuery, RuleSample};
 pub use validate::{RuleError, check_file, check_text};

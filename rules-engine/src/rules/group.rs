@@ -1,0 +1,210 @@
+//! A rule group: its rules in order, evaluated at a timestamp passed in.
+//! Each rule's output is appended before the next rule runs, so a recording
+//! rule's result is visible to the rules after it in the same evaluation.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::alerting::{AlertContext, AlertingRule};
+use super::file::{GroupDef, RuleDef};
+use super::query::{AlertSink, RuleQuery};
+use super::recording::{EvalError, RecordingRule};
+use crate::alert::Hold;
+use crate::model::{Labels, stale_nan};
+use crate::store::Appender;
+
+/// Prometheus's default `for` resend delay (`--rules.alert.resend-delay`).
+pub const DEFAULT_RESEND_DELAY_MS: i64 = 60_000;
+
+#[derive(Debug, Clone)]
+pub enum Rule {
+    Recording(RecordingRule),
+    Alerting(AlertingRule),
+}
+
+impl Rule {
+    pub fn name(&self) -> &str {
+        match self {
+            Rule::Recording(r) => &r.name,
+            Rule::Alerting(r) => &r.name,
+        }
+    }
+
+    /// Builds a rule from a definition that passed validation; group labels
+    /// apply under the rule's own.
+    pub fn build(def: &RuleDef, group_labels: &[(String, String)]) -> Result<Rule, String> {
+        let expr_text = def.expr.clone().unwrap_or_default();
+        let expr = crate::promql::parse_expr(&expr_text).map_err(|e| e.to_string())?;
+        let mut labels: Vec<(String, String)> = group_labels.to_vec();
+        for (k, v) in &def.labels {
+            labels.retain(|(gk, _)| gk != k);
+            labels.push((k.clone(), v.clone()));
+        }
+        let ms = |d: Option<crate::config::PromDuration>| d.map_or(0, |d| d.as_millis());
+        Ok(match (&def.record, &def.alert) {
+            (Some(name), None) => Rule::Recording(RecordingRule {
+                name: name.clone(),
+                expr_text,
+                expr,
+                labels,
+            }),
+            (None, Some(name)) => Rule::Alerting(AlertingRule {
+                name: name.clone(),
+                expr_text,
+                expr,
+                hold: Hold {
+                    pending_for: ms(def.for_),
+                    keep_firing_for: ms(def.keep_firing_for),
+                },
+                labels,
+                annotations: def.annotations.clone().into_iter().collect(),
+                active: Default::default(),
+            }),
+            _ => return Err("exactly one of 'record' and 'alert' must be set".into()),
+        })
+    }
+}
+
+/// Health as `/api/v1/rules` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Unknown,
+    Ok,
+    Err,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Unknown => "unknown",
+            Health::Ok => "ok",
+            Health::Err => "err",
+        }
+    }
+}
+
+/// The outcome of a rule's last evaluation.
+#[derive(Debug, Clone)]
+pub struct RuleStatus {
+    pub health: Health,
+    pub last_error: Option<String>,
+    /// ms
+    pub last_evaluation: Option<i64>,
+    pub evaluation_duration: Duration,
+    /// Series written last time, to mark those that vanish as stale.
+    prev_series: HashSet<Labels>,
+}
+
+impl Default for RuleStatus {
+    fn default() -> Self {
+        RuleStatus {
+            health: Health::Unknown,
+            last_error: None,
+            last_evaluation: None,
+            evaluation_duration: Duration::ZERO,
+            prev_series: HashSet::new(),
+        }
+    }
+}
+
+/// What a group evaluation writes to and reads from.
+pub struct EvalDeps<'a> {
+    pub query: Arc<dyn RuleQuery>,
+    pub appender: &'a dyn Appender,
+    pub sink: &'a dyn AlertSink,
+    pub alert_ctx: &'a AlertContext,
+    pub resend_delay_ms: i64,
+}
+
+/// A group ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub name: String,
+    pub file: String,
+    pub interval_ms: i64,
+    pub limit: usize,
+    pub query_offset_ms: i64,
+    pub rules: Vec<Rule>,
+    pub status: Vec<RuleStatus>,
+    pub last_evaluation: Option<i64>,
+    pub last_duration: Duration,
+}
+
+impl Group {
+    /// Builds a validated group; `default_interval_ms` applies when the
+    /// group sets none.
+    pub fn build(file: &str, def: &GroupDef, default_interval_ms: i64) -> Result<Group, String> {
+        let glabels: Vec<(String, String)> = def.labels.clone().into_iter().collect();
+        let rules = def
+            .rules
+            .iter()
+            .map(|r| Rule::build(r, &glabels))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Group {
+            name: def.name.clone(),
+            file: file.to_string(),
+            interval_ms: def.interval.map_or(default_interval_ms, |d| d.as_millis()),
+            limit: usize::try_from(def.limit).unwrap_or(0),
+            query_offset_ms: def.query_offset.map_or(0, |d| d.as_millis()),
+            status: vec![RuleStatus::default(); rules.len()],
+            rules,
+            last_evaluation: None,
+            last_duration: Duration::ZERO,
+        })
+    }
+
+    /// Evaluates every rule at `t` (ms), in order.
+    pub fn eval(&mut self, t: i64, deps: &EvalDeps<'_>) {
+        let started = Instant::now();
+        let query_t = t - self.query_offset_ms;
+        for (rule, status) in self.rules.iter_mut().zip(self.status.iter_mut()) {
+            let rule_started = Instant::now();
+            let result = match rule {
+                Rule::Recording(r) => r.eval(deps.query.as_ref(), query_t, self.limit),
+                Rule::Alerting(r) => {
+                    let out = r.eval(deps.query.as_ref(), t, query_t, self.limit, deps.alert_ctx);
+                    let due = r.due(t, deps.resend_delay_ms, self.interval_ms);
+                    if !due.is_empty() {
+                        deps.sink.send(due);
+                    }
+                    out
+                }
+            };
+            record(status, result, t, deps.appender);
+            status.evaluation_duration = rule_started.elapsed();
+        }
+        self.last_evaluation = Some(t);
+        self.last_duration = started.elapsed();
+    }
+}
+
+/// Appends a rule's output, marks vanished series stale, and notes health.
+fn record(
+    status: &mut RuleStatus,
+    result: Result<Vec<(Labels, f64)>, EvalError>,
+    t: i64,
+    app: &dyn Appender,
+) {
+    status.last_evaluation = Some(t);
+    match result {
+        Ok(series) => {
+            let now: HashSet<Labels> = series.iter().map(|(l, _)| l.clone()).collect();
+            for (l, v) in &series {
+                // Out-of-order or duplicate samples (a re-run of the same
+                // timestamp) are not the rule's fault; the value is kept.
+                let _ = app.append(l, t, *v);
+            }
+            for gone in status.prev_series.difference(&now) {
+                let _ = app.append(gone, t, stale_nan());
+            }
+            status.prev_series = now;
+            status.health = Health::Ok;
+            status.last_error = None;
+        }
+        Err(e) => {
+            status.health = Health::Err;
+            status.last_error = Some(e.to_string());
+        }
+    }
+}
