@@ -13,3 +13,4 @@ pub mod sla;
 pub mod store;
 pub mod promql;
 pub mod rules;
+pub mod route;

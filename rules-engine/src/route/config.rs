@@ -1,0 +1,280 @@
+//! Alertmanager's configuration file (`alertmanager.yml`) as serde data:
+//! `global`, `route`, `inhibit_rules`, `receivers`, `time_intervals`,
+//! `templates`. Field names and defaults are Alertmanager 0.25's, so an
+//! existing file reads unchanged; unknown keys are errors, as in
+//! Alertmanager. Values that can be wrong on their own (a matcher, a
+//! regex, a label name, a zero interval) are checked while deserializing,
+//! so their errors carry the value's `line:column`; cross-references are
+//! checked in [`super::load`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+
+use super::matchers::{self, MatcherParseError};
+use super::receivers::{HttpConfig, Receiver};
+use super::time_intervals::TimeIntervalSpec;
+use crate::config::units::PromDuration;
+use crate::model::Matcher;
+use vigil_common::Secret;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerConfig {
+    #[serde(default)]
+    pub global: GlobalConfig,
+    /// The routing tree; required.
+    pub route: Option<RouteConfig>,
+    #[serde(default)]
+    pub inhibit_rules: Vec<InhibitRuleConfig>,
+    #[serde(default)]
+    pub receivers: Vec<Receiver>,
+    /// Go template files (globs allowed) whose `define`d templates the
+    /// notifications can use.
+    #[serde(default)]
+    pub templates: Vec<String>,
+    #[serde(default)]
+    pub time_intervals: Vec<NamedTimeInterval>,
+    /// The older name of `time_intervals`; both are read and share one
+    /// namespace.
+    #[serde(default)]
+    pub mute_time_intervals: Vec<NamedTimeInterval>,
+}
+
+/// Defaults for every receiver, as Alertmanager's `global:` block.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalConfig {
+    /// How long after its last update an alert without an end time is
+    /// considered resolved.
+    #[serde(default = "default_resolve_timeout")]
+    pub resolve_timeout: PromDuration,
+    #[serde(default)]
+    pub http_config: Option<HttpConfig>,
+    pub smtp_from: Option<String>,
+    #[serde(default = "default_smtp_hello")]
+    pub smtp_hello: String,
+    /// `host:port`; port 465 means TLS from the first byte.
+    pub smtp_smarthost: Option<String>,
+    pub smtp_auth_username: Option<String>,
+    pub smtp_auth_password: Option<Secret>,
+    pub smtp_auth_password_file: Option<String>,
+    pub smtp_auth_identity: Option<String>,
+    pub smtp_auth_secret: Option<Secret>,
+    /// Whether STARTTLS is required (the default) or only used if offered.
+    #[serde(default = "yes")]
+    pub smtp_require_tls: bool,
+    pub slack_api_url: Option<Secret>,
+    pub slack_api_url_file: Option<String>,
+    // Other integrations' globals: accepted so that an existing file loads;
+    // vigil has no sender for them, and a receiver using one is an error.
+    pub pagerduty_url: Option<String>,
+    pub opsgenie_api_url: Option<String>,
+    pub opsgenie_api_key: Option<Secret>,
+    pub opsgenie_api_key_file: Option<String>,
+    pub wechat_api_url: Option<String>,
+    pub wechat_api_secret: Option<Secret>,
+    pub wechat_api_corp_id: Option<String>,
+    pub victorops_api_url: Option<String>,
+    pub victorops_api_key: Option<Secret>,
+    pub victorops_api_key_file: Option<String>,
+    pub telegram_api_url: Option<String>,
+    pub webex_api_url: Option<String>,
+}
+
+impl Default for GlobalConfig {
+    fn default() -> Self {
+        yaml_serde::from_str("{}").expect("an empty global block is valid")
+    }
+}
+
+/// Alertmanager's default: five minutes without an update resolves an alert.
+fn default_resolve_timeout() -> PromDuration {
+    PromDuration::from_secs(5 * 60)
+}
+
+/// Alertmanager's default EHLO name.
+fn default_smtp_hello() -> String {
+    "localhost".to_string()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One node of the routing tree. Every field but `routes` and the matchers
+/// is inherited by children that leave it out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    pub receiver: Option<String>,
+    /// Labels to group by; `[...]` groups by all labels.
+    pub group_by: Option<GroupBy>,
+    /// Old-style equality matchers.
+    #[serde(default, rename = "match")]
+    pub match_eq: BTreeMap<LabelName, String>,
+    /// Old-style regex matchers (anchored).
+    #[serde(default)]
+    pub match_re: BTreeMap<LabelName, AmRegex>,
+    /// New-style matchers, each string one or more matchers.
+    #[serde(default)]
+    pub matchers: Vec<MatcherList>,
+    /// Whether to go on matching siblings after this route matched.
+    #[serde(default, rename = "continue")]
+    pub continue_matching: bool,
+    pub group_wait: Option<PromDuration>,
+    pub group_interval: Option<NonZeroDuration>,
+    pub repeat_interval: Option<NonZeroDuration>,
+    #[serde(default)]
+    pub mute_time_intervals: Vec<String>,
+    #[serde(default)]
+    pub active_time_intervals: Vec<String>,
+    #[serde(default)]
+    pub routes: Vec<RouteConfig>,
+}
+
+impl RouteConfig {
+    /// All of this node's matchers, old and new style, in Alertmanager's
+    /// sorted order (which route keys depend on).
+    pub fn all_matchers(&self) -> Vec<Matcher> {
+        let mut out: Vec<Matcher> = self
+            .match_eq
+            .iter()
+            .map(|(k, v)| Matcher::equal(&k.0, v))
+            .collect();
+        out.extend(self.match_re.iter().map(|(k, re)| re.matcher(&k.0)));
+        out.extend(self.matchers.iter().flat_map(|l| l.0.iter().cloned()));
+        out.sort_by(matchers::compare);
+        out
+    }
+
+    pub fn has_matchers(&self) -> bool {
+        !(self.match_eq.is_empty() && self.match_re.is_empty() && self.matchers.is_empty())
+    }
+}
+
+/// Suppresses target alerts while a source alert fires with equal values
+/// of the `equal` labels.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InhibitRuleConfig {
+    #[serde(default)]
+    pub source_match: BTreeMap<LabelName, String>,
+    #[serde(default)]
+    pub source_match_re: BTreeMap<LabelName, AmRegex>,
+    #[serde(default)]
+    pub source_matchers: Vec<MatcherList>,
+    #[serde(default)]
+    pub target_match: BTreeMap<LabelName, String>,
+    #[serde(default)]
+    pub target_match_re: BTreeMap<LabelName, AmRegex>,
+    #[serde(default)]
+    pub target_matchers: Vec<MatcherList>,
+    #[serde(default)]
+    pub equal: Vec<LabelName>,
+}
+
+/// A named list of time intervals, referred to by routes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedTimeInterval {
+    pub name: String,
+    #[serde(default)]
+    pub time_intervals: Vec<TimeIntervalSpec>,
+}
+
+/// `group_by`: either label names or the single wildcard `...`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GroupBy {
+    All,
+    Labels(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for GroupBy {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let names = Vec::<String>::deserialize(d)?;
+        if names.iter().any(|n| n == "...") {
+            if names.len() > 1 {
+                return Err(D::Error::custom(
+                    "cannot have wildcard group_by (`...`) and other labels at the same time",
+                ));
+            }
+            return Ok(GroupBy::All);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for n in &names {
+            if !matchers::is_label_name(n) {
+                return Err(D::Error::custom(format!("{n:?} is not a valid label name")));
+            }
+            if !seen.insert(n) {
+                return Err(D::Error::custom(format!(
+                    "duplicated label {n:?} in group_by"
+                )));
+            }
+        }
+        Ok(GroupBy::Labels(names))
+    }
+}
+
+/// A label name checked at load (old-style `match` keys, `equal`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LabelName(pub String);
+
+impl<'de> Deserialize<'de> for LabelName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if !matchers::is_label_name(&s) {
+            let e = MatcherParseError::LabelName(s);
+            return Err(serde::de::Error::custom(e));
+        }
+        Ok(LabelName(s))
+    }
+}
+
+/// An old-style `match_re` value, compiled at load.
+#[derive(Debug, Clone)]
+pub struct AmRegex(pub String);
+
+impl AmRegex {
+    fn matcher(&self, name: &str) -> Matcher {
+        matchers::build(name, "=~", &self.0).expect("compiled once at load")
+    }
+}
+
+impl<'de> Deserialize<'de> for AmRegex {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        matchers::build("match_re", "=~", &s).map_err(serde::de::Error::custom)?;
+        Ok(AmRegex(s))
+    }
+}
+
+/// One string of a `matchers:` list, parsed at load.
+#[derive(Debug, Clone)]
+pub struct MatcherList(pub Vec<Matcher>);
+
+impl<'de> Deserialize<'de> for MatcherList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        matchers::parse_matchers(&s)
+            .map(MatcherList)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// `group_interval` and `repeat_interval`: zero would mean sending in a
+/// busy loop, so Alertmanager rejects it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NonZeroDuration(pub PromDuration);
+
+impl<'de> Deserialize<'de> for NonZeroDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = PromDuration::deserialize(d)?;
+        if v.as_duration().is_zero() {
+            return Err(serde::de::Error::custom("interval cannot be zero"));
+        }
+        Ok(NonZeroDuration(v))
+    }
+}

@@ -1,0 +1,318 @@
+//! Alertmanager's `time_intervals`: recurring windows (times of day,
+//! weekdays, days of the month, months, years, in a location) that mute a
+//! route or make it active. Parsed at load with Alertmanager's validation
+//! and evaluated as a pure function of the instant asked about.
+
+use chrono::{DateTime, Datelike, NaiveDate, Offset, TimeZone, Timelike, Utc};
+use serde::{Deserialize, Deserializer};
+
+/// One interval: every given dimension must contain the instant; an absent
+/// (or empty) dimension contains every instant.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeIntervalSpec {
+    #[serde(default)]
+    pub times: Vec<TimeRange>,
+    #[serde(default)]
+    pub weekdays: Vec<Span<Weekday>>,
+    #[serde(default)]
+    pub days_of_month: Vec<Span<DayOfMonth>>,
+    #[serde(default)]
+    pub months: Vec<Span<Month>>,
+    #[serde(default)]
+    pub years: Vec<Span<Year>>,
+    #[serde(default)]
+    pub location: Option<Location>,
+}
+
+/// `start_time`/`end_time` as `HH:MM`, in minutes of the day, end excluded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeRange {
+    pub start_minute: u32,
+    pub end_minute: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTimeRange {
+    start_time: String,
+    end_time: String,
+}
+
+impl<'de> Deserialize<'de> for TimeRange {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let raw = RawTimeRange::deserialize(d)?;
+        let start = minute_of_day(&raw.start_time).map_err(D::Error::custom)?;
+        let end = minute_of_day(&raw.end_time).map_err(D::Error::custom)?;
+        if start >= end {
+            return Err(D::Error::custom(
+                "start time cannot be equal or greater than end time",
+            ));
+        }
+        Ok(TimeRange {
+            start_minute: start,
+            end_minute: end,
+        })
+    }
+}
+
+/// `HH:MM` from 00:00 to 24:00 inclusive (24:00 ends a range at midnight).
+fn minute_of_day(s: &str) -> Result<u32, String> {
+    let bad = || format!("couldn't parse timestamp {s}, invalid format");
+    let (h, m) = s.split_once(':').ok_or_else(bad)?;
+    if h.is_empty() || h.len() > 2 || m.len() != 2 {
+        return Err(bad());
+    }
+    let h: u32 = h.parse().map_err(|_| bad())?;
+    let m: u32 = m.parse().map_err(|_| bad())?;
+    if h > 24 || m > 59 || (h == 24 && m != 0) {
+        return Err(format!("timestamp {s} out of range"));
+    }
+    Ok(h * 60 + m)
+}
+
+/// A kind of range value: how one endpoint is read and checked.
+pub trait Bound: Sized {
+    const WHAT: &'static str;
+    fn parse(s: &str) -> Result<i32, String>;
+    /// Whether `begin > end` is an error (false where negative values
+    /// count from the end of the month).
+    fn ordered(begin: i32, end: i32) -> bool {
+        begin <= end
+    }
+}
+
+/// `a:b` or a single value, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span<B> {
+    pub begin: i32,
+    pub end: i32,
+    kind: std::marker::PhantomData<B>,
+}
+
+impl<'de, B: Bound> Deserialize<'de> for Span<B> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let s = String::deserialize(d)?;
+        let (a, b) = s.split_once(':').unwrap_or((&s, &s));
+        let begin = B::parse(a.trim()).map_err(D::Error::custom)?;
+        let end = B::parse(b.trim()).map_err(D::Error::custom)?;
+        if !B::ordered(begin, end) {
+            return Err(D::Error::custom(format!(
+                "{} range {s:?}: start is after end",
+                B::WHAT
+            )));
+        }
+        Ok(Span {
+            begin,
+            end,
+            kind: std::marker::PhantomData,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weekday;
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DayOfMonth;
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Month;
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Year;
+
+const WEEKDAYS: [&str; 7] = [
+    "sunday",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+];
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// Sunday is 0, as Go's `time.Weekday`.
+impl Bound for Weekday {
+    const WHAT: &'static str = "weekday";
+    fn parse(s: &str) -> Result<i32, String> {
+        let l = s.to_lowercase();
+        WEEKDAYS
+            .iter()
+            .position(|w| *w == l)
+            .map(|i| i as i32)
+            .ok_or_else(|| format!("{s:?} is not a valid weekday"))
+    }
+}
+
+/// 1..=31, or -31..=-1 counting back from the month's last day.
+impl Bound for DayOfMonth {
+    const WHAT: &'static str = "day of month";
+    fn parse(s: &str) -> Result<i32, String> {
+        match s.parse::<i32>() {
+            Ok(d) if d != 0 && (-31..=31).contains(&d) => Ok(d),
+            _ => Err(format!("{s:?} is not a valid day of the month")),
+        }
+    }
+    fn ordered(begin: i32, end: i32) -> bool {
+        // Mixed signs depend on the month's length; only same-sign pairs
+        // can be checked at load.
+        (begin > 0) != (end > 0) || begin <= end
+    }
+}
+
+/// A name or 1..=12.
+impl Bound for Month {
+    const WHAT: &'static str = "month";
+    fn parse(s: &str) -> Result<i32, String> {
+        if let Ok(n) = s.parse::<i32>() {
+            return if (1..=12).contains(&n) {
+                Ok(n)
+            } else {
+                Err(format!("{s:?} is not a valid month"))
+            };
+        }
+        let l = s.to_lowercase();
+        MONTHS
+            .iter()
+            .position(|m| *m == l)
+            .map(|i| i as i32 + 1)
+            .ok_or_else(|| format!("{s:?} is not a valid month"))
+    }
+}
+
+impl Bound for Year {
+    const WHAT: &'static str = "year";
+    fn parse(s: &str) -> Result<i32, String> {
+        match s.parse::<i32>() {
+            Ok(y) if y > 0 => Ok(y),
+            _ => Err(format!("{s:?} is not a valid year")),
+        }
+    }
+}
+
+/// Where the interval's wall clock is read: UTC, the host's `Local` zone,
+/// or an IANA zone name.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Location {
+    Utc,
+    Local,
+    Zone(chrono_tz::Tz),
+}
+
+impl<'de> Deserialize<'de> for Location {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match s.as_str() {
+            "" | "UTC" => Ok(Location::Utc),
+            "Local" => Ok(Location::Local),
+            _ => s
+                .parse()
+                .map(Location::Zone)
+                .map_err(|_| serde::de::Error::custom(format!("unknown time zone location {s:?}"))),
+        }
+    }
+}
+
+/// The wall-clock fields the dimensions test.
+struct Wall {
+    minute_of_day: u32,
+    weekday: i32,
+    day: i32,
+    month: i32,
+    year: i32,
+    days_in_month: i32,
+}
+
+fn wall<Tz: TimeZone>(t: DateTime<Tz>) -> Wall {
+    let d = t.date_naive();
+    let next = if d.month() == 12 {
+        NaiveDate::from_ymd_opt(d.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(d.year(), d.month() + 1, 1)
+    };
+    let first = NaiveDate::from_ymd_opt(d.year(), d.month(), 1);
+    let days_in_month = match (first, next) {
+        (Some(a), Some(b)) => (b - a).num_days() as i32,
+        _ => 31,
+    };
+    Wall {
+        minute_of_day: t.hour() * 60 + t.minute(),
+        weekday: t.weekday().num_days_from_sunday() as i32,
+        day: d.day() as i32,
+        month: d.month() as i32,
+        year: d.year(),
+        days_in_month,
+    }
+}
+
+impl TimeIntervalSpec {
+    /// Whether the instant `t` lies in this interval, read on the wall
+    /// clock of the interval's location.
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        let w = match self.location {
+            None | Some(Location::Utc) => wall(t),
+            Some(Location::Local) => {
+                let off = chrono::Local.offset_from_utc_datetime(&t.naive_utc());
+                wall(t.with_timezone(&off.fix()))
+            }
+            Some(Location::Zone(tz)) => wall(t.with_timezone(&tz)),
+        };
+        let any = |empty: bool, hit: bool| empty || hit;
+        any(
+            self.times.is_empty(),
+            self.times
+                .iter()
+                .any(|r| (r.start_minute..r.end_minute).contains(&w.minute_of_day)),
+        ) && any(
+            self.days_of_month.is_empty(),
+            self.days_of_month.iter().any(|s| day_in(s, &w)),
+        ) && any(
+            self.months.is_empty(),
+            self.months
+                .iter()
+                .any(|s| (s.begin..=s.end).contains(&w.month)),
+        ) && any(
+            self.weekdays.is_empty(),
+            self.weekdays
+                .iter()
+                .any(|s| (s.begin..=s.end).contains(&w.weekday)),
+        ) && any(
+            self.years.is_empty(),
+            self.years
+                .iter()
+                .any(|s| (s.begin..=s.end).contains(&w.year)),
+        )
+    }
+}
+
+/// Negative days count back from the month's end (-1 is the last day); a
+/// range starting after the month's end (31 in April) is skipped, as in
+/// Alertmanager.
+fn day_in(s: &Span<DayOfMonth>, w: &Wall) -> bool {
+    let resolve = |d: i32| if d < 0 { w.days_in_month + d + 1 } else { d };
+    let (begin, end) = (resolve(s.begin), resolve(s.end));
+    if begin > w.days_in_month {
+        return false;
+    }
+    let end = end.min(w.days_in_month);
+    (begin..=end).contains(&w.day)
+}
+
+/// Whether any interval of a named list contains `t`.
+pub fn any_contains(intervals: &[TimeIntervalSpec], t: DateTime<Utc>) -> bool {
+    intervals.iter().any(|i| i.contains(t))
+}
