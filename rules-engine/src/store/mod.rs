@@ -1,6 +1,22 @@
 //! The embedded time-series store, split into the two seams its users need:
 //! scraping and rules append through [`Appender`]; PromQL and the API read
 //! through [`Querier`].
+//!
+//! [`Head`] implements both in memory (share it as `Arc<Head>`):
+//!
+//! ```text
+//! scrape loop ─ SeriesCache (raw text -> SeriesRef) ─ append_batch ─┐
+//! rules ─────────────────────────────────────────────── append ─────┤
+//!                                                                   v
+//!   Head: shards (fingerprint/id/handle -> MemSeries) ── postings index
+//!         MemSeries: packed labels + chunks (dod time, XOR or decimal values)
+//!                                                                   │
+//! PromQL / API ─────────────────── select, series, label_* ─────────┘
+//! ```
+//!
+//! Cheapest way in for a scrape: keep a [`SeriesCache`] per target, resolve
+//! each parsed sample's raw series text through it (building labels only on
+//! a miss), and hand the whole scrape to [`Appender::append_batch`].
 
 mod batch;
 mod bits;
