@@ -1,8 +1,7 @@
 //! Positions for parse errors. The parser we use reports what went wrong
 //! but not where; Prometheus answers `1:5: parse error: ...`. The position
-//! is found by growing the input token by token until the prefix can no
-//! longer be completed into a valid expression: the token that breaks it
-//! is where the error is.
+//! is the first token whose prefix can no longer be completed into a valid
+//! expression.
 
 use super::annotations::position;
 
@@ -16,15 +15,24 @@ const COMPLETIONS: [&str; 16] = [
 /// `line:col: parse error: msg` for `text`, whose parse failed with `msg`.
 pub(crate) fn locate(text: &str, msg: &str, parses: impl Fn(&str) -> bool) -> String {
     let starts = token_starts(text);
-    let mut error_at = None;
-    for (k, &start) in starts.iter().enumerate() {
+    let completable = |k: usize| {
         let end = starts.get(k + 1).copied().unwrap_or(text.len());
-        let prefix = &text[..end];
-        if !COMPLETIONS.iter().any(|c| parses(&format!("{prefix}{c}"))) {
-            error_at = Some(start);
-            break;
+        COMPLETIONS
+            .iter()
+            .any(|c| parses(&format!("{}{c}", &text[..end])))
+    };
+    // A prefix that cannot be completed stays so when it grows, so the
+    // first broken token is found by bisection (O(log n) parses).
+    let (mut lo, mut hi) = (0, starts.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if completable(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
+    let error_at = starts.get(lo).copied();
     let (at, detail) = match error_at {
         Some(at) if msg == "invalid promql query" => {
             let tok = text[at..].split_whitespace().next().unwrap_or("");
@@ -91,5 +99,12 @@ mod tests {
             locate("1 +", "invalid promql query", parses),
             "1:4: parse error: unexpected end of input"
         );
+    }
+
+    #[test]
+    fn long_bad_queries_are_located_by_bisection() {
+        let q = format!("{} bar", vec!["x"; 3000].join(" + "));
+        let err = crate::promql::parse_expr(&q).unwrap_err().to_string();
+        assert!(err.contains("parse error: unexpected \"bar\""), "{err}");
     }
 }
