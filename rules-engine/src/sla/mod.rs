@@ -18,6 +18,7 @@ pub mod incidents;
 pub mod ledger;
 pub mod maintenance;
 pub mod period;
+pub mod render;
 pub mod report;
 pub mod span;
 pub mod validate;
