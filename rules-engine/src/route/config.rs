@@ -198,7 +198,7 @@ impl<'de> Deserialize<'de> for GroupBy {
         if names.iter().any(|n| n == "...") {
             if names.len() > 1 {
                 return Err(D::Error::custom(
-                    "cannot have wildcard group_by (`...`) and other labels at the same time",
+                    "cannot have wildcard group_by (\"...\") and other labels at the same time",
                 ));
             }
             return Ok(GroupBy::All);
@@ -246,7 +246,7 @@ impl AmRegex {
 impl<'de> Deserialize<'de> for AmRegex {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        matchers::build("match_re", "=~", &s).map_err(serde::de::Error::custom)?;
+        matchers::build("", "=~", &s).map_err(serde::de::Error::custom)?;
         Ok(AmRegex(s))
     }
 }
@@ -271,9 +271,11 @@ pub struct NonZeroDuration(pub PromDuration);
 
 impl<'de> Deserialize<'de> for NonZeroDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = PromDuration::deserialize(d)?;
+        let s = String::deserialize(d)?;
+        let v = PromDuration::parse(&s).map_err(serde::de::Error::custom)?;
         if v.as_duration().is_zero() {
-            return Err(serde::de::Error::custom("interval cannot be zero"));
+            let msg = format!("interval {s:?} cannot be zero");
+            return Err(serde::de::Error::custom(msg));
         }
         Ok(NonZeroDuration(v))
     }

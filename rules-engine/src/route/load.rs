@@ -28,8 +28,10 @@ impl Loaded {
 
 /// Reads `path` (with `${ENV}` expansion, as every vigil config) and checks it.
 pub fn load_file(path: &Path) -> Result<Loaded, ConfigErrors> {
-    let parsed = vigil_common::load_yaml::<AlertmanagerConfig>(path)?;
-    validate(parsed)
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigErrors::one(&file, 0, 0, format!("cannot read: {e}")))?;
+    parse_str(&file, &text, &|name| std::env::var(name).ok())
 }
 
 /// Parses `text`, which came from `file`, and checks it.
@@ -38,8 +40,53 @@ pub fn parse_str(
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Loaded, ConfigErrors> {
-    let parsed = vigil_common::parse_yaml::<AlertmanagerConfig>(file, text, lookup)?;
+    let parsed = vigil_common::parse_yaml::<AlertmanagerConfig>(file, text, lookup)
+        .map_err(|e| ConfigErrors(e.0.into_iter().map(|l| refine(text, l)).collect()))?;
     validate(parsed)
+}
+
+/// yaml_serde places an error raised by a value's own check (a matcher, a
+/// duration) at the start of the enclosing map or list. Every such message
+/// quotes the offending value, so the position moves to the first place at
+/// or after the reported one where that value is written.
+fn refine(text: &str, mut e: Located) -> Located {
+    let Some(value) = first_quoted(&e.message).filter(|v| !v.is_empty()) else {
+        return e;
+    };
+    if e.line == 0 {
+        return e;
+    }
+    for (i, line) in text.lines().enumerate().skip(e.line - 1).take(64) {
+        let from = if i + 1 == e.line {
+            e.column.saturating_sub(1)
+        } else {
+            0
+        };
+        if let Some(c) = line.get(from..).and_then(|rest| rest.find(&value)) {
+            e.line = i + 1;
+            e.column = from + c + 1;
+            break;
+        }
+    }
+    e
+}
+
+/// The first Rust-`Debug`-quoted string in a message, unescaped.
+fn first_quoted(message: &str) -> Option<String> {
+    let start = message.find('"')? + 1;
+    let mut out = String::new();
+    let mut chars = message[start..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                'n' => out.push('\n'),
+                c => out.push(c),
+            },
+            c => out.push(c),
+        }
+    }
+    None
 }
 
 fn validate(parsed: Parsed<AlertmanagerConfig>) -> Result<Loaded, ConfigErrors> {

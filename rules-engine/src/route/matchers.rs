@@ -18,12 +18,16 @@ use crate::model::{Labels, MatchOp, Matcher};
 /// Why a matcher string was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MatcherParseError {
-    #[error("bad matcher format: {0}")]
+    #[error("bad matcher format: {0:?}")]
     Format(String),
-    #[error("matcher value contains unescaped double quote: {0}")]
+    #[error("matcher value contains unescaped double quote: {0:?}")]
     UnescapedQuote(String),
-    #[error("invalid regular expression in matcher {text:?}: {reason}")]
-    Regex { text: String, reason: String },
+    #[error("invalid regular expression {value:?} for label {name:?}: {reason}")]
+    Regex {
+        value: String,
+        name: String,
+        reason: String,
+    },
     #[error("invalid label name {0:?}")]
     LabelName(String),
 }
@@ -138,8 +142,11 @@ pub fn build(name: &str, op: &str, value: &str) -> Result<Matcher, MatcherParseE
 
 fn am_regex(name: &str, value: &str) -> Result<Regex, MatcherParseError> {
     Regex::new(&format!("^(?:{value})$")).map_err(|e| MatcherParseError::Regex {
-        text: format!("{name}=~{value:?}"),
-        reason: e.to_string(),
+        value: value.to_string(),
+        name: name.to_string(),
+        // regex's message draws a caret under the pattern; its last line
+        // says what is wrong.
+        reason: e.to_string().lines().last().unwrap_or("").to_string(),
     })
 }
 

@@ -46,9 +46,10 @@ impl<'de> Deserialize<'de> for TimeRange {
         let start = minute_of_day(&raw.start_time).map_err(D::Error::custom)?;
         let end = minute_of_day(&raw.end_time).map_err(D::Error::custom)?;
         if start >= end {
-            return Err(D::Error::custom(
-                "start time cannot be equal or greater than end time",
-            ));
+            return Err(D::Error::custom(format!(
+                "start time {:?} cannot be equal or greater than end time {:?}",
+                raw.start_time, raw.end_time
+            )));
         }
         Ok(TimeRange {
             start_minute: start,
