@@ -13,6 +13,7 @@
 pub mod availability;
 pub mod config;
 pub mod credit;
+pub mod evaluate;
 pub mod exact;
 pub mod incidents;
 pub mod ledger;

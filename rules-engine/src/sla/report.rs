@@ -115,3 +115,88 @@ where
         services,
     }
 }
+
+/// The `/metrics` gauges of a service report (floats by nature; the
+/// verdict itself never uses them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gauges {
+    /// `vigil_sla_availability_ratio{service}`; NaN without data.
+    pub availability_ratio: f64,
+    /// `vigil_sla_error_budget_remaining_ratio{service}`: 1 unspent, 0
+    /// spent, negative overspent.
+    pub error_budget_remaining_ratio: f64,
+    /// `vigil_sla_downtime_seconds_total{service}` over the period.
+    pub downtime_seconds: f64,
+}
+
+impl ServiceReport {
+    pub fn gauges(&self) -> Gauges {
+        Gauges {
+            availability_ratio: self
+                .verdict
+                .availability
+                .map_or(f64::NAN, |a| a.to_f64_lossy()),
+            error_budget_remaining_ratio: self.verdict.remaining_ratio_lossy(),
+            downtime_seconds: self.verdict.counted_down_ms as f64 / 1000.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sla::ledger::State;
+
+    const MIN: i64 = 60_000;
+
+    fn cfg() -> SlaConfig {
+        yaml_serde::from_str("services:\n  - { name: app, up: up }\n  - { name: db, up: pg_up }\n")
+            .unwrap()
+    }
+
+    #[test]
+    fn month_to_date_budget_and_gauges() {
+        let c = cfg();
+        let month = period::month(2026, 11, chrono_tz::UTC).unwrap();
+        let now = month.span.start + 30 * 1440 * MIN / 2; // halfway
+        let p = period::current_month_to_date(chrono_tz::UTC, now).unwrap();
+        let down = Interval {
+            span: Span::new(p.span.start + MIN, p.span.start + 2 * MIN),
+            state: State::Down,
+        };
+        let up = Interval {
+            span: Span::new(p.span.start + 2 * MIN, now),
+            state: State::Up,
+        };
+        let first = Interval {
+            span: Span::new(p.span.start, p.span.start + MIN),
+            state: State::Up,
+        };
+        let r = report(&c, &p, Some("app"), |_| vec![first, down, up]);
+        assert_eq!(r.services.len(), 1);
+        let s = &r.services[0];
+        // 15 days at 99.99 %: 129.6 s allowed, 60 s spent
+        assert_eq!(s.verdict.allowed_downtime.floor_ms(), 129_600);
+        assert_eq!(s.verdict.remaining_budget.floor_ms(), 69_600);
+        let g = s.gauges();
+        assert_eq!(g.downtime_seconds, 60.0);
+        assert!((g.error_budget_remaining_ratio - 69.6 / 129.6).abs() < 1e-12);
+        assert!(!s.missing_data());
+        assert_eq!(s.daily.len(), 15);
+    }
+
+    #[test]
+    fn a_service_without_ledger_rows_is_missing_data() {
+        let c = cfg();
+        let p = period::month(2026, 11, chrono_tz::UTC).unwrap();
+        let r = report(&c, &p, None, |_| Vec::new());
+        assert_eq!(r.services.len(), 2);
+        assert!(
+            r.services
+                .iter()
+                .all(|s| s.missing_data() && s.gauges().availability_ratio.is_nan())
+        );
+        assert_eq!(r.services[0].breakdown.unknown_ms, p.span.len_ms());
+        assert_eq!(r.services[0].credit.percent.to_string(), "0");
+    }
+}
