@@ -37,7 +37,7 @@ pub mod msg {
     pub fn bad_quantile(q: f64) -> String {
         format!(
             "quantile value should be between 0 and 1, got {}",
-            super::super::eval::fmt_go_float(q)
+            super::super::eval::fmt_go_g(q)
         )
     }
     pub fn bad_bucket_label(value: &str, name: &str) -> String {
@@ -74,6 +74,16 @@ mod tests {
     fn positions_are_one_based() {
         assert_eq!(position("rate(foo[5m])", 5), "1:6");
         assert_eq!(position("a\n+ b", 4), "2:3");
+    }
+
+    #[test]
+    fn floats_print_like_go_percent_g() {
+        use super::super::eval::fmt_go_g;
+        assert_eq!(fmt_go_g(1.1), "1.1");
+        assert_eq!(fmt_go_g(-2.0), "-2");
+        assert_eq!(fmt_go_g(1e21), "1e+21");
+        assert_eq!(fmt_go_g(1.5e-5), "1.5e-05");
+        assert_eq!(fmt_go_g(f64::NAN), "NaN");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use promql_parser::parser::token::*;
 use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 
-use super::{Ctx, Elem, Steps, Val, eval_scalar, eval_string, eval_vector, fmt_go_float};
+use super::{Ctx, Elem, Steps, Val, eval_scalar, eval_string, eval_vector, fmt_go_float, fmt_go_g};
 use crate::model::{Labels, METRIC_NAME};
 use crate::promql::annotations::msg;
 use crate::promql::error::QueryError;
@@ -304,8 +304,8 @@ fn limit_ratio(
         ctx.ann.warn(
             &format!(
                 "ratio value should be between -1 and 1, got {}, capping to {}",
-                fmt_go_float(r),
-                fmt_go_float(capped)
+                fmt_go_g(r),
+                fmt_go_g(capped)
             ),
             pos,
         );
