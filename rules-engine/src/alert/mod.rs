@@ -4,6 +4,7 @@
 pub mod humanize;
 pub mod state;
 pub mod template;
+mod template_print;
 mod template_vars;
 
 #[cfg(test)]

@@ -12,8 +12,11 @@ use std::sync::Arc;
 
 use gotmpl::{Template, Value};
 
-use super::humanize;
+use super::{humanize, template_print};
 use crate::model::Labels;
+
+/// The name the rewritten main tree runs under.
+const MAIN: &str = "__vigil_main";
 
 const HEADER: &str = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}";
 
@@ -63,8 +66,20 @@ pub fn expand(
         return Ok(text.to_string());
     }
     let tmpl = build(name, text, query, t_ms)?;
+    // Execute a copy of the tree whose printing actions format floats as
+    // Go does (see template_print.rs); `build` has checked the source.
+    let (mut main, defines) = gotmpl::parse::Parser::new(&format!("{HEADER}{text}"), "{{", "}}")
+        .and_then(|p| p.parse())
+        .map_err(|e| TemplateError(format!("template: {e}")))?;
+    template_print::rewrite(&mut main);
+    let mut tmpl = tmpl.func(template_print::PRINT_FN, template_print::print_value);
+    for mut d in defines {
+        template_print::rewrite(&mut d.body);
+        tmpl = tmpl.add_parse_tree(&d.name, d.body);
+    }
+    let tmpl = tmpl.add_parse_tree(MAIN, main);
     let mut out = DropNoValue(String::new());
-    tmpl.execute_fmt(&mut out, &to_value(data))
+    tmpl.execute_template_fmt(&mut out, MAIN, &to_value(data))
         .map_err(|e| TemplateError(format!("error executing template __alert_{name}: {e}")))?;
     Ok(out.0)
 }

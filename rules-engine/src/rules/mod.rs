@@ -15,6 +15,7 @@ pub mod group;
 pub mod locate;
 pub mod query;
 pub mod recording;
+pub mod unittest;
 pub mod validate;
 
 #[cfg(test)]

@@ -1,0 +1,326 @@
+//! Runs a promtool-format rule test file: loads the input series into a
+//! fresh store per test, evaluates every group at each evaluation interval
+//! from time 0 (the timestamp is the loop's, never the clock's), and
+//! compares firing alerts and query results with the expectations.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::format::{AlertTest, ExprTest, TestFile, TestGroup};
+use super::series::{expand_values, parse_series, sample_value};
+use crate::alert::AlertState;
+use crate::model::Labels;
+use crate::promql::{Engine, Value};
+use crate::rules::alerting::AlertContext;
+use crate::rules::group::{EvalDeps, Group, Rule};
+use crate::rules::query::{AlertSink, EngineQuery, OutgoingAlert};
+use crate::store::{Appender, Head, HeadOptions};
+
+/// The outcome of one test file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestReport {
+    pub file: String,
+    /// One message per failed check; empty when the file passes.
+    pub failures: Vec<String>,
+    /// Problems that do not fail the file (promtool only warns about a
+    /// `rule_files` pattern that matches nothing).
+    pub warnings: Vec<String>,
+}
+
+impl TestReport {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// promtool's layout: `Unit Testing:  f.yml` then `SUCCESS` or
+    /// `FAILED:` and the failures.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for w in &self.warnings {
+            out.push_str(&format!("  WARNING: {w}\n"));
+        }
+        out.push_str(&format!("Unit Testing:  {}\n", self.file));
+        if self.passed() {
+            out.push_str("  SUCCESS\n");
+        } else {
+            out.push_str("  FAILED:\n");
+            for f in &self.failures {
+                out.push_str(f);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// Runs every test of the file at `path`.
+pub fn run_file(path: &Path) -> TestReport {
+    let file = path.display().to_string();
+    let mut warnings = Vec::new();
+    let failures = match load(path, &mut warnings) {
+        Ok((tf, groups_src)) => tf
+            .tests
+            .iter()
+            .flat_map(|t| run_test(&tf, t, &groups_src))
+            .collect(),
+        Err(e) => vec![format!("    {e}")],
+    };
+    TestReport {
+        file,
+        failures,
+        warnings,
+    }
+}
+
+/// The test file and its rule groups (built once, cloned per test).
+fn load(path: &Path, warnings: &mut Vec<String>) -> Result<(TestFile, Vec<Group>), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let tf: TestFile = yaml_serde::from_str(&text).map_err(|e| e.to_string())?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let interval = eval_interval(&tf);
+    let mut groups = Vec::new();
+    for pattern in &tf.rule_files {
+        let paths = rule_paths(dir, pattern)?;
+        if paths.is_empty() {
+            warnings.push(format!("no file match pattern {pattern}"));
+        }
+        for f in paths {
+            let rf = crate::rules::check_file(&f).map_err(|es| {
+                es.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n    ")
+            })?;
+            let name = f.display().to_string();
+            for g in &rf.groups {
+                groups.push(Group::build(&name, g, interval)?);
+            }
+        }
+    }
+    order_groups(&mut groups, &tf.group_eval_order)?;
+    Ok((tf, groups))
+}
+
+fn rule_paths(dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let full = dir.join(pattern);
+    let paths: Vec<PathBuf> = glob::glob(&full.to_string_lossy())
+        .map_err(|e| e.to_string())?
+        .filter_map(Result::ok)
+        .collect();
+    Ok(paths)
+}
+
+fn order_groups(groups: &mut [Group], order: &[String]) -> Result<(), String> {
+    if let Some(missing) = order.iter().find(|n| !groups.iter().any(|g| &g.name == *n)) {
+        return Err(format!(
+            "group name {missing:?} in group_eval_order not found"
+        ));
+    }
+    let rank = |g: &Group| {
+        order
+            .iter()
+            .position(|n| n == &g.name)
+            .unwrap_or(order.len())
+    };
+    groups.sort_by_key(rank);
+    Ok(())
+}
+
+fn eval_interval(tf: &TestFile) -> i64 {
+    tf.evaluation_interval.map_or(60_000, |d| d.as_millis())
+}
+
+struct Discard;
+
+impl AlertSink for Discard {
+    fn send(&self, _: Vec<OutgoingAlert>) {}
+}
+
+fn run_test(tf: &TestFile, t: &TestGroup, groups: &[Group]) -> Vec<String> {
+    let head = Arc::new(Head::new(HeadOptions::unlimited()));
+    let every = eval_interval(tf);
+    let step = t.interval.map_or(every, |d| d.as_millis());
+    let mut failures = Vec::new();
+    for s in &t.input_series {
+        if let Err(e) = load_series(head.as_ref(), &s.series, &s.values, step) {
+            return vec![format!(
+                "    name: {},\n    input series {:?}: {e}",
+                t.name, s.series
+            )];
+        }
+    }
+    let mut groups: Vec<Group> = groups.to_vec();
+    let ctx = AlertContext {
+        external_labels: Labels::from_pairs(t.external_labels.clone()),
+        external_url: t.external_url.clone(),
+        query: None,
+    };
+    let query = Arc::new(EngineQuery {
+        engine: Engine::default(),
+        querier: head.clone(),
+    });
+    let ctx = AlertContext {
+        query: Some(query.clone()),
+        ..ctx
+    };
+    let mut alert_tests: Vec<&AlertTest> = t.alert_rule_test.iter().collect();
+    alert_tests.sort_by_key(|a| a.eval_time.as_millis());
+    let max_t = alert_tests
+        .iter()
+        .map(|a| a.eval_time.as_millis())
+        .chain(t.promql_expr_test.iter().map(|e| e.eval_time.as_millis()))
+        .max()
+        .unwrap_or(0);
+    let mut next = 0;
+    let mut ts = 0;
+    while ts <= max_t {
+        let deps = EvalDeps {
+            query: query.clone(),
+            appender: head.as_ref(),
+            sink: &Discard,
+            alert_ctx: &ctx,
+            resend_delay_ms: 60_000,
+        };
+        for g in &mut groups {
+            g.eval(ts, &deps);
+        }
+        while let Some(a) = alert_tests
+            .get(next)
+            .filter(|a| a.eval_time.as_millis() < ts + every)
+        {
+            failures.extend(check_alerts(&t.name, a, &groups));
+            next += 1;
+        }
+        ts += every;
+    }
+    for e in &t.promql_expr_test {
+        failures.extend(check_expr(&t.name, e, head.as_ref()));
+    }
+    failures
+}
+
+fn load_series(app: &dyn Appender, series: &str, values: &str, step: i64) -> Result<(), String> {
+    let labels = parse_series(series)?;
+    for (i, p) in expand_values(values)?.into_iter().enumerate() {
+        if let Some(v) = sample_value(p) {
+            app.append(&labels, i as i64 * step, v)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+type AlertView = (Labels, BTreeMap<String, String>);
+
+fn show(alerts: &[AlertView]) -> String {
+    let items: Vec<String> = alerts
+        .iter()
+        .enumerate()
+        .map(|(i, (l, a))| {
+            let ann: Vec<String> = a.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            format!(
+                "            {i}:\n              Labels:{l}\n              Annotations:{{{}}}",
+                ann.join(", ")
+            )
+        })
+        .collect();
+    format!("[\n{}\n            ]", items.join("\n"))
+}
+
+fn check_alerts(test: &str, a: &AlertTest, groups: &[Group]) -> Option<String> {
+    let mut got: Vec<AlertView> = groups
+        .iter()
+        .flat_map(|g| &g.rules)
+        .filter_map(|r| match r {
+            Rule::Alerting(r) if r.name == a.alertname => Some(r),
+            _ => None,
+        })
+        .flat_map(|r| r.active.values())
+        .filter(|al| al.state == AlertState::Firing)
+        .map(|al| (al.labels.clone(), al.annotations.iter().cloned().collect()))
+        .collect();
+    let mut exp: Vec<AlertView> = a
+        .exp_alerts
+        .iter()
+        .map(|e| {
+            let mut l = Labels::from_pairs(e.exp_labels.clone());
+            l.set("alertname", &a.alertname);
+            (l, e.exp_annotations.clone())
+        })
+        .collect();
+    got.sort();
+    exp.sort();
+    (got != exp).then(|| {
+        format!(
+            "    name: {test},\n    alertname: {}, time: {}, \n        exp:{}, \n        got:{}",
+            a.alertname,
+            a.eval_time,
+            show(&exp),
+            show(&got)
+        )
+    })
+}
+
+/// promtool's float comparison: equal within a relative 1e-6.
+fn almost_equal(a: f64, b: f64) -> bool {
+    if a == b || (a.is_nan() && b.is_nan()) {
+        return true;
+    }
+    let diff = (a - b).abs();
+    if a == 0.0 || b == 0.0 || diff < f64::MIN_POSITIVE {
+        return diff < 1e-6 * f64::MIN_POSITIVE;
+    }
+    diff / (a.abs() + b.abs()) < 1e-6
+}
+
+fn check_expr(test: &str, e: &ExprTest, head: &Head) -> Option<String> {
+    let fail = |msg: String| {
+        Some(format!(
+            "    name: {test},\n    expr: {:?}, time: {},\n        {msg}",
+            e.expr, e.eval_time
+        ))
+    };
+    let got: Vec<(Labels, f64)> =
+        match Engine::default().instant(head, &e.expr, e.eval_time.as_millis()) {
+            Ok(out) => match out.value {
+                Value::Vector(v) => v.into_iter().map(|(l, s)| (l, s.v)).collect(),
+                Value::Scalar(_, v) => vec![(Labels::empty(), v)],
+                other => {
+                    return fail(format!(
+                        "expected vector or scalar, got {}",
+                        other.type_name()
+                    ));
+                }
+            },
+            Err(err) => return fail(format!("error in query: {err}")),
+        };
+    let mut exp = Vec::new();
+    for s in &e.exp_samples {
+        match parse_series(&s.labels) {
+            Ok(l) => exp.push((l, s.value)),
+            Err(err) => return fail(format!("expected sample labels: {err}")),
+        }
+    }
+    let mut got = got;
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    exp.sort_by(|a, b| a.0.cmp(&b.0));
+    let same = got.len() == exp.len()
+        && got
+            .iter()
+            .zip(&exp)
+            .all(|(g, x)| g.0 == x.0 && almost_equal(g.1, x.1));
+    let show = |v: &[(Labels, f64)]| {
+        let items: Vec<String> = v.iter().map(|(l, x)| format!("{l} {x}")).collect();
+        format!("[{}]", items.join(", "))
+    };
+    (!same).then(|| {
+        format!(
+            "    name: {test},\n    expr: {:?}, time: {},\n        exp: {}\n        got: {}",
+            e.expr,
+            e.eval_time,
+            show(&exp),
+            show(&got)
+        )
+    })
+}
