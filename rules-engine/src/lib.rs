@@ -14,3 +14,4 @@ pub mod store;
 pub mod promql;
 pub mod rules;
 pub mod route;
+pub mod notify;
