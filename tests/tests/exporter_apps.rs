@@ -270,3 +270,45 @@ async fn bad_answers_mark_the_app_down() {
         assert!(line.contains(reason), "{name}: {line}");
     }
 }
+
+/// The demo app as a process (what scripts/demo and HAProxy tests run):
+/// starts in the state it is given and switches on its admin endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_app_binary_switches_state() {
+    let port = free_port();
+    let mut opts = AppOptions::new("api-9");
+    opts.initial = AppState::Unhealthy;
+    opts.version = "2.3.4".into();
+    let _child = vigil_tests::demo_app::start_child(
+        std::path::Path::new(env!("CARGO_BIN_EXE_vigil-demo-app")),
+        port,
+        &opts,
+    )
+    .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = vigil_tests::exporter::http_client();
+    let health = client.get(format!("{base}/health")).send().await.unwrap();
+    assert_eq!(health.status(), 503);
+    let body: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(body["status"], "unhealthy");
+    assert_eq!(body["instance"], "api-9");
+    assert_eq!(body["version"], "2.3.4");
+    assert_eq!(body["checks"]["database"]["status"], "failed");
+
+    set_app_state(&base, AppState::Healthy).await.unwrap();
+    let health = client.get(format!("{base}/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let state = client
+        .get(format!("{base}/admin/state"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(state.text().await.unwrap().trim(), "healthy");
+    let bad = client
+        .post(format!("{base}/admin/state"))
+        .body("sideways")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
