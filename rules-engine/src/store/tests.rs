@@ -306,3 +306,99 @@ fn batch_appends_match_single_appends() {
     h.append_batch(&mut items);
     assert_eq!(items[0].result, Err(AppendError::TooOld));
 }
+
+mod model_check {
+    //! The head against a naive model: random appends (some out of order,
+    //! some duplicates), then selections by random matchers and windows.
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn labels_for(i: u8) -> Labels {
+        let job = ["api", "db", "cache"][usize::from(i % 3)];
+        let mut pairs = vec![
+            (
+                "__name__",
+                if i.is_multiple_of(2) {
+                    "up"
+                } else {
+                    "req_total"
+                },
+            ),
+            ("job", job),
+        ];
+        let code = i.to_string();
+        if !i.is_multiple_of(4) {
+            pairs.push(("code", code.as_str()));
+        }
+        Labels::from_pairs(pairs)
+    }
+
+    fn value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            4 => (0i64..100_000, 0u32..4).prop_map(|(m, s)| m as f64 / 10f64.powi(s as i32)),
+            1 => any::<f64>(),
+            1 => Just(stale_nan()),
+        ]
+    }
+
+    fn matcher() -> impl Strategy<Value = Vec<Matcher>> {
+        prop_oneof![
+            Just(vec![Matcher::equal("__name__", "up")]),
+            Just(vec![Matcher::not_equal("job", "db")]),
+            Just(vec![Matcher::regex("code", "1.*|3").unwrap()]),
+            Just(vec![
+                Matcher::equal("code", ""),
+                Matcher::regex("__name__", ".+").unwrap()
+            ]),
+            Just(vec![Matcher::not_regex("job", "api|cache").unwrap()]),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn head_agrees_with_a_naive_model(
+            ops in proptest::collection::vec((0u8..12, -3i64..40, value()), 1..3000),
+            ms in matcher(),
+            window in (0i64..20_000, 0i64..20_000),
+        ) {
+            let h = head();
+            let mut model: BTreeMap<Labels, Vec<(i64, u64)>> = BTreeMap::new();
+            let mut clock: BTreeMap<u8, i64> = BTreeMap::new();
+            for (series, step, v) in ops {
+                let t = clock.get(&series).copied().unwrap_or(0) + step * 100;
+                let l = labels_for(series);
+                let samples = model.entry(l.clone()).or_default();
+                let expected = match samples.last() {
+                    Some(&(lt, _)) if t < lt => Err(AppendError::OutOfOrder),
+                    Some(&(lt, lv)) if t == lt && lv != v.to_bits() => Err(AppendError::DuplicateTimestamp),
+                    Some(&(lt, _)) if t == lt => Ok(()),
+                    _ => {
+                        samples.push((t, v.to_bits()));
+                        Ok(())
+                    }
+                };
+                prop_assert_eq!(h.append(&l, t, v), expected.clone());
+                if expected.is_ok() {
+                    clock.insert(series, t);
+                }
+            }
+            let (mint, maxt) = (window.0.min(window.1), window.0.max(window.1));
+            let want: Vec<(Labels, Vec<(i64, u64)>)> = model
+                .into_iter()
+                .filter(|(l, _)| ms.iter().all(|m| m.matches(l.get(&m.name).unwrap_or(""))))
+                .map(|(l, s)| (l, s.into_iter().filter(|(t, _)| *t >= mint && *t <= maxt).collect::<Vec<_>>()))
+                .filter(|(_, s)| !s.is_empty())
+                .collect();
+            let got: Vec<(Labels, Vec<(i64, u64)>)> = h
+                .select(&ms, mint, maxt)
+                .into_iter()
+                .map(|s| (s.labels, s.samples.iter().map(|x| (x.t, x.v.to_bits())).collect()))
+                .collect();
+            prop_assert_eq!(&got, &want);
+            let series: Vec<Labels> = want.iter().map(|(l, _)| l.clone()).collect();
+            prop_assert_eq!(h.series(&ms, mint, maxt), series);
+        }
+    }
+}
