@@ -6,10 +6,11 @@ use super::availability::{self, Breakdown, Verdict};
 use super::config::{ServiceConfig, SlaConfig};
 use super::credit::{self, Credit};
 use super::incidents::{self, IncidentSummary};
+use super::ledger::State;
 use super::ledger::{self, Interval};
 use super::maintenance::{self, WindowDecision};
 use super::period::{self, Period};
-use super::span::Span;
+use super::span::{self, Span};
 use chrono::NaiveDate;
 
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct ServiceReport {
     pub credit: Credit,
     pub windows: Vec<WindowDecision>,
     pub incidents: IncidentSummary,
+    /// Time with no data outside excluded maintenance (for the timeline).
+    pub unknown: Vec<Span>,
     pub daily: Vec<Day>,
 }
 
@@ -87,6 +90,11 @@ pub fn service_report(
             service.rto.as_millis(),
             service.mttr.as_millis(),
         ),
+        unknown: tiled
+            .iter()
+            .filter(|iv| iv.state == State::Unknown)
+            .flat_map(|iv| span::subtract(iv.span, &excluded))
+            .collect(),
         windows,
         daily,
     }
@@ -145,7 +153,6 @@ impl ServiceReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sla::ledger::State;
 
     const MIN: i64 = 60_000;
 
@@ -197,6 +204,7 @@ mod tests {
                 .all(|s| s.missing_data() && s.gauges().availability_ratio.is_nan())
         );
         assert_eq!(r.services[0].breakdown.unknown_ms, p.span.len_ms());
+        assert_eq!(r.services[0].unknown, vec![p.span]);
         assert_eq!(r.services[0].credit.percent.to_string(), "0");
     }
 }

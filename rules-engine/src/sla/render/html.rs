@@ -178,7 +178,7 @@ fn service(out: &mut String, report: &Report, s: &ServiceReport) {
     out.push_str(&svg::daily_chart(s, report.decimals));
     out.push_str("\n<h3>Timeline</h3>\n");
     out.push_str(&svg::timeline(s, report.period.span));
-    out.push_str("\n<p class=\"legend\"><span style=\"background:#c62828\"></span>incident<span style=\"background:#1565c0\"></span>maintenance, excluded<span style=\"background:#ef6c00\"></span>maintenance, not excluded</p>\n");
+    out.push_str("\n<p class=\"legend\"><span style=\"background:#c62828\"></span>incident<span style=\"background:#1565c0\"></span>maintenance, excluded<span style=\"background:#ef6c00\"></span>maintenance, not excluded<span style=\"background:#bdbdbd\"></span>no data</p>\n");
     if !s.windows.is_empty() {
         out.push_str("<table><tr><th>Maintenance start</th><th>End</th><th>Reason</th><th>Excluded</th></tr>\n");
         for w in &s.windows {

@@ -98,7 +98,7 @@ fn bar_for(
 }
 
 /// The period as a line: excluded maintenance in blue, maintenance that was
-/// not excluded in orange, incidents in red (at least a pixel wide, so a
+/// not excluded in orange, no data in grey, incidents in red (at least a pixel wide, so a
 /// 30-second outage is visible), with a tick at the start of each week.
 pub fn timeline(s: &ServiceReport, period: Span) -> String {
     let (left, width, y, h) = (10.0, 760.0, 20.0, 24.0);
@@ -122,6 +122,15 @@ pub fn timeline(s: &ServiceReport, period: Span) -> String {
             x(w.span.start),
             (x(w.span.end) - x(w.span.start)).max(1.0),
             escape(&w.reason)
+        );
+    }
+    for u in &s.unknown {
+        let _ = write!(
+            out,
+            r##"<rect x="{:.1}" y="{y}" width="{:.1}" height="{h}" fill="{NO_DATA}"><title>no data, {} ms</title></rect>"##,
+            x(u.start),
+            (x(u.end) - x(u.start)).max(1.0),
+            u.len_ms()
         );
     }
     for inc in &s.incidents.incidents {
