@@ -157,7 +157,7 @@ mod tests {
             rules("inhibit_rules:\n- source_match: {team: db}\n  target_match_re: {team: 'd.*'}\n");
         let a = alert(&[("team", "db"), ("x", "1")], None);
         let b = Labels::from_pairs([("team", "db"), ("x", "2")]);
-        assert_eq!(inhibited_by(&r, &[a.clone()], &b, now()), None);
+        assert_eq!(inhibited_by(&r, std::slice::from_ref(&a), &b, now()), None);
         // A target that is not also a source is inhibited by the same alert.
         let dev = Labels::from_pairs([("team", "dev")]);
         assert!(inhibited_by(&r, &[a], &dev, now()).is_some());

@@ -295,11 +295,13 @@ fn check_refs(
     receivers: &BTreeSet<String>,
     intervals: &BTreeSet<String>,
 ) {
-    if let Some(name) = r.receiver.as_deref().filter(|n| !n.is_empty()) {
-        if !receivers.contains(name) {
-            let pos = find_key(&errs.parsed.text, "receiver", |v| v == name);
-            errs.push(pos, format!("undefined receiver {name:?} used in route"));
-        }
+    if let Some(name) = r
+        .receiver
+        .as_deref()
+        .filter(|n| !n.is_empty() && !receivers.contains(*n))
+    {
+        let pos = find_key(&errs.parsed.text, "receiver", |v| v == name);
+        errs.push(pos, format!("undefined receiver {name:?} used in route"));
     }
     for (key, list) in [
         ("mute_time_intervals", &r.mute_time_intervals),
