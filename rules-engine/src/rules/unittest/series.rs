@@ -121,7 +121,9 @@ mod tests {
         assert_eq!(vals("1+2x3"), ["1", "3", "5", "7"]);
         assert_eq!(vals("10-1x2 _ stale"), ["10", "9", "8", "_", "stale"]);
         assert_eq!(vals("0x2 _x2 -1"), ["0", "0", "0", "_", "_", "-1"]);
-        assert_eq!(vals("-2+-1x1"), ["-2", "-3"]);
+        assert_eq!(vals("-2-1x1"), ["-2", "-3"]);
+        // promtool rejects a signed step as well.
+        assert!(expand_values("-2+-1x1").is_err());
         assert_eq!(vals("1e3+1e1x1"), ["1000", "1010"]);
         assert!(expand_values("1+x").is_err());
     }
