@@ -61,8 +61,12 @@ impl Decimal {
         if scale > MAX_SCALE {
             return Err(format!("{s:?} has more than {MAX_SCALE} decimal places"));
         }
-        if int.len() > 20 {
-            return Err(format!("{s:?} is too large"));
+        // 15 integer digits (a quadrillion) keep fee × percent products
+        // inside u128.
+        if int.trim_start_matches('0').len() > 15 {
+            return Err(format!(
+                "{s:?} is too large (at most 15 digits before the point)"
+            ));
         }
         let units: u128 = format!("{int}{frac}")
             .parse()
@@ -260,6 +264,8 @@ mod tests {
         assert!(Decimal::parse("1.").is_err());
         assert!(Decimal::parse("1e3").is_err());
         assert!(Decimal::parse("1.0000000001").is_err());
+        assert!(Decimal::parse("1000000000000000").is_err());
+        assert!(Decimal::parse("999999999999999.999999999").is_ok());
         assert_eq!(
             Decimal::parse("99.90").unwrap(),
             Decimal::parse("99.9").unwrap()

@@ -6,8 +6,7 @@ use super::availability::{self, Breakdown, Verdict};
 use super::config::{ServiceConfig, SlaConfig};
 use super::credit::{self, Credit};
 use super::incidents::{self, IncidentSummary};
-use super::ledger::State;
-use super::ledger::{self, Interval};
+use super::ledger::{self, Interval, LedgerStore, State};
 use super::maintenance::{self, WindowDecision};
 use super::period::{self, Period};
 use super::span::{self, Span};
@@ -124,6 +123,50 @@ where
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("no SLA service named {0:?} in the configuration")]
+    UnknownService(String),
+    #[error("reading the availability ledger of service {service:?}: {source}")]
+    Ledger {
+        service: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// [`report`] over a ledger store: what `vigil sla report` and `vigil sla
+/// budget` call. An unknown `only` service is an error (the CLI exits
+/// non-zero), not an empty report.
+pub async fn report_from_ledger<L: LedgerStore>(
+    cfg: &SlaConfig,
+    period: &Period,
+    only: Option<&str>,
+    ledger: &L,
+) -> Result<Report, ReportError> {
+    if let Some(name) = only.filter(|n| !cfg.services.iter().any(|s| s.name == *n)) {
+        return Err(ReportError::UnknownService(name.to_string()));
+    }
+    let mut rows = std::collections::HashMap::new();
+    for s in cfg
+        .services
+        .iter()
+        .filter(|s| only.is_none_or(|o| o == s.name))
+    {
+        let got = ledger
+            .read(&s.name, period.span)
+            .await
+            .map_err(|e| ReportError::Ledger {
+                service: s.name.clone(),
+                source: Box::new(e),
+            })?;
+        rows.insert(s.name.clone(), got);
+    }
+    Ok(report(cfg, period, only, |name| {
+        rows.remove(name).unwrap_or_default()
+    }))
+}
+
 /// The `/metrics` gauges of a service report (floats by nature; the
 /// verdict itself never uses them).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -190,6 +233,43 @@ mod tests {
         assert!((g.error_budget_remaining_ratio - 69.6 / 129.6).abs() < 1e-12);
         assert!(!s.missing_data());
         assert_eq!(s.daily.len(), 15);
+    }
+
+    #[test]
+    fn reports_from_a_ledger_store() {
+        use crate::sla::ledger::MemoryLedger;
+        let c = cfg();
+        let p = period::month(2026, 11, chrono_tz::UTC).unwrap();
+        let ledger = MemoryLedger::default();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            ledger
+                .append(
+                    "db",
+                    Interval {
+                        span: p.span,
+                        state: State::Up,
+                    },
+                )
+                .await
+                .unwrap();
+            let r = report_from_ledger(&c, &p, Some("db"), &ledger)
+                .await
+                .unwrap();
+            assert_eq!(r.services.len(), 1);
+            assert_eq!(r.services[0].verdict.met, Some(true));
+            let err = report_from_ledger(&c, &p, Some("cache"), &ledger)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "no SLA service named \"cache\" in the configuration"
+            );
+            let all = report_from_ledger(&c, &p, None, &ledger).await.unwrap();
+            assert!(all.services[0].missing_data() && !all.services[1].missing_data());
+        });
     }
 
     #[test]
