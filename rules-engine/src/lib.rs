@@ -5,6 +5,7 @@ pub mod alert;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod model;
 pub mod parse;
 pub mod scrape;

@@ -168,6 +168,17 @@ impl AlertingRule {
     }
 }
 
+impl AlertingRule {
+    /// Puts back alerts saved before a restart: a pending alert keeps its
+    /// `active_at` (its `for` timer continues), a firing one its
+    /// `last_sent_at` (it is not notified again before the resend delay).
+    pub fn restore(&mut self, alerts: impl IntoIterator<Item = Alert>) {
+        for a in alerts {
+            self.active.insert(a.labels.clone(), a);
+        }
+    }
+}
+
 /// Templates' `query` through the rule query seam.
 struct TemplateQueries(Arc<dyn RuleQuery>);
 
