@@ -109,7 +109,43 @@ mod tests {
         assert_eq!(credit(None, &cfg("100"), d("1000")).amount, d("0"));
     }
 
+    /// Any tiers that pass validation: contiguous from the top bound down to
+    /// 0, credits rising as availability falls.
+    fn valid_tiers() -> impl Strategy<Value = Vec<CreditTier>> {
+        proptest::collection::btree_set(1u128..=10_000, 1..6)
+            .prop_flat_map(|bounds| {
+                let n = bounds.len();
+                (Just(bounds), proptest::collection::vec(0u128..=20, n))
+            })
+            .prop_map(|(bounds, steps)| {
+                let b: Vec<u128> = bounds.into_iter().rev().chain([0]).collect();
+                let mut credit = 0;
+                b.windows(2)
+                    .zip(steps)
+                    .map(|(w, step)| {
+                        credit = (credit + step).min(100);
+                        CreditTier {
+                            from: Decimal::new(w[1], 2),
+                            to: Decimal::new(w[0], 2),
+                            credit: Decimal::integer(credit),
+                        }
+                    })
+                    .collect()
+            })
+    }
+
     proptest! {
+        #[test]
+        fn any_valid_tiers_are_monotonic(tiers in valid_tiers(), a in 0u64..=10_000, b in 0u64..=10_000) {
+            let c = CreditsConfig { tiers, monthly_fee: d("100"), currency: "EUR".into(), cap_percent: d("100") };
+            let mut cfg: crate::sla::config::SlaConfig = yaml_serde::from_str("{}").unwrap();
+            cfg.credits = c.clone();
+            prop_assert!(cfg.validate().is_ok());
+            let (lo, hi) = (a.min(b), a.max(b));
+            let pct = |x: u64| credit(Some(Ratio::new(x.into(), 10_000)), &c, d("100")).percent;
+            prop_assert!(pct(lo) >= pct(hi));
+        }
+
         #[test]
         fn credit_is_monotonic_in_availability(a in 0u64..=1_000_000, b in 0u64..=1_000_000) {
             let (lo, hi) = (a.min(b), a.max(b));

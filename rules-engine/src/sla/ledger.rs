@@ -103,8 +103,8 @@ pub fn push_merged(out: &mut Vec<Interval>, iv: Interval) {
 
 /// Clips intervals to `period`, sorts them, and fills what no interval
 /// covers with unknown, so the result tiles `period` exactly. Where stored
-/// intervals overlap (two engines wrote the same minute), the later-starting
-/// one wins for the overlap.
+/// intervals overlap (two engines wrote the same minute), an interval is cut
+/// where the next one starts: the later-starting one wins from there on.
 pub fn tile(period: Span, intervals: &[Interval]) -> Vec<Interval> {
     let mut sorted: Vec<Interval> = intervals
         .iter()

@@ -231,6 +231,24 @@ mod tests {
     }
 
     #[test]
+    fn a_start_in_the_spring_gap_moves_to_the_first_real_time() {
+        // 29 March 2026 in Paris: 02:00 jumps to 03:00, so 02:30 never happens.
+        let c = cfg(
+            "time_zone: Europe/Paris\nservices: [{name: app, up: up}]\nmaintenance:\n  recurring:\n    - { weekdays: [sun], start: '02:30', duration: 1h }\n",
+        );
+        let p = period::month(2026, 3, chrono_tz::Europe::Paris).unwrap();
+        let w = windows(&c.maintenance, c.time_zone, "app", p.span);
+        let last = w.last().unwrap().span;
+        assert_eq!(
+            last.start,
+            chrono::DateTime::parse_from_rfc3339("2026-03-29T03:00:00+02:00")
+                .unwrap()
+                .timestamp_millis()
+        );
+        assert_eq!(last.len_ms(), H);
+    }
+
+    #[test]
     fn windows_are_clipped_to_the_period() {
         let c = cfg(
             "services: [{name: app, up: up}]\nmaintenance:\n  recurring:\n    - { weekdays: [sat], start: '23:00', duration: 3h }\n",

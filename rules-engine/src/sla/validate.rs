@@ -75,6 +75,21 @@ impl SlaConfig {
                 push(format!("sla.credits.tiers[{i}]"), msg);
             }
         }
+        let lowest = self
+            .credits
+            .tiers
+            .last()
+            .filter(|t| t.from != Decimal::integer(0));
+        if let Some(last) = lowest {
+            let i = self.credits.tiers.len() - 1;
+            push(
+                format!("sla.credits.tiers[{i}].from"),
+                format!(
+                    "the lowest tier must start at 0, not {} (a worse month would earn no credit)",
+                    last.from
+                ),
+            );
+        }
         if self.credits.cap_percent > hundred {
             push("sla.credits.cap_percent".into(), "at most 100".into());
         }
@@ -121,9 +136,10 @@ impl SlaConfig {
 }
 
 /// A tier must be a non-empty range within [0, 100]; listed from the
-/// highest availability down, it must end at or below where the previous
-/// one starts, and must not pay less than the previous one (a worse month
-/// never earns a smaller credit).
+/// highest availability down, it must end exactly where the previous one
+/// starts (no overlap, no gap), and must not pay less than the previous one.
+/// With the lowest tier starting at 0, a worse month never earns a smaller
+/// credit.
 fn tier_problems(t: &CreditTier, prev: Option<&CreditTier>) -> Vec<String> {
     let mut out = Vec::new();
     if t.from >= t.to {
@@ -139,6 +155,11 @@ fn tier_problems(t: &CreditTier, prev: Option<&CreditTier>) -> Vec<String> {
         if t.to > prev.from {
             out.push(format!(
                 "overlaps or is out of order: to {} is above the previous tier's from {}",
+                t.to, prev.from
+            ));
+        } else if t.to < prev.from {
+            out.push(format!(
+                "leaves a gap: to {} is below the previous tier's from {} (availability in between would earn no credit)",
                 t.to, prev.from
             ));
         }
@@ -226,6 +247,7 @@ credits:
   tiers:
     - { from: 99.9, to: 99.99, credit: 25 }
     - { from: 99.0, to: 99.95, credit: 10 }
+    - { from: 1, to: 98, credit: 50 }
 maintenance:
   one_off:
     - { start: "2026-10-10T03:00:00Z", end: "2026-10-10T01:00:00Z", announced_at: "2026-10-01T00:00:00Z", services: [db] }
@@ -240,10 +262,13 @@ maintenance:
                 "sla.services[1].up",
                 "sla.credits.tiers[1]",
                 "sla.credits.tiers[1]",
+                "sla.credits.tiers[2]",
+                "sla.credits.tiers[2].from",
                 "sla.maintenance.one_off[0].end",
                 "sla.maintenance.one_off[0].services",
             ]
         );
         assert!(err.to_string().contains("overlaps"));
+        assert!(err.to_string().contains("leaves a gap"));
     }
 }
