@@ -34,7 +34,9 @@ pub struct AlertData {
     pub annotations: BTreeMap<String, String>,
     /// RFC 3339 with Go's trimmed fractional seconds.
     pub starts_at: String,
-    /// `0001-01-01T00:00:00Z` (Go's zero time) while the end is unknown.
+    /// Set only once resolved: a firing alert shows Go's zero time
+    /// (`0001-01-01T00:00:00Z`) even when its expected end is known, as
+    /// Alertmanager's payloads do.
     pub ends_at: String,
     #[serde(rename = "generatorURL")]
     pub generator_url: String,
@@ -54,7 +56,7 @@ impl Data {
     ) -> Data {
         let any_firing = alerts.iter().any(|a| a.status_at(now) == Status::Firing);
         Data {
-            receiver: regex::escape(receiver),
+            receiver: quote_meta(receiver),
             status: if any_firing { "firing" } else { "resolved" },
             alerts: alerts.iter().map(|a| AlertData::new(a, now)).collect(),
             group_labels: to_map(group_labels),
@@ -77,16 +79,31 @@ impl Data {
 
 impl AlertData {
     pub fn new(a: &Alert, now: DateTime<Utc>) -> AlertData {
+        let status = a.status_at(now);
         AlertData {
-            status: a.status_at(now).as_str(),
+            status: status.as_str(),
             labels: to_map(&a.labels),
             annotations: to_map(&a.annotations),
             starts_at: go_time(Some(a.starts_at)),
-            ends_at: go_time(a.ends_at),
+            ends_at: go_time(a.ends_at.filter(|_| status == Status::Resolved)),
             generator_url: a.generator_url.clone(),
             fingerprint: format!("{:016x}", a.fingerprint()),
         }
     }
+}
+
+/// Go's `regexp.QuoteMeta`: a backslash before each of
+/// `\.+*?()|[]{}^$` and nothing else (unlike `regex::escape`, which also
+/// escapes `-`, `#`, `&` and `~`).
+pub fn quote_meta(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn to_map(l: &Labels) -> BTreeMap<String, String> {
@@ -134,6 +151,12 @@ mod tests {
         let t = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
         assert_eq!(go_time(Some(t)), "2023-11-14T22:13:20Z");
         assert_eq!(go_time(None), "0001-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn receiver_names_are_quoted_like_go() {
+        assert_eq!(quote_meta("db-hook #1"), "db-hook #1");
+        assert_eq!(quote_meta("a.b(c)"), r"a\.b\(c\)");
     }
 
     #[test]

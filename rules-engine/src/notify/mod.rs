@@ -7,6 +7,7 @@ pub mod alert;
 pub mod data;
 pub mod inhibit;
 pub mod retry;
+pub mod slack;
 pub mod webhook;
 
 pub use alert::{Alert, Status};

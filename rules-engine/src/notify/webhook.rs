@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use super::alert::Alert;
 use super::data::Data;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -18,15 +19,9 @@ pub struct WebhookMessage {
 }
 
 impl WebhookMessage {
-    /// `max_alerts` 0 means no limit.
-    pub fn new(mut data: Data, group_key: &str, max_alerts: u64) -> WebhookMessage {
-        let total = data.alerts.len() as u64;
-        let truncated = if max_alerts > 0 && total > max_alerts {
-            data.alerts.truncate(max_alerts as usize);
-            total - max_alerts
-        } else {
-            0
-        };
+    /// `data` built from the alerts [`limit`] kept; `truncated` is the
+    /// count it left out.
+    pub fn new(data: Data, group_key: &str, truncated: u64) -> WebhookMessage {
         WebhookMessage {
             data,
             version: "4",
@@ -34,4 +29,15 @@ impl WebhookMessage {
             truncated_alerts: truncated,
         }
     }
+}
+
+/// The first `max_alerts` alerts (all when 0) and how many were left out.
+/// Alertmanager truncates before building the data, so common labels are
+/// those of the alerts sent.
+pub fn limit(alerts: &[Alert], max_alerts: u64) -> (&[Alert], u64) {
+    let max = usize::try_from(max_alerts).unwrap_or(usize::MAX);
+    if max == 0 || alerts.len() <= max {
+        return (alerts, 0);
+    }
+    (&alerts[..max], (alerts.len() - max) as u64)
 }

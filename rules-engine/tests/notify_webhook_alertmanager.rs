@@ -1,0 +1,188 @@
+//! Side by side with Debian's Alertmanager 0.25: the same alert posted to a
+//! real Alertmanager whose webhook receiver is a local axum server; the
+//! payload it delivers must equal, field for field, the webhook message
+//! vigil builds for the same alert, group and route (group key, alert
+//! fingerprint, time formats, common labels, truncation count).
+
+use std::net::TcpListener as StdListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use axum::{Router, extract::State, routing::post};
+use chrono::{DateTime, TimeZone, Utc};
+use tokio::sync::mpsc;
+
+use vigil::model::Labels;
+use vigil::notify::alert::notification_order;
+use vigil::notify::webhook::limit;
+use vigil::notify::{Alert, Data, WebhookMessage};
+use vigil::route::{Route, parse_str};
+
+struct Alertmanager(Child);
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn config(hook_port: u16) -> String {
+    format!(
+        "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 1s\n  routes:\n    - matchers: [team=\"db\"]\n      receiver: db-hook\n      group_by: [alertname, cluster]\n      group_wait: 1s\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:{hook_port}/hook\n  - name: db-hook\n    webhook_configs:\n      - url: http://127.0.0.1:{hook_port}/db\n        max_alerts: 1\n"
+    )
+}
+
+fn alert(pairs: &[(&str, &str)], note: &str, starts: DateTime<Utc>, ends: DateTime<Utc>) -> Alert {
+    Alert {
+        labels: Labels::from_pairs(pairs.iter().copied()),
+        annotations: Labels::from_pairs([("summary", note)]),
+        starts_at: starts,
+        ends_at: Some(ends),
+        generator_url: "http://prom.example/graph?g0.expr=up".to_string(),
+    }
+}
+
+/// The alert as posted to Alertmanager's API (as Prometheus posts it).
+fn to_json(a: &Alert) -> serde_json::Value {
+    let d = vigil::notify::data::AlertData::new(a, a.starts_at);
+    serde_json::json!({
+        "labels": d.labels, "annotations": d.annotations,
+        "startsAt": d.starts_at,
+        "endsAt": vigil::notify::data::go_time(a.ends_at),
+        "generatorURL": d.generator_url,
+    })
+}
+
+#[tokio::test]
+async fn webhook_payload_matches_alertmanager() {
+    vigil_common::install_crypto_provider();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(String, serde_json::Value)>();
+    let app = Router::new()
+        .route(
+            "/{path}",
+            post(
+                |State(tx): State<mpsc::UnboundedSender<(String, serde_json::Value)>>,
+                 axum::extract::Path(path): axum::extract::Path<String>,
+                 body: axum::Json<serde_json::Value>| async move {
+                    let _ = tx.send((path, body.0));
+                },
+            ),
+        )
+        .with_state(tx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_text = config(hook_port);
+    let cfg_path = dir.path().join("alertmanager.yml");
+    std::fs::write(&cfg_path, &cfg_text).unwrap();
+    let am_port = free_port();
+    let _am = Alertmanager(
+        Command::new("prometheus-alertmanager")
+            .arg(format!("--config.file={}", cfg_path.display()))
+            .arg(format!("--storage.path={}", dir.path().display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
+            .arg("--web.external-url=http://am.example:9093")
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "prometheus-alertmanager not found: install Debian's `prometheus-alertmanager`",
+            ),
+    );
+
+    // Times are pinned relative to now only because Alertmanager drops
+    // alerts that ended in the past; every compared field comes from them.
+    let now = Utc::now();
+    let starts = Utc
+        .timestamp_opt(now.timestamp() - 60, 250_000_000)
+        .unwrap();
+    let ends = Utc.timestamp_opt(now.timestamp() + 3600, 0).unwrap();
+    let alerts = [
+        alert(
+            &[("alertname", "Disk"), ("instance", "a:9100")],
+            "disk a",
+            starts,
+            ends,
+        ),
+        alert(
+            &[
+                ("alertname", "Db"),
+                ("team", "db"),
+                ("cluster", "eu"),
+                ("instance", "x"),
+            ],
+            "db x",
+            starts,
+            ends,
+        ),
+        alert(
+            &[
+                ("alertname", "Db"),
+                ("team", "db"),
+                ("cluster", "eu"),
+                ("instance", "y"),
+            ],
+            "db y",
+            starts,
+            ends,
+        ),
+    ];
+    let body: Vec<serde_json::Value> = alerts.iter().map(to_json).collect();
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{am_port}/api/v2/alerts");
+    let mut posted = false;
+    for _ in 0..250 {
+        match client.post(&url).json(&body).send().await {
+            Ok(r) if r.status().is_success() => {
+                posted = true;
+                break;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(40)).await,
+        }
+    }
+    assert!(posted, "Alertmanager did not accept alerts on {url}");
+
+    let loaded = parse_str("am.yml", &cfg_text, &|_| None).unwrap();
+    let root = Route::build(loaded.route());
+    let mut got = std::collections::BTreeMap::new();
+    while got.len() < 2 {
+        let (path, payload) = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+            .await
+            .expect("no webhook from Alertmanager within 20 s")
+            .unwrap();
+        got.insert(path, payload);
+    }
+
+    for (path, receiver, max) in [("hook", "hook", 0), ("db", "db-hook", 1)] {
+        let mut mine: Vec<Alert> = alerts
+            .iter()
+            .filter(|a| root.matching(&a.labels)[0].opts.receiver == receiver)
+            .cloned()
+            .collect();
+        mine.sort_by(notification_order);
+        let route = root.matching(&mine[0].labels)[0];
+        let (sent, truncated) = limit(&mine, max);
+        let data = Data::new(
+            receiver,
+            &route.group_labels(&mine[0].labels),
+            sent,
+            "http://am.example:9093",
+            now,
+        );
+        let msg = WebhookMessage::new(data, &route.group_key(&mine[0].labels), truncated);
+        let ours = serde_json::to_value(&msg).unwrap();
+        assert_eq!(got[path], ours, "payload for {receiver}");
+    }
+}
