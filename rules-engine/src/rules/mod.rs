@@ -12,6 +12,7 @@
 pub mod alerting;
 pub mod file;
 pub mod group;
+pub mod lint;
 pub mod locate;
 pub mod query;
 pub mod recording;

@@ -1,0 +1,287 @@
+//! Lint warnings for `vigil check rules`: rules that parse but cannot do
+//! what they say. Each lint catches one of the mistakes DESIGN.md lists
+//! (found in the documents' original rules) and says how to fix it. Metric
+//! names, types and label names come from the exporter's contract catalog
+//! (the community exporters' names) plus the names vigil itself writes.
+
+use std::collections::{HashMap, HashSet};
+
+use promql_parser::parser::Expr;
+
+use super::file::{RuleDef, RuleFile};
+
+/// One warning: a stable id, what is wrong, and the suggested fix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lint {
+    pub id: &'static str,
+    pub message: String,
+    pub fix: String,
+}
+
+/// A lint on one rule of a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleLint {
+    pub group: String,
+    pub rule: String,
+    pub lint: Lint,
+}
+
+const CONTRACT: &str = include_str!("../../../tests/tests/exporter_contract.tsv");
+
+/// Names outside the contract that vigil-exporter or vigil write, with
+/// their type and labels (beyond the target's `job` and `instance`).
+const EXTRA: &[(&str, &str, &str)] = &[
+    ("up", "gauge", ""),
+    ("instance_health", "gauge", "instance"),
+    ("app_up", "gauge", "instance"),
+    ("app_ready", "gauge", "instance"),
+    ("app_live", "gauge", "instance"),
+    ("app_uptime_seconds", "gauge", "instance"),
+    ("haproxy_up", "gauge", ""),
+    ("haproxy_backend_up", "gauge", "proxy"),
+    ("haproxy_server_up", "gauge", "proxy,server"),
+    ("pg_replication_lag_seconds", "gauge", "server"),
+    ("pg_replication_is_replica", "gauge", "server"),
+    ("ALERTS", "gauge", "alertname,alertstate"),
+    ("ALERTS_FOR_STATE", "gauge", "alertname"),
+];
+
+/// Gauges whose 0 means "no limit": dividing by them gives +Inf.
+const ZERO_MEANS_UNLIMITED: &[&str] = &["redis_config_maxmemory"];
+
+/// What is known about the metrics rules may use.
+pub struct Catalog {
+    /// name -> (type, label names)
+    metrics: HashMap<String, (String, Vec<String>)>,
+}
+
+impl Catalog {
+    /// The exporter contract and vigil's own names.
+    pub fn builtin() -> Catalog {
+        let mut metrics = HashMap::new();
+        for line in CONTRACT.lines().filter(|l| !l.starts_with('#')) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            if let [_, name, ty, labels, ..] = cols[..] {
+                let labels = labels.split(',').filter(|l| *l != "-" && !l.is_empty());
+                metrics.insert(
+                    name.to_string(),
+                    (ty.to_string(), labels.map(String::from).collect()),
+                );
+            }
+        }
+        for (name, ty, labels) in EXTRA {
+            let labels = labels
+                .split(',')
+                .filter(|l| !l.is_empty())
+                .map(String::from);
+            metrics.insert(name.to_string(), (ty.to_string(), labels.collect()));
+        }
+        Catalog { metrics }
+    }
+
+    /// The family a series name belongs to (`x_bucket` -> histogram `x`).
+    fn lookup(&self, name: &str) -> Option<&(String, Vec<String>)> {
+        self.metrics.get(name).or_else(|| {
+            ["_bucket", "_count", "_sum", "_total", "_created"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s).and_then(|base| self.metrics.get(base)))
+        })
+    }
+
+    fn known(&self, name: &str) -> bool {
+        name.starts_with("vigil_") || name.starts_with("scrape_") || self.lookup(name).is_some()
+    }
+}
+
+/// Lints every rule of a validated file.
+pub fn lint_file(file: &RuleFile, catalog: &Catalog) -> Vec<RuleLint> {
+    let recorded: HashSet<&str> = file
+        .groups
+        .iter()
+        .flat_map(|g| &g.rules)
+        .filter_map(|r| r.record.as_deref())
+        .collect();
+    let mut out = Vec::new();
+    for g in &file.groups {
+        for r in &g.rules {
+            for lint in lint_rule(r, &recorded, catalog) {
+                out.push(RuleLint {
+                    group: g.name.clone(),
+                    rule: r.name().to_string(),
+                    lint,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn lint(id: &'static str, message: String, fix: &str) -> Lint {
+    Lint {
+        id,
+        message,
+        fix: fix.to_string(),
+    }
+}
+
+/// Lints one rule.
+pub fn lint_rule(r: &RuleDef, recorded: &HashSet<&str>, catalog: &Catalog) -> Vec<Lint> {
+    let mut out = Vec::new();
+    let text = r.expr.as_deref().unwrap_or("");
+    let Ok(expr) = crate::promql::parse_expr(text) else {
+        return out;
+    };
+    if r.alert.is_some() && r.for_.is_none_or(|d| d.as_millis() == 0) {
+        out.push(lint(
+            "alert-without-for",
+            "the alert fires on a single evaluation".into(),
+            "add `for:` (e.g. `for: 1m`) so a blip does not page",
+        ));
+    }
+    walk(&expr, &mut |e| check_node(e, recorded, catalog, &mut out));
+    let is_ratio = text.contains('/') && !text.contains("100");
+    let prints_percent = r.annotations.values().any(|v| {
+        let squeezed: String = v.chars().filter(|c| !c.is_whitespace()).collect();
+        squeezed.contains("$value}}%")
+    });
+    if r.alert.is_some() && is_ratio && prints_percent {
+        out.push(lint(
+            "ratio-printed-as-percent",
+            "the annotation prints a ratio (0 to 1) followed by `%`".into(),
+            "print it with `{{ $value | humanizePercentage }}`",
+        ));
+    }
+    out.dedup();
+    out
+}
+
+fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(e);
+    match e {
+        Expr::Aggregate(a) => {
+            walk(&a.expr, f);
+            if let Some(p) = &a.param {
+                walk(p, f);
+            }
+        }
+        Expr::Unary(u) => walk(&u.expr, f),
+        Expr::Binary(b) => {
+            walk(&b.lhs, f);
+            walk(&b.rhs, f);
+        }
+        Expr::Paren(p) => walk(&p.expr, f),
+        Expr::Subquery(s) => walk(&s.expr, f),
+        Expr::Call(c) => c.args.args.iter().for_each(|a| walk(a, f)),
+        Expr::MatrixSelector(m) => f(&Expr::VectorSelector(m.vs.clone())),
+        _ => {}
+    }
+}
+
+fn unparen(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => unparen(&p.expr),
+        other => other,
+    }
+}
+
+/// The metric a side of an operator reads directly: a selector, or a
+/// range function over one (`rate(x[5m])`), with no aggregation.
+fn plain_metric(e: &Expr) -> Option<&str> {
+    match unparen(e) {
+        Expr::VectorSelector(vs) => vs.name.as_deref(),
+        Expr::Call(c) => match c.args.args.first().map(|a| unparen(a)) {
+            Some(Expr::MatrixSelector(m)) => m.vs.name.as_deref(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn check_node(e: &Expr, recorded: &HashSet<&str>, catalog: &Catalog, out: &mut Vec<Lint>) {
+    match e {
+        Expr::VectorSelector(vs) => {
+            if let Some(name) = vs.name.as_deref()
+                && !recorded.contains(name)
+                && !catalog.known(name)
+            {
+                out.push(lint(
+                    "unknown-metric",
+                    format!("no known source emits `{name}`"),
+                    "use the exporter's metric name (see exporter/contract-deviations.tsv and the contract catalog)",
+                ));
+            }
+        }
+        Expr::Call(c) if matches!(c.func.name, "rate" | "irate" | "increase") => {
+            if let Some(Expr::MatrixSelector(m)) = c.args.args.first().map(|a| unparen(a))
+                && let Some(name) = m.vs.name.as_deref()
+                && let Some((ty, _)) = catalog.lookup(name)
+                && ty == "gauge"
+            {
+                out.push(lint(
+                    "rate-on-gauge",
+                    format!("`{}` of `{name}`, which is a gauge", c.func.name),
+                    "use `deriv` or `delta` for gauges, or a counter",
+                ));
+            }
+        }
+        Expr::Binary(b) => check_binary(b, catalog, out),
+        _ => {}
+    }
+}
+
+fn check_binary(b: &promql_parser::parser::BinaryExpr, catalog: &Catalog, out: &mut Vec<Lint>) {
+    let op = b.op.to_string();
+    let lhs = unparen(&b.lhs);
+    if matches!(op.as_str(), "<" | "<=" | "==")
+        && let Expr::Aggregate(a) = lhs
+        && a.op.to_string() == "count"
+    {
+        out.push(lint(
+            "count-of-nothing",
+            "`count(...)` of no series is no result, so this cannot fire when nothing matches"
+                .into(),
+            "write `(count(...) or vector(0))` before comparing",
+        ));
+    }
+    if op == "/"
+        && let Expr::VectorSelector(vs) = unparen(&b.rhs)
+        && let Some(name) = vs.name.as_deref()
+        && ZERO_MEANS_UNLIMITED.contains(&name)
+    {
+        out.push(lint(
+            "division-by-zero-gauge",
+            format!("`{name}` is 0 when there is no limit; dividing by it gives +Inf"),
+            &format!("divide by `({name} > 0)` to leave unlimited instances out"),
+        ));
+    }
+    let matching = b.modifier.as_ref().and_then(|m| m.matching.as_ref());
+    let (Some(l), Some(r)) = (plain_metric(&b.lhs), plain_metric(&b.rhs)) else {
+        return;
+    };
+    if matching.is_some() || !matches!(op.as_str(), "/" | "*" | "+" | "-") {
+        return;
+    }
+    if l == r {
+        out.push(lint(
+            "ratio-of-itself",
+            format!("each `{l}` series is matched with itself, so the ratio is 1 wherever the numerator exists"),
+            "sum both sides by the labels you mean first: `sum by (...) (…) / sum by (...) (…)`",
+        ));
+    } else if let (Some((_, ll)), Some((_, rl))) = (catalog.lookup(l), catalog.lookup(r))
+        && ll != rl
+    {
+        let only: Vec<&String> = ll
+            .iter()
+            .chain(rl)
+            .filter(|n| !(ll.contains(n) && rl.contains(n)))
+            .collect();
+        out.push(lint(
+            "labels-never-match",
+            format!("`{l}` and `{r}` have different labels ({only:?} on one side only), so no series match"),
+            "aggregate both sides to the same labels, or match with `on(...)`",
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests;
