@@ -10,6 +10,7 @@
 //! ```
 
 pub mod alerting;
+pub mod cli;
 pub mod file;
 pub mod group;
 pub mod lint;
