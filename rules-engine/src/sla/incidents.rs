@@ -19,9 +19,10 @@ pub struct Incident {
     pub duration_ms: i64,
     /// The service's `up` expression, which reported it down.
     pub detected_by: String,
-    /// It was already going on when the period started (duration clipped).
+    /// It touches the period's start: it may have begun before (the
+    /// duration counts only the part inside the period).
     pub began_before_period: bool,
-    /// It was still going on when the period ended (duration clipped).
+    /// It touches the period's end: it may go on after (clipped likewise).
     pub continues_after_period: bool,
     /// Longer than the RTO.
     pub exceeds_rto: bool,

@@ -87,9 +87,13 @@ fn one_off(w: &OneOffWindow, notice_ms: i64, period: Span) -> Option<WindowDecis
     let given = w.start.0 - w.announced_at.0;
     let excluded = given >= notice_ms;
     let refused_because = (!excluded).then(|| {
+        let when = if given < 0 {
+            format!("{} after", human(-given))
+        } else {
+            format!("{} before", human(given))
+        };
         format!(
-            "announced {} before it started; the contract requires {}",
-            human(given),
+            "announced {when} it started; the contract requires {}",
             human(notice_ms)
         )
     });
@@ -201,6 +205,11 @@ mod tests {
         assert!(
             one_off_announced(48)[0].excluded,
             "exactly the notice is enough"
+        );
+        let after = one_off_announced(-1);
+        assert_eq!(
+            after[0].refused_because.as_deref(),
+            Some("announced 1h after it started; the contract requires 2d")
         );
     }
 
