@@ -114,7 +114,7 @@ pub struct WebhookConfig {
 }
 
 /// Prometheus's common HTTP client configuration, the parts vigil uses.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     pub basic_auth: Option<BasicAuth>,
@@ -128,6 +128,14 @@ pub struct HttpConfig {
     pub follow_redirects: bool,
     #[serde(default = "yes")]
     pub enable_http2: bool,
+}
+
+impl Default for HttpConfig {
+    /// The same defaults as an empty `http_config:` block (redirects
+    /// followed, HTTP/2 allowed).
+    fn default() -> Self {
+        yaml_serde::from_str("{}").expect("an empty http_config is valid")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

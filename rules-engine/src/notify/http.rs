@@ -1,0 +1,168 @@
+//! Posting a JSON notification (webhook, Slack) with the receiver's HTTP
+//! client configuration, and turning the answer into a retry decision.
+//! The URL is a secret (Slack's carries its token; webhook URLs often do),
+//! so it appears in no error, log line or `Debug` output.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
+
+use super::retry::{self, Decision};
+use crate::route::receivers::HttpConfig;
+use vigil_common::{Secret, resolve_secret};
+
+/// Why a client could not be built or a request not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpSendError {
+    /// Configuration: retrying cannot help until the config changes.
+    #[error("http_config: {0}")]
+    Config(String),
+    /// The receiver answered, or could not be reached; `decision` says
+    /// whether to retry. No URL in the message.
+    #[error("{receiver}: {what}")]
+    Delivery {
+        receiver: String,
+        what: String,
+        decision: Decision,
+    },
+}
+
+impl HttpSendError {
+    pub fn retryable(&self) -> bool {
+        match self {
+            HttpSendError::Config(_) => false,
+            HttpSendError::Delivery { decision, .. } => decision.retryable(),
+        }
+    }
+}
+
+/// A ready client and the `Authorization` value it adds.
+pub struct HttpClient {
+    client: reqwest::Client,
+    authorization: Option<Secret>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<secret>"),
+            )
+            .finish()
+    }
+}
+
+/// Alertmanager's default notification timeout is the group interval; a
+/// single request is bounded tighter so a hung receiver frees the worker.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl HttpClient {
+    pub fn build(cfg: &HttpConfig) -> Result<HttpClient, HttpSendError> {
+        vigil_common::install_crypto_provider();
+        let cerr = |e: &dyn std::fmt::Display| HttpSendError::Config(e.to_string());
+        let mut b = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .redirect(if cfg.follow_redirects {
+                reqwest::redirect::Policy::limited(10)
+            } else {
+                reqwest::redirect::Policy::none()
+            });
+        if let Some(ca) = &cfg.tls_config.ca_file {
+            let pem = std::fs::read(ca).map_err(|e| cerr(&format!("ca_file {ca}: {e}")))?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| cerr(&e))?;
+            b = b.add_root_certificate(cert);
+        }
+        if cfg.tls_config.insecure_skip_verify {
+            b = b.danger_accept_invalid_certs(true);
+        }
+        let client = b.build().map_err(|e| cerr(&e))?;
+        Ok(HttpClient {
+            client,
+            authorization: authorization(cfg)?,
+        })
+    }
+
+    /// POSTs `body` as JSON to `url` and decides from the answer.
+    pub async fn post_json(
+        &self,
+        receiver: &str,
+        url: &Secret,
+        body: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), HttpSendError> {
+        let mut req = self.client.post(url.expose()).json(body);
+        if let Some(auth) = &self.authorization {
+            req = req.header(AUTHORIZATION, auth.expose());
+        }
+        let fail = |what: String, decision| HttpSendError::Delivery {
+            receiver: receiver.to_string(),
+            what,
+            decision,
+        };
+        let resp = match req.send().await {
+            Ok(r) => r,
+            // reqwest's error text can include the URL: only its kind is kept.
+            Err(e) => return Err(fail(network_kind(&e), retry::from_network_error())),
+        };
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        match retry::from_http_status(status, retry_after.as_deref(), now) {
+            Decision::Delivered => Ok(()),
+            d => Err(fail(format!("receiver answered {status}"), d)),
+        }
+    }
+}
+
+fn network_kind(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else {
+        "request failed"
+    };
+    kind.to_string()
+}
+
+/// `Basic ...` from `basic_auth`, or `<type> <credentials>` from
+/// `authorization` / `bearer_token` (type `Bearer`), secrets read from
+/// their `*_file` when given.
+fn authorization(cfg: &HttpConfig) -> Result<Option<Secret>, HttpSendError> {
+    use base64::Engine;
+    let cerr = |e: vigil_common::SecretFileError| HttpSendError::Config(e.to_string());
+    let path = |p: &Option<String>| p.as_ref().map(std::path::PathBuf::from);
+    if let Some(b) = &cfg.basic_auth {
+        let pw = resolve_secret(
+            "password",
+            b.password.as_ref(),
+            path(&b.password_file).as_deref(),
+        )
+        .map_err(cerr)?;
+        let raw = format!("{}:{}", b.username, pw.as_ref().map_or("", |p| p.expose()));
+        let enc = base64::engine::general_purpose::STANDARD.encode(raw);
+        return Ok(Some(Secret::new(format!("Basic {enc}"))));
+    }
+    if let Some(a) = &cfg.authorization {
+        let cred = resolve_secret(
+            "credentials",
+            a.credentials.as_ref(),
+            path(&a.credentials_file).as_deref(),
+        )
+        .map_err(cerr)?;
+        let kind = a.kind.as_deref().unwrap_or("Bearer");
+        return Ok(cred.map(|c| Secret::new(format!("{kind} {}", c.expose()))));
+    }
+    let bearer = resolve_secret(
+        "bearer_token",
+        cfg.bearer_token.as_ref(),
+        path(&cfg.bearer_token_file).as_deref(),
+    )
+    .map_err(cerr)?;
+    Ok(bearer.map(|t| Secret::new(format!("Bearer {}", t.expose()))))
+}
