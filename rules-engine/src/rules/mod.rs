@@ -15,8 +15,10 @@ pub mod file;
 pub mod group;
 pub mod lint;
 pub mod locate;
+pub mod manager;
 pub mod query;
 pub mod recording;
+pub mod schedule;
 pub mod unittest;
 pub mod validate;
 

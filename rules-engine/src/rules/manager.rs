@@ -1,0 +1,261 @@
+//! Runs rule groups: one task per group that waits for the group's next
+//! slot, evaluates it at that slot's timestamp, and saves its alerts. This
+//! is the one place that reads the clock (through [`Clock`]); groups and
+//! rules only ever see the timestamp they are given.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use super::alerting::AlertContext;
+use super::group::{EvalDeps, Group, Rule};
+use super::query::{AlertSink, RuleQuery};
+use super::schedule;
+use super::validate::{RuleError, check_file};
+use crate::db::{Db, rule_key};
+use crate::store::Appender;
+
+/// Milliseconds since the epoch.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The wall clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    })
+}
+
+/// What running groups need.
+#[derive(Clone)]
+pub struct ManagerDeps {
+    pub query: Arc<dyn RuleQuery>,
+    pub appender: Arc<dyn Appender>,
+    pub sink: Arc<dyn AlertSink>,
+    pub alert_ctx: AlertContext,
+    pub resend_delay_ms: i64,
+    pub db: Option<Db>,
+    pub clock: Clock,
+}
+
+/// One running group and its counters.
+pub struct RunningGroup {
+    pub group: Mutex<Group>,
+    /// `vigil_rule_group_iterations_missed_total`.
+    pub missed: AtomicU64,
+}
+
+/// Loads and validates every rule file; nothing is built if any fails.
+pub fn load_groups(
+    files: &[&Path],
+    default_interval_ms: i64,
+) -> Result<Vec<Group>, Vec<RuleError>> {
+    let mut errs = Vec::new();
+    let mut groups = Vec::new();
+    for f in files {
+        match check_file(f) {
+            Ok(rf) => {
+                let name = f.display().to_string();
+                for g in &rf.groups {
+                    match Group::build(&name, g, default_interval_ms) {
+                        Ok(g) => groups.push(g),
+                        Err(message) => errs.push(RuleError {
+                            file: name.clone(),
+                            pos: None,
+                            group: Some(g.name.clone()),
+                            rule: None,
+                            message,
+                        }),
+                    }
+                }
+            }
+            Err(e) => errs.extend(e),
+        }
+    }
+    if errs.is_empty() {
+        Ok(groups)
+    } else {
+        Err(errs)
+    }
+}
+
+/// Puts back the alerts saved for each alerting rule.
+pub async fn restore(groups: &mut [Group], db: &Db) -> Result<(), crate::db::DbError> {
+    for g in groups {
+        let (file, name) = (g.file.clone(), g.name.clone());
+        for r in &mut g.rules {
+            if let Rule::Alerting(r) = r {
+                r.restore(db.load_alerts(&rule_key(&file, &name, &r.name)).await?);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Starts one task per group; they stop when `shutdown` is cancelled.
+/// Returns the groups (for `/api/v1/rules` and metrics) and the tasks.
+pub fn start(
+    groups: Vec<Group>,
+    deps: ManagerDeps,
+    shutdown: CancellationToken,
+) -> (Vec<Arc<RunningGroup>>, Vec<tokio::task::JoinHandle<()>>) {
+    let running: Vec<Arc<RunningGroup>> = groups
+        .into_iter()
+        .map(|g| {
+            Arc::new(RunningGroup {
+                group: Mutex::new(g),
+                missed: AtomicU64::new(0),
+            })
+        })
+        .collect();
+    let tasks = running
+        .iter()
+        .map(|g| tokio::spawn(run_group(g.clone(), deps.clone(), shutdown.clone())))
+        .collect();
+    (running, tasks)
+}
+
+async fn run_group(g: Arc<RunningGroup>, deps: ManagerDeps, shutdown: CancellationToken) {
+    let (interval, offset) = {
+        let gl = g.group.lock();
+        let interval = gl.interval_ms.max(1);
+        (interval, schedule::offset(&gl.file, &gl.name, interval))
+    };
+    let mut prev: Option<i64> = None;
+    loop {
+        let now = (deps.clock)();
+        let slot = schedule::next_slot(now.max(prev.map_or(i64::MIN, |p| p + 1)), interval, offset);
+        let wait = Duration::from_millis(u64::try_from(slot - now).unwrap_or(0));
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        g.missed
+            .fetch_add(schedule::missed(prev, slot, interval), Ordering::Relaxed);
+        prev = Some(slot);
+        let to_save = eval_once(&g, &deps, slot);
+        if let Some(db) = &deps.db {
+            for (key, alerts) in to_save {
+                if let Err(e) = db.save_alerts(&key, alerts.iter()).await {
+                    tracing::warn!(rule = %key, error = %e, "saving alert state failed");
+                }
+            }
+        }
+    }
+}
+
+/// Evaluates the group at `t` and returns each alerting rule's alerts to
+/// save.
+fn eval_once(
+    g: &RunningGroup,
+    deps: &ManagerDeps,
+    t: i64,
+) -> Vec<(String, Vec<crate::alert::Alert>)> {
+    let mut gl = g.group.lock();
+    let eval_deps = EvalDeps {
+        query: deps.query.clone(),
+        appender: deps.appender.as_ref(),
+        sink: deps.sink.as_ref(),
+        alert_ctx: &deps.alert_ctx,
+        resend_delay_ms: deps.resend_delay_ms,
+    };
+    gl.eval(t, &eval_deps);
+    let (file, name) = (gl.file.clone(), gl.name.clone());
+    gl.rules
+        .iter()
+        .filter_map(|r| match r {
+            Rule::Alerting(r) => Some((
+                rule_key(&file, &name, &r.name),
+                r.active.values().cloned().collect(),
+            )),
+            Rule::Recording(_) => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promql::Engine;
+    use crate::rules::query::{EngineQuery, OutgoingAlert};
+    use crate::store::Head;
+
+    struct Chan(tokio::sync::mpsc::UnboundedSender<Vec<OutgoingAlert>>);
+
+    impl AlertSink for Chan {
+        fn send(&self, alerts: Vec<OutgoingAlert>) {
+            let _ = self.0.send(alerts);
+        }
+    }
+
+    /// A group evaluates at a slot of its grid and its state is saved; the
+    /// test waits for the notification, not for time.
+    #[tokio::test]
+    async fn groups_run_on_their_slots_and_save_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.yml");
+        std::fs::write(&path, "groups:\n- name: g\n  interval: 50ms\n  rules:\n  - alert: Always\n    expr: vector(1)\n").unwrap();
+        let groups = load_groups(&[&path], 60_000).unwrap();
+        let head = Arc::new(Head::default());
+        let db = Db::open(None, dir.path()).await.unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let deps = ManagerDeps {
+            query: Arc::new(EngineQuery {
+                engine: Engine::default(),
+                querier: head.clone(),
+            }),
+            appender: head,
+            sink: Arc::new(Chan(tx)),
+            alert_ctx: AlertContext::default(),
+            resend_delay_ms: 60_000,
+            db: Some(db.clone()),
+            clock: system_clock(),
+        };
+        let stop = CancellationToken::new();
+        let (running, tasks) = start(groups, deps, stop.clone());
+        let sent = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let off = schedule::offset(&path.display().to_string(), "g", 50);
+        assert_eq!((sent[0].starts_at - off) % 50, 0, "evaluated at a slot");
+        stop.cancel();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(
+            running[0]
+                .group
+                .lock()
+                .last_evaluation
+                .map(|t| (t - off) % 50),
+            Some(0)
+        );
+        // A task only stops between evaluations, after saving.
+        let key = rule_key(&path.display().to_string(), "g", "Always");
+        let saved = db.load_alerts(&key).await.unwrap();
+        assert_eq!(saved.len(), 1);
+        assert_eq!(saved[0].state, crate::alert::AlertState::Firing);
+    }
+
+    #[test]
+    fn a_bad_file_builds_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.yml");
+        let bad = dir.path().join("bad.yml");
+        std::fs::write(&good, "groups:\n- name: g\n  rules: []\n").unwrap();
+        std::fs::write(
+            &bad,
+            "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up ==\n",
+        )
+        .unwrap();
+        let errs = load_groups(&[&good, &bad], 60_000).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(load_groups(&[&good], 60_000).unwrap().len(), 1);
+    }
+}
