@@ -17,6 +17,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use vigil_common::ConfigErrors;
 use vigil_common::web::WebConfig;
@@ -165,7 +166,14 @@ pub fn router(exporter: Arc<Exporter>) -> Router {
     Router::new()
         .route(
             "/metrics",
-            get(metrics).layer(CompressionLayer::new().gzip(true)),
+            // The fastest zlib level: on a 250 KB body the default level
+            // costs ~4.5 ms, more than collecting PostgreSQL, for a body
+            // only ~15 % larger; Prometheus scrapes every few seconds.
+            get(metrics).layer(
+                CompressionLayer::new()
+                    .gzip(true)
+                    .quality(CompressionLevel::Fastest),
+            ),
         )
         .route("/", get(landing))
         .route("/-/healthy", get(|| async { "Healthy\n" }))
