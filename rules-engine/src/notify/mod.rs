@@ -5,6 +5,7 @@
 
 pub mod alert;
 pub mod data;
+pub mod email;
 pub mod http;
 pub mod inhibit;
 pub mod retry;

@@ -1,0 +1,161 @@
+//! One email per group notification, built with lettre: a templated
+//! subject and headers, a plain-text and an HTML part (multipart
+//! alternative when both are given), and an SMTP transport whose TLS mode
+//! is explicit rather than guessed from the port.
+
+use std::time::Duration;
+
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use vigil_common::Secret;
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain text (a local relay on loopback only).
+    None,
+    /// STARTTLS when the server offers it, plain otherwise
+    /// (Alertmanager's `require_tls: false`).
+    StartTlsOpportunistic,
+    /// STARTTLS or fail (Alertmanager's default, `require_tls: true`).
+    StartTlsRequired,
+    /// TLS from the first byte (port 465, "SMTPS").
+    Implicit,
+}
+
+impl TlsMode {
+    /// Alertmanager's rule: port 465 is implicit TLS; otherwise
+    /// `require_tls` decides between required and opportunistic STARTTLS.
+    pub fn from_alertmanager(port: u16, require_tls: bool) -> TlsMode {
+        match (port, require_tls) {
+            (465, _) => TlsMode::Implicit,
+            (_, true) => TlsMode::StartTlsRequired,
+            (_, false) => TlsMode::StartTlsOpportunistic,
+        }
+    }
+}
+
+/// What one message says; every field already rendered from templates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailContent {
+    pub from: String,
+    /// Comma-separated, as in Alertmanager's `to`.
+    pub to: String,
+    pub subject: String,
+    /// Other headers (Subject, To and From are taken from the fields).
+    pub headers: Vec<(String, String)>,
+    pub text: Option<String>,
+    pub html: Option<String>,
+}
+
+/// Why an email could not be built or sent. Never holds the password.
+#[derive(Debug, thiserror::Error)]
+pub enum EmailError {
+    /// A bad address or header: retrying cannot help.
+    #[error("email: {0}")]
+    Invalid(String),
+    /// The SMTP exchange failed; `retryable` is false for permanent (5xx)
+    /// rejections, true for transient ones and connection failures.
+    #[error("smtp: {message}")]
+    Smtp { message: String, retryable: bool },
+}
+
+impl EmailError {
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            EmailError::Smtp {
+                retryable: true,
+                ..
+            }
+        )
+    }
+}
+
+/// Builds the MIME message.
+pub fn build_message(c: &EmailContent) -> Result<Message, EmailError> {
+    let bad = |e: &dyn std::fmt::Display| EmailError::Invalid(e.to_string());
+    let from: Mailbox = c.from.parse().map_err(|e| bad(&e))?;
+    let mut b = Message::builder().from(from).subject(c.subject.clone());
+    for to in c.to.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        b = b.to(to.parse().map_err(|e| bad(&e))?);
+    }
+    for (name, value) in &c.headers {
+        let lower = name.to_ascii_lowercase();
+        if ["subject", "to", "from"].contains(&lower.as_str()) {
+            continue;
+        }
+        let hname = HeaderName::new_from_ascii(name.clone()).map_err(|e| bad(&e))?;
+        b = b.raw_header(HeaderValue::new(hname, value.clone()));
+    }
+    let text = c.text.clone().map(|t| {
+        SinglePart::builder()
+            .header(ContentType::TEXT_PLAIN)
+            .body(t)
+    });
+    let html = c
+        .html
+        .clone()
+        .map(|h| SinglePart::builder().header(ContentType::TEXT_HTML).body(h));
+    let msg = match (text, html) {
+        (Some(t), Some(h)) => b.multipart(MultiPart::alternative().singlepart(t).singlepart(h)),
+        (Some(t), None) => b.singlepart(t),
+        (None, Some(h)) => b.singlepart(h),
+        (None, None) => b.body(String::new()),
+    };
+    msg.map_err(|e| bad(&e))
+}
+
+/// An SMTP server and how to reach it.
+#[derive(Debug, Clone)]
+pub struct SmtpTarget {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    /// The EHLO name.
+    pub hello: String,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// PEM roots to trust in addition to none (tests, private CAs).
+    pub root_pem: Option<Vec<u8>>,
+}
+
+/// Bounds one SMTP exchange so a stuck server frees the worker.
+pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Sends one message.
+pub async fn send(target: &SmtpTarget, msg: Message) -> Result<(), EmailError> {
+    vigil_common::install_crypto_provider();
+    let smtp_err = |e: lettre::transport::smtp::Error| EmailError::Smtp {
+        retryable: !e.is_permanent(),
+        message: e.to_string(),
+    };
+    let mut params = TlsParameters::builder(target.host.clone());
+    if let Some(pem) = &target.root_pem {
+        let cert = lettre::transport::smtp::client::Certificate::from_pem(pem).map_err(smtp_err)?;
+        params = params.add_root_certificate(cert);
+    }
+    let tls = match target.tls {
+        TlsMode::None => Tls::None,
+        TlsMode::StartTlsOpportunistic => Tls::Opportunistic(params.build().map_err(smtp_err)?),
+        TlsMode::StartTlsRequired => Tls::Required(params.build().map_err(smtp_err)?),
+        TlsMode::Implicit => Tls::Wrapper(params.build().map_err(smtp_err)?),
+    };
+    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&target.host)
+        .port(target.port)
+        .tls(tls)
+        .timeout(Some(SMTP_TIMEOUT))
+        .hello_name(lettre::transport::smtp::extension::ClientId::Domain(
+            target.hello.clone(),
+        ));
+    if let (Some(user), Some(pw)) = (&target.username, &target.password) {
+        b = b
+            .credentials(Credentials::new(user.clone(), pw.expose().to_string()))
+            .authentication(vec![Mechanism::Plain, Mechanism::Login]);
+    }
+    b.build().send(msg).await.map(|_| ()).map_err(smtp_err)
+}
