@@ -10,6 +10,7 @@
 //! ```
 
 pub mod alerting;
+pub mod api_json;
 pub mod cli;
 pub mod file;
 pub mod group;
