@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::ScrapeConfig;
 use crate::model::{Labels, stale_nan};
-use crate::store::{Appender, BatchItem, SeriesRef};
+use crate::store::{Appender, BatchItem, PackedLabels, SeriesRef};
 
 use super::client::ScrapeClient;
 use super::metadata::{MetadataStore, TargetMetadata, type_name};
@@ -95,9 +95,12 @@ pub struct Scraper {
 type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A scraped series as the cache keeps it: final labels and the store's
-/// reference, so a known series is appended without a label lookup.
+/// reference, so a known series is appended without a label lookup. The
+/// labels are packed (one allocation for all names and values): the cache
+/// holds one set per series of every target, and the store needs them only
+/// for a new series or a stale reference.
 struct CachedSeries {
-    labels: Labels,
+    labels: PackedLabels,
     sref: AtomicU64,
 }
 
@@ -216,7 +219,7 @@ impl Scraper {
             .map(|(series, ts, v)| {
                 let sref = SeriesRef(series.sref.load(Ordering::Relaxed));
                 let at = ts.filter(|_| honor).unwrap_or(t);
-                BatchItem::new(sref, &series.labels, at, *v)
+                BatchItem::packed(sref, &series.labels, at, *v)
             })
             .collect();
         self.appender.append_batch(&mut items);
@@ -235,7 +238,7 @@ impl Scraper {
         }
         for (key, (series, own_ts)) in &self.previous {
             if !own_ts && !current.contains_key(key) {
-                let _ = self.appender.append(&series.labels, t, stale_nan());
+                let _ = self.appender.append(&series.labels.to_labels(), t, stale_nan());
                 report.stale_markers += 1;
             }
         }
@@ -291,7 +294,7 @@ impl Scraper {
                     let processed = process_sample(s.to_labels(), &self.target_labels, &self.cfg)?;
                     let labels = processed.map(|labels| {
                         Arc::new(CachedSeries {
-                            labels,
+                            labels: PackedLabels::new(&labels),
                             sref: AtomicU64::new(0),
                         })
                     });
@@ -315,7 +318,7 @@ impl Scraper {
         let mut n = 0;
         for (_, (series, own_ts)) in self.previous.drain() {
             if !own_ts {
-                let _ = self.appender.append(&series.labels, t, stale_nan());
+                let _ = self.appender.append(&series.labels.to_labels(), t, stale_nan());
                 n += 1;
             }
         }

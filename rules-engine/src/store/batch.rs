@@ -46,8 +46,9 @@ impl Head {
     }
 
     fn append_new(&self, it: &mut BatchItem<'_>, tally: &mut Tally) -> Result<(), AppendError> {
+        let labels = it.labels.get();
         loop {
-            let series = self.get_or_create(it.labels);
+            let series = self.get_or_create(&labels);
             if self.append_series(&series, it.t, it.v, tally)? {
                 it.sref = series.series_ref();
                 return Ok(());

@@ -24,7 +24,7 @@ pub mod cache;
 pub mod chunk;
 mod head;
 mod index;
-mod packed;
+pub mod packed;
 mod select;
 pub mod series;
 mod shard;
@@ -34,8 +34,11 @@ mod tests;
 
 pub use cache::{CacheSlot, SeriesCache};
 pub use head::{Head, HeadOptions};
+pub use packed::PackedLabels;
 pub use series::{MemSeries, SeriesMemory};
 pub use stats::HeadStats;
+
+use std::borrow::Cow;
 
 use crate::model::{Labels, Matcher, Sample};
 
@@ -81,7 +84,7 @@ pub trait Appender: Send + Sync {
     /// it to take their locks once per batch instead of once per sample.
     fn append_batch(&self, items: &mut [BatchItem<'_>]) {
         for it in items {
-            match self.append_ref(it.sref, it.labels, it.t, it.v) {
+            match self.append_ref(it.sref, &it.labels.get(), it.t, it.v) {
                 Ok(sref) => {
                     it.sref = sref;
                     it.result = Ok(());
@@ -99,7 +102,7 @@ pub struct BatchItem<'a> {
     /// to the handle to keep.
     pub sref: SeriesRef,
     /// Used when `sref` is unknown or stale.
-    pub labels: &'a Labels,
+    pub labels: SeriesLabels<'a>,
     pub t: i64,
     pub v: f64,
     /// Set by the append.
@@ -108,12 +111,40 @@ pub struct BatchItem<'a> {
 
 impl<'a> BatchItem<'a> {
     pub fn new(sref: SeriesRef, labels: &'a Labels, t: i64, v: f64) -> Self {
+        Self::with_labels(sref, SeriesLabels::Full(labels), t, v)
+    }
+
+    /// An item whose caller keeps its labels packed (the scrape cache does,
+    /// for every series of every target).
+    pub fn packed(sref: SeriesRef, labels: &'a PackedLabels, t: i64, v: f64) -> Self {
+        Self::with_labels(sref, SeriesLabels::Packed(labels), t, v)
+    }
+
+    fn with_labels(sref: SeriesRef, labels: SeriesLabels<'a>, t: i64, v: f64) -> Self {
         BatchItem {
             sref,
             labels,
             t,
             v,
             result: Ok(()),
+        }
+    }
+}
+
+/// A batch item's label set, in whichever form its caller keeps it. The
+/// store only needs it on the slow path (a new series or a stale handle),
+/// so a packed set is unpacked only then.
+#[derive(Debug, Clone, Copy)]
+pub enum SeriesLabels<'a> {
+    Full(&'a Labels),
+    Packed(&'a PackedLabels),
+}
+
+impl<'a> SeriesLabels<'a> {
+    pub fn get(self) -> Cow<'a, Labels> {
+        match self {
+            SeriesLabels::Full(l) => Cow::Borrowed(l),
+            SeriesLabels::Packed(p) => Cow::Owned(p.to_labels()),
         }
     }
 }
