@@ -161,3 +161,30 @@ fn check_web_config() {
         "{err}"
     );
 }
+
+#[test]
+fn run_refuses_a_bad_rule_file_before_binding() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("bad.rules.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up ==\n",
+    )
+    .unwrap();
+    let config = dir.path().join("vigil.yml");
+    std::fs::write(&config, "rule_files: ['*.rules.yml']\n").unwrap();
+    // A port that is taken: had vigil tried to bind first, it would say so.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = vigil(&[
+        "run",
+        "--config.file",
+        config.to_str().unwrap(),
+        "--web.listen-address",
+        &addr,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:5:", rules.display())), "{err}");
+    assert!(!err.contains("cannot listen"), "{err}");
+}

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use vigil_common::secret::{Secret, SecretFileError, resolve_secret};
 use vigil_common::{ConfigErrors, Parsed, parse_yaml};
 
 pub use scrape::{ScrapeConfig, StaticConfig};
@@ -78,9 +79,26 @@ pub struct StorageConfig {
     /// longest range the shipped rules use with room to spare.
     #[serde(default = "default_retention")]
     pub retention: PromDuration,
-    /// Folder for the SQLite database (alert state, outbox, ledger). `None`
-    /// keeps everything in memory.
+    /// Folder for the SQLite database `vigil.db` (alert state, outbox,
+    /// ledger), created on first start. `None` keeps that state in memory,
+    /// like the samples: a restart then forgets pending and firing alerts.
     pub path: Option<PathBuf>,
+    /// A PostgreSQL URL (`postgres://user:pass@host/db`) to keep that state
+    /// in instead of SQLite; several vigils may share it. Never logged.
+    pub database_url: Option<Secret>,
+    /// A file holding `database_url` (the URL carries a password).
+    pub database_url_file: Option<PathBuf>,
+}
+
+impl StorageConfig {
+    /// The PostgreSQL URL, inline or read from its file.
+    pub fn database_url(&self) -> Result<Option<Secret>, SecretFileError> {
+        resolve_secret(
+            "database_url",
+            self.database_url.as_ref(),
+            self.database_url_file.as_deref(),
+        )
+    }
 }
 
 impl Default for StorageConfig {
@@ -88,6 +106,8 @@ impl Default for StorageConfig {
         StorageConfig {
             retention: default_retention(),
             path: None,
+            database_url: None,
+            database_url_file: None,
         }
     }
 }
@@ -167,6 +187,9 @@ impl Config {
         if let Some(p) = self.storage.path.as_mut() {
             join(p);
         }
+        if let Some(p) = self.storage.database_url_file.as_mut() {
+            join(p);
+        }
         for sc in &mut self.scrape_configs {
             sc.resolve_paths(&join, &join_str);
         }
@@ -202,6 +225,24 @@ impl Config {
                 0,
                 Some("scrape_timeout"),
                 "global scrape timeout greater than scrape interval",
+            ));
+        }
+        if self.storage.database_url.is_some() && self.storage.database_url_file.is_some() {
+            errors.push(parsed.error_at(
+                "storage",
+                0,
+                Some("database_url_file"),
+                "set either `database_url` or `database_url_file`, not both",
+            ));
+        }
+        if let Some(u) = &self.storage.database_url
+            && !(u.expose().starts_with("postgres://") || u.expose().starts_with("postgresql://"))
+        {
+            errors.push(parsed.error_at(
+                "storage",
+                0,
+                Some("database_url"),
+                "database_url must start with postgres:// or postgresql://",
             ));
         }
         let mut seen = std::collections::HashSet::new();
