@@ -124,6 +124,11 @@ impl Vigil {
         }
     }
 
+    /// The rule groups being evaluated, in file order.
+    pub fn rule_groups(&self) -> Vec<Arc<crate::rules::manager::RunningGroup>> {
+        self.groups_view.read().clone()
+    }
+
     /// Sends the alerts the rules produce to `sink` (the notification
     /// pipeline) instead of the log. Call before [`serve`](Self::serve).
     pub fn set_alert_sink(&self, sink: Arc<dyn AlertSink>) {

@@ -215,6 +215,14 @@ impl Group {
         self.last_duration = old.last_duration;
     }
 
+    /// Every series the rules wrote at their last evaluation.
+    pub fn written_series(&self) -> HashSet<Labels> {
+        self.status
+            .iter()
+            .flat_map(|s| s.prev_series.iter().cloned())
+            .collect()
+    }
+
     /// Evaluates every rule at `t` (ms), in order.
     pub fn eval(&mut self, t: i64, deps: &EvalDeps<'_>) {
         let started = Instant::now();

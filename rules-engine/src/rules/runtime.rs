@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use parking_lot::RwLock;
 use tokio_util::sync::CancellationToken;
@@ -84,7 +85,17 @@ impl RuleManager {
                 Some(s) => {
                     let prev = s.stop().await;
                     g.adopt_state(&prev.group.lock());
-                    self.spawn(RunningGroup::new(g))
+                    self.mark_stale(&prev.group.lock(), Some(&g));
+                    let next = RunningGroup::new(g);
+                    // Counters go on under the same `rule_group`, as in
+                    // Prometheus, where they outlive a changed group.
+                    for (to, from) in [
+                        (&next.missed, &prev.missed),
+                        (&next.failures, &prev.failures),
+                    ] {
+                        to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
+                    }
+                    self.spawn(next)
                 }
                 None => {
                     if let Some(db) = &self.deps.db
@@ -99,6 +110,7 @@ impl RuleManager {
         }
         for s in old.into_iter().flatten() {
             let gone = s.stop().await;
+            self.mark_stale(&gone.group.lock(), None);
             self.forget(&gone).await;
         }
         *self.view.write() = next.iter().map(|s| s.running.clone()).collect();
@@ -124,6 +136,17 @@ impl RuleManager {
             running,
             stop,
             task,
+        }
+    }
+
+    /// Ends the series of rules that are gone (`old`'s that `new` does not
+    /// write), so `ALERTS` of a removed rule vanish at once instead of
+    /// lingering for the lookback window.
+    fn mark_stale(&self, old: &Group, new: Option<&Group>) {
+        let keep = new.map(Group::written_series).unwrap_or_default();
+        let now = (self.deps.clock)();
+        for l in old.written_series().difference(&keep) {
+            let _ = self.deps.appender.append(l, now, crate::model::stale_nan());
         }
     }
 
