@@ -25,9 +25,10 @@ use crate::promql::{Engine, EngineOptions};
 use crate::rules::alerting::AlertContext;
 use crate::rules::group::{DEFAULT_RESEND_DELAY_MS, Group};
 use crate::rules::log_sink::LogSink;
-use crate::rules::manager::{ManagerDeps, Ready};
+use crate::rules::manager::{ManagerDeps, Ready, always_ready};
+use crate::rules::remote::RemoteQuery;
 use crate::rules::runtime::{GroupsView, RuleManager, load_rule_files};
-use crate::rules::{AlertSink, EngineQuery, RuleError};
+use crate::rules::{AlertSink, EngineQuery, RuleError, RuleQuery};
 use crate::scrape::{Clock, ScrapeManager};
 use crate::store::{Head, HeadOptions};
 
@@ -48,6 +49,8 @@ pub enum ServeError {
     Rules(Vec<RuleError>),
     #[error("{0}")]
     Db(#[from] DbError),
+    #[error("{0}")]
+    DataSource(String),
     #[error("serving HTTP: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -63,6 +66,8 @@ fn join_errors(errs: &[RuleError]) -> String {
 struct Prepared {
     groups: Vec<Group>,
     db: Db,
+    /// The configured remote data source, if any.
+    remote: Option<RemoteQuery>,
 }
 
 /// A built vigil, ready to serve.
@@ -146,6 +151,12 @@ impl Vigil {
             config.global.evaluation_interval.as_millis(),
         )
         .map_err(ServeError::Rules)?;
+        let remote = config
+            .datasource
+            .as_ref()
+            .map(RemoteQuery::new)
+            .transpose()
+            .map_err(ServeError::DataSource)?;
         let db = Db::for_storage(&config.storage).await?;
         tracing::info!(groups = groups.len(), state = db.describe(), "rules loaded");
         let s = &config.storage;
@@ -158,17 +169,29 @@ impl Vigil {
                 "alert state is kept in memory: set storage.path (or storage.database_url) to keep it across restarts"
             );
         }
-        *self.prepared.lock().await = Some(Prepared { groups, db });
+        *self.prepared.lock().await = Some(Prepared { groups, db, remote });
         Ok(())
     }
 
-    /// The rule manager's dependencies: the engine over the embedded store,
-    /// results appended to the head, the configured sink.
-    fn manager_deps(&self, config: &Config, db: Db, ready: Ready) -> ManagerDeps {
-        let query = Arc::new(EngineQuery {
-            engine: self.engine.clone(),
-            querier: self.head.clone(),
-        });
+    /// The rule manager's dependencies: the engine over the embedded store
+    /// (or the configured remote data source), results appended to the
+    /// head, the configured sink.
+    fn manager_deps(&self, config: &Config, prepared: Prepared, ready: Ready) -> ManagerDeps {
+        let db = prepared.db;
+        let (query, ready): (Arc<dyn RuleQuery>, Ready) = match prepared.remote {
+            Some(remote) => (
+                Arc::new(remote),
+                // The remote store is not empty after our restart.
+                always_ready(),
+            ),
+            None => (
+                Arc::new(EngineQuery {
+                    engine: self.engine.clone(),
+                    querier: self.head.clone(),
+                }),
+                ready,
+            ),
+        };
         let clock = self.clock.clone();
         ManagerDeps {
             query: query.clone(),
@@ -285,15 +308,16 @@ impl Vigil {
         if self.prepared.lock().await.is_none() {
             self.load_rules().await?;
         }
-        let Some(prepared) = self.prepared.lock().await.take() else {
+        let Some(mut prepared) = self.prepared.lock().await.take() else {
             unreachable!("load_rules prepared the rules");
         };
         self.scrape
             .apply(&jobs)
             .map_err(|(job, source)| ServeError::ScrapeClient { job, source })?;
-        let deps = self.manager_deps(&config, prepared.db, self.warm_up(&jobs));
+        let groups = std::mem::take(&mut prepared.groups);
+        let deps = self.manager_deps(&config, prepared, self.warm_up(&jobs));
         let rules = Arc::new(RuleManager::new(deps, self.groups_view.clone()));
-        rules.update(prepared.groups).await;
+        rules.update(groups).await;
         let _ = self.rules.set(rules.clone());
         self.ready.store(true, Ordering::Release);
         let result = vigil_common::serve::serve(self.router(), listener, web, shutdown).await;

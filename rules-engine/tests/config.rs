@@ -222,3 +222,22 @@ fn database_url_inline_or_from_a_file_never_both() {
     assert!(err.contains("postgres://"), "{err}");
     assert!(!err.contains("a@b"), "{err}");
 }
+
+#[test]
+fn datasource_is_checked_and_paths_resolved() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::load(&write(
+        &dir,
+        "datasource:\n  url: http://prometheus:9090\n  bearer_token_file: token\n",
+    ))
+    .unwrap();
+    let ds = cfg.datasource.unwrap();
+    assert_eq!(ds.bearer_token_file, Some(dir.path().join("token")));
+    assert_eq!(ds.timeout.0, Duration::from_secs(30));
+    let (file, err) =
+        load_err("datasource:\n  url: http://p:9090\n  bearer_token: a\n  bearer_token_file: b\n");
+    assert!(err.starts_with(&format!("{file}:1:1: ")), "{err}");
+    assert!(err.contains("not both"), "{err}");
+    let (_, err) = load_err("datasource:\n  url: p:9090\n");
+    assert!(err.contains("http://"), "{err}");
+}

@@ -3,6 +3,7 @@
 //! reports each problem as `file:line:column: message`; the rest of the
 //! program trusts the result.
 
+pub mod datasource;
 pub mod scrape;
 pub mod units;
 
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use vigil_common::secret::{Secret, SecretFileError, resolve_secret};
 use vigil_common::{ConfigErrors, Parsed, parse_yaml};
 
+pub use datasource::DataSourceConfig;
 pub use scrape::{ScrapeConfig, StaticConfig};
 pub use units::{ByteSize, PromDuration};
 
@@ -32,6 +34,9 @@ pub struct Config {
     pub rule_files: Vec<String>,
     #[serde(default)]
     pub scrape_configs: Vec<ScrapeConfig>,
+    /// Rules query this API instead of the embedded store.
+    #[serde(default)]
+    pub datasource: Option<DataSourceConfig>,
 }
 
 /// Defaults shared by every job, with Prometheus's values.
@@ -193,6 +198,9 @@ impl Config {
         for sc in &mut self.scrape_configs {
             sc.resolve_paths(&join, &join_str);
         }
+        if let Some(ds) = self.datasource.as_mut() {
+            ds.resolve_paths(&join);
+        }
     }
 
     /// Parses and validates config text; `${NAME}` references are errors
@@ -244,6 +252,9 @@ impl Config {
                 Some("database_url"),
                 "database_url must start with postgres:// or postgresql://",
             ));
+        }
+        if let Some(Err(m)) = self.datasource.as_ref().map(DataSourceConfig::validate) {
+            errors.push(parsed.error_at("datasource", 0, None, m));
         }
         let mut seen = std::collections::HashSet::new();
         for (i, sc) in self.scrape_configs.iter_mut().enumerate() {

@@ -10,6 +10,7 @@
 //! schedule.rs  when a group evaluates; manager.rs: one task per group
 //! runtime.rs   the running set of a vigil, replaced as a whole on reload
 //! log_sink.rs  the default AlertSink: a log line per notification
+//! remote.rs    RuleQuery over a Prometheus-compatible /api/v1/query
 //! api_json.rs  /api/v1/rules and /api/v1/alerts bodies
 //! ```
 
@@ -24,6 +25,7 @@ pub mod log_sink;
 pub mod manager;
 pub mod query;
 pub mod recording;
+pub mod remote;
 pub mod runtime;
 pub mod schedule;
 pub mod unittest;
