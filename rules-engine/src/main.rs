@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use vigil::cli::{CheckCommand, Cli, Command};
+use vigil::cli::{CheckCommand, Cli, Command, TestCommand};
 use vigil_common::logging;
 
 fn main() -> ExitCode {
@@ -17,6 +17,8 @@ fn main() -> ExitCode {
         Command::Check(CheckCommand::WebConfig { files }) => {
             return vigil::cli::check::web_config(files);
         }
+        Command::Check(CheckCommand::Rules { files }) => return vigil::cli::check::rules(files),
+        Command::Test(TestCommand::Rules { files }) => return vigil::cli::test::rules(files),
         Command::Run(args) => runtime().and_then(|rt| rt.block_on(vigil::cli::run::run(args))),
         Command::Query(args) => runtime()
             .and_then(|rt| rt.block_on(vigil::cli::query::run(args)))

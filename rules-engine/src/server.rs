@@ -1,8 +1,10 @@
 //! Assembling a running vigil: [`Vigil::build`] makes the store, engine,
-//! scrape manager and metrics from a config; [`Vigil::serve`] starts
-//! scraping and serves the API on a listener the caller bound, until
-//! `shutdown` resolves. `main` is a thin shell around these two, and tests
-//! use them directly on port 0.
+//! scrape manager and metrics from a config; [`Vigil::load_rules`] loads
+//! the rule files and opens the alert state store (so a bad rule file stops
+//! `vigil run` before it binds); [`Vigil::serve`] starts scraping and rule
+//! evaluation and serves the API on a listener the caller bound, until
+//! `shutdown` resolves. `main` is a thin shell around these, and tests use
+//! them directly on port 0.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -18,7 +20,15 @@ use vigil_common::web::WebConfig;
 
 use crate::api::{self, ApiState, ServerMetrics};
 use crate::config::{Config, ConfigError, PromDuration, ScrapeConfig};
+use crate::db::{Db, DbError};
 use crate::promql::{Engine, EngineOptions};
+use crate::rules::alerting::AlertContext;
+use crate::rules::group::{DEFAULT_RESEND_DELAY_MS, Group};
+use crate::rules::log_sink::LogSink;
+use crate::rules::manager::{ManagerDeps, Ready, always_ready};
+use crate::rules::remote::RemoteQuery;
+use crate::rules::runtime::{GroupsView, RuleManager, load_rule_files};
+use crate::rules::{AlertSink, EngineQuery, RuleError, RuleQuery};
 use crate::scrape::{Clock, ScrapeManager};
 use crate::store::{Head, HeadOptions};
 
@@ -35,8 +45,29 @@ pub enum ServeError {
         #[source]
         source: crate::scrape::client::ClientError,
     },
+    #[error("{}", join_errors(.0))]
+    Rules(Vec<RuleError>),
+    #[error("{0}")]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    DataSource(String),
     #[error("serving HTTP: {0}")]
     Io(#[from] std::io::Error),
+}
+
+fn join_errors(errs: &[RuleError]) -> String {
+    errs.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Rule groups loaded and the state store opened, not yet running.
+struct Prepared {
+    groups: Vec<Group>,
+    db: Db,
+    /// The configured remote data source, if any.
+    remote: Option<RemoteQuery>,
 }
 
 /// A built vigil, ready to serve.
@@ -52,6 +83,15 @@ pub struct Vigil {
     config: Mutex<Config>,
     /// Routes other stages add (rules, alerts, silences) before serving.
     extra_routes: Mutex<Router>,
+    /// Where alerts leaving the rules go; [`LogSink`] unless replaced.
+    sink: Mutex<Arc<dyn AlertSink>>,
+    /// The running groups, as the API and `/metrics` read them.
+    groups_view: GroupsView,
+    prepared: tokio::sync::Mutex<Option<Prepared>>,
+    /// Set once serving starts.
+    rules: std::sync::OnceLock<Arc<RuleManager>>,
+    /// One reload at a time.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl Vigil {
@@ -69,6 +109,8 @@ impl Vigil {
         });
         let scrape = ScrapeManager::new(head.clone(), clock.clone());
         let metrics = Arc::new(ServerMetrics::new(Some(head.clone()), Some(scrape.clone())));
+        metrics.rules.reloaded(true, clock.now_ms());
+        let groups_view = metrics.rules.groups.0.clone();
         Vigil {
             head,
             engine,
@@ -79,7 +121,124 @@ impl Vigil {
             config_file,
             config: Mutex::new(config),
             extra_routes: Mutex::new(Router::new()),
+            sink: Mutex::new(Arc::new(LogSink)),
+            groups_view,
+            prepared: tokio::sync::Mutex::new(None),
+            rules: std::sync::OnceLock::new(),
+            reloading: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The rule groups being evaluated, in file order.
+    pub fn rule_groups(&self) -> Vec<Arc<crate::rules::manager::RunningGroup>> {
+        self.groups_view.read().clone()
+    }
+
+    /// Sends the alerts the rules produce to `sink` (the notification
+    /// pipeline) instead of the log. Call before [`serve`](Self::serve).
+    pub fn set_alert_sink(&self, sink: Arc<dyn AlertSink>) {
+        *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = sink;
+    }
+
+    /// Loads and validates the configured rule files and opens the alert
+    /// state store, without starting anything: every rule file error comes
+    /// back at once, each as `file:line:column: ...`. [`serve`](Self::serve)
+    /// calls it when the caller did not.
+    pub async fn load_rules(&self) -> Result<(), ServeError> {
+        let config = self.config();
+        let groups = load_rule_files(
+            &config.rule_files,
+            config.global.evaluation_interval.as_millis(),
+        )
+        .map_err(ServeError::Rules)?;
+        let remote = config
+            .datasource
+            .as_ref()
+            .map(RemoteQuery::new)
+            .transpose()
+            .map_err(ServeError::DataSource)?;
+        let db = Db::for_storage(&config.storage).await?;
+        tracing::info!(groups = groups.len(), state = db.describe(), "rules loaded");
+        let s = &config.storage;
+        if !groups.is_empty()
+            && s.path.is_none()
+            && s.database_url.is_none()
+            && s.database_url_file.is_none()
+        {
+            tracing::warn!(
+                "alert state is kept in memory: set storage.path (or storage.database_url) to keep it across restarts"
+            );
+        }
+        *self.prepared.lock().await = Some(Prepared { groups, db, remote });
+        Ok(())
+    }
+
+    /// The rule manager's dependencies: the engine over the embedded store
+    /// (or the configured remote data source), results appended to the
+    /// head, the configured sink.
+    fn manager_deps(&self, config: &Config, prepared: Prepared, ready: Ready) -> ManagerDeps {
+        let db = prepared.db;
+        let (query, ready): (Arc<dyn RuleQuery>, Ready) = match prepared.remote {
+            Some(remote) => (
+                Arc::new(remote),
+                // The remote store is not empty after our restart.
+                always_ready(),
+            ),
+            None => (
+                Arc::new(EngineQuery {
+                    engine: self.engine.clone(),
+                    querier: self.head.clone(),
+                }),
+                ready,
+            ),
+        };
+        let clock = self.clock.clone();
+        ManagerDeps {
+            query: query.clone(),
+            appender: self.head.clone(),
+            sink: self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            alert_ctx: AlertContext {
+                external_labels: crate::model::Labels::from_pairs(
+                    config.global.external_labels.clone(),
+                ),
+                external_url: String::new(),
+                query: Some(query),
+            },
+            resend_delay_ms: DEFAULT_RESEND_DELAY_MS,
+            db: Some(db),
+            clock: Arc::new(move || clock.now_ms()),
+            ready,
+            eval_seconds: Some(self.metrics.rules.eval_seconds.clone()),
+        }
+    }
+
+    /// Ready once every scrape target has been scraped once since start
+    /// (the store starts empty), or at the latest after the longest scrape
+    /// interval plus its timeout.
+    fn warm_up(&self, jobs: &[ScrapeConfig]) -> Ready {
+        let cap = jobs
+            .iter()
+            .map(|j| j.interval().as_millis() + j.timeout().as_millis())
+            .max()
+            .unwrap_or(0);
+        let deadline = self.clock.now_ms() + cap;
+        let (scrape, clock) = (self.scrape.clone(), self.clock.clone());
+        let warm = Arc::new(AtomicBool::new(false));
+        Arc::new(move || {
+            if warm.load(Ordering::Relaxed) {
+                return true;
+            }
+            let done = clock.now_ms() >= deadline
+                || scrape
+                    .targets()
+                    .active
+                    .iter()
+                    .all(|t| t.status.last_scrape_ms.is_some());
+            if done {
+                warm.store(true, Ordering::Relaxed);
+            }
+            done
+        })
     }
 
     /// Adds routes served next to the API (for example `/api/v1/rules`
@@ -109,7 +268,8 @@ impl Vigil {
         };
         let reload = Router::new()
             .route("/-/reload", post(reload_handler))
-            .with_state(self.clone());
+            .with_state(self.clone())
+            .merge(api::rules::router(self.groups_view.clone()));
         let extra = self
             .extra_routes
             .lock()
@@ -143,30 +303,60 @@ impl Vigil {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let own_addr = listener.local_addr()?.to_string();
-        let jobs = {
-            let cfg = self.config.lock().unwrap_or_else(|p| p.into_inner());
-            self.scrape_configs(&cfg, &own_addr, web.tls.is_some())
+        let config = self.config();
+        let jobs = self.scrape_configs(&config, &own_addr, web.tls.is_some());
+        if self.prepared.lock().await.is_none() {
+            self.load_rules().await?;
+        }
+        let Some(mut prepared) = self.prepared.lock().await.take() else {
+            unreachable!("load_rules prepared the rules");
         };
         self.scrape
             .apply(&jobs)
             .map_err(|(job, source)| ServeError::ScrapeClient { job, source })?;
+        let groups = std::mem::take(&mut prepared.groups);
+        let deps = self.manager_deps(&config, prepared, self.warm_up(&jobs));
+        let rules = Arc::new(RuleManager::new(deps, self.groups_view.clone()));
+        rules.update(groups).await;
+        let _ = self.rules.set(rules.clone());
         self.ready.store(true, Ordering::Release);
         let result = vigil_common::serve::serve(self.router(), listener, web, shutdown).await;
         self.ready.store(false, Ordering::Release);
+        rules.stop().await;
         self.scrape.shutdown().await;
         result.map_err(ServeError::from)
     }
 
-    /// Re-reads the config file and applies its scrape jobs. On any error
-    /// the running config stays (reload is a transaction).
-    pub fn reload(&self) -> Result<(), String> {
+    /// Re-reads the config file and the rule files, then applies the scrape
+    /// jobs and the rule groups. Reload is a transaction: everything is
+    /// loaded first, and on any error the running set stays and
+    /// `vigil_config_last_reload_successful` drops to 0. Unchanged groups
+    /// keep running; rules that stay keep their alerts.
+    pub async fn reload(&self) -> Result<(), String> {
+        let _one = self.reloading.lock().await;
+        let result = self.try_reload().await;
+        self.metrics
+            .rules
+            .reloaded(result.is_ok(), self.clock.now_ms());
+        result
+    }
+
+    async fn try_reload(&self) -> Result<(), String> {
         let Some(path) = &self.config_file else {
             return Ok(());
         };
         let config = Config::load(path).map_err(|e: ConfigError| e.to_string())?;
+        let groups = load_rule_files(
+            &config.rule_files,
+            config.global.evaluation_interval.as_millis(),
+        )
+        .map_err(|e| join_errors(&e))?;
         self.scrape
             .apply(&config.scrape_configs)
             .map_err(|(job, e)| format!("scrape job {job:?}: {e}"))?;
+        if let Some(rules) = self.rules.get() {
+            rules.update(groups).await;
+        }
         *self.config.lock().unwrap_or_else(|p| p.into_inner()) = config;
         tracing::info!(file = %path.display(), "configuration reloaded");
         Ok(())
@@ -174,7 +364,7 @@ impl Vigil {
 }
 
 async fn reload_handler(State(v): State<Arc<Vigil>>) -> (StatusCode, String) {
-    match v.reload() {
+    match v.reload().await {
         Ok(()) => (StatusCode::OK, String::new()),
         Err(e) => {
             tracing::error!(error = %e, "reload failed; keeping the running configuration");

@@ -19,6 +19,9 @@ fn help_on_every_subcommand() {
         vec!["check", "--help"],
         vec!["check", "config", "--help"],
         vec!["check", "web-config", "--help"],
+        vec!["check", "rules", "--help"],
+        vec!["test", "--help"],
+        vec!["test", "rules", "--help"],
     ] {
         let out = vigil(&args);
         assert!(out.status.success(), "{args:?}");
@@ -160,4 +163,102 @@ fn check_web_config() {
         err.starts_with(&format!("{}:1:1: ", bad.display())),
         "{err}"
     );
+}
+
+#[test]
+fn run_refuses_a_bad_rule_file_before_binding() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("bad.rules.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up ==\n",
+    )
+    .unwrap();
+    let config = dir.path().join("vigil.yml");
+    std::fs::write(&config, "rule_files: ['*.rules.yml']\n").unwrap();
+    // A port that is taken: had vigil tried to bind first, it would say so.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = vigil(&[
+        "run",
+        "--config.file",
+        config.to_str().unwrap(),
+        "--web.listen-address",
+        &addr,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:5:", rules.display())), "{err}");
+    assert!(!err.contains("cannot listen"), "{err}");
+}
+
+fn repo(p: &str) -> String {
+    format!("{}/../{p}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Exit code, stdout and stderr of a command.
+fn run_tool(bin: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(bin).args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_rules_like_promtool() {
+    let good = repo("rules/stack.rules.yml");
+    let bad = repo("rules-engine/tests/data/rules_check/bad/badexpr.yml");
+    let (code, out, err) = run_tool(BIN, &["check", "rules", &good]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        out,
+        format!("Checking {good}\n  SUCCESS: 16 rules found\n\n")
+    );
+    let (code, out, err) = run_tool(BIN, &["check", "rules", &good, &bad]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains(&format!("Checking {bad}")), "{out}");
+    assert!(
+        err.contains(&format!(
+            "  FAILED:\n{bad}:5:11: group \"a\", rule 1, \"A\": "
+        )),
+        "{err}"
+    );
+    // The documents' original rules pass promtool but not vigil's lint.
+    let original = repo("rules/original/seed.rules.yml");
+    let (code, out, _) = run_tool(BIN, &["check", "rules", &original]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("WARNING [count-of-nothing]"), "{out}");
+    for files in [vec![good.as_str()], vec![good.as_str(), bad.as_str()]] {
+        let mut args = vec!["check", "rules"];
+        args.extend(&files);
+        assert_eq!(
+            run_tool(BIN, &args).0,
+            run_tool("promtool", &args).0,
+            "{files:?}"
+        );
+    }
+}
+
+#[test]
+fn test_rules_like_promtool() {
+    let pass = repo("rules/tests/stack_test.yml");
+    let fail = repo("rules-engine/tests/data/rules_test/fail_expr.yml");
+    let (code, out, err) = run_tool(BIN, &["test", "rules", &pass]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, format!("Unit Testing:  {pass}\n  SUCCESS\n\n"));
+    let (code, out, err) = run_tool(BIN, &["test", "rules", &pass, &fail]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains(&format!("Unit Testing:  {fail}\n")), "{out}");
+    assert!(err.starts_with("  FAILED:\n"), "{err}");
+    assert!(err.contains("expr: \"job:up:sum\", time: 2m"), "{err}");
+    for files in [vec![pass.as_str()], vec![pass.as_str(), fail.as_str()]] {
+        let mut args = vec!["test", "rules"];
+        args.extend(&files);
+        let (vigil_code, vigil_out, _) = run_tool(BIN, &args);
+        let (prom_code, prom_out, _) = run_tool("promtool", &args);
+        assert_eq!(vigil_code, prom_code, "{files:?}");
+        assert_eq!(vigil_out, prom_out, "{files:?}: stdout as promtool's");
+    }
 }

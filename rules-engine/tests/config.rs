@@ -189,3 +189,55 @@ fn every_bad_job_is_reported_at_once() {
     );
     assert!(lines[1].starts_with("f.yml:4:5: "), "{err}");
 }
+
+#[test]
+fn database_url_inline_or_from_a_file_never_both() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("db-url"),
+        "postgres://vigil:hunter2@127.0.0.1/vigil\n",
+    )
+    .unwrap();
+    let cfg = Config::load(&write(
+        &dir,
+        "storage:\n  path: data\n  database_url_file: db-url\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        cfg.storage.path.as_deref(),
+        Some(dir.path().join("data").as_path())
+    );
+    let url = cfg.storage.database_url().unwrap().unwrap();
+    assert_eq!(url.expose(), "postgres://vigil:hunter2@127.0.0.1/vigil");
+    assert!(
+        !format!("{cfg:?}").contains("hunter2"),
+        "the URL is a secret"
+    );
+
+    let (file, err) =
+        load_err("storage:\n  database_url: postgres://a@b/c\n  database_url_file: x\n");
+    assert!(err.starts_with(&format!("{file}:1:1: ")), "{err}");
+    assert!(err.contains("not both"), "{err}");
+    let (_, err) = load_err("storage:\n  database_url: mysql://a@b/c\n");
+    assert!(err.contains("postgres://"), "{err}");
+    assert!(!err.contains("a@b"), "{err}");
+}
+
+#[test]
+fn datasource_is_checked_and_paths_resolved() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::load(&write(
+        &dir,
+        "datasource:\n  url: http://prometheus:9090\n  bearer_token_file: token\n",
+    ))
+    .unwrap();
+    let ds = cfg.datasource.unwrap();
+    assert_eq!(ds.bearer_token_file, Some(dir.path().join("token")));
+    assert_eq!(ds.timeout.0, Duration::from_secs(30));
+    let (file, err) =
+        load_err("datasource:\n  url: http://p:9090\n  bearer_token: a\n  bearer_token_file: b\n");
+    assert!(err.starts_with(&format!("{file}:1:1: ")), "{err}");
+    assert!(err.contains("not both"), "{err}");
+    let (_, err) = load_err("datasource:\n  url: p:9090\n");
+    assert!(err.contains("http://"), "{err}");
+}

@@ -17,6 +17,7 @@ use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use super::rule_metrics::RuleMetrics;
 use crate::scrape::ScrapeManager;
 use crate::scrape::stats::JobCounters;
 use crate::store::Head;
@@ -37,6 +38,8 @@ struct RouteLabels {
 #[derive(Debug)]
 pub struct ServerMetrics {
     registry: Registry,
+    /// The rule engine's metrics (it updates them directly).
+    pub rules: RuleMetrics,
     requests: Family<HandlerLabels, Counter>,
     durations: Family<RouteLabels, Histogram>,
 }
@@ -63,6 +66,8 @@ impl ServerMetrics {
             "Time to answer HTTP requests, by route",
             durations.clone(),
         );
+        let rules = RuleMetrics::default();
+        rules.register(&mut registry);
         if let Some(head) = head {
             registry.register_collector(Box::new(HeadCollector(head)));
         }
@@ -71,6 +76,7 @@ impl ServerMetrics {
         }
         ServerMetrics {
             registry,
+            rules,
             requests,
             durations,
         }

@@ -8,6 +8,8 @@ pub mod meta;
 pub mod metrics;
 pub mod params;
 pub mod query;
+pub mod rule_metrics;
+pub mod rules;
 pub mod status;
 pub mod targets;
 

@@ -1,10 +1,23 @@
-//! `vigil check config FILE...`: load and validate, print every error as
-//! `file:line:column: message`, exit 1 when any file is bad.
+//! `vigil check config|web-config|rules FILE...`: load and validate, print
+//! every error as `file:line:column: message`, exit 1 when any file is bad.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::config::Config;
+
+/// `vigil check rules`: `rules::cli::check_rules`'s text and exit code.
+pub fn rules(files: &[PathBuf]) -> ExitCode {
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    print_outcome(crate::rules::cli::check_rules(&refs))
+}
+
+/// Prints a rules command's output and turns its code into the exit code.
+pub fn print_outcome(o: crate::rules::cli::Outcome) -> ExitCode {
+    print!("{}", o.stdout);
+    eprint!("{}", o.stderr);
+    ExitCode::from(u8::try_from(o.code).unwrap_or(1))
+}
 
 pub fn config(files: &[PathBuf]) -> ExitCode {
     let mut ok = true;

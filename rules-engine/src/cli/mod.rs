@@ -1,9 +1,11 @@
-//! The command line: `vigil run | query | check config`. Each subcommand
-//! lives in its own file; `main` only parses and dispatches.
+//! The command line: `vigil run | query | check config|web-config|rules |
+//! test rules`. One enum variant per subcommand group, each in its own
+//! file; `main` only parses and dispatches.
 
 pub mod check;
 pub mod query;
 pub mod run;
+pub mod test;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +37,9 @@ pub enum Command {
     /// Check files without running anything.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Run unit tests (promtool's test file format).
+    #[command(subcommand)]
+    Test(TestCommand),
 }
 
 #[derive(Args)]
@@ -82,6 +87,27 @@ pub enum CheckCommand {
     /// valid): every error as file:line:column; exit 1 if there is one.
     WebConfig {
         /// The files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Check rule files as `promtool check rules` does (errors as
+    /// file:line:column with group and rule; exit 1 if there is one), and
+    /// print lint warnings with a suggested fix (they do not change the
+    /// exit code).
+    Rules {
+        /// The rule files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TestCommand {
+    /// Run rule unit tests in promtool's format (`rule_files`,
+    /// `input_series`, `alert_rule_test`, `promql_expr_test`); exit 1 if
+    /// one fails.
+    Rules {
+        /// The test files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },

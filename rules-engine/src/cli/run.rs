@@ -1,5 +1,6 @@
-//! `vigil run`: load everything first (a bad file never leaves a half-started
-//! server), bind, serve until Ctrl-C or SIGTERM, reload on SIGHUP.
+//! `vigil run`: load everything first (a bad config or rule file never
+//! leaves a half-started server), bind, serve until Ctrl-C or SIGTERM,
+//! reload on SIGHUP.
 
 use std::sync::Arc;
 
@@ -26,6 +27,10 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<()> {
         args.config_file.clone(),
         Arc::new(SystemClock),
     ));
+    vigil
+        .load_rules()
+        .await
+        .map_err(|e| anyhow!("bad rules or state store:\n{e}"))?;
     reload_on_sighup(vigil.clone())?;
     let listener = tokio::net::TcpListener::bind(args.listen_address)
         .await
@@ -42,7 +47,7 @@ fn reload_on_sighup(vigil: Arc<Vigil>) -> anyhow::Result<()> {
     let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
-            if let Err(e) = vigil.reload() {
+            if let Err(e) = vigil.reload().await {
                 tracing::error!(error = %e, "reload failed; keeping the running configuration");
             }
         }

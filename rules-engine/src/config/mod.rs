@@ -3,6 +3,7 @@
 //! reports each problem as `file:line:column: message`; the rest of the
 //! program trusts the result.
 
+pub mod datasource;
 pub mod scrape;
 pub mod units;
 
@@ -10,8 +11,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use vigil_common::secret::{Secret, SecretFileError, resolve_secret};
 use vigil_common::{ConfigErrors, Parsed, parse_yaml};
 
+pub use datasource::DataSourceConfig;
 pub use scrape::{ScrapeConfig, StaticConfig};
 pub use units::{ByteSize, PromDuration};
 
@@ -31,6 +34,9 @@ pub struct Config {
     pub rule_files: Vec<String>,
     #[serde(default)]
     pub scrape_configs: Vec<ScrapeConfig>,
+    /// Rules query this API instead of the embedded store.
+    #[serde(default)]
+    pub datasource: Option<DataSourceConfig>,
 }
 
 /// Defaults shared by every job, with Prometheus's values.
@@ -78,9 +84,26 @@ pub struct StorageConfig {
     /// longest range the shipped rules use with room to spare.
     #[serde(default = "default_retention")]
     pub retention: PromDuration,
-    /// Folder for the SQLite database (alert state, outbox, ledger). `None`
-    /// keeps everything in memory.
+    /// Folder for the SQLite database `vigil.db` (alert state, outbox,
+    /// ledger), created on first start. `None` keeps that state in memory,
+    /// like the samples: a restart then forgets pending and firing alerts.
     pub path: Option<PathBuf>,
+    /// A PostgreSQL URL (`postgres://user:pass@host/db`) to keep that state
+    /// in instead of SQLite; several vigils may share it. Never logged.
+    pub database_url: Option<Secret>,
+    /// A file holding `database_url` (the URL carries a password).
+    pub database_url_file: Option<PathBuf>,
+}
+
+impl StorageConfig {
+    /// The PostgreSQL URL, inline or read from its file.
+    pub fn database_url(&self) -> Result<Option<Secret>, SecretFileError> {
+        resolve_secret(
+            "database_url",
+            self.database_url.as_ref(),
+            self.database_url_file.as_deref(),
+        )
+    }
 }
 
 impl Default for StorageConfig {
@@ -88,6 +111,8 @@ impl Default for StorageConfig {
         StorageConfig {
             retention: default_retention(),
             path: None,
+            database_url: None,
+            database_url_file: None,
         }
     }
 }
@@ -167,8 +192,14 @@ impl Config {
         if let Some(p) = self.storage.path.as_mut() {
             join(p);
         }
+        if let Some(p) = self.storage.database_url_file.as_mut() {
+            join(p);
+        }
         for sc in &mut self.scrape_configs {
             sc.resolve_paths(&join, &join_str);
+        }
+        if let Some(ds) = self.datasource.as_mut() {
+            ds.resolve_paths(&join);
         }
     }
 
@@ -203,6 +234,27 @@ impl Config {
                 Some("scrape_timeout"),
                 "global scrape timeout greater than scrape interval",
             ));
+        }
+        if self.storage.database_url.is_some() && self.storage.database_url_file.is_some() {
+            errors.push(parsed.error_at(
+                "storage",
+                0,
+                Some("database_url_file"),
+                "set either `database_url` or `database_url_file`, not both",
+            ));
+        }
+        if let Some(u) = &self.storage.database_url
+            && !(u.expose().starts_with("postgres://") || u.expose().starts_with("postgresql://"))
+        {
+            errors.push(parsed.error_at(
+                "storage",
+                0,
+                Some("database_url"),
+                "database_url must start with postgres:// or postgresql://",
+            ));
+        }
+        if let Some(Err(m)) = self.datasource.as_ref().map(DataSourceConfig::validate) {
+            errors.push(parsed.error_at("datasource", 0, None, m));
         }
         let mut seen = std::collections::HashSet::new();
         for (i, sc) in self.scrape_configs.iter_mut().enumerate() {

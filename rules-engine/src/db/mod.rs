@@ -24,7 +24,12 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database: stored alert is malformed: {0}")]
     Corrupt(String),
+    #[error("storage: {0}")]
+    Config(String),
 }
+
+/// The SQLite file's name in `storage.path`.
+pub const SQLITE_FILE: &str = "vigil.db";
 
 /// A connection pool to one of the supported backends.
 #[derive(Debug, Clone)]
@@ -42,6 +47,23 @@ impl Db {
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .connect_with(opts)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Db::Sqlite(pool))
+    }
+
+    /// A private in-memory SQLite database, for when no data directory is
+    /// configured: state lives as long as the process, like the samples.
+    /// One connection that never expires, since each SQLite `:memory:`
+    /// connection is a database of its own.
+    pub async fn open_memory() -> Result<Db, DbError> {
+        let opts = SqliteConnectOptions::from_str("sqlite::memory:")?;
+        let pool = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(opts)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
@@ -67,7 +89,34 @@ impl Db {
                 Db::open_postgres(u).await
             }
             Some(u) => Db::open_sqlite(Path::new(u.trim_start_matches("sqlite://"))).await,
-            None => Db::open_sqlite(&data_dir.join("vigil.db")).await,
+            None => Db::open_sqlite(&data_dir.join(SQLITE_FILE)).await,
+        }
+    }
+
+    /// The store the `storage` section asks for: PostgreSQL when a URL is
+    /// given, else `vigil.db` in `storage.path` (the folder is created), else
+    /// in memory.
+    pub async fn for_storage(s: &crate::config::StorageConfig) -> Result<Db, DbError> {
+        let url = s
+            .database_url()
+            .map_err(|e| DbError::Config(e.to_string()))?;
+        match (url, &s.path) {
+            (Some(u), _) => Db::open_postgres(u.expose()).await,
+            (None, Some(dir)) => {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    DbError::Config(format!("cannot create storage.path {}: {e}", dir.display()))
+                })?;
+                Db::open_sqlite(&dir.join(SQLITE_FILE)).await
+            }
+            (None, None) => Db::open_memory().await,
+        }
+    }
+
+    /// Where the state is kept, for the start-up log (never the URL).
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgresql",
         }
     }
 }

@@ -65,7 +65,9 @@ pub fn test_rules(files: &[&Path]) -> Outcome {
         if !report.passed() {
             out.code = 1;
         }
-        out.stdout.push_str(&report.render());
+        let (stdout, stderr) = report.render_split();
+        out.stdout.push_str(&stdout);
+        out.stderr.push_str(&stderr);
         out.stdout.push('\n');
     }
     out
@@ -108,6 +110,6 @@ mod tests {
         assert_eq!(test_rules(&[&pass]).code, 0);
         let o = test_rules(&[&pass, &fail]);
         assert_eq!(o.code, 1);
-        assert!(o.stdout.contains("FAILED:"), "{}", o.stdout);
+        assert!(o.stderr.contains("FAILED:"), "{}", o.stderr);
     }
 }

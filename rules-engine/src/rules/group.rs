@@ -24,6 +24,24 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Same kind, name, expression, labels and (for alerts) hold and
+    /// annotations.
+    pub fn same_definition(&self, other: &Rule) -> bool {
+        match (self, other) {
+            (Rule::Recording(a), Rule::Recording(b)) => {
+                a.name == b.name && a.expr_text == b.expr_text && a.labels == b.labels
+            }
+            (Rule::Alerting(a), Rule::Alerting(b)) => {
+                a.name == b.name
+                    && a.expr_text == b.expr_text
+                    && a.labels == b.labels
+                    && a.annotations == b.annotations
+                    && a.hold == b.hold
+            }
+            _ => false,
+        }
+    }
+
     pub fn name(&self) -> &str {
         match self {
             Rule::Recording(r) => &r.name,
@@ -152,6 +170,57 @@ impl Group {
             last_evaluation: None,
             last_duration: Duration::ZERO,
         })
+    }
+
+    /// Whether `other` is the same group as written (so a reload can leave
+    /// this one running): same place, schedule, limits and rules.
+    pub fn same_definition(&self, other: &Group) -> bool {
+        self.name == other.name
+            && self.file == other.file
+            && self.interval_ms == other.interval_ms
+            && self.limit == other.limit
+            && self.query_offset_ms == other.query_offset_ms
+            && self.rules.len() == other.rules.len()
+            && self
+                .rules
+                .iter()
+                .zip(&other.rules)
+                .all(|(a, b)| a.same_definition(b))
+    }
+
+    /// Takes over the alerts and status of the rules of `old` that this
+    /// group still has (same kind and name, the n-th of that name), so a
+    /// reload that changes a group does not restart its `for` timers or
+    /// re-notify its firing alerts.
+    pub fn adopt_state(&mut self, old: &Group) {
+        let key = |rules: &[Rule], i: usize| {
+            let r = &rules[i];
+            let nth = rules[..i].iter().filter(|o| o.name() == r.name()).count();
+            (matches!(r, Rule::Alerting(_)), r.name().to_string(), nth)
+        };
+        let old_at: std::collections::HashMap<_, usize> = (0..old.rules.len())
+            .map(|i| (key(&old.rules, i), i))
+            .collect();
+        for i in 0..self.rules.len() {
+            let Some(&j) = old_at.get(&key(&self.rules, i)) else {
+                continue;
+            };
+            self.status[i] = old.status[j].clone();
+            if let (Rule::Alerting(new), Rule::Alerting(prev)) = (&mut self.rules[i], &old.rules[j])
+            {
+                new.active = prev.active.clone();
+            }
+        }
+        self.last_evaluation = old.last_evaluation;
+        self.last_duration = old.last_duration;
+    }
+
+    /// Every series the rules wrote at their last evaluation.
+    pub fn written_series(&self) -> HashSet<Labels> {
+        self.status
+            .iter()
+            .flat_map(|s| s.prev_series.iter().cloned())
+            .collect()
     }
 
     /// Evaluates every rule at `t` (ms), in order.

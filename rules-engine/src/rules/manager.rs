@@ -31,6 +31,17 @@ pub fn system_clock() -> Clock {
     })
 }
 
+/// Whether the data source is ready for rules: after a start, the first
+/// scrape of every target has landed in the (empty) store. Until then slots
+/// are skipped, so a restored firing alert is not resolved by an empty
+/// store and `absent()` rules do not fire on a store nobody wrote to yet.
+pub type Ready = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// Always ready (a remote data source, tests).
+pub fn always_ready() -> Ready {
+    Arc::new(|| true)
+}
+
 /// What running groups need.
 #[derive(Clone)]
 pub struct ManagerDeps {
@@ -41,6 +52,10 @@ pub struct ManagerDeps {
     pub resend_delay_ms: i64,
     pub db: Option<Db>,
     pub clock: Clock,
+    pub ready: Ready,
+    /// `vigil_rule_evaluation_duration_seconds`, one observation per rule
+    /// evaluation (as Prometheus's summary of the same name).
+    pub eval_seconds: Option<prometheus_client::metrics::histogram::Histogram>,
 }
 
 /// One running group and its counters.
@@ -48,6 +63,18 @@ pub struct RunningGroup {
     pub group: Mutex<Group>,
     /// `vigil_rule_group_iterations_missed_total`.
     pub missed: AtomicU64,
+    /// `vigil_rule_evaluation_failures_total`: rule evaluations that failed.
+    pub failures: AtomicU64,
+}
+
+impl RunningGroup {
+    pub fn new(group: Group) -> Arc<RunningGroup> {
+        Arc::new(RunningGroup {
+            group: Mutex::new(group),
+            missed: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+        })
+    }
 }
 
 /// Loads and validates every rule file; nothing is built if any fails.
@@ -87,11 +114,17 @@ pub fn load_groups(
 /// Puts back the alerts saved for each alerting rule.
 pub async fn restore(groups: &mut [Group], db: &Db) -> Result<(), crate::db::DbError> {
     for g in groups {
-        let (file, name) = (g.file.clone(), g.name.clone());
-        for r in &mut g.rules {
-            if let Rule::Alerting(r) = r {
-                r.restore(db.load_alerts(&rule_key(&file, &name, &r.name)).await?);
-            }
+        restore_group(g, db).await?;
+    }
+    Ok(())
+}
+
+/// [`restore`] for one group.
+pub async fn restore_group(g: &mut Group, db: &Db) -> Result<(), crate::db::DbError> {
+    let keys = alert_keys(g);
+    for (r, key) in g.rules.iter_mut().zip(keys) {
+        if let Rule::Alerting(r) = r {
+            r.restore(db.load_alerts(&key).await?);
         }
     }
     Ok(())
@@ -104,15 +137,7 @@ pub fn start(
     deps: ManagerDeps,
     shutdown: CancellationToken,
 ) -> (Vec<Arc<RunningGroup>>, Vec<tokio::task::JoinHandle<()>>) {
-    let running: Vec<Arc<RunningGroup>> = groups
-        .into_iter()
-        .map(|g| {
-            Arc::new(RunningGroup {
-                group: Mutex::new(g),
-                missed: AtomicU64::new(0),
-            })
-        })
-        .collect();
+    let running: Vec<Arc<RunningGroup>> = groups.into_iter().map(RunningGroup::new).collect();
     let tasks = running
         .iter()
         .map(|g| tokio::spawn(run_group(g.clone(), deps.clone(), shutdown.clone())))
@@ -120,7 +145,8 @@ pub fn start(
     (running, tasks)
 }
 
-async fn run_group(g: Arc<RunningGroup>, deps: ManagerDeps, shutdown: CancellationToken) {
+/// Evaluates the group on its slots until `shutdown`.
+pub async fn run_group(g: Arc<RunningGroup>, deps: ManagerDeps, shutdown: CancellationToken) {
     let (interval, offset) = {
         let gl = g.group.lock();
         let interval = gl.interval_ms.max(1);
@@ -134,6 +160,9 @@ async fn run_group(g: Arc<RunningGroup>, deps: ManagerDeps, shutdown: Cancellati
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
+        }
+        if !(deps.ready)() {
+            continue;
         }
         g.missed
             .fetch_add(schedule::missed(prev, slot, interval), Ordering::Relaxed);
@@ -165,15 +194,41 @@ fn eval_once(
         resend_delay_ms: deps.resend_delay_ms,
     };
     gl.eval(t, &eval_deps);
-    let (file, name) = (gl.file.clone(), gl.name.clone());
-    gl.rules
-        .iter()
-        .filter_map(|r| match r {
-            Rule::Alerting(r) => Some((
-                rule_key(&file, &name, &r.name),
-                r.active.values().cloned().collect(),
-            )),
+    for st in &gl.status {
+        if let Some(h) = &deps.eval_seconds {
+            h.observe(st.evaluation_duration.as_secs_f64());
+        }
+        if st.health == super::group::Health::Err && st.last_evaluation == Some(t) {
+            g.failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    alert_keys(&gl)
+        .into_iter()
+        .zip(&gl.rules)
+        .filter_map(|(key, r)| match r {
+            Rule::Alerting(r) => Some((key, r.active.values().cloned().collect())),
             Rule::Recording(_) => None,
+        })
+        .collect()
+}
+
+/// The state key of each rule of `g`, in order. Two alerting rules of one
+/// group may share a name (the same alert at two severities); the second
+/// and later get their position among the namesakes appended, so their
+/// states stay apart.
+pub fn alert_keys(g: &Group) -> Vec<String> {
+    let mut seen: std::collections::HashMap<&str, usize> = Default::default();
+    g.rules
+        .iter()
+        .map(|r| {
+            let n = seen.entry(r.name()).or_default();
+            let name = if *n == 0 {
+                r.name().to_string()
+            } else {
+                format!("{}\u{1f}{n}", r.name())
+            };
+            *n += 1;
+            rule_key(&g.file, &g.name, &name)
         })
         .collect()
 }
@@ -215,6 +270,8 @@ mod tests {
             resend_delay_ms: 60_000,
             db: Some(db.clone()),
             clock: system_clock(),
+            ready: always_ready(),
+            eval_seconds: None,
         };
         let stop = CancellationToken::new();
         let (running, tasks) = start(groups, deps, stop.clone());

@@ -7,6 +7,11 @@
 //! query.rs     the seams: RuleQuery (engine or remote API), AlertSink
 //! recording.rs / alerting.rs   one rule's evaluation
 //! group.rs     rules in order at a timestamp passed in; output appended
+//! schedule.rs  when a group evaluates; manager.rs: one task per group
+//! runtime.rs   the running set of a vigil, replaced as a whole on reload
+//! log_sink.rs  the default AlertSink: a log line per notification
+//! remote.rs    RuleQuery over a Prometheus-compatible /api/v1/query
+//! api_json.rs  /api/v1/rules and /api/v1/alerts bodies
 //! ```
 
 pub mod alerting;
@@ -16,9 +21,12 @@ pub mod file;
 pub mod group;
 pub mod lint;
 pub mod locate;
+pub mod log_sink;
 pub mod manager;
 pub mod query;
 pub mod recording;
+pub mod remote;
+pub mod runtime;
 pub mod schedule;
 pub mod unittest;
 pub mod validate;

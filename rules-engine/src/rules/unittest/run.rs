@@ -36,21 +36,30 @@ impl TestReport {
     /// promtool's layout: `Unit Testing:  f.yml` then `SUCCESS` or
     /// `FAILED:` and the failures.
     pub fn render(&self) -> String {
-        let mut out = String::new();
+        let (out, err) = self.render_split();
+        format!("{err}{out}")
+    }
+
+    /// What promtool prints to stdout and to stderr: the file name and
+    /// `SUCCESS` on stdout; warnings, `FAILED:` and each failure on stderr,
+    /// with a blank line on stdout after each failure.
+    pub fn render_split(&self) -> (String, String) {
+        let mut out = format!("Unit Testing:  {}\n", self.file);
+        let mut err = String::new();
         for w in &self.warnings {
-            out.push_str(&format!("  WARNING: {w}\n"));
+            err.push_str(&format!("  WARNING: {w}\n"));
         }
-        out.push_str(&format!("Unit Testing:  {}\n", self.file));
         if self.passed() {
             out.push_str("  SUCCESS\n");
         } else {
-            out.push_str("  FAILED:\n");
+            err.push_str("  FAILED:\n");
             for f in &self.failures {
-                out.push_str(f);
+                err.push_str(f);
+                err.push('\n');
                 out.push('\n');
             }
         }
-        out
+        (out, err)
     }
 }
 

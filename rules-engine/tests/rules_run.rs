@@ -1,0 +1,308 @@
+//! Rules in a running vigil: `Vigil::serve` on port 0 scraping a real local
+//! target, evaluating the configured rule files with the wall clock, alert
+//! state in SQLite under `storage.path`, alerts handed to a sink the test
+//! plugs in. Everything is observed through the HTTP API.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+use vigil::config::Config;
+use vigil::rules::{AlertSink, OutgoingAlert};
+use vigil::scrape::SystemClock;
+use vigil::server::Vigil;
+use vigil_common::web::WebConfig;
+
+/// Records what the rules send.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<OutgoingAlert>>);
+
+impl AlertSink for Recorder {
+    fn send(&self, alerts: Vec<OutgoingAlert>) {
+        self.0.lock().unwrap().extend(alerts);
+    }
+}
+
+struct Running {
+    base: String,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+    dir: tempfile::TempDir,
+    sink: Arc<Recorder>,
+}
+
+const RULES: &str = "groups:
+  - name: demo
+    interval: 200ms
+    rules:
+      - record: job:value:sum
+        expr: sum by (job) (demo_value)
+      - alert: ValueHigh
+        expr: job:value:sum > 10
+        for: 1s
+        labels: {severity: page}
+        annotations:
+          summary: 'value is {{ $value }}'
+";
+
+async fn start(target: &str) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("rules.d")).unwrap();
+    std::fs::write(dir.path().join("rules.d/demo.rules.yml"), RULES).unwrap();
+    let config_path = dir.path().join("vigil.yml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "storage:\n  path: data\nrule_files: ['rules.d/*.yml']\nscrape_configs:\n  - job_name: app\n    scrape_interval: 200ms\n    scrape_timeout: 200ms\n    static_configs: [{{targets: ['{target}']}}]\n"
+        ),
+    )
+    .unwrap();
+    let cfg = Config::load(&config_path).unwrap();
+    let vigil = Arc::new(Vigil::build(cfg, Some(config_path), Arc::new(SystemClock)));
+    let sink = Arc::new(Recorder::default());
+    vigil.set_alert_sink(sink.clone());
+    vigil.load_rules().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        vigil
+            .serve(listener, &WebConfig::default(), async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    Running {
+        base,
+        stop: Some(tx),
+        handle: Some(handle),
+        dir,
+        sink,
+    }
+}
+
+impl Running {
+    async fn get(&self, path: &str) -> Value {
+        support::http()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn text(&self, path: &str) -> String {
+        support::http()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn alerts(&self) -> Vec<Value> {
+        self.get("/api/v1/alerts").await["data"]["alerts"]
+            .as_array()
+            .cloned()
+            .unwrap()
+    }
+
+    async fn query(&self, expr: &str) -> Vec<Value> {
+        let q: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("query", expr)
+            .finish();
+        self.get(&format!("/api/v1/query?{q}")).await["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.handle.take().unwrap().await.unwrap();
+    }
+}
+
+macro_rules! eventually {
+    ($secs:expr, $what:expr, $cond:expr) => {{
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs($secs);
+        loop {
+            if $cond {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {}",
+                $what
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }};
+}
+
+#[tokio::test]
+async fn rules_evaluate_notify_and_are_served() {
+    let target = support::Target::start("demo_value{part=\"a\"} 3\n").await;
+    let v = start(&target.addr.to_string()).await;
+    assert!(
+        v.dir.path().join("data/vigil.db").exists(),
+        "SQLite created in storage.path"
+    );
+
+    // The recording rule's result is in the store.
+    eventually!(20, "recorded", !v.query("job:value:sum").await.is_empty());
+    assert!(v.alerts().await.is_empty());
+
+    target.set_body("demo_value{part=\"a\"} 30\n");
+    eventually!(20, "pending", {
+        let a = v.alerts().await;
+        a.len() == 1 && a[0]["state"] == "pending"
+    });
+    let pending = v.query("ALERTS{alertstate=\"pending\"}").await;
+    assert_eq!(pending.len(), 1, "ALERTS in the store");
+    assert_eq!(pending[0]["metric"]["alertname"], "ValueHigh");
+    eventually!(20, "firing", v.alerts().await[0]["state"] == "firing");
+    eventually!(20, "sent", !v.sink.0.lock().unwrap().is_empty());
+    {
+        let sent = v.sink.0.lock().unwrap();
+        assert_eq!(sent[0].labels.get("alertname"), Some("ValueHigh"));
+        assert_eq!(sent[0].labels.get("severity"), Some("page"));
+        assert_eq!(
+            sent[0].annotations,
+            vec![("summary".to_string(), "value is 30".to_string())]
+        );
+    }
+    let for_state = v.query("ALERTS_FOR_STATE").await;
+    assert_eq!(for_state.len(), 1);
+
+    let rules = v.get("/api/v1/rules").await;
+    let g = &rules["data"]["groups"][0];
+    assert_eq!(g["name"], "demo");
+    assert!(
+        g["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("rules.d/demo.rules.yml")
+    );
+    assert_eq!(g["rules"][0]["type"], "recording");
+    assert_eq!(g["rules"][1]["state"], "firing");
+    assert_eq!(g["rules"][1]["health"], "ok");
+    let only_alerts = v.get("/api/v1/rules?type=alert").await;
+    assert_eq!(
+        only_alerts["data"]["groups"][0]["rules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let metrics = v.text("/metrics").await;
+    for name in [
+        "vigil_rule_evaluation_duration_seconds_count",
+        "vigil_rule_group_last_duration_seconds{rule_group=",
+        "vigil_rule_evaluation_failures_total{rule_group=",
+        "vigil_rule_group_iterations_missed_total{rule_group=",
+        "vigil_config_last_reload_successful 1",
+    ] {
+        assert!(metrics.contains(name), "{name} missing:\n{metrics}");
+    }
+
+    // The condition clears: the alert resolves and the resolution is sent.
+    target.set_body("demo_value{part=\"a\"} 1\n");
+    eventually!(20, "resolved", v.alerts().await.is_empty());
+    eventually!(20, "resolution sent", {
+        let sent = v.sink.0.lock().unwrap();
+        sent.last()
+            .is_some_and(|a| a.ends_at <= vigil::rules::manager::system_clock()())
+    });
+    v.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_rule_is_unhealthy_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two series from a group limited to one: an error of the rule.
+    std::fs::write(
+        dir.path().join("r.yml"),
+        "groups:\n  - name: limited\n    interval: 100ms\n    limit: 1\n    rules:\n      - record: two\n        expr: vector(1) or label_replace(vector(1), 'a', 'b', '', '')\n",
+    )
+    .unwrap();
+    let path = dir.path().join("vigil.yml");
+    std::fs::write(&path, "rule_files: [r.yml]\n").unwrap();
+    let vigil = Arc::new(Vigil::build(
+        Config::load(&path).unwrap(),
+        Some(path),
+        Arc::new(SystemClock),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel::<()>();
+    let h = tokio::spawn(async move {
+        vigil
+            .serve(listener, &WebConfig::default(), async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    let get = |path: &'static str| {
+        let base = base.clone();
+        async move {
+            support::http()
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    eventually!(20, "evaluated", {
+        let r: Value = serde_json::from_str(&get("/api/v1/rules").await).unwrap();
+        r["data"]["groups"][0]["rules"][0]["health"] == "err"
+    });
+    let r: Value = serde_json::from_str(&get("/api/v1/rules").await).unwrap();
+    let err = r["data"]["groups"][0]["rules"][0]["lastError"]
+        .as_str()
+        .unwrap();
+    assert!(err.contains("limit"), "{err}");
+    let metrics = get("/metrics").await;
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("vigil_rule_evaluation_failures_total{"))
+        .unwrap();
+    assert!(line.contains(";limited\"}"), "{line}");
+    let n: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(n >= 1.0, "{line}");
+    let _ = tx.send(());
+    h.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_bad_rule_file_is_refused_before_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yml"),
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up ==\n",
+    )
+    .unwrap();
+    let path = dir.path().join("vigil.yml");
+    std::fs::write(&path, "rule_files: ['*.yml']\n").unwrap();
+    let vigil = Vigil::build(
+        Config::load(&path).unwrap(),
+        Some(path),
+        Arc::new(SystemClock),
+    );
+    let err = vigil.load_rules().await.unwrap_err().to_string();
+    let bad = dir.path().join("bad.yml");
+    assert!(err.starts_with(&format!("{}:5:", bad.display())), "{err}");
+    assert!(err.contains("group \"g\", rule 1, \"A\""), "{err}");
+}

@@ -1,0 +1,153 @@
+//! The real `vigil` binary as a child process: started on port 0 with JSON
+//! logs, its log lines collected by a thread (the `listening` line gives
+//! the address), stopped with SIGKILL or SIGTERM. Killed on drop, so a
+//! failing test leaves nothing running.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub struct VigilProcess {
+    child: Child,
+    pub base: String,
+    /// Every log line so far, parsed.
+    pub logs: Arc<Mutex<Vec<Value>>>,
+}
+
+impl VigilProcess {
+    /// Starts `vigil run --config.file config` and waits until it listens.
+    pub fn start(config: &Path) -> VigilProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["run", "--web.listen-address", "127.0.0.1:0"])
+            .args(["--log.format", "json", "--config.file"])
+            .arg(config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let logs: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let stderr = child.stderr.take().unwrap();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let v: Value = serde_json::from_str(&line).unwrap_or(Value::String(line));
+                let v = match v.get("fields") {
+                    Some(f) => f.clone(),
+                    None => v,
+                };
+                if v["message"] == "listening" {
+                    let _ = tx.send(v["address"].as_str().unwrap_or("").to_string());
+                }
+                sink.lock().unwrap().push(v);
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("vigil did not listen: {:?}", logs.lock().unwrap()));
+        VigilProcess {
+            child,
+            base: format!("http://{addr}"),
+            logs,
+        }
+    }
+
+    /// SIGKILL: no chance to save anything on the way out.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Sends a signal by name (`HUP`, `TERM`).
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name}");
+    }
+
+    /// The `alert notification` log lines so far.
+    pub fn notifications(&self) -> Vec<Value> {
+        self.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|v| v["message"] == "alert notification")
+            .cloned()
+            .collect()
+    }
+
+    /// Log lines whose message contains `text`.
+    pub fn logged(&self, text: &str) -> Vec<Value> {
+        self.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|v| v["message"].as_str().is_some_and(|m| m.contains(text)))
+            .cloned()
+            .collect()
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        vigil_common::install_crypto_provider();
+        reqwest::get(format!("{}{path}", self.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The pending or firing alert named `name`.
+    pub async fn alert(&self, name: &str) -> Option<Value> {
+        self.get("/api/v1/alerts").await["data"]["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["labels"]["alertname"] == name)
+            .cloned()
+    }
+}
+
+impl Drop for VigilProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls an async condition every 50 ms until it holds (fails after
+/// `secs`).
+#[macro_export]
+macro_rules! eventually {
+    ($secs:expr, $what:expr, $cond:expr) => {{
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs($secs);
+        loop {
+            if $cond {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {}",
+                $what
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }};
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
