@@ -5,6 +5,7 @@
 //! are embedded per backend.
 
 mod alert_state;
+mod ledger;
 
 pub use alert_state::{StoredAlert, rule_key};
 
@@ -24,6 +25,8 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database: stored alert is malformed: {0}")]
     Corrupt(String),
+    #[error("database: SLA ledger row is malformed: {0}")]
+    CorruptLedger(String),
 }
 
 /// A connection pool to one of the supported backends.
