@@ -17,6 +17,7 @@ pub mod evaluate;
 pub mod exact;
 pub mod incidents;
 pub mod ledger;
+pub mod locate;
 pub mod maintenance;
 pub mod period;
 pub mod render;
