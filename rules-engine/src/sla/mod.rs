@@ -12,6 +12,7 @@
 //! ```
 
 pub mod availability;
+pub mod backfill;
 pub mod config;
 pub mod credit;
 pub mod evaluate;
