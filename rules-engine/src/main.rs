@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Command::Check(CheckCommand::WebConfig { files }) => {
             return vigil::cli::check::web_config(files);
         }
+        Command::Sla(args) => return vigil::cli::sla::main(args),
         Command::Run(args) => runtime().and_then(|rt| rt.block_on(vigil::cli::run::run(args))),
         Command::Query(args) => runtime()
             .and_then(|rt| rt.block_on(vigil::cli::query::run(args)))

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod query;
 pub mod run;
+pub mod sla;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +36,8 @@ pub enum Command {
     /// Check files without running anything.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// SLA reports, the month's error budget, and ledger backfill.
+    Sla(sla::SlaArgs),
 }
 
 #[derive(Args)]
