@@ -206,6 +206,51 @@ pub fn start<L: LedgerStore + 'static>(deps: SlaDeps<L>) -> Result<SlaHandle, St
     })
 }
 
+/// What a running vigil calls: starts the task for `config.sla` (nothing
+/// without that section), over the embedded engine and store, with the
+/// ledger in the database of `storage.path` or, without one, in memory
+/// (lost at exit, like everything else then).
+pub async fn start_for(
+    config: &crate::config::Config,
+    engine: crate::promql::Engine,
+    querier: Arc<dyn crate::store::Querier>,
+    gauges: SlaGauges,
+    clock: Arc<dyn crate::scrape::Clock>,
+) -> Result<Option<SlaHandle>, StartError> {
+    let Some(sla) = config.sla.clone() else {
+        return Ok(None);
+    };
+    let query: Arc<dyn RuleQuery> = Arc::new(crate::rules::query::EngineQuery { engine, querier });
+    let clock: Clock = Arc::new(move || clock.now_ms());
+    let interval_ms = config.global.evaluation_interval.as_millis();
+    let handle = match &config.storage.path {
+        Some(dir) => {
+            let fail = |e: &dyn std::fmt::Display| {
+                StartError(format!("SLA ledger in {}: {e}", dir.display()))
+            };
+            std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+            let db = crate::db::Db::open(None, dir).await.map_err(|e| fail(&e))?;
+            start(SlaDeps {
+                config: sla,
+                query,
+                ledger: Arc::new(db),
+                gauges,
+                clock,
+                interval_ms,
+            })?
+        }
+        None => start(SlaDeps {
+            config: sla,
+            query,
+            ledger: Arc::new(super::ledger::MemoryLedger::default()),
+            gauges,
+            clock,
+            interval_ms,
+        })?,
+    };
+    Ok(Some(handle))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
