@@ -212,16 +212,20 @@ pub fn start<L: LedgerStore + 'static>(deps: SlaDeps<L>) -> Result<SlaHandle, St
 /// (lost at exit, like everything else then).
 pub async fn start_for(
     config: &crate::config::Config,
-    engine: crate::promql::Engine,
+    engine: &crate::promql::Engine,
     querier: Arc<dyn crate::store::Querier>,
-    gauges: SlaGauges,
-    clock: Arc<dyn crate::scrape::Clock>,
+    gauges: &SlaGauges,
+    clock: &Arc<dyn crate::scrape::Clock>,
 ) -> Result<Option<SlaHandle>, StartError> {
     let Some(sla) = config.sla.clone() else {
         return Ok(None);
     };
-    let query: Arc<dyn RuleQuery> = Arc::new(crate::rules::query::EngineQuery { engine, querier });
-    let clock: Clock = Arc::new(move || clock.now_ms());
+    let query: Arc<dyn RuleQuery> = Arc::new(crate::rules::query::EngineQuery {
+        engine: engine.clone(),
+        querier,
+    });
+    let (clock_in, gauges) = (clock.clone(), gauges.clone());
+    let clock: Clock = Arc::new(move || clock_in.now_ms());
     let interval_ms = config.global.evaluation_interval.as_millis();
     let handle = match &config.storage.path {
         Some(dir) => {
