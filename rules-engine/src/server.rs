@@ -37,6 +37,8 @@ pub enum ServeError {
     },
     #[error("serving HTTP: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Sla(#[from] crate::sla::run::StartError),
 }
 
 /// A built vigil, ready to serve.
@@ -46,6 +48,7 @@ pub struct Vigil {
     pub scrape: Arc<ScrapeManager>,
     pub metrics: Arc<ServerMetrics>,
     pub clock: Arc<dyn Clock>,
+    pub sla_gauges: crate::sla::metrics::SlaGauges,
     ready: Arc<AtomicBool>,
     /// The file the config came from (for reloads); `None`: defaults.
     config_file: Option<PathBuf>,
@@ -68,13 +71,18 @@ impl Vigil {
             subquery_step: config.global.evaluation_interval.as_duration(),
         });
         let scrape = ScrapeManager::new(head.clone(), clock.clone());
-        let metrics = Arc::new(ServerMetrics::new(Some(head.clone()), Some(scrape.clone())));
+        let sla_gauges = crate::sla::metrics::SlaGauges::default();
+        let metrics = Arc::new(
+            ServerMetrics::new(Some(head.clone()), Some(scrape.clone()))
+                .with_collector(Box::new(sla_gauges.clone())),
+        );
         Vigil {
             head,
             engine,
             scrape,
             metrics,
             clock,
+            sla_gauges,
             ready: Arc::new(AtomicBool::new(false)),
             config_file,
             config: Mutex::new(config),
@@ -150,9 +158,22 @@ impl Vigil {
         self.scrape
             .apply(&jobs)
             .map_err(|(job, source)| ServeError::ScrapeClient { job, source })?;
+        let (cfg, head) = (self.config(), self.head.clone());
+        let sla =
+            crate::sla::run::start_for(&cfg, &self.engine, head, &self.sla_gauges, &self.clock);
+        let sla = match sla.await {
+            Ok(sla) => sla,
+            Err(e) => {
+                self.scrape.shutdown().await;
+                return Err(e.into());
+            }
+        };
         self.ready.store(true, Ordering::Release);
         let result = vigil_common::serve::serve(self.router(), listener, web, shutdown).await;
         self.ready.store(false, Ordering::Release);
+        if let Some(sla) = sla {
+            sla.stop().await;
+        }
         self.scrape.shutdown().await;
         result.map_err(ServeError::from)
     }
