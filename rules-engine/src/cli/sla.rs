@@ -300,10 +300,10 @@ async fn backfill_cmd(
 
 /// RFC 3339 or Unix seconds (fractions allowed), as epoch ms.
 fn parse_time(s: &str) -> anyhow::Result<i64> {
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() {
-            return Ok((secs * 1000.0).round() as i64);
-        }
+    if let Ok(secs) = s.parse::<f64>()
+        && secs.is_finite()
+    {
+        return Ok((secs * 1000.0).round() as i64);
     }
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp_millis())
