@@ -47,6 +47,25 @@ macro_rules! exec {
     };
 }
 
+/// The intervals a `*_SELECT` statement returns on `$executor`, as a
+/// `Result<Vec<Interval>, DbError>`.
+macro_rules! select {
+    ($sql:expr, $executor:expr, $service:expr, $span:expr) => {
+        sqlx::query($sql)
+            .bind($service)
+            .bind($span.start)
+            .bind($span.end)
+            .fetch_all($executor)
+            .await
+            .map_err(DbError::from)
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| to_interval(r.try_get(0)?, r.try_get(1)?, &r.try_get::<String, _>(2)?))
+                    .collect::<Result<Vec<Interval>, DbError>>()
+            })
+    };
+}
+
 /// A transaction on either backend.
 enum Tx {
     Pg(sqlx::Transaction<'static, sqlx::Postgres>),
@@ -108,29 +127,10 @@ impl Db {
 
     /// Every interval of `service` overlapping `span`, unclipped, by start.
     pub async fn ledger_read(&self, service: &str, span: Span) -> Result<Vec<Interval>, DbError> {
-        let rows = match self {
-            Db::Postgres(p) => sqlx::query(PG_SELECT)
-                .bind(service)
-                .bind(span.start)
-                .bind(span.end)
-                .fetch_all(p)
-                .await?
-                .into_iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<String, _>(2)?)))
-                .collect::<Result<Vec<(i64, i64, String)>, sqlx::Error>>()?,
-            Db::Sqlite(p) => sqlx::query(LITE_SELECT)
-                .bind(service)
-                .bind(span.start)
-                .bind(span.end)
-                .fetch_all(p)
-                .await?
-                .into_iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<String, _>(2)?)))
-                .collect::<Result<Vec<(i64, i64, String)>, sqlx::Error>>()?,
-        };
-        rows.iter()
-            .map(|(s, e, st)| to_interval(*s, *e, st))
-            .collect()
+        match self {
+            Db::Postgres(p) => select!(PG_SELECT, p, service, span),
+            Db::Sqlite(p) => select!(LITE_SELECT, p, service, span),
+        }
     }
 
     /// Replaces what the ledger says about `service` during `span` with
@@ -143,8 +143,13 @@ impl Db {
         span: Span,
         intervals: &[Interval],
     ) -> Result<(), DbError> {
-        let old = self.ledger_read(service, span).await?;
         let mut tx = Tx::begin(self).await?;
+        // Read in the transaction, so an append from a running vigil
+        // cannot slip in between the read and the delete.
+        let old = match &mut tx {
+            Tx::Pg(t) => select!(PG_SELECT, &mut **t, service, span)?,
+            Tx::Lite(t) => select!(LITE_SELECT, &mut **t, service, span)?,
+        };
         exec!(
             self,
             tx,
