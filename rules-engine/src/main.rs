@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         }
         Command::Check(CheckCommand::Rules { files }) => return vigil::cli::check::rules(files),
         Command::Test(TestCommand::Rules { files }) => return vigil::cli::test::rules(files),
+        Command::Sla(args) => return vigil::cli::sla::main(args),
         Command::Run(args) => runtime().and_then(|rt| rt.block_on(vigil::cli::run::run(args))),
         Command::Query(args) => runtime()
             .and_then(|rt| rt.block_on(vigil::cli::query::run(args)))

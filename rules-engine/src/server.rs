@@ -53,6 +53,8 @@ pub enum ServeError {
     DataSource(String),
     #[error("serving HTTP: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Sla(#[from] crate::sla::run::StartError),
 }
 
 fn join_errors(errs: &[RuleError]) -> String {
@@ -77,6 +79,7 @@ pub struct Vigil {
     pub scrape: Arc<ScrapeManager>,
     pub metrics: Arc<ServerMetrics>,
     pub clock: Arc<dyn Clock>,
+    pub sla_gauges: crate::sla::metrics::SlaGauges,
     ready: Arc<AtomicBool>,
     /// The file the config came from (for reloads); `None`: defaults.
     config_file: Option<PathBuf>,
@@ -108,7 +111,11 @@ impl Vigil {
             subquery_step: config.global.evaluation_interval.as_duration(),
         });
         let scrape = ScrapeManager::new(head.clone(), clock.clone());
-        let metrics = Arc::new(ServerMetrics::new(Some(head.clone()), Some(scrape.clone())));
+        let sla_gauges = crate::sla::metrics::SlaGauges::default();
+        let metrics = Arc::new(
+            ServerMetrics::new(Some(head.clone()), Some(scrape.clone()))
+                .with_collector(Box::new(sla_gauges.clone())),
+        );
         metrics.rules.reloaded(true, clock.now_ms());
         let groups_view = metrics.rules.groups.0.clone();
         Vigil {
@@ -117,6 +124,7 @@ impl Vigil {
             scrape,
             metrics,
             clock,
+            sla_gauges,
             ready: Arc::new(AtomicBool::new(false)),
             config_file,
             config: Mutex::new(config),
@@ -314,6 +322,20 @@ impl Vigil {
         self.scrape
             .apply(&jobs)
             .map_err(|(job, source)| ServeError::ScrapeClient { job, source })?;
+        let sla = crate::sla::run::start_for(
+            &config,
+            &self.engine,
+            self.head.clone(),
+            &self.sla_gauges,
+            &self.clock,
+        );
+        let sla = match sla.await {
+            Ok(sla) => sla,
+            Err(e) => {
+                self.scrape.shutdown().await;
+                return Err(e.into());
+            }
+        };
         let groups = std::mem::take(&mut prepared.groups);
         let deps = self.manager_deps(&config, prepared, self.warm_up(&jobs));
         let rules = Arc::new(RuleManager::new(deps, self.groups_view.clone()));
@@ -323,6 +345,9 @@ impl Vigil {
         let result = vigil_common::serve::serve(self.router(), listener, web, shutdown).await;
         self.ready.store(false, Ordering::Release);
         rules.stop().await;
+        if let Some(sla) = sla {
+            sla.stop().await;
+        }
         self.scrape.shutdown().await;
         result.map_err(ServeError::from)
     }

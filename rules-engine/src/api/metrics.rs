@@ -82,6 +82,13 @@ impl ServerMetrics {
         }
     }
 
+    /// Adds figures another stage keeps (the SLA gauges), read at every
+    /// scrape of `/metrics`.
+    pub fn with_collector(mut self, c: Box<dyn Collector>) -> Self {
+        self.registry.register_collector(c);
+        self
+    }
+
     /// The exposition text (OpenMetrics).
     pub fn render(&self) -> Result<String, std::fmt::Error> {
         let mut out = String::new();

@@ -6,6 +6,7 @@ pub mod check;
 pub mod query;
 pub mod run;
 pub mod test;
+pub mod sla;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ pub enum Command {
     /// Run unit tests (promtool's test file format).
     #[command(subcommand)]
     Test(TestCommand),
+    /// SLA reports, the month's error budget, and ledger backfill.
+    Sla(sla::SlaArgs),
 }
 
 #[derive(Args)]

@@ -37,6 +37,9 @@ pub struct Config {
     /// Rules query this API instead of the embedded store.
     #[serde(default)]
     pub datasource: Option<DataSourceConfig>,
+    /// The SLA report: services, credit tiers, maintenance windows.
+    #[serde(default)]
+    pub sla: Option<crate::sla::config::SlaConfig>,
 }
 
 /// Defaults shared by every job, with Prometheus's values.
@@ -268,6 +271,9 @@ impl Config {
             if let Err(m) = sc.resolve(&self.global) {
                 errors.push(parsed.error_at("scrape_configs", i, Some("job_name"), m));
             }
+        }
+        if let Some(Err(e)) = self.sla.as_ref().map(|s| s.validate()) {
+            errors.extend(crate::sla::locate::locate(&e, &parsed.file, &parsed.text));
         }
         if errors.is_empty() {
             Ok(())

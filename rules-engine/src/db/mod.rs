@@ -5,6 +5,7 @@
 //! are embedded per backend.
 
 mod alert_state;
+mod ledger;
 
 pub use alert_state::{StoredAlert, rule_key};
 
@@ -26,6 +27,8 @@ pub enum DbError {
     Corrupt(String),
     #[error("storage: {0}")]
     Config(String),
+    #[error("database: SLA ledger row is malformed: {0}")]
+    CorruptLedger(String),
 }
 
 /// The SQLite file's name in `storage.path`.

@@ -26,6 +26,26 @@ pub enum State {
     Unknown,
 }
 
+impl State {
+    /// The name stored in the ledger table and shown in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Up => "up",
+            State::Down => "down",
+            State::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        match s {
+            "up" => Some(State::Up),
+            "down" => Some(State::Down),
+            "unknown" => Some(State::Unknown),
+            _ => None,
+        }
+    }
+}
+
 /// One ledger row: `state` held during `span`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Interval {

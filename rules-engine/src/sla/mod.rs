@@ -1,8 +1,9 @@
 //! SLA reports: calendar-month availability, maintenance exclusions, exact
 //! credit math, incidents, and the report in several formats.
 //!
-//! Everything here is pure: the ledger is read through [`ledger::LedgerStore`]
-//! and the time ("now", the month) is always passed in.
+//! Everything here is pure except [`run`], the evaluation task: the ledger
+//! is read through [`ledger::LedgerStore`] and the time ("now", the month)
+//! is always passed in; `run`'s loop is the one place that reads the clock.
 //!
 //! ```text
 //! observations -> ledger intervals --+
@@ -11,15 +12,19 @@
 //! ```
 
 pub mod availability;
+pub mod backfill;
 pub mod config;
 pub mod credit;
 pub mod evaluate;
 pub mod exact;
 pub mod incidents;
 pub mod ledger;
+pub mod locate;
 pub mod maintenance;
+pub mod metrics;
 pub mod period;
 pub mod render;
 pub mod report;
+pub mod run;
 pub mod span;
 pub mod validate;

@@ -62,6 +62,8 @@ impl SlaConfig {
             }
             if s.up.trim().is_empty() {
                 push(format!("{at}.up"), "must be a PromQL expression".into());
+            } else if let Err(e) = crate::promql::parse_expr(&s.up) {
+                push(format!("{at}.up"), format!("bad PromQL: {e}"));
             }
             if s.objective > hundred || s.objective == Decimal::integer(0) {
                 push(

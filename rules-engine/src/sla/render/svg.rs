@@ -4,10 +4,14 @@
 
 use std::fmt::Write;
 
+use super::super::availability::human_ms;
 use super::super::report::{Day, ServiceReport};
 use super::super::span::Span;
 use super::html::escape;
 use super::{availability, met};
+
+/// Narrowest an incident is drawn on the timeline, in pixels.
+const MIN_INCIDENT_PX: f64 = 3.0;
 
 const MET: &str = "#2e7d32";
 const MISSED: &str = "#c62828";
@@ -98,8 +102,10 @@ fn bar_for(
 }
 
 /// The period as a line: excluded maintenance in blue, maintenance that was
-/// not excluded in orange, no data in grey, incidents in red (at least a pixel wide, so a
-/// 30-second outage is visible), with a tick at the start of each week.
+/// not excluded in orange, no data in grey, incidents in red (at least
+/// [`MIN_INCIDENT_PX`] wide: at 760 px a month, a pixel is about an hour, so
+/// narrower a 30-second outage would vanish, on screen and on paper), with a
+/// tick at the start of each week.
 pub fn timeline(s: &ServiceReport, period: Span) -> String {
     let (left, width, y, h) = (10.0, 760.0, 20.0, 24.0);
     let total = period.len_ms().max(1) as f64;
@@ -127,19 +133,19 @@ pub fn timeline(s: &ServiceReport, period: Span) -> String {
     for u in &s.unknown {
         let _ = write!(
             out,
-            r##"<rect x="{:.1}" y="{y}" width="{:.1}" height="{h}" fill="{NO_DATA}"><title>no data, {} ms</title></rect>"##,
+            r##"<rect x="{:.1}" y="{y}" width="{:.1}" height="{h}" fill="{NO_DATA}"><title>no data, {}</title></rect>"##,
             x(u.start),
             (x(u.end) - x(u.start)).max(1.0),
-            u.len_ms()
+            human_ms(u.len_ms())
         );
     }
     for inc in &s.incidents.incidents {
         let _ = write!(
             out,
-            r##"<rect x="{:.1}" y="{y}" width="{:.1}" height="{h}" fill="{MISSED}"><title>incident, {} ms</title></rect>"##,
+            r##"<rect x="{:.1}" y="{y}" width="{:.1}" height="{h}" fill="{MISSED}"><title>incident, {}</title></rect>"##,
             x(inc.span.start),
-            (x(inc.span.end) - x(inc.span.start)).max(1.0),
-            inc.duration_ms
+            (x(inc.span.end) - x(inc.span.start)).max(MIN_INCIDENT_PX),
+            human_ms(inc.duration_ms)
         );
     }
     for d in s
