@@ -5,11 +5,15 @@
 
 pub mod alert;
 pub mod data;
+pub mod dedup;
 pub mod email;
+pub mod group;
 pub mod http;
 pub mod inhibit;
 pub mod retry;
+pub mod silence;
 pub mod slack;
+pub mod stages;
 pub mod webhook;
 
 pub use alert::{Alert, Status};
