@@ -5,6 +5,10 @@
 //! are embedded per backend.
 
 mod alert_state;
+pub mod history;
+pub mod outbox;
+pub mod silences;
+mod sql;
 
 pub use alert_state::{StoredAlert, rule_key};
 
