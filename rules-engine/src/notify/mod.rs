@@ -20,6 +20,7 @@ pub mod data;
 pub mod dedup;
 pub mod dispatch;
 pub mod email;
+pub mod forward;
 pub mod group;
 pub mod http;
 pub mod inhibit;
