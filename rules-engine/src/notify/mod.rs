@@ -16,6 +16,7 @@
 //! only the dispatcher and sender tasks read the clock.
 
 pub mod alert;
+pub mod api;
 pub mod data;
 pub mod dedup;
 pub mod dispatch;
@@ -30,6 +31,7 @@ pub mod notifier;
 pub mod retry;
 pub mod sender;
 pub mod silence;
+pub mod silence_store;
 pub mod slack;
 pub mod stages;
 pub mod template;
