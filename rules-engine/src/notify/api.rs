@@ -6,7 +6,9 @@
 //!   stays, as in Alertmanager);
 //! - `GET /api/v2/alerts[?filter=&active=&silenced=&inhibited=&receiver=]`
 //!   with each alert's receivers and whether it is silenced or inhibited,
-//!   and `POST /api/v2/alerts` (what Prometheus and amtool send).
+//!   and `POST /api/v2/alerts` (what Prometheus and amtool send);
+//! - `GET /api/v1/alerts/history[?since=&kind=&fingerprint=&limit=]`:
+//!   vigil's append-only alert and notification history, newest first.
 //!
 //! Bodies are Alertmanager's JSON; errors are a JSON string with the
 //! status code, as Alertmanager answers, and never carry internals (a
@@ -29,6 +31,7 @@ use super::dispatch::Dispatcher;
 use super::inhibit::inhibited_by;
 use super::silence::{ActiveSilence, Silence, SilenceMatcher, SilenceState, silenced_by};
 use super::silence_store::{self, SilenceError};
+use crate::db::history::HistoryQuery;
 use crate::model::{Labels, Matcher};
 use crate::route::matchers::{matches_all, parse_matcher};
 
@@ -41,6 +44,7 @@ pub fn router(d: Dispatcher) -> Router {
             get(get_silence).delete(delete_silence),
         )
         .route("/api/v2/alerts", get(list_alerts).post(post_alerts))
+        .route("/api/v1/alerts/history", get(history))
         .with_state(d)
 }
 
@@ -332,4 +336,50 @@ async fn post_alerts(
     }
     d.post(alerts);
     Ok(StatusCode::OK)
+}
+
+async fn history(
+    State(d): State<Dispatcher>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let p = params(q);
+    let get = |k: &str| p.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let since = match get("since") {
+        Some(v) => Some(
+            DateTime::parse_from_rfc3339(&v)
+                .map_err(|e| bad(format!("since: {e}")))?
+                .with_timezone(&Utc),
+        ),
+        None => None,
+    };
+    let limit = match get("limit") {
+        Some(v) => Some(
+            v.parse::<i64>()
+                .map_err(|_| bad("limit must be an integer"))?,
+        ),
+        None => None,
+    };
+    let q = HistoryQuery {
+        since,
+        kind: get("kind"),
+        fingerprint: get("fingerprint"),
+        limit,
+    };
+    let rows = d.db().history(&q).await.map_err(SilenceError::from)?;
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|e| {
+            json!({
+                "at": go_time(Some(e.at)),
+                "kind": e.kind,
+                "fingerprint": e.fingerprint,
+                "labels": e.labels,
+                "groupKey": e.group_key,
+                "integration": e.integration,
+                "status": e.status,
+                "detail": e.detail,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"status": "success", "data": data})))
 }

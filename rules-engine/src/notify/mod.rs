@@ -17,6 +17,8 @@
 
 pub mod alert;
 pub mod api;
+pub mod cli;
+pub mod config;
 pub mod data;
 pub mod dedup;
 pub mod dispatch;
