@@ -180,5 +180,28 @@ receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:
         body.as_str().unwrap().contains("at least one matcher"),
         "{body}"
     );
+
+    // The history shows the alert firing and its notification delivered.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let h: serde_json::Value = client
+            .get(format!("{url}/api/v1/alerts/history"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let rows = h["data"].as_array().unwrap();
+        let has = |kind: &str, status: &str| {
+            rows.iter()
+                .any(|r| r["kind"] == kind && r["status"] == status)
+        };
+        if has("alert", "firing") && has("notification", "delivered") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "history: {h}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     d.shutdown().await;
 }
