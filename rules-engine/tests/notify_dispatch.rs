@@ -307,3 +307,57 @@ async fn db_close(db: Db) {
         p.close().await;
     }
 }
+
+#[tokio::test]
+async fn slack_blocks_max_alerts_and_send_resolved() {
+    let (listener, port) = bind().await;
+    let h = hook(listener).await;
+    let (_dir, db) = sqlite().await;
+    let cfg = format!(
+        "route:\n  receiver: both\n  group_by: [alertname]\n  group_wait: 0s\n  group_interval: 1s\n\
+receivers:\n  - name: both\n    slack_configs:\n      - api_url: http://127.0.0.1:{port}/slack\n        channel: '#ops'\n        fields: [{{title: Instances, value: '{{{{ range .Alerts }}}}{{{{ .Labels.instance }}}} {{{{ end }}}}'}}]\n    webhook_configs:\n      - url: http://127.0.0.1:{port}/hook\n        max_alerts: 1\n        send_resolved: false\n"
+    );
+    let d = start(&db, &cfg, NotifyMetrics::default()).await;
+    let now = now_ms();
+    d.send(vec![
+        alert("Down", "a", now - 1000, now + 3_600_000),
+        alert("Down", "b", now - 1000, now + 3_600_000),
+    ]);
+    wait_for("slack and webhook", 10, || {
+        h.lock().unwrap().seen.len() >= 2
+    })
+    .await;
+    let seen = h.lock().unwrap().seen.clone();
+    let slack = &seen.iter().find(|s| s.0 == "slack").unwrap().2;
+    let blocks = slack["attachments"][0]["blocks"].as_array().unwrap();
+    assert_eq!(blocks[0]["type"], "header");
+    assert_eq!(blocks[0]["text"]["text"], "[FIRING:2] Down ");
+    assert_eq!(slack["attachments"][0]["color"], "#a30200");
+    assert_eq!(slack["channel"], "#ops");
+    assert!(
+        slack["text"].as_str().unwrap().contains("[FIRING:2] Down"),
+        "{slack}"
+    );
+    let fields = blocks.iter().find(|b| b.get("fields").is_some()).unwrap();
+    assert_eq!(fields["fields"][0]["text"], "*Instances*\na b ");
+    assert_eq!(
+        blocks.last().unwrap()["elements"][0]["url"],
+        "http://vigil.example/#/alerts?receiver=both"
+    );
+    let hook_body = &seen.iter().find(|s| s.0 == "hook").unwrap().2;
+    assert_eq!(hook_body["alerts"].as_array().unwrap().len(), 1);
+    assert_eq!(hook_body["truncatedAlerts"], 1);
+
+    // Resolved: neither Slack (default send_resolved: false) nor this
+    // webhook (send_resolved: false) is told.
+    let end = now_ms();
+    d.send(vec![
+        alert("Down", "a", now - 1000, end),
+        alert("Down", "b", now - 1000, end),
+    ]);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    d.shutdown().await;
+    assert_eq!(h.lock().unwrap().seen.len(), 2);
+    let rows = db.outbox_list().await.unwrap();
+    assert_eq!(rows.len(), 2, "nothing queued for the resolution: {rows:?}");
+}
