@@ -6,6 +6,10 @@
 
 mod alert_state;
 mod ledger;
+pub mod history;
+pub mod outbox;
+pub mod silences;
+mod sql;
 
 pub use alert_state::{StoredAlert, rule_key};
 

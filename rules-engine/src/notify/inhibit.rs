@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use super::alert::{Alert, Status};
 use crate::model::{Labels, Matcher};
 use crate::route::config::{AmRegex, InhibitRuleConfig, LabelName, MatcherList};
-use crate::route::matchers::{self, matches_all};
+use crate::route::matchers::matches_all;
 
 /// One built inhibit rule.
 #[derive(Debug, Clone)]
@@ -43,7 +43,7 @@ fn side(
 ) -> Vec<Matcher> {
     let mut out: Vec<Matcher> = eq.iter().map(|(k, v)| Matcher::equal(&k.0, v)).collect();
     for (k, r) in re {
-        out.push(matchers::build(&k.0, "=~", &r.0).expect("compiled once at load"));
+        out.push(r.matcher(&k.0));
     }
     out.extend(lists.iter().flat_map(|l| l.0.iter().cloned()));
     out

@@ -1,19 +1,48 @@
-//! Notification: the pure stages between a routed group of alerts and a
-//! receiver — inhibition, the data templates and payloads are built from,
-//! and the retry decision — kept free of I/O and of clock reads so each
-//! is tested by value.
+//! Notification: from routed alerts to delivered messages, as
+//! Alertmanager does it, with every notification written to SQL before it
+//! is sent.
+//!
+//! ```text
+//! dispatch.rs   AlertSink -> aggregation groups (group.rs) -> flush
+//! stages.rs     inhibit (inhibit.rs) -> time intervals -> silences (silence.rs)
+//!               -> dedup against the notification log (dedup.rs)
+//! integration.rs render (template.rs, data.rs, webhook.rs, slack.rs, email.rs)
+//! db/outbox.rs  outbox + log in one transaction
+//! sender.rs     claim -> deliver (http.rs, email.rs) -> retry (retry.rs) -> record
+//! forward.rs    alerts to existing Alertmanagers, as Prometheus sends them
+//! ```
+//!
+//! The stages and the timing are pure functions of the instant passed in;
+//! only the dispatcher and sender tasks read the clock.
 
 pub mod alert;
+pub mod api;
+pub mod cli;
+pub mod config;
 pub mod data;
+pub mod dedup;
+pub mod dispatch;
 pub mod email;
+pub mod forward;
+pub mod group;
 pub mod http;
 pub mod inhibit;
+pub mod integration;
+pub mod metrics;
+pub mod notifier;
 pub mod retry;
+pub mod sender;
+pub mod silence;
+pub mod silence_store;
 pub mod slack;
+pub mod stages;
+pub mod template;
 pub mod webhook;
 
 pub use alert::{Alert, Status};
 pub use data::Data;
+pub use dispatch::{DispatchOptions, Dispatcher};
 pub use inhibit::{InhibitRule, Inhibited, inhibited_by};
+pub use notifier::Notifier;
 pub use retry::{Backoff, Decision};
 pub use webhook::WebhookMessage;

@@ -238,8 +238,12 @@ impl<'de> Deserialize<'de> for LabelName {
 pub struct AmRegex(pub String);
 
 impl AmRegex {
-    fn matcher(&self, name: &str) -> Matcher {
-        matchers::build(name, "=~", &self.0).expect("compiled once at load")
+    /// The matcher as Alertmanager builds it: from Go's `Regexp.String()`,
+    /// which is the anchored `^(?:...)$` form. The value shows in route
+    /// keys, hence in group keys and in `amtool config routes show`.
+    pub fn matcher(&self, name: &str) -> Matcher {
+        let anchored = format!("^(?:{})$", self.0);
+        matchers::build(name, "=~", &anchored).expect("compiled once at load")
     }
 }
 

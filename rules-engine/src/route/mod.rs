@@ -2,6 +2,7 @@
 //! the routing tree that decides which receivers an alert reaches and how
 //! its notifications are grouped.
 
+pub mod cli;
 pub mod config;
 pub mod load;
 pub mod matchers;

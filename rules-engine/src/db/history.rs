@@ -1,0 +1,96 @@
+//! The append-only alert history (table `alert_history`): every alert
+//! state change the dispatcher sees and every notification outcome, with
+//! its reason. Rows are only ever inserted; queries read newest first.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::outbox::{from_ms, ms};
+use super::sql::on_db;
+use super::{Db, DbError};
+
+/// One history row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEvent {
+    pub at: DateTime<Utc>,
+    /// `alert` or `notification`.
+    pub kind: String,
+    /// The alert's fingerprint (16 hex digits); empty for notifications.
+    pub fingerprint: String,
+    /// The alert's labels, or the group's, as `{a="1", ...}`.
+    pub labels: String,
+    pub group_key: String,
+    pub integration: String,
+    /// `firing`/`resolved` for alerts; `queued`, `delivered`, `retry`,
+    /// `failed` for notifications.
+    pub status: String,
+    /// The reason or error (no secrets).
+    pub detail: String,
+}
+
+/// What to read back.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryQuery {
+    pub since: Option<DateTime<Utc>>,
+    pub kind: Option<String>,
+    pub fingerprint: Option<String>,
+    pub limit: Option<i64>,
+}
+
+const INSERT: &str = "INSERT INTO alert_history (at, kind, fingerprint, labels, group_key, integration, status, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const SELECT: &str = "SELECT at, kind, fingerprint, labels, group_key, integration, status, detail FROM alert_history \
+     WHERE at >= $1 AND ($2 = '' OR kind = $2) AND ($3 = '' OR fingerprint = $3) ORDER BY at DESC, id DESC LIMIT $4";
+
+impl Db {
+    pub async fn append_history(&self, events: &[HistoryEvent]) -> Result<(), DbError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        on_db!(self, |pool, sql, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            for e in events {
+                sqlx::query(sql(INSERT))
+                    .bind(ms(e.at))
+                    .bind(&e.kind)
+                    .bind(&e.fingerprint)
+                    .bind(&e.labels)
+                    .bind(&e.group_key)
+                    .bind(&e.integration)
+                    .bind(&e.status)
+                    .bind(&e.detail)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Matching rows, newest first (at most 1000 unless told).
+    pub async fn history(&self, q: &HistoryQuery) -> Result<Vec<HistoryEvent>, DbError> {
+        on_db!(self, |pool, sql, _begin| {
+            let rows = sqlx::query(sql(SELECT))
+                .bind(q.since.map_or(i64::MIN, ms))
+                .bind(q.kind.clone().unwrap_or_default())
+                .bind(q.fingerprint.clone().unwrap_or_default())
+                .bind(q.limit.unwrap_or(1000))
+                .fetch_all(pool)
+                .await?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(HistoryEvent {
+                    at: from_ms(row.try_get(0)?),
+                    kind: row.try_get(1)?,
+                    fingerprint: row.try_get(2)?,
+                    labels: row.try_get(3)?,
+                    group_key: row.try_get(4)?,
+                    integration: row.try_get(5)?,
+                    status: row.try_get(6)?,
+                    detail: row.try_get(7)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+}

@@ -1,0 +1,282 @@
+//! The notification outbox and log (tables `notify_outbox`, `notify_log`).
+//!
+//! A group flush runs in one transaction: read what each integration was
+//! last told about the group, decide (the pure pipeline), insert the
+//! notifications to send and update the log. On PostgreSQL the transaction
+//! first takes an advisory lock on the group key, so two instances
+//! flushing the same group take turns and the second sees the first's log
+//! entry: the notification is written once.
+//!
+//! Senders claim due rows by setting a lease (owner, until); on PostgreSQL
+//! with `FOR UPDATE SKIP LOCKED`, so concurrent claimers never take the
+//! same row. A row whose owner died becomes claimable when its lease runs
+//! out, so after a crash pending notifications are still sent. Marking a
+//! row checks the lease owner: a sender whose lease was taken over does
+//! not overwrite the new owner's outcome.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::sql::on_db;
+use super::{Db, DbError};
+use crate::notify::dedup::LogEntry;
+
+/// One notification to write during a flush.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub integration: String,
+    pub receiver: String,
+    /// Rendered payload; `None` when only the log changes (nothing left
+    /// to send once resolved alerts were dropped).
+    pub payload: Option<serde_json::Value>,
+    pub entry: LogEntry,
+}
+
+/// A claimed row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub created_at: i64,
+    pub group_key: String,
+    pub integration: String,
+    pub receiver: String,
+    pub payload: serde_json::Value,
+    pub attempts: i32,
+}
+
+/// A row as listed for inspection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxStatus {
+    pub id: i64,
+    pub integration: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+}
+
+pub fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub fn from_ms(v: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(v).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+fn fps_json(s: &BTreeSet<u64>) -> String {
+    let v: Vec<String> = s.iter().map(|f| format!("{f:016x}")).collect();
+    serde_json::to_string(&v).unwrap_or_default()
+}
+
+fn fps_parse(s: &str) -> Result<BTreeSet<u64>, DbError> {
+    let v: Vec<String> = serde_json::from_str(s).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    v.iter()
+        .map(|h| u64::from_str_radix(h, 16).map_err(|e| DbError::Corrupt(e.to_string())))
+        .collect()
+}
+
+const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+const READ_LOG: &str =
+    "SELECT integration, firing, resolved, at FROM notify_log WHERE group_key = $1";
+const INSERT: &str = "INSERT INTO notify_outbox (created_at, group_key, integration, receiver, payload, status, attempts, next_attempt_at) \
+     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $1) RETURNING id";
+const UPSERT_LOG: &str = "INSERT INTO notify_log (group_key, integration, firing, resolved, at) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (group_key, integration) DO UPDATE SET firing = excluded.firing, resolved = excluded.resolved, at = excluded.at";
+const CLAIM_PG: &str = "UPDATE notify_outbox SET lease_owner = $1, lease_until = $2 WHERE id IN (\
+     SELECT id FROM notify_outbox WHERE status = 'pending' AND next_attempt_at <= $3 \
+     AND (lease_until IS NULL OR lease_until < $3) ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, created_at, group_key, integration, receiver, payload, attempts";
+const CLAIM_SQLITE: &str = "UPDATE notify_outbox SET lease_owner = $1, lease_until = $2 WHERE id IN (\
+     SELECT id FROM notify_outbox WHERE status = 'pending' AND next_attempt_at <= $3 \
+     AND (lease_until IS NULL OR lease_until < $3) ORDER BY id LIMIT $4) \
+     RETURNING id, created_at, group_key, integration, receiver, payload, attempts";
+const DONE: &str = "UPDATE notify_outbox SET status = $3, done_at = $4, last_error = $5, attempts = attempts + 1, \
+     lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2";
+const RETRY: &str = "UPDATE notify_outbox SET next_attempt_at = $3, last_error = $4, attempts = attempts + 1, \
+     lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2";
+const RELEASE: &str = "UPDATE notify_outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 AND status = 'pending'";
+const NEXT_DUE: &str = "SELECT MIN(next_attempt_at) FROM notify_outbox WHERE status = 'pending'";
+const LIST: &str =
+    "SELECT id, integration, status, attempts, last_error FROM notify_outbox ORDER BY id";
+
+impl Db {
+    /// One group flush: `decide` sees the group's log entries by
+    /// integration and returns what to write; returns the new row ids.
+    pub async fn flush_group(
+        &self,
+        group_key: &str,
+        now: DateTime<Utc>,
+        decide: impl FnOnce(&BTreeMap<String, LogEntry>) -> Vec<NewNotification>,
+    ) -> Result<Vec<i64>, DbError> {
+        let pg = matches!(self, Db::Postgres(_));
+        on_db!(self, |pool, sql, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            if pg {
+                sqlx::query(sql(LOCK))
+                    .bind(group_key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let mut log = BTreeMap::new();
+            for row in sqlx::query(sql(READ_LOG))
+                .bind(group_key)
+                .fetch_all(&mut *tx)
+                .await?
+            {
+                let integration: String = row.try_get(0)?;
+                let firing: String = row.try_get(1)?;
+                let resolved: String = row.try_get(2)?;
+                let at: i64 = row.try_get(3)?;
+                let entry = LogEntry {
+                    firing: fps_parse(&firing)?,
+                    resolved: fps_parse(&resolved)?,
+                    at: from_ms(at),
+                };
+                log.insert(integration, entry);
+            }
+            let mut ids = Vec::new();
+            for n in decide(&log) {
+                if let Some(p) = &n.payload {
+                    let row = sqlx::query(sql(INSERT))
+                        .bind(ms(now))
+                        .bind(group_key)
+                        .bind(&n.integration)
+                        .bind(&n.receiver)
+                        .bind(p.to_string())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    ids.push(row.try_get::<i64, _>(0)?);
+                }
+                sqlx::query(sql(UPSERT_LOG))
+                    .bind(group_key)
+                    .bind(&n.integration)
+                    .bind(fps_json(&n.entry.firing))
+                    .bind(fps_json(&n.entry.resolved))
+                    .bind(ms(n.entry.at))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(ids)
+        })
+    }
+
+    /// Claims up to `limit` due rows for `owner` until `lease_until`.
+    pub async fn claim_due(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, DbError> {
+        let claim = match self {
+            Db::Postgres(_) => CLAIM_PG,
+            Db::Sqlite(_) => CLAIM_SQLITE,
+        };
+        on_db!(self, |pool, sql, _begin| {
+            let rows = sqlx::query(sql(claim))
+                .bind(owner)
+                .bind(ms(lease_until))
+                .bind(ms(now))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            let mut out = Vec::new();
+            for row in rows {
+                let payload: String = row.try_get(5)?;
+                out.push(OutboxRow {
+                    id: row.try_get(0)?,
+                    created_at: row.try_get(1)?,
+                    group_key: row.try_get(2)?,
+                    integration: row.try_get(3)?,
+                    receiver: row.try_get(4)?,
+                    payload: serde_json::from_str(&payload)
+                        .map_err(|e| DbError::Corrupt(e.to_string()))?,
+                    attempts: row.try_get(6)?,
+                });
+            }
+            out.sort_by_key(|r| r.id);
+            Ok(out)
+        })
+    }
+
+    /// Marks a claimed row `delivered` or `failed`; false when the lease
+    /// was lost meanwhile.
+    pub async fn mark_done(
+        &self,
+        id: i64,
+        owner: &str,
+        status: &str,
+        now: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<bool, DbError> {
+        on_db!(self, |pool, sql, _begin| {
+            let r = sqlx::query(sql(DONE))
+                .bind(id)
+                .bind(owner)
+                .bind(status)
+                .bind(ms(now))
+                .bind(error)
+                .execute(pool)
+                .await?;
+            Ok(r.rows_affected() == 1)
+        })
+    }
+
+    /// Gives a claimed row back to be tried again at `next`.
+    pub async fn mark_retry(
+        &self,
+        id: i64,
+        owner: &str,
+        next: DateTime<Utc>,
+        error: &str,
+    ) -> Result<bool, DbError> {
+        on_db!(self, |pool, sql, _begin| {
+            let r = sqlx::query(sql(RETRY))
+                .bind(id)
+                .bind(owner)
+                .bind(ms(next))
+                .bind(error)
+                .execute(pool)
+                .await?;
+            Ok(r.rows_affected() == 1)
+        })
+    }
+
+    /// Frees the leases `owner` holds (a clean shutdown, or a restart
+    /// under the same instance name), so its rows need not wait for the
+    /// lease to run out.
+    pub async fn release_leases(&self, owner: &str) -> Result<u64, DbError> {
+        on_db!(self, |pool, sql, _begin| {
+            let r = sqlx::query(sql(RELEASE)).bind(owner).execute(pool).await?;
+            Ok(r.rows_affected())
+        })
+    }
+
+    /// When the next pending row is due.
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, DbError> {
+        on_db!(self, |pool, sql, _begin| {
+            let row = sqlx::query(sql(NEXT_DUE)).fetch_one(pool).await?;
+            let v: Option<i64> = row.try_get(0)?;
+            Ok(v.map(from_ms))
+        })
+    }
+
+    /// Every row, oldest first (tests, `vigil alerts history`).
+    pub async fn outbox_list(&self) -> Result<Vec<OutboxStatus>, DbError> {
+        on_db!(self, |pool, sql, _begin| {
+            let mut out = Vec::new();
+            for row in sqlx::query(sql(LIST)).fetch_all(pool).await? {
+                out.push(OutboxStatus {
+                    id: row.try_get(0)?,
+                    integration: row.try_get(1)?,
+                    status: row.try_get(2)?,
+                    attempts: row.try_get(3)?,
+                    last_error: row.try_get(4)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+}

@@ -1,0 +1,495 @@
+//! The dispatcher: vigil's [`AlertSink`] running Alertmanager's pipeline.
+//!
+//! ```text
+//! AlertSink::send ─▶ ingest ─▶ route ─▶ aggregation groups ─(due)─▶ flush:
+//!     stages::run (inhibit, time intervals, silences, dedup vs notify_log)
+//!     ─▶ one SQL transaction: outbox rows + log entries ─▶ sender (sender.rs)
+//! ```
+//!
+//! One task owns the schedule and is the only clock reader on this side:
+//! it reads the time once per wake-up and passes it to every pure stage.
+//! Group state lives in memory (as in Alertmanager); what must survive a
+//! restart — the notification log, the outbox, silences, history — is in
+//! SQL, so after a restart groups are rebuilt from re-sent alerts and the
+//! log keeps them from notifying again.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use super::alert::{Alert, Status};
+use super::group::{AggrGroup, after};
+use super::integration::Notice;
+use super::metrics::NotifyMetrics;
+use super::notifier::Notifier;
+use super::retry::Backoff;
+use super::silence::{ActiveSilence, SilenceState};
+use super::stages::{self, FlushContext, FlushPlan, IntegrationView};
+use crate::db::Db;
+use crate::db::history::HistoryEvent;
+use crate::db::outbox::{NewNotification, from_ms};
+use crate::route::tree::label_set_string;
+use crate::rules::query::{AlertSink, OutgoingAlert};
+
+/// How the dispatcher and its sender behave.
+#[derive(Debug, Clone)]
+pub struct DispatchOptions {
+    /// This instance's name, the outbox lease owner. Stable across
+    /// restarts (host and data dir) so a restarted instance frees its own
+    /// leases at once instead of waiting for them to run out.
+    pub instance: String,
+    /// How long a claimed notification is reserved: longer than one
+    /// delivery attempt (30 s request or SMTP timeout) so a slow receiver
+    /// is not sent the same notification by another instance.
+    pub lease: Duration,
+    /// A notification still failing this long after it was queued is given
+    /// up (recorded as failed); the group's next change or repeat makes a
+    /// new one.
+    pub give_up_after: Duration,
+    pub backoff: Backoff,
+    /// How often the sender looks for rows it was not woken for (retries,
+    /// other instances' expired leases).
+    pub poll: Duration,
+    /// Resolved alerts are forgotten this long after they ended.
+    pub retention: Duration,
+}
+
+impl Default for DispatchOptions {
+    fn default() -> Self {
+        DispatchOptions {
+            instance: "vigil".into(),
+            lease: Duration::from_secs(120),
+            give_up_after: Duration::from_secs(6 * 3600),
+            backoff: Backoff::default(),
+            poll: Duration::from_secs(1),
+            retention: Duration::from_secs(3600),
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// Every alert by fingerprint: inhibition sources, the API's list.
+    alerts: BTreeMap<u64, Alert>,
+    groups: BTreeMap<(String, String), AggrGroup>,
+}
+
+/// What the dispatcher and sender tasks share.
+pub(super) struct Shared {
+    state: Mutex<State>,
+    notifier: RwLock<Arc<Notifier>>,
+    pub(super) db: Db,
+    pub(super) metrics: NotifyMetrics,
+    pub(super) opts: DispatchOptions,
+    pub(super) wake_sender: Notify,
+    pub(super) cancel: CancellationToken,
+}
+
+impl Shared {
+    pub(super) fn notifier(&self) -> Arc<Notifier> {
+        self.notifier.read().clone()
+    }
+}
+
+/// The running dispatcher. Cloning shares it.
+#[derive(Clone)]
+pub struct Dispatcher {
+    shared: Arc<Shared>,
+    tx: mpsc::UnboundedSender<Vec<Alert>>,
+    tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+/// An alert from vigil's rules as the pipeline knows it.
+pub fn from_outgoing(a: OutgoingAlert) -> Alert {
+    Alert {
+        labels: a.labels,
+        annotations: crate::model::Labels::from_pairs(a.annotations),
+        starts_at: from_ms(a.starts_at),
+        ends_at: (a.ends_at > 0).then(|| from_ms(a.ends_at)),
+        generator_url: a.generator_url,
+    }
+}
+
+impl AlertSink for Dispatcher {
+    fn send(&self, alerts: Vec<OutgoingAlert>) {
+        self.post(alerts.into_iter().map(from_outgoing).collect());
+    }
+}
+
+impl Dispatcher {
+    /// Starts the dispatch and send tasks on the current runtime.
+    pub fn start(
+        notifier: Notifier,
+        db: Db,
+        opts: DispatchOptions,
+        metrics: NotifyMetrics,
+    ) -> Dispatcher {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            notifier: RwLock::new(Arc::new(notifier)),
+            db,
+            metrics,
+            opts,
+            wake_sender: Notify::new(),
+            cancel: CancellationToken::new(),
+        });
+        let d = Dispatcher {
+            shared: shared.clone(),
+            tx,
+            tasks: Arc::default(),
+        };
+        let dispatch = tokio::spawn(run(shared.clone(), rx));
+        let send = tokio::spawn(super::sender::run(shared));
+        d.tasks.lock().extend([dispatch, send]);
+        d
+    }
+
+    /// Hands alerts to the pipeline (from the rules or the API).
+    pub fn post(&self, alerts: Vec<Alert>) {
+        self.shared
+            .metrics
+            .alerts_received
+            .inc_by(alerts.len() as u64);
+        let _ = self.tx.send(alerts);
+    }
+
+    /// Swaps in a new configuration; groups are rebuilt from the held
+    /// alerts (as Alertmanager does on reload) and the notification log
+    /// keeps them from repeating what was sent.
+    pub fn reload(&self, notifier: Notifier) {
+        *self.shared.notifier.write() = Arc::new(notifier);
+        let alerts: Vec<Alert> = {
+            let mut st = self.shared.state.lock();
+            st.groups.clear();
+            st.alerts.values().cloned().collect()
+        };
+        let _ = self.tx.send(alerts);
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.shared.db
+    }
+
+    pub fn notifier(&self) -> Arc<Notifier> {
+        self.shared.notifier()
+    }
+
+    /// The held alerts with the receivers each reaches, for the API.
+    pub fn alerts(&self) -> Vec<(Alert, Vec<String>)> {
+        let n = self.shared.notifier();
+        let st = self.shared.state.lock();
+        st.alerts
+            .values()
+            .map(|a| {
+                let receivers = n
+                    .route
+                    .matching(&a.labels)
+                    .iter()
+                    .map(|r| r.opts.receiver.clone())
+                    .collect();
+                (a.clone(), receivers)
+            })
+            .collect()
+    }
+
+    /// Stops both tasks and frees this instance's leases.
+    pub async fn shutdown(&self) {
+        self.shared.cancel.cancel();
+        let tasks: Vec<_> = self.tasks.lock().drain(..).collect();
+        for t in tasks {
+            let _ = t.await;
+        }
+        let _ = self
+            .shared
+            .db
+            .release_leases(&self.shared.opts.instance)
+            .await;
+    }
+}
+
+async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Vec<Alert>>) {
+    loop {
+        let now = Utc::now();
+        let wake = {
+            let st = shared.state.lock();
+            st.groups.values().map(AggrGroup::next_flush).min()
+        }
+        .unwrap_or_else(|| after(now, Duration::from_secs(10)));
+        let wait = (wake - now).to_std().unwrap_or(Duration::ZERO);
+        tokio::select! {
+            _ = shared.cancel.cancelled() => return,
+            batch = rx.recv() => match batch {
+                Some(b) => {
+                    let events = ingest(&shared, b, Utc::now());
+                    record(&shared, &events).await;
+                }
+                None => return,
+            },
+            _ = tokio::time::sleep(wait) => {}
+        }
+        flush_due(&shared, Utc::now()).await;
+    }
+}
+
+async fn record(shared: &Shared, events: &[HistoryEvent]) {
+    if let Err(e) = shared.db.append_history(events).await {
+        shared.metrics.errors.inc();
+        tracing::warn!(error = %e, "notify: cannot write alert history");
+    }
+}
+
+/// Stores, routes and groups a batch; returns the state changes seen.
+fn ingest(shared: &Shared, batch: Vec<Alert>, now: DateTime<Utc>) -> Vec<HistoryEvent> {
+    let n = shared.notifier();
+    let mut events = Vec::new();
+    let mut st = shared.state.lock();
+    for mut a in batch {
+        if a.ends_at.is_none() {
+            a.ends_at = Some(after(now, n.resolve_timeout));
+        }
+        let fp = a.fingerprint();
+        let before = st.alerts.get(&fp).map(|o| o.status_at(now));
+        if let Some(old) = st.alerts.get(&fp)
+            && old.status_at(a.starts_at) == Status::Firing
+            && old.starts_at < a.starts_at
+        {
+            a.starts_at = old.starts_at;
+        }
+        let status = a.status_at(now);
+        if before != Some(status) && !(before.is_none() && status == Status::Resolved) {
+            events.push(HistoryEvent {
+                at: now,
+                kind: "alert".into(),
+                fingerprint: format!("{fp:016x}"),
+                labels: label_set_string(&a.labels),
+                group_key: String::new(),
+                integration: String::new(),
+                status: status.as_str().into(),
+                detail: String::new(),
+            });
+        }
+        for route in n.route.matching(&a.labels) {
+            let key = route.group_key(&a.labels);
+            let wait = route.opts.group_wait;
+            let g = st
+                .groups
+                .entry((route.id.clone(), key.clone()))
+                .or_insert_with(|| {
+                    AggrGroup::new(
+                        key,
+                        route.id.clone(),
+                        route.group_labels(&a.labels),
+                        wait,
+                        now,
+                    )
+                });
+            g.insert(a.clone(), wait, now);
+        }
+        st.alerts.insert(fp, a);
+    }
+    shared.metrics.groups.set(st.groups.len() as i64);
+    events
+}
+
+/// One due group's flush, taken out of the state.
+struct Job {
+    key: (String, String),
+    labels: crate::model::Labels,
+    alerts: Vec<Alert>,
+}
+
+async fn flush_due(shared: &Shared, now: DateTime<Utc>) {
+    let n = shared.notifier();
+    let (jobs, all) = {
+        let mut st = shared.state.lock();
+        let keep = shared.opts.retention;
+        st.alerts
+            .retain(|_, a| a.ends_at.is_none_or(|e| after(e, keep) > now));
+        let mut jobs = Vec::new();
+        for (key, g) in st.groups.iter_mut().filter(|(_, g)| g.is_due(now)) {
+            let interval = n
+                .routes
+                .get(&key.0)
+                .map_or(crate::route::tree::DEFAULT_GROUP_INTERVAL, |o| {
+                    o.group_interval
+                });
+            jobs.push(Job {
+                key: key.clone(),
+                labels: g.labels.clone(),
+                alerts: g.start_flush(now, interval),
+            });
+        }
+        let all: Vec<Alert> = if jobs.is_empty() {
+            Vec::new()
+        } else {
+            st.alerts.values().cloned().collect()
+        };
+        (jobs, all)
+    };
+    if jobs.is_empty() {
+        return;
+    }
+    let silences = match shared.db.silences("").await {
+        Ok(s) => s
+            .into_iter()
+            .filter(|s| s.state(now) == SilenceState::Active)
+            .filter_map(ActiveSilence::new)
+            .collect::<Vec<_>>(),
+        Err(e) => {
+            // Without silences nothing can be decided safely: try again at
+            // the groups' next flush rather than notify silenced alerts.
+            shared.metrics.errors.inc();
+            tracing::warn!(error = %e, "notify: cannot read silences; flush postponed");
+            return;
+        }
+    };
+    for job in jobs {
+        flush_one(shared, &n, &job, &all, &silences, now).await;
+    }
+    let mut st = shared.state.lock();
+    st.groups.retain(|_, g| !g.is_empty());
+    shared.metrics.groups.set(st.groups.len() as i64);
+}
+
+async fn flush_one(
+    shared: &Shared,
+    n: &Notifier,
+    job: &Job,
+    all: &[Alert],
+    silences: &[ActiveSilence],
+    now: DateTime<Utc>,
+) {
+    let Some(opts) = n.routes.get(&job.key.0) else {
+        return;
+    };
+    let integrations = n.receivers.get(&opts.receiver).cloned().unwrap_or_default();
+    let ctx = FlushContext {
+        now,
+        route: opts,
+        inhibit_rules: &n.inhibit_rules,
+        all_alerts: all,
+        silences,
+        time_intervals: &n.time_intervals,
+    };
+    let group_key = &job.key.1;
+    let mut events = Vec::new();
+    let mut decisions: Vec<String> = Vec::new();
+    let res = shared
+        .db
+        .flush_group(group_key, now, |log| {
+            let views: Vec<IntegrationView<'_>> = integrations
+                .iter()
+                .map(|i| IntegrationView {
+                    key: &i.key,
+                    send_resolved: i.send_resolved,
+                    last: log.get(&i.key),
+                })
+                .collect();
+            let items = match stages::run(&ctx, job.alerts.clone(), &views) {
+                FlushPlan::Muted(_, reason) => {
+                    decisions.push(reason.to_string());
+                    return Vec::new();
+                }
+                FlushPlan::Notify(items) => items,
+            };
+            let mut out = Vec::new();
+            for (item, integ) in items.into_iter().zip(&integrations) {
+                let p = match item {
+                    Ok(p) => p,
+                    Err((_, reason)) => {
+                        decisions.push(reason.to_string());
+                        continue;
+                    }
+                };
+                let payload = if p.alerts.is_empty() {
+                    None
+                } else {
+                    let notice = Notice {
+                        group_key,
+                        group_labels: &job.labels,
+                        alerts: &p.alerts,
+                        external_url: &n.external_url,
+                        now,
+                    };
+                    match integ.render(&n.templates, &notice) {
+                        Ok(v) => Some(v),
+                        Err(e) => {
+                            decisions.push("template_error".into());
+                            events.push(notification_event(
+                                now,
+                                group_key,
+                                &integ.key,
+                                "failed",
+                                &e.to_string(),
+                            ));
+                            continue;
+                        }
+                    }
+                };
+                decisions.push(
+                    if payload.is_some() {
+                        "queued"
+                    } else {
+                        "logged_only"
+                    }
+                    .into(),
+                );
+                if payload.is_some() {
+                    events.push(notification_event(
+                        now, group_key, &integ.key, "queued", p.reason,
+                    ));
+                }
+                out.push(NewNotification {
+                    integration: p.integration,
+                    receiver: integ.receiver.clone(),
+                    payload,
+                    entry: p.entry,
+                });
+            }
+            out
+        })
+        .await;
+    match res {
+        Ok(ids) => {
+            for d in &decisions {
+                shared.metrics.flush(d);
+            }
+            if let Some(g) = shared.state.lock().groups.get_mut(&job.key) {
+                g.forget_resolved(&job.alerts, now);
+            }
+            if !ids.is_empty() {
+                shared.wake_sender.notify_one();
+            }
+            record(shared, &events).await;
+        }
+        Err(e) => {
+            shared.metrics.errors.inc();
+            tracing::warn!(group = %group_key, error = %e, "notify: cannot write the outbox; the next flush retries");
+        }
+    }
+}
+
+pub(super) fn notification_event(
+    at: DateTime<Utc>,
+    group_key: &str,
+    integration: &str,
+    status: &str,
+    detail: &str,
+) -> HistoryEvent {
+    HistoryEvent {
+        at,
+        kind: "notification".into(),
+        fingerprint: String::new(),
+        labels: String::new(),
+        group_key: group_key.to_string(),
+        integration: integration.to_string(),
+        status: status.to_string(),
+        detail: detail.to_string(),
+    }
+}

@@ -1,0 +1,80 @@
+//! The notification pipeline's own metrics, declared in one place with
+//! bounded labels (integration kind, outcome, reason: fixed sets, never a
+//! receiver name or URL). Registered into a registry passed in.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub integration: String,
+    /// `delivered`, `retry` or `failed`.
+    pub outcome: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FlushLabels {
+    /// A muting stage's reason, a dedup reason, or `queued`.
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct NotifyMetrics {
+    pub alerts_received: Counter,
+    pub notifications: Family<OutcomeLabels, Counter>,
+    pub flushes: Family<FlushLabels, Counter>,
+    pub groups: Gauge,
+    pub errors: Counter,
+}
+
+impl NotifyMetrics {
+    pub fn register(&self, r: &mut Registry) {
+        r.register(
+            "vigil_notify_alerts_received",
+            "Alerts handed to the dispatcher",
+            self.alerts_received.clone(),
+        );
+        r.register(
+            "vigil_notifications",
+            "Notification delivery attempts by integration kind, outcome and reason",
+            self.notifications.clone(),
+        );
+        r.register(
+            "vigil_notify_flush_decisions",
+            "Per-integration decisions of group flushes",
+            self.flushes.clone(),
+        );
+        r.register(
+            "vigil_notify_aggregation_groups",
+            "Aggregation groups held",
+            self.groups.clone(),
+        );
+        r.register(
+            "vigil_notify_store_errors",
+            "Outbox or history writes that failed (retried at the next flush)",
+            self.errors.clone(),
+        );
+    }
+
+    pub fn outcome(&self, integration: &str, outcome: &str, reason: &str) {
+        self.notifications
+            .get_or_create(&OutcomeLabels {
+                integration: integration.to_string(),
+                outcome: outcome.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn flush(&self, result: &str) {
+        self.flushes
+            .get_or_create(&FlushLabels {
+                result: result.to_string(),
+            })
+            .inc();
+    }
+}

@@ -1,0 +1,344 @@
+//! Notification templates: Go templates (gotmpl) over Alertmanager's
+//! notification data — `.Status`, `.Receiver`, `.Alerts` (each with
+//! `.Status`, `.Labels`, `.Annotations`, `.StartsAt`, `.EndsAt`,
+//! `.GeneratorURL`, `.Fingerprint`), `.Alerts.Firing`, `.Alerts.Resolved`,
+//! `.GroupLabels`, `.CommonLabels`, `.CommonAnnotations`, `.ExternalURL` —
+//! with the `define`d templates of the config's `templates:` files and
+//! vigil's defaults (`default.tmpl`), which mirror Alertmanager's names
+//! (`__subject`, `email.default.html`, `slack.default.title`, ...).
+//!
+//! Go methods have no gotmpl counterpart, so `.Alerts.Firing` and
+//! `.Alerts.Resolved` are rewritten to fields before parsing, and the
+//! label-set methods (`.SortedPairs`, `.Names`, `.Values`, `.Remove`) are
+//! offered as the functions `values`, `names` and `without`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use gotmpl::{Template, Value};
+
+use super::data::{AlertData, Data};
+
+/// vigil's default notification templates.
+pub const DEFAULTS: &str = include_str!("default.tmpl");
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("template: {0}")]
+pub struct TemplateError(pub String);
+
+/// The defaults and the configured template files, parsed once.
+#[derive(Clone)]
+pub struct Templates {
+    base: Template,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Templates")
+    }
+}
+
+/// `.Alerts.Firing` → `.AlertsFiring` (see the module comment).
+fn rewrite(src: &str) -> String {
+    src.replace(".Alerts.Firing", ".AlertsFiring")
+        .replace(".Alerts.Resolved", ".AlertsResolved")
+}
+
+impl Templates {
+    /// The defaults plus every file matching the `templates:` globs
+    /// (relative ones against `base_dir`); later definitions win.
+    pub fn load(globs: &[String], base_dir: &std::path::Path) -> Result<Templates, TemplateError> {
+        let mut sources = vec![("default.tmpl".to_string(), DEFAULTS.to_string())];
+        for g in globs {
+            let pattern = if std::path::Path::new(g).is_absolute() {
+                g.clone()
+            } else {
+                base_dir.join(g).display().to_string()
+            };
+            let paths = glob::glob(&pattern).map_err(|e| TemplateError(format!("{g}: {e}")))?;
+            for p in paths.flatten() {
+                let text = std::fs::read_to_string(&p)
+                    .map_err(|e| TemplateError(format!("{}: {e}", p.display())))?;
+                sources.push((p.display().to_string(), text));
+            }
+        }
+        Templates::from_sources(&sources)
+    }
+
+    /// Parses `(name, text)` sources in order.
+    pub fn from_sources(sources: &[(String, String)]) -> Result<Templates, TemplateError> {
+        let mut base = functions(Template::new("__vigil"));
+        for (name, text) in sources {
+            base = base
+                .parse(&rewrite(text))
+                .map_err(|e| TemplateError(format!("{name}: {e}")))?;
+        }
+        Ok(Templates { base })
+    }
+
+    /// The defaults only.
+    pub fn defaults() -> Templates {
+        Templates::from_sources(&[("default.tmpl".into(), DEFAULTS.into())])
+            .expect("the default templates parse")
+    }
+
+    /// Checks that `text` parses (at load, so a bad template is a config
+    /// error rather than a failed notification).
+    pub fn check(&self, text: &str) -> Result<(), TemplateError> {
+        self.base
+            .clone()
+            .parse(&rewrite(text))
+            .map(|_| ())
+            .map_err(|e| TemplateError(e.to_string()))
+    }
+
+    /// Expands `text` over `data`. Missing keys print nothing.
+    pub fn render(&self, text: &str, data: &Data) -> Result<String, TemplateError> {
+        if !text.contains("{{") {
+            return Ok(text.to_string());
+        }
+        let t = self
+            .base
+            .clone()
+            .parse(&rewrite(text))
+            .map_err(|e| TemplateError(e.to_string()))?;
+        let out = t
+            .execute_to_string(&to_value(data))
+            .map_err(|e| TemplateError(e.to_string()))?;
+        Ok(out.replace("<no value>", ""))
+    }
+}
+
+fn s(v: &str) -> Value {
+    Value::String(v.into())
+}
+
+fn map_value(m: &BTreeMap<String, String>) -> Value {
+    Value::Map(Arc::new(
+        m.iter()
+            .map(|(k, v)| (Arc::from(k.as_str()), s(v)))
+            .collect(),
+    ))
+}
+
+fn obj(pairs: Vec<(&str, Value)>) -> Value {
+    Value::Map(Arc::new(
+        pairs.into_iter().map(|(k, v)| (Arc::from(k), v)).collect(),
+    ))
+}
+
+/// Go's `time.Time` `String()` for a UTC instant in RFC 3339 input.
+fn go_time_string(rfc3339: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(t) => t
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M:%S%.f +0000 UTC")
+            .to_string(),
+        Err(_) => rfc3339.to_string(),
+    }
+}
+
+fn alert_value(a: &AlertData) -> Value {
+    obj(vec![
+        ("Status", s(a.status)),
+        ("Labels", map_value(&a.labels)),
+        ("Annotations", map_value(&a.annotations)),
+        ("StartsAt", s(&go_time_string(&a.starts_at))),
+        ("EndsAt", s(&go_time_string(&a.ends_at))),
+        ("GeneratorURL", s(&a.generator_url)),
+        ("Fingerprint", s(&a.fingerprint)),
+    ])
+}
+
+fn list<'a>(alerts: impl Iterator<Item = &'a AlertData>) -> Value {
+    Value::List(alerts.map(alert_value).collect::<Vec<_>>().into())
+}
+
+/// The data as templates see it.
+pub fn to_value(d: &Data) -> Value {
+    obj(vec![
+        ("Receiver", s(&d.receiver)),
+        ("Status", s(d.status)),
+        ("Alerts", list(d.alerts.iter())),
+        ("AlertsFiring", list(d.firing())),
+        ("AlertsResolved", list(d.resolved())),
+        ("GroupLabels", map_value(&d.group_labels)),
+        ("CommonLabels", map_value(&d.common_labels)),
+        ("CommonAnnotations", map_value(&d.common_annotations)),
+        ("ExternalURL", s(&d.external_url)),
+    ])
+}
+
+fn exec_err(msg: impl std::fmt::Display) -> gotmpl::TemplateError {
+    gotmpl::TemplateError::Exec(msg.to_string())
+}
+
+fn str_arg(args: &[Value], i: usize) -> gotmpl::Result<String> {
+    match args.get(i) {
+        Some(Value::String(s)) => Ok(s.to_string()),
+        Some(other) => Ok(other.to_string()),
+        None => Err(exec_err(format!("missing argument {}", i + 1))),
+    }
+}
+
+fn map_arg(args: &[Value], i: usize) -> gotmpl::Result<Arc<BTreeMap<Arc<str>, Value>>> {
+    match args.get(i) {
+        Some(Value::Map(m)) => Ok(m.clone()),
+        Some(Value::Nil) | None => Ok(Arc::default()),
+        Some(other) => Err(exec_err(format!("expected a label set, got {other}"))),
+    }
+}
+
+fn strings(v: impl Iterator<Item = String>) -> Value {
+    Value::List(
+        v.map(|x| Value::String(x.into()))
+            .collect::<Vec<_>>()
+            .into(),
+    )
+}
+
+/// Alertmanager's template functions, and the label-set helpers.
+fn functions(t: Template) -> Template {
+    t.func("toUpper", |a: &[Value]| {
+        Ok(s(&str_arg(a, 0)?.to_uppercase()))
+    })
+    .func("toLower", |a: &[Value]| {
+        Ok(s(&str_arg(a, 0)?.to_lowercase()))
+    })
+    .func("title", |a: &[Value]| {
+        let text = str_arg(a, 0)?;
+        let mut out = String::new();
+        let mut prev = false;
+        for c in text.chars() {
+            if prev {
+                out.push(c);
+            } else {
+                out.extend(c.to_uppercase());
+            }
+            prev = c.is_alphanumeric();
+        }
+        Ok(s(&out))
+    })
+    .func("trimSpace", |a: &[Value]| Ok(s(str_arg(a, 0)?.trim())))
+    .func("safeHtml", |a: &[Value]| Ok(s(&str_arg(a, 0)?)))
+    // Alertmanager's order: the separator first, so `list | join ", "`.
+    .func("join", |a: &[Value]| {
+        let sep = str_arg(a, 0)?;
+        match a.get(1) {
+            Some(Value::List(l)) => {
+                let parts: Vec<String> = l.iter().map(|v| v.to_string()).collect();
+                Ok(s(&parts.join(&sep)))
+            }
+            _ => Err(exec_err("join: expected a list")),
+        }
+    })
+    .func("stringSlice", |a: &[Value]| {
+        Ok(strings(a.iter().map(|v| v.to_string())))
+    })
+    .func("match", |a: &[Value]| {
+        let re = regex::Regex::new(&str_arg(a, 0)?).map_err(exec_err)?;
+        Ok(Value::Bool(re.is_match(&str_arg(a, 1)?)))
+    })
+    .func("reReplaceAll", |a: &[Value]| {
+        let re = regex::Regex::new(&str_arg(a, 0)?).map_err(exec_err)?;
+        let (repl, text) = (str_arg(a, 1)?, str_arg(a, 2)?);
+        Ok(s(&re.replace_all(&text, repl.as_str())))
+    })
+    // `.X.SortedPairs.Values` / `.X.Values`: the values, by label name.
+    .func("values", |a: &[Value]| {
+        Ok(strings(map_arg(a, 0)?.values().map(|v| v.to_string())))
+    })
+    // `.X.Names`.
+    .func("names", |a: &[Value]| {
+        Ok(strings(map_arg(a, 0)?.keys().map(|k| k.to_string())))
+    })
+    // `.X.Remove .Y.Names`: the pairs of X whose name Y lacks.
+    .func("without", |a: &[Value]| {
+        let (x, y) = (map_arg(a, 0)?, map_arg(a, 1)?);
+        let kept = x
+            .iter()
+            .filter(|(k, _)| !y.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(Value::Map(Arc::new(kept)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Labels;
+    use crate::notify::Alert;
+    use chrono::{TimeZone, Utc};
+
+    fn data() -> Data {
+        let t = |s| Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap();
+        let a = |inst: &str, ends: Option<i64>| Alert {
+            labels: Labels::from_pairs([
+                ("alertname", "Down"),
+                ("instance", inst),
+                ("job", "node"),
+            ]),
+            annotations: Labels::from_pairs([("summary", "<b>down</b>")]),
+            starts_at: t(0),
+            ends_at: ends.map(t),
+            generator_url: "http://prom/graph".into(),
+        };
+        let group = Labels::from_pairs([("alertname", "Down")]);
+        Data::new(
+            "ops",
+            &group,
+            &[a("a:9100", None), a("b:9100", Some(10))],
+            "http://vigil:9093",
+            t(100),
+        )
+    }
+
+    #[test]
+    fn default_subject_is_alertmanagers() {
+        let t = Templates::defaults();
+        let got = t
+            .render(r#"{{ template "__subject" . }}"#, &data())
+            .unwrap();
+        assert_eq!(got, "[FIRING:1] Down (node)");
+    }
+
+    #[test]
+    fn firing_and_resolved_lists() {
+        let t = Templates::defaults();
+        let got = t
+            .render(
+                "{{ range .Alerts.Firing }}{{ .Labels.instance }}{{ end }}/{{ range .Alerts.Resolved }}{{ .Labels.instance }} {{ .EndsAt }}{{ end }}",
+                &data(),
+            )
+            .unwrap();
+        assert_eq!(got, "a:9100/b:9100 2027-01-15 08:00:10 +0000 UTC");
+    }
+
+    #[test]
+    fn default_bodies_list_alerts_and_escape_html() {
+        let t = Templates::defaults();
+        let d = data();
+        let text = t
+            .render(r#"{{ template "email.default.text" . }}"#, &d)
+            .unwrap();
+        assert!(text.contains("instance = a:9100"), "{text}");
+        assert!(text.contains("Resolved"), "{text}");
+        let html = t
+            .render(r#"{{ template "email.default.html" . }}"#, &d)
+            .unwrap();
+        assert!(html.contains("&lt;b&gt;down&lt;/b&gt;"), "{html}");
+        assert!(!html.contains("<b>down</b>"), "{html}");
+        let link = t
+            .render(r#"{{ template "slack.default.titlelink" . }}"#, &d)
+            .unwrap();
+        assert_eq!(link, "http://vigil:9093/#/alerts?receiver=ops");
+    }
+
+    #[test]
+    fn bad_templates_fail_to_parse() {
+        let t = Templates::defaults();
+        assert!(t.check("{{ if }}").is_err());
+        assert!(t.check("{{ .Status }}").is_ok());
+    }
+}

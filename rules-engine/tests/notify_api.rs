@@ -1,0 +1,207 @@
+//! The v2 silences and alerts API driven by Debian's `amtool` (the real
+//! Alertmanager client): `amtool alert add` posts an alert, `amtool
+//! silence add` mutes it (no notification while the silence is active),
+//! `amtool silence query` and `amtool alert query` read back through the
+//! API, `amtool silence expire` lifts it — after which the alert is
+//! notified — and the expired silence is still listed for audit.
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::{Router, extract::State, routing::post};
+
+use vigil::db::Db;
+use vigil::notify::metrics::NotifyMetrics;
+use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
+use vigil::route::parse_str;
+
+fn amtool(url: &str, args: &[&str]) -> String {
+    let out = Command::new("amtool")
+        .arg(format!("--alertmanager.url={url}"))
+        .args(args)
+        .output()
+        .expect("amtool not found: install Debian's prometheus-alertmanager");
+    assert!(
+        out.status.success(),
+        "amtool {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn amtool_silences_and_alerts() {
+    let seen: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let hook = Router::new()
+        .route(
+            "/hook",
+            post(
+                |State(s): State<Arc<Mutex<Vec<serde_json::Value>>>>,
+                 body: axum::Json<serde_json::Value>| async move {
+                    s.lock().unwrap().push(body.0);
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_port = l.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(l, hook).await.unwrap() });
+
+    let cfg = format!(
+        "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 0s\n  group_interval: 1s\n\
+receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:{hook_port}/hook\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open_sqlite(&dir.path().join("vigil.db")).await.unwrap();
+    let n = Notifier::build(
+        &parse_str("am.yml", &cfg, &|_| None).unwrap(),
+        "http://vigil",
+    )
+    .unwrap();
+    let opts = DispatchOptions {
+        poll: Duration::from_millis(50),
+        ..DispatchOptions::default()
+    };
+    let d = Dispatcher::start(n, db, opts, NotifyMetrics::default());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}", l.local_addr().unwrap().port());
+    let app = vigil::notify::api::router(d.clone());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+
+    let u = url.clone();
+    let id = tokio::task::spawn_blocking(move || {
+        amtool(
+            &u,
+            &[
+                "silence",
+                "add",
+                "alertname=DiskFull",
+                "--comment=disk swap",
+                "--author=ops",
+                "--duration=1h",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let id = id.trim().to_string();
+    assert_eq!(id.len(), 36, "silence id: {id:?}");
+
+    let u = url.clone();
+    tokio::task::spawn_blocking(move || {
+        amtool(
+            &u,
+            &[
+                "alert",
+                "add",
+                "alertname=DiskFull",
+                "instance=a",
+                "--annotation=summary=full",
+            ],
+        );
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "a silenced alert was notified"
+    );
+
+    let u = url.clone();
+    let (silences, alerts) = tokio::task::spawn_blocking(move || {
+        (
+            amtool(&u, &["silence", "query", "-o", "json"]),
+            amtool(&u, &["alert", "query", "-s", "-o", "json"]),
+        )
+    })
+    .await
+    .unwrap();
+    let silences: serde_json::Value = serde_json::from_str(&silences).unwrap();
+    assert_eq!(silences[0]["id"], id.as_str());
+    assert_eq!(silences[0]["status"]["state"], "active");
+    assert_eq!(silences[0]["createdBy"], "ops");
+    let alerts: serde_json::Value = serde_json::from_str(&alerts).unwrap();
+    assert_eq!(alerts[0]["labels"]["alertname"], "DiskFull");
+    assert_eq!(alerts[0]["status"]["state"], "suppressed");
+    assert_eq!(alerts[0]["status"]["silencedBy"][0], id.as_str());
+    assert_eq!(alerts[0]["receivers"][0]["name"], "hook");
+
+    let u = url.clone();
+    let i = id.clone();
+    tokio::task::spawn_blocking(move || amtool(&u, &["silence", "expire", &i]))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.lock().unwrap().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "not notified after the silence expired"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        seen.lock().unwrap()[0]["alerts"][0]["labels"]["instance"],
+        "a"
+    );
+
+    // Expired, but kept.
+    let u = url.clone();
+    let all = tokio::task::spawn_blocking(move || {
+        amtool(&u, &["silence", "query", "--expired", "-o", "json"])
+    })
+    .await
+    .unwrap();
+    let all: serde_json::Value = serde_json::from_str(&all).unwrap();
+    assert_eq!(all[0]["id"], id.as_str());
+    assert_eq!(all[0]["status"]["state"], "expired");
+
+    // Errors are Alertmanager's shape and carry no internals.
+    let client = reqwest::Client::new();
+    let r = client
+        .delete(format!("{url}/api/v2/silence/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = client
+        .post(format!("{url}/api/v2/silences"))
+        .json(
+            &serde_json::json!({"matchers": [], "startsAt": "2030-01-01T00:00:00Z",
+            "endsAt": "2030-01-02T00:00:00Z", "createdBy": "a", "comment": "b"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body.as_str().unwrap().contains("at least one matcher"),
+        "{body}"
+    );
+
+    // The history shows the alert firing and its notification delivered.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let h: serde_json::Value = client
+            .get(format!("{url}/api/v1/alerts/history"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let rows = h["data"].as_array().unwrap();
+        let has = |kind: &str, status: &str| {
+            rows.iter()
+                .any(|r| r["kind"] == kind && r["status"] == status)
+        };
+        if has("alert", "firing") && has("notification", "delivered") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "history: {h}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    d.shutdown().await;
+}

@@ -1,0 +1,140 @@
+//! Email through the dispatcher against Debian's aiosmtpd: the SMTP server
+//! is down when the alert fires, the notification waits in the outbox with
+//! backoff, and is delivered exactly once when the server comes back —
+//! with the default templates' subject, text and HTML parts.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use vigil::db::Db;
+use vigil::model::Labels;
+use vigil::notify::metrics::NotifyMetrics;
+use vigil::notify::retry::Backoff;
+use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
+use vigil::route::parse_str;
+use vigil::rules::query::{AlertSink, OutgoingAlert};
+
+struct Smtpd(Child);
+
+impl Drop for Smtpd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn smtpd(port: u16, maildir: &Path) -> Smtpd {
+    let child = Command::new("/usr/bin/python3")
+        .args(["-m", "aiosmtpd", "-n", "-l"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(maildir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 not found: install Debian's python3-aiosmtpd (scripts/test does)");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "aiosmtpd did not listen on {port} (is python3-aiosmtpd installed?)"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Smtpd(child)
+}
+
+fn delivered(maildir: &Path) -> Vec<String> {
+    std::fs::read_dir(maildir.join("new"))
+        .map(|d| {
+            d.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[tokio::test]
+async fn smtp_down_then_back_delivers_once() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let maildir: PathBuf = dir.path().join("mail");
+    let cfg = format!(
+        "global:\n  smtp_smarthost: 127.0.0.1:{port}\n  smtp_from: Vigil <vigil@example.org>\n  smtp_require_tls: false\n\
+route:\n  receiver: mail\n  group_by: [alertname]\n  group_wait: 0s\n\
+receivers:\n  - name: mail\n    email_configs:\n      - to: ops@example.org\n        headers: {{X-Team: '{{{{ .CommonLabels.team }}}}'}}\n"
+    );
+    let loaded = parse_str("am.yml", &cfg, &|_| None).unwrap();
+    let n = Notifier::build(&loaded, "http://vigil.example").unwrap();
+    let db = Db::open_sqlite(&dir.path().join("vigil.db")).await.unwrap();
+    let opts = DispatchOptions {
+        instance: "mail-test".into(),
+        backoff: Backoff {
+            initial: Duration::from_millis(200),
+            max: Duration::from_millis(500),
+        },
+        poll: Duration::from_millis(100),
+        ..DispatchOptions::default()
+    };
+    let d = Dispatcher::start(n, db.clone(), opts, NotifyMetrics::default());
+    let now = now_ms();
+    d.send(vec![OutgoingAlert {
+        labels: Labels::from_pairs([
+            ("alertname", "PostgresDown"),
+            ("instance", "db1"),
+            ("team", "dba"),
+        ]),
+        annotations: vec![("summary".into(), "db1 is down".into())],
+        starts_at: now,
+        ends_at: now + 3_600_000,
+        generator_url: "http://prom/graph".into(),
+    }]);
+    // Let it fail a few times against the closed port.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = db.outbox_list().await.unwrap();
+        if rows.first().is_some_and(|r| r.attempts >= 2) {
+            assert_eq!(rows[0].status, "pending");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no failed attempts: {rows:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _smtpd = smtpd(port, &maildir);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while delivered(&maildir).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no mail after the server came back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    d.shutdown().await;
+    let mails = delivered(&maildir);
+    assert_eq!(mails.len(), 1, "delivered once");
+    let m = &mails[0];
+    assert!(
+        m.contains("Subject: [FIRING:1] PostgresDown (db1 dba)"),
+        "{m}"
+    );
+    assert!(m.contains("To: ops@example.org"), "{m}");
+    assert!(m.contains("X-Team: dba"), "{m}");
+    assert!(m.contains("multipart/alternative"), "{m}");
+    assert!(m.contains("instance = db1"), "text part: {m}");
+    assert!(m.contains("text/html"), "{m}");
+    let rows = db.outbox_list().await.unwrap();
+    assert_eq!(rows[0].status, "delivered");
+    assert!(rows[0].attempts >= 3);
+}

@@ -1,0 +1,136 @@
+//! Two vigil dispatchers sharing one real PostgreSQL (started by the test
+//! support) receive the same alerts, as two instances evaluating the same
+//! rules do: every group notification reaches the webhook exactly once —
+//! the flush transaction's advisory lock lets the second instance see the
+//! first one's notification log, and the senders' `FOR UPDATE SKIP LOCKED`
+//! claims keep them from sending the same outbox row.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::{Router, extract::State, routing::post};
+
+use vigil::db::Db;
+use vigil::model::Labels;
+use vigil::notify::metrics::NotifyMetrics;
+use vigil::notify::retry::Backoff;
+use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
+use vigil::route::parse_str;
+use vigil::rules::query::{AlertSink, OutgoingAlert};
+use vigil_tests::postgres::PgServer;
+
+type Seen = Arc<Mutex<Vec<serde_json::Value>>>;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn alert(name: &str, starts: i64, ends: i64) -> OutgoingAlert {
+    OutgoingAlert {
+        labels: Labels::from_pairs([("alertname", name), ("instance", "x")]),
+        annotations: vec![],
+        starts_at: starts,
+        ends_at: ends,
+        generator_url: String::new(),
+    }
+}
+
+async fn dispatcher(dsn: &str, cfg: &str, instance: &str) -> Dispatcher {
+    let db = Db::open(Some(dsn), std::path::Path::new("/nonexistent"))
+        .await
+        .unwrap();
+    let loaded = parse_str("am.yml", cfg, &|_| None).unwrap();
+    let n = Notifier::build(&loaded, "http://vigil.example").unwrap();
+    let opts = DispatchOptions {
+        instance: instance.into(),
+        backoff: Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_millis(400),
+        },
+        poll: Duration::from_millis(50),
+        ..DispatchOptions::default()
+    };
+    Dispatcher::start(n, db, opts, NotifyMetrics::default())
+}
+
+#[tokio::test]
+async fn two_instances_on_one_postgres_deliver_once() {
+    let pg = PgServer::start_primary().expect(
+        "PostgreSQL could not start: install Debian's postgresql package (scripts/test does)",
+    );
+    let seen: Seen = Arc::default();
+    let app = Router::new()
+        .route(
+            "/hook",
+            post(
+                |State(s): State<Seen>, body: axum::Json<serde_json::Value>| async move {
+                    // A slow receiver widens the window for double sends.
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    s.lock().unwrap().push(body.0);
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let cfg = format!(
+        "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 1s\n\
+receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:{port}/hook\n"
+    );
+    let a = dispatcher(&pg.dsn(), &cfg, "vigil-a").await;
+    let b = dispatcher(&pg.dsn(), &cfg, "vigil-b").await;
+
+    const GROUPS: usize = 20;
+    let now = now_ms();
+    let firing: Vec<OutgoingAlert> = (0..GROUPS)
+        .map(|i| alert(&format!("A{i:02}"), now, now + 3_600_000))
+        .collect();
+    a.send(firing.clone());
+    b.send(firing);
+    let wait_count = |n: usize| {
+        let seen = seen.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while seen.lock().unwrap().len() < n {
+                assert!(Instant::now() < deadline, "fewer than {n} notifications");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    wait_count(GROUPS).await;
+    // Resolve them all, again on both instances.
+    let end = now_ms();
+    let resolved: Vec<OutgoingAlert> = (0..GROUPS)
+        .map(|i| alert(&format!("A{i:02}"), now, end))
+        .collect();
+    a.send(resolved.clone());
+    b.send(resolved);
+    wait_count(2 * GROUPS).await;
+    // Several more group intervals: nothing else may arrive.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    a.shutdown().await;
+    b.shutdown().await;
+
+    let seen = seen.lock().unwrap().clone();
+    let mut by_group: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for body in &seen {
+        by_group
+            .entry(body["groupKey"].as_str().unwrap().to_string())
+            .or_default()
+            .push(body["status"].as_str().unwrap().to_string());
+    }
+    assert_eq!(by_group.len(), GROUPS, "{by_group:?}");
+    for (group, statuses) in &by_group {
+        assert_eq!(statuses, &["firing", "resolved"], "group {group}");
+    }
+    // One outbox row per notification, each delivered.
+    let owners = pg
+        .query("SELECT count(*) FROM notify_outbox WHERE status = 'delivered'")
+        .unwrap();
+    assert_eq!(owners.trim(), (2 * GROUPS).to_string());
+}
