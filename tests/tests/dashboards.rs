@@ -12,8 +12,15 @@
 //!   known mistakes (unguarded `maxmemory`, unsummed ratios);
 //! - metric names: each is a contract family, a recording rule of `rules/`,
 //!   or listed in `tests/tests/dashboards/outside_contract.tsv` with its literal found
-//!   in the program that emits it.
+//!   in the program that emits it;
+//! - the compose stack that serves them (`compose` below): every service,
+//!   Dockerfile target and mounted file there, Grafana's provisioning
+//!   pointing at the mounted dashboards, the `deploy/` configs accepted by
+//!   vigil-exporter, vigil, promtool and `haproxy -c`, and
+//!   `docker-compose config` when Debian's docker-compose is installed.
 
+#[path = "dashboards/compose.rs"]
+mod compose;
 #[path = "dashboards/load.rs"]
 mod load;
 #[path = "dashboards/names.rs"]
@@ -22,6 +29,7 @@ mod names;
 mod promql;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::process::Command;
 
 use load::Dashboard;
@@ -404,4 +412,195 @@ fn the_query_checks_catch_the_known_mistakes() {
     assert!(promql::expand("up{job=~\"${job}\",instance=~\"[[instance]]\"}", &vars).is_ok());
     let e = promql::expand("rate(up[$__rate_interval]) + $jobs", &vars);
     assert!(e.is_err(), "$jobs is not $job: {e:?}");
+}
+
+#[test]
+fn docker_compose_config_accepts_the_stack() {
+    if !compose::installed("docker-compose") {
+        // The issue asks for this check where Debian's docker-compose is
+        // installed (scripts/test installs it); the other compose tests run
+        // everywhere.
+        eprintln!(
+            "docker-compose not installed (apt-get install -y docker-compose): config not checked"
+        );
+        return;
+    }
+    compose::run(
+        "docker-compose",
+        &["--file", "docker-compose.yml", "config", "--quiet"],
+        &compose::repo(),
+        "apt-get install -y docker-compose",
+    );
+}
+
+/// The host of a URL of a config file (`postgres://u:p@host:5432/db`).
+fn url_host(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+        .host_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn the_compose_stack_has_every_service_and_the_files_it_mounts() {
+    let c = compose::compose();
+    let services = compose::service_names(&c);
+    let mut problems = Vec::new();
+    for s in compose::SERVICES {
+        if !services.contains(*s) {
+            problems.push(format!("service {s} missing"));
+        }
+    }
+    let targets = compose::dockerfile_targets();
+    for (name, svc) in c["services"].as_mapping().unwrap() {
+        if let Some(t) = svc["build"]["target"].as_str()
+            && !targets.contains(t)
+        {
+            problems.push(format!("{name:?}: Dockerfile has no stage {t}"));
+        }
+    }
+    let mounts = compose::bind_mounts(&c);
+    for (svc, src, _) in &mounts {
+        if !compose::repo().join(src).exists() {
+            problems.push(format!("{svc}: mounts {src}, which does not exist"));
+        }
+    }
+    let mounted = |svc: &str, src: &str| {
+        mounts
+            .iter()
+            .find(|(s, from, _)| s == svc && from == src)
+            .map(|(_, _, to)| to.clone())
+    };
+    // Grafana: provisioning where Grafana reads it, and the provider's path
+    // where the dashboards are mounted.
+    for (src, want) in [
+        (
+            "./dashboards/provisioning/datasources",
+            "/etc/grafana/provisioning/datasources",
+        ),
+        (
+            "./dashboards/provisioning/dashboards",
+            "/etc/grafana/provisioning/dashboards",
+        ),
+    ] {
+        if mounted("grafana", src).as_deref() != Some(want) {
+            problems.push(format!("grafana: {src} not mounted at {want}"));
+        }
+    }
+    let provider =
+        compose::yaml(&compose::repo().join("dashboards/provisioning/dashboards/vigil.yml"));
+    let path = provider["providers"][0]["options"]["path"]
+        .as_str()
+        .map(str::to_string);
+    if path.is_none() || mounted("grafana", "./dashboards") != path {
+        problems.push(format!(
+            "grafana: the provider reads {path:?}, ./dashboards is mounted elsewhere"
+        ));
+    }
+    // Data sources: Prometheus-type, at a service of the stack.
+    let ds = compose::yaml(&compose::repo().join("dashboards/provisioning/datasources/vigil.yml"));
+    let sources = ds["datasources"].as_sequence().cloned().unwrap_or_default();
+    let names: Vec<&str> = sources.iter().filter_map(|d| d["name"].as_str()).collect();
+    if names != ["Prometheus", "Vigil"] {
+        problems.push(format!("data sources {names:?}"));
+    }
+    for d in &sources {
+        let host = url_host(d["url"].as_str().unwrap_or(""));
+        if d["type"].as_str() != Some("prometheus") || !services.contains(&host) {
+            problems.push(format!(
+                "data source {:?}: type {:?} at {host}",
+                d["name"], d["type"]
+            ));
+        }
+    }
+    // vigil and Prometheus find the rules next to their config, as the
+    // configs say (`rules/*.rules.yml`, relative to the config's folder).
+    for (svc, config) in [
+        ("vigil", "./deploy/vigil/vigil.yml"),
+        ("prometheus", "./deploy/prometheus/prometheus.yml"),
+    ] {
+        let config_dir = mounted(svc, config).and_then(|t| {
+            Path::new(&t)
+                .parent()
+                .map(|p| p.join("rules").display().to_string())
+        });
+        if config_dir.is_none() || mounted(svc, "./rules") != config_dir {
+            problems.push(format!("{svc}: ./rules not mounted next to its config"));
+        }
+    }
+    report(problems);
+}
+
+#[tokio::test]
+async fn the_deploy_configs_load_in_their_programs() {
+    let repo = compose::repo();
+    let services = compose::service_names(&compose::compose());
+    let mut problems = Vec::new();
+
+    // vigil-exporter, with the environment the compose file gives it.
+    let file = repo.join("deploy/vigil-exporter/vigil-exporter.yml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let env = |name: &str| {
+        matches!(name, "VIGIL_PG_PASSWORD" | "REDIS_PASSWORD").then(|| "demo".to_string())
+    };
+    if let Err(e) = vigil_exporter::config::load_str(&file.display().to_string(), &text, &env) {
+        problems.push(format!("vigil-exporter: {e}"));
+    }
+    let exporter = compose::yaml(&file);
+    let urls = [
+        ("postgres", "dsn"),
+        ("redis", "address"),
+        ("haproxy", "url"),
+        ("apps", "url"),
+    ];
+    for (section, key) in urls {
+        for t in exporter[section].as_sequence().into_iter().flatten() {
+            let host = url_host(t[key].as_str().unwrap_or(""));
+            if !services.contains(&host) {
+                problems.push(format!(
+                    "vigil-exporter: {section} target {host} is no service"
+                ));
+            }
+        }
+    }
+
+    // vigil, with the rules where the compose file mounts them.
+    let dir = compose::with_rules(&repo.join("deploy/vigil/vigil.yml"));
+    match vigil::config::Config::load(&dir.path().join("vigil.yml")) {
+        Ok(cfg) if cfg.scrape_configs.len() == 2 && !cfg.rule_files.is_empty() => {}
+        Ok(cfg) => problems.push(format!("vigil: {} scrape jobs", cfg.scrape_configs.len())),
+        Err(e) => problems.push(format!("vigil: {e}")),
+    }
+
+    // Prometheus: promtool checks the config and the rule files it names.
+    let dir = compose::with_rules(&repo.join("deploy/prometheus/prometheus.yml"));
+    compose::run(
+        "promtool",
+        &["check", "config", "prometheus.yml"],
+        dir.path(),
+        "apt-get install -y prometheus",
+    );
+    for file in ["deploy/vigil/vigil.yml", "deploy/prometheus/prometheus.yml"] {
+        let cfg = compose::yaml(&repo.join(file));
+        for job in cfg["scrape_configs"].as_sequence().into_iter().flatten() {
+            for sc in job["static_configs"].as_sequence().into_iter().flatten() {
+                for t in sc["targets"].as_sequence().into_iter().flatten() {
+                    let host = t.as_str().unwrap_or("").split(':').next().unwrap_or("");
+                    if host != "localhost" && !services.contains(host) {
+                        problems.push(format!("{file}: scrape target {host} is no service"));
+                    }
+                }
+            }
+        }
+    }
+
+    // HAProxy: the configuration check, which also reads the servers' names.
+    compose::run(
+        "haproxy",
+        &["-c", "-f", "deploy/haproxy/haproxy.cfg"],
+        &repo,
+        "apt-get install -y haproxy",
+    );
+    report(problems);
 }
