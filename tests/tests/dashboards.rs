@@ -17,10 +17,16 @@
 //!   Dockerfile target and mounted file there, Grafana's provisioning
 //!   pointing at the mounted dashboards, the `deploy/` configs accepted by
 //!   vigil-exporter, vigil, promtool and `haproxy -c`, and
-//!   `docker-compose config` when Debian's docker-compose is installed.
+//!   `docker-compose config` when Debian's docker-compose is installed;
+//! - end to end (`live` below): on the real stack, every query naming only
+//!   what vigil-exporter emits returns series from Debian's Prometheus and
+//!   the same series from vigil's query API; those naming recording rules
+//!   return series from Prometheus, which evaluates `rules/`.
 
 #[path = "dashboards/compose.rs"]
 mod compose;
+#[path = "dashboards/live.rs"]
+mod live;
 #[path = "dashboards/load.rs"]
 mod load;
 #[path = "dashboards/names.rs"]
@@ -603,4 +609,101 @@ async fn the_deploy_configs_load_in_their_programs() {
         "apt-get install -y haproxy",
     );
     report(problems);
+}
+
+/// Where a query's series can come from on the live stack.
+#[derive(Clone, Copy, PartialEq)]
+enum Served {
+    /// Only exporter series (and `up`): Prometheus and vigil alike.
+    Both,
+    /// Recording rules too: Prometheus, which evaluates them.
+    Prometheus,
+}
+
+/// Every distinct query, as Grafana sends it with all variables on "All",
+/// with where it must return data; queries of vigil's SLA gauges and of
+/// `ALERTS` are left out (no outage, no SLA section here).
+fn live_queries() -> Vec<(String, String, Served)> {
+    let known = names::Known::load();
+    let mut exporter: BTreeSet<String> = known.contract.clone();
+    exporter.extend(
+        known
+            .outside
+            .iter()
+            .filter(|o| o.program == "exporter" || o.series == "up")
+            .map(|o| o.series.clone()),
+    );
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for d in load::all() {
+        let vars = d.variable_names();
+        for q in d.target_queries().into_iter().chain(d.variable_selectors()) {
+            let Ok(a) = promql::expand(&q.expr, &vars).and_then(|e| promql::analyse(&e)) else {
+                continue;
+            };
+            let served = if a.names.iter().all(|n| exporter.contains(n)) {
+                Served::Both
+            } else if a
+                .names
+                .iter()
+                .all(|n| exporter.contains(n) || known.recorded.contains(n))
+            {
+                Served::Prometheus
+            } else {
+                continue;
+            };
+            let live = promql::expand_live(&q.expr, &vars).unwrap();
+            if seen.insert(live.clone()) {
+                out.push((q.place, live, served));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_panel_queries_return_data_from_prometheus_and_vigil() {
+    let queries = live_queries();
+    assert!(queries.len() > 80, "only {} live queries", queries.len());
+    let started = std::time::Instant::now();
+    let stack = live::Stack::start().await;
+    eprintln!("stack up in {:?}", started.elapsed());
+    // Rates need a few scrapes, `changes()` and the recording rules a few
+    // evaluations; a restarted check settles in seconds. Poll until every
+    // query answers, within two minutes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut pending: Vec<(String, String, Served, String)> = queries
+        .into_iter()
+        .map(|(place, q, s)| (place, q, s, "not asked yet".to_string()))
+        .collect();
+    while !pending.is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let mut still = Vec::new();
+        for (place, q, served, _) in pending {
+            let prom = live::series(&stack.prometheus, &q).await;
+            let why = match (&prom, served) {
+                (Ok(p), _) if p.is_empty() => "no series from Prometheus".to_string(),
+                (Ok(_), Served::Prometheus) => continue,
+                (Ok(p), Served::Both) => match live::series(&stack.vigil, &q).await {
+                    Ok(v) if &v == p => continue,
+                    Ok(v) => format!("vigil answered {v:?}, Prometheus {p:?}"),
+                    Err(e) => format!("vigil: {e}"),
+                },
+                (Err(e), _) => format!("Prometheus: {e}"),
+            };
+            still.push((place, q, served, why));
+        }
+        pending = still;
+        eprintln!(
+            "{:?}: {} queries without their answer",
+            started.elapsed(),
+            pending.len()
+        );
+    }
+    report(
+        pending
+            .into_iter()
+            .map(|(place, q, _, why)| format!("{place}: {q}\n    {why}"))
+            .collect(),
+    );
 }

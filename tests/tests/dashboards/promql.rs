@@ -28,16 +28,42 @@ const BUILT_INS: &[(&str, &str)] = &[
     ("__range", "86399s"),
 ];
 
+/// What the built-ins become for queries sent to a live server scraping
+/// every second: ranges that hold enough samples.
+const LIVE_BUILT_INS: &[(&str, &str)] = &[
+    ("__rate_interval_ms", "10000"),
+    ("__rate_interval", "10s"),
+    ("__interval_ms", "2000"),
+    ("__interval", "2s"),
+    ("__range_ms", "120000"),
+    ("__range_s", "120"),
+    ("__range", "2m"),
+];
+
 /// Replaces `$name`, `${name}` and `[[name]]` of the built-ins and of the
 /// dashboard's own `variables` (with `var_<name>`, which fits inside the
 /// label matchers where they belong and breaks parsing anywhere else).
 /// A `$` left over is an unknown variable: an error.
 pub fn expand(expr: &str, variables: &[String]) -> Result<String, String> {
-    let mut pairs: Vec<(String, String)> = BUILT_INS
+    expand_with(expr, BUILT_INS, variables, |n| format!("var_{n}"))
+}
+
+/// The query as Grafana sends it with every variable on "All" (`.*`).
+pub fn expand_live(expr: &str, variables: &[String]) -> Result<String, String> {
+    expand_with(expr, LIVE_BUILT_INS, variables, |_| ".*".to_string())
+}
+
+fn expand_with(
+    expr: &str,
+    built_ins: &[(&str, &str)],
+    variables: &[String],
+    value: impl Fn(&str) -> String,
+) -> Result<String, String> {
+    let mut pairs: Vec<(String, String)> = built_ins
         .iter()
         .map(|(n, v)| (n.to_string(), v.to_string()))
         .collect();
-    pairs.extend(variables.iter().map(|n| (n.clone(), format!("var_{n}"))));
+    pairs.extend(variables.iter().map(|n| (n.clone(), value(n))));
     pairs.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
     let mut out = expr.to_string();
     for (name, value) in &pairs {
