@@ -6,6 +6,15 @@ use clap::Parser;
 use vigil::cli::{CheckCommand, Cli, Command, TestCommand};
 use vigil_common::logging;
 
+/// jemalloc instead of glibc's malloc. Scrapes and queries allocate large,
+/// short-lived buffers from several runtime threads; glibc keeps what its
+/// per-thread arenas freed, so resident memory ratchets up to the largest
+/// query ever answered, while jemalloc hands unused pages back to the
+/// kernel within seconds (its dirty-page decay).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(e) = logging::init(&cli.log_level, cli.log_format) {
@@ -20,6 +29,19 @@ fn main() -> ExitCode {
         Command::Check(CheckCommand::Rules { files }) => return vigil::cli::check::rules(files),
         Command::Test(TestCommand::Rules { files }) => return vigil::cli::test::rules(files),
         Command::Sla(args) => return vigil::cli::sla::main(args),
+        Command::Route(args) => return vigil::cli::notify::route(args),
+        Command::Silence(args) => {
+            return runtime().map_or_else(
+                |e| fail(&e),
+                |rt| rt.block_on(vigil::cli::notify::silence(args)),
+            );
+        }
+        Command::Alerts(args) => {
+            return runtime().map_or_else(
+                |e| fail(&e),
+                |rt| rt.block_on(vigil::cli::notify::alerts(args)),
+            );
+        }
         Command::Run(args) => runtime().and_then(|rt| rt.block_on(vigil::cli::run::run(args))),
         Command::Query(args) => runtime()
             .and_then(|rt| rt.block_on(vigil::cli::query::run(args)))
@@ -32,6 +54,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn fail(e: &anyhow::Error) -> ExitCode {
+    eprintln!("vigil: {e:#}");
+    ExitCode::FAILURE
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

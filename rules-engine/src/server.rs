@@ -21,6 +21,7 @@ use vigil_common::web::WebConfig;
 use crate::api::{self, ApiState, ServerMetrics};
 use crate::config::{Config, ConfigError, PromDuration, ScrapeConfig};
 use crate::db::{Db, DbError};
+use crate::notify;
 use crate::promql::{Engine, EngineOptions};
 use crate::rules::alerting::AlertContext;
 use crate::rules::group::{DEFAULT_RESEND_DELAY_MS, Group};
@@ -51,6 +52,10 @@ pub enum ServeError {
     Db(#[from] DbError),
     #[error("{0}")]
     DataSource(String),
+    #[error("alerting: {0}")]
+    Alerting(vigil_common::ConfigErrors),
+    #[error("alerting: {0}")]
+    Notify(String),
     #[error("serving HTTP: {0}")]
     Io(#[from] std::io::Error),
     #[error("{0}")]
@@ -70,6 +75,8 @@ struct Prepared {
     db: Db,
     /// The configured remote data source, if any.
     remote: Option<RemoteQuery>,
+    /// The checked `alerting:` section, if any.
+    alerting: Option<notify::running::Prepared>,
 }
 
 /// A built vigil, ready to serve.
@@ -80,6 +87,10 @@ pub struct Vigil {
     pub metrics: Arc<ServerMetrics>,
     pub clock: Arc<dyn Clock>,
     pub sla_gauges: crate::sla::metrics::SlaGauges,
+    /// What the notification pipeline counts, on `/metrics` from the start.
+    notify_metrics: notify::running::PipelineMetrics,
+    /// The notification pipeline, once serving started with one.
+    notify: tokio::sync::Mutex<Option<notify::running::Running>>,
     ready: Arc<AtomicBool>,
     /// The file the config came from (for reloads); `None`: defaults.
     config_file: Option<PathBuf>,
@@ -112,9 +123,11 @@ impl Vigil {
         });
         let scrape = ScrapeManager::new(head.clone(), clock.clone());
         let sla_gauges = crate::sla::metrics::SlaGauges::default();
+        let notify_metrics = notify::running::PipelineMetrics::default();
         let metrics = Arc::new(
             ServerMetrics::new(Some(head.clone()), Some(scrape.clone()))
-                .with_collector(Box::new(sla_gauges.clone())),
+                .with_collector(Box::new(sla_gauges.clone()))
+                .with_registry(|r| notify_metrics.register(r)),
         );
         metrics.rules.reloaded(true, clock.now_ms());
         let groups_view = metrics.rules.groups.0.clone();
@@ -125,6 +138,8 @@ impl Vigil {
             metrics,
             clock,
             sla_gauges,
+            notify_metrics,
+            notify: tokio::sync::Mutex::new(None),
             ready: Arc::new(AtomicBool::new(false)),
             config_file,
             config: Mutex::new(config),
@@ -165,6 +180,12 @@ impl Vigil {
             .map(RemoteQuery::new)
             .transpose()
             .map_err(ServeError::DataSource)?;
+        let alerting = match (&config.alerting, &self.config_file) {
+            (Some(a), Some(file)) => {
+                Some(notify::running::load(a, file).map_err(ServeError::Alerting)?)
+            }
+            _ => None,
+        };
         let db = Db::for_storage(&config.storage).await?;
         tracing::info!(groups = groups.len(), state = db.describe(), "rules loaded");
         let s = &config.storage;
@@ -177,7 +198,12 @@ impl Vigil {
                 "alert state is kept in memory: set storage.path (or storage.database_url) to keep it across restarts"
             );
         }
-        *self.prepared.lock().await = Some(Prepared { groups, db, remote });
+        *self.prepared.lock().await = Some(Prepared {
+            groups,
+            db,
+            remote,
+            alerting,
+        });
         Ok(())
     }
 
@@ -336,6 +362,17 @@ impl Vigil {
                 return Err(e.into());
             }
         };
+        if let Some(alerting) = prepared.alerting.take() {
+            let running = notify::running::start(alerting, prepared.db.clone(), &self.notify_metrics)
+                .map_err(ServeError::Notify)?;
+            if let Some(running) = running {
+                self.set_alert_sink(running.sink.clone());
+                if let Some(routes) = running.routes.clone() {
+                    self.add_routes(routes);
+                }
+                *self.notify.lock().await = Some(running);
+            }
+        }
         let groups = std::mem::take(&mut prepared.groups);
         let deps = self.manager_deps(&config, prepared, self.warm_up(&jobs));
         let rules = Arc::new(RuleManager::new(deps, self.groups_view.clone()));
@@ -345,6 +382,9 @@ impl Vigil {
         let result = vigil_common::serve::serve(self.router(), listener, web, shutdown).await;
         self.ready.store(false, Ordering::Release);
         rules.stop().await;
+        if let Some(running) = self.notify.lock().await.take() {
+            running.shutdown().await;
+        }
         if let Some(sla) = sla {
             sla.stop().await;
         }

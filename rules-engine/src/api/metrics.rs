@@ -89,6 +89,12 @@ impl ServerMetrics {
         self
     }
 
+    /// Registers a stage's own metrics (the notification pipeline's).
+    pub fn with_registry(mut self, register: impl FnOnce(&mut Registry)) -> Self {
+        register(&mut self.registry);
+        self
+    }
+
     /// The exposition text (OpenMetrics).
     pub fn render(&self) -> Result<String, std::fmt::Error> {
         let mut out = String::new();

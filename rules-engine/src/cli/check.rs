@@ -22,12 +22,23 @@ pub fn print_outcome(o: crate::rules::cli::Outcome) -> ExitCode {
 pub fn config(files: &[PathBuf]) -> ExitCode {
     let mut ok = true;
     for f in files {
-        match Config::load(f) {
+        let checked = Config::load(f).map_err(|e| e.to_string()).and_then(|cfg| {
+            // The routing configuration (a file of its own, or inline) is
+            // checked here too, as `vigil run` would before binding.
+            match &cfg.alerting {
+                Some(a) => crate::notify::running::load(a, f)
+                    .map(|_| cfg)
+                    .map_err(|e| e.to_string()),
+                None => Ok(cfg),
+            }
+        });
+        match checked {
             Ok(cfg) => println!(
-                "{}: SUCCESS: {} scrape jobs, {} rule file patterns",
+                "{}: SUCCESS: {} scrape jobs, {} rule file patterns{}",
                 f.display(),
                 cfg.scrape_configs.len(),
-                cfg.rule_files.len()
+                cfg.rule_files.len(),
+                if cfg.alerting.is_some() { ", alerting" } else { "" }
             ),
             Err(e) => {
                 ok = false;

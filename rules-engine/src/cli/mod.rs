@@ -3,6 +3,7 @@
 //! file; `main` only parses and dispatches.
 
 pub mod check;
+pub mod notify;
 pub mod query;
 pub mod run;
 pub mod test;
@@ -43,6 +44,12 @@ pub enum Command {
     Test(TestCommand),
     /// SLA reports, the month's error budget, and ledger backfill.
     Sla(sla::SlaArgs),
+    /// Which receivers alerts reach (as amtool config routes).
+    Route(notify::RouteArgs),
+    /// Add, list and expire silences.
+    Silence(notify::SilenceArgs),
+    /// The alert history: state changes and notifications.
+    Alerts(notify::AlertsArgs),
 }
 
 #[derive(Args)]

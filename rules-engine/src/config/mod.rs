@@ -37,6 +37,10 @@ pub struct Config {
     /// Rules query this API instead of the embedded store.
     #[serde(default)]
     pub datasource: Option<DataSourceConfig>,
+    /// Where alerts go: Alertmanager-format routing (a file or inline) and
+    /// Alertmanagers to forward to.
+    #[serde(default)]
+    pub alerting: Option<crate::notify::config::AlertingConfig>,
     /// The SLA report: services, credit tiers, maintenance windows.
     #[serde(default)]
     pub sla: Option<crate::sla::config::SlaConfig>,

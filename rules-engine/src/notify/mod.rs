@@ -31,6 +31,7 @@ pub mod integration;
 pub mod metrics;
 pub mod notifier;
 pub mod retry;
+pub mod running;
 pub mod sender;
 pub mod silence;
 pub mod silence_store;

@@ -1,0 +1,123 @@
+//! The notification side of a running vigil, assembled from the config's
+//! `alerting:` section: the dispatcher (routing, grouping, outbox, sends)
+//! when a routing configuration is given, a forwarder when Alertmanagers
+//! are listed, both behind one [`AlertSink`], and the Alertmanager v2 API
+//! routes. [`load`] checks everything before vigil binds its port;
+//! [`start`] runs it.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use vigil_common::ConfigErrors;
+
+use super::config::AlertingConfig;
+use super::dispatch::Dispatcher;
+use super::forward::{ForwardMetrics, Forwarder, Tee};
+use super::metrics::NotifyMetrics;
+use super::notifier::Notifier;
+use crate::db::Db;
+use crate::route::Loaded;
+use crate::rules::AlertSink;
+
+/// The `alerting:` section, checked.
+pub struct Prepared {
+    alerting: AlertingConfig,
+    routing: Option<Loaded>,
+}
+
+/// Checks the section: the routing configuration (file or inline), every
+/// error located. `config_file` is vigil's own file (relative paths, and
+/// the lines of an inline configuration).
+pub fn load(alerting: &AlertingConfig, config_file: &Path) -> Result<Prepared, ConfigErrors> {
+    let text = std::fs::read_to_string(config_file).map_err(|e| {
+        ConfigErrors::one(&config_file.display().to_string(), 0, 0, &e.to_string())
+    })?;
+    let routing = alerting.load(config_file, &text)?;
+    Ok(Prepared {
+        alerting: alerting.clone(),
+        routing,
+    })
+}
+
+/// The running pipeline; [`Running::shutdown`] stops it.
+pub struct Running {
+    /// Where the rules send their alerts.
+    pub sink: Arc<dyn AlertSink>,
+    /// `/api/v2/silences`, `/api/v2/alerts`, `/api/v1/alerts/history`
+    /// (present only with a routing configuration).
+    pub routes: Option<Router>,
+    dispatcher: Option<Dispatcher>,
+    forwarder: Option<Forwarder>,
+}
+
+/// The metrics the pipeline updates, registered on `/metrics` at build.
+#[derive(Clone, Default)]
+pub struct PipelineMetrics {
+    pub notify: NotifyMetrics,
+    pub forward: ForwardMetrics,
+}
+
+impl PipelineMetrics {
+    pub fn register(&self, r: &mut prometheus_client::registry::Registry) {
+        self.notify.register(r);
+        self.forward.register(r);
+    }
+}
+
+/// Starts what the section asks for on the current runtime; `None` when
+/// it asks for nothing (no routing, no Alertmanagers).
+pub fn start(
+    prepared: Prepared,
+    db: Db,
+    metrics: &PipelineMetrics,
+) -> Result<Option<Running>, String> {
+    let Prepared { alerting, routing } = prepared;
+    let mut sinks: Vec<Arc<dyn AlertSink>> = Vec::new();
+    let dispatcher = match &routing {
+        Some(loaded) => {
+            let url = alerting.external_url.clone().unwrap_or_default();
+            let notifier = Notifier::build(loaded, &url)?;
+            let d = Dispatcher::start(
+                notifier,
+                db,
+                alerting.dispatch_options(),
+                metrics.notify.clone(),
+            );
+            sinks.push(Arc::new(d.clone()));
+            Some(d)
+        }
+        None => None,
+    };
+    let targets = alerting.forward_targets();
+    let forwarder = if targets.is_empty() {
+        None
+    } else {
+        let f = Forwarder::start(targets, metrics.forward.clone())?;
+        sinks.push(Arc::new(f.clone()));
+        Some(f)
+    };
+    let sink: Arc<dyn AlertSink> = match sinks.len() {
+        0 => return Ok(None),
+        1 => sinks.remove(0),
+        _ => Arc::new(Tee(sinks)),
+    };
+    Ok(Some(Running {
+        sink,
+        routes: dispatcher.clone().map(super::api::router),
+        dispatcher,
+        forwarder,
+    }))
+}
+
+impl Running {
+    /// Stops sending; what is still in the outbox waits for the next start.
+    pub async fn shutdown(&self) {
+        if let Some(f) = &self.forwarder {
+            f.shutdown();
+        }
+        if let Some(d) = &self.dispatcher {
+            d.shutdown().await;
+        }
+    }
+}
