@@ -1,0 +1,120 @@
+//! The notification pipeline in a running vigil: `Vigil::serve` with an
+//! `alerting:` section (inline Alertmanager routing to a webhook), a rule
+//! that fires at once, and a local HTTP receiver standing in for the
+//! webhook. The alert must travel rules -> dispatcher -> outbox -> webhook,
+//! and the Alertmanager v2 API must be served next to Prometheus's.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::{Json, Router, extract::State, routing::post};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use vigil::config::Config;
+use vigil::scrape::SystemClock;
+use vigil::server::Vigil;
+use vigil_common::web::WebConfig;
+
+const RULES: &str = "groups:
+  - name: always
+    interval: 200ms
+    rules:
+      - alert: AlwaysFiring
+        expr: vector(1)
+        labels: {severity: page}
+        annotations: {summary: 'always on'}
+";
+
+/// A webhook receiver on a free loopback port: every payload it gets.
+async fn receiver() -> (String, mpsc::UnboundedReceiver<Value>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let app = Router::new()
+        .route(
+            "/hook",
+            post(
+                |State(tx): State<mpsc::UnboundedSender<Value>>, Json(v): Json<Value>| async move {
+                    let _ = tx.send(v);
+                },
+            ),
+        )
+        .with_state(tx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn a_firing_rule_reaches_the_webhook_and_the_v2_api() {
+    let (hook, mut payloads) = receiver().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("always.rules.yml"), RULES).unwrap();
+    let config_path = dir.path().join("vigil.yml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "storage:\n  path: data\nrule_files: ['always.rules.yml']\nalerting:\n  external_url: http://vigil.test\n  alertmanager_config:\n    route:\n      receiver: hook\n      group_by: [alertname]\n      group_wait: 100ms\n      group_interval: 1s\n    receivers:\n      - name: hook\n        webhook_configs:\n          - url: {hook}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let cfg = Config::load(&config_path).unwrap();
+    let vigil = Arc::new(Vigil::build(cfg, Some(config_path), Arc::new(SystemClock)));
+    vigil.load_rules().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        vigil
+            .serve(listener, &WebConfig::default(), async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+
+    let payload = tokio::time::timeout(Duration::from_secs(20), payloads.recv())
+        .await
+        .expect("the webhook got a notification in time")
+        .unwrap();
+    assert_eq!(payload["version"], "4");
+    assert_eq!(payload["receiver"], "hook");
+    assert_eq!(payload["status"], "firing");
+    assert_eq!(payload["externalURL"], "http://vigil.test");
+    assert_eq!(payload["groupLabels"]["alertname"], "AlwaysFiring");
+    assert_eq!(payload["alerts"][0]["labels"]["severity"], "page");
+    assert_eq!(payload["alerts"][0]["annotations"]["summary"], "always on");
+
+    let client = reqwest::Client::new();
+    let alerts: Value = client
+        .get(format!("{base}/api/v2/alerts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = alerts
+        .as_array()
+        .expect("a JSON array of alerts")
+        .iter()
+        .filter_map(|a| a["labels"]["alertname"].as_str())
+        .collect();
+    assert_eq!(names, ["AlwaysFiring"]);
+
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("vigil_notify"),
+        "the pipeline's metrics are on /metrics:\n{metrics}"
+    );
+
+    stop.send(()).unwrap();
+    server.await.unwrap();
+}
