@@ -1,5 +1,6 @@
 //! `vigil check config|web-config|rules FILE...`: load and validate, print
 //! every error as `file:line:column: message`, exit 1 when any file is bad.
+//! `check config` checks the rule files the config names as well.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,12 +24,24 @@ pub fn config(files: &[PathBuf]) -> ExitCode {
     let mut ok = true;
     for f in files {
         match Config::load(f) {
-            Ok(cfg) => println!(
-                "{}: SUCCESS: {} scrape jobs, {} rule file patterns",
-                f.display(),
-                cfg.scrape_configs.len(),
-                cfg.rule_files.len()
-            ),
+            Ok(cfg) => {
+                // As promtool check config, the rule files it names too.
+                let interval = cfg.global.evaluation_interval.as_millis();
+                match crate::rules::runtime::load_rule_files(&cfg.rule_files, interval) {
+                    Ok(groups) => println!(
+                        "{}: SUCCESS: {} scrape jobs, {} rule groups",
+                        f.display(),
+                        cfg.scrape_configs.len(),
+                        groups.len()
+                    ),
+                    Err(errs) => {
+                        ok = false;
+                        for e in errs {
+                            eprintln!("{e}");
+                        }
+                    }
+                }
+            }
             Err(e) => {
                 ok = false;
                 eprintln!("{e}");
