@@ -190,6 +190,11 @@ fn run_refuses_a_bad_rule_file_before_binding() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("{}:5:", rules.display())), "{err}");
     assert!(!err.contains("cannot listen"), "{err}");
+    // `check config` finds the same error in the rule files it names.
+    let out = vigil(&["check", "config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with(&format!("{}:5:", rules.display())), "{err}");
 }
 
 fn repo(p: &str) -> String {

@@ -1,5 +1,6 @@
 //! `vigil check config|web-config|rules FILE...`: load and validate, print
 //! every error as `file:line:column: message`, exit 1 when any file is bad.
+//! `check config` checks the rule files the config names as well.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,22 +23,29 @@ pub fn print_outcome(o: crate::rules::cli::Outcome) -> ExitCode {
 pub fn config(files: &[PathBuf]) -> ExitCode {
     let mut ok = true;
     for f in files {
+        // As promtool check config: the rule files it names too, and the
+        // routing configuration (a file of its own, or inline), as `vigil
+        // run` checks them before binding.
         let checked = Config::load(f).map_err(|e| e.to_string()).and_then(|cfg| {
-            // The routing configuration (a file of its own, or inline) is
-            // checked here too, as `vigil run` would before binding.
-            match &cfg.alerting {
-                Some(a) => crate::notify::running::load(a, f)
-                    .map(|_| cfg)
-                    .map_err(|e| e.to_string()),
-                None => Ok(cfg),
+            if let Some(a) = &cfg.alerting {
+                crate::notify::running::load(a, f).map_err(|e| e.to_string())?;
             }
+            let interval = cfg.global.evaluation_interval.as_millis();
+            let groups = crate::rules::runtime::load_rule_files(&cfg.rule_files, interval)
+                .map_err(|errs| {
+                    errs.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })?;
+            Ok((cfg, groups.len()))
         });
         match checked {
-            Ok(cfg) => println!(
-                "{}: SUCCESS: {} scrape jobs, {} rule file patterns{}",
+            Ok((cfg, groups)) => println!(
+                "{}: SUCCESS: {} scrape jobs, {} rule groups{}",
                 f.display(),
                 cfg.scrape_configs.len(),
-                cfg.rule_files.len(),
+                groups,
                 if cfg.alerting.is_some() { ", alerting" } else { "" }
             ),
             Err(e) => {

@@ -167,7 +167,17 @@ pub async fn run_group(g: Arc<RunningGroup>, deps: ManagerDeps, shutdown: Cancel
         g.missed
             .fetch_add(schedule::missed(prev, slot, interval), Ordering::Relaxed);
         prev = Some(slot);
-        let to_save = eval_once(&g, &deps, slot);
+        // Queries run synchronously (the engine, or a remote API waited
+        // for): off the async workers, so a heavy group never stalls the
+        // HTTP server or the scrapes.
+        let (eg, ed) = (g.clone(), deps.clone());
+        let to_save = match tokio::task::spawn_blocking(move || eval_once(&eg, &ed, slot)).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(error = %e, "rule group evaluation panicked");
+                continue;
+            }
+        };
         if let Some(db) = &deps.db {
             for (key, alerts) in to_save {
                 if let Err(e) = db.save_alerts(&key, alerts.iter()).await {

@@ -109,6 +109,8 @@ impl RemoteQuery {
 
 impl RuleQuery for RemoteQuery {
     fn instant(&self, expr: &Expr, t_ms: i64) -> Result<Vec<RuleSample>, QueryFailed> {
+        // Called on a blocking-pool thread (the manager evaluates there), or
+        // from async code such as a template's `query` during one.
         let fut = self.fetch(expr.to_string(), t_ms);
         tokio::task::block_in_place(|| self.runtime.block_on(fut))
     }

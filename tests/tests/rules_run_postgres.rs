@@ -1,0 +1,151 @@
+//! A running vigil keeping its alert state in a real PostgreSQL named by
+//! `storage.database_url_file`: the firing alert is saved there, and a
+//! second vigil on the same database starts with it (same `activeAt`)
+//! without notifying it again. The URL, which holds the password, stays
+//! out of vigil's API.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use vigil::db::{Db, rule_key};
+use vigil::rules::{AlertSink, OutgoingAlert};
+use vigil::server::Vigil;
+use vigil_common::web::WebConfig;
+use vigil_tests::exporter::http_client;
+use vigil_tests::postgres::PgServer;
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<OutgoingAlert>>);
+
+impl AlertSink for Recorder {
+    fn send(&self, alerts: Vec<OutgoingAlert>) {
+        self.0.lock().unwrap().extend(alerts);
+    }
+}
+
+/// Serves a vigil on `config` until the returned sender fires.
+async fn serve(
+    config: &std::path::Path,
+    sink: Arc<Recorder>,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let cfg = vigil::config::Config::load(config).unwrap();
+    let vigil = Arc::new(Vigil::build(
+        cfg,
+        Some(config.to_path_buf()),
+        Arc::new(vigil::scrape::SystemClock),
+    ));
+    vigil.set_alert_sink(sink);
+    vigil.load_rules().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let h = tokio::spawn(async move {
+        vigil
+            .serve(listener, &WebConfig::default(), async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    (base, tx, h)
+}
+
+async fn alerts(base: &str) -> Vec<Value> {
+    let v: Value = http_client()
+        .get(format!("{base}/api/v1/alerts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["data"]["alerts"].as_array().cloned().unwrap()
+}
+
+/// Rule evaluations so far (the file has one rule).
+async fn evaluations(base: &str) -> f64 {
+    let m = http_client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    m.lines()
+        .find_map(|l| l.strip_prefix("vigil_rule_evaluation_duration_seconds_count "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_state_in_postgres_across_restarts() {
+    let pg = PgServer::start_primary().expect(
+        "PostgreSQL could not start: install Debian's postgresql package (scripts/test does)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("db-url"), format!("{}\n", pg.dsn())).unwrap();
+    let rules = dir.path().join("r.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: pg\n    interval: 200ms\n    rules:\n      - alert: Always\n        expr: vector(1)\n",
+    )
+    .unwrap();
+    let config = dir.path().join("vigil.yml");
+    std::fs::write(
+        &config,
+        "storage:\n  database_url_file: db-url\nrule_files: [r.yml]\n",
+    )
+    .unwrap();
+
+    let first = Arc::new(Recorder::default());
+    let (base, stop, h) = serve(&config, first.clone()).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while first.0.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "never fired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let active_at = alerts(&base).await[0]["activeAt"].clone();
+    let body = http_client()
+        .get(format!("{base}/api/v1/rules"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !body.contains(&pg.dsn()) && !body.contains("127.0.0.1:"),
+        "{body}"
+    );
+    let _ = stop.send(());
+    h.await.unwrap();
+
+    let db = Db::open_postgres(&pg.dsn()).await.unwrap();
+    let key = rule_key(&rules.display().to_string(), "pg", "Always");
+    let saved = db.load_alerts(&key).await.unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].state, vigil::alert::AlertState::Firing);
+
+    let second = Arc::new(Recorder::default());
+    let (base, stop, h) = serve(&config, second.clone()).await;
+    let restored = alerts(&base).await;
+    assert_eq!(restored.len(), 1, "restored before the first evaluation");
+    assert_eq!(restored[0]["activeAt"], active_at);
+    assert_eq!(restored[0]["state"], "firing");
+    // Several evaluations later it still has not been sent again.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while evaluations(&base).await < 5.0 {
+        assert!(Instant::now() < deadline, "the restored group does not run");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(alerts(&base).await[0]["state"], "firing");
+    assert!(second.0.lock().unwrap().is_empty(), "notified again");
+    let _ = stop.send(());
+    h.await.unwrap();
+}
