@@ -340,3 +340,95 @@ impl Db {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
+    }
+
+    fn event(status: &str) -> HistoryEvent {
+        HistoryEvent {
+            at: t(0),
+            kind: "notification".into(),
+            fingerprint: String::new(),
+            labels: String::new(),
+            group_key: "g".into(),
+            integration: "r/webhook/0".into(),
+            status: status.into(),
+            detail: String::new(),
+        }
+    }
+
+    /// An instance that claimed a row and died (no mark, no release):
+    /// nobody else takes the row while the lease runs; then another
+    /// instance does, and the dead owner's late mark is refused.
+    #[tokio::test]
+    async fn a_dead_owners_lease_runs_out_and_its_late_mark_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open_sqlite(&dir.path().join("v.db")).await.unwrap();
+        let entry = LogEntry {
+            firing: BTreeSet::from([1]),
+            resolved: BTreeSet::new(),
+            at: t(0),
+        };
+        let ids = db
+            .flush_groups(&["g".into()], t(0), |logs| {
+                assert!(logs["g"].is_empty());
+                let n = NewNotification {
+                    group_key: "g".into(),
+                    integration: "r/webhook/0".into(),
+                    receiver: "r".into(),
+                    payload: Some(serde_json::json!({"x": 1})),
+                    entry: entry.clone(),
+                };
+                (vec![n], vec![event("queued")])
+            })
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 1);
+        let a = db.claim_due("a", t(1), t(61), 10).await.unwrap();
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].payload, serde_json::json!({"x": 1}));
+        assert!(
+            db.claim_due("b", t(30), t(90), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let b = db.claim_due("b", t(62), t(122), 10).await.unwrap();
+        assert_eq!(b.len(), 1, "the lease ran out");
+        let done = |status: &str| Outcome {
+            id: ids[0],
+            result: RowResult::Done {
+                status: status.into(),
+                at: t(63),
+                error: None,
+            },
+            event: event(status),
+        };
+        assert_eq!(
+            db.record_outcomes("a", &[done("delivered")]).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            db.record_outcomes("b", &[done("delivered")]).await.unwrap(),
+            0
+        );
+        let rows = db.outbox_list().await.unwrap();
+        assert_eq!(
+            (rows[0].status.as_str(), rows[0].attempts),
+            ("delivered", 1)
+        );
+        // The log entry was written with the row, in the same transaction.
+        db.flush_groups(&["g".into()], t(70), |logs| {
+            assert_eq!(logs["g"]["r/webhook/0"], entry);
+            (vec![], vec![])
+        })
+        .await
+        .unwrap();
+    }
+}
