@@ -37,7 +37,7 @@ pub struct HistoryQuery {
     pub limit: Option<i64>,
 }
 
-const INSERT: &str = "INSERT INTO alert_history (at, kind, fingerprint, labels, group_key, integration, status, detail) \
+pub(super) const INSERT: &str = "INSERT INTO alert_history (at, kind, fingerprint, labels, group_key, integration, status, detail) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const SELECT: &str = "SELECT at, kind, fingerprint, labels, group_key, integration, status, detail FROM alert_history \
      WHERE at >= $1 AND ($2 = '' OR kind = $2) AND ($3 = '' OR fingerprint = $3) ORDER BY at DESC, id DESC LIMIT $4";

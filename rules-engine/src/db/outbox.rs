@@ -1,11 +1,13 @@
 //! The notification outbox and log (tables `notify_outbox`, `notify_log`).
 //!
-//! A group flush runs in one transaction: read what each integration was
-//! last told about the group, decide (the pure pipeline), insert the
+//! The groups due at one instant flush in one transaction (one commit, so
+//! one fsync, however many groups): read what each integration was last
+//! told about each group, decide (the pure pipeline), insert the
 //! notifications to send and update the log. On PostgreSQL the transaction
-//! first takes an advisory lock on the group key, so two instances
-//! flushing the same group take turns and the second sees the first's log
-//! entry: the notification is written once.
+//! first takes an advisory lock per group key (in key order, so two
+//! instances cannot deadlock), so two instances flushing the same group
+//! take turns and the second sees the first's log entry: the notification
+//! is written once.
 //!
 //! Senders claim due rows by setting a lease (owner, until); on PostgreSQL
 //! with `FOR UPDATE SKIP LOCKED`, so concurrent claimers never take the
@@ -19,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::history::HistoryEvent;
 use super::sql::on_db;
 use super::{Db, DbError};
 use crate::notify::dedup::LogEntry;
@@ -26,6 +29,7 @@ use crate::notify::dedup::LogEntry;
 /// One notification to write during a flush.
 #[derive(Debug, Clone)]
 pub struct NewNotification {
+    pub group_key: String,
     pub integration: String,
     pub receiver: String,
     /// Rendered payload; `None` when only the log changes (nothing left
@@ -44,6 +48,27 @@ pub struct OutboxRow {
     pub receiver: String,
     pub payload: serde_json::Value,
     pub attempts: i32,
+}
+
+/// How one delivery attempt ends for its row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowResult {
+    /// `delivered` or `failed`.
+    Done {
+        status: String,
+        at: DateTime<Utc>,
+        error: Option<String>,
+    },
+    /// Pending again, due at `next`.
+    Retry { next: DateTime<Utc>, error: String },
+}
+
+/// A row's outcome and the history event that tells it.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub id: i64,
+    pub result: RowResult,
+    pub event: HistoryEvent,
 }
 
 /// A row as listed for inspection.
@@ -101,46 +126,66 @@ const LIST: &str =
     "SELECT id, integration, status, attempts, last_error FROM notify_outbox ORDER BY id";
 
 impl Db {
-    /// One group flush: `decide` sees the group's log entries by
-    /// integration and returns what to write; returns the new row ids.
-    pub async fn flush_group(
+    /// The flush of the groups `keys`: `decide` sees each group's log
+    /// entries by integration and returns the notifications and history
+    /// events to write; returns the new row ids.
+    pub async fn flush_groups(
         &self,
-        group_key: &str,
+        keys: &[String],
         now: DateTime<Utc>,
-        decide: impl FnOnce(&BTreeMap<String, LogEntry>) -> Vec<NewNotification>,
+        decide: impl FnOnce(
+            &BTreeMap<String, BTreeMap<String, LogEntry>>,
+        ) -> (Vec<NewNotification>, Vec<HistoryEvent>),
     ) -> Result<Vec<i64>, DbError> {
         let pg = matches!(self, Db::Postgres(_));
+        let mut keys: Vec<&String> = keys.iter().collect();
+        keys.sort();
+        keys.dedup();
         on_db!(self, |pool, sql, begin| {
             let mut tx = pool.begin_with(begin).await?;
-            if pg {
-                sqlx::query(sql(LOCK))
-                    .bind(group_key)
+            let mut logs: BTreeMap<String, BTreeMap<String, LogEntry>> = BTreeMap::new();
+            for key in keys {
+                if pg {
+                    sqlx::query(sql(LOCK)).bind(key).execute(&mut *tx).await?;
+                }
+                let log = logs.entry(key.clone()).or_default();
+                for row in sqlx::query(sql(READ_LOG))
+                    .bind(key)
+                    .fetch_all(&mut *tx)
+                    .await?
+                {
+                    let integration: String = row.try_get(0)?;
+                    let firing: String = row.try_get(1)?;
+                    let resolved: String = row.try_get(2)?;
+                    let at: i64 = row.try_get(3)?;
+                    let entry = LogEntry {
+                        firing: fps_parse(&firing)?,
+                        resolved: fps_parse(&resolved)?,
+                        at: from_ms(at),
+                    };
+                    log.insert(integration, entry);
+                }
+            }
+            let mut ids = Vec::new();
+            let (notifications, events) = decide(&logs);
+            for e in &events {
+                sqlx::query(sql(super::history::INSERT))
+                    .bind(ms(e.at))
+                    .bind(&e.kind)
+                    .bind(&e.fingerprint)
+                    .bind(&e.labels)
+                    .bind(&e.group_key)
+                    .bind(&e.integration)
+                    .bind(&e.status)
+                    .bind(&e.detail)
                     .execute(&mut *tx)
                     .await?;
             }
-            let mut log = BTreeMap::new();
-            for row in sqlx::query(sql(READ_LOG))
-                .bind(group_key)
-                .fetch_all(&mut *tx)
-                .await?
-            {
-                let integration: String = row.try_get(0)?;
-                let firing: String = row.try_get(1)?;
-                let resolved: String = row.try_get(2)?;
-                let at: i64 = row.try_get(3)?;
-                let entry = LogEntry {
-                    firing: fps_parse(&firing)?,
-                    resolved: fps_parse(&resolved)?,
-                    at: from_ms(at),
-                };
-                log.insert(integration, entry);
-            }
-            let mut ids = Vec::new();
-            for n in decide(&log) {
+            for n in notifications {
                 if let Some(p) = &n.payload {
                     let row = sqlx::query(sql(INSERT))
                         .bind(ms(now))
-                        .bind(group_key)
+                        .bind(&n.group_key)
                         .bind(&n.integration)
                         .bind(&n.receiver)
                         .bind(p.to_string())
@@ -149,7 +194,7 @@ impl Db {
                     ids.push(row.try_get::<i64, _>(0)?);
                 }
                 sqlx::query(sql(UPSERT_LOG))
-                    .bind(group_key)
+                    .bind(&n.group_key)
                     .bind(&n.integration)
                     .bind(fps_json(&n.entry.firing))
                     .bind(fps_json(&n.entry.resolved))
@@ -201,46 +246,61 @@ impl Db {
         })
     }
 
-    /// Marks a claimed row `delivered` or `failed`; false when the lease
-    /// was lost meanwhile.
-    pub async fn mark_done(
+    /// Records delivery outcomes of rows `owner` claimed, each with its
+    /// history event, in one transaction. Rows whose lease was lost are
+    /// left alone (their new owner records them); returns how many.
+    pub async fn record_outcomes(
         &self,
-        id: i64,
         owner: &str,
-        status: &str,
-        now: DateTime<Utc>,
-        error: Option<&str>,
-    ) -> Result<bool, DbError> {
-        on_db!(self, |pool, sql, _begin| {
-            let r = sqlx::query(sql(DONE))
-                .bind(id)
-                .bind(owner)
-                .bind(status)
-                .bind(ms(now))
-                .bind(error)
-                .execute(pool)
-                .await?;
-            Ok(r.rows_affected() == 1)
-        })
-    }
-
-    /// Gives a claimed row back to be tried again at `next`.
-    pub async fn mark_retry(
-        &self,
-        id: i64,
-        owner: &str,
-        next: DateTime<Utc>,
-        error: &str,
-    ) -> Result<bool, DbError> {
-        on_db!(self, |pool, sql, _begin| {
-            let r = sqlx::query(sql(RETRY))
-                .bind(id)
-                .bind(owner)
-                .bind(ms(next))
-                .bind(error)
-                .execute(pool)
-                .await?;
-            Ok(r.rows_affected() == 1)
+        outcomes: &[Outcome],
+    ) -> Result<usize, DbError> {
+        if outcomes.is_empty() {
+            return Ok(0);
+        }
+        on_db!(self, |pool, sql, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let mut lost = 0;
+            for o in outcomes {
+                let r = match &o.result {
+                    RowResult::Done { status, at, error } => {
+                        sqlx::query(sql(DONE))
+                            .bind(o.id)
+                            .bind(owner)
+                            .bind(status)
+                            .bind(ms(*at))
+                            .bind(error.as_deref())
+                            .execute(&mut *tx)
+                            .await?
+                    }
+                    RowResult::Retry { next, error } => {
+                        sqlx::query(sql(RETRY))
+                            .bind(o.id)
+                            .bind(owner)
+                            .bind(ms(*next))
+                            .bind(error)
+                            .execute(&mut *tx)
+                            .await?
+                    }
+                };
+                if r.rows_affected() != 1 {
+                    lost += 1;
+                    continue;
+                }
+                let e = &o.event;
+                sqlx::query(sql(super::history::INSERT))
+                    .bind(ms(e.at))
+                    .bind(&e.kind)
+                    .bind(&e.fingerprint)
+                    .bind(&e.labels)
+                    .bind(&e.group_key)
+                    .bind(&e.integration)
+                    .bind(&e.status)
+                    .bind(&e.detail)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(lost)
         })
     }
 
@@ -278,5 +338,97 @@ impl Db {
             }
             Ok(out)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
+    }
+
+    fn event(status: &str) -> HistoryEvent {
+        HistoryEvent {
+            at: t(0),
+            kind: "notification".into(),
+            fingerprint: String::new(),
+            labels: String::new(),
+            group_key: "g".into(),
+            integration: "r/webhook/0".into(),
+            status: status.into(),
+            detail: String::new(),
+        }
+    }
+
+    /// An instance that claimed a row and died (no mark, no release):
+    /// nobody else takes the row while the lease runs; then another
+    /// instance does, and the dead owner's late mark is refused.
+    #[tokio::test]
+    async fn a_dead_owners_lease_runs_out_and_its_late_mark_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open_sqlite(&dir.path().join("v.db")).await.unwrap();
+        let entry = LogEntry {
+            firing: BTreeSet::from([1]),
+            resolved: BTreeSet::new(),
+            at: t(0),
+        };
+        let ids = db
+            .flush_groups(&["g".into()], t(0), |logs| {
+                assert!(logs["g"].is_empty());
+                let n = NewNotification {
+                    group_key: "g".into(),
+                    integration: "r/webhook/0".into(),
+                    receiver: "r".into(),
+                    payload: Some(serde_json::json!({"x": 1})),
+                    entry: entry.clone(),
+                };
+                (vec![n], vec![event("queued")])
+            })
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 1);
+        let a = db.claim_due("a", t(1), t(61), 10).await.unwrap();
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].payload, serde_json::json!({"x": 1}));
+        assert!(
+            db.claim_due("b", t(30), t(90), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let b = db.claim_due("b", t(62), t(122), 10).await.unwrap();
+        assert_eq!(b.len(), 1, "the lease ran out");
+        let done = |status: &str| Outcome {
+            id: ids[0],
+            result: RowResult::Done {
+                status: status.into(),
+                at: t(63),
+                error: None,
+            },
+            event: event(status),
+        };
+        assert_eq!(
+            db.record_outcomes("a", &[done("delivered")]).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            db.record_outcomes("b", &[done("delivered")]).await.unwrap(),
+            0
+        );
+        let rows = db.outbox_list().await.unwrap();
+        assert_eq!(
+            (rows[0].status.as_str(), rows[0].attempts),
+            ("delivered", 1)
+        );
+        // The log entry was written with the row, in the same transaction.
+        db.flush_groups(&["g".into()], t(70), |logs| {
+            assert_eq!(logs["g"]["r/webhook/0"], entry);
+            (vec![], vec![])
+        })
+        .await
+        .unwrap();
     }
 }

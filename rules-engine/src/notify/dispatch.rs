@@ -349,128 +349,151 @@ async fn flush_due(shared: &Shared, now: DateTime<Utc>) {
             return;
         }
     };
-    for job in jobs {
-        flush_one(shared, &n, &job, &all, &silences, now).await;
-    }
+    flush_jobs(shared, &n, &jobs, &all, &silences, now).await;
     let mut st = shared.state.lock();
     st.groups.retain(|_, g| !g.is_empty());
     shared.metrics.groups.set(st.groups.len() as i64);
 }
 
-async fn flush_one(
-    shared: &Shared,
+/// What planning the due groups produced, besides the rows to write.
+#[derive(Default)]
+struct Planning {
+    events: Vec<HistoryEvent>,
+    decisions: Vec<String>,
+}
+
+/// The pipeline for one group given its notification log entries.
+fn plan_job(
     n: &Notifier,
     job: &Job,
-    all: &[Alert],
-    silences: &[ActiveSilence],
-    now: DateTime<Utc>,
+    ctx: &FlushContext<'_>,
+    log: Option<&BTreeMap<String, crate::notify::dedup::LogEntry>>,
+    out: &mut Vec<NewNotification>,
+    p: &mut Planning,
 ) {
     let Some(opts) = n.routes.get(&job.key.0) else {
         return;
     };
     let integrations = n.receivers.get(&opts.receiver).cloned().unwrap_or_default();
-    let ctx = FlushContext {
-        now,
-        route: opts,
-        inhibit_rules: &n.inhibit_rules,
-        all_alerts: all,
-        silences,
-        time_intervals: &n.time_intervals,
-    };
     let group_key = &job.key.1;
-    let mut events = Vec::new();
-    let mut decisions: Vec<String> = Vec::new();
+    let views: Vec<IntegrationView<'_>> = integrations
+        .iter()
+        .map(|i| IntegrationView {
+            key: &i.key,
+            send_resolved: i.send_resolved,
+            last: log.and_then(|l| l.get(&i.key)),
+        })
+        .collect();
+    let items = match stages::run(ctx, job.alerts.clone(), &views) {
+        FlushPlan::Muted(_, reason) => {
+            p.decisions.push(reason.to_string());
+            return;
+        }
+        FlushPlan::Notify(items) => items,
+    };
+    for (item, integ) in items.into_iter().zip(&integrations) {
+        let planned = match item {
+            Ok(x) => x,
+            Err((_, reason)) => {
+                p.decisions.push(reason.to_string());
+                continue;
+            }
+        };
+        let payload = if planned.alerts.is_empty() {
+            None
+        } else {
+            let notice = Notice {
+                group_key,
+                group_labels: &job.labels,
+                alerts: &planned.alerts,
+                external_url: &n.external_url,
+                now: ctx.now,
+            };
+            match integ.render(&n.templates, &notice) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    p.decisions.push("template_error".into());
+                    let ev = notification_event(
+                        ctx.now,
+                        group_key,
+                        &integ.key,
+                        "failed",
+                        &e.to_string(),
+                    );
+                    p.events.push(ev);
+                    continue;
+                }
+            }
+        };
+        if payload.is_some() {
+            p.decisions.push("queued".into());
+            let ev = notification_event(ctx.now, group_key, &integ.key, "queued", planned.reason);
+            p.events.push(ev);
+        } else {
+            p.decisions.push("logged_only".into());
+        }
+        out.push(NewNotification {
+            group_key: group_key.clone(),
+            integration: planned.integration,
+            receiver: integ.receiver.clone(),
+            payload,
+            entry: planned.entry,
+        });
+    }
+}
+
+/// Plans every due group and writes the result in one transaction.
+async fn flush_jobs(
+    shared: &Shared,
+    n: &Notifier,
+    jobs: &[Job],
+    all: &[Alert],
+    silences: &[ActiveSilence],
+    now: DateTime<Utc>,
+) {
+    let keys: Vec<String> = jobs.iter().map(|j| j.key.1.clone()).collect();
+    let mut planning = Planning::default();
     let res = shared
         .db
-        .flush_group(group_key, now, |log| {
-            let views: Vec<IntegrationView<'_>> = integrations
-                .iter()
-                .map(|i| IntegrationView {
-                    key: &i.key,
-                    send_resolved: i.send_resolved,
-                    last: log.get(&i.key),
-                })
-                .collect();
-            let items = match stages::run(&ctx, job.alerts.clone(), &views) {
-                FlushPlan::Muted(_, reason) => {
-                    decisions.push(reason.to_string());
-                    return Vec::new();
-                }
-                FlushPlan::Notify(items) => items,
-            };
+        .flush_groups(&keys, now, |logs| {
             let mut out = Vec::new();
-            for (item, integ) in items.into_iter().zip(&integrations) {
-                let p = match item {
-                    Ok(p) => p,
-                    Err((_, reason)) => {
-                        decisions.push(reason.to_string());
-                        continue;
-                    }
+            for job in jobs {
+                let Some(opts) = n.routes.get(&job.key.0) else {
+                    continue;
                 };
-                let payload = if p.alerts.is_empty() {
-                    None
-                } else {
-                    let notice = Notice {
-                        group_key,
-                        group_labels: &job.labels,
-                        alerts: &p.alerts,
-                        external_url: &n.external_url,
-                        now,
-                    };
-                    match integ.render(&n.templates, &notice) {
-                        Ok(v) => Some(v),
-                        Err(e) => {
-                            decisions.push("template_error".into());
-                            events.push(notification_event(
-                                now,
-                                group_key,
-                                &integ.key,
-                                "failed",
-                                &e.to_string(),
-                            ));
-                            continue;
-                        }
-                    }
+                let ctx = FlushContext {
+                    now,
+                    route: opts,
+                    inhibit_rules: &n.inhibit_rules,
+                    all_alerts: all,
+                    silences,
+                    time_intervals: &n.time_intervals,
                 };
-                decisions.push(
-                    if payload.is_some() {
-                        "queued"
-                    } else {
-                        "logged_only"
-                    }
-                    .into(),
-                );
-                if payload.is_some() {
-                    events.push(notification_event(
-                        now, group_key, &integ.key, "queued", p.reason,
-                    ));
-                }
-                out.push(NewNotification {
-                    integration: p.integration,
-                    receiver: integ.receiver.clone(),
-                    payload,
-                    entry: p.entry,
-                });
+                plan_job(n, job, &ctx, logs.get(&job.key.1), &mut out, &mut planning);
             }
-            out
+            (out, std::mem::take(&mut planning.events))
         })
         .await;
     match res {
         Ok(ids) => {
-            for d in &decisions {
+            for d in &planning.decisions {
                 shared.metrics.flush(d);
             }
-            if let Some(g) = shared.state.lock().groups.get_mut(&job.key) {
-                g.forget_resolved(&job.alerts, now);
+            {
+                let mut st = shared.state.lock();
+                for job in jobs {
+                    if let Some(g) = st.groups.get_mut(&job.key) {
+                        g.forget_resolved(&job.alerts, now);
+                    }
+                }
             }
             if !ids.is_empty() {
                 shared.wake_sender.notify_one();
             }
-            record(shared, &events).await;
         }
         Err(e) => {
             shared.metrics.errors.inc();
-            tracing::warn!(group = %group_key, error = %e, "notify: cannot write the outbox; the next flush retries");
+            tracing::warn!(groups = jobs.len(), error = %e, "notify: cannot write the outbox; the next flush retries");
         }
     }
 }

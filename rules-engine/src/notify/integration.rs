@@ -418,3 +418,109 @@ impl Integration {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::Alert;
+    use crate::notify::retry::Decision;
+    use crate::route::parse_str;
+    use chrono::TimeZone;
+
+    const SECRETS: [&str; 3] = ["hooktoken123", "slacktoken456", "smtppass789"];
+
+    /// Every integration kind pointed at a closed port, each carrying a
+    /// secret: renders, fails retryably, and no secret shows in `Debug`
+    /// output or in the failure's detail (the compliance check each
+    /// notifier gets).
+    #[tokio::test]
+    async fn failures_are_retryable_and_never_show_secrets() {
+        let text = format!(
+            "global:\n  smtp_smarthost: 127.0.0.1:1\n  smtp_from: v@example.org\n  smtp_require_tls: false\n  smtp_auth_username: u\n  smtp_auth_password: {}\n\
+route: {{receiver: all}}\n\
+receivers:\n  - name: all\n    webhook_configs: [{{url: 'http://127.0.0.1:1/hook?token={}'}}]\n    slack_configs: [{{api_url: 'http://127.0.0.1:1/services/{}'}}]\n    email_configs: [{{to: ops@example.org}}]\n",
+            SECRETS[2], SECRETS[0], SECRETS[1]
+        );
+        let loaded = parse_str("am.yml", &text, &|_| None).unwrap();
+        let built = build_receiver(
+            &loaded.config.receivers[0],
+            &loaded.config.global,
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(built.len(), 3);
+        let t = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
+        let alerts = [Alert {
+            labels: Labels::from_pairs([("alertname", "A")]),
+            annotations: Labels::empty(),
+            starts_at: t,
+            ends_at: None,
+            generator_url: String::new(),
+        }];
+        let notice = Notice {
+            group_key: "{}:{}",
+            group_labels: &Labels::empty(),
+            alerts: &alerts,
+            external_url: "http://vigil",
+            now: t,
+        };
+        let templates = Templates::defaults();
+        for i in &built {
+            let debug = format!("{i:?}");
+            let payload = i.render(&templates, &notice).unwrap();
+            let d = i.deliver(&payload, t).await;
+            assert!(
+                matches!(d.decision, Decision::Retry { .. }),
+                "{}: {d:?}",
+                i.key
+            );
+            for s in SECRETS {
+                assert!(!debug.contains(s), "{}: {debug}", i.key);
+                assert!(!d.detail.contains(s), "{}: {}", i.key, d.detail);
+                assert!(!payload.to_string().contains(s), "{}: payload", i.key);
+            }
+        }
+    }
+
+    #[test]
+    fn email_uses_globals_and_templated_headers() {
+        let text = "global:\n  smtp_smarthost: mail:25\n  smtp_from: Vigil <v@example.org>\n\
+route: {receiver: m}\n\
+receivers:\n  - name: m\n    email_configs:\n      - to: '{{ .GroupLabels.team }}@example.org'\n        headers: {Subject: 'Alert {{ .Status }}', X-Group: '{{ .GroupLabels.team }}'}\n        html: ''\n";
+        let loaded = parse_str("am.yml", text, &|_| None).unwrap();
+        let built = build_receiver(
+            &loaded.config.receivers[0],
+            &loaded.config.global,
+            Path::new("."),
+        )
+        .unwrap();
+        let t = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
+        let group = Labels::from_pairs([("team", "dba")]);
+        let alerts = [Alert {
+            labels: Labels::from_pairs([("alertname", "A"), ("team", "dba")]),
+            annotations: Labels::empty(),
+            starts_at: t,
+            ends_at: None,
+            generator_url: String::new(),
+        }];
+        let notice = Notice {
+            group_key: "{}:{team=\"dba\"}",
+            group_labels: &group,
+            alerts: &alerts,
+            external_url: "http://vigil",
+            now: t,
+        };
+        let p = built[0].render(&Templates::defaults(), &notice).unwrap();
+        assert_eq!(p["to"], "dba@example.org");
+        assert_eq!(p["from"], "Vigil <v@example.org>");
+        assert_eq!(p["subject"], "Alert firing");
+        assert!(p["text"].as_str().unwrap().contains("alertname = A"), "{p}");
+        // An empty html template means no HTML part.
+        assert!(p["html"].is_null(), "{p}");
+        let headers = p["headers"].as_array().unwrap();
+        assert!(
+            headers.iter().any(|h| h[0] == "X-Group" && h[1] == "dba"),
+            "{p}"
+        );
+    }
+}

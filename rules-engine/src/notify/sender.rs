@@ -3,7 +3,9 @@
 //! and records the outcome — delivered, retry later (exponential backoff,
 //! or the receiver's `Retry-After` when longer), or failed (a 4xx, a
 //! rejected email, or still failing after `give_up_after`). Every outcome
-//! is a history row and a metric sample; none carries a secret.
+//! is a history row and a metric sample; none carries a secret. A batch's
+//! outcomes are written in one transaction: one commit per batch rather
+//! than per notification, which is what bounds SQLite's throughput.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +15,7 @@ use chrono::Utc;
 use super::dispatch::{Shared, notification_event};
 use super::group::after;
 use super::retry::Decision;
-use crate::db::outbox::{OutboxRow, from_ms};
+use crate::db::outbox::{OutboxRow, Outcome, RowResult, from_ms};
 
 /// At most this many notifications are in flight per instance.
 const BATCH: i64 = 32;
@@ -41,7 +43,9 @@ pub(super) async fn run(shared: Arc<Shared>) {
             }
         };
         if !rows.is_empty() {
-            futures::future::join_all(rows.into_iter().map(|r| deliver(&shared, r))).await;
+            let outcomes =
+                futures::future::join_all(rows.into_iter().map(|r| deliver(&shared, r))).await;
+            record(&shared, &outcomes).await;
             continue;
         }
         let next = shared.db.next_due().await.ok().flatten();
@@ -64,19 +68,15 @@ fn spread(id: i64) -> f64 {
     (x as f64 / (1u64 << 53) as f64) * 0.2
 }
 
-async fn deliver(shared: &Shared, row: OutboxRow) {
-    let owner = &shared.opts.instance;
+/// Delivers one claimed row and says how to record it.
+async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
     let n = shared.notifier();
     let Some(integ) = n.integration(&row.integration).cloned() else {
-        finish(
-            shared,
+        return done(
             &row,
             "failed",
-            "integration_removed",
-            "no longer in the configuration",
-        )
-        .await;
-        return;
+            "integration_removed: no longer in the configuration",
+        );
     };
     let kind = integ.kind.as_str();
     let d = integ.deliver(&row.payload, Utc::now()).await;
@@ -84,20 +84,19 @@ async fn deliver(shared: &Shared, row: OutboxRow) {
     match d.decision {
         Decision::Delivered => {
             shared.metrics.outcome(kind, "delivered", "");
-            finish(shared, &row, "delivered", "", "").await;
+            done(&row, "delivered", "")
         }
         Decision::Fail { reason } => {
             shared.metrics.outcome(kind, "failed", reason);
             tracing::warn!(integration = %row.integration, reason, detail = %d.detail, "notification failed; not retried");
-            finish(shared, &row, "failed", reason, &d.detail).await;
+            done(&row, "failed", &format!("{reason}: {}", d.detail))
         }
         ref retry @ Decision::Retry { reason, .. } => {
             let queued = from_ms(row.created_at);
             if after(queued, shared.opts.give_up_after) <= now {
                 shared.metrics.outcome(kind, "failed", "gave_up");
                 tracing::warn!(integration = %row.integration, reason, detail = %d.detail, "notification given up");
-                finish(shared, &row, "failed", "gave_up", &d.detail).await;
-                return;
+                return done(&row, "failed", &format!("gave_up: {reason}: {}", d.detail));
             }
             shared.metrics.outcome(kind, "retry", reason);
             let attempt = u32::try_from(row.attempts).unwrap_or(0);
@@ -106,48 +105,48 @@ async fn deliver(shared: &Shared, row: OutboxRow) {
                 .backoff
                 .wait(retry, attempt, spread(row.id))
                 .unwrap_or(shared.opts.backoff.initial);
-            let detail = format!("{reason}: {}", d.detail);
             tracing::info!(integration = %row.integration, reason, retry_in_ms = wait.as_millis() as u64, "notification will be retried");
-            if let Err(e) = shared
-                .db
-                .mark_retry(row.id, owner, after(now, wait), &detail)
-                .await
-            {
-                shared.metrics.errors.inc();
-                tracing::warn!(error = %e, "notify: cannot mark a retry");
+            let detail = format!("{reason}: {}", d.detail);
+            Outcome {
+                id: row.id,
+                result: RowResult::Retry {
+                    next: after(now, wait),
+                    error: detail.clone(),
+                },
+                event: notification_event(now, &row.group_key, &row.integration, "retry", &detail),
             }
-            let ev = notification_event(now, &row.group_key, &row.integration, "retry", &detail);
-            let _ = shared.db.append_history(&[ev]).await;
         }
     }
 }
 
-async fn finish(shared: &Shared, row: &OutboxRow, status: &str, reason: &str, detail: &str) {
+fn done(row: &OutboxRow, status: &str, detail: &str) -> Outcome {
     let now = Utc::now();
-    let detail = if reason.is_empty() {
-        detail.to_string()
-    } else {
-        format!("{reason}: {detail}")
-    };
-    let err = (status != "delivered").then_some(detail.as_str());
+    Outcome {
+        id: row.id,
+        result: RowResult::Done {
+            status: status.to_string(),
+            at: now,
+            error: (status != "delivered").then(|| detail.to_string()),
+        },
+        event: notification_event(now, &row.group_key, &row.integration, status, detail),
+    }
+}
+
+/// Records a batch's outcomes in one transaction.
+async fn record(shared: &Shared, outcomes: &[Outcome]) {
     match shared
         .db
-        .mark_done(row.id, &shared.opts.instance, status, now, err)
+        .record_outcomes(&shared.opts.instance, outcomes)
         .await
     {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!(
-            id = row.id,
-            "notify: lease lost before marking; another instance owns the row"
+        Ok(lost) if lost > 0 => tracing::warn!(
+            lost,
+            "notify: leases lost before marking; other instances own those rows"
         ),
+        Ok(_) => {}
         Err(e) => {
             shared.metrics.errors.inc();
-            tracing::warn!(error = %e, "notify: cannot mark an outbox row");
+            tracing::warn!(error = %e, "notify: cannot record delivery outcomes");
         }
-    }
-    let ev = notification_event(now, &row.group_key, &row.integration, status, &detail);
-    if let Err(e) = shared.db.append_history(&[ev]).await {
-        shared.metrics.errors.inc();
-        tracing::warn!(error = %e, "notify: cannot write alert history");
     }
 }
