@@ -287,7 +287,7 @@ async fn backfill_cmd(
         };
         let r = crate::sla::report::service_report(sla, s, &p, &ivs);
         println!(
-            "{}: {} steps, {} ledger rows, {} min down, {} min unknown",
+            "{}: {} steps with data, {} ledger rows, {} min down, {} min unknown",
             s.name,
             points.len(),
             ivs.len(),
