@@ -354,8 +354,9 @@ impl Vigil {
             self.head.clone(),
             &self.sla_gauges,
             &self.clock,
+            &prepared.db,
         );
-        let sla = match sla.await {
+        let sla = match sla {
             Ok(sla) => sla,
             Err(e) => {
                 self.scrape.shutdown().await;
@@ -363,8 +364,9 @@ impl Vigil {
             }
         };
         if let Some(alerting) = prepared.alerting.take() {
-            let running = notify::running::start(alerting, prepared.db.clone(), &self.notify_metrics)
-                .map_err(ServeError::Notify)?;
+            let running =
+                notify::running::start(alerting, prepared.db.clone(), &self.notify_metrics)
+                    .map_err(ServeError::Notify)?;
             if let Some(running) = running {
                 self.set_alert_sink(running.sink.clone());
                 if let Some(routes) = running.routes.clone() {
@@ -416,11 +418,28 @@ impl Vigil {
             config.global.evaluation_interval.as_millis(),
         )
         .map_err(|e| join_errors(&e))?;
+        let notify = self.notify.lock().await;
+        let notifier = match notify.as_ref() {
+            Some(running) => running.check_reload(config.alerting.as_ref(), path)?,
+            None => match &config.alerting {
+                Some(a)
+                    if !notify::running::load(a, path)
+                        .map_err(|e| e.to_string())?
+                        .is_empty() =>
+                {
+                    return Err("alerting: starting notifications needs a restart".into());
+                }
+                _ => None,
+            },
+        };
         self.scrape
             .apply(&config.scrape_configs)
             .map_err(|(job, e)| format!("scrape job {job:?}: {e}"))?;
         if let Some(rules) = self.rules.get() {
             rules.update(groups).await;
+        }
+        if let (Some(running), Some(notifier)) = (notify.as_ref(), notifier) {
+            running.apply(notifier);
         }
         *self.config.lock().unwrap_or_else(|p| p.into_inner()) = config;
         tracing::info!(file = %path.display(), "configuration reloaded");

@@ -175,6 +175,9 @@ fn load(path: Option<&Path>) -> anyhow::Result<(Config, SlaConfig)> {
 /// The ledger database of `storage.path`, which must exist for a report:
 /// an absent ledger is missing data, not an empty month.
 async fn open_existing(config: &Config) -> anyhow::Result<Db> {
+    if let Some(db) = open_postgres(config).await? {
+        return Ok(db);
+    }
     let dir = ledger_dir(config)?;
     let file = dir.join("vigil.db");
     if !file.exists() {
@@ -184,6 +187,16 @@ async fn open_existing(config: &Config) -> anyhow::Result<Db> {
         );
     }
     Ok(Db::open(None, dir).await?)
+}
+
+/// The PostgreSQL database of `storage.database_url(_file)`, when set: the
+/// one a running vigil keeps its ledger in then.
+async fn open_postgres(config: &Config) -> anyhow::Result<Option<Db>> {
+    let url = config.storage.database_url().map_err(|e| anyhow!("{e}"))?;
+    match url {
+        Some(_) => Ok(Some(Db::for_storage(&config.storage).await?)),
+        None => Ok(None),
+    }
 }
 
 fn ledger_dir(config: &Config) -> anyhow::Result<&Path> {
@@ -266,9 +279,15 @@ async fn backfill_cmd(
         bail!("no SLA service named {name:?} in the configuration");
     }
     vigil_common::install_crypto_provider();
-    let dir = ledger_dir(config)?;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let db = Db::open(None, dir).await?;
+    let db = match open_postgres(config).await? {
+        Some(db) => db,
+        None => {
+            let dir = ledger_dir(config)?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            Db::open(None, dir).await?
+        }
+    };
     let client = reqwest::Client::new();
     for s in sla
         .services

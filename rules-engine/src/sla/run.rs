@@ -206,16 +206,17 @@ pub fn start<L: LedgerStore + 'static>(deps: SlaDeps<L>) -> Result<SlaHandle, St
     })
 }
 
-/// What a running vigil calls: starts the task for `config.sla` (nothing
-/// without that section), over the embedded engine and store, with the
-/// ledger in the database of `storage.path` or, without one, in memory
-/// (lost at exit, like everything else then).
-pub async fn start_for(
+/// What a running vigil calls: the task for the config's `sla:` section
+/// (`None` without one), its ledger in `db`, the database the server opened
+/// for alert state (SQLite in `storage.path`, PostgreSQL with
+/// `storage.database_url`, or in memory), so both share one pool.
+pub fn start_for(
     config: &crate::config::Config,
     engine: &crate::promql::Engine,
     querier: Arc<dyn crate::store::Querier>,
     gauges: &SlaGauges,
     clock: &Arc<dyn crate::scrape::Clock>,
+    db: &crate::db::Db,
 ) -> Result<Option<SlaHandle>, StartError> {
     let Some(sla) = config.sla.clone() else {
         return Ok(None);
@@ -226,32 +227,14 @@ pub async fn start_for(
     });
     let (clock_in, gauges) = (clock.clone(), gauges.clone());
     let clock: Clock = Arc::new(move || clock_in.now_ms());
-    let interval_ms = config.global.evaluation_interval.as_millis();
-    let handle = match &config.storage.path {
-        Some(dir) => {
-            let fail = |e: &dyn std::fmt::Display| {
-                StartError(format!("SLA ledger in {}: {e}", dir.display()))
-            };
-            std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
-            let db = crate::db::Db::open(None, dir).await.map_err(|e| fail(&e))?;
-            start(SlaDeps {
-                config: sla,
-                query,
-                ledger: Arc::new(db),
-                gauges,
-                clock,
-                interval_ms,
-            })?
-        }
-        None => start(SlaDeps {
-            config: sla,
-            query,
-            ledger: Arc::new(super::ledger::MemoryLedger::default()),
-            gauges,
-            clock,
-            interval_ms,
-        })?,
-    };
+    let handle = start(SlaDeps {
+        config: sla,
+        query,
+        ledger: Arc::new(db.clone()),
+        gauges,
+        clock,
+        interval_ms: config.global.evaluation_interval.as_millis(),
+    })?;
     Ok(Some(handle))
 }
 
