@@ -59,6 +59,7 @@ async fn a_firing_rule_reaches_the_webhook_and_the_v2_api() {
     .unwrap();
     std::fs::create_dir(dir.path().join("data")).unwrap();
     let cfg = Config::load(&config_path).unwrap();
+    let config_copy = config_path.clone();
     let vigil = Arc::new(Vigil::build(cfg, Some(config_path), Arc::new(SystemClock)));
     vigil.load_rules().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -114,6 +115,27 @@ async fn a_firing_rule_reaches_the_webhook_and_the_v2_api() {
         metrics.contains("vigil_notify"),
         "the pipeline's metrics are on /metrics:\n{metrics}"
     );
+
+    // A reload checks the routing again: the same file is taken, one whose
+    // route names a missing receiver is refused with its position and the
+    // running configuration stays.
+    let reload = |c: &reqwest::Client| c.post(format!("{base}/-/reload")).send();
+    assert_eq!(reload(&client).await.unwrap().status(), 200);
+    let good = std::fs::read_to_string(&config_copy).unwrap();
+    std::fs::write(
+        &config_copy,
+        good.replace("receiver: hook", "receiver: nobody"),
+    )
+    .unwrap();
+    let refused = reload(&client).await.unwrap();
+    assert_eq!(refused.status(), 500);
+    let why = refused.text().await.unwrap();
+    assert!(
+        why.contains("vigil.yml:") && why.contains("nobody"),
+        "{why}"
+    );
+    std::fs::write(&config_copy, good).unwrap();
+    assert_eq!(reload(&client).await.unwrap().status(), 200);
 
     stop.send(()).unwrap();
     server.await.unwrap();

@@ -46,7 +46,11 @@ pub fn config(files: &[PathBuf]) -> ExitCode {
                 f.display(),
                 cfg.scrape_configs.len(),
                 groups,
-                if cfg.alerting.is_some() { ", alerting" } else { "" }
+                if cfg.alerting.is_some() {
+                    ", alerting"
+                } else {
+                    ""
+                }
             ),
             Err(e) => {
                 ok = false;

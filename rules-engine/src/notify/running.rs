@@ -30,14 +30,20 @@ pub struct Prepared {
 /// error located. `config_file` is vigil's own file (relative paths, and
 /// the lines of an inline configuration).
 pub fn load(alerting: &AlertingConfig, config_file: &Path) -> Result<Prepared, ConfigErrors> {
-    let text = std::fs::read_to_string(config_file).map_err(|e| {
-        ConfigErrors::one(&config_file.display().to_string(), 0, 0, &e.to_string())
-    })?;
+    let text = std::fs::read_to_string(config_file)
+        .map_err(|e| ConfigErrors::one(&config_file.display().to_string(), 0, 0, &e.to_string()))?;
     let routing = alerting.load(config_file, &text)?;
     Ok(Prepared {
         alerting: alerting.clone(),
         routing,
     })
+}
+
+impl Prepared {
+    /// True when the section starts nothing: no routing, no Alertmanagers.
+    pub fn is_empty(&self) -> bool {
+        self.routing.is_none() && self.alerting.alertmanagers.is_empty()
+    }
 }
 
 /// The running pipeline; [`Running::shutdown`] stops it.
@@ -111,6 +117,41 @@ pub fn start(
 }
 
 impl Running {
+    /// Checks a reloaded `alerting:` section and builds its notifier; the
+    /// running one stays until [`Running::apply`]. `None`: nothing to
+    /// reload (vigil runs without routing). Removing or adding the routing
+    /// configuration needs a restart (the outbox and API come and go with
+    /// it), and says so.
+    pub fn check_reload(
+        &self,
+        alerting: Option<&AlertingConfig>,
+        config_file: &Path,
+    ) -> Result<Option<Notifier>, String> {
+        let routing = match alerting {
+            Some(a) => load(a, config_file).map_err(|e| e.to_string())?.routing,
+            None => None,
+        };
+        match (&self.dispatcher, routing) {
+            (None, None) => Ok(None),
+            (Some(_), Some(loaded)) => {
+                let url = alerting
+                    .and_then(|a| a.external_url.clone())
+                    .unwrap_or_default();
+                Notifier::build(&loaded, &url).map(Some)
+            }
+            _ => {
+                Err("alerting: adding or removing the routing configuration needs a restart".into())
+            }
+        }
+    }
+
+    /// Routes and sends with `notifier` from now on.
+    pub fn apply(&self, notifier: Notifier) {
+        if let Some(d) = &self.dispatcher {
+            d.reload(notifier);
+        }
+    }
+
     /// Stops sending; what is still in the outbox waits for the next start.
     pub async fn shutdown(&self) {
         if let Some(f) = &self.forwarder {
