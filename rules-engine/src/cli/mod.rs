@@ -6,8 +6,8 @@ pub mod check;
 pub mod notify;
 pub mod query;
 pub mod run;
-pub mod test;
 pub mod sla;
+pub mod test;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

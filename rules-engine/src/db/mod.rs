@@ -5,8 +5,8 @@
 //! are embedded per backend.
 
 mod alert_state;
-mod ledger;
 pub mod history;
+mod ledger;
 pub mod outbox;
 pub mod silences;
 mod sql;

@@ -238,7 +238,9 @@ impl Scraper {
         }
         for (key, (series, own_ts)) in &self.previous {
             if !own_ts && !current.contains_key(key) {
-                let _ = self.appender.append(&series.labels.to_labels(), t, stale_nan());
+                let _ = self
+                    .appender
+                    .append(&series.labels.to_labels(), t, stale_nan());
                 report.stale_markers += 1;
             }
         }
@@ -318,7 +320,9 @@ impl Scraper {
         let mut n = 0;
         for (_, (series, own_ts)) in self.previous.drain() {
             if !own_ts {
-                let _ = self.appender.append(&series.labels.to_labels(), t, stale_nan());
+                let _ = self
+                    .appender
+                    .append(&series.labels.to_labels(), t, stale_nan());
                 n += 1;
             }
         }
