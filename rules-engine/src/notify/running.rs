@@ -31,7 +31,7 @@ pub struct Prepared {
 /// the lines of an inline configuration).
 pub fn load(alerting: &AlertingConfig, config_file: &Path) -> Result<Prepared, ConfigErrors> {
     let text = std::fs::read_to_string(config_file)
-        .map_err(|e| ConfigErrors::one(&config_file.display().to_string(), 0, 0, &e.to_string()))?;
+        .map_err(|e| ConfigErrors::one(&config_file.display().to_string(), 0, 0, e.to_string()))?;
     let routing = alerting.load(config_file, &text)?;
     Ok(Prepared {
         alerting: alerting.clone(),
