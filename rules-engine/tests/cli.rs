@@ -22,6 +22,12 @@ fn help_on_every_subcommand() {
         vec!["check", "rules", "--help"],
         vec!["test", "--help"],
         vec!["test", "rules", "--help"],
+        vec!["route", "test", "--help"],
+        vec!["route", "show", "--help"],
+        vec!["silence", "add", "--help"],
+        vec!["silence", "query", "--help"],
+        vec!["silence", "expire", "--help"],
+        vec!["alerts", "history", "--help"],
     ] {
         let out = vigil(&args);
         assert!(out.status.success(), "{args:?}");
