@@ -1,8 +1,9 @@
 //! Email against a real SMTP server: Debian's `python3-aiosmtpd` started
 //! on a free loopback port with its Maildir handler, so each test reads
 //! back the message as delivered (recipients, subject, headers, the text
-//! and HTML parts). Plain SMTP and required STARTTLS (a certificate made
-//! for the test and trusted explicitly).
+//! and HTML parts). Plain SMTP, STARTTLS required and opportunistic, and
+//! TLS from the first byte (a certificate made for the test and trusted
+//! explicitly).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -180,4 +181,112 @@ async fn server_down_is_retryable() {
         .await
         .unwrap_err();
     assert!(e.retryable(), "{e}");
+}
+
+#[tokio::test]
+async fn opportunistic_starttls_delivers_with_and_without_tls() {
+    let server = smtpd(None);
+    let msg = build_message(&content()).unwrap();
+    send(
+        &target(server.port, TlsMode::StartTlsOpportunistic, None),
+        msg,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        delivered(&server.maildir).len(),
+        1,
+        "plain when not offered"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, cert_path, key_path) = certificate(dir.path());
+    let server = smtpd(Some((&cert_path, &key_path)));
+    let msg = build_message(&content()).unwrap();
+    send(
+        &target(
+            server.port,
+            TlsMode::StartTlsOpportunistic,
+            Some(cert.into_bytes()),
+        ),
+        msg,
+    )
+    .await
+    .unwrap();
+    assert_eq!(delivered(&server.maildir).len(), 1);
+}
+
+/// A self-signed certificate for 127.0.0.1: (PEM, cert file, key file).
+fn certificate(dir: &Path) -> (String, PathBuf, PathBuf) {
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let (cert_path, key_path) = (dir.join("c.pem"), dir.join("k.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    (cert.cert.pem(), cert_path, key_path)
+}
+
+/// aiosmtpd's controller with what its command line does not offer: TLS
+/// from the first byte (port-465 style).
+const SMTPD_SCRIPT: &str = r#"
+import signal, ssl, sys
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+port, maildir, cert, key = sys.argv[1:5]
+ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+ctx.load_cert_chain(cert, key)
+c = Controller(Mailbox(maildir), hostname="127.0.0.1", port=int(port), ssl_context=ctx)
+c.start()
+print("ready", flush=True)
+signal.sigwait([signal.SIGTERM, signal.SIGINT])
+c.stop()
+"#;
+
+fn smtpd_implicit_tls(cert: &Path, key: &Path) -> Smtpd {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("mail");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("/usr/bin/python3")
+        .args(["-c", SMTPD_SCRIPT, &port.to_string()])
+        .arg(&maildir)
+        .arg(cert)
+        .arg(key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 with aiosmtpd");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "aiosmtpd did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Smtpd {
+        child,
+        port,
+        maildir,
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn implicit_tls_delivers_from_the_first_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, cert_path, key_path) = certificate(dir.path());
+    let server = smtpd_implicit_tls(&cert_path, &key_path);
+    let msg = build_message(&content()).unwrap();
+    send(
+        &target(server.port, TlsMode::Implicit, Some(cert.into_bytes())),
+        msg,
+    )
+    .await
+    .unwrap();
+    let got = delivered(&server.maildir);
+    assert_eq!(got.len(), 1);
+    check(&got[0]);
 }
