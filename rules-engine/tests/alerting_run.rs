@@ -4,16 +4,14 @@
 //! webhook. The alert must travel rules -> dispatcher -> outbox -> webhook,
 //! and the Alertmanager v2 API must be served next to Prometheus's.
 
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
 use axum::{Json, Router, extract::State, routing::post};
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
-use vigil::config::Config;
-use vigil::scrape::SystemClock;
-use vigil::server::Vigil;
-use vigil_common::web::WebConfig;
+use support::served::{Served, vigil_from};
+use tokio::sync::mpsc;
 
 const RULES: &str = "groups:
   - name: always
@@ -58,21 +56,9 @@ async fn a_firing_rule_reaches_the_webhook_and_the_v2_api() {
     )
     .unwrap();
     std::fs::create_dir(dir.path().join("data")).unwrap();
-    let cfg = Config::load(&config_path).unwrap();
-    let config_copy = config_path.clone();
-    let vigil = Arc::new(Vigil::build(cfg, Some(config_path), Arc::new(SystemClock)));
+    let vigil = vigil_from(&config_path);
     vigil.load_rules().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        vigil
-            .serve(listener, &WebConfig::default(), async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
+    let v = Served::start(vigil).await;
 
     let payload = tokio::time::timeout(Duration::from_secs(20), payloads.recv())
         .await
@@ -86,15 +72,7 @@ async fn a_firing_rule_reaches_the_webhook_and_the_v2_api() {
     assert_eq!(payload["alerts"][0]["labels"]["severity"], "page");
     assert_eq!(payload["alerts"][0]["annotations"]["summary"], "always on");
 
-    let client = reqwest::Client::new();
-    let alerts: Value = client
-        .get(format!("{base}/api/v2/alerts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let alerts = v.get("/api/v2/alerts").await;
     let names: Vec<&str> = alerts
         .as_array()
         .expect("a JSON array of alerts")
@@ -103,14 +81,7 @@ async fn a_firing_rule_reaches_the_webhook_and_the_v2_api() {
         .collect();
     assert_eq!(names, ["AlwaysFiring"]);
 
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = v.text("/metrics").await;
     assert!(
         metrics.contains("vigil_notify"),
         "the pipeline's metrics are on /metrics:\n{metrics}"
@@ -119,11 +90,12 @@ async fn a_firing_rule_reaches_the_webhook_and_the_v2_api() {
     // A reload checks the routing again: the same file is taken, one whose
     // route names a missing receiver is refused with its position and the
     // running configuration stays.
-    let reload = |c: &reqwest::Client| c.post(format!("{base}/-/reload")).send();
+    let client = support::http();
+    let reload = |c: &reqwest::Client| c.post(format!("{}/-/reload", v.base)).send();
     assert_eq!(reload(&client).await.unwrap().status(), 200);
-    let good = std::fs::read_to_string(&config_copy).unwrap();
+    let good = std::fs::read_to_string(&config_path).unwrap();
     std::fs::write(
-        &config_copy,
+        &config_path,
         good.replace("receiver: hook", "receiver: nobody"),
     )
     .unwrap();
@@ -134,9 +106,8 @@ async fn a_firing_rule_reaches_the_webhook_and_the_v2_api() {
         why.contains("vigil.yml:") && why.contains("nobody"),
         "{why}"
     );
-    std::fs::write(&config_copy, good).unwrap();
+    std::fs::write(&config_path, good).unwrap();
     assert_eq!(reload(&client).await.unwrap().status(), 200);
 
-    stop.send(()).unwrap();
-    server.await.unwrap();
+    v.stop().await;
 }

@@ -8,7 +8,7 @@ mod support;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
+use support::served::Served;
 use vigil::config::Config;
 use vigil::model::{Labels, stale_nan};
 use vigil::scrape::ManualClock;
@@ -19,10 +19,9 @@ use vigil_common::web::WebConfig;
 const T0: i64 = 1_700_000_000_000;
 
 struct Server {
-    base: String,
+    served: Served,
     vigil: Arc<Vigil>,
-    stop: Option<oneshot::Sender<()>>,
-    handle: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
 }
 
 impl Server {
@@ -33,23 +32,11 @@ impl Server {
         let cfg = Config::load(&path).unwrap();
         let clock = Arc::new(ManualClock::new(T0 + 60_000));
         let vigil = Arc::new(Vigil::build(cfg, Some(path), clock));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = oneshot::channel::<()>();
-        let v = vigil.clone();
-        let handle = tokio::spawn(async move {
-            v.serve(listener, &web, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-            drop(dir);
-        });
+        let served = Served::start_with(vigil.clone(), web).await;
         Server {
-            base,
+            served,
             vigil,
-            stop: Some(tx),
-            handle: Some(handle),
+            _dir: dir,
         }
     }
 
@@ -62,7 +49,7 @@ impl Server {
 
     async fn get(&self, path: &str) -> (u16, Value) {
         let r = support::http()
-            .get(format!("{}{path}", self.base))
+            .get(format!("{}{path}", self.served.base))
             .send()
             .await
             .unwrap();
@@ -72,7 +59,7 @@ impl Server {
 
     async fn post(&self, path: &str, form: &str) -> (u16, Value) {
         let r = support::http()
-            .post(format!("{}{path}", self.base))
+            .post(format!("{}{path}", self.served.base))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(form.to_string())
             .send()
@@ -82,9 +69,8 @@ impl Server {
         (status, r.json().await.unwrap())
     }
 
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.handle.take().unwrap().await.unwrap();
+    async fn stop(self) {
+        self.served.stop().await;
     }
 }
 
@@ -301,20 +287,20 @@ async fn buildinfo_health_and_own_metrics() {
     assert_eq!(code, 200);
     assert_eq!(body["data"]["version"], env!("CARGO_PKG_VERSION"));
     let healthy = support::http()
-        .get(format!("{}/-/healthy", s.base))
+        .get(format!("{}/-/healthy", s.served.base))
         .send()
         .await
         .unwrap();
     assert_eq!(healthy.status(), 200);
     let ready = support::http()
-        .get(format!("{}/-/ready", s.base))
+        .get(format!("{}/-/ready", s.served.base))
         .send()
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
     s.get("/api/v1/query?query=up&time=1700000060").await;
     let text = support::http()
-        .get(format!("{}/metrics", s.base))
+        .get(format!("{}/metrics", s.served.base))
         .send()
         .await
         .unwrap()
@@ -338,7 +324,7 @@ async fn basic_auth_from_the_web_config() {
     std::fs::write(&web_path, format!("basic_auth_users:\n  admin: '{hash}'\n")).unwrap();
     let web = WebConfig::load(&web_path).unwrap();
     let s = Server::start("", web).await;
-    let url = format!("{}/api/v1/query?query=1", s.base);
+    let url = format!("{}/api/v1/query?query=1", s.served.base);
     let anon = support::http().get(&url).send().await.unwrap();
     assert_eq!(anon.status(), 401);
     let authed = support::http()
@@ -382,28 +368,10 @@ async fn other_stages_can_add_routes() {
         "/api/v2/silences",
         axum::routing::get(|| async { axum::Json(json!([])) }),
     ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = oneshot::channel::<()>();
-    let v = vigil.clone();
-    let handle = tokio::spawn(async move {
-        v.serve(listener, &WebConfig::default(), async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap()
-    });
-    let body: Value = support::http()
-        .get(format!("{base}/api/v2/silences"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let served = Served::start(vigil).await;
+    let body = served.get("/api/v2/silences").await;
     assert_eq!(body, json!([]));
-    let _ = tx.send(());
-    handle.await.unwrap();
+    served.stop().await;
 }
 
 #[tokio::test]
@@ -447,7 +415,7 @@ async fn answers_are_gzipped_when_asked() {
     // A client that leaves decoding to the test, to see the raw answer.
     let raw = reqwest::Client::builder().no_gzip().build().unwrap();
     let r = raw
-        .get(format!("{}/api/v1/label/__name__/values", s.base))
+        .get(format!("{}/api/v1/label/__name__/values", s.served.base))
         .header("accept-encoding", "gzip")
         .send()
         .await

@@ -4,20 +4,12 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use axum::http::StatusCode;
 use serde_json::Value;
-use tokio::sync::oneshot;
-use vigil::config::Config;
-use vigil::scrape::SystemClock;
-use vigil::server::Vigil;
-use vigil_common::web::WebConfig;
+use support::served::{Served, vigil_from};
 
 struct Running {
-    base: String,
-    stop: Option<oneshot::Sender<()>>,
-    handle: Option<tokio::task::JoinHandle<()>>,
+    served: Served,
     _dir: tempfile::TempDir,
     config_path: std::path::PathBuf,
 }
@@ -26,27 +18,8 @@ async fn start(config_text: &str) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("vigil.yml");
     std::fs::write(&config_path, config_text).unwrap();
-    let cfg = Config::load(&config_path).unwrap();
-    let vigil = Arc::new(Vigil::build(
-        cfg,
-        Some(config_path.clone()),
-        Arc::new(SystemClock),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(async move {
-        vigil
-            .serve(listener, &WebConfig::default(), async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-    });
     Running {
-        base,
-        stop: Some(tx),
-        handle: Some(handle),
+        served: Served::start(vigil_from(&config_path)).await,
         _dir: dir,
         config_path,
     }
@@ -54,17 +27,7 @@ async fn start(config_text: &str) -> Running {
 
 impl Running {
     async fn query(&self, expr: &str) -> Value {
-        let q: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("query", expr)
-            .finish();
-        support::http()
-            .get(format!("{}/api/v1/query?{q}", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.served.query(expr).await
     }
 
     async fn result(&self, expr: &str) -> Vec<Value> {
@@ -73,38 +36,12 @@ impl Running {
     }
 
     async fn get(&self, path: &str) -> Value {
-        support::http()
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.served.get(path).await
     }
 
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.handle.take().unwrap().await.unwrap();
+    async fn stop(self) {
+        self.served.stop().await;
     }
-}
-
-/// Polls an async condition every 50 ms until it holds (fails after `secs`).
-macro_rules! eventually {
-    ($secs:expr, $what:expr, $cond:expr) => {{
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs($secs);
-        loop {
-            if $cond {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "timed out waiting for {}",
-                $what
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    }};
 }
 
 fn config_for(addr: &str) -> String {
@@ -158,7 +95,7 @@ async fn scrape_query_staleness_and_target_down() {
 
     // Own metrics count scrapes and failures per job.
     let text = support::http()
-        .get(format!("{}/metrics", v.base))
+        .get(format!("{}/metrics", v.served.base))
         .send()
         .await
         .unwrap()
@@ -195,7 +132,7 @@ async fn reload_applies_new_jobs_and_keeps_the_old_config_on_error() {
 
     std::fs::write(&v.config_path, config_for(&b.addr.to_string())).unwrap();
     let reload = support::http()
-        .post(format!("{}/-/reload", v.base))
+        .post(format!("{}/-/reload", v.served.base))
         .send()
         .await
         .unwrap();
@@ -210,7 +147,7 @@ async fn reload_applies_new_jobs_and_keeps_the_old_config_on_error() {
     )
     .unwrap();
     let reload = support::http()
-        .post(format!("{}/-/reload", v.base))
+        .post(format!("{}/-/reload", v.served.base))
         .send()
         .await
         .unwrap();

@@ -3,9 +3,13 @@
 //! backoff, and is delivered exactly once when the server comes back —
 //! with the default templates' subject, text and HTML parts.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+#[path = "support/smtpd.rs"]
+mod smtpd;
+
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+use smtpd::{Smtpd, free_port};
 
 use vigil::db::Db;
 use vigil::model::Labels;
@@ -14,45 +18,6 @@ use vigil::notify::retry::Backoff;
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
 use vigil::route::parse_str;
 use vigil::rules::query::{AlertSink, OutgoingAlert};
-
-struct Smtpd(Child);
-
-impl Drop for Smtpd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn smtpd(port: u16, maildir: &Path) -> Smtpd {
-    let child = Command::new("/usr/bin/python3")
-        .args(["-m", "aiosmtpd", "-n", "-l"])
-        .arg(format!("127.0.0.1:{port}"))
-        .args(["-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(maildir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 not found: install Debian's python3-aiosmtpd (scripts/test does)");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "aiosmtpd did not listen on {port} (is python3-aiosmtpd installed?)"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Smtpd(child)
-}
-
-fn delivered(maildir: &Path) -> Vec<String> {
-    std::fs::read_dir(maildir.join("new"))
-        .map(|d| {
-            d.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -63,11 +28,7 @@ fn now_ms() -> i64 {
 
 #[tokio::test]
 async fn smtp_down_then_back_delivers_once() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let maildir: PathBuf = dir.path().join("mail");
     let cfg = format!(
@@ -111,9 +72,9 @@ receivers:\n  - name: mail\n    email_configs:\n      - to: ops@example.org\n   
         assert!(Instant::now() < deadline, "no failed attempts: {rows:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let _smtpd = smtpd(port, &maildir);
+    let smtpd = Smtpd::start(port, &maildir, None);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while delivered(&maildir).is_empty() {
+    while smtpd.delivered().is_empty() {
         assert!(
             Instant::now() < deadline,
             "no mail after the server came back"
@@ -122,7 +83,7 @@ receivers:\n  - name: mail\n    email_configs:\n      - to: ops@example.org\n   
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     d.shutdown().await;
-    let mails = delivered(&maildir);
+    let mails = smtpd.delivered();
     assert_eq!(mails.len(), 1, "delivered once");
     let m = &mails[0];
     assert!(

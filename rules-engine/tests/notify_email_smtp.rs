@@ -6,73 +6,31 @@
 //! explicitly).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
+#[path = "support/smtpd.rs"]
+mod smtpd;
+
+use smtpd::{Smtpd, free_port};
 use vigil::notify::email::{EmailContent, SmtpTarget, TlsMode, build_message, send};
 
-struct Smtpd {
-    child: Child,
-    port: u16,
-    maildir: PathBuf,
+/// An aiosmtpd on a free port with a Maildir of its own.
+struct Server {
+    smtpd: Smtpd,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Smtpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Server {
+    type Target = Smtpd;
+    fn deref(&self) -> &Smtpd {
+        &self.smtpd
     }
 }
 
 /// Starts aiosmtpd; `tls` is `(cert, key)` for STARTTLS.
-fn smtpd(tls: Option<(&Path, &Path)>) -> Smtpd {
+fn smtpd(tls: Option<(&Path, &Path)>) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let maildir = dir.path().join("mail");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut cmd = Command::new("/usr/bin/python3");
-    cmd.args(["-m", "aiosmtpd", "-n", "-l"])
-        .arg(format!("127.0.0.1:{port}"));
-    if let Some((cert, key)) = tls {
-        cmd.arg("--tlscert").arg(cert).arg("--tlskey").arg(key);
-    }
-    cmd.args(["-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(&maildir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let child = cmd
-        .spawn()
-        .expect("python3 not found: install Debian's python3-aiosmtpd (scripts/test does)");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "aiosmtpd did not listen on {port} (is python3-aiosmtpd installed?)"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Smtpd {
-        child,
-        port,
-        maildir,
-        _dir: dir,
-    }
-}
-
-fn delivered(maildir: &Path) -> Vec<String> {
-    let new = maildir.join("new");
-    let mut out: Vec<String> = std::fs::read_dir(&new)
-        .map(|d| {
-            d.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
+    let smtpd = Smtpd::start(free_port(), &dir.path().join("mail"), tls);
+    Server { smtpd, _dir: dir }
 }
 
 fn content() -> EmailContent {
@@ -133,7 +91,7 @@ async fn plain_smtp_delivers_one_multipart_message() {
     send(&target(server.port, TlsMode::None, None), msg)
         .await
         .unwrap();
-    let got = delivered(&server.maildir);
+    let got = server.delivered();
     assert_eq!(got.len(), 1);
     check(&got[0]);
 }
@@ -141,12 +99,9 @@ async fn plain_smtp_delivers_one_multipart_message() {
 #[tokio::test]
 async fn required_starttls_delivers_over_tls() {
     let dir = tempfile::tempdir().unwrap();
-    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
-    let (cert_path, key_path) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
-    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
-    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let (cert, cert_path, key_path) = certificate(dir.path());
     let server = smtpd(Some((&cert_path, &key_path)));
-    let pem = cert.cert.pem().into_bytes();
+    let pem = cert.into_bytes();
     let msg = build_message(&content()).unwrap();
     send(
         &target(server.port, TlsMode::StartTlsRequired, Some(pem)),
@@ -154,7 +109,7 @@ async fn required_starttls_delivers_over_tls() {
     )
     .await
     .unwrap();
-    let got = delivered(&server.maildir);
+    let got = server.delivered();
     assert_eq!(got.len(), 1);
     check(&got[0]);
 }
@@ -166,7 +121,7 @@ async fn required_starttls_refuses_a_server_without_it() {
     let e = send(&target(server.port, TlsMode::StartTlsRequired, None), msg)
         .await
         .unwrap_err();
-    assert!(delivered(&server.maildir).is_empty(), "sent in clear: {e}");
+    assert!(server.delivered().is_empty(), "sent in clear: {e}");
 }
 
 #[tokio::test]
@@ -193,11 +148,7 @@ async fn opportunistic_starttls_delivers_with_and_without_tls() {
     )
     .await
     .unwrap();
-    assert_eq!(
-        delivered(&server.maildir).len(),
-        1,
-        "plain when not offered"
-    );
+    assert_eq!(server.delivered().len(), 1, "plain when not offered");
 
     let dir = tempfile::tempdir().unwrap();
     let (cert, cert_path, key_path) = certificate(dir.path());
@@ -213,7 +164,7 @@ async fn opportunistic_starttls_delivers_with_and_without_tls() {
     )
     .await
     .unwrap();
-    assert_eq!(delivered(&server.maildir).len(), 1);
+    assert_eq!(server.delivered().len(), 1);
 }
 
 /// A self-signed certificate for 127.0.0.1: (PEM, cert file, key file).
@@ -225,53 +176,10 @@ fn certificate(dir: &Path) -> (String, PathBuf, PathBuf) {
     (cert.cert.pem(), cert_path, key_path)
 }
 
-/// aiosmtpd's controller with what its command line does not offer: TLS
-/// from the first byte (port-465 style).
-const SMTPD_SCRIPT: &str = r#"
-import signal, ssl, sys
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Mailbox
-port, maildir, cert, key = sys.argv[1:5]
-ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-ctx.load_cert_chain(cert, key)
-c = Controller(Mailbox(maildir), hostname="127.0.0.1", port=int(port), ssl_context=ctx)
-c.start()
-print("ready", flush=True)
-signal.sigwait([signal.SIGTERM, signal.SIGINT])
-c.stop()
-"#;
-
-fn smtpd_implicit_tls(cert: &Path, key: &Path) -> Smtpd {
+fn smtpd_implicit_tls(cert: &Path, key: &Path) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let maildir = dir.path().join("mail");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("/usr/bin/python3")
-        .args(["-c", SMTPD_SCRIPT, &port.to_string()])
-        .arg(&maildir)
-        .arg(cert)
-        .arg(key)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 with aiosmtpd");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "aiosmtpd did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Smtpd {
-        child,
-        port,
-        maildir,
-        _dir: dir,
-    }
+    let smtpd = Smtpd::start_implicit_tls(free_port(), &dir.path().join("mail"), cert, key);
+    Server { smtpd, _dir: dir }
 }
 
 #[tokio::test]
@@ -286,7 +194,7 @@ async fn implicit_tls_delivers_from_the_first_byte() {
     )
     .await
     .unwrap();
-    let got = delivered(&server.maildir);
+    let got = server.delivered();
     assert_eq!(got.len(), 1);
     check(&got[0]);
 }

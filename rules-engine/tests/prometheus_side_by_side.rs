@@ -5,15 +5,10 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-
 use serde_json::Value;
-use tokio::sync::oneshot;
-use vigil::config::Config;
+use support::prometheus::Prometheus;
+use support::served::{Served, vigil_from};
 use vigil::scrape::SystemClock;
-use vigil::server::Vigil;
-use vigil_common::web::WebConfig;
 
 const BODY: &str = r#"# HELP http_requests_total Requests by "code" and path.
 # TYPE http_requests_total counter
@@ -46,57 +41,6 @@ const QUERIES: &[&str] = &[
     "max_over_time(queue_depth[30s])",
     "vector(1) + on() group_left count(queue_depth)",
 ];
-
-/// A Prometheus process on a free loopback port in a temp dir, stopped
-/// with SIGTERM when dropped.
-struct Prometheus {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Prometheus {
-    fn start(target: &str) -> Prometheus {
-        let bin = "/usr/bin/prometheus";
-        assert!(
-            std::path::Path::new(bin).exists(),
-            "{bin} is missing: install Debian's `prometheus` package (scripts/test does)"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = dir.path().join("prometheus.yml");
-        std::fs::write(&cfg, config(target)).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(bin)
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus");
-        Prometheus {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
 
 fn config(target: &str) -> String {
     format!(
@@ -154,27 +98,14 @@ async fn wait_for_data(base: &str) {
 async fn same_answers_as_prometheus() {
     let target = support::Target::start(BODY).await;
     let addr = target.addr.to_string();
-    let prom = Prometheus::start(&addr);
+    let prom_dir = tempfile::tempdir().unwrap();
+    let prom = Prometheus::start(prom_dir.path(), &config(&addr), &[]);
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vigil.yml");
     std::fs::write(&path, config(&addr)).unwrap();
-    let vigil = Arc::new(Vigil::build(
-        Config::load(&path).unwrap(),
-        Some(path),
-        Arc::new(SystemClock),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        vigil
-            .serve(listener, &WebConfig::default(), async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-    });
+    let v = Served::start(vigil_from(&path)).await;
+    let base = v.base.clone();
 
     wait_for_data(&base).await;
     wait_for_data(&prom.base).await;
@@ -233,8 +164,7 @@ async fn same_answers_as_prometheus() {
             ));
         }
     }
-    let _ = tx.send(());
-    server.await.unwrap();
+    v.stop().await;
     assert!(
         diffs.is_empty(),
         "differences from Prometheus:\n{}",

@@ -11,11 +11,7 @@ mod vigil_bin;
 use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::sync::oneshot;
-use vigil::config::Config;
-use vigil::scrape::SystemClock;
-use vigil::server::Vigil;
-use vigil_common::web::WebConfig;
+use support::served::{Served, vigil_from};
 
 const BEFORE: &str = "groups:
   - name: keep
@@ -99,23 +95,9 @@ async fn post_reload_is_a_transaction() {
     std::fs::write(&rules, BEFORE).unwrap();
     let config = dir.path().join("vigil.yml");
     std::fs::write(&config, "rule_files: ['*.rules.yml']\n").unwrap();
-    let vigil = Arc::new(Vigil::build(
-        Config::load(&config).unwrap(),
-        Some(config),
-        Arc::new(SystemClock),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = oneshot::channel::<()>();
-    let served = vigil.clone();
-    let handle = tokio::spawn(async move {
-        served
-            .serve(listener, &WebConfig::default(), async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-    });
+    let vigil = vigil_from(&config);
+    let served = Served::start(vigil.clone()).await;
+    let base = served.base.clone();
     eventually!(20, "three alerts", alerts(&base).await.len() == 3);
     let before = alerts(&base).await;
     let stays_since = find(&before, "Stays").unwrap()["activeAt"].clone();
@@ -184,8 +166,7 @@ async fn post_reload_is_a_transaction() {
         reload_ok_metric(&base).await,
         "vigil_config_last_reload_successful 1"
     );
-    let _ = tx.send(());
-    handle.await.unwrap();
+    served.stop().await;
 }
 
 #[tokio::test]

@@ -8,12 +8,8 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use tokio::sync::oneshot;
-use vigil::config::Config;
+use support::served::{Served, vigil_from};
 use vigil::rules::{AlertSink, OutgoingAlert};
-use vigil::scrape::SystemClock;
-use vigil::server::Vigil;
-use vigil_common::web::WebConfig;
 
 /// Records what the rules send.
 #[derive(Default)]
@@ -26,9 +22,7 @@ impl AlertSink for Recorder {
 }
 
 struct Running {
-    base: String,
-    stop: Option<oneshot::Sender<()>>,
-    handle: Option<tokio::task::JoinHandle<()>>,
+    served: Served,
     dir: tempfile::TempDir,
     sink: Arc<Recorder>,
 }
@@ -59,26 +53,12 @@ async fn start(target: &str) -> Running {
         ),
     )
     .unwrap();
-    let cfg = Config::load(&config_path).unwrap();
-    let vigil = Arc::new(Vigil::build(cfg, Some(config_path), Arc::new(SystemClock)));
+    let vigil = vigil_from(&config_path);
     let sink = Arc::new(Recorder::default());
     vigil.set_alert_sink(sink.clone());
     vigil.load_rules().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(async move {
-        vigil
-            .serve(listener, &WebConfig::default(), async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-    });
     Running {
-        base,
-        stop: Some(tx),
-        handle: Some(handle),
+        served: Served::start(vigil).await,
         dir,
         sink,
     }
@@ -86,25 +66,11 @@ async fn start(target: &str) -> Running {
 
 impl Running {
     async fn get(&self, path: &str) -> Value {
-        support::http()
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.served.get(path).await
     }
 
     async fn text(&self, path: &str) -> String {
-        support::http()
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        self.served.text(path).await
     }
 
     async fn alerts(&self) -> Vec<Value> {
@@ -115,36 +81,15 @@ impl Running {
     }
 
     async fn query(&self, expr: &str) -> Vec<Value> {
-        let q: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("query", expr)
-            .finish();
-        self.get(&format!("/api/v1/query?{q}")).await["data"]["result"]
+        self.served.query(expr).await["data"]["result"]
             .as_array()
             .cloned()
             .unwrap_or_default()
     }
 
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.handle.take().unwrap().await.unwrap();
+    async fn stop(self) {
+        self.served.stop().await;
     }
-}
-
-macro_rules! eventually {
-    ($secs:expr, $what:expr, $cond:expr) => {{
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs($secs);
-        loop {
-            if $cond {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "timed out waiting for {}",
-                $what
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    }};
 }
 
 #[tokio::test]
@@ -236,35 +181,8 @@ async fn a_failing_rule_is_unhealthy_and_counted() {
     .unwrap();
     let path = dir.path().join("vigil.yml");
     std::fs::write(&path, "rule_files: [r.yml]\n").unwrap();
-    let vigil = Arc::new(Vigil::build(
-        Config::load(&path).unwrap(),
-        Some(path),
-        Arc::new(SystemClock),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = oneshot::channel::<()>();
-    let h = tokio::spawn(async move {
-        vigil
-            .serve(listener, &WebConfig::default(), async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-    });
-    let get = |path: &'static str| {
-        let base = base.clone();
-        async move {
-            support::http()
-                .get(format!("{base}{path}"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
+    let served = Served::start(vigil_from(&path)).await;
+    let get = |path: &'static str| served.text(path);
     eventually!(20, "evaluated", {
         let r: Value = serde_json::from_str(&get("/api/v1/rules").await).unwrap();
         r["data"]["groups"][0]["rules"][0]["health"] == "err"
@@ -282,8 +200,7 @@ async fn a_failing_rule_is_unhealthy_and_counted() {
     assert!(line.contains(";limited\"}"), "{line}");
     let n: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(n >= 1.0, "{line}");
-    let _ = tx.send(());
-    h.await.unwrap();
+    served.stop().await;
 }
 
 #[tokio::test]
@@ -296,12 +213,11 @@ async fn a_bad_rule_file_is_refused_before_serving() {
     .unwrap();
     let path = dir.path().join("vigil.yml");
     std::fs::write(&path, "rule_files: ['*.yml']\n").unwrap();
-    let vigil = Vigil::build(
-        Config::load(&path).unwrap(),
-        Some(path),
-        Arc::new(SystemClock),
-    );
-    let err = vigil.load_rules().await.unwrap_err().to_string();
+    let err = vigil_from(&path)
+        .load_rules()
+        .await
+        .unwrap_err()
+        .to_string();
     let bad = dir.path().join("bad.yml");
     assert!(err.starts_with(&format!("{}:5:", bad.display())), "{err}");
     assert!(err.contains("group \"g\", rule 1, \"A\""), "{err}");

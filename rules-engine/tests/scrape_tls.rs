@@ -158,17 +158,8 @@ async fn self_scrape_follows_the_servers_tls() {
         None,
         Arc::new(vigil::scrape::SystemClock),
     ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("https://{}", listener.local_addr().unwrap());
-    let (tx, rx) = oneshot::channel::<()>();
-    let v = vigil.clone();
-    let handle = tokio::spawn(async move {
-        v.serve(listener, &web, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap()
-    });
+    let served = support::served::Served::start_with(vigil, web).await;
+    let base = served.base.clone();
     let client = reqwest::Client::builder()
         .tls_danger_accept_invalid_certs(true)
         .build()
@@ -195,6 +186,5 @@ async fn self_scrape_follows_the_servers_tls() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let _ = tx.send(());
-    handle.await.unwrap();
+    served.stop().await;
 }

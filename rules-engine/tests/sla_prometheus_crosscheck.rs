@@ -13,11 +13,14 @@
 //! sample whether the range is closed (Prometheus 2.x) or left-open (3.x),
 //! and the instant evaluation at the minute sees that same sample.
 
+mod support;
+
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use support::prometheus::Prometheus;
 use vigil::sla::period;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vigil");
@@ -61,56 +64,6 @@ fn openmetrics(start_ms: i64, minutes: i64) -> String {
     }
     out.push_str("# EOF\n");
     out
-}
-
-/// Prometheus on a free loopback port over a prepared data directory,
-/// stopped with SIGTERM when dropped.
-struct Prometheus {
-    child: Child,
-    base: String,
-}
-
-impl Prometheus {
-    fn start(dir: &Path) -> Prometheus {
-        let bin = "/usr/bin/prometheus";
-        assert!(
-            Path::new(bin).exists(),
-            "{bin} is missing: install Debian's `prometheus` package (scripts/test does)"
-        );
-        let cfg = dir.join("prometheus.yml");
-        std::fs::write(&cfg, "global:\n  scrape_interval: 1m\n").unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(bin)
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            // The month is in the past: keep it.
-            .arg("--storage.tsdb.retention.time=100y")
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus");
-        Prometheus {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
 }
 
 async fn query(base: &str, expr: &str, t_secs: i64) -> serde_json::Value {
@@ -186,7 +139,12 @@ async fn report_downtime_equals_promql_down_minutes() {
         "promtool: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let prom = Prometheus::start(dir.path());
+    // The month is in the past: keep it.
+    let prom = Prometheus::start(
+        dir.path(),
+        "global:\n  scrape_interval: 1m\n",
+        &["--storage.tsdb.retention.time=100y"],
+    );
     let end_secs = month.span.end / 1000;
     wait_ready(&prom.base, end_secs).await;
 

@@ -5,35 +5,19 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use tokio::sync::oneshot;
-use vigil::config::Config;
+use support::served::{Served, vigil_from};
 use vigil::db::Db;
-use vigil::scrape::SystemClock;
-use vigil::server::Vigil;
 use vigil::sla::ledger::{LedgerStore, State};
 use vigil::sla::span::Span;
-use vigil_common::web::WebConfig;
-
-async fn metrics(base: &str) -> String {
-    support::http()
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
 
 /// The value of the sample line starting with `prefix` on `/metrics`.
-async fn wait_for(base: &str, prefix: &str, ok: impl Fn(f64) -> bool) -> f64 {
+async fn wait_for(v: &Served, prefix: &str, ok: impl Fn(f64) -> bool) -> f64 {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let text = metrics(base).await;
+        let text = v.text("/metrics").await;
         let v = text
             .lines()
             .find_map(|l| l.strip_prefix(prefix))
@@ -59,39 +43,23 @@ async fn a_running_vigil_keeps_the_ledger_and_the_gauges() {
         ),
     )
     .unwrap();
-    let vigil = Arc::new(Vigil::build(
-        Config::load(&path).unwrap(),
-        Some(path),
-        Arc::new(SystemClock),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        vigil
-            .serve(listener, &WebConfig::default(), async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-    });
+    let v = Served::start(vigil_from(&path)).await;
 
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
     let ratio = "vigil_sla_availability_ratio{service=\"app\"} ";
-    assert_eq!(wait_for(&base, ratio, |v| v == 1.0).await, 1.0);
+    assert_eq!(wait_for(&v, ratio, |v| v == 1.0).await, 1.0);
     let budget = "vigil_sla_error_budget_remaining_ratio{service=\"app\"} ";
-    assert_eq!(wait_for(&base, budget, |v| v == 1.0).await, 1.0);
+    assert_eq!(wait_for(&v, budget, |v| v == 1.0).await, 1.0);
     // The target fails: up is 0, the service is down.
     target.set_status(StatusCode::INTERNAL_SERVER_ERROR);
     let down = "vigil_sla_downtime_seconds_total{service=\"app\"} ";
-    let secs = wait_for(&base, down, |v| v > 0.0).await;
+    let secs = wait_for(&v, down, |v| v > 0.0).await;
     assert!(secs >= 1.0, "whole evaluation slots: {secs}");
-    assert!(wait_for(&base, ratio, |v| v < 1.0).await < 1.0);
-    tx.send(()).unwrap();
-    server.await.unwrap();
+    assert!(wait_for(&v, ratio, |v| v < 1.0).await < 1.0);
+    v.stop().await;
 
     let db = Db::open(None, &dir.path().join("data")).await.unwrap();
     let rows = db

@@ -170,11 +170,14 @@ fn sample_value(s: &QuerySample) -> Value {
     Value::Map(Arc::new(m))
 }
 
-fn exec_err(msg: impl std::fmt::Display) -> gotmpl::TemplateError {
+/// A template function's failure, as gotmpl reports it (shared with the
+/// notification templates).
+pub(crate) fn exec_err(msg: impl std::fmt::Display) -> gotmpl::TemplateError {
     gotmpl::TemplateError::Exec(msg.to_string())
 }
 
-fn str_arg(args: &[Value], i: usize) -> gotmpl::Result<String> {
+/// Argument `i` of a template function as text.
+pub(crate) fn str_arg(args: &[Value], i: usize) -> gotmpl::Result<String> {
     match args.get(i) {
         Some(Value::String(s)) => Ok(s.to_string()),
         Some(other) => Ok(other.to_string()),

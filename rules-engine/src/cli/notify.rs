@@ -4,7 +4,7 @@
 //! config (its `alerting:` section) or straight from an Alertmanager file,
 //! as amtool takes it; silences and history from the configured database.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -132,23 +132,15 @@ fn routing(args: &RouteArgs) -> Result<Loaded, String> {
     if let Some(file) = &args.alertmanager_config {
         return crate::route::load_file(file).map_err(|e| e.to_string());
     }
-    let config = Config::load(&args.config_file).map_err(|e| e.to_string())?;
-    let alerting = config
-        .alerting
-        .ok_or_else(|| format!("{}: no alerting: section", args.config_file.display()))?;
-    alerting
-        .load(&args.config_file, &read(&args.config_file)?)
+    let file = &args.config_file;
+    let alerting = Config::load(file)
         .map_err(|e| e.to_string())?
-        .ok_or_else(|| {
-            format!(
-                "{}: alerting: has no routing configuration",
-                args.config_file.display()
-            )
-        })
-}
-
-fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+        .alerting
+        .ok_or_else(|| format!("{}: no alerting: section", file.display()))?;
+    crate::notify::running::load(&alerting, file)
+        .map_err(|e| e.to_string())?
+        .into_routing()
+        .ok_or_else(|| format!("{}: alerting: has no routing configuration", file.display()))
 }
 
 pub fn route(args: &RouteArgs) -> ExitCode {

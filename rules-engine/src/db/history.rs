@@ -39,6 +39,28 @@ pub struct HistoryQuery {
 
 pub(super) const INSERT: &str = "INSERT INTO alert_history (at, kind, fingerprint, labels, group_key, integration, status, detail) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// Records one [`HistoryEvent`] with `$sql` (the backend's spelling, from
+/// `on_db!`) on `$conn` (a transaction): the one place the row is bound,
+/// for the history's own appends and the outbox's transactions.
+macro_rules! insert_history {
+    ($conn:expr, $sql:ident, $e:expr) => {{
+        let e: &$crate::db::history::HistoryEvent = $e;
+        sqlx::query($sql($crate::db::history::INSERT))
+            .bind($crate::db::outbox::ms(e.at))
+            .bind(&e.kind)
+            .bind(&e.fingerprint)
+            .bind(&e.labels)
+            .bind(&e.group_key)
+            .bind(&e.integration)
+            .bind(&e.status)
+            .bind(&e.detail)
+            .execute($conn)
+            .await
+    }};
+}
+
+pub(super) use insert_history;
 const SELECT: &str = "SELECT at, kind, fingerprint, labels, group_key, integration, status, detail FROM alert_history \
      WHERE at >= $1 AND ($2 = '' OR kind = $2) AND ($3 = '' OR fingerprint = $3) ORDER BY at DESC, id DESC LIMIT $4";
 
@@ -50,17 +72,7 @@ impl Db {
         on_db!(self, |pool, sql, begin| {
             let mut tx = pool.begin_with(begin).await?;
             for e in events {
-                sqlx::query(sql(INSERT))
-                    .bind(ms(e.at))
-                    .bind(&e.kind)
-                    .bind(&e.fingerprint)
-                    .bind(&e.labels)
-                    .bind(&e.group_key)
-                    .bind(&e.integration)
-                    .bind(&e.status)
-                    .bind(&e.detail)
-                    .execute(&mut *tx)
-                    .await?;
+                insert_history!(&mut *tx, sql, e)?;
             }
             tx.commit().await?;
             Ok(())

@@ -169,17 +169,7 @@ impl Db {
             let mut ids = Vec::new();
             let (notifications, events) = decide(&logs);
             for e in &events {
-                sqlx::query(sql(super::history::INSERT))
-                    .bind(ms(e.at))
-                    .bind(&e.kind)
-                    .bind(&e.fingerprint)
-                    .bind(&e.labels)
-                    .bind(&e.group_key)
-                    .bind(&e.integration)
-                    .bind(&e.status)
-                    .bind(&e.detail)
-                    .execute(&mut *tx)
-                    .await?;
+                super::history::insert_history!(&mut *tx, sql, e)?;
             }
             for n in notifications {
                 if let Some(p) = &n.payload {
@@ -287,17 +277,7 @@ impl Db {
                     continue;
                 }
                 let e = &o.event;
-                sqlx::query(sql(super::history::INSERT))
-                    .bind(ms(e.at))
-                    .bind(&e.kind)
-                    .bind(&e.fingerprint)
-                    .bind(&e.labels)
-                    .bind(&e.group_key)
-                    .bind(&e.integration)
-                    .bind(&e.status)
-                    .bind(&e.detail)
-                    .execute(&mut *tx)
-                    .await?;
+                super::history::insert_history!(&mut *tx, sql, e)?;
             }
             tx.commit().await?;
             Ok(lost)

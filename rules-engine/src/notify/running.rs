@@ -40,6 +40,11 @@ pub fn load(alerting: &AlertingConfig, config_file: &Path) -> Result<Prepared, C
 }
 
 impl Prepared {
+    /// The checked routing configuration, if the section gives one.
+    pub fn into_routing(self) -> Option<Loaded> {
+        self.routing
+    }
+
     /// True when the section starts nothing: no routing, no Alertmanagers.
     pub fn is_empty(&self) -> bool {
         self.routing.is_none() && self.alerting.alertmanagers.is_empty()

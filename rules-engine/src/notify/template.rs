@@ -18,6 +18,7 @@ use std::sync::Arc;
 use gotmpl::{Template, Value};
 
 use super::data::{AlertData, Data};
+use crate::alert::template::{exec_err, str_arg};
 
 /// vigil's default notification templates.
 pub const DEFAULTS: &str = include_str!("default.tmpl");
@@ -167,18 +168,6 @@ pub fn to_value(d: &Data) -> Value {
         ("CommonAnnotations", map_value(&d.common_annotations)),
         ("ExternalURL", s(&d.external_url)),
     ])
-}
-
-fn exec_err(msg: impl std::fmt::Display) -> gotmpl::TemplateError {
-    gotmpl::TemplateError::Exec(msg.to_string())
-}
-
-fn str_arg(args: &[Value], i: usize) -> gotmpl::Result<String> {
-    match args.get(i) {
-        Some(Value::String(s)) => Ok(s.to_string()),
-        Some(other) => Ok(other.to_string()),
-        None => Err(exec_err(format!("missing argument {}", i + 1))),
-    }
 }
 
 fn map_arg(args: &[Value], i: usize) -> gotmpl::Result<Arc<BTreeMap<Arc<str>, Value>>> {

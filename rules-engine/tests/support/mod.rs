@@ -1,7 +1,11 @@
 //! Test support: a real HTTP target (axum on 127.0.0.1:0) whose body and
-//! status the test sets, stopped through a channel.
+//! status the test sets, stopped through a channel; a vigil served in the
+//! test's process ([`served`]); waiting for background loops.
 
 #![allow(dead_code)]
+
+pub mod prometheus;
+pub mod served;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -99,6 +103,26 @@ async fn serve(
     let mut h = HeaderMap::new();
     h.insert(header::CONTENT_TYPE, r.content_type.parse().unwrap());
     (r.status, h, r.body)
+}
+
+/// Polls an async condition every 50 ms until it holds, failing after
+/// `secs` seconds (the async twin of [`eventually`]).
+#[macro_export]
+macro_rules! eventually {
+    ($secs:expr, $what:expr, $cond:expr) => {{
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs($secs);
+        loop {
+            if $cond {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {}",
+                $what
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }};
 }
 
 /// Polls `cond` until it holds, failing after `secs` seconds. For waiting

@@ -124,26 +124,6 @@ impl Drop for VigilProcess {
     }
 }
 
-/// Polls an async condition every 50 ms until it holds (fails after
-/// `secs`).
-#[macro_export]
-macro_rules! eventually {
-    ($secs:expr, $what:expr, $cond:expr) => {{
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs($secs);
-        loop {
-            if $cond {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "timed out waiting for {}",
-                $what
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    }};
-}
-
 /// Milliseconds since the epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

@@ -1,0 +1,92 @@
+//! A vigil serving inside the test's process: [`Vigil::serve`] on
+//! 127.0.0.1:0 until [`Served::stop`], and the HTTP reads tests make of it.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+use vigil::config::Config;
+use vigil::scrape::SystemClock;
+use vigil::server::Vigil;
+use vigil_common::web::WebConfig;
+
+/// A vigil built from the config file at `path`, on the wall clock.
+pub fn vigil_from(path: &Path) -> Arc<Vigil> {
+    Arc::new(Vigil::build(
+        Config::load(path).unwrap(),
+        Some(path.to_path_buf()),
+        Arc::new(SystemClock),
+    ))
+}
+
+pub struct Served {
+    /// `http://127.0.0.1:PORT` (`https` when `web` has TLS).
+    pub base: String,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Served {
+    pub async fn start(vigil: Arc<Vigil>) -> Served {
+        Self::start_with(vigil, WebConfig::default()).await
+    }
+
+    pub async fn start_with(vigil: Arc<Vigil>, web: WebConfig) -> Served {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let scheme = if web.tls.is_some() { "https" } else { "http" };
+        let base = format!("{scheme}://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            vigil
+                .serve(listener, &web, async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        });
+        Served {
+            base,
+            stop: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    /// `GET path`, as JSON.
+    pub async fn get(&self, path: &str) -> Value {
+        super::http()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// `GET path`, as text.
+    pub async fn text(&self, path: &str) -> String {
+        super::http()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The whole answer of `/api/v1/query` for `expr` (evaluated now).
+    pub async fn query(&self, expr: &str) -> Value {
+        let q: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("query", expr)
+            .finish();
+        self.get(&format!("/api/v1/query?{q}")).await
+    }
+
+    /// Stops serving and waits until `serve` returned.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.handle.take().unwrap().await.unwrap();
+    }
+}

@@ -1,0 +1,105 @@
+//! Debian's `python3-aiosmtpd` as the tests' SMTP server, on a loopback
+//! port, delivering into a Maildir the test reads back. Killed on drop.
+//! Included with `#[path]` by the tests that send email.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// aiosmtpd's controller with what its command line does not offer: TLS
+/// from the first byte (port-465 style).
+const IMPLICIT_TLS: &str = r#"
+import signal, ssl, sys
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+port, maildir, cert, key = sys.argv[1:5]
+ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+ctx.load_cert_chain(cert, key)
+c = Controller(Mailbox(maildir), hostname="127.0.0.1", port=int(port), ssl_context=ctx)
+c.start()
+print("ready", flush=True)
+signal.sigwait([signal.SIGTERM, signal.SIGINT])
+c.stop()
+"#;
+
+pub struct Smtpd {
+    child: Child,
+    pub port: u16,
+    pub maildir: PathBuf,
+}
+
+impl Drop for Smtpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port nothing listens on (yet).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Smtpd {
+    /// aiosmtpd's command line on `port`; `tls` is `(cert, key)` for STARTTLS.
+    pub fn start(port: u16, maildir: &Path, tls: Option<(&Path, &Path)>) -> Smtpd {
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"));
+        if let Some((cert, key)) = tls {
+            cmd.arg("--tlscert").arg(cert).arg("--tlskey").arg(key);
+        }
+        cmd.args(["-c", "aiosmtpd.handlers.Mailbox"]).arg(maildir);
+        Self::spawn(cmd, port, maildir)
+    }
+
+    /// TLS from the first byte on `port`.
+    pub fn start_implicit_tls(port: u16, maildir: &Path, cert: &Path, key: &Path) -> Smtpd {
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.args(["-c", IMPLICIT_TLS, &port.to_string()])
+            .arg(maildir)
+            .arg(cert)
+            .arg(key);
+        Self::spawn(cmd, port, maildir)
+    }
+
+    fn spawn(mut cmd: Command, port: u16, maildir: &Path) -> Smtpd {
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 not found: install Debian's python3-aiosmtpd (scripts/test does)");
+        let server = Smtpd {
+            child,
+            port,
+            maildir: maildir.to_path_buf(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not listen on {port} (is python3-aiosmtpd installed?)"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// The messages delivered so far, as text, sorted.
+    pub fn delivered(&self) -> Vec<String> {
+        let mut out: Vec<String> = std::fs::read_dir(self.maildir.join("new"))
+            .map(|d| {
+                d.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+}
