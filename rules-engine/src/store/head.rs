@@ -383,7 +383,6 @@ impl Querier for Head {
                 });
             }
         }
-        out.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
         out
     }
 

@@ -167,8 +167,11 @@ pub struct SeriesSamples {
 /// Reads samples. All times are milliseconds since the epoch, inclusive.
 pub trait Querier: Send + Sync {
     /// Every series matching all `matchers` with its samples in
-    /// `[mint, maxt]` (staleness markers included, as stored), sorted by
-    /// labels. Series with no sample in the window are left out.
+    /// `[mint, maxt]` (staleness markers included, as stored), in the order
+    /// the series were created, as Prometheus's head hands them to PromQL
+    /// (unsorted: sorting 100k label sets per selector was most of an
+    /// instant query's time). Series with no sample in the window are left
+    /// out.
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesSamples>;
 
     /// Label sets of the series matching `matchers` that have samples in

@@ -50,6 +50,11 @@ impl PackedLabels {
         Labels::from_sorted(self.iter().map(|(n, v)| Label::new(n, v)).collect())
     }
 
+    /// The order of the unpacked sets (`Labels`' order), without unpacking.
+    pub fn cmp_sorted(&self, other: &PackedLabels) -> std::cmp::Ordering {
+        self.iter().cmp(other.iter())
+    }
+
     /// Whether this is exactly `labels`.
     pub fn matches(&self, labels: &Labels) -> bool {
         self.ends.len() == labels.len() * 2
@@ -83,6 +88,19 @@ mod tests {
             ("job", "x"),
             ("instance", "a:1")
         ])));
+        let sets = [
+            Labels::from_pairs([("__name__", "up"), ("job", "a")]),
+            Labels::from_pairs([("__name__", "up"), ("job", "ab")]),
+            Labels::from_pairs([("__name__", "up"), ("job", "a"), ("x", "1")]),
+            Labels::from_pairs([("__name__", "up"), ("jobs", "a")]),
+            Labels::from_pairs([("__name__", "u"), ("zone", "a")]),
+        ];
+        for a in &sets {
+            for b in &sets {
+                let packed = PackedLabels::new(a).cmp_sorted(&PackedLabels::new(b));
+                assert_eq!(packed, a.cmp(b), "{a} vs {b}");
+            }
+        }
         assert_eq!(
             PackedLabels::new(&Labels::empty()).to_labels(),
             Labels::empty()

@@ -15,7 +15,7 @@ fn head() -> Head {
 }
 
 #[test]
-fn appends_and_selects_by_matchers_sorted_by_labels() {
+fn appends_and_selects_by_matchers_in_creation_order() {
     let h = head();
     let b = l(&[("__name__", "up"), ("job", "b")]);
     let a = l(&[("__name__", "up"), ("job", "a")]);
@@ -27,11 +27,11 @@ fn appends_and_selects_by_matchers_sorted_by_labels() {
     }
     let got = h.select(&[Matcher::equal("__name__", "up")], 2000, 4000);
     assert_eq!(got.len(), 2);
-    assert_eq!(got[0].labels, a);
-    assert_eq!(got[1].labels, b);
-    let ts: Vec<i64> = got[0].samples.iter().map(|s| s.t).collect();
+    assert_eq!(got[0].labels, b, "b was created first");
+    assert_eq!(got[1].labels, a);
+    let ts: Vec<i64> = got[1].samples.iter().map(|s| s.t).collect();
     assert_eq!(ts, [2000, 3000, 4000]);
-    assert_eq!(got[0].samples[1].v, 3.0);
+    assert_eq!(got[1].samples[1].v, 3.0);
 
     let names = h.label_names(&[], i64::MIN, i64::MAX);
     assert_eq!(names, ["__name__", "job"]);
@@ -391,11 +391,12 @@ mod model_check {
                 .map(|(l, s)| (l, s.into_iter().filter(|(t, _)| *t >= mint && *t <= maxt).collect::<Vec<_>>()))
                 .filter(|(_, s)| !s.is_empty())
                 .collect();
-            let got: Vec<(Labels, Vec<(i64, u64)>)> = h
+            let mut got: Vec<(Labels, Vec<(i64, u64)>)> = h
                 .select(&ms, mint, maxt)
                 .into_iter()
                 .map(|s| (s.labels, s.samples.iter().map(|x| (x.t, x.v.to_bits())).collect()))
                 .collect();
+            got.sort();
             prop_assert_eq!(&got, &want);
             let series: Vec<Labels> = want.iter().map(|(l, _)| l.clone()).collect();
             prop_assert_eq!(h.series(&ms, mint, maxt), series);

@@ -5,6 +5,7 @@
 //! `__name__` kept by `by (__name__)` until delayed removal.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 use promql_parser::parser::token::*;
@@ -39,8 +40,7 @@ pub(crate) fn eval_aggregate(
         .unwrap_or_default();
     let mut out = Vec::with_capacity(input.len());
     let mut grouper = Grouper::new(&a.modifier);
-    for (i, step_elems) in input.iter().enumerate() {
-        let elems = step_elems.clone();
+    for (i, elems) in input.into_iter().enumerate() {
         let p = match &param {
             Param::Scalar(v) => Some(v[i]),
             _ => None,
@@ -99,41 +99,60 @@ pub(crate) fn group_key(labels: &Labels, modifier: &Option<LabelModifier>) -> La
     }
 }
 
-/// Splits elements into groups, caching each series' group by the address
-/// of its shared labels (the caller keeps every input step alive).
+/// Splits elements into groups. Each element's group is found by hashing
+/// the grouping labels in place; the group's label set is built once, for
+/// its first member, so a step of N series allocates per group, not per
+/// series.
 struct Grouper<'m> {
     modifier: &'m Option<LabelModifier>,
-    keys: HashMap<*const Labels, (Rc<Labels>, u64)>,
 }
 
 impl<'m> Grouper<'m> {
     fn new(modifier: &'m Option<LabelModifier>) -> Self {
-        Grouper {
-            modifier,
-            keys: HashMap::new(),
+        Grouper { modifier }
+    }
+
+    /// Whether `name` is one of the labels the group is made of.
+    fn keeps(&self, name: &str) -> bool {
+        match self.modifier {
+            Some(LabelModifier::Include(by)) => by.labels.iter().any(|l| l == name),
+            Some(LabelModifier::Exclude(without)) => {
+                name != METRIC_NAME && !without.labels.iter().any(|l| l == name)
+            }
+            None => false,
         }
+    }
+
+    /// A hash of the grouping labels of `labels`; equal groups hash equal.
+    fn hash(&self, labels: &Labels) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for l in labels.iter().filter(|l| self.keeps(&l.name)) {
+            l.hash(&mut h);
+        }
+        h.finish()
+    }
+
+    /// Whether `labels` falls in the group whose label set is `key`.
+    fn same_group(&self, labels: &Labels, key: &Labels) -> bool {
+        let mut kept = labels.iter().filter(|l| self.keeps(&l.name));
+        key.iter().all(|k| kept.next() == Some(k)) && kept.next().is_none()
     }
 
     /// The groups of one step, in order of first appearance.
     fn groups(&mut self, elems: Vec<Elem>) -> Vec<(Rc<Labels>, Vec<Elem>)> {
-        let mut index: HashMap<u64, usize> = HashMap::new();
+        // Hash -> indexes into `out`; several only on a hash collision.
+        let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
         let mut out: Vec<(Rc<Labels>, Vec<Elem>)> = Vec::new();
         for e in elems {
-            let modifier = self.modifier;
-            let (key, fp) = self
-                .keys
-                .entry(Rc::as_ptr(&e.labels))
-                .or_insert_with(|| {
-                    let k = group_key(&e.labels, modifier);
-                    let fp = k.fingerprint();
-                    (Rc::new(k), fp)
-                })
-                .clone();
-            match index.get(&fp) {
+            let slots = index.entry(self.hash(&e.labels)).or_default();
+            match slots
+                .iter()
+                .find(|&&i| self.same_group(&e.labels, &out[i].0))
+            {
                 Some(&i) => out[i].1.push(e),
                 None => {
-                    index.insert(fp, out.len());
-                    out.push((key, vec![e]));
+                    slots.push(out.len());
+                    out.push((Rc::new(group_key(&e.labels, self.modifier)), vec![e]));
                 }
             }
         }

@@ -78,7 +78,7 @@ fn convert(
 }
 
 /// Reads every series the selector matches with samples in `[mint, maxt]`,
-/// sorted by labels. `or` groups are unioned.
+/// in the querier's order; `or` groups are unioned (sorted by labels).
 pub(crate) fn select(
     ctx: &Ctx,
     vs: &VectorSelector,
