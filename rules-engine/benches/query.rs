@@ -45,10 +45,12 @@ const QUERIES: [(&str, &str); 5] = [
     ("count", "count(bench_requests_total)"),
 ];
 
-/// Every series of the synthetic target with a function of the scrape
-/// number giving its value.
-fn series() -> Vec<(Labels, Box<dyn Fn(i64) -> f64>)> {
-    let mut out: Vec<(Labels, Box<dyn Fn(i64) -> f64>)> = Vec::new();
+/// A series' value as a function of the scrape number.
+type ValueAt = Box<dyn Fn(i64) -> f64>;
+
+/// Every series of the synthetic target with its values.
+fn series() -> Vec<(Labels, ValueAt)> {
+    let mut out: Vec<(Labels, ValueAt)> = Vec::new();
     for j in 0..JOBS {
         for i in 0..INSTANCES {
             let job = format!("job{j}");
