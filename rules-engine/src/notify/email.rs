@@ -127,7 +127,15 @@ pub struct SmtpTarget {
 /// Bounds one SMTP exchange so a stuck server frees the worker.
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Sends one message.
+/// Sends one message, authenticating when a user and password are given.
+///
+/// The mechanism is the first of PLAIN and LOGIN that the server offers;
+/// as in Alertmanager there is no setting for it (lettre has no CRAM-MD5,
+/// so `auth_secret` is not used). A rejected login is a 5xx reply (535)
+/// and so permanent: the notification fails at once, logged and counted,
+/// instead of being retried until it expires. Alertmanager 0.25 retries
+/// it until the flush times out and tries again at the next flush; here
+/// the next group notification (its `repeat_interval`) tries again.
 pub async fn send(target: &SmtpTarget, msg: Message) -> Result<(), EmailError> {
     vigil_common::install_crypto_provider();
     let smtp_err = |e: lettre::transport::smtp::Error| EmailError::Smtp {
