@@ -38,6 +38,7 @@ pub mod silence_store;
 pub mod slack;
 pub mod stages;
 pub mod template;
+pub mod template_methods;
 pub mod webhook;
 
 pub use alert::{Alert, Status};

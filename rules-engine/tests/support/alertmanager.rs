@@ -1,0 +1,97 @@
+//! Debian's Alertmanager 0.25 (`prometheus-alertmanager`) on a free
+//! loopback port with a config and storage of its own in a temp dir,
+//! clustering off; killed (by its pid, through the handle) on drop.
+//! Included with `#[path]` by the tests that need one.
+
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Alertmanager {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Alertmanager {
+    /// Starts it with `config` and waits until `/-/ready` answers.
+    pub async fn start(config: &str) -> Alertmanager {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg_path = dir.path().join("alertmanager.yml");
+        std::fs::write(&cfg_path, config).unwrap();
+        let port = free_port();
+        let child = Command::new("prometheus-alertmanager")
+            .arg(format!("--config.file={}", cfg_path.display()))
+            .arg(format!("--storage.path={}", dir.path().display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "prometheus-alertmanager not found: install Debian's `prometheus-alertmanager`",
+            );
+        let am = Alertmanager {
+            child,
+            port,
+            _dir: dir,
+        };
+        vigil_common::install_crypto_provider();
+        let client = reqwest::Client::new();
+        let url = format!("{}/-/ready", am.base());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = client.get(&url).send().await
+                && r.status().is_success()
+            {
+                return am;
+            }
+            assert!(Instant::now() < deadline, "Alertmanager not ready on {url}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `GET path` as JSON.
+    pub async fn get(&self, path: &str) -> serde_json::Value {
+        reqwest::get(format!("{}{path}", self.base()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The names (`alertname`) of the alerts it holds, sorted.
+    pub async fn alert_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .get("/api/v2/alerts")
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["labels"]["alertname"].as_str().map(String::from))
+            .collect();
+        names.sort();
+        names
+    }
+}
