@@ -17,6 +17,7 @@
 
 pub mod alert;
 pub mod api;
+pub mod api_status;
 pub mod cli;
 pub mod config;
 pub mod data;
