@@ -361,7 +361,8 @@ impl Integration {
                         .map(|(k, v)| Ok((k.clone(), r(v)?)))
                         .collect::<Result<_, TemplateError>>()?,
                     text: Some(r(&tmpl(&cfg.text, "email.default.text"))?),
-                    html: Some(r(&tmpl(&cfg.html, "email.default.html"))?)
+                    // Escaped by context, as Alertmanager's html/template.
+                    html: Some(t.render_html(&tmpl(&cfg.html, "email.default.html"), &d)?)
                         .filter(|h| !h.trim().is_empty()),
                 };
                 serde_json::to_value(&mail).map_err(|e| TemplateError(e.to_string()))

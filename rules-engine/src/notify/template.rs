@@ -12,12 +12,17 @@
 //! `.X.Remove names` call functions of the same meaning
 //! (template_methods.rs). The functions can be called directly too, with
 //! `without X Y` (X less Y's label names) as a shorthand.
+//!
+//! An email's HTML part is rendered as Alertmanager renders it, with Go's
+//! `html/template` rules ([`Templates::render_html`], gotmpl's `html`
+//! feature): values are escaped for the context they land in and
+//! `safeHtml` marks trusted markup; everything else is plain text.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use gotmpl::parse::Parser;
-use gotmpl::{Template, Value};
+use gotmpl::{FuncMap, SafeKind, Template, Value};
 
 use super::data::{AlertData, Data};
 use super::template_methods;
@@ -34,6 +39,10 @@ pub struct TemplateError(pub String);
 #[derive(Clone)]
 pub struct Templates {
     base: Template,
+    /// The sources again, for HTML rendering: gotmpl's escaping template
+    /// cannot be cloned, so each HTML render parses them anew (an email's
+    /// HTML part, once per group notification).
+    sources: Arc<Vec<(String, String)>>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -88,11 +97,14 @@ impl Templates {
 
     /// Parses `(name, text)` sources in order.
     pub fn from_sources(sources: &[(String, String)]) -> Result<Templates, TemplateError> {
-        let mut base = functions(Template::new("__vigil"));
+        let mut base = Template::new("__vigil").funcs(functions());
         for (name, text) in sources {
             base = parse(&base, text).map_err(|e| TemplateError(format!("{name}: {e}")))?;
         }
-        Ok(Templates { base })
+        Ok(Templates {
+            base,
+            sources: Arc::new(sources.to_vec()),
+        })
     }
 
     /// The defaults only.
@@ -118,6 +130,52 @@ impl Templates {
             .map_err(|e| TemplateError(e.to_string()))?;
         Ok(out.replace("<no value>", ""))
     }
+
+    /// Expands `text` as Go's `html/template` does, as Alertmanager renders
+    /// an email's HTML part: every value is escaped for where it lands
+    /// (text, attribute, URL), except what `safeHtml` marks as trusted.
+    pub fn render_html(&self, text: &str, data: &Data) -> Result<String, TemplateError> {
+        if !text.contains("{{") {
+            return Ok(text.to_string());
+        }
+        let err = |e: gotmpl::TemplateError| TemplateError(e.to_string());
+        let mut t = gotmpl::html::Template::new("__vigil")
+            .funcs(functions())
+            .func("safeHtml", |a: &[Value]| {
+                Ok(Value::Safe {
+                    kind: SafeKind::Html,
+                    s: str_arg(a, 0)?.into(),
+                })
+            });
+        for (name, src) in self.sources.iter() {
+            t = parse_html(t, src).map_err(|e| TemplateError(format!("{name}: {e}")))?;
+        }
+        let t = parse_html(t, text).map_err(err)?;
+        let out = t
+            .execute_template_to_string(MAIN, &to_value(data))
+            .map_err(err)?;
+        Ok(out
+            .replace("&lt;no value&gt;", "")
+            .replace("<no value>", ""))
+    }
+}
+
+/// [`parse`] for the escaping template.
+fn parse_html(
+    t: gotmpl::html::Template,
+    text: &str,
+) -> Result<gotmpl::html::Template, gotmpl::TemplateError> {
+    let mut t = t.parse(text)?;
+    let (mut main, defines) = Parser::new(text, "{{", "}}").and_then(|p| p.parse())?;
+    for mut d in defines {
+        if d.body.is_empty_tree() {
+            continue;
+        }
+        template_methods::rewrite(&mut d.body);
+        t = t.add_parse_tree(&d.name, d.body)?;
+    }
+    template_methods::rewrite(&mut main);
+    t.add_parse_tree(MAIN, main)
 }
 
 fn s(v: &str) -> Value {
@@ -194,71 +252,88 @@ fn strings(v: impl Iterator<Item = String>) -> Value {
     )
 }
 
+/// A function map built with the same `.func` chain as a template.
+#[derive(Default)]
+struct Funcs(FuncMap);
+
+impl Funcs {
+    fn func(
+        mut self,
+        name: &str,
+        f: impl Fn(&[Value]) -> gotmpl::Result<Value> + Send + Sync + 'static,
+    ) -> Self {
+        self.0.insert(name.to_string(), Arc::new(f));
+        self
+    }
+}
+
 /// Alertmanager's template functions, and the label-set helpers.
-fn functions(t: Template) -> Template {
-    t.func("toUpper", |a: &[Value]| {
-        Ok(s(&str_arg(a, 0)?.to_uppercase()))
-    })
-    .func("toLower", |a: &[Value]| {
-        Ok(s(&str_arg(a, 0)?.to_lowercase()))
-    })
-    .func("title", |a: &[Value]| Ok(s(&title(&str_arg(a, 0)?))))
-    .func("trimSpace", |a: &[Value]| Ok(s(str_arg(a, 0)?.trim())))
-    .func("safeHtml", |a: &[Value]| Ok(s(&str_arg(a, 0)?)))
-    // Alertmanager's order: the separator first, so `list | join ", "`.
-    .func("join", |a: &[Value]| {
-        let sep = str_arg(a, 0)?;
-        match a.get(1) {
-            Some(Value::List(l)) => {
-                let parts: Vec<String> = l.iter().map(|v| v.to_string()).collect();
-                Ok(s(&parts.join(&sep)))
+fn functions() -> FuncMap {
+    Funcs::default()
+        .func("toUpper", |a: &[Value]| {
+            Ok(s(&str_arg(a, 0)?.to_uppercase()))
+        })
+        .func("toLower", |a: &[Value]| {
+            Ok(s(&str_arg(a, 0)?.to_lowercase()))
+        })
+        .func("title", |a: &[Value]| Ok(s(&title(&str_arg(a, 0)?))))
+        .func("trimSpace", |a: &[Value]| Ok(s(str_arg(a, 0)?.trim())))
+        .func("safeHtml", |a: &[Value]| Ok(s(&str_arg(a, 0)?)))
+        // Alertmanager's order: the separator first, so `list | join ", "`.
+        .func("join", |a: &[Value]| {
+            let sep = str_arg(a, 0)?;
+            match a.get(1) {
+                Some(Value::List(l)) => {
+                    let parts: Vec<String> = l.iter().map(|v| v.to_string()).collect();
+                    Ok(s(&parts.join(&sep)))
+                }
+                _ => Err(exec_err("join: expected a list")),
             }
-            _ => Err(exec_err("join: expected a list")),
-        }
-    })
-    .func("stringSlice", |a: &[Value]| {
-        Ok(strings(a.iter().map(|v| v.to_string())))
-    })
-    .func("match", |a: &[Value]| {
-        let re = regex::Regex::new(&str_arg(a, 0)?).map_err(exec_err)?;
-        Ok(Value::Bool(re.is_match(&str_arg(a, 1)?)))
-    })
-    .func("reReplaceAll", |a: &[Value]| {
-        let re = regex::Regex::new(&str_arg(a, 0)?).map_err(exec_err)?;
-        let (repl, text) = (str_arg(a, 1)?, str_arg(a, 2)?);
-        Ok(s(&re.replace_all(&text, repl.as_str())))
-    })
-    // Alertmanager's methods (see template_methods.rs).
-    .func("firing", |a: &[Value]| alerts_with_status(a, "firing"))
-    .func("resolved", |a: &[Value]| alerts_with_status(a, "resolved"))
-    .func("sortedPairs", |a: &[Value]| {
-        Ok(Value::List(sorted_pairs(&*map_arg(a, 0)?).into()))
-    })
-    .func("names", |a: &[Value]| {
-        Ok(strings(pairs_arg(a)?.into_iter().map(|(k, _)| k)))
-    })
-    .func("values", |a: &[Value]| {
-        Ok(strings(pairs_arg(a)?.into_iter().map(|(_, v)| v)))
-    })
-    .func(template_methods::REMOVE_FN, |a: &[Value]| {
-        let names: Vec<String> = match a.get(1) {
-            Some(Value::List(l)) => l.iter().map(|v| v.to_string()).collect(),
-            _ => return Err(exec_err("Remove: expected a list of label names")),
-        };
-        let mut kept = (*map_arg(a, 0)?).clone();
-        kept.retain(|k, _| !names.iter().any(|n| n == &**k));
-        Ok(Value::Map(Arc::new(kept)))
-    })
-    // `without X Y`: X less the label names of Y (`X.Remove Y.Names`).
-    .func("without", |a: &[Value]| {
-        let (x, y) = (map_arg(a, 0)?, map_arg(a, 1)?);
-        let kept = x
-            .iter()
-            .filter(|(k, _)| !y.contains_key(*k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        Ok(Value::Map(Arc::new(kept)))
-    })
+        })
+        .func("stringSlice", |a: &[Value]| {
+            Ok(strings(a.iter().map(|v| v.to_string())))
+        })
+        .func("match", |a: &[Value]| {
+            let re = regex::Regex::new(&str_arg(a, 0)?).map_err(exec_err)?;
+            Ok(Value::Bool(re.is_match(&str_arg(a, 1)?)))
+        })
+        .func("reReplaceAll", |a: &[Value]| {
+            let re = regex::Regex::new(&str_arg(a, 0)?).map_err(exec_err)?;
+            let (repl, text) = (str_arg(a, 1)?, str_arg(a, 2)?);
+            Ok(s(&re.replace_all(&text, repl.as_str())))
+        })
+        // Alertmanager's methods (see template_methods.rs).
+        .func("firing", |a: &[Value]| alerts_with_status(a, "firing"))
+        .func("resolved", |a: &[Value]| alerts_with_status(a, "resolved"))
+        .func("sortedPairs", |a: &[Value]| {
+            Ok(Value::List(sorted_pairs(&*map_arg(a, 0)?).into()))
+        })
+        .func("names", |a: &[Value]| {
+            Ok(strings(pairs_arg(a)?.into_iter().map(|(k, _)| k)))
+        })
+        .func("values", |a: &[Value]| {
+            Ok(strings(pairs_arg(a)?.into_iter().map(|(_, v)| v)))
+        })
+        .func(template_methods::REMOVE_FN, |a: &[Value]| {
+            let names: Vec<String> = match a.get(1) {
+                Some(Value::List(l)) => l.iter().map(|v| v.to_string()).collect(),
+                _ => return Err(exec_err("Remove: expected a list of label names")),
+            };
+            let mut kept = (*map_arg(a, 0)?).clone();
+            kept.retain(|k, _| !names.iter().any(|n| n == &**k));
+            Ok(Value::Map(Arc::new(kept)))
+        })
+        // `without X Y`: X less the label names of Y (`X.Remove Y.Names`).
+        .func("without", |a: &[Value]| {
+            let (x, y) = (map_arg(a, 0)?, map_arg(a, 1)?);
+            let kept = x
+                .iter()
+                .filter(|(k, _)| !y.contains_key(*k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            Ok(Value::Map(Arc::new(kept)))
+        })
+        .0
 }
 
 /// Alertmanager's `title` (golang.org/x/text's `cases.Title`): each word's
@@ -476,6 +551,28 @@ mod tests {
         ] {
             assert_eq!(title(text), want, "{text}");
         }
+    }
+
+    /// As Alertmanager's html/template: values are escaped, `safeHtml`
+    /// passes trusted markup through.
+    #[test]
+    fn html_is_escaped_by_context() {
+        let t = Templates::defaults();
+        let got = t
+            .render_html(
+                r#"<p>{{ .CommonAnnotations.summary }}</p><a href="{{ .ExternalURL }}/?q={{ .Receiver }}">{{ safeHtml "<b>ok</b>" }}</a>{{ .Missing }}"#,
+                &data(),
+            )
+            .unwrap();
+        assert_eq!(
+            got,
+            r#"<p>&lt;b&gt;down&lt;/b&gt;</p><a href="http://vigil:9093/?q=ops"><b>ok</b></a>"#
+        );
+        let html = t
+            .render_html(r#"{{ template "email.default.html" . }}"#, &data())
+            .unwrap();
+        assert!(html.contains("&lt;b&gt;down&lt;/b&gt;"), "{html}");
+        assert!(!html.contains("&amp;lt;"), "escaped twice: {html}");
     }
 
     #[test]

@@ -32,6 +32,11 @@ fn free_port() -> u16 {
 impl Alertmanager {
     /// Starts it with `config` and waits until `/-/ready` answers.
     pub async fn start(config: &str) -> Alertmanager {
+        Self::start_with(config, &[]).await
+    }
+
+    /// [`Alertmanager::start`] with more command-line flags.
+    pub async fn start_with(config: &str, flags: &[&str]) -> Alertmanager {
         let dir = tempfile::tempdir().unwrap();
         let cfg_path = dir.path().join("alertmanager.yml");
         std::fs::write(&cfg_path, config).unwrap();
@@ -41,6 +46,7 @@ impl Alertmanager {
             .arg(format!("--storage.path={}", dir.path().display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--cluster.listen-address=")
+            .args(flags)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
