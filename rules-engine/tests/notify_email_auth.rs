@@ -6,7 +6,8 @@
 //!
 //! Like Alertmanager, vigil has no setting that picks the mechanism: it
 //! takes one the server offers (PLAIN before LOGIN), so each mechanism is
-//! tested against a server that offers only that one.
+//! tested against a server that offers only that one; and, like it, sends
+//! without authenticating to a server that offers no AUTH.
 
 #[path = "support/smtpd.rs"]
 mod smtpd;
@@ -96,6 +97,17 @@ async fn a_wrong_password_is_permanent_and_not_in_the_error() {
         assert_eq!(auth_log(dir.path()), format!("{mech} bad\n"));
         assert!(s.delivered().is_empty(), "{mech}");
     }
+}
+
+/// Alertmanager's rule: a server that offers no AUTH is sent to without
+/// authenticating, even with a user and password configured.
+#[tokio::test]
+async fn a_server_without_auth_gets_the_mail_unauthenticated() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Smtpd::start(free_port(), &dir.path().join("mail"), None);
+    let msg = build_message(&content()).unwrap();
+    send(&target(s.port, RIGHT), msg).await.unwrap();
+    assert_eq!(s.delivered().len(), 1);
 }
 
 /// A running vigil with two email receivers reached by one alert: one
