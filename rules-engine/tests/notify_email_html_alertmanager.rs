@@ -48,16 +48,6 @@ fn alert(instance: &str) -> Alert {
     }
 }
 
-fn to_json(a: &Alert) -> serde_json::Value {
-    let d = vigil::notify::data::AlertData::new(a, a.starts_at);
-    serde_json::json!({
-        "labels": d.labels, "annotations": d.annotations,
-        "startsAt": d.starts_at,
-        "endsAt": vigil::notify::data::go_time(a.ends_at),
-        "generatorURL": d.generator_url,
-    })
-}
-
 /// Quoted-printable, as Go's mime/quotedprintable writes it.
 fn decode_qp(s: &str) -> String {
     let s = s.replace("=\r\n", "").replace("=\n", "");
@@ -106,14 +96,7 @@ async fn html_parts_match_alertmanager() {
     )
     .await;
     let mut alerts = vec![alert("db1:5432"), alert("db2:5432")];
-    let body: Vec<serde_json::Value> = alerts.iter().map(to_json).collect();
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/v2/alerts", am.base()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+    am.post(&alerts).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     while smtp.delivered().len() < 2 {
         assert!(Instant::now() < deadline, "Alertmanager sent no mail");

@@ -69,16 +69,6 @@ fn alert(instance: &str, description: &str) -> Alert {
     }
 }
 
-fn to_json(a: &Alert) -> serde_json::Value {
-    let d = vigil::notify::data::AlertData::new(a, a.starts_at);
-    serde_json::json!({
-        "labels": d.labels, "annotations": d.annotations,
-        "startsAt": d.starts_at,
-        "endsAt": vigil::notify::data::go_time(a.ends_at),
-        "generatorURL": d.generator_url,
-    })
-}
-
 #[tokio::test]
 async fn alertmanager_template_idioms_render_as_in_alertmanager() {
     let (tx, mut rx) = mpsc::unbounded_channel::<serde_json::Value>();
@@ -102,14 +92,7 @@ async fn alertmanager_template_idioms_render_as_in_alertmanager() {
         alert("db1:5432", "db1 refuses"),
         alert("db2:5432", "db2 refuses"),
     ];
-    let body: Vec<serde_json::Value> = alerts.iter().map(to_json).collect();
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/v2/alerts", am.base()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{:?}", r.text().await);
+    am.post(&alerts).await;
     let msg = tokio::time::timeout(Duration::from_secs(20), rx.recv())
         .await
         .expect("no Slack message from Alertmanager within 20 s")

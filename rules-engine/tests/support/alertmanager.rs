@@ -87,6 +87,19 @@ impl Alertmanager {
             .unwrap()
     }
 
+    /// Posts `alerts` to its `/api/v2/alerts`, as Prometheus does.
+    pub async fn post(&self, alerts: &[vigil::notify::Alert]) {
+        let body: Vec<serde_json::Value> = alerts.iter().map(posted).collect();
+        let url = format!("{}/api/v2/alerts", self.base());
+        let r = reqwest::Client::new()
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{url}: {:?}", r.text().await);
+    }
+
     /// The names (`alertname`) of the alerts it holds, sorted.
     pub async fn alert_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self
@@ -100,4 +113,15 @@ impl Alertmanager {
         names.sort();
         names
     }
+}
+
+/// One alert as Prometheus posts it to `/api/v2/alerts`.
+pub fn posted(a: &vigil::notify::Alert) -> serde_json::Value {
+    let d = vigil::notify::data::AlertData::new(a, a.starts_at);
+    serde_json::json!({
+        "labels": d.labels, "annotations": d.annotations,
+        "startsAt": d.starts_at,
+        "endsAt": vigil::notify::data::go_time(a.ends_at),
+        "generatorURL": d.generator_url,
+    })
 }
