@@ -190,26 +190,14 @@ alerting:
             .any(|r| r["status"] == "failed" && r["detail"].as_str().unwrap().contains("535")),
         "{rows:?}"
     );
-    let metrics = reqwest::get(format!("{}/metrics", v.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = v.text("/metrics").await;
     assert!(
         metrics
             .lines()
             .any(|l| l.contains("smtp_rejected") && l.contains("failed")),
         "the failure is counted:\n{metrics}"
     );
-    let status = client
-        .get(format!("{}/api/v2/status", v.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let status = v.text("/api/v2/status").await;
     let logs = serde_json::to_string(&*v.logs.lock().unwrap()).unwrap();
     for (what, text) in [
         ("logs", &logs),
