@@ -257,6 +257,16 @@ fn smtp_target(
         )
         .map_err(|x| x.to_string())?,
     };
+    // lettre speaks PLAIN and LOGIN only: say so rather than drop the
+    // settings silently (the file still loads, as in Alertmanager).
+    if e.auth_secret.is_some() || g.smtp_auth_secret.is_some() {
+        tracing::warn!(
+            "email: auth_secret (CRAM-MD5) is not supported; PLAIN or LOGIN with the password is used"
+        );
+    }
+    if e.auth_identity.is_some() || g.smtp_auth_identity.is_some() {
+        tracing::warn!("email: auth_identity is not supported; PLAIN authorizes as the user");
+    }
     let root_pem = match &e.tls_config.ca_file {
         Some(f) => Some(std::fs::read(base_dir.join(f)).map_err(|x| format!("ca_file {f}: {x}"))?),
         None => None,
