@@ -419,8 +419,8 @@ impl Vigil {
         )
         .map_err(|e| join_errors(&e))?;
         let notify = self.notify.lock().await;
-        let notifier = match notify.as_ref() {
-            Some(running) => running.check_reload(config.alerting.as_ref(), path)?,
+        let reloaded = match notify.as_ref() {
+            Some(running) => Some(running.check_reload(config.alerting.as_ref(), path)?),
             None => match &config.alerting {
                 Some(a)
                     if !notify::running::load(a, path)
@@ -438,8 +438,8 @@ impl Vigil {
         if let Some(rules) = self.rules.get() {
             rules.update(groups).await;
         }
-        if let (Some(running), Some(notifier)) = (notify.as_ref(), notifier) {
-            running.apply(notifier);
+        if let (Some(running), Some(reloaded)) = (notify.as_ref(), reloaded) {
+            running.apply(reloaded);
         }
         *self.config.lock().unwrap_or_else(|p| p.into_inner()) = config;
         tracing::info!(file = %path.display(), "configuration reloaded");

@@ -8,7 +8,6 @@
 //! Alertmanager as Prometheus does.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,59 +23,10 @@ use vigil::route::parse_str;
 use vigil::rules::query::{AlertSink, OutgoingAlert};
 use vigil_common::Secret;
 
-struct Alertmanager {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
+#[path = "support/alertmanager.rs"]
+mod alertmanager;
 
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn alertmanager(config: &str) -> Alertmanager {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg_path = dir.path().join("alertmanager.yml");
-    std::fs::write(&cfg_path, config).unwrap();
-    let port = free_port();
-    let child = Command::new("prometheus-alertmanager")
-        .arg(format!("--config.file={}", cfg_path.display()))
-        .arg(format!("--storage.path={}", dir.path().display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus-alertmanager not found: install Debian's `prometheus-alertmanager`");
-    let am = Alertmanager {
-        child,
-        port,
-        _dir: dir,
-    };
-    let client = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{port}/-/ready");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = client.get(&url).send().await
-            && r.status().is_success()
-        {
-            return am;
-        }
-        assert!(Instant::now() < deadline, "Alertmanager not ready on {url}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use alertmanager::{Alertmanager, posted};
 
 /// One notification as compared: which source, receiver, group labels,
 /// firing and resolved label sets, and when it arrived.
@@ -162,32 +112,13 @@ fn alert(pairs: &[(&str, &str)], starts: DateTime<Utc>, ends: DateTime<Utc>) -> 
     }
 }
 
-fn to_json(a: &Alert) -> serde_json::Value {
-    let labels: BTreeMap<&str, &str> = a
-        .labels
-        .iter()
-        .map(|l| (l.name.as_str(), l.value.as_str()))
-        .collect();
-    let ann: BTreeMap<&str, &str> = a
-        .annotations
-        .iter()
-        .map(|l| (l.name.as_str(), l.value.as_str()))
-        .collect();
-    serde_json::json!({
-        "labels": labels, "annotations": ann,
-        "startsAt": vigil::notify::data::go_time(Some(a.starts_at)),
-        "endsAt": vigil::notify::data::go_time(a.ends_at),
-        "generatorURL": a.generator_url,
-    })
-}
-
 async fn post_both(
     client: &reqwest::Client,
     am: &Alertmanager,
     vigil: &Dispatcher,
     alerts: Vec<Alert>,
 ) {
-    let body: Vec<serde_json::Value> = alerts.iter().map(to_json).collect();
+    let body: Vec<serde_json::Value> = alerts.iter().map(posted).collect();
     let url = format!("http://127.0.0.1:{}/api/v2/alerts", am.port);
     let (r, ()) = tokio::join!(client.post(&url).json(&body).send(), async {
         vigil.post(alerts.clone())
@@ -200,7 +131,7 @@ async fn same_notifications_as_alertmanager() {
     vigil_common::install_crypto_provider();
     let t0 = Arc::new(Mutex::new(None));
     let (port, log) = receivers(t0.clone()).await;
-    let am = alertmanager(&config(port, "am")).await;
+    let am = Alertmanager::start(&config(port, "am")).await;
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open_sqlite(&dir.path().join("vigil.db")).await.unwrap();
     let loaded = parse_str("am.yml", &config(port, "vigil"), &|_| None).unwrap();
@@ -342,7 +273,7 @@ async fn same_notifications_as_alertmanager() {
 #[tokio::test]
 async fn forwarder_posts_alerts_into_alertmanager() {
     vigil_common::install_crypto_provider();
-    let am = alertmanager("route:\n  receiver: none\nreceivers:\n  - name: none\n").await;
+    let am = Alertmanager::start("route:\n  receiver: none\nreceivers:\n  - name: none\n").await;
     let fwd = Forwarder::start(
         vec![ForwardTarget {
             url: Secret::new(format!("http://127.0.0.1:{}", am.port)),

@@ -4,8 +4,6 @@
 //! vigil builds for the same alert, group and route (group key, alert
 //! fingerprint, time formats, common labels, truncation count).
 
-use std::net::TcpListener as StdListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use axum::{Router, extract::State, routing::post};
@@ -18,22 +16,10 @@ use vigil::notify::webhook::limit;
 use vigil::notify::{Alert, Data, WebhookMessage};
 use vigil::route::{Route, parse_str};
 
-struct Alertmanager(Child);
+#[path = "support/alertmanager.rs"]
+mod alertmanager;
 
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use alertmanager::Alertmanager;
 
 fn config(hook_port: u16) -> String {
     format!(
@@ -49,17 +35,6 @@ fn alert(pairs: &[(&str, &str)], note: &str, starts: DateTime<Utc>, ends: DateTi
         ends_at: Some(ends),
         generator_url: "http://prom.example/graph?g0.expr=up".to_string(),
     }
-}
-
-/// The alert as posted to Alertmanager's API (as Prometheus posts it).
-fn to_json(a: &Alert) -> serde_json::Value {
-    let d = vigil::notify::data::AlertData::new(a, a.starts_at);
-    serde_json::json!({
-        "labels": d.labels, "annotations": d.annotations,
-        "startsAt": d.starts_at,
-        "endsAt": vigil::notify::data::go_time(a.ends_at),
-        "generatorURL": d.generator_url,
-    })
 }
 
 #[tokio::test]
@@ -82,25 +57,9 @@ async fn webhook_payload_matches_alertmanager() {
     let hook_port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let dir = tempfile::tempdir().unwrap();
     let cfg_text = config(hook_port);
-    let cfg_path = dir.path().join("alertmanager.yml");
-    std::fs::write(&cfg_path, &cfg_text).unwrap();
-    let am_port = free_port();
-    let _am = Alertmanager(
-        Command::new("prometheus-alertmanager")
-            .arg(format!("--config.file={}", cfg_path.display()))
-            .arg(format!("--storage.path={}", dir.path().display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
-            .arg("--web.external-url=http://am.example:9093")
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "prometheus-alertmanager not found: install Debian's `prometheus-alertmanager`",
-            ),
-    );
+    let am =
+        Alertmanager::start_with(&cfg_text, &["--web.external-url=http://am.example:9093"]).await;
 
     // Times are pinned relative to now only because Alertmanager drops
     // alerts that ended in the past; every compared field comes from them.
@@ -139,20 +98,7 @@ async fn webhook_payload_matches_alertmanager() {
             ends,
         ),
     ];
-    let body: Vec<serde_json::Value> = alerts.iter().map(to_json).collect();
-    let client = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{am_port}/api/v2/alerts");
-    let mut posted = false;
-    for _ in 0..250 {
-        match client.post(&url).json(&body).send().await {
-            Ok(r) if r.status().is_success() => {
-                posted = true;
-                break;
-            }
-            _ => tokio::time::sleep(Duration::from_millis(40)).await,
-        }
-    }
-    assert!(posted, "Alertmanager did not accept alerts on {url}");
+    am.post(&alerts).await;
 
     let loaded = parse_str("am.yml", &cfg_text, &|_| None).unwrap();
     let root = Route::build(loaded.route());

@@ -8,7 +8,8 @@
 //!   with each alert's receivers and whether it is silenced or inhibited,
 //!   and `POST /api/v2/alerts` (what Prometheus and amtool send);
 //! - `GET /api/v1/alerts/history[?since=&kind=&fingerprint=&limit=]`:
-//!   vigil's append-only alert and notification history, newest first.
+//!   vigil's append-only alert and notification history, newest first;
+//! - `GET /api/v2/status` and `GET /api/v2/receivers` (api_status.rs).
 //!
 //! Bodies are Alertmanager's JSON; errors are a JSON string with the
 //! status code, as Alertmanager answers, and never carry internals (a
@@ -37,7 +38,10 @@ use crate::route::matchers::{matches_all, parse_matcher};
 
 /// The routes, with the dispatcher as state.
 pub fn router(d: Dispatcher) -> Router {
+    super::api_status::mark_start();
     Router::new()
+        .route("/api/v2/status", get(super::api_status::status))
+        .route("/api/v2/receivers", get(super::api_status::receivers))
         .route("/api/v2/silences", get(list_silences).post(post_silence))
         .route(
             "/api/v2/silence/{id}",

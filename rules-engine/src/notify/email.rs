@@ -9,7 +9,8 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{Executor, Message, Tokio1Executor};
 
 use vigil_common::Secret;
 
@@ -127,7 +128,17 @@ pub struct SmtpTarget {
 /// Bounds one SMTP exchange so a stuck server frees the worker.
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Sends one message.
+/// Sends one message, authenticating when a user and password are given.
+///
+/// The mechanism is the first of PLAIN and LOGIN that the server offers;
+/// as in Alertmanager there is no setting for it (lettre has no CRAM-MD5,
+/// so `auth_secret` is not used), and as in Alertmanager a server that
+/// offers neither is sent to without authenticating (a server that needs
+/// it then refuses the mail). A rejected login is a 5xx reply (535)
+/// and so permanent: the notification fails at once, logged and counted,
+/// instead of being retried until it expires. Alertmanager 0.25 retries
+/// it until the flush times out and tries again at the next flush; here
+/// the next group notification (its `repeat_interval`) tries again.
 pub async fn send(target: &SmtpTarget, msg: Message) -> Result<(), EmailError> {
     vigil_common::install_crypto_provider();
     let smtp_err = |e: lettre::transport::smtp::Error| EmailError::Smtp {
@@ -145,17 +156,33 @@ pub async fn send(target: &SmtpTarget, msg: Message) -> Result<(), EmailError> {
         TlsMode::StartTlsRequired => Tls::Required(params.build().map_err(smtp_err)?),
         TlsMode::Implicit => Tls::Wrapper(params.build().map_err(smtp_err)?),
     };
-    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&target.host)
-        .port(target.port)
-        .tls(tls)
-        .timeout(Some(SMTP_TIMEOUT))
-        .hello_name(lettre::transport::smtp::extension::ClientId::Domain(
-            target.hello.clone(),
-        ));
-    if let (Some(user), Some(pw)) = (&target.username, &target.password) {
-        b = b
-            .credentials(Credentials::new(user.clone(), pw.expose().to_string()))
-            .authentication(vec![Mechanism::Plain, Mechanism::Login]);
+    let hello = ClientId::Domain(target.hello.clone());
+    // The connection as lettre's transport makes it (TLS by `tls`), so
+    // that what the server offers decides whether to authenticate.
+    let mut conn =
+        Tokio1Executor::connect(&target.host, target.port, Some(SMTP_TIMEOUT), &hello, &tls)
+            .await
+            .map_err(smtp_err)?;
+    let result = async {
+        if let (Some(user), Some(pw)) = (&target.username, &target.password) {
+            let mechanisms = [Mechanism::Plain, Mechanism::Login];
+            let offered = conn.server_info().get_auth_mechanism(&mechanisms).is_some();
+            if offered {
+                let credentials = Credentials::new(user.clone(), pw.expose().to_string());
+                conn.auth(&mechanisms, &credentials).await?;
+            }
+        }
+        conn.send(msg.envelope(), &msg.formatted()).await
     }
-    b.build().send(msg).await.map(|_| ()).map_err(smtp_err)
+    .await;
+    match result {
+        Ok(_) => {
+            let _ = conn.quit().await;
+            Ok(())
+        }
+        Err(e) => {
+            conn.abort().await;
+            Err(smtp_err(e))
+        }
+    }
 }

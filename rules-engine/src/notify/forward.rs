@@ -5,6 +5,8 @@
 //! bounded queue that drops the oldest alerts when full and in batches.
 //! As in Prometheus, a failed post is counted and not retried: rules
 //! re-send active alerts on every evaluation, so the next one repairs it.
+//! A reload swaps the list ([`Forwarder::set_targets`]) between batches;
+//! with an empty list nothing is queued.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -72,8 +74,43 @@ impl ForwardMetrics {
     }
 }
 
+/// A target with its client built: what a reload checks before it swaps.
+pub struct BuiltTarget {
+    /// The position in the configuration: the metric label.
+    index: usize,
+    /// `.../api/v2/alerts`.
+    url: Secret,
+    client: HttpClient,
+}
+
+/// Builds every target's client; the first bad one is the error (which
+/// names the target by position, never by its URL).
+pub fn build_targets(targets: Vec<ForwardTarget>) -> Result<Vec<BuiltTarget>, String> {
+    targets
+        .into_iter()
+        .enumerate()
+        .map(|(index, t)| {
+            let scheme = reqwest::Url::parse(t.url.expose()).map(|u| u.scheme().to_string());
+            if !matches!(scheme.as_deref(), Ok("http" | "https")) {
+                return Err(format!(
+                    "alertmanager {index}: the url must be an absolute http or https URL"
+                ));
+            }
+            let client =
+                HttpClient::build(&t.http).map_err(|e| format!("alertmanager {index}: {e}"))?;
+            let base = t.url.expose().trim_end_matches('/');
+            Ok(BuiltTarget {
+                index,
+                url: Secret::new(format!("{base}/api/v2/alerts")),
+                client,
+            })
+        })
+        .collect()
+}
+
 struct Inner {
     queue: Mutex<VecDeque<OutgoingAlert>>,
+    targets: Mutex<Arc<Vec<BuiltTarget>>>,
     wake: Notify,
     metrics: ForwardMetrics,
     cancel: CancellationToken,
@@ -112,21 +149,23 @@ impl Forwarder {
         targets: Vec<ForwardTarget>,
         metrics: ForwardMetrics,
     ) -> Result<Forwarder, String> {
-        let mut built = Vec::new();
-        for (i, t) in targets.into_iter().enumerate() {
-            let client =
-                HttpClient::build(&t.http).map_err(|e| format!("alertmanager {i}: {e}"))?;
-            let base = t.url.expose().trim_end_matches('/');
-            built.push((i, Secret::new(format!("{base}/api/v2/alerts")), client));
-        }
+        let built = build_targets(targets)?;
         let inner = Arc::new(Inner {
             queue: Mutex::new(VecDeque::new()),
+            targets: Mutex::new(Arc::new(built)),
             wake: Notify::new(),
             metrics,
             cancel: CancellationToken::new(),
         });
-        tokio::spawn(run(inner.clone(), built));
+        tokio::spawn(run(inner.clone()));
         Ok(Forwarder { inner })
+    }
+
+    /// Forwards to `targets` from the next batch on (a reload). Alerts
+    /// already queued go to the new list.
+    pub fn set_targets(&self, targets: Vec<BuiltTarget>) {
+        *self.inner.targets.lock() = Arc::new(targets);
+        self.inner.wake.notify_one();
     }
 
     pub fn shutdown(&self) {
@@ -136,6 +175,9 @@ impl Forwarder {
 
 impl AlertSink for Forwarder {
     fn send(&self, alerts: Vec<OutgoingAlert>) {
+        if self.inner.targets.lock().is_empty() {
+            return;
+        }
         let mut q = self.inner.queue.lock();
         q.extend(alerts);
         let over = q.len().saturating_sub(QUEUE_CAPACITY);
@@ -148,8 +190,9 @@ impl AlertSink for Forwarder {
     }
 }
 
-async fn run(inner: Arc<Inner>, targets: Vec<(usize, Secret, HttpClient)>) {
+async fn run(inner: Arc<Inner>) {
     loop {
+        let targets = inner.targets.lock().clone();
         let batch: Vec<OutgoingAlert> = {
             let mut q = inner.queue.lock();
             let n = q.len().min(BATCH);
@@ -163,7 +206,8 @@ async fn run(inner: Arc<Inner>, targets: Vec<(usize, Secret, HttpClient)>) {
         }
         let body = Value::Array(batch.iter().map(alert_json).collect());
         let count = batch.len() as u64;
-        let posts = targets.iter().map(|(i, url, client)| {
+        let posts = targets.iter().map(|t| {
+            let (i, url, client) = (t.index, &t.url, &t.client);
             let body = &body;
             let inner = &inner;
             async move {

@@ -257,6 +257,16 @@ fn smtp_target(
         )
         .map_err(|x| x.to_string())?,
     };
+    // lettre speaks PLAIN and LOGIN only: say so rather than drop the
+    // settings silently (the file still loads, as in Alertmanager).
+    if e.auth_secret.is_some() || g.smtp_auth_secret.is_some() {
+        tracing::warn!(
+            "email: auth_secret (CRAM-MD5) is not supported; PLAIN or LOGIN with the password is used"
+        );
+    }
+    if e.auth_identity.is_some() || g.smtp_auth_identity.is_some() {
+        tracing::warn!("email: auth_identity is not supported; PLAIN authorizes as the user");
+    }
     let root_pem = match &e.tls_config.ca_file {
         Some(f) => Some(std::fs::read(base_dir.join(f)).map_err(|x| format!("ca_file {f}: {x}"))?),
         None => None,
@@ -361,7 +371,8 @@ impl Integration {
                         .map(|(k, v)| Ok((k.clone(), r(v)?)))
                         .collect::<Result<_, TemplateError>>()?,
                     text: Some(r(&tmpl(&cfg.text, "email.default.text"))?),
-                    html: Some(r(&tmpl(&cfg.html, "email.default.html"))?)
+                    // Escaped by context, as Alertmanager's html/template.
+                    html: Some(t.render_html(&tmpl(&cfg.html, "email.default.html"), &d)?)
                         .filter(|h| !h.trim().is_empty()),
                 };
                 serde_json::to_value(&mail).map_err(|e| TemplateError(e.to_string()))

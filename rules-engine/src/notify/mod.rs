@@ -17,6 +17,7 @@
 
 pub mod alert;
 pub mod api;
+pub mod api_status;
 pub mod cli;
 pub mod config;
 pub mod data;
@@ -38,6 +39,7 @@ pub mod silence_store;
 pub mod slack;
 pub mod stages;
 pub mod template;
+pub mod template_methods;
 pub mod webhook;
 
 pub use alert::{Alert, Status};

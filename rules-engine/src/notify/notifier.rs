@@ -28,6 +28,10 @@ pub struct Notifier {
     pub external_url: String,
     /// How long an alert posted without an end stays firing.
     pub resolve_timeout: Duration,
+    /// Receiver names in configuration order (`/api/v2/receivers`).
+    pub receiver_names: Vec<String>,
+    /// The configuration as written, secrets masked (`/api/v2/status`).
+    pub original: String,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -76,6 +80,8 @@ impl Notifier {
             templates,
             external_url: external_url.trim_end_matches('/').to_string(),
             resolve_timeout: c.global.resolve_timeout.as_duration(),
+            receiver_names: c.receivers.iter().map(|r| r.name.clone()).collect(),
+            original: loaded.original.clone(),
         })
     }
 

@@ -1,9 +1,11 @@
 //! The notification side of a running vigil, assembled from the config's
 //! `alerting:` section: the dispatcher (routing, grouping, outbox, sends)
-//! when a routing configuration is given, a forwarder when Alertmanagers
-//! are listed, both behind one [`AlertSink`], and the Alertmanager v2 API
+//! when a routing configuration is given, a forwarder to the listed
+//! Alertmanagers (present, maybe with none, so that a reload can change the
+//! list), both behind one [`AlertSink`], and the Alertmanager v2 API
 //! routes. [`load`] checks everything before vigil binds its port;
-//! [`start`] runs it.
+//! [`start`] runs it; [`Running::check_reload`] and [`Running::apply`]
+//! swap the routing and the Alertmanager list on a reload.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use vigil_common::ConfigErrors;
 
 use super::config::AlertingConfig;
 use super::dispatch::Dispatcher;
-use super::forward::{ForwardMetrics, Forwarder, Tee};
+use super::forward::{BuiltTarget, ForwardMetrics, Forwarder, Tee, build_targets};
 use super::metrics::NotifyMetrics;
 use super::notifier::Notifier;
 use crate::db::Db;
@@ -59,7 +61,16 @@ pub struct Running {
     /// (present only with a routing configuration).
     pub routes: Option<Router>,
     dispatcher: Option<Dispatcher>,
-    forwarder: Option<Forwarder>,
+    forwarder: Forwarder,
+}
+
+/// A reloaded section, checked and built; [`Running::apply`] puts it in
+/// place.
+pub struct Reloaded {
+    /// The new routing (none when vigil runs without one).
+    notifier: Option<Notifier>,
+    /// The new Alertmanager list.
+    forward: Vec<BuiltTarget>,
 }
 
 /// The metrics the pipeline updates, registered on `/metrics` at build.
@@ -101,15 +112,12 @@ pub fn start(
         None => None,
     };
     let targets = alerting.forward_targets();
-    let forwarder = if targets.is_empty() {
-        None
-    } else {
-        let f = Forwarder::start(targets, metrics.forward.clone())?;
-        sinks.push(Arc::new(f.clone()));
-        Some(f)
-    };
+    if dispatcher.is_none() && targets.is_empty() {
+        return Ok(None);
+    }
+    let forwarder = Forwarder::start(targets, metrics.forward.clone())?;
+    sinks.push(Arc::new(forwarder.clone()));
     let sink: Arc<dyn AlertSink> = match sinks.len() {
-        0 => return Ok(None),
         1 => sinks.remove(0),
         _ => Arc::new(Tee(sinks)),
     };
@@ -122,46 +130,49 @@ pub fn start(
 }
 
 impl Running {
-    /// Checks a reloaded `alerting:` section and builds its notifier; the
-    /// running one stays until [`Running::apply`]. `None`: nothing to
-    /// reload (vigil runs without routing). Removing or adding the routing
-    /// configuration needs a restart (the outbox and API come and go with
-    /// it), and says so.
+    /// Checks a reloaded `alerting:` section and builds its notifier and
+    /// its Alertmanager clients; the running ones stay until
+    /// [`Running::apply`]. Removing or adding the routing configuration
+    /// needs a restart (the outbox and API come and go with it), and says
+    /// so; the Alertmanager list may change freely.
     pub fn check_reload(
         &self,
         alerting: Option<&AlertingConfig>,
         config_file: &Path,
-    ) -> Result<Option<Notifier>, String> {
+    ) -> Result<Reloaded, String> {
         let routing = match alerting {
             Some(a) => load(a, config_file).map_err(|e| e.to_string())?.routing,
             None => None,
         };
-        match (&self.dispatcher, routing) {
-            (None, None) => Ok(None),
+        let forward = build_targets(alerting.map(|a| a.forward_targets()).unwrap_or_default())?;
+        let notifier = match (&self.dispatcher, routing) {
+            (None, None) => None,
             (Some(_), Some(loaded)) => {
                 let url = alerting
                     .and_then(|a| a.external_url.clone())
                     .unwrap_or_default();
-                Notifier::build(&loaded, &url).map(Some)
+                Some(Notifier::build(&loaded, &url)?)
             }
             _ => {
-                Err("alerting: adding or removing the routing configuration needs a restart".into())
+                return Err(
+                    "alerting: adding or removing the routing configuration needs a restart".into(),
+                );
             }
-        }
+        };
+        Ok(Reloaded { notifier, forward })
     }
 
-    /// Routes and sends with `notifier` from now on.
-    pub fn apply(&self, notifier: Notifier) {
-        if let Some(d) = &self.dispatcher {
-            d.reload(notifier);
+    /// Routes, sends and forwards as `reloaded` says from now on.
+    pub fn apply(&self, reloaded: Reloaded) {
+        if let (Some(d), Some(n)) = (&self.dispatcher, reloaded.notifier) {
+            d.reload(n);
         }
+        self.forwarder.set_targets(reloaded.forward);
     }
 
     /// Stops sending; what is still in the outbox waits for the next start.
     pub async fn shutdown(&self) {
-        if let Some(f) = &self.forwarder {
-            f.shutdown();
-        }
+        self.forwarder.shutdown();
         if let Some(d) = &self.dispatcher {
             d.shutdown().await;
         }

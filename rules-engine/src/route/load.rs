@@ -17,6 +17,8 @@ pub struct Loaded {
     pub config: AlertmanagerConfig,
     /// Where it came from, for messages.
     pub file: String,
+    /// The text as written, secrets masked (`/api/v2/status`).
+    pub original: String,
 }
 
 impl Loaded {
@@ -42,7 +44,9 @@ pub fn parse_str(
 ) -> Result<Loaded, ConfigErrors> {
     let parsed = vigil_common::parse_yaml::<AlertmanagerConfig>(file, text, lookup)
         .map_err(|e| ConfigErrors(e.0.into_iter().map(|l| refine(text, l)).collect()))?;
-    validate(parsed)
+    let mut loaded = validate(parsed)?;
+    loaded.original = super::masked::masked(text);
+    Ok(loaded)
 }
 
 /// yaml_serde places an error raised by a value's own check (a matcher, a
@@ -105,6 +109,7 @@ fn validate(parsed: Parsed<AlertmanagerConfig>) -> Result<Loaded, ConfigErrors> 
         Ok(Loaded {
             config: parsed.value.clone(),
             file: parsed.file.clone(),
+            original: String::new(),
         })
     } else {
         Err(ConfigErrors(errs.out))

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod load;
+pub mod masked;
 pub mod matchers;
 pub mod receivers;
 pub mod time_intervals;

@@ -24,6 +24,33 @@ signal.sigwait([signal.SIGTERM, signal.SIGINT])
 c.stop()
 "#;
 
+/// aiosmtpd's controller requiring AUTH (over plain text, as loopback
+/// tests can: `auth_require_tls=False`) for one user; the mechanisms not
+/// listed after the log file are not advertised. Each attempt appends
+/// `MECHANISM ok|bad` to the log file, so a test can tell which
+/// mechanism the client chose.
+const AUTH: &str = r#"
+import signal, sys
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult, LoginPassword
+port, maildir, user, password, log = sys.argv[1:6]
+offered = set(sys.argv[6:])
+def authenticator(server, session, envelope, mechanism, data):
+    ok = (isinstance(data, LoginPassword) and data.login == user.encode()
+          and data.password == password.encode())
+    with open(log, "a") as f:
+        f.write(f"{mechanism} {'ok' if ok else 'bad'}\n")
+    return AuthResult(success=ok, handled=False)
+c = Controller(Mailbox(maildir), hostname="127.0.0.1", port=int(port),
+               authenticator=authenticator, auth_required=True, auth_require_tls=False,
+               auth_exclude_mechanism=[m for m in ("LOGIN", "PLAIN") if m not in offered])
+c.start()
+print("ready", flush=True)
+signal.sigwait([signal.SIGTERM, signal.SIGINT])
+c.stop()
+"#;
+
 pub struct Smtpd {
     child: Child,
     pub port: u16,
@@ -66,6 +93,24 @@ impl Smtpd {
             .arg(maildir)
             .arg(cert)
             .arg(key);
+        Self::spawn(cmd, port, maildir)
+    }
+
+    /// A server that takes mail only after AUTH as `user`/`password`
+    /// with one of `mechanisms` (`PLAIN`, `LOGIN`); attempts go to `log`.
+    pub fn start_auth(
+        port: u16,
+        maildir: &Path,
+        (user, password): (&str, &str),
+        mechanisms: &[&str],
+        log: &Path,
+    ) -> Smtpd {
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.args(["-W", "ignore", "-c", AUTH, &port.to_string()])
+            .arg(maildir)
+            .args([user, password])
+            .arg(log)
+            .args(mechanisms);
         Self::spawn(cmd, port, maildir)
     }
 

@@ -106,6 +106,17 @@ impl VigilProcess {
             .unwrap()
     }
 
+    /// `GET path` as text.
+    pub async fn text(&self, path: &str) -> String {
+        vigil_common::install_crypto_provider();
+        reqwest::get(format!("{}{path}", self.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The pending or firing alert named `name`.
     pub async fn alert(&self, name: &str) -> Option<Value> {
         self.get("/api/v1/alerts").await["data"]["alerts"]
