@@ -63,7 +63,7 @@ pub fn workspace_bin(package: &str, bin: &str) -> PathBuf {
 /// lists `CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`, `OUT_DIR`): their crates and
 /// everything above them would be rebuilt here, and again by the next
 /// `cargo test`, minutes each time.
-fn set_by_cargo_for_tests(name: &str) -> bool {
+pub fn set_by_cargo_for_tests(name: &str) -> bool {
     name == "OUT_DIR"
         || name == "CARGO_CRATE_NAME"
         || name == "CARGO_PRIMARY_PACKAGE"
