@@ -5,15 +5,12 @@
 //! rules, routing, and SLA. Every server is on a free loopback port in a
 //! temporary directory and is stopped by pid when the stack drops.
 
-use std::net::SocketAddr;
 use std::path::Path;
 
-use vigil_tests::demo_app::{AppOptions, start_child};
+use vigil_tests::demo_app::AppSet;
 use vigil_tests::exporter::{ExporterProcess, sample_value, samples};
 use vigil_tests::haproxy::{HaproxyOptions, HaproxyServer};
-use vigil_tests::ports::free_port;
 use vigil_tests::postgres::PgServer;
-use vigil_tests::process::ChildGuard;
 use vigil_tests::receiver::Receiver;
 use vigil_tests::redis::RedisServer;
 use vigil_tests::smtpd::Smtpd;
@@ -24,47 +21,9 @@ pub const INSTANCES: [&str; 3] = ["api-1", "api-2", "api-3"];
 pub const SLACK_PATH: &str = "/services/T0DRILL/B0DRILL/drill-token";
 const REDIS_PASSWORD: &str = "drill-redis-pw";
 
-/// The demo apps on fixed ports, so a stopped one comes back where the
-/// exporter and HAProxy look for it.
-pub struct Apps {
-    ports: Vec<u16>,
-    children: Vec<Option<ChildGuard>>,
-}
-
-impl Apps {
-    fn start() -> Apps {
-        let ports: Vec<u16> = INSTANCES.iter().map(|_| free_port()).collect();
-        let mut apps = Apps {
-            children: ports.iter().map(|_| None).collect(),
-            ports,
-        };
-        (0..INSTANCES.len()).for_each(|i| apps.up(i));
-        apps
-    }
-
-    pub fn up(&mut self, i: usize) {
-        let bin = Path::new(env!("CARGO_BIN_EXE_vigil-demo-app"));
-        let opts = AppOptions::new(INSTANCES[i]);
-        self.children[i] = Some(start_child(bin, self.ports[i], &opts).expect("start a demo app"));
-    }
-
-    pub fn stop(&mut self, i: usize) {
-        if let Some(mut c) = self.children[i].take() {
-            c.stop();
-        }
-    }
-
-    fn addrs(&self) -> Vec<SocketAddr> {
-        self.ports
-            .iter()
-            .map(|p| ([127, 0, 0, 1], *p).into())
-            .collect()
-    }
-}
-
 pub struct Stack {
     pub vigil: VigilProcess,
-    pub apps: Apps,
+    pub apps: AppSet,
     pub primary: PgServer,
     pub smtpd: Smtpd,
     pub slack: Receiver,
@@ -85,7 +44,7 @@ impl Stack {
             .start_replica()
             .expect("start the streaming replica");
         let redis = RedisServer::start_master(Some(REDIS_PASSWORD)).expect("start redis-server");
-        let apps = Apps::start();
+        let apps = AppSet::start(Path::new(env!("CARGO_BIN_EXE_vigil-demo-app")), &INSTANCES);
         let haproxy = HaproxyServer::start(HaproxyOptions {
             servers: apps.addrs(),
             stats_user: "admin".into(),
@@ -164,11 +123,11 @@ fn exporter_config(
     replica: &PgServer,
     redis: &RedisServer,
     haproxy: &HaproxyServer,
-    apps: &Apps,
+    apps: &AppSet,
 ) -> String {
     let app_list: String = INSTANCES
         .iter()
-        .zip(&apps.ports)
+        .zip(apps.ports())
         .map(|(i, p)| format!("  - url: http://127.0.0.1:{p}\n    instance: {i}\n    labels: {{ job: cartae-api }}\n"))
         .collect();
     format!(
