@@ -355,3 +355,55 @@ async fn set_state(State(s): Ctx, body: String) -> Response {
         Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     }
 }
+
+/// Demo app processes (the `vigil-demo-app` binary at `bin`) on ports fixed
+/// at the start, so a stopped instance comes back where the exporter and
+/// HAProxy look for it. Each is stopped by its pid when the set drops.
+pub struct AppSet {
+    bin: std::path::PathBuf,
+    instances: Vec<String>,
+    ports: Vec<u16>,
+    children: Vec<Option<crate::process::ChildGuard>>,
+}
+
+impl AppSet {
+    /// Starts one app per name in `instances`, each on a free port.
+    pub fn start(bin: &std::path::Path, instances: &[&str]) -> AppSet {
+        let mut apps = AppSet {
+            bin: bin.to_path_buf(),
+            instances: instances.iter().map(|s| s.to_string()).collect(),
+            ports: instances
+                .iter()
+                .map(|_| crate::ports::free_port())
+                .collect(),
+            children: instances.iter().map(|_| None).collect(),
+        };
+        (0..instances.len()).for_each(|i| apps.up(i));
+        apps
+    }
+
+    /// (Re)starts instance `i` on its port.
+    pub fn up(&mut self, i: usize) {
+        let opts = AppOptions::new(self.instances[i].clone());
+        let child = start_child(&self.bin, self.ports[i], &opts).expect("start a demo app");
+        self.children[i] = Some(child);
+    }
+
+    /// Stops instance `i` (kills it by pid and reaps it).
+    pub fn stop(&mut self, i: usize) {
+        if let Some(mut c) = self.children[i].take() {
+            c.stop();
+        }
+    }
+
+    pub fn ports(&self) -> &[u16] {
+        &self.ports
+    }
+
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.ports
+            .iter()
+            .map(|p| SocketAddr::from(([127, 0, 0, 1], *p)))
+            .collect()
+    }
+}

@@ -18,46 +18,12 @@ use crate::process::ChildGuard;
 /// How long a starting exporter may take to listen.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The `target/<profile>` directory this test binary was built into.
-pub fn target_profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    // target/debug/deps/<test>-<hash>
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("test binary inside target/<profile>/deps")
-        .to_path_buf()
-}
+pub use crate::bins::target_profile_dir;
 
 /// The vigil-exporter binary, built on first use.
 pub fn exporter_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("workspace root");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let profile_dir = target_profile_dir();
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(workspace).args([
-            "build",
-            "--quiet",
-            "-p",
-            "vigil-exporter",
-            "--bin",
-            "vigil-exporter",
-        ]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        if let Some(target) = profile_dir.parent() {
-            cmd.env("CARGO_TARGET_DIR", target);
-        }
-        let status = cmd.status().expect("run cargo build for vigil-exporter");
-        assert!(status.success(), "cargo build -p vigil-exporter failed");
-        let bin = profile_dir.join("vigil-exporter");
-        assert!(bin.exists(), "{} missing after the build", bin.display());
-        bin
-    })
+    BIN.get_or_init(|| crate::bins::workspace_bin("vigil-exporter", "vigil-exporter"))
 }
 
 /// An HTTP client for tests. reqwest is built without a crypto provider

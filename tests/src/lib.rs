@@ -1,10 +1,15 @@
 //! Support code for end-to-end tests: real servers started from the system
 //! binaries on free loopback ports in temporary directories, and the demo app.
 
+pub mod bins;
 pub mod demo_app;
 pub mod exporter;
 pub mod haproxy;
 pub mod ports;
 pub mod postgres;
 pub mod process;
+pub mod receiver;
 pub mod redis;
+pub mod slack_shape;
+pub mod smtpd;
+pub mod vigil;

@@ -32,6 +32,23 @@ impl ChildGuard {
         matches!(self.child.try_wait(), Ok(Some(_)))
     }
 
+    /// Asks the process to shut down (SIGTERM, through `kill(1)` with its
+    /// pid) and reaps it; kills it if it is still running after `grace`.
+    /// For servers whose clean shutdown the test relies on.
+    pub fn terminate(&mut self, grace: Duration) {
+        if self.has_exited() {
+            return;
+        }
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.id().to_string()])
+            .status();
+        let deadline = Instant::now() + grace;
+        while !self.has_exited() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.stop();
+    }
+
     /// Kills the process and reaps it.
     pub fn stop(&mut self) {
         if !self.has_exited() {

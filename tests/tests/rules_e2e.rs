@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use vigil::rules::{AlertSink, OutgoingAlert};
 use vigil::server::Vigil;
 use vigil_common::web::WebConfig;
-use vigil_tests::demo_app::{AppOptions, start_child};
+use vigil_tests::demo_app::AppSet;
 use vigil_tests::exporter::{ExporterProcess, http_client};
 use vigil_tests::ports::free_port;
 use vigil_tests::process::{ChildGuard, wait_for_tcp};
@@ -82,39 +82,6 @@ impl Recorder {
             .filter(|a| instance.is_none() || a.labels.get("instance") == instance)
             .cloned()
             .collect()
-    }
-}
-
-/// The demo apps as child processes on fixed ports, so a stopped one can
-/// come back where the exporter looks for it.
-struct Apps {
-    ports: Vec<u16>,
-    children: Vec<Option<ChildGuard>>,
-}
-
-impl Apps {
-    fn start() -> Apps {
-        let ports: Vec<u16> = INSTANCES.iter().map(|_| free_port()).collect();
-        let mut apps = Apps {
-            children: ports.iter().map(|_| None).collect(),
-            ports,
-        };
-        for i in 0..INSTANCES.len() {
-            apps.up(i);
-        }
-        apps
-    }
-
-    fn up(&mut self, i: usize) {
-        let bin = Path::new(env!("CARGO_BIN_EXE_vigil-demo-app"));
-        let child = start_child(bin, self.ports[i], &AppOptions::new(INSTANCES[i])).unwrap();
-        self.children[i] = Some(child);
-    }
-
-    fn stop(&mut self, i: usize) {
-        if let Some(mut c) = self.children[i].take() {
-            c.stop();
-        }
     }
 }
 
@@ -319,10 +286,10 @@ async fn assert_fired_on_time(vigil: &str, pending_ms: i64, for_ms: i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stack_alerts_in_vigil_and_prometheus() {
-    let mut apps = Apps::start();
+    let mut apps = AppSet::start(Path::new(env!("CARGO_BIN_EXE_vigil-demo-app")), &INSTANCES);
     let app_list: String = INSTANCES
         .iter()
-        .zip(&apps.ports)
+        .zip(apps.ports())
         .map(|(i, p)| format!("  - url: http://127.0.0.1:{p}\n    instance: {i}\n"))
         .collect();
     let exporter = ExporterProcess::start(&format!("global:\n  timeout: 500ms\napps:\n{app_list}"));
