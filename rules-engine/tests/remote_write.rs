@@ -286,3 +286,42 @@ async fn failures_are_retried_refusals_dropped_and_everything_counted() {
         assert!(!metrics.contains(secret), "{secret} in /metrics");
     }
 }
+
+/// A receiver added by a reload gets the rules' samples from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_starts_remote_write() {
+    let receiver = Receiver::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new()
+        .route("/write", post(receive))
+        .with_state(receiver.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("r.yml"), RULES).unwrap();
+    let path = dir.path().join("vigil.yml");
+    std::fs::write(&path, "rule_files: [r.yml]\n").unwrap();
+    let v = Served::start(vigil_from(&path)).await;
+    std::fs::write(
+        &path,
+        format!("rule_files: [r.yml]\nremote_write:\n  - url: http://{addr}/write\n    queue_config: {{batch_send_deadline: 50ms}}\n"),
+    )
+    .unwrap();
+    let r = support::http()
+        .post(format!("{}/-/reload", v.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    eventually!(30, "a request after the reload", {
+        !receiver.seen.lock().unwrap().is_empty()
+    });
+    v.stop().await;
+    server.abort();
+    let seen = receiver.seen.lock().unwrap().clone();
+    let names: Vec<String> = samples(&seen[0].body).into_iter().map(|s| s.0).collect();
+    assert!(
+        names.iter().any(|n| n == "demo:answer" || n == "ALERTS"),
+        "{names:?}"
+    );
+}

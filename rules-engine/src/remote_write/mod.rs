@@ -182,3 +182,40 @@ impl Appender for TeeAppender {
 
 #[cfg(test)]
 mod config_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A receiver that never answers (nothing listens on the port): the
+    /// pushes still return at once, the oldest samples make room and are
+    /// counted, and stopping gives up on what is left (counted too).
+    #[tokio::test]
+    async fn a_full_queue_drops_the_oldest_and_counts_them_without_waiting() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let text = format!(
+            "remote_write:\n  - url: http://127.0.0.1:{port}/w\n    queue_config: {{capacity: 2, batch_send_deadline: 1h}}\n"
+        );
+        let cfg = crate::config::Config::parse(&text, "t.yml").unwrap();
+        let metrics = RemoteWriteMetrics::default();
+        let rw = RemoteWrite::new(metrics.clone());
+        rw.apply(rw.prepare(&cfg.remote_write, &Labels::empty()).unwrap())
+            .await;
+        let l = Labels::from_pairs([("__name__", "x")]);
+        let started = std::time::Instant::now();
+        for t in 0..5 {
+            rw.push(&l, t, 1.0);
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let m = metrics.for_url(&format!("http://127.0.0.1:{port}/w"));
+        assert_eq!(m.dropped.get(), 3);
+        assert_eq!(m.pending.get(), 2);
+        rw.stop().await;
+        assert_eq!(m.dropped.get(), 5, "the two left could not be sent");
+        assert_eq!(m.sent.get(), 0);
+    }
+}
