@@ -7,15 +7,11 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::{Json, Router, extract::State, routing::post};
-use serde_json::Value;
 use support::served::{Served, vigil_from};
-use tokio::sync::mpsc;
 use vigil::rules::external_url::compute;
-use vigil::rules::{AlertSink, OutgoingAlert};
 
 const RULES: &str = "groups:
   - name: always
@@ -26,27 +22,9 @@ const RULES: &str = "groups:
         annotations: {link: '{{ $externalURL }}/alerts'}
 ";
 
-async fn webhook() -> (String, mpsc::UnboundedReceiver<Value>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let app = Router::new()
-        .route(
-            "/hook",
-            post(
-                |State(tx): State<mpsc::UnboundedSender<Value>>, Json(v): Json<Value>| async move {
-                    let _ = tx.send(v);
-                },
-            ),
-        )
-        .with_state(tx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, rx)
-}
-
 #[tokio::test]
 async fn the_external_url_reaches_templates_links_and_the_notifier() {
-    let (hook, mut payloads) = webhook().await;
+    let (hook, mut payloads) = support::webhook().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("r.yml"), RULES).unwrap();
     let path = dir.path().join("vigil.yml");
@@ -77,15 +55,6 @@ async fn the_external_url_reaches_templates_links_and_the_notifier() {
     );
 }
 
-#[derive(Default)]
-struct Recorder(Mutex<Vec<OutgoingAlert>>);
-
-impl AlertSink for Recorder {
-    fn send(&self, alerts: Vec<OutgoingAlert>) {
-        self.0.lock().unwrap().extend(alerts);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_external_url_is_hostname_and_port_and_resend_delay_is_set() {
     let dir = tempfile::tempdir().unwrap();
@@ -93,7 +62,7 @@ async fn the_default_external_url_is_hostname_and_port_and_resend_delay_is_set()
     let path = dir.path().join("vigil.yml");
     std::fs::write(&path, "rule_files: [r.yml]\n").unwrap();
     let vigil = vigil_from(&path);
-    let sink = Arc::new(Recorder::default());
+    let sink = Arc::new(support::Recorder::default());
     vigil.set_alert_sink(sink.clone());
     vigil.set_resend_delay(Duration::from_millis(300));
     let v = Served::start(vigil.clone()).await;

@@ -139,6 +139,19 @@ struct Receiver {
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
+impl Receiver {
+    /// Serves `POST /write` on a free loopback port.
+    async fn start(&self) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new()
+            .route("/write", post(receive))
+            .with_state(self.clone());
+        let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (addr, server)
+    }
+}
+
 async fn receive(
     State(r): State<Receiver>,
     headers: HeaderMap,
@@ -186,12 +199,7 @@ async fn failures_are_retried_refusals_dropped_and_everything_counted() {
         StatusCode::BAD_REQUEST,
         StatusCode::TOO_MANY_REQUESTS,
     ];
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = Router::new()
-        .route("/write", post(receive))
-        .with_state(receiver.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (addr, server) = receiver.start().await;
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -291,12 +299,7 @@ async fn failures_are_retried_refusals_dropped_and_everything_counted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_starts_remote_write() {
     let receiver = Receiver::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = Router::new()
-        .route("/write", post(receive))
-        .with_state(receiver.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (addr, server) = receiver.start().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("r.yml"), RULES).unwrap();
     let path = dir.path().join("vigil.yml");
