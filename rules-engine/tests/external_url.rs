@@ -93,3 +93,25 @@ async fn the_default_external_url_is_hostname_and_port_and_resend_delay_is_set()
         );
     }
 }
+
+/// Bad flag values stop `vigil run` before it binds, saying which flag.
+#[test]
+fn bad_flag_values_are_refused_at_start() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["run", "--web.listen-address", "127.0.0.1:0"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} accepted");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let err = run(&["--web.external-url", "'http://vigil.example/'"]);
+    assert!(
+        err.contains("--web.external-url") && err.contains("quotes"),
+        "{err}"
+    );
+    let err = run(&["--rules.alert.resend-delay", "5"]);
+    assert!(err.contains("--rules.alert.resend-delay"), "{err}");
+    assert!(err.contains("a unit is required"), "{err}");
+}
