@@ -10,6 +10,7 @@ pub mod model;
 pub mod notify;
 pub mod parse;
 pub mod promql;
+pub mod remote_write;
 pub mod route;
 pub mod rules;
 pub mod scrape;

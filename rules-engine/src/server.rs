@@ -23,6 +23,7 @@ use crate::config::{Config, ConfigError, PromDuration, ScrapeConfig};
 use crate::db::{Db, DbError};
 use crate::notify;
 use crate::promql::{Engine, EngineOptions};
+use crate::remote_write::{RemoteWrite, RemoteWriteMetrics, TeeAppender};
 use crate::rules::alerting::AlertContext;
 use crate::rules::group::{DEFAULT_RESEND_DELAY_MS, Group};
 use crate::rules::log_sink::LogSink;
@@ -52,6 +53,10 @@ pub enum ServeError {
     Db(#[from] DbError),
     #[error("{0}")]
     DataSource(String),
+    #[error("{0}")]
+    RemoteWrite(String),
+    #[error("--web.external-url: {0}")]
+    ExternalUrl(String),
     #[error("alerting: {0}")]
     Alerting(vigil_common::ConfigErrors),
     #[error("alerting: {0}")]
@@ -77,6 +82,8 @@ struct Prepared {
     remote: Option<RemoteQuery>,
     /// The checked `alerting:` section, if any.
     alerting: Option<notify::running::Prepared>,
+    /// The `remote_write:` receivers, clients built.
+    remote_write: Vec<crate::remote_write::Prepared>,
 }
 
 /// A built vigil, ready to serve.
@@ -106,6 +113,14 @@ pub struct Vigil {
     rules: std::sync::OnceLock<Arc<RuleManager>>,
     /// One reload at a time.
     reloading: tokio::sync::Mutex<()>,
+    /// Where recording results and `ALERTS` are remote-written (nothing
+    /// until configured).
+    remote_write: Arc<RemoteWrite>,
+    /// `--web.external-url` as computed; `None`: `http://<hostname>:<port>`
+    /// of the listener, decided in [`serve`](Self::serve).
+    external_url: Mutex<Option<String>>,
+    /// `--rules.alert.resend-delay`.
+    resend_delay_ms: std::sync::atomic::AtomicI64,
 }
 
 impl Vigil {
@@ -124,10 +139,12 @@ impl Vigil {
         let scrape = ScrapeManager::new(head.clone(), clock.clone());
         let sla_gauges = crate::sla::metrics::SlaGauges::default();
         let notify_metrics = notify::running::PipelineMetrics::default();
+        let remote_metrics = RemoteWriteMetrics::default();
         let metrics = Arc::new(
             ServerMetrics::new(Some(head.clone()), Some(scrape.clone()))
                 .with_collector(Box::new(sla_gauges.clone()))
-                .with_registry(|r| notify_metrics.register(r)),
+                .with_registry(|r| notify_metrics.register(r))
+                .with_registry(|r| remote_metrics.register(r)),
         );
         metrics.rules.reloaded(true, clock.now_ms());
         let groups_view = metrics.rules.groups.0.clone();
@@ -149,7 +166,35 @@ impl Vigil {
             prepared: tokio::sync::Mutex::new(None),
             rules: std::sync::OnceLock::new(),
             reloading: tokio::sync::Mutex::new(()),
+            remote_write: Arc::new(RemoteWrite::new(remote_metrics)),
+            external_url: Mutex::new(None),
+            resend_delay_ms: std::sync::atomic::AtomicI64::new(DEFAULT_RESEND_DELAY_MS),
         }
+    }
+
+    /// Sets the external URL (already computed by
+    /// [`crate::rules::external_url::compute`]): `$externalURL` in
+    /// templates, each alert's `generatorURL`, the notifier's links. Call
+    /// before [`serve`](Self::serve).
+    pub fn set_external_url(&self, url: String) {
+        *self.external_url.lock().unwrap_or_else(|p| p.into_inner()) = Some(url);
+    }
+
+    /// The external URL in use (after [`serve`](Self::serve) started, the
+    /// default for its listener when none was set).
+    pub fn external_url(&self) -> Option<String> {
+        self.external_url
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// How long a firing alert waits before it is sent again (Prometheus's
+    /// `--rules.alert.resend-delay`, default 1m). Call before
+    /// [`serve`](Self::serve).
+    pub fn set_resend_delay(&self, delay: std::time::Duration) {
+        let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+        self.resend_delay_ms.store(ms, Ordering::Relaxed);
     }
 
     /// The rule groups being evaluated, in file order.
@@ -186,6 +231,10 @@ impl Vigil {
             }
             _ => None,
         };
+        let remote_write = self
+            .remote_write
+            .prepare(&config.remote_write, &external_labels(&config))
+            .map_err(ServeError::RemoteWrite)?;
         let db = Db::for_storage(&config.storage).await?;
         tracing::info!(groups = groups.len(), state = db.describe(), "rules loaded");
         let s = &config.storage;
@@ -203,6 +252,7 @@ impl Vigil {
             db,
             remote,
             alerting,
+            remote_write,
         });
         Ok(())
     }
@@ -210,7 +260,13 @@ impl Vigil {
     /// The rule manager's dependencies: the engine over the embedded store
     /// (or the configured remote data source), results appended to the
     /// head, the configured sink.
-    fn manager_deps(&self, config: &Config, prepared: Prepared, ready: Ready) -> ManagerDeps {
+    fn manager_deps(
+        &self,
+        config: &Config,
+        prepared: Prepared,
+        ready: Ready,
+        external_url: String,
+    ) -> ManagerDeps {
         let db = prepared.db;
         let (query, ready): (Arc<dyn RuleQuery>, Ready) = match prepared.remote {
             Some(remote) => (
@@ -229,16 +285,17 @@ impl Vigil {
         let clock = self.clock.clone();
         ManagerDeps {
             query: query.clone(),
-            appender: self.head.clone(),
+            appender: Arc::new(TeeAppender {
+                store: self.head.clone(),
+                remote: self.remote_write.clone(),
+            }),
             sink: self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             alert_ctx: AlertContext {
-                external_labels: crate::model::Labels::from_pairs(
-                    config.global.external_labels.clone(),
-                ),
-                external_url: String::new(),
+                external_labels: external_labels(config),
+                external_url,
                 query: Some(query),
             },
-            resend_delay_ms: DEFAULT_RESEND_DELAY_MS,
+            resend_delay_ms: self.resend_delay_ms.load(Ordering::Relaxed),
             db: Some(db),
             clock: Arc::new(move || clock.now_ms()),
             ready,
@@ -337,6 +394,12 @@ impl Vigil {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let own_addr = listener.local_addr()?.to_string();
+        let external_url = match self.external_url() {
+            Some(u) => u,
+            None => crate::rules::external_url::compute(None, listener.local_addr()?.port())
+                .map_err(ServeError::ExternalUrl)?,
+        };
+        self.set_external_url(external_url.clone());
         let config = self.config();
         let jobs = self.scrape_configs(&config, &own_addr, web.tls.is_some());
         if self.prepared.lock().await.is_none() {
@@ -364,9 +427,13 @@ impl Vigil {
             }
         };
         if let Some(alerting) = prepared.alerting.take() {
-            let running =
-                notify::running::start(alerting, prepared.db.clone(), &self.notify_metrics)
-                    .map_err(ServeError::Notify)?;
+            let running = notify::running::start(
+                alerting,
+                prepared.db.clone(),
+                &self.notify_metrics,
+                &external_url,
+            )
+            .map_err(ServeError::Notify)?;
             if let Some(running) = running {
                 self.set_alert_sink(running.sink.clone());
                 if let Some(routes) = running.routes.clone() {
@@ -376,7 +443,10 @@ impl Vigil {
             }
         }
         let groups = std::mem::take(&mut prepared.groups);
-        let deps = self.manager_deps(&config, prepared, self.warm_up(&jobs));
+        self.remote_write
+            .apply(std::mem::take(&mut prepared.remote_write))
+            .await;
+        let deps = self.manager_deps(&config, prepared, self.warm_up(&jobs), external_url);
         let rules = Arc::new(RuleManager::new(deps, self.groups_view.clone()));
         rules.update(groups).await;
         let _ = self.rules.set(rules.clone());
@@ -384,6 +454,7 @@ impl Vigil {
         let result = vigil_common::serve::serve(self.router(), listener, web, shutdown).await;
         self.ready.store(false, Ordering::Release);
         rules.stop().await;
+        self.remote_write.stop().await;
         if let Some(running) = self.notify.lock().await.take() {
             running.shutdown().await;
         }
@@ -418,9 +489,15 @@ impl Vigil {
             config.global.evaluation_interval.as_millis(),
         )
         .map_err(|e| join_errors(&e))?;
+        let remote_write = self
+            .remote_write
+            .prepare(&config.remote_write, &external_labels(&config))?;
+        let external_url = self.external_url().unwrap_or_default();
         let notify = self.notify.lock().await;
         let reloaded = match notify.as_ref() {
-            Some(running) => Some(running.check_reload(config.alerting.as_ref(), path)?),
+            Some(running) => {
+                Some(running.check_reload(config.alerting.as_ref(), path, &external_url)?)
+            }
             None => match &config.alerting {
                 Some(a)
                     if !notify::running::load(a, path)
@@ -437,6 +514,7 @@ impl Vigil {
             .map_err(|(job, e)| format!("scrape job {job:?}: {e}"))?;
         if let Some(rules) = self.rules.get() {
             rules.update(groups).await;
+            self.remote_write.apply(remote_write).await;
         }
         if let (Some(running), Some(reloaded)) = (notify.as_ref(), reloaded) {
             running.apply(reloaded);
@@ -445,6 +523,11 @@ impl Vigil {
         tracing::info!(file = %path.display(), "configuration reloaded");
         Ok(())
     }
+}
+
+/// `global.external_labels`, added to alerts and remote-written series.
+fn external_labels(config: &Config) -> crate::model::Labels {
+    crate::model::Labels::from_pairs(config.global.external_labels.clone())
 }
 
 async fn reload_handler(State(v): State<Arc<Vigil>>) -> (StatusCode, String) {

@@ -8,10 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use axum::{Json, Router, extract::State, routing::post};
-use serde_json::Value;
 use support::served::{Served, vigil_from};
-use tokio::sync::mpsc;
 
 const RULES: &str = "groups:
   - name: always
@@ -23,28 +20,9 @@ const RULES: &str = "groups:
         annotations: {summary: 'always on'}
 ";
 
-/// A webhook receiver on a free loopback port: every payload it gets.
-async fn receiver() -> (String, mpsc::UnboundedReceiver<Value>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let app = Router::new()
-        .route(
-            "/hook",
-            post(
-                |State(tx): State<mpsc::UnboundedSender<Value>>, Json(v): Json<Value>| async move {
-                    let _ = tx.send(v);
-                },
-            ),
-        )
-        .with_state(tx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, rx)
-}
-
 #[tokio::test]
 async fn a_firing_rule_reaches_the_webhook_and_the_v2_api() {
-    let (hook, mut payloads) = receiver().await;
+    let (hook, mut payloads) = support::webhook().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("always.rules.yml"), RULES).unwrap();
     let config_path = dir.path().join("vigil.yml");

@@ -6,20 +6,10 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use support::prometheus::Prometheus;
 use support::served::{Served, vigil_from};
-use vigil::rules::{AlertSink, OutgoingAlert};
-
-#[derive(Default)]
-struct Recorder(Mutex<Vec<OutgoingAlert>>);
-
-impl AlertSink for Recorder {
-    fn send(&self, alerts: Vec<OutgoingAlert>) {
-        self.0.lock().unwrap().extend(alerts);
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_query_prometheus_and_survive_its_outage() {
@@ -47,7 +37,7 @@ async fn rules_query_prometheus_and_survive_its_outage() {
     )
     .unwrap();
     let vigil = vigil_from(&path);
-    let sink = Arc::new(Recorder::default());
+    let sink = Arc::new(support::Recorder::default());
     vigil.set_alert_sink(sink.clone());
     let v = Served::start(vigil).await;
 

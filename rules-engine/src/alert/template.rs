@@ -65,9 +65,45 @@ pub fn expand(
     if !text.contains("{{") {
         return Ok(text.to_string());
     }
-    let tmpl = build(name, text, query, t_ms)?;
-    // Execute a copy of the tree whose printing actions format floats as
-    // Go does (see template_print.rs); `build` has checked the source.
+    let tmpl = ready(name, text)?;
+    let _scope = QueryScope::enter(query, t_ms);
+    let mut out = DropNoValue(String::new());
+    tmpl.execute_template_fmt(&mut out, MAIN, &to_value(data))
+        .map_err(|e| TemplateError(format!("error executing template __alert_{name}: {e}")))?;
+    Ok(out.0)
+}
+
+/// Templates ready to execute, by alert name and text. Every alert of a
+/// rule expands the same few texts at every evaluation; parsing them
+/// (twice: once to check, once for the rewritten tree) and registering the
+/// functions each time cost more than running them. Bounded by what the
+/// rule files hold; cleared if reloads ever pile up more than this.
+const READY_MAX: usize = 20_000;
+
+type ReadyMap = std::collections::HashMap<(String, String), Arc<Template>>;
+
+fn ready(name: &str, text: &str) -> Result<Arc<Template>, TemplateError> {
+    static READY: std::sync::OnceLock<parking_lot::Mutex<ReadyMap>> = std::sync::OnceLock::new();
+    let cache = READY.get_or_init(Default::default);
+    let key = (name.to_string(), text.to_string());
+    if let Some(t) = cache.lock().get(&key) {
+        return Ok(t.clone());
+    }
+    let t = Arc::new(compile(name, text)?);
+    let mut c = cache.lock();
+    if c.len() >= READY_MAX {
+        c.clear();
+    }
+    c.insert(key, t.clone());
+    Ok(t)
+}
+
+/// Checks `text` as [`parse_check`] does and builds the template to run:
+/// a copy of the tree whose printing actions format floats as Go does
+/// (see template_print.rs), with `query` reading its seam and time from
+/// [`QueryScope`].
+fn compile(name: &str, text: &str) -> Result<Template, TemplateError> {
+    let tmpl = build(name, text, Some(Arc::new(ScopedQuery)), 0)?;
     let (mut main, defines) = gotmpl::parse::Parser::new(&format!("{HEADER}{text}"), "{{", "}}")
         .and_then(|p| p.parse())
         .map_err(|e| TemplateError(format!("template: {e}")))?;
@@ -77,11 +113,44 @@ pub fn expand(
         template_print::rewrite(&mut d.body);
         tmpl = tmpl.add_parse_tree(&d.name, d.body);
     }
-    let tmpl = tmpl.add_parse_tree(MAIN, main);
-    let mut out = DropNoValue(String::new());
-    tmpl.execute_template_fmt(&mut out, MAIN, &to_value(data))
-        .map_err(|e| TemplateError(format!("error executing template __alert_{name}: {e}")))?;
-    Ok(out.0)
+    Ok(tmpl.add_parse_tree(MAIN, main))
+}
+
+type Scope = Option<(Option<Arc<dyn TemplateQuery>>, i64)>;
+
+thread_local! {
+    /// The query seam and time of the expansion running on this thread
+    /// (expansion is synchronous: the template's `query` runs inside it).
+    static SCOPE: std::cell::RefCell<Scope> = const { std::cell::RefCell::new(None) };
+}
+
+/// Sets [`SCOPE`] for one expansion and puts the previous one back.
+struct QueryScope(Scope);
+
+impl QueryScope {
+    fn enter(query: Option<Arc<dyn TemplateQuery>>, t_ms: i64) -> QueryScope {
+        QueryScope(SCOPE.with(|s| s.replace(Some((query, t_ms)))))
+    }
+}
+
+impl Drop for QueryScope {
+    fn drop(&mut self) {
+        let prev = self.0.take();
+        SCOPE.with(|s| *s.borrow_mut() = prev);
+    }
+}
+
+/// The `query` of cached templates: the seam of the running expansion.
+struct ScopedQuery;
+
+impl TemplateQuery for ScopedQuery {
+    fn query(&self, expr: &str, _: i64) -> Result<Vec<QuerySample>, String> {
+        let (q, t) = SCOPE
+            .with(|s| s.borrow().clone())
+            .ok_or_else(|| "query is not available here".to_string())?;
+        let q = q.ok_or_else(|| "query is not available here".to_string())?;
+        q.query(expr, t)
+    }
 }
 
 fn build(

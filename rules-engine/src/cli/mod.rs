@@ -67,6 +67,20 @@ pub struct RunArgs {
     /// format.
     #[arg(long = "web.config.file")]
     pub web_config_file: Option<PathBuf>,
+    /// The URL vigil is reached at (behind a proxy, say), as Prometheus's
+    /// flag: alerts' `generatorURL`, `$externalURL` in templates and the
+    /// notifications' links. Default `http://<hostname>:<port>/`.
+    #[arg(long = "web.external-url")]
+    pub external_url: Option<String>,
+    /// Minimum wait before a firing alert is sent again (Prometheus's
+    /// `--rules.alert.resend-delay`).
+    #[arg(long = "rules.alert.resend-delay", default_value = "1m", value_parser = parse_duration)]
+    pub resend_delay: crate::config::PromDuration,
+}
+
+/// A flag's duration, written as in configs (`1m`, `30s`).
+fn parse_duration(s: &str) -> Result<crate::config::PromDuration, String> {
+    crate::config::PromDuration::parse(s)
 }
 
 #[derive(Args)]

@@ -27,6 +27,13 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<()> {
         args.config_file.clone(),
         Arc::new(SystemClock),
     ));
+    let external_url = crate::rules::external_url::compute(
+        args.external_url.as_deref(),
+        args.listen_address.port(),
+    )
+    .map_err(|e| anyhow!("--web.external-url: {e}"))?;
+    vigil.set_external_url(external_url);
+    vigil.set_resend_delay(args.resend_delay.as_duration());
     vigil
         .load_rules()
         .await

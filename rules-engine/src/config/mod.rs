@@ -1,7 +1,7 @@
-//! vigil's configuration file: `global`, `storage`, `query`, `rule_files` and
-//! Prometheus-format `scrape_configs`. Loading validates everything once and
-//! reports each problem as `file:line:column: message`; the rest of the
-//! program trusts the result.
+//! vigil's configuration file: `global`, `storage`, `query`, `rule_files`,
+//! Prometheus-format `scrape_configs` and `remote_write`. Loading validates
+//! everything once and reports each problem as `file:line:column: message`;
+//! the rest of the program trusts the result.
 
 pub mod datasource;
 pub mod scrape;
@@ -44,6 +44,10 @@ pub struct Config {
     /// The SLA report: services, credit tiers, maintenance windows.
     #[serde(default)]
     pub sla: Option<crate::sla::config::SlaConfig>,
+    /// Receivers of recording-rule results and `ALERTS`/`ALERTS_FOR_STATE`
+    /// (Prometheus's `remote_write` format, a subset).
+    #[serde(default)]
+    pub remote_write: Vec<crate::remote_write::RemoteWriteConfig>,
 }
 
 /// Defaults shared by every job, with Prometheus's values.
@@ -208,6 +212,9 @@ impl Config {
         if let Some(ds) = self.datasource.as_mut() {
             ds.resolve_paths(&join);
         }
+        for rw in &mut self.remote_write {
+            rw.resolve_paths(&join);
+        }
     }
 
     /// Parses and validates config text; `${NAME}` references are errors
@@ -274,6 +281,18 @@ impl Config {
             }
             if let Err(m) = sc.resolve(&self.global) {
                 errors.push(parsed.error_at("scrape_configs", i, Some("job_name"), m));
+            }
+        }
+        let mut urls = std::collections::HashSet::new();
+        for (i, rw) in self.remote_write.iter().enumerate() {
+            if let Err((field, m)) = rw.validate() {
+                errors.push(parsed.error_at("remote_write", i, Some(field), m));
+            } else if !urls.insert(rw.display_url()) {
+                let msg = format!(
+                    "found multiple remote write configs with url {}",
+                    rw.display_url()
+                );
+                errors.push(parsed.error_at("remote_write", i, Some("url"), msg));
             }
         }
         if let Some(Err(e)) = self.sla.as_ref().map(|s| s.validate()) {

@@ -89,16 +89,22 @@ impl PipelineMetrics {
 
 /// Starts what the section asks for on the current runtime; `None` when
 /// it asks for nothing (no routing, no Alertmanagers).
+/// `external_url` is vigil's own (`--web.external-url`), used unless the
+/// section sets one.
 pub fn start(
     prepared: Prepared,
     db: Db,
     metrics: &PipelineMetrics,
+    external_url: &str,
 ) -> Result<Option<Running>, String> {
     let Prepared { alerting, routing } = prepared;
     let mut sinks: Vec<Arc<dyn AlertSink>> = Vec::new();
     let dispatcher = match &routing {
         Some(loaded) => {
-            let url = alerting.external_url.clone().unwrap_or_default();
+            let url = alerting
+                .external_url
+                .clone()
+                .unwrap_or_else(|| external_url.to_string());
             let notifier = Notifier::build(loaded, &url)?;
             let d = Dispatcher::start(
                 notifier,
@@ -139,6 +145,7 @@ impl Running {
         &self,
         alerting: Option<&AlertingConfig>,
         config_file: &Path,
+        external_url: &str,
     ) -> Result<Reloaded, String> {
         let routing = match alerting {
             Some(a) => load(a, config_file).map_err(|e| e.to_string())?.routing,
@@ -150,7 +157,7 @@ impl Running {
             (Some(_), Some(loaded)) => {
                 let url = alerting
                     .and_then(|a| a.external_url.clone())
-                    .unwrap_or_default();
+                    .unwrap_or_else(|| external_url.to_string());
                 Some(Notifier::build(&loaded, &url)?)
             }
             _ => {

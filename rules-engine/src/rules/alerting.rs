@@ -145,21 +145,34 @@ impl AlertingRule {
 
     /// The alerts due for notification at `t`, marked as sent. A firing
     /// alert is valid for four resend periods (or evaluation intervals), as
-    /// in Prometheus, so a receiver expires it if vigil goes quiet.
-    pub fn due(&mut self, t: i64, resend_delay: i64, interval: i64) -> Vec<OutgoingAlert> {
+    /// in Prometheus, so a receiver expires it if vigil goes quiet. Each
+    /// links back to the expression under `external_url`.
+    pub fn due(
+        &mut self,
+        t: i64,
+        resend_delay: i64,
+        interval: i64,
+        external_url: &str,
+    ) -> Vec<OutgoingAlert> {
         let valid_for = 4 * resend_delay.max(interval);
+        // Printed once per evaluation that notifies, not once per rule run.
+        let mut link: Option<String> = None;
+        let expr = &self.expr;
         let mut out: Vec<OutgoingAlert> = self
             .active
             .values_mut()
             .filter(|a| a.needs_sending(t, resend_delay))
             .map(|a| {
                 a.last_sent_at = Some(t);
+                let url = link.get_or_insert_with(|| {
+                    super::external_url::generator_url(external_url, &expr.to_string())
+                });
                 OutgoingAlert {
                     labels: a.labels.clone(),
                     annotations: a.annotations.clone(),
                     starts_at: a.active_at,
                     ends_at: a.resolved_at.unwrap_or(t + valid_for),
-                    generator_url: String::new(),
+                    generator_url: url.clone(),
                 }
             })
             .collect();

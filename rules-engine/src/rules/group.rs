@@ -233,7 +233,12 @@ impl Group {
                 Rule::Recording(r) => r.eval(deps.query.as_ref(), query_t, self.limit),
                 Rule::Alerting(r) => {
                     let out = r.eval(deps.query.as_ref(), t, query_t, self.limit, deps.alert_ctx);
-                    let due = r.due(t, deps.resend_delay_ms, self.interval_ms);
+                    let due = r.due(
+                        t,
+                        deps.resend_delay_ms,
+                        self.interval_ms,
+                        &deps.alert_ctx.external_url,
+                    );
                     if !due.is_empty() {
                         deps.sink.send(due);
                     }

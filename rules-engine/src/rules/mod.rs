@@ -12,11 +12,13 @@
 //! log_sink.rs  the default AlertSink: a log line per notification
 //! remote.rs    RuleQuery over a Prometheus-compatible /api/v1/query
 //! api_json.rs  /api/v1/rules and /api/v1/alerts bodies
+//! external_url.rs  --web.external-url and each alert's generatorURL
 //! ```
 
 pub mod alerting;
 pub mod api_json;
 pub mod cli;
+pub mod external_url;
 pub mod file;
 pub mod group;
 pub mod lint;

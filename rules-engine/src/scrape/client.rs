@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use crate::config::ScrapeConfig;
+use crate::config::scrape::TlsConfig;
 
 /// Prometheus's Accept header: OpenMetrics preferred, then text 0.0.4.
 pub const ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
@@ -66,7 +67,7 @@ fn read(path: &std::path::Path) -> Result<Vec<u8>, ClientError> {
     })
 }
 
-fn read_trimmed(path: &std::path::Path) -> Result<String, ClientError> {
+pub(crate) fn read_trimmed(path: &std::path::Path) -> Result<String, ClientError> {
     let bytes = read(path)?;
     Ok(String::from_utf8_lossy(&bytes).trim().to_string())
 }
@@ -92,34 +93,7 @@ impl ScrapeClient {
             .timeout(timeout)
             .gzip(cfg.enable_compression)
             .no_proxy();
-        let tls = &cfg.tls_config;
-        if let Some(ca) = &tls.ca_file {
-            let certs = reqwest::Certificate::from_pem_bundle(&read(ca)?).map_err(|_| {
-                ClientError::Pem {
-                    what: "CA certificate",
-                    path: ca.display().to_string(),
-                }
-            })?;
-            b = b.tls_certs_merge(certs);
-        }
-        if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
-            let mut pem = read(cert)?;
-            pem.push(b'\n');
-            pem.extend(read(key)?);
-            let id = reqwest::Identity::from_pem(&pem).map_err(|_| ClientError::Pem {
-                what: "client certificate and key",
-                path: cert.display().to_string(),
-            })?;
-            b = b.identity(id);
-        }
-        if tls.insecure_skip_verify {
-            b = b.tls_danger_accept_invalid_certs(true);
-        }
-        if tls.server_name.is_some() {
-            // The name to verify differs from the address: hostname checks
-            // are relaxed, the chain is still verified.
-            b = b.tls_danger_accept_invalid_hostnames(true);
-        }
+        b = with_tls(b, &cfg.tls_config)?;
         let http = b
             .build()
             .map_err(|e| ClientError::Build(e.without_url().to_string()))?;
@@ -165,9 +139,45 @@ impl ScrapeClient {
     }
 }
 
+/// Adds a `tls_config` to a client: an extra CA, a client certificate, a
+/// server name, or no verification. Shared by the scrape and remote write
+/// clients.
+pub fn with_tls(
+    mut b: reqwest::ClientBuilder,
+    tls: &TlsConfig,
+) -> Result<reqwest::ClientBuilder, ClientError> {
+    if let Some(ca) = &tls.ca_file {
+        let certs =
+            reqwest::Certificate::from_pem_bundle(&read(ca)?).map_err(|_| ClientError::Pem {
+                what: "CA certificate",
+                path: ca.display().to_string(),
+            })?;
+        b = b.tls_certs_merge(certs);
+    }
+    if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
+        let mut pem = read(cert)?;
+        pem.push(b'\n');
+        pem.extend(read(key)?);
+        let id = reqwest::Identity::from_pem(&pem).map_err(|_| ClientError::Pem {
+            what: "client certificate and key",
+            path: cert.display().to_string(),
+        })?;
+        b = b.identity(id);
+    }
+    if tls.insecure_skip_verify {
+        b = b.tls_danger_accept_invalid_certs(true);
+    }
+    if tls.server_name.is_some() {
+        // The name to verify differs from the address: hostname checks
+        // are relaxed, the chain is still verified.
+        b = b.tls_danger_accept_invalid_hostnames(true);
+    }
+    Ok(b)
+}
+
 /// The error chain of a request failure ("connection refused", ...), without
 /// the URL (the target shows its URL separately).
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let mut msg = String::new();
     let mut cur: Option<&dyn std::error::Error> = Some(e);
     while let Some(err) = cur {

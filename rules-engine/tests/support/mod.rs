@@ -144,3 +144,38 @@ pub fn http() -> reqwest::Client {
     vigil_common::install_crypto_provider();
     reqwest::Client::new()
 }
+
+/// A webhook receiver on a free loopback port: its URL, and every JSON
+/// payload it gets.
+pub async fn webhook() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
+) {
+    use tokio::sync::mpsc::UnboundedSender;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(
+                |State(tx): State<UnboundedSender<serde_json::Value>>,
+                 axum::Json(v): axum::Json<serde_json::Value>| async move {
+                    let _ = tx.send(v);
+                },
+            ),
+        )
+        .with_state(tx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, rx)
+}
+
+/// An alert sink keeping every alert the rules hand over.
+#[derive(Default)]
+pub struct Recorder(pub Mutex<Vec<vigil::rules::OutgoingAlert>>);
+
+impl vigil::rules::AlertSink for Recorder {
+    fn send(&self, alerts: Vec<vigil::rules::OutgoingAlert>) {
+        self.0.lock().unwrap().extend(alerts);
+    }
+}
