@@ -96,15 +96,13 @@ impl Collector for GroupCollector {
         let failures = Family::<Lbl, Counter>::default();
         let missed = Family::<Lbl, Counter>::default();
         for g in self.0.0.read().iter() {
-            let (lbl, secs, every, n) = {
-                let gl = g.group.lock();
-                (
-                    vec![("rule_group".into(), format!("{};{}", gl.file, gl.name))],
-                    gl.last_duration.as_secs_f64(),
-                    gl.interval_ms as f64 / 1000.0,
-                    gl.rules.len() as i64,
-                )
-            };
+            // Read without the group's lock, which an evaluation holds.
+            let lbl: Lbl = vec![("rule_group".into(), g.label.clone())];
+            let (secs, every, n) = (
+                g.last_duration_seconds(),
+                g.interval_seconds,
+                g.rule_count as i64,
+            );
             last.get_or_create(&lbl).set(secs);
             interval.get_or_create(&lbl).set(every);
             rules.get_or_create(&lbl).set(n);

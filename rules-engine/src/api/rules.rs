@@ -29,12 +29,21 @@ struct RulesParams {
     kind: Option<String>,
 }
 
-fn snapshot(view: &GroupsView) -> Vec<Group> {
-    view.read().iter().map(|g| g.group.lock().clone()).collect()
+/// A copy of every group. A group's lock is held for its whole
+/// evaluation, which over a large store can take seconds: the copy is made
+/// on the blocking pool so waiting for it never stalls an async worker
+/// (and with it the other endpoints and the scrapes).
+async fn snapshot(view: &GroupsView) -> Vec<Group> {
+    let view = view.clone();
+    tokio::task::spawn_blocking(move || {
+        view.read().iter().map(|g| g.group.lock().clone()).collect()
+    })
+    .await
+    .unwrap_or_default()
 }
 
 async fn rules(State(view): State<GroupsView>, Query(p): Query<RulesParams>) -> Json<Value> {
-    let mut groups = snapshot(&view);
+    let mut groups = snapshot(&view).await;
     if let Some(kind) = p.kind.as_deref() {
         let keep_alerts = kind == "alert";
         for g in &mut groups {
@@ -56,7 +65,7 @@ async fn rules(State(view): State<GroupsView>, Query(p): Query<RulesParams>) -> 
 }
 
 async fn alerts(State(view): State<GroupsView>) -> Json<Value> {
-    let groups = snapshot(&view);
+    let groups = snapshot(&view).await;
     let refs: Vec<&Group> = groups.iter().collect();
     Json(alerts_body(&refs))
 }

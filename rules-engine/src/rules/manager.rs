@@ -60,7 +60,15 @@ pub struct ManagerDeps {
 
 /// One running group and its counters.
 pub struct RunningGroup {
+    /// Held for a whole evaluation; readers that must not wait for one use
+    /// the figures below.
     pub group: Mutex<Group>,
+    /// `file;name`, the `rule_group` label of the group's metrics.
+    pub label: String,
+    pub interval_seconds: f64,
+    pub rule_count: usize,
+    /// `vigil_rule_group_last_duration_seconds`, as `f64` bits.
+    last_duration_bits: AtomicU64,
     /// `vigil_rule_group_iterations_missed_total`.
     pub missed: AtomicU64,
     /// `vigil_rule_evaluation_failures_total`: rule evaluations that failed.
@@ -70,10 +78,19 @@ pub struct RunningGroup {
 impl RunningGroup {
     pub fn new(group: Group) -> Arc<RunningGroup> {
         Arc::new(RunningGroup {
+            label: format!("{};{}", group.file, group.name),
+            interval_seconds: group.interval_ms as f64 / 1000.0,
+            rule_count: group.rules.len(),
+            last_duration_bits: AtomicU64::new(group.last_duration.as_secs_f64().to_bits()),
             group: Mutex::new(group),
             missed: AtomicU64::new(0),
             failures: AtomicU64::new(0),
         })
+    }
+
+    /// How long the last evaluation took, in seconds (0 before the first).
+    pub fn last_duration_seconds(&self) -> f64 {
+        f64::from_bits(self.last_duration_bits.load(Ordering::Relaxed))
     }
 }
 
@@ -204,6 +221,8 @@ fn eval_once(
         resend_delay_ms: deps.resend_delay_ms,
     };
     gl.eval(t, &eval_deps);
+    g.last_duration_bits
+        .store(gl.last_duration.as_secs_f64().to_bits(), Ordering::Relaxed);
     for st in &gl.status {
         if let Some(h) = &deps.eval_seconds {
             h.observe(st.evaluation_duration.as_secs_f64());
