@@ -1,6 +1,7 @@
 //! Support code for end-to-end tests: real servers started from the system
 //! binaries on free loopback ports in temporary directories, and the demo app.
 
+pub mod api;
 pub mod bins;
 pub mod demo_app;
 pub mod exporter;

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use tokio::task::block_in_place;
-use vigil_tests::exporter::http_client;
+use vigil_tests::api::{get_json, get_text, wait_alerts};
 
 use notes::Note;
 use stack::Stack;
@@ -72,17 +72,6 @@ impl Timeline {
     }
 }
 
-async fn get_json(url: &str) -> Value {
-    http_client()
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// The result of an instant query on vigil.
 async fn query(stack: &Stack, expr: &str) -> Vec<Value> {
     let mut url = reqwest::Url::parse(&stack.vigil.url("/api/v1/query")).unwrap();
@@ -105,46 +94,6 @@ async fn wait_value(stack: &Stack, expr: &str, want: &str) -> Value {
             Instant::now() < deadline,
             "{expr} never became {want}: {r:?}\n{}",
             stack.vigil.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// `(alertname, instance, state)` of every alert vigil has, sorted.
-async fn alerts(stack: &Stack) -> Vec<(String, String, String)> {
-    let body = get_json(&stack.vigil.url("/api/v1/alerts")).await;
-    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
-    let mut out: Vec<_> = body["data"]["alerts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| {
-            (
-                s(&a["labels"]["alertname"]),
-                s(&a["labels"]["instance"]),
-                s(&a["state"]),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-async fn wait_alerts(stack: &Stack, want: &[(&str, &str, &str)]) {
-    let mut want: Vec<_> = want
-        .iter()
-        .map(|(a, i, s)| (a.to_string(), i.to_string(), s.to_string()))
-        .collect();
-    want.sort();
-    let deadline = Instant::now() + Duration::from_secs(NOTE_SECS);
-    loop {
-        let have = alerts(stack).await;
-        if have == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "alerts: want {want:?}, have {have:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -194,14 +143,7 @@ async fn wait_notified(
 async fn wait_sla_evaluated(stack: &Stack) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let text = http_client()
-            .get(stack.vigil.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = get_text(&stack.vigil.url("/metrics")).await;
         let has = |s: &str| {
             text.contains(&format!(
                 "vigil_sla_availability_ratio{{service=\"{s}\"}} 1"
@@ -322,7 +264,7 @@ async fn outage_drill() {
     let pg = wait_value(&stack, "pg_up{role=\"primary\"}", "1").await;
     let pg_instance = pg["metric"]["instance"].as_str().unwrap().to_string();
     wait_sla_evaluated(&stack).await;
-    wait_alerts(&stack, &[]).await;
+    wait_alerts("vigil", &stack.vigil.url(""), &[], NOTE_SECS).await;
     assert!(all_notes(&stack).is_empty());
     let steady = tl.mark("steady: 3 healthy apps, primary up, SLA evaluated, no alerts");
 
@@ -353,13 +295,15 @@ async fn outage_drill() {
     wait_notified(&stack, "firing", "DatabaseDown", &pg_instance, &s).await;
     tl.mark("DatabaseDown: received");
     wait_alerts(
-        &stack,
+        "vigil",
+        &stack.vigil.url(""),
         &[
             ("DatabaseDown", &pg_instance, "firing"),
             ("InstanceDown", "api-1", "firing"),
             ("InstanceDown", "api-2", "firing"),
             ("InsufficientHealthyInstances", "", "firing"),
         ],
+        NOTE_SECS,
     )
     .await;
 
@@ -385,7 +329,7 @@ async fn outage_drill() {
         let s = summary(alert, instance);
         wait_notified(&stack, "resolved", alert, instance, &s).await;
     }
-    wait_alerts(&stack, &[]).await;
+    wait_alerts("vigil", &stack.vigil.url(""), &[], NOTE_SECS).await;
     tl.mark("every alert resolved: emails and Slack received");
 
     // 5. The SLA report of the drill's month.

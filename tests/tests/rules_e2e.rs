@@ -21,8 +21,9 @@ use serde_json::{Value, json};
 use vigil::rules::{AlertSink, OutgoingAlert};
 use vigil::server::Vigil;
 use vigil_common::web::WebConfig;
+use vigil_tests::api::{alerts, get_json, get_text, wait_alerts};
 use vigil_tests::demo_app::AppSet;
-use vigil_tests::exporter::{ExporterProcess, http_client};
+use vigil_tests::exporter::ExporterProcess;
 use vigil_tests::ports::free_port;
 use vigil_tests::process::{ChildGuard, wait_for_tcp};
 
@@ -88,18 +89,8 @@ impl Recorder {
 /// `/api/v1/alerts` reduced to what both evaluators must agree on: labels,
 /// annotations, state and value (not `activeAt`, which depends on when
 /// each scraped), sorted.
-async fn alerts(base: &str) -> Vec<Value> {
-    let body: Value = http_client()
-        .get(format!("{base}/api/v1/alerts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut out: Vec<Value> = body["data"]["alerts"]
-        .as_array()
-        .unwrap()
+fn comparable(alerts: Vec<Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = alerts
         .iter()
         .map(|a| {
             json!({
@@ -112,45 +103,6 @@ async fn alerts(base: &str) -> Vec<Value> {
         .collect();
     out.sort_by_key(|a| a.to_string());
     out
-}
-
-/// The (alertname, instance, state) of each alert, for readable waits.
-fn summary(alerts: &[Value]) -> Vec<(String, String, String)> {
-    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
-    alerts
-        .iter()
-        .map(|a| {
-            (
-                s(&a["labels"]["alertname"]),
-                s(&a["labels"]["instance"]),
-                s(&a["state"]),
-            )
-        })
-        .collect()
-}
-
-/// Polls `base`'s alerts until their summary is `want` (sorted); returns
-/// them.
-async fn wait_alerts(who: &str, base: &str, want: &[(&str, &str, &str)], secs: u64) -> Vec<Value> {
-    let mut want: Vec<(String, String, String)> = want
-        .iter()
-        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
-        .collect();
-    want.sort();
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let got = alerts(base).await;
-        let mut s = summary(&got);
-        s.sort();
-        if s == want {
-            return got;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{who}: waited for {want:?}, have {s:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn start_prometheus(dir: &Path, exporter: &str, rules: &Path) -> (ChildGuard, String) {
@@ -230,22 +182,8 @@ async fn wait_all_healthy(who: &str, base: &str) {
         let mut url = reqwest::Url::parse(&format!("{base}/api/v1/query")).unwrap();
         url.query_pairs_mut()
             .append_pair("query", "count(instance_health == 1)");
-        let body: Value = http_client()
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let rules: Value = http_client()
-            .get(format!("{base}/api/v1/rules"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = get_json(url.as_str()).await;
+        let rules = get_json(&format!("{base}/api/v1/rules")).await;
         let evaluated = rules["data"]["groups"][0]["rules"]
             .as_array()
             .is_some_and(|r| r.iter().all(|r| r["health"] == "ok"));
@@ -264,14 +202,7 @@ async fn wait_all_healthy(who: &str, base: &str) {
 /// exactly `for` later, unless the group missed slots (a loaded machine):
 /// then at most one interval later per missed slot.
 async fn assert_fired_on_time(vigil: &str, pending_ms: i64, for_ms: i64) {
-    let metrics = http_client()
-        .get(format!("{vigil}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&format!("{vigil}/metrics")).await;
     let missed: i64 = metrics
         .lines()
         .find(|l| l.starts_with("vigil_rule_group_iterations_missed_total{"))
@@ -325,12 +256,12 @@ async fn stack_alerts_in_vigil_and_prometheus() {
     apps.stop(1);
     wait_alerts("vigil", &vigil, &[("InstanceDown", "api-2", "pending")], 20).await;
     let firing = [("InstanceDown", "api-2", "firing")];
-    let v = wait_alerts("vigil", &vigil, &firing, 20).await;
+    let v = comparable(wait_alerts("vigil", &vigil, &firing, 20).await);
     let sent = sink.sent("InstanceDown", Some("api-2"));
     assert_eq!(sent.len(), 1, "{sent:?}");
     let fired_at = sent[0].ends_at - VALID_FOR_MS;
     assert_fired_on_time(&vigil, fired_at - sent[0].starts_at, INSTANCE_DOWN_FOR_MS).await;
-    let p = wait_alerts("prometheus", &prom, &firing, 20).await;
+    let p = comparable(wait_alerts("prometheus", &prom, &firing, 20).await);
     assert_eq!(v, p, "vigil and Prometheus disagree");
 
     // Every app stops: too few healthy instances.
@@ -342,8 +273,8 @@ async fn stack_alerts_in_vigil_and_prometheus() {
         ("InstanceDown", "api-3", "firing"),
         ("InsufficientHealthyInstances", "", "firing"),
     ];
-    let v = wait_alerts("vigil", &vigil, &all_down, 20).await;
-    let p = wait_alerts("prometheus", &prom, &all_down, 20).await;
+    let v = comparable(wait_alerts("vigil", &vigil, &all_down, 20).await);
+    let p = comparable(wait_alerts("prometheus", &prom, &all_down, 20).await);
     assert_eq!(v, p, "vigil and Prometheus disagree");
     let insufficient = sink.sent("InsufficientHealthyInstances", None);
     assert_eq!(insufficient.len(), 1);

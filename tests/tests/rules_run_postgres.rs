@@ -7,12 +7,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use vigil::db::{Db, rule_key};
 use vigil::rules::{AlertSink, OutgoingAlert};
 use vigil::server::Vigil;
 use vigil_common::web::WebConfig;
-use vigil_tests::exporter::http_client;
+use vigil_tests::api::{alerts, get_text};
 use vigil_tests::postgres::PgServer;
 
 #[derive(Default)]
@@ -55,29 +54,11 @@ async fn serve(
     (base, tx, h)
 }
 
-async fn alerts(base: &str) -> Vec<Value> {
-    let v: Value = http_client()
-        .get(format!("{base}/api/v1/alerts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["data"]["alerts"].as_array().cloned().unwrap()
-}
-
 /// Rule evaluations so far (the file has one rule).
 async fn evaluations(base: &str) -> f64 {
-    let m = http_client()
-        .get(format!("{base}/metrics"))
-        .send()
+    get_text(&format!("{base}/metrics"))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    m.lines()
+        .lines()
         .find_map(|l| l.strip_prefix("vigil_rule_evaluation_duration_seconds_count "))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0.0)
@@ -111,14 +92,7 @@ async fn alert_state_in_postgres_across_restarts() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let active_at = alerts(&base).await[0]["activeAt"].clone();
-    let body = http_client()
-        .get(format!("{base}/api/v1/rules"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = get_text(&format!("{base}/api/v1/rules")).await;
     assert!(
         !body.contains(&pg.dsn()) && !body.contains("127.0.0.1:"),
         "{body}"

@@ -147,8 +147,8 @@ impl TemplateQuery for ScopedQuery {
     fn query(&self, expr: &str, _: i64) -> Result<Vec<QuerySample>, String> {
         let (q, t) = SCOPE
             .with(|s| s.borrow().clone())
+            .and_then(|(q, t)| Some((q?, t)))
             .ok_or_else(|| "query is not available here".to_string())?;
-        let q = q.ok_or_else(|| "query is not available here".to_string())?;
         q.query(expr, t)
     }
 }

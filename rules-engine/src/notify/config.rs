@@ -58,6 +58,14 @@ pub struct AlertmanagerRef {
 }
 
 impl AlertingConfig {
+    /// The URL notifications link to: the section's own, else vigil's
+    /// (`--web.external-url`).
+    pub fn external_url_or(&self, vigils: &str) -> String {
+        self.external_url
+            .clone()
+            .unwrap_or_else(|| vigils.to_string())
+    }
+
     /// The routing configuration, checked; `None` when neither form is
     /// given. `config_file` and `config_text` are vigil's own config, for
     /// relative paths and for placing errors of the inline form.

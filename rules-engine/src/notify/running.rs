@@ -101,11 +101,7 @@ pub fn start(
     let mut sinks: Vec<Arc<dyn AlertSink>> = Vec::new();
     let dispatcher = match &routing {
         Some(loaded) => {
-            let url = alerting
-                .external_url
-                .clone()
-                .unwrap_or_else(|| external_url.to_string());
-            let notifier = Notifier::build(loaded, &url)?;
+            let notifier = Notifier::build(loaded, &alerting.external_url_or(external_url))?;
             let d = Dispatcher::start(
                 notifier,
                 db,
@@ -155,9 +151,10 @@ impl Running {
         let notifier = match (&self.dispatcher, routing) {
             (None, None) => None,
             (Some(_), Some(loaded)) => {
-                let url = alerting
-                    .and_then(|a| a.external_url.clone())
-                    .unwrap_or_else(|| external_url.to_string());
+                let url = alerting.map_or_else(
+                    || external_url.to_string(),
+                    |a| a.external_url_or(external_url),
+                );
                 Some(Notifier::build(&loaded, &url)?)
             }
             _ => {

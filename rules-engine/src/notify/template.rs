@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use gotmpl::parse::Parser;
+use gotmpl::parse::{ListNode, Parser};
 use gotmpl::{FuncMap, SafeKind, Template, Value};
 
 use super::data::{AlertData, Data};
@@ -60,18 +60,28 @@ const MAIN: &str = "__vigil_main";
 /// The top level of `text`, rewritten, is added as [`MAIN`].
 fn parse(base: &Template, text: &str) -> Result<Template, String> {
     let mut t = base.clone().parse(text).map_err(|e| e.to_string())?;
-    let (mut main, defines) = Parser::new(text, "{{", "}}")
-        .and_then(|p| p.parse())
-        .map_err(|e| e.to_string())?;
-    for mut d in defines {
-        if d.body.is_empty_tree() {
-            continue;
-        }
-        template_methods::rewrite(&mut d.body);
-        t = t.add_parse_tree(&d.name, d.body);
+    let (main, defines) = rewritten_trees(text).map_err(|e| e.to_string())?;
+    for (name, body) in defines {
+        t = t.add_parse_tree(&name, body);
     }
-    template_methods::rewrite(&mut main);
     Ok(t.add_parse_tree(MAIN, main))
+}
+
+/// The trees of `text` with Go's method calls rewritten (see
+/// template_methods.rs): its top level, and each non-empty `define` by
+/// name.
+fn rewritten_trees(text: &str) -> gotmpl::Result<(ListNode, Vec<(String, ListNode)>)> {
+    let (mut main, defines) = Parser::new(text, "{{", "}}").and_then(|p| p.parse())?;
+    template_methods::rewrite(&mut main);
+    let defines = defines
+        .into_iter()
+        .filter(|d| !d.body.is_empty_tree())
+        .map(|mut d| {
+            template_methods::rewrite(&mut d.body);
+            (d.name.to_string(), d.body)
+        })
+        .collect();
+    Ok((main, defines))
 }
 
 impl Templates {
@@ -166,15 +176,10 @@ fn parse_html(
     text: &str,
 ) -> Result<gotmpl::html::Template, gotmpl::TemplateError> {
     let mut t = t.parse(text)?;
-    let (mut main, defines) = Parser::new(text, "{{", "}}").and_then(|p| p.parse())?;
-    for mut d in defines {
-        if d.body.is_empty_tree() {
-            continue;
-        }
-        template_methods::rewrite(&mut d.body);
-        t = t.add_parse_tree(&d.name, d.body)?;
+    let (main, defines) = rewritten_trees(text)?;
+    for (name, body) in defines {
+        t = t.add_parse_tree(&name, body)?;
     }
-    template_methods::rewrite(&mut main);
     t.add_parse_tree(MAIN, main)
 }
 

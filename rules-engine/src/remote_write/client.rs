@@ -6,13 +6,11 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use super::config::RemoteWriteConfig;
-use crate::scrape::client::{ClientError, describe, read_trimmed, with_tls};
+use crate::scrape::client::{ClientError, credentials_header, describe, with_tls};
 
 /// What became of one request.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +52,12 @@ impl RemoteClient {
             v.set_sensitive(true);
             headers.insert(name, v);
         }
-        if let Some(value) = auth_header(cfg)? {
+        let auth = credentials_header(
+            cfg.basic_auth.as_ref(),
+            cfg.bearer_token.as_ref(),
+            cfg.bearer_token_file.as_deref(),
+        )?;
+        if let Some(value) = auth {
             let mut v = HeaderValue::from_str(&value).map_err(|_| ClientError::Header)?;
             v.set_sensitive(true);
             headers.insert(AUTHORIZATION, v);
@@ -110,26 +113,6 @@ pub fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Du
     }
     let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     (at.with_timezone(&chrono::Utc) - now).to_std().ok()
-}
-
-/// `Authorization` from basic_auth or bearer_token(_file).
-fn auth_header(cfg: &RemoteWriteConfig) -> Result<Option<String>, ClientError> {
-    if let Some(b) = &cfg.basic_auth {
-        let password = match (&b.password, &b.password_file) {
-            (Some(p), _) => p.expose().to_string(),
-            (None, Some(f)) => read_trimmed(f)?,
-            (None, None) => String::new(),
-        };
-        let pair = format!("{}:{password}", b.username);
-        return Ok(Some(format!("Basic {}", STANDARD.encode(pair))));
-    }
-    if let Some(t) = &cfg.bearer_token {
-        return Ok(Some(format!("Bearer {}", t.expose())));
-    }
-    if let Some(f) = &cfg.bearer_token_file {
-        return Ok(Some(format!("Bearer {}", read_trimmed(f)?)));
-    }
-    Ok(None)
 }
 
 #[cfg(test)]

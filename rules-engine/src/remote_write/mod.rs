@@ -128,9 +128,7 @@ impl RemoteWrite {
             if dropped > 0 {
                 r.metrics.dropped.inc_by(dropped as u64);
             }
-            r.metrics
-                .pending
-                .set(i64::try_from(len).unwrap_or(i64::MAX));
+            r.metrics.pending.set(sender::gauge(len));
         }
     }
 

@@ -152,6 +152,7 @@ impl Sender {
     }
 }
 
-fn gauge(n: usize) -> i64 {
+/// A count as a gauge's value.
+pub(super) fn gauge(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use crate::config::ScrapeConfig;
-use crate::config::scrape::TlsConfig;
+use crate::config::scrape::{BasicAuth, TlsConfig};
 
 /// Prometheus's Accept header: OpenMetrics preferred, then text 0.0.4.
 pub const ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
@@ -196,7 +196,34 @@ pub(crate) fn describe(e: &reqwest::Error) -> String {
 /// The `Authorization` value from basic_auth, bearer_token(_file) or
 /// authorization.
 fn auth_header(cfg: &ScrapeConfig) -> Result<Option<String>, ClientError> {
-    if let Some(b) = &cfg.basic_auth {
+    let common = credentials_header(
+        cfg.basic_auth.as_ref(),
+        cfg.bearer_token.as_ref(),
+        cfg.bearer_token_file.as_deref(),
+    )?;
+    if common.is_some() {
+        return Ok(common);
+    }
+    if let Some(a) = &cfg.authorization {
+        let cred = match (&a.credentials, &a.credentials_file) {
+            (Some(c), _) => c.expose().to_string(),
+            (None, Some(f)) => read_trimmed(f)?,
+            (None, None) => String::new(),
+        };
+        return Ok(Some(format!("{} {cred}", a.kind)));
+    }
+    Ok(None)
+}
+
+/// `Basic ...` from `basic_auth`, else `Bearer ...` from `bearer_token` or
+/// `bearer_token_file` (read now): the credentials every Prometheus HTTP
+/// client block has (scrape jobs, remote write).
+pub(crate) fn credentials_header(
+    basic_auth: Option<&BasicAuth>,
+    bearer_token: Option<&vigil_common::Secret>,
+    bearer_token_file: Option<&std::path::Path>,
+) -> Result<Option<String>, ClientError> {
+    if let Some(b) = basic_auth {
         let password = match (&b.password, &b.password_file) {
             (Some(p), _) => p.expose().to_string(),
             (None, Some(f)) => read_trimmed(f)?,
@@ -207,19 +234,11 @@ fn auth_header(cfg: &ScrapeConfig) -> Result<Option<String>, ClientError> {
             STANDARD.encode(format!("{}:{password}", b.username))
         )));
     }
-    if let Some(t) = &cfg.bearer_token {
+    if let Some(t) = bearer_token {
         return Ok(Some(format!("Bearer {}", t.expose())));
     }
-    if let Some(f) = &cfg.bearer_token_file {
+    if let Some(f) = bearer_token_file {
         return Ok(Some(format!("Bearer {}", read_trimmed(f)?)));
-    }
-    if let Some(a) = &cfg.authorization {
-        let cred = match (&a.credentials, &a.credentials_file) {
-            (Some(c), _) => c.expose().to_string(),
-            (None, Some(f)) => read_trimmed(f)?,
-            (None, None) => String::new(),
-        };
-        return Ok(Some(format!("{} {cred}", a.kind)));
     }
     Ok(None)
 }

@@ -54,14 +54,8 @@ impl Served {
 
     /// `GET path`, as JSON.
     pub async fn get(&self, path: &str) -> Value {
-        super::http()
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        let text = self.text(path).await;
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {path}: {e}: {text}"))
     }
 
     /// `GET path`, as text.

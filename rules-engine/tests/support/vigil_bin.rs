@@ -96,14 +96,10 @@ impl VigilProcess {
             .collect()
     }
 
+    /// `GET path` as JSON.
     pub async fn get(&self, path: &str) -> Value {
-        vigil_common::install_crypto_provider();
-        reqwest::get(format!("{}{path}", self.base))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        let text = self.text(path).await;
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {path}: {e}: {text}"))
     }
 
     /// `GET path` as text.
