@@ -10,12 +10,18 @@
 //! stats page and socket, the three apps), and vigil-exporter with each
 //! anchor's single target for like-for-like ratios. For each: median and p90 wall
 //! time of a full `/metrics` scrape over `--scrapes` sequential scrapes
-//! (after two warm-up scrapes, as a running Prometheus would have done),
+//! (after two warm-up scrapes, as a running Prometheus would have done;
+//! one scrape of each exporter per round),
 //! resident memory after them, CPU time per scrape (user + system from
 //! `/proc/<pid>/stat`), and the ratios to vigil-exporter.
 //!
 //! Scrapes ask for gzip, as Prometheus does; `--no-gzip` asks for plain
-//! text instead, to see what compression costs each exporter.
+//! text instead, to see what compression costs each exporter. A scrape is
+//! timed from the request to the last byte on the wire: the harness does
+//! not decompress while timing (it runs as a debug build, and inflating a
+//! 250 KB body there took a fifth of the machine's CPU away from the
+//! exporters under measurement, more for the larger bodies). The body size
+//! is read once afterwards, decompressed.
 //!
 //! Usage: `bench_exporter --exporter target/release/vigil-exporter [--scrapes 30] [--no-gzip]`
 
@@ -199,16 +205,21 @@ fn main() -> anyhow::Result<()> {
             pid: vigil_haproxy.id(),
         },
     ];
-    let client = if gzip {
-        reqwest::Client::new()
-    } else {
-        reqwest::Client::builder().no_gzip().build()?
+    // The timed client never decompresses; the other reads bodies whole.
+    let client = reqwest::Client::new();
+    let timed = Scraper {
+        client: reqwest::Client::builder().no_gzip().build()?,
+        accept_encoding: if gzip { "gzip" } else { "identity" },
     };
     check_vigil_is_up(&rt, &client, &subjects[3].url)?;
 
+    let measured = rt.block_on(measure(&timed, &subjects, scrapes))?;
     let mut rows = Vec::new();
-    for subject in &subjects {
-        let figures = rt.block_on(measure(&client, subject, scrapes))?;
+    for (subject, mut figures) in subjects.iter().zip(measured) {
+        figures.bytes = rt.block_on(async {
+            let response = client.get(&subject.url).send().await?.error_for_status()?;
+            anyhow::Ok(response.bytes().await?.len())
+        })?;
         rows.push((subject.name, figures));
     }
     report(&rows, scrapes, gzip);
@@ -310,36 +321,66 @@ fn check_vigil_is_up(
     Ok(())
 }
 
+/// Scrapes the subjects in rounds, one scrape of each per round, so that
+/// whatever else the machine does over the run weighs on all of them alike
+/// (measured one after another, the same exporter varied by half between
+/// runs of a few seconds).
 async fn measure(
-    client: &reqwest::Client,
-    subject: &Subject,
+    scraper: &Scraper,
+    subjects: &[Subject],
     scrapes: usize,
-) -> anyhow::Result<Figures> {
-    for _ in 0..2 {
-        scrape(client, &subject.url).await?;
+) -> anyhow::Result<Vec<Figures>> {
+    for subject in subjects {
+        for _ in 0..2 {
+            scraper.scrape(&subject.url).await?;
+        }
     }
-    let cpu_before = cpu_seconds(subject.pid)?;
-    let mut times = Vec::with_capacity(scrapes);
-    let mut bytes = 0;
+    let mut cpu_before = Vec::with_capacity(subjects.len());
+    for subject in subjects {
+        cpu_before.push(cpu_seconds(subject.pid)?);
+    }
+    let mut times = vec![Vec::with_capacity(scrapes); subjects.len()];
     for _ in 0..scrapes {
-        let started = Instant::now();
-        bytes = scrape(client, &subject.url).await?;
-        times.push(started.elapsed().as_secs_f64() * 1e3);
+        for (subject, times) in subjects.iter().zip(&mut times) {
+            let started = Instant::now();
+            scraper.scrape(&subject.url).await?;
+            times.push(started.elapsed().as_secs_f64() * 1e3);
+        }
     }
-    let cpu = cpu_seconds(subject.pid)? - cpu_before;
-    times.sort_by(f64::total_cmp);
-    Ok(Figures {
-        median_ms: percentile(&times, 0.5),
-        p90_ms: percentile(&times, 0.9),
-        rss_mib: rss_kib(subject.pid)? / 1024.0,
-        cpu_ms_per_scrape: cpu * 1e3 / scrapes as f64,
-        bytes,
-    })
+    let mut out = Vec::with_capacity(subjects.len());
+    for ((subject, mut times), before) in subjects.iter().zip(times).zip(cpu_before) {
+        let cpu = cpu_seconds(subject.pid)? - before;
+        times.sort_by(f64::total_cmp);
+        out.push(Figures {
+            median_ms: percentile(&times, 0.5),
+            p90_ms: percentile(&times, 0.9),
+            rss_mib: rss_kib(subject.pid)? / 1024.0,
+            cpu_ms_per_scrape: cpu * 1e3 / scrapes as f64,
+            bytes: 0,
+        });
+    }
+    Ok(out)
 }
 
-async fn scrape(client: &reqwest::Client, url: &str) -> anyhow::Result<usize> {
-    let response = client.get(url).send().await?.error_for_status()?;
-    Ok(response.bytes().await?.len())
+/// Scrapes as Prometheus asks (`Accept-Encoding`), reading the answer to
+/// its last byte without decompressing it.
+struct Scraper {
+    client: reqwest::Client,
+    accept_encoding: &'static str,
+}
+
+impl Scraper {
+    /// The bytes on the wire.
+    async fn scrape(&self, url: &str) -> anyhow::Result<usize> {
+        let response = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT_ENCODING, self.accept_encoding)
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(response.bytes().await?.len())
+    }
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -379,7 +420,9 @@ fn rss_kib(pid: u32) -> anyhow::Result<f64> {
 
 fn report(rows: &[(&str, Figures)], scrapes: usize, gzip: bool) {
     let encoding = if gzip { "gzip" } else { "identity" };
-    println!("{scrapes} scrapes each, sequential, after 2 warm-up scrapes, {encoding}\n");
+    println!(
+        "{scrapes} scrapes each, sequential in rounds of one scrape per exporter, after 2 warm-up scrapes, {encoding}\n"
+    );
     println!(
         "{:<32} {:>10} {:>10} {:>10} {:>14} {:>10}",
         "exporter", "median ms", "p90 ms", "RSS MiB", "CPU ms/scrape", "body bytes"

@@ -303,12 +303,54 @@ fn settings_match_the_server(env: &Env) -> Result<(), Failed> {
     );
     assert_eq!(get("pg_settings_checkpoint_timeout_seconds"), checkpoint);
     assert_eq!(get("pg_settings_bgwriter_delay_seconds"), 0.2);
+    // The scrape's transaction sets its own statement_timeout; the gauge
+    // shows the server's, as a fresh session sees it.
+    let statement_timeout = psql_f64(
+        &primary,
+        "SELECT setting::float8 / 1000 FROM pg_settings WHERE name = 'statement_timeout'",
+    );
+    assert_eq!(
+        get("pg_settings_statement_timeout_seconds"),
+        statement_timeout
+    );
     // A dotted extension setting (`pg_stat_statements.max`, default 5000).
     assert_eq!(get("pg_settings_pg_stat_statements_max"), 5000.0);
     assert!(
         fams.iter()
             .all(|f| !f.name.starts_with("pg_settings_datestyle"))
     );
+    Ok(())
+}
+
+/// The collector reads `pg_settings` again only when the configuration
+/// was reloaded: a changed setting shows on the scrapes after
+/// `pg_reload_conf()` on the same kept connection.
+fn settings_follow_a_reload(env: &Env) -> Result<(), Failed> {
+    let work_mem = |env: &Env| -> Result<f64, Failed> {
+        let fams = env.collect(&env.primary_collector)?;
+        Ok(family(&fams, "pg_settings_work_mem_bytes").samples[0].value)
+    };
+    let before = work_mem(env)?;
+    let wanted = before + 1024.0 * 1024.0;
+    let set = format!("ALTER SYSTEM SET work_mem = '{}kB'", wanted as u64 / 1024);
+    env.primary().query(&set).map_err(|e| e.to_string())?;
+    env.primary()
+        .query("SELECT pg_reload_conf()")
+        .map_err(|e| e.to_string())?;
+    // The reload reaches each backend asynchronously: a few scrapes.
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    let mut seen = work_mem(env)?;
+    while seen != wanted && Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        seen = work_mem(env)?;
+    }
+    env.primary()
+        .query("ALTER SYSTEM RESET work_mem")
+        .map_err(|e| e.to_string())?;
+    env.primary()
+        .query("SELECT pg_reload_conf()")
+        .map_err(|e| e.to_string())?;
+    assert_eq!(seen, wanted, "work_mem after the reload (before: {before})");
     Ok(())
 }
 
@@ -398,6 +440,7 @@ fn main() {
         ("statement_statistics", statement_statistics),
         ("promtool_accepts_our_names", promtool_accepts_our_names),
         ("settings_match_the_server", settings_match_the_server),
+        ("settings_follow_a_reload", settings_follow_a_reload),
         (
             "database_and_table_statistics",
             database_and_table_statistics,

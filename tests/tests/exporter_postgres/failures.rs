@@ -170,7 +170,8 @@ pub(crate) fn primary_stop_and_start(env: &Env) -> Result<(), Failed> {
         0.0
     );
     // A restart between two scrapes: the kept connection is dead, the next
-    // scrape notices (ping) and reconnects within the same collection.
+    // scrape's BEGIN fails on it and the collection reconnects at once, so
+    // the restart costs no failed scrape.
     {
         let mut primary = env.primary();
         primary.stop().map_err(|e| e.to_string())?;

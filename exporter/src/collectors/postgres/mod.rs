@@ -4,11 +4,14 @@
 //! Each target keeps one connection (and one per discovered database) across
 //! scrapes, as postgres_exporter does. It is opened on first use, so a
 //! server that is down when the exporter starts is only a failed collection
-//! (`pg_up 0`); it is pinged before each reuse and replaced when dead, so a
-//! server restart needs no exporter restart. It is taken out of its slot for
-//! the scrape and put back only when the scrape succeeded: a scrape that
-//! failed, or that the registry abandoned at its deadline, drops it, so a
-//! connection in an unknown state is never reused.
+//! (`pg_up 0`); a kept connection whose first statement fails (the server
+//! restarted, or closed it) is replaced at once by a new one, so a server
+//! restart needs no exporter restart and costs no failed scrape. No ping
+//! comes first: the scrape's `BEGIN` tells as much, without its own round
+//! trip. A connection is taken out of its slot for the scrape and put back
+//! only when the scrape succeeded: a scrape that failed, or that the
+//! registry abandoned at its deadline, drops it, so a connection in an
+//! unknown state is never reused.
 //!
 //! Why not sqlx's `PgPool`: when the server refuses connections it retries
 //! until its acquire timeout and then reports only "pool timed out", so a
@@ -63,7 +66,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, ConnectOptions, PgConnection};
 use tokio::sync::Mutex;
 
 pub use config::PostgresTarget;
@@ -126,8 +129,9 @@ struct PostgresCollector {
     exclude: Vec<String>,
     /// How many `pg_stat_statements` rows to read, when enabled.
     stat_statements: Option<u32>,
-    /// The connection to the DSN's database, between scrapes.
-    connection: Mutex<Option<PgConnection>>,
+    /// The connection to the DSN's database, between scrapes, with the
+    /// settings last read on it.
+    connection: Mutex<Option<KeptConnection>>,
     /// Connections to discovered databases by name; databases that
     /// disappear are dropped at the next discovery.
     database_connections: Mutex<BTreeMap<String, PgConnection>>,
@@ -138,48 +142,61 @@ impl PostgresCollector {
         error::collect_error(&self.server, what, err, &self.secrets)
     }
 
-    /// `kept` if it still answers, else a new connection with `options`.
-    async fn reuse_or_connect(
+    /// A connection with the scrape's transaction begun (see
+    /// [`begin_bounded`]): `kept`, when its `BEGIN` succeeds, else a new one
+    /// with `options`. Whether it is `kept`.
+    async fn begin_scrape(
         &self,
         kept: Option<PgConnection>,
         options: &PgConnectOptions,
-    ) -> Result<PgConnection, sqlx::Error> {
-        if let Some(mut conn) = kept
-            && conn.ping().await.is_ok()
-        {
-            return Ok(conn);
+    ) -> Result<(PgConnection, bool), sqlx::Error> {
+        if let Some(mut conn) = kept {
+            match begin_bounded(&mut conn, self.deadline).await {
+                Ok(()) => return Ok((conn, true)),
+                Err(e) => tracing::debug!(
+                    server = %self.server,
+                    error = %self.error("reusing the kept connection", &e),
+                    "reconnecting"
+                ),
+            }
         }
-        tokio::time::timeout(self.deadline, options.connect())
+        let mut conn = tokio::time::timeout(self.deadline, options.connect())
             .await
             .unwrap_or_else(|_| {
                 Err(sqlx::Error::Io(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
                     format!("no connection within {:?}", self.deadline),
                 )))
-            })
+            })?;
+        begin_bounded(&mut conn, self.deadline).await?;
+        Ok((conn, false))
     }
 
     async fn collect_all(&self) -> Result<Vec<Family>, CollectError> {
         let mut slot = self.connection.lock().await;
-        let mut conn = self
-            .reuse_or_connect(slot.take(), &self.options)
+        let (kept, mut settings) = match slot.take() {
+            Some(k) => (Some(k.conn), k.settings),
+            None => (None, None),
+        };
+        let (mut conn, reused) = self
+            .begin_scrape(kept, &self.options)
             .await
             .map_err(|e| self.error("connecting", &e))?;
-        let mut tx = begin_bounded(&mut conn, self.deadline)
-            .await
-            .map_err(|e| self.error("starting the scrape's transaction", &e))?;
-        let (mut out, version) = self.collect_server(&mut tx).await?;
+        if !reused {
+            settings = None;
+        }
+        let (mut out, version) = self.collect_server(&mut conn, &mut settings).await?;
         let others = if self.auto_discover {
-            user_tables::discover(&mut tx, &self.exclude)
+            user_tables::discover(&mut conn, &self.exclude)
                 .await
                 .map_err(|e| self.error("listing databases", &e))?
         } else {
             Vec::new()
         };
-        tx.commit()
+        commit(&mut conn)
             .await
             .map_err(|e| self.error("ending the scrape's transaction", &e))?;
-        *slot = Some(conn);
+        *slot = Some(KeptConnection { conn, settings });
         drop(slot);
         let complete = self.collect_databases(&others, version, &mut out).await;
         out.push(last_scrape_error(!complete));
@@ -190,6 +207,7 @@ impl PostgresCollector {
     async fn collect_server(
         &self,
         conn: &mut PgConnection,
+        settings: &mut Option<server::CachedSettings>,
     ) -> Result<(Vec<Family>, u32), CollectError> {
         let info = server::info(conn)
             .await
@@ -197,7 +215,7 @@ impl PostgresCollector {
         let version = info.version_num;
         let mut out = info.families;
         out.extend(
-            server::settings(conn)
+            server::settings_cached(conn, info.settings_key, settings)
                 .await
                 .map_err(|e| self.error("reading pg_settings", &e))?,
         );
@@ -254,8 +272,8 @@ impl PostgresCollector {
         kept.retain(|name, _| names.contains(name));
         for name in names {
             let options = self.options.clone().database(name);
-            let result = match self.reuse_or_connect(kept.remove(name), &options).await {
-                Ok(mut conn) => {
+            let result = match self.begin_scrape(kept.remove(name), &options).await {
+                Ok((mut conn, _)) => {
                     let families = self.collect_tables(&mut conn, version).await;
                     if families.is_ok() {
                         kept.insert(name.clone(), conn);
@@ -281,15 +299,15 @@ impl PostgresCollector {
 }
 
 impl PostgresCollector {
-    /// The per-table families of the database `conn` is connected to.
+    /// The per-table families of the database `conn` is connected to, in
+    /// the transaction [`begin_scrape`](Self::begin_scrape) began.
     async fn collect_tables(
         &self,
         conn: &mut PgConnection,
         version: u32,
     ) -> Result<Vec<Family>, sqlx::Error> {
-        let mut tx = begin_bounded(conn, self.deadline).await?;
-        let families = user_tables::collect(&mut tx, version).await?;
-        tx.commit().await?;
+        let families = user_tables::collect(conn, version).await?;
+        commit(conn).await?;
         Ok(families)
     }
 }
@@ -306,24 +324,39 @@ fn last_scrape_error(failed: bool) -> Family {
     .single(if failed { 1.0 } else { 0.0 })
 }
 
+/// A kept connection and what it last read of `pg_settings`.
+struct KeptConnection {
+    conn: PgConnection,
+    settings: Option<server::CachedSettings>,
+}
+
 /// Starts a scrape's transaction with `statement_timeout` set for it alone,
-/// so a scrape abandoned at its deadline leaves no statement running on the
-/// server. `set_config(..., true)` is `SET LOCAL`: it ends with the
-/// transaction, so it is safe behind a transaction-pooling PgBouncer, which
-/// would refuse the `options` startup parameter and would hand a session
-/// `SET` on to other clients. One transaction also gives every view of the
-/// scrape the same statistics snapshot (ages are measured from
-/// `clock_timestamp()`, since `now()` is the transaction's start).
-async fn begin_bounded(
-    conn: &mut PgConnection,
-    timeout: Duration,
-) -> Result<Transaction<'_, Postgres>, sqlx::Error> {
-    let mut tx = conn.begin().await?;
-    sqlx::query("SELECT set_config('statement_timeout', $1, true)")
-        .bind(format!("{}ms", timeout.as_millis()))
-        .execute(&mut *tx)
-        .await?;
-    Ok(tx)
+/// in one round trip (one simple query of two statements), so a scrape
+/// abandoned at its deadline leaves no statement running on the server.
+/// `SET LOCAL` ends with the transaction, so it is safe behind a
+/// transaction-pooling PgBouncer, which would refuse the `options` startup
+/// parameter and would hand a session `SET` on to other clients. One
+/// transaction also gives every view of the scrape the same statistics
+/// snapshot (ages are measured from `clock_timestamp()`, since `now()` is
+/// the transaction's start).
+///
+/// The transaction is ours, not sqlx's `Transaction`: a scrape that fails
+/// drops its connection rather than rolling back, so there is nothing for
+/// a guard to do, and sqlx's `BEGIN` would be a round trip of its own.
+async fn begin_bounded(conn: &mut PgConnection, timeout: Duration) -> Result<(), sqlx::Error> {
+    // An integer of milliseconds: nothing from outside reaches the text.
+    let begin = format!(
+        "BEGIN; SET LOCAL statement_timeout = {}",
+        timeout.as_millis()
+    );
+    sqlx::raw_sql(AssertSqlSafe(begin)).execute(conn).await?;
+    Ok(())
+}
+
+/// Ends a scrape's transaction.
+async fn commit(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql("COMMIT").execute(conn).await?;
+    Ok(())
 }
 
 impl Collector for PostgresCollector {

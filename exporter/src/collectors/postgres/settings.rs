@@ -19,7 +19,13 @@
 use crate::metrics::Family;
 
 /// The query whose rows [`setting_family`] maps.
-pub(crate) const QUERY: &str = "SELECT name, setting, COALESCE(unit, '') AS unit, \
+///
+/// `statement_timeout` is read as its `reset_val`: the scrape's transaction
+/// sets it locally (see `begin_bounded` in `mod.rs`), and the gauge must
+/// show the server's value, as a fresh session sees it, not the exporter's.
+pub(crate) const QUERY: &str = "SELECT name, \
+     CASE WHEN name = 'statement_timeout' THEN reset_val ELSE setting END AS setting, \
+     COALESCE(unit, '') AS unit, \
      COALESCE(short_desc, '') AS short_desc, vartype \
      FROM pg_settings WHERE vartype IN ('bool', 'integer', 'real') ORDER BY name";
 
