@@ -263,13 +263,16 @@ async fn outage_drill() {
     .await;
     let pg = wait_value(&stack, "pg_up{role=\"primary\"}", "1").await;
     let pg_instance = pg["metric"]["instance"].as_str().unwrap().to_string();
+    let pg_server = pg["metric"]["server"].as_str().unwrap().to_string();
     wait_sla_evaluated(&stack).await;
     wait_alerts("vigil", &stack.vigil.url(""), &[], NOTE_SECS).await;
     assert!(all_notes(&stack).is_empty());
     let steady = tl.mark("steady: 3 healthy apps, primary up, SLA evaluated, no alerts");
 
     let summary = |alert: &str, instance: &str| {
-        rules::annotation(&rules, alert, "summary").replace("{{ $labels.instance }}", instance)
+        rules::annotation(&rules, alert, "summary")
+            .replace("{{ $labels.instance }}", instance)
+            .replace("{{ $labels.server }}", &pg_server)
     };
 
     // 1. One app stops.
