@@ -131,7 +131,7 @@ pub fn lint_rule(r: &RuleDef, recorded: &HashSet<&str>, catalog: &Catalog) -> Ve
     let Ok(expr) = crate::promql::parse_expr(text) else {
         return out;
     };
-    if r.alert.is_some() && r.for_.is_none_or(|d| d.as_millis() == 0) {
+    if r.alert.is_some() && r.for_.is_none_or(|d| d.as_millis() == 0) && !multi_window(&expr) {
         out.push(lint(
             "alert-without-for",
             "the alert fires on a single evaluation".into(),
@@ -175,6 +175,37 @@ fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
         Expr::MatrixSelector(m) => f(&Expr::VectorSelector(m.vs.clone())),
         _ => {}
     }
+}
+
+/// A multi-window condition (the SRE workbook's burn-rate alerts): `A and
+/// B`, each side reading over a window of its own, or an `or` of such
+/// conditions. The long window is the hold that `for:` would give, and the
+/// short one lets the alert resolve soon after the cause ends; a `for:`
+/// would only delay the page.
+fn multi_window(e: &Expr) -> bool {
+    use promql_parser::parser::token::{T_LAND, T_LOR};
+    match unparen(e) {
+        Expr::Binary(b) if b.op.id() == T_LOR => multi_window(&b.lhs) && multi_window(&b.rhs),
+        Expr::Binary(b) if b.op.id() == T_LAND => {
+            reads_over_a_window(&b.lhs) && reads_over_a_window(&b.rhs)
+        }
+        _ => false,
+    }
+}
+
+/// Whether `e` reads a range (`avg_over_time(x[1h])`, `rate(x[5m])`) or a
+/// recorded series (`level:metric:operations`, whose name says its window
+/// by the naming convention).
+fn reads_over_a_window(e: &Expr) -> bool {
+    let mut found = false;
+    walk(e, &mut |node| match node {
+        Expr::MatrixSelector(_) | Expr::Subquery(_) => found = true,
+        Expr::VectorSelector(vs) => {
+            found |= vs.name.as_deref().is_some_and(|n| n.contains(':'));
+        }
+        _ => {}
+    });
+    found
 }
 
 fn unparen(e: &Expr) -> &Expr {

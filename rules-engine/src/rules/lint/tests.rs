@@ -50,9 +50,34 @@ fn corrected_rules_are_clean() {
     assert!(stack.is_empty(), "{stack:#?}");
     // Burn-rate alerts fire at once by design: the windows are the hold.
     let slo = lints("rules/slo.rules.yml");
-    assert!(
-        slo.iter().all(|l| l.lint.id == "alert-without-for"),
-        "{slo:#?}"
+    assert!(slo.is_empty(), "{slo:#?}");
+}
+
+#[test]
+fn multi_window_alerts_need_no_for() {
+    let ids = |expr: &str| -> Vec<&'static str> {
+        let f = crate::rules::check_text(
+            "t.yml",
+            &format!("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: '{expr}'\n"),
+        )
+        .unwrap();
+        lint_file(&f, &Catalog::builtin())
+            .iter()
+            .map(|l| l.lint.id)
+            .filter(|id| *id == "alert-without-for")
+            .collect()
+    };
+    let windows = "avg_over_time(haproxy_backend_up[1h]) < 0.99 and avg_over_time(haproxy_backend_up[5m]) < 0.99";
+    assert!(ids(windows).is_empty());
+    assert!(ids(&format!("({windows}) or ({windows})")).is_empty());
+    // One window alone, or `and` with a plain gauge, still fires on a blip.
+    assert_eq!(
+        ids("avg_over_time(haproxy_backend_up[5m]) < 0.99"),
+        ["alert-without-for"]
+    );
+    assert_eq!(
+        ids("avg_over_time(haproxy_backend_up[5m]) < 0.99 and haproxy_up == 1"),
+        ["alert-without-for"]
     );
 }
 
