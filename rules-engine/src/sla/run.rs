@@ -39,6 +39,13 @@ pub struct SlaDeps<L> {
     pub clock: Clock,
     /// The evaluation interval (`global.evaluation_interval`).
     pub interval_ms: i64,
+    /// How long after the task starts every target has been scraped once
+    /// (the longest scrape interval plus its timeout). Slots before that
+    /// are not evaluated: the store has not seen the targets yet, and an
+    /// `up` expression such as `sum(up) or vector(0)` would record the
+    /// seconds before the first scrape as downtime. They stay unknown, as
+    /// the time vigil was down does.
+    pub first_scrapes_ms: i64,
 }
 
 /// One service being watched.
@@ -185,6 +192,7 @@ pub fn start<L: LedgerStore + 'static>(deps: SlaDeps<L>) -> Result<SlaHandle, St
     let token = stop.clone();
     let task = tokio::spawn(async move {
         let interval = deps.interval_ms.max(1);
+        let scraped_from = (deps.clock)().saturating_add(deps.first_scrapes_ms);
         let mut prev: Option<i64> = None;
         loop {
             let now = (deps.clock)();
@@ -195,6 +203,9 @@ pub fn start<L: LedgerStore + 'static>(deps: SlaDeps<L>) -> Result<SlaHandle, St
                 _ = tokio::time::sleep(wait) => {}
             }
             prev = Some(slot);
+            if slot < scraped_from {
+                continue;
+            }
             step(&mut ev, &deps, slot).await;
             let _ = tx.send(Some(slot));
         }
@@ -227,6 +238,12 @@ pub fn start_for(
     });
     let (clock_in, gauges) = (clock.clone(), gauges.clone());
     let clock: Clock = Arc::new(move || clock_in.now_ms());
+    let first_scrapes_ms = config
+        .scrape_configs
+        .iter()
+        .map(|s| s.interval().as_millis() + s.timeout().as_millis())
+        .max()
+        .unwrap_or(0);
     let handle = start(SlaDeps {
         config: sla,
         query,
@@ -234,6 +251,7 @@ pub fn start_for(
         gauges,
         clock,
         interval_ms: config.global.evaluation_interval.as_millis(),
+        first_scrapes_ms,
     })?;
     Ok(Some(handle))
 }
@@ -277,6 +295,7 @@ mod tests {
             gauges: SlaGauges::default(),
             clock: Arc::new(|| 0),
             interval_ms: MIN,
+            first_scrapes_ms: 0,
         }
     }
 
@@ -395,6 +414,33 @@ mod tests {
         assert_eq!(rows[0].state, State::Up);
         assert!(rows[0].span.start == first && rows[0].span.end >= second);
         assert_eq!(gauges.get("app").unwrap().downtime_seconds, 0.0);
+    }
+
+    /// Before every target was scraped once, `sum(up) or vector(0)` is 0:
+    /// those slots are not evaluated, so they are not downtime.
+    #[tokio::test]
+    async fn no_evaluation_before_the_first_scrapes() {
+        let head = Arc::new(Head::default());
+        let ledger = Arc::new(MemoryLedger::default());
+        let mut d = deps(head, ledger.clone());
+        d.config.services[0].up = "sum(up{job=\"app\"}) or vector(0)".into();
+        d.interval_ms = 20;
+        d.first_scrapes_ms = 200;
+        d.clock = crate::rules::manager::system_clock();
+        let started = (d.clock)();
+        let mut h = start(d).unwrap();
+        let first = tokio::time::timeout(
+            Duration::from_secs(10),
+            h.evaluated.wait_for(|s| s.is_some()),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+        h.stop().await;
+        assert!(first >= started + 200, "first slot {first}, started {started}");
+        let rows = ledger.read("app", Span::new(0, i64::MAX)).await.unwrap();
+        assert!(rows.iter().all(|r| r.span.start >= started + 200), "{rows:?}");
     }
 
     #[test]
