@@ -14,6 +14,11 @@ use vigil::model::Labels;
 use vigil::parse::{Entry, ParseOptions, Parser};
 use vigil::store::{Appender, BatchItem, Head, HeadOptions, SeriesCache, SeriesRef};
 
+/// The allocator the `vigil` binary runs with, so the figure is the
+/// binary's (each scrape allocates its batch vectors, a few MB, anew).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const SERIES: usize = 100_000;
 /// Distinct bodies cycled through, so values change between scrapes.
 const BODIES: usize = 8;
