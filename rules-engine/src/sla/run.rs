@@ -438,9 +438,15 @@ mod tests {
         .unwrap()
         .unwrap();
         h.stop().await;
-        assert!(first >= started + 200, "first slot {first}, started {started}");
+        assert!(
+            first >= started + 200,
+            "first slot {first}, started {started}"
+        );
         let rows = ledger.read("app", Span::new(0, i64::MAX)).await.unwrap();
-        assert!(rows.iter().all(|r| r.span.start >= started + 200), "{rows:?}");
+        assert!(
+            rows.iter().all(|r| r.span.start >= started + 200),
+            "{rows:?}"
+        );
     }
 
     #[test]
