@@ -377,6 +377,18 @@ mod tests {
         );
     }
 
+    /// The first slot the task evaluates after `after` (10 s at most).
+    async fn evaluated_after(h: &mut SlaHandle, after: i64) -> i64 {
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            h.evaluated.wait_for(|s| s.is_some_and(|s| s > after)),
+        )
+        .await
+        .expect("an evaluation within 10 s")
+        .expect("the task is running")
+        .expect("a slot")
+    }
+
     #[tokio::test]
     async fn the_task_runs_on_slots_and_stops() {
         let head = Arc::new(Head::default());
@@ -388,23 +400,9 @@ mod tests {
         scrape(&head, now - 5 * MIN, 0..10, 0..0);
         let gauges = d.gauges.clone();
         let mut h = start(d).unwrap();
-        let first = tokio::time::timeout(
-            Duration::from_secs(10),
-            h.evaluated.wait_for(|s| s.is_some()),
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+        let first = evaluated_after(&mut h, i64::MIN).await;
         assert_eq!(first % 20, 0, "evaluated at a slot");
-        let second = tokio::time::timeout(
-            Duration::from_secs(10),
-            h.evaluated.wait_for(|s| s.is_some_and(|s| s > first)),
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+        let second = evaluated_after(&mut h, first).await;
         h.stop().await;
         let rows = ledger
             .read("app", Span::new(first, second + 1))
@@ -429,14 +427,7 @@ mod tests {
         d.clock = crate::rules::manager::system_clock();
         let started = (d.clock)();
         let mut h = start(d).unwrap();
-        let first = tokio::time::timeout(
-            Duration::from_secs(10),
-            h.evaluated.wait_for(|s| s.is_some()),
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+        let first = evaluated_after(&mut h, i64::MIN).await;
         h.stop().await;
         assert!(
             first >= started + 200,
