@@ -15,7 +15,7 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use support::{
@@ -23,6 +23,7 @@ use support::{
 };
 use vigil_exporter::encode::{Format, encode};
 use vigil_exporter::metrics::MetricType;
+use vigil_tests::process::wait_until;
 
 /// A password that appears nowhere else, so finding it in an error proves a
 /// leak.
@@ -338,19 +339,17 @@ fn settings_follow_a_reload(env: &Env) -> Result<(), Failed> {
         .query("SELECT pg_reload_conf()")
         .map_err(|e| e.to_string())?;
     // The reload reaches each backend asynchronously: a few scrapes.
-    let deadline = Instant::now() + std::time::Duration::from_secs(10);
-    let mut seen = work_mem(env)?;
-    while seen != wanted && Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        seen = work_mem(env)?;
-    }
+    wait_until(
+        &format!("work_mem {wanted} after the reload (before: {before})"),
+        Duration::from_secs(10),
+        || work_mem(env).is_ok_and(|seen| seen == wanted),
+    );
     env.primary()
         .query("ALTER SYSTEM RESET work_mem")
         .map_err(|e| e.to_string())?;
     env.primary()
         .query("SELECT pg_reload_conf()")
         .map_err(|e| e.to_string())?;
-    assert_eq!(seen, wanted, "work_mem after the reload (before: {before})");
     Ok(())
 }
 

@@ -174,17 +174,15 @@ impl PostgresCollector {
 
     async fn collect_all(&self) -> Result<Vec<Family>, CollectError> {
         let mut slot = self.connection.lock().await;
-        let (kept, mut settings) = match slot.take() {
-            Some(k) => (Some(k.conn), k.settings),
-            None => (None, None),
-        };
+        let (kept, settings) = slot
+            .take()
+            .map_or((None, None), |k| (Some(k.conn), k.settings));
         let (mut conn, reused) = self
             .begin_scrape(kept, &self.options)
             .await
             .map_err(|e| self.error("connecting", &e))?;
-        if !reused {
-            settings = None;
-        }
+        // What was read on a connection that is gone says nothing of this one.
+        let mut settings = settings.filter(|_| reused);
         let (mut out, version) = self.collect_server(&mut conn, &mut settings).await?;
         let others = if self.auto_discover {
             user_tables::discover(&mut conn, &self.exclude)

@@ -85,15 +85,15 @@ pub(crate) async fn settings_cached(
     key: SettingsKey,
     cache: &mut Option<CachedSettings>,
 ) -> Result<Vec<Family>, sqlx::Error> {
-    if let Some(cached) = cache.as_ref().filter(|c| c.key == key) {
-        return Ok(cached.families.clone());
-    }
-    *cache = None;
-    let families = settings(conn).await?;
-    *cache = Some(CachedSettings {
-        key,
-        families: families.clone(),
-    });
+    let cached = match cache.take().filter(|c| c.key == key) {
+        Some(cached) => cached,
+        None => CachedSettings {
+            key,
+            families: settings(conn).await?,
+        },
+    };
+    let families = cached.families.clone();
+    *cache = Some(cached);
     Ok(families)
 }
 
