@@ -32,6 +32,7 @@ use crate::rules::remote::RemoteQuery;
 use crate::rules::runtime::{GroupsView, RuleManager, load_rule_files};
 use crate::rules::{AlertSink, EngineQuery, RuleError, RuleQuery};
 use crate::scrape::{Clock, ScrapeManager};
+use crate::store::wal::{MaintenanceGuard, Wal, WalError};
 use crate::store::{Head, HeadOptions};
 
 /// The interval of the self-scrape job that runs when no config file is
@@ -65,7 +66,12 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Sla(#[from] crate::sla::run::StartError),
+    #[error("{0}")]
+    Storage(#[from] WalError),
 }
+
+/// How often the log cuts segments and writes checkpoints.
+const WAL_MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn join_errors(errs: &[RuleError]) -> String {
     errs.iter()
@@ -121,6 +127,9 @@ pub struct Vigil {
     external_url: Mutex<Option<String>>,
     /// `--rules.alert.resend-delay`.
     resend_delay_ms: std::sync::atomic::AtomicI64,
+    /// The head's write-ahead log, once opened (with `storage.path`);
+    /// `/metrics` reads it from the same slot.
+    wal: Arc<std::sync::OnceLock<Arc<Wal>>>,
 }
 
 impl Vigil {
@@ -140,8 +149,10 @@ impl Vigil {
         let sla_gauges = crate::sla::metrics::SlaGauges::default();
         let notify_metrics = notify::running::PipelineMetrics::default();
         let remote_metrics = RemoteWriteMetrics::default();
+        let wal = Arc::new(std::sync::OnceLock::new());
         let metrics = Arc::new(
             ServerMetrics::new(Some(head.clone()), Some(scrape.clone()))
+                .with_collector(Box::new(api::metrics::WalCollector(wal.clone())))
                 .with_collector(Box::new(sla_gauges.clone()))
                 .with_registry(|r| notify_metrics.register(r))
                 .with_registry(|r| remote_metrics.register(r)),
@@ -169,7 +180,47 @@ impl Vigil {
             remote_write: Arc::new(RemoteWrite::new(remote_metrics)),
             external_url: Mutex::new(None),
             resend_delay_ms: std::sync::atomic::AtomicI64::new(DEFAULT_RESEND_DELAY_MS),
+            wal,
         }
+    }
+
+    /// Locks `storage.path` and restores the head from its snapshot and
+    /// write-ahead log, then logs every append from here on. Without
+    /// `storage.path` the samples live in memory only, and it says so.
+    /// Runs once, before anything scrapes or evaluates.
+    pub async fn open_storage(&self) -> Result<(), ServeError> {
+        if self.wal.get().is_some() {
+            return Ok(());
+        }
+        let config = self.config();
+        let Some(path) = config.storage.path.clone() else {
+            tracing::warn!(
+                "samples are kept in memory only: set storage.path to keep them across restarts"
+            );
+            return Ok(());
+        };
+        let head = self.head.clone();
+        let opts = config.storage.wal.options();
+        let (wal, report) = tokio::task::spawn_blocking(move || Wal::open(&path, &head, opts))
+            .await
+            .map_err(|e| ServeError::Io(std::io::Error::other(e)))??;
+        for problem in &report.problems {
+            tracing::warn!(problem = %problem, "write-ahead log");
+        }
+        if let Some(aside) = &report.moved_aside {
+            tracing::warn!(path = %aside.display(), "damaged write-ahead log data moved aside");
+        }
+        tracing::info!(
+            dir = %wal.dir().display(),
+            snapshot = wal.stats().snapshot_loaded,
+            "replayed {} segments, {} series, {} samples in {:.3} s",
+            report.segments,
+            report.series,
+            report.samples,
+            report.seconds
+        );
+        let _ = self.wal.set(Arc::new(wal));
+        Ok(())
     }
 
     /// Sets the external URL (already computed by
@@ -213,6 +264,7 @@ impl Vigil {
     /// back at once, each as `file:line:column: ...`. [`serve`](Self::serve)
     /// calls it when the caller did not.
     pub async fn load_rules(&self) -> Result<(), ServeError> {
+        self.open_storage().await?;
         let config = self.config();
         let groups = load_rule_files(
             &config.rule_files,
@@ -450,6 +502,10 @@ impl Vigil {
         let rules = Arc::new(RuleManager::new(deps, self.groups_view.clone()));
         rules.update(groups).await;
         let _ = self.rules.set(rules.clone());
+        let maintenance: Option<MaintenanceGuard> = self
+            .wal
+            .get()
+            .map(|w| w.start_maintenance(WAL_MAINTENANCE_EVERY));
         self.ready.store(true, Ordering::Release);
         let result = vigil_common::serve::serve(self.router(), listener, web, shutdown).await;
         self.ready.store(false, Ordering::Release);
@@ -462,6 +518,11 @@ impl Vigil {
             sla.stop().await;
         }
         self.scrape.shutdown().await;
+        drop(maintenance);
+        if let Some(wal) = self.wal.get().cloned() {
+            // Appends have stopped: the snapshot is the whole head.
+            let _ = tokio::task::spawn_blocking(move || wal.shutdown()).await;
+        }
         result.map_err(ServeError::from)
     }
 

@@ -217,6 +217,125 @@ impl Collector for HeadCollector {
     }
 }
 
+/// The write-ahead log's figures as `vigil_tsdb_wal_*`, once it is open.
+#[derive(Debug)]
+pub struct WalCollector(pub Arc<std::sync::OnceLock<Arc<crate::store::wal::Wal>>>);
+
+impl Collector for WalCollector {
+    fn encode(&self, mut enc: DescriptorEncoder) -> std::fmt::Result {
+        let Some(wal) = self.0.get() else {
+            return Ok(());
+        };
+        let s = wal.stats();
+        let e = &mut enc;
+        let counters: [(&str, &str, u64); 9] = [
+            (
+                "vigil_tsdb_wal_records_written",
+                "Records written to the write-ahead log",
+                s.records_written,
+            ),
+            (
+                "vigil_tsdb_wal_bytes_written",
+                "Bytes written to write-ahead log segments",
+                s.bytes_written,
+            ),
+            (
+                "vigil_tsdb_wal_write_failures",
+                "Write-ahead log writes that failed (their samples stayed in memory only)",
+                s.write_failures,
+            ),
+            (
+                "vigil_tsdb_wal_corruptions",
+                "Damaged write-ahead log records, files or snapshots found",
+                s.corruptions,
+            ),
+            (
+                "vigil_tsdb_wal_fsyncs",
+                "fdatasync calls on write-ahead log segments",
+                s.fsyncs,
+            ),
+            (
+                "vigil_tsdb_checkpoint_creations",
+                "Write-ahead log checkpoints written",
+                s.checkpoints,
+            ),
+            (
+                "vigil_tsdb_checkpoint_creations_failed",
+                "Write-ahead log checkpoints that failed",
+                s.checkpoint_failures,
+            ),
+            (
+                "vigil_tsdb_wal_truncated_segments",
+                "Segments folded into checkpoints and deleted",
+                s.truncated_segments,
+            ),
+            (
+                "vigil_tsdb_wal_replay_unknown_series_samples",
+                "Samples at the last replay whose series no record named",
+                s.replay_unknown_refs,
+            ),
+        ];
+        for (name, help, v) in counters {
+            counter(e, name, help, v)?;
+        }
+        let gauges: [(&str, &str, i64); 6] = [
+            (
+                "vigil_tsdb_wal_segment_current",
+                "Index of the segment being written",
+                s.segment_current as i64,
+            ),
+            (
+                "vigil_tsdb_wal_storage_size_bytes",
+                "Bytes of the write-ahead log on disk",
+                wal.disk_bytes() as i64,
+            ),
+            (
+                "vigil_tsdb_wal_replayed_segments",
+                "Segments read by the last replay",
+                s.replayed_segments as i64,
+            ),
+            (
+                "vigil_tsdb_wal_replayed_series",
+                "Series records read by the last replay",
+                s.replayed_series as i64,
+            ),
+            (
+                "vigil_tsdb_wal_replayed_samples",
+                "Samples read by the last replay",
+                s.replayed_samples as i64,
+            ),
+            (
+                "vigil_tsdb_head_snapshot_loaded",
+                "1 when the last start loaded the shutdown snapshot",
+                i64::from(s.snapshot_loaded),
+            ),
+        ];
+        for (name, help, v) in gauges {
+            gauge(e, name, help, v)?;
+        }
+        float_gauge(
+            e,
+            "vigil_tsdb_wal_replay_duration_seconds",
+            "Time the last replay took",
+            s.replay_seconds,
+        )?;
+        let c = ConstCounter::new(s.fsync_seconds);
+        let m = e.encode_descriptor(
+            "vigil_tsdb_wal_fsync_duration_seconds",
+            "Time spent in fdatasync on write-ahead log segments",
+            None,
+            c.metric_type(),
+        )?;
+        c.encode(m)
+    }
+}
+
+fn float_gauge(enc: &mut DescriptorEncoder, name: &str, help: &str, v: f64) -> std::fmt::Result {
+    let g = ConstGauge::new(v);
+    let m = enc.encode_descriptor(name, help, None, g.metric_type())?;
+    g.encode(m)
+}
+
 /// Targets per job and health, as `vigil_scrape_targets`.
 struct ScrapeCollector(Arc<ScrapeManager>);
 

@@ -104,6 +104,82 @@ pub struct StorageConfig {
     pub database_url: Option<Secret>,
     /// A file holding `database_url` (the URL carries a password).
     pub database_url_file: Option<PathBuf>,
+    /// The write-ahead log in `path/wal` (only with `path`).
+    #[serde(default)]
+    pub wal: WalConfig,
+}
+
+/// `storage.wal`: how samples are made durable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalConfig {
+    /// `interval` (default): `fdatasync` at most every `sync_interval`, in
+    /// the background; a power loss loses at most that much. `always`:
+    /// before every append returns. `never`: when a segment closes and at
+    /// shutdown only. A crashed or killed process loses nothing in any
+    /// mode (appends reach the page cache before they return).
+    #[serde(default)]
+    pub sync: WalSync,
+    #[serde(default = "default_wal_sync_interval")]
+    pub sync_interval: PromDuration,
+    /// Segment files are cut at this size (Prometheus's 128MB).
+    #[serde(default = "default_wal_segment_size")]
+    pub segment_size: ByteSize,
+    /// Snappy-compress records, as Prometheus does by default.
+    #[serde(default = "default_true")]
+    pub compression: bool,
+}
+
+/// See [`WalConfig::sync`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WalSync {
+    #[default]
+    Interval,
+    Always,
+    Never,
+}
+
+impl Default for WalConfig {
+    fn default() -> Self {
+        WalConfig {
+            sync: WalSync::Interval,
+            sync_interval: default_wal_sync_interval(),
+            segment_size: default_wal_segment_size(),
+            compression: true,
+        }
+    }
+}
+
+impl WalConfig {
+    /// The log writer's options.
+    pub fn options(&self) -> crate::store::wal::WalOptions {
+        use crate::store::wal::{SyncPolicy, WalOptions};
+        WalOptions {
+            segment_size: usize::try_from(self.segment_size.0).unwrap_or(usize::MAX),
+            sync: match self.sync {
+                WalSync::Interval => SyncPolicy::Interval(self.sync_interval.as_duration()),
+                WalSync::Always => SyncPolicy::Always,
+                WalSync::Never => SyncPolicy::Never,
+            },
+            compress: self.compression,
+        }
+    }
+}
+
+/// Two 32 KiB pages: the log's framing needs whole pages.
+const MIN_WAL_SEGMENT: u64 = 64 * 1024;
+
+fn default_wal_sync_interval() -> PromDuration {
+    PromDuration::from_secs(1)
+}
+
+fn default_wal_segment_size() -> ByteSize {
+    ByteSize(128 * 1024 * 1024)
+}
+
+fn default_true() -> bool {
+    true
 }
 
 impl StorageConfig {
@@ -124,6 +200,7 @@ impl Default for StorageConfig {
             path: None,
             database_url: None,
             database_url_file: None,
+            wal: WalConfig::default(),
         }
     }
 }
@@ -265,6 +342,14 @@ impl Config {
                 0,
                 Some("database_url"),
                 "database_url must start with postgres:// or postgresql://",
+            ));
+        }
+        if self.storage.wal.segment_size.0 < MIN_WAL_SEGMENT {
+            errors.push(parsed.error_at(
+                "storage",
+                0,
+                Some("wal"),
+                "storage.wal.segment_size must be at least 64KiB (two pages)",
             ));
         }
         if let Some(Err(m)) = self.datasource.as_ref().map(DataSourceConfig::validate) {

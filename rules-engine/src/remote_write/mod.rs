@@ -28,7 +28,7 @@ pub use config::{QueueConfig, RemoteWriteConfig};
 pub use metrics::RemoteWriteMetrics;
 
 use crate::model::Labels;
-use crate::store::{AppendError, Appender};
+use crate::store::{AppendError, Appender, BatchItem};
 use metrics::UrlMetrics;
 use queue::Queue;
 use sender::Sender;
@@ -175,6 +175,13 @@ impl Appender for TeeAppender {
         self.store.append(labels, t, v)?;
         self.remote.push(labels, t, v);
         Ok(())
+    }
+
+    fn append_batch(&self, items: &mut [BatchItem<'_>]) {
+        self.store.append_batch(items);
+        for it in items.iter().filter(|it| it.result.is_ok()) {
+            self.remote.push(&it.labels.get(), it.t, it.v);
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use super::query::{AlertSink, RuleQuery};
 use super::recording::{EvalError, RecordingRule};
 use crate::alert::Hold;
 use crate::model::{Labels, stale_nan};
-use crate::store::Appender;
+use crate::store::{Appender, BatchItem, SeriesRef};
 
 /// Prometheus's default `for` resend delay (`--rules.alert.resend-delay`).
 pub const DEFAULT_RESEND_DELAY_MS: i64 = 60_000;
@@ -264,14 +264,20 @@ fn record(
     match result {
         Ok(series) => {
             let now: HashSet<Labels> = series.iter().map(|(l, _)| l.clone()).collect();
-            for (l, v) in &series {
-                // Out-of-order or duplicate samples (a re-run of the same
-                // timestamp) are not the rule's fault; the value is kept.
-                let _ = app.append(l, t, *v);
-            }
-            for gone in status.prev_series.difference(&now) {
-                let _ = app.append(gone, t, stale_nan());
-            }
+            // One batch per rule (one log record). Out-of-order or
+            // duplicate samples (a re-run of the same timestamp) are not
+            // the rule's fault; their results are ignored.
+            let mut items: Vec<BatchItem> = series
+                .iter()
+                .map(|(l, v)| BatchItem::new(SeriesRef::NONE, l, t, *v))
+                .chain(
+                    status
+                        .prev_series
+                        .difference(&now)
+                        .map(|gone| BatchItem::new(SeriesRef::NONE, gone, t, stale_nan())),
+                )
+                .collect();
+            app.append_batch(&mut items);
             status.prev_series = now;
             status.health = Health::Ok;
             status.last_error = None;

@@ -5,6 +5,7 @@
 //! staleness markers.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -70,6 +71,9 @@ pub struct ScrapeManager {
     pools: Mutex<BTreeMap<String, Pool>>,
     metadata: Arc<MetadataStore>,
     counters: Arc<ScrapeCounters>,
+    /// Set by [`ScrapeManager::shutdown`]: loops end without staleness
+    /// markers.
+    exiting: Arc<AtomicBool>,
     me: Weak<ScrapeManager>,
 }
 
@@ -81,6 +85,7 @@ impl ScrapeManager {
             pools: Mutex::new(BTreeMap::new()),
             metadata: Arc::new(MetadataStore::default()),
             counters: Arc::new(ScrapeCounters::default()),
+            exiting: Arc::new(AtomicBool::new(false)),
             me: me.clone(),
         })
     }
@@ -190,6 +195,7 @@ impl ScrapeManager {
                 scraper,
                 self.clock.clone(),
                 cancel.clone(),
+                self.exiting.clone(),
             ));
             pool.running.insert(
                 key,
@@ -261,8 +267,10 @@ impl ScrapeManager {
         view
     }
 
-    /// Stops every loop and waits until each has written its staleness markers.
+    /// Stops every loop (vigil is exiting: no staleness markers, so the
+    /// series continue after a restart) and waits for them.
     pub async fn shutdown(&self) {
+        self.exiting.store(true, Ordering::Release);
         let pools: Vec<Pool> = std::mem::take(&mut *self.lock()).into_values().collect();
         let mut handles = Vec::new();
         for mut pool in pools {

@@ -3,6 +3,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::time::{Instant, MissedTickBehavior};
@@ -24,8 +25,16 @@ pub fn slot_offset(key: &str, interval: Duration, now_ms: i64) -> Duration {
 }
 
 /// Runs until `cancel` fires; the last act is marking the target's series
-/// stale, so queries stop seeing a removed target at once.
-pub async fn run(mut scraper: Scraper, clock: Arc<dyn Clock>, cancel: CancellationToken) {
+/// stale, so queries stop seeing a removed target at once. When vigil
+/// itself is stopping (`exiting`), no markers are written: the target is
+/// not gone, and a restart continues its series (as Prometheus, which
+/// writes end-of-run markers only for targets that go away).
+pub async fn run(
+    mut scraper: Scraper,
+    clock: Arc<dyn Clock>,
+    cancel: CancellationToken,
+    exiting: Arc<AtomicBool>,
+) {
     let interval = scraper.target().interval;
     let offset = slot_offset(&scraper.target().key(), interval, clock.now_ms());
     let mut ticker = tokio::time::interval_at(Instant::now() + offset, interval);
@@ -43,7 +52,11 @@ pub async fn run(mut scraper: Scraper, clock: Arc<dyn Clock>, cancel: Cancellati
             _ = scraper.scrape(t) => {}
         }
     }
-    scraper.stop(clock.now_ms());
+    if exiting.load(Ordering::Acquire) {
+        scraper.leave();
+    } else {
+        scraper.stop(clock.now_ms());
+    }
 }
 
 #[cfg(test)]

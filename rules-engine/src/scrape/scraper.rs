@@ -236,14 +236,16 @@ impl Scraper {
             let own_ts = ts.is_some() && honor;
             current.insert(key, (series.clone(), own_ts));
         }
-        for (key, (series, own_ts)) in &self.previous {
-            if !own_ts && !current.contains_key(key) {
-                let _ = self
-                    .appender
-                    .append(&series.labels.to_labels(), t, stale_nan());
-                report.stale_markers += 1;
-            }
-        }
+        let vanished: Vec<BatchItem> = self
+            .previous
+            .iter()
+            .filter(|(key, (_, own_ts))| !own_ts && !current.contains_key(*key))
+            .map(|(_, (series, _))| {
+                BatchItem::packed(SeriesRef::NONE, &series.labels, t, stale_nan())
+            })
+            .collect();
+        report.stale_markers += vanished.len();
+        self.appender.append_batch(&mut { vanished });
         self.previous = current;
         if let Some(store) = &self.metadata {
             for m in metadata.values_mut().filter(|m| m.kind.is_empty()) {
@@ -317,29 +319,37 @@ impl Scraper {
 
     /// Marks every series of the last successful scrape stale at `t`.
     fn mark_previous_stale(&mut self, t: i64) -> usize {
-        let mut n = 0;
-        for (_, (series, own_ts)) in self.previous.drain() {
-            if !own_ts {
-                let _ = self
-                    .appender
-                    .append(&series.labels.to_labels(), t, stale_nan());
-                n += 1;
-            }
-        }
-        n
+        let previous = std::mem::take(&mut self.previous);
+        let mut items: Vec<BatchItem> = previous
+            .values()
+            .filter(|(_, own_ts)| !own_ts)
+            .map(|(series, _)| BatchItem::packed(SeriesRef::NONE, &series.labels, t, stale_nan()))
+            .collect();
+        self.appender.append_batch(&mut items);
+        items.len()
     }
 
-    /// The target is going away (removed from the config or discovery, or
-    /// shutdown): its series and synthetic series become stale at `t`.
+    /// The target is going away (removed from the config or discovery):
+    /// its series and synthetic series become stale at `t`.
     pub fn stop(&mut self, t: i64) {
+        self.leave();
+        self.mark_previous_stale(t);
+        let labels: Vec<Labels> = REPORT_SERIES
+            .iter()
+            .map(|n| self.report_labels(n))
+            .collect();
+        let mut items: Vec<BatchItem> = labels
+            .iter()
+            .map(|l| BatchItem::new(SeriesRef::NONE, l, t, stale_nan()))
+            .collect();
+        self.appender.append_batch(&mut items);
+    }
+
+    /// vigil is stopping: the target's metadata goes, its series stay as
+    /// they are.
+    pub fn leave(&mut self) {
         if let Some(store) = &self.metadata {
             store.remove(&self.target.key());
-        }
-        self.mark_previous_stale(t);
-        for name in REPORT_SERIES {
-            let _ = self
-                .appender
-                .append(&self.report_labels(name), t, stale_nan());
         }
     }
 
@@ -357,9 +367,17 @@ impl Scraper {
             r.samples_post_relabel as f64,
             r.series_added as f64,
         ];
-        for (name, v) in REPORT_SERIES.iter().zip(values) {
-            let _ = self.appender.append(&self.report_labels(name), t, v);
-        }
+        // One batch, so the log gets one record for the five series.
+        let labels: Vec<Labels> = REPORT_SERIES
+            .iter()
+            .map(|n| self.report_labels(n))
+            .collect();
+        let mut items: Vec<BatchItem> = labels
+            .iter()
+            .zip(values)
+            .map(|(l, v)| BatchItem::new(SeriesRef::NONE, l, t, v))
+            .collect();
+        self.appender.append_batch(&mut items);
     }
 
     /// Updates the shared status and logs the reason once per change.

@@ -7,9 +7,17 @@
 //! per block of samples, counts into a local tally flushed once, and leaves
 //! only the series' own lock per sample.
 
+use std::cell::RefCell;
+
 use super::shard::{SHARDS, Shard};
 use super::stats::Tally;
-use super::{AppendError, BatchItem, Head, SeriesRef};
+use super::wal::{LogBatch, WalWriter};
+use super::{AppendError, BatchItem, Head, MemSeries, SeriesRef};
+
+thread_local! {
+    /// Each appending thread's log buffers, kept between batches.
+    static LOG_BATCH: RefCell<LogBatch> = RefCell::new(LogBatch::default());
+}
 
 /// Samples per block: long enough to amortise taking 16 shard locks, short
 /// enough that a writer (series creation, truncation) waits at most a block.
@@ -18,6 +26,9 @@ const BLOCK: usize = 4096;
 impl Head {
     /// See [`super::Appender::append_batch`].
     pub(crate) fn append_batch_impl(&self, items: &mut [BatchItem<'_>]) {
+        if let Some(wal) = self.wal() {
+            self.log_batch(wal, items);
+        }
         for block in items.chunks_mut(BLOCK) {
             let mut tally = Tally::default();
             let mut slow: Vec<usize> = Vec::new();
@@ -48,11 +59,61 @@ impl Head {
     fn append_new(&self, it: &mut BatchItem<'_>, tally: &mut Tally) -> Result<(), AppendError> {
         let labels = it.labels.get();
         loop {
-            let series = self.get_or_create(&labels);
+            let (series, created) = self.lookup_or_create(labels.fingerprint(), &labels, None);
+            if created && let Some(wal) = self.wal() {
+                // Retention removed the series between logging and now:
+                // name the new one in the log too.
+                log_series_now(wal, &series);
+            }
             if self.append_series(&series, it.t, it.v, tally)? {
                 it.sref = series.series_ref();
                 return Ok(());
             }
         }
     }
+
+    /// Logs a batch before it is applied: resolves every item's series
+    /// (creating new ones, which are empty and so invisible to queries
+    /// until their first sample), then commits one series record for the
+    /// series created and one samples record for all items, in order.
+    fn log_batch(&self, wal: &WalWriter, items: &mut [BatchItem<'_>]) {
+        LOG_BATCH.with_borrow_mut(|batch| {
+            let mut refs: Vec<Option<u64>> = Vec::with_capacity(items.len());
+            for block in items.chunks(BLOCK) {
+                let guards: Vec<_> = self.shards.iter().map(|s| s.read()).collect();
+                refs.extend(block.iter().map(|it| {
+                    match it.sref {
+                        SeriesRef::NONE => None,
+                        sref => guards[(sref.0 as usize) & (SHARDS - 1)]
+                            .by_handle(sref.0)
+                            .map(|s| s.wal_ref),
+                    }
+                }));
+            }
+            for (it, wal_ref) in items.iter_mut().zip(refs.iter_mut()) {
+                if wal_ref.is_none() {
+                    let labels = it.labels.get();
+                    let (series, created) =
+                        self.lookup_or_create(labels.fingerprint(), &labels, None);
+                    if created {
+                        batch.series(series.wal_ref, series.labels.len(), series.labels.iter());
+                    }
+                    it.sref = series.series_ref();
+                    *wal_ref = Some(series.wal_ref);
+                }
+            }
+            for (it, wal_ref) in items.iter().zip(&refs) {
+                batch.sample(wal_ref.unwrap_or_default(), it.t, it.v);
+            }
+            wal.commit(batch);
+        });
+    }
+}
+
+/// Logs one series record on its own (the rare path).
+fn log_series_now(wal: &WalWriter, series: &MemSeries) {
+    LOG_BATCH.with_borrow_mut(|batch| {
+        batch.series(series.wal_ref, series.labels.len(), series.labels.iter());
+        wal.commit(batch);
+    });
 }

@@ -45,6 +45,18 @@ impl BitWriter {
         &self.buf
     }
 
+    /// Bits still free in the last byte (for a snapshot of the writer).
+    pub fn free_bits(&self) -> u8 {
+        self.free
+    }
+
+    /// A writer continuing after `buf` with `free` bits left in its last
+    /// byte (the inverse of [`BitWriter::bytes`] and
+    /// [`BitWriter::free_bits`]). `None` when they do not fit together.
+    pub fn resume(buf: Vec<u8>, free: u8) -> Option<Self> {
+        (free < 8 && (free == 0 || !buf.is_empty())).then_some(BitWriter { buf, free })
+    }
+
     /// Bytes of heap the buffer holds (capacity, not length).
     pub fn capacity(&self) -> usize {
         self.buf.capacity()

@@ -16,8 +16,8 @@
 //! series data; appends to known series take only a shard read lock and the
 //! series' own mutex.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parking_lot::RwLock;
@@ -27,6 +27,7 @@ use super::select::select_postings;
 use super::series::{Appended, MemSeries};
 use super::shard::{SHARD_BITS, SHARDS, Shard};
 use super::stats::{Counters, HeadStats, Tally};
+use super::wal::WalWriter;
 use super::{AppendError, Appender, BatchItem, Querier, SeriesRef, SeriesSamples};
 use crate::model::{Labels, Matcher};
 
@@ -84,6 +85,9 @@ pub struct Head {
     /// Newest timestamp appended, which drives retention.
     max_time: AtomicI64,
     truncating: AtomicBool,
+    /// The write-ahead log every append goes through once attached (after
+    /// replay, which must not log again what it reads).
+    wal: OnceLock<Arc<WalWriter>>,
 }
 
 impl Default for Head {
@@ -102,7 +106,30 @@ impl Head {
             min_valid: AtomicI64::new(i64::MIN),
             max_time: AtomicI64::new(i64::MIN),
             truncating: AtomicBool::new(false),
+            wal: OnceLock::new(),
         }
+    }
+
+    /// Logs every append from now on to `wal`. Attach once, after replay.
+    pub fn attach_wal(&self, wal: Arc<WalWriter>) {
+        let _ = self.wal.set(wal);
+    }
+
+    /// The attached write-ahead log, if any.
+    pub fn wal(&self) -> Option<&Arc<WalWriter>> {
+        self.wal.get()
+    }
+
+    /// The oldest time the head still accepts (retention's cut).
+    pub fn min_valid_time(&self) -> Option<i64> {
+        Some(self.min_valid.load(Ordering::Relaxed)).filter(|&t| t != i64::MIN)
+    }
+
+    /// Makes every series id assigned from now on exceed `wal_ref`, so a
+    /// new series never takes a reference the log already used.
+    pub(crate) fn reserve_refs_through(&self, wal_ref: u64) {
+        let mut ix = self.index.write();
+        ix.next_id = ix.next_id.max(wal_ref >> SHARD_BITS);
     }
 
     pub fn options(&self) -> &HeadOptions {
@@ -119,21 +146,35 @@ impl Head {
         Some(self.max_time.load(Ordering::Relaxed)).filter(|&t| t != i64::MIN)
     }
 
-    /// The series with exactly these labels, created when new.
-    pub fn get_or_create(&self, labels: &Labels) -> Arc<MemSeries> {
+    /// The series with exactly these labels, created when new. Not
+    /// logged: appends go through [`Appender`]; this is for replay and
+    /// tests.
+    pub(crate) fn get_or_create(&self, labels: &Labels) -> Arc<MemSeries> {
         self.get_or_create_fp(labels.fingerprint(), labels)
     }
 
     /// [`Head::get_or_create`] with the fingerprint given, so tests can
     /// force collisions.
     pub(crate) fn get_or_create_fp(&self, fp: u64, labels: &Labels) -> Arc<MemSeries> {
+        self.lookup_or_create(fp, labels, None).0
+    }
+
+    /// The series with these labels, and whether this call created it.
+    /// A new series takes `wal_ref` as its log reference when given (a
+    /// replayed series), else its own id.
+    pub(crate) fn lookup_or_create(
+        &self,
+        fp: u64,
+        labels: &Labels,
+        wal_ref: Option<u64>,
+    ) -> (Arc<MemSeries>, bool) {
         let shard = &self.shards[(fp as usize) & (SHARDS - 1)];
         if let Some(s) = shard.read().find(fp, labels) {
-            return s.clone();
+            return (s.clone(), false);
         }
         let mut shard_w = shard.write();
         if let Some(s) = shard_w.find(fp, labels) {
-            return s.clone();
+            return (s.clone(), false);
         }
         let handle = shard_w.alloc_handle(fp);
         let series = {
@@ -141,18 +182,54 @@ impl Head {
             ix.next_id += 1;
             let id = (ix.next_id << SHARD_BITS) | (fp & (SHARDS as u64 - 1));
             ix.postings.add(id, labels);
-            Arc::new(MemSeries::new(id, handle, fp, labels))
+            Arc::new(MemSeries::new(
+                id,
+                handle,
+                fp,
+                wal_ref.unwrap_or(id),
+                labels,
+            ))
         };
         shard_w.insert(series.clone());
         Counters::add(&self.counters.series, 1);
         Counters::add(&self.counters.series_created, 1);
+        (series, true)
+    }
+
+    /// Puts a series with its chunks (from a snapshot) into the head. When
+    /// the series already has samples, the snapshot's are dropped.
+    pub(crate) fn install(
+        &self,
+        wal_ref: u64,
+        labels: &Labels,
+        restored: super::series::SeriesData,
+    ) -> Arc<MemSeries> {
+        let (series, _) = self.lookup_or_create(labels.fingerprint(), labels, Some(wal_ref));
+        let max_t = {
+            let mut data = series.data.lock();
+            if !data.is_empty() {
+                return series.clone();
+            }
+            Counters::add(&self.counters.chunks, restored.num_chunks() as u64);
+            Counters::add(&self.counters.chunk_bytes, restored.chunk_bytes() as u64);
+            *data = restored;
+            data.max_time()
+        };
+        if let Some(t) = max_t {
+            self.note_time(t);
+        }
         series
     }
 
-    /// Appends to a series obtained from [`Head::get_or_create`] (or a
-    /// scrape cache). Returns `Ok(false)` when retention has removed the
-    /// series meanwhile: look it up again.
-    pub fn append_to(&self, series: &MemSeries, t: i64, v: f64) -> Result<bool, AppendError> {
+    /// Appends to a series obtained from [`Head::get_or_create`], without
+    /// logging. Returns `Ok(false)` when retention has removed the series
+    /// meanwhile: look it up again.
+    pub(crate) fn append_to(
+        &self,
+        series: &MemSeries,
+        t: i64,
+        v: f64,
+    ) -> Result<bool, AppendError> {
         let mut tally = Tally::default();
         let result = self.append_series(series, t, v, &mut tally);
         self.finish(&tally);
@@ -278,6 +355,15 @@ impl Head {
         removed.len()
     }
 
+    /// Whether a series with exactly these labels is in the head.
+    pub fn contains(&self, labels: &Labels) -> bool {
+        let fp = labels.fingerprint();
+        self.shards[(fp as usize) & (SHARDS - 1)]
+            .read()
+            .find(fp, labels)
+            .is_some()
+    }
+
     /// The live series behind a handle from [`Appender::append_ref`].
     pub fn series_by_ref(&self, sref: SeriesRef) -> Option<Arc<MemSeries>> {
         let shard = self.shards[(sref.0 as usize) & (SHARDS - 1)].read();
@@ -346,6 +432,13 @@ impl Appender for Head {
         t: i64,
         v: f64,
     ) -> Result<SeriesRef, AppendError> {
+        if self.wal.get().is_some() {
+            // Logged appends take the batch path: log, then apply.
+            let mut items = [BatchItem::new(sref, labels, t, v)];
+            self.append_batch_impl(&mut items);
+            let [item] = items;
+            return item.result.map(|()| item.sref);
+        }
         if sref != SeriesRef::NONE {
             // The shard's read lock is held across the append so the lookup
             // needs no reference count traffic on the series.

@@ -31,6 +31,7 @@ mod shard;
 mod stats;
 #[cfg(test)]
 mod tests;
+pub mod wal;
 
 pub use cache::{CacheSlot, SeriesCache};
 pub use head::{Head, HeadOptions};

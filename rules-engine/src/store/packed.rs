@@ -32,6 +32,15 @@ impl PackedLabels {
         }
     }
 
+    /// Number of labels.
+    pub fn len(&self) -> usize {
+        self.ends.len() / 2
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
     /// (name, value) pairs, sorted by name as the source set was.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.ends.chunks_exact(2).scan(0usize, |start, pair| {

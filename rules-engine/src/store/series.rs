@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 
 use super::chunk::{Chunk, ChunkRef, OpenChunk};
 use super::packed::PackedLabels;
+use super::wal::codec::{Cursor, put_uvarint};
 use super::{AppendError, SeriesRef};
 use crate::model::{Labels, Sample};
 
@@ -32,16 +33,27 @@ pub struct MemSeries {
     /// The [`SeriesRef`] handed to appenders (shard, slot, generation).
     pub(crate) handle: u64,
     pub(crate) fingerprint: u64,
+    /// The series' reference in the write-ahead log: its `id` when this
+    /// process created it, the logged reference when replay did (so the
+    /// log's older segments and its newer ones agree).
+    pub(crate) wal_ref: u64,
     pub(crate) labels: PackedLabels,
     pub(crate) data: Mutex<SeriesData>,
 }
 
 impl MemSeries {
-    pub(crate) fn new(id: u64, handle: u64, fingerprint: u64, labels: &Labels) -> Self {
+    pub(crate) fn new(
+        id: u64,
+        handle: u64,
+        fingerprint: u64,
+        wal_ref: u64,
+        labels: &Labels,
+    ) -> Self {
         MemSeries {
             id,
             handle,
             fingerprint,
+            wal_ref,
             labels: PackedLabels::new(labels),
             data: Mutex::new(SeriesData::default()),
         }
@@ -216,6 +228,40 @@ impl SeriesData {
     /// Bytes of chunk payload, for memory accounting.
     pub fn chunk_bytes(&self) -> usize {
         self.chunks().map(|c| c.byte_len()).sum()
+    }
+
+    /// The chunks as bytes, for the shutdown snapshot.
+    pub(crate) fn persist(&self, out: &mut Vec<u8>) {
+        put_uvarint(out, self.closed.len() as u64);
+        for c in &self.closed {
+            c.persist(out);
+        }
+        out.push(u8::from(self.open.is_some()));
+        if let Some(open) = &self.open {
+            open.persist(out);
+        }
+    }
+
+    /// The inverse of [`SeriesData::persist`]; `None` on other bytes.
+    pub(crate) fn restore(c: &mut Cursor<'_>) -> Option<SeriesData> {
+        let n = usize::try_from(c.uvarint()?).ok()?;
+        let mut closed = Vec::with_capacity(n.min(c.remaining()));
+        for _ in 0..n {
+            closed.push(Chunk::restore(c)?);
+        }
+        let open = match c.byte()? {
+            0 => None,
+            1 => Some(OpenChunk::restore(c)?),
+            _ => return None,
+        };
+        // Every series in the head has an open chunk (closed ones only
+        // ever come before it).
+        open.as_ref()?;
+        Some(SeriesData {
+            closed,
+            open,
+            removed: false,
+        })
     }
 
     fn chunks(&self) -> impl Iterator<Item = ChunkRef<'_>> {

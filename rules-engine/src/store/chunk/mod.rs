@@ -32,6 +32,7 @@
 
 mod encoding;
 mod iter;
+mod persist;
 #[cfg(test)]
 mod tests;
 

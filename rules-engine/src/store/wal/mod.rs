@@ -1,0 +1,309 @@
+//! The write-ahead log: every append is logged before it is applied, so
+//! a restart (a crash, a kill, an upgrade) loses nothing the head held.
+//!
+//! ```text
+//! <storage.path>/
+//!   lock                              one process per directory (pid inside)
+//!   wal/00000000 00000001 ...         segments (Prometheus's WAL format)
+//!   wal/checkpoint.00000041/          what older segments still held
+//!   wal/corrupt-<time>/               damaged data moved aside at replay
+//!   vigil-snapshot.<seg>.<offset>/    the head at the last clean shutdown
+//! ```
+//!
+//! [`Wal::open`] locks the directory, loads the snapshot when there is
+//! one, replays the log after it into the head, then attaches a writer so
+//! appends from then on are logged. [`Wal::maintain`] cuts segments and
+//! folds old ones into a checkpoint as retention moves;
+//! [`Wal::shutdown`] writes the snapshot. The byte format is in
+//! `FORMAT.md` beside this file.
+
+mod checkpoint;
+pub(crate) mod codec;
+mod dir;
+mod lock;
+mod page;
+mod reader;
+mod record;
+mod replay;
+mod snapshot;
+mod stats;
+#[cfg(test)]
+mod tests;
+mod writer;
+
+pub use checkpoint::CheckpointStats;
+pub use lock::{DirLock, LockError};
+pub use reader::FrameError;
+pub use replay::ReplayReport;
+pub use snapshot::LogPosition;
+pub use stats::WalStats;
+pub use writer::{LogBatch, SegmentSpan, SyncPolicy, WalOptions, WalWriter};
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use stats::WalCounters;
+
+use super::Head;
+
+/// Why the log could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum WalError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error("storage.path {dir}: {source}")]
+    Io {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The log of one data directory, attached to its head.
+pub struct Wal {
+    data_dir: PathBuf,
+    wal_dir: PathBuf,
+    head: Arc<Head>,
+    writer: Arc<WalWriter>,
+    counters: Arc<WalCounters>,
+    /// Cut a segment once its oldest sample is this old, so checkpoints
+    /// can fold it away even when it is far from full.
+    segment_span: i64,
+    _lock: DirLock,
+}
+
+impl std::fmt::Debug for Wal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wal").field("dir", &self.wal_dir).finish()
+    }
+}
+
+impl Wal {
+    /// Locks `data_dir`, restores the head from the snapshot and the log,
+    /// and attaches a writer to `head`. Damage in the log is reported in
+    /// the returned report (and moved aside), never an error.
+    pub fn open(
+        data_dir: &Path,
+        head: &Arc<Head>,
+        opts: WalOptions,
+    ) -> Result<(Wal, ReplayReport), WalError> {
+        let io = |source| WalError::Io {
+            dir: data_dir.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(data_dir).map_err(io)?;
+        let lock = DirLock::acquire(data_dir)?;
+        let wal_dir = data_dir.join("wal");
+        std::fs::create_dir_all(&wal_dir).map_err(io)?;
+        remove_temporaries(&wal_dir);
+        let counters = Arc::new(WalCounters::default());
+        let started = Instant::now();
+
+        let mut replayer = replay::Replayer::new(head);
+        let from = load_snapshot(data_dir, &wal_dir, &mut replayer, head, &counters);
+        replay::replay(&wal_dir, &mut replayer, from, &counters).map_err(io)?;
+        let report = replayer.finish();
+        let seconds = started.elapsed().as_secs_f64();
+        record_replay(&counters, &report, seconds);
+
+        let writer = WalWriter::open(
+            &wal_dir,
+            report.next_segment,
+            report.spans.clone(),
+            opts,
+            counters.clone(),
+        )
+        .map_err(io)?;
+        head.attach_wal(writer.clone());
+        let retention = head.options().retention.as_millis().min(i64::MAX as u128) as i64;
+        let report = ReplayReport { seconds, ..report };
+        Ok((
+            Wal {
+                data_dir: data_dir.to_path_buf(),
+                wal_dir,
+                head: head.clone(),
+                writer,
+                counters,
+                segment_span: (retention / 6).max(60_000),
+                _lock: lock,
+            },
+            report,
+        ))
+    }
+
+    pub fn stats(&self) -> WalStats {
+        self.counters.snapshot()
+    }
+
+    /// Bytes of the log on disk (segments and checkpoints).
+    pub fn disk_bytes(&self) -> u64 {
+        dir::size_of(&self.wal_dir)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.wal_dir
+    }
+
+    /// Cuts the current segment when it holds data older than a sixth of
+    /// the head's window, then folds every closed segment that only holds
+    /// data older than the head's cut into a checkpoint. Run it now and
+    /// then (vigil does every minute), off the append path.
+    pub fn maintain(&self) -> std::io::Result<Option<CheckpointStats>> {
+        let Some(max_t) = self.head.max_time() else {
+            return Ok(None);
+        };
+        let (index, len) = self.writer.position();
+        if len > 0
+            && let Some(first) = self.writer.current_min_time()
+            && max_t - first >= self.segment_span
+        {
+            self.writer.cut_segment()?;
+            tracing::debug!(segment = index, "write-ahead log segment cut");
+        }
+        let Some(mint) = self.head.min_valid_time() else {
+            return Ok(None);
+        };
+        let through = self
+            .writer
+            .closed_segments()
+            .iter()
+            .take_while(|s| s.max_t.is_none_or(|t| t < mint))
+            .map(|s| s.index)
+            .last();
+        let Some(through) = through else {
+            return Ok(None);
+        };
+        let result = checkpoint::create(&self.wal_dir, through, mint, &self.head, &self.counters);
+        match &result {
+            Ok(stats) => {
+                self.writer.forget_up_to(through);
+                snapshot::remove_through(&self.data_dir, through);
+                tracing::info!(
+                    through,
+                    series = stats.series,
+                    samples = stats.samples,
+                    segments = stats.segments_removed,
+                    "write-ahead log checkpoint written"
+                );
+            }
+            Err(e) => {
+                WalCounters::add(&self.counters.checkpoint_failures, 1);
+                tracing::warn!(error = %e, "write-ahead log checkpoint failed; segments kept");
+            }
+        }
+        result.map(Some)
+    }
+
+    /// Writes the shutdown snapshot (call once appends have stopped) and
+    /// syncs the log.
+    pub fn shutdown(&self) {
+        let started = Instant::now();
+        self.writer.close();
+        let (segment, offset) = self.writer.position();
+        match snapshot::write(&self.data_dir, &self.head, LogPosition { segment, offset }) {
+            Ok(path) => tracing::info!(
+                path = %path.display(),
+                seconds = started.elapsed().as_secs_f64(),
+                "head snapshot written"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "head snapshot failed; the next start replays the log")
+            }
+        }
+    }
+
+    /// Runs [`Wal::maintain`] every `every` on a thread of its own until
+    /// the returned guard is dropped.
+    pub fn start_maintenance(self: &Arc<Self>, every: Duration) -> MaintenanceGuard {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let wal = Arc::downgrade(self);
+        let handle = std::thread::Builder::new()
+            .name("wal-maintain".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
+                    let Some(wal) = wal.upgrade() else { return };
+                    let _ = wal.maintain();
+                }
+            })
+            .ok();
+        MaintenanceGuard {
+            stop: Some(tx),
+            handle,
+        }
+    }
+}
+
+/// Stops the maintenance thread when dropped.
+pub struct MaintenanceGuard {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for MaintenanceGuard {
+    fn drop(&mut self) {
+        self.stop.take();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Loads the newest usable snapshot; returns where the log continues
+/// after it, or `None` to replay from the checkpoint.
+fn load_snapshot(
+    data_dir: &Path,
+    wal_dir: &Path,
+    replayer: &mut replay::Replayer<'_>,
+    head: &Head,
+    counters: &WalCounters,
+) -> Option<(u32, u64)> {
+    let (path, pos) = snapshot::list(data_dir).pop()?;
+    // The segment the snapshot ends in must still be there, and no
+    // checkpoint may have folded it.
+    let checkpoint = dir::last_checkpoint(wal_dir).ok().flatten().map(|(i, _)| i);
+    let usable = dir::segment_path(wal_dir, pos.segment).exists()
+        && checkpoint.is_none_or(|c| c < pos.segment);
+    if !usable {
+        tracing::info!(snapshot = %path.display(), "head snapshot is older than the log; replaying the log");
+        let _ = std::fs::remove_dir_all(&path);
+        return None;
+    }
+    match snapshot::load(&path, replayer, head) {
+        Ok(series) => {
+            counters.snapshot_loaded.store(1, Ordering::Relaxed);
+            tracing::info!(snapshot = %path.display(), series, "head snapshot loaded");
+            Some((pos.segment, pos.offset))
+        }
+        Err(e) => {
+            WalCounters::add(&counters.corruptions, 1);
+            tracing::warn!(error = %e, "head snapshot unusable; replaying the whole log");
+            None
+        }
+    }
+}
+
+/// Half-written checkpoints from a crash.
+fn remove_temporaries(wal_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(wal_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("checkpoint.") && name.ends_with(".tmp") {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+fn record_replay(c: &WalCounters, r: &ReplayReport, seconds: f64) {
+    c.replay_nanos
+        .store((seconds * 1e9) as u64, Ordering::Relaxed);
+    c.replayed_segments.store(r.segments, Ordering::Relaxed);
+    c.replayed_series.store(r.series, Ordering::Relaxed);
+    c.replayed_samples.store(r.samples, Ordering::Relaxed);
+    c.replay_unknown_refs
+        .store(r.unknown_refs, Ordering::Relaxed);
+}
