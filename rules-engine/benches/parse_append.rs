@@ -7,11 +7,13 @@
 #[path = "support/synth.rs"]
 mod synth;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use vigil::model::Labels;
 use vigil::parse::{Entry, ParseOptions, Parser};
+use vigil::store::wal::{Wal, WalOptions};
 use vigil::store::{Appender, BatchItem, Head, HeadOptions, SeriesCache, SeriesRef};
 
 /// The allocator the `vigil` binary runs with, so the figure is the
@@ -108,6 +110,24 @@ fn bench(c: &mut Criterion) {
             k += 1;
             t += 15_000;
             ingest(&head, &mut cache, &bodies[k % BODIES], t)
+        })
+    });
+
+    // The same with the write-ahead log attached (default options: snappy,
+    // fsync every second in the background): the log's share of a scrape.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let logged = Arc::new(Head::new(HeadOptions {
+        retention: Duration::from_secs(1800),
+        ..HeadOptions::default()
+    }));
+    let (_wal, _) = Wal::open(dir.path(), &logged, WalOptions::default()).expect("wal");
+    let mut cache = Cache::default();
+    ingest(&logged, &mut cache, &bodies[0], t);
+    g.bench_function("parse_and_append_logged", |b| {
+        b.iter(|| {
+            k += 1;
+            t += 15_000;
+            ingest(&logged, &mut cache, &bodies[k % BODIES], t)
         })
     });
 

@@ -219,6 +219,13 @@ impl Vigil {
             report.samples,
             report.seconds
         );
+        if report.samples > 0 || wal.stats().snapshot_loaded {
+            self.scrape
+                .restored_history(crate::scrape::RestoredHistory {
+                    store: self.head.clone(),
+                    lookback_ms: config.query.lookback_delta.as_millis(),
+                });
+        }
         let _ = self.wal.set(Arc::new(wal));
         Ok(())
     }

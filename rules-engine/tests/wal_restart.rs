@@ -118,7 +118,10 @@ alerting:
 }
 
 async fn active_at(v: &VigilProcess, name: &str) -> i64 {
-    let a = v.alert(name).await.unwrap_or_else(|| panic!("{name} active"));
+    let a = v
+        .alert(name)
+        .await
+        .unwrap_or_else(|| panic!("{name} active"));
     chrono::DateTime::parse_from_rfc3339(a["activeAt"].as_str().unwrap())
         .unwrap()
         .timestamp_millis()
@@ -162,7 +165,12 @@ async fn alerts_and_samples_survive_sigkill_and_sigterm() {
 
     // A second vigil on the same directory is refused, naming the owner.
     let other = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(["run", "--web.listen-address", "127.0.0.1:0", "--config.file"])
+        .args([
+            "run",
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--config.file",
+        ])
         .arg(&config)
         .output()
         .unwrap();

@@ -21,7 +21,7 @@ use super::clock::Clock;
 use super::file_sd::{FileSd, static_groups};
 use super::metadata::MetadataStore;
 use super::scrape_loop;
-use super::scraper::{ScrapeStatus, Scraper};
+use super::scraper::{RestoredHistory, ScrapeStatus, Scraper};
 use super::stats::ScrapeCounters;
 use super::target::{Target, TargetGroup, targets_from_group};
 
@@ -74,6 +74,9 @@ pub struct ScrapeManager {
     /// Set by [`ScrapeManager::shutdown`]: loops end without staleness
     /// markers.
     exiting: Arc<AtomicBool>,
+    /// History replayed at start, which new targets' first scrapes check
+    /// for series that vanished meanwhile.
+    restored: std::sync::OnceLock<RestoredHistory>,
     me: Weak<ScrapeManager>,
 }
 
@@ -86,6 +89,7 @@ impl ScrapeManager {
             metadata: Arc::new(MetadataStore::default()),
             counters: Arc::new(ScrapeCounters::default()),
             exiting: Arc::new(AtomicBool::new(false)),
+            restored: std::sync::OnceLock::new(),
             me: me.clone(),
         })
     }
@@ -188,7 +192,8 @@ impl ScrapeManager {
                 self.appender.clone(),
             )
             .with_metadata(self.metadata.clone())
-            .with_counters(self.counters.clone());
+            .with_counters(self.counters.clone())
+            .with_restored(self.restored.get().cloned());
             let status = scraper.status();
             let cancel = CancellationToken::new();
             let handle = tokio::spawn(scrape_loop::run(
@@ -265,6 +270,13 @@ impl ScrapeManager {
                 .extend(pool.dropped.iter().map(|l| (job.clone(), l.clone())));
         }
         view
+    }
+
+    /// The store holds history from before a restart: each target's first
+    /// scrape marks stale its series that vanished meanwhile. Call before
+    /// the first [`ScrapeManager::apply`].
+    pub fn restored_history(&self, history: RestoredHistory) {
+        let _ = self.restored.set(history);
     }
 
     /// Stops every loop (vigil is exiting: no staleness markers, so the

@@ -20,5 +20,5 @@ pub mod target;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use manager::{ActiveTarget, ScrapeManager, TargetsView};
-pub use scraper::{Health, ScrapeReport, ScrapeStatus, Scraper};
+pub use scraper::{Health, RestoredHistory, ScrapeReport, ScrapeStatus, Scraper};
 pub use target::{Target, TargetGroup};

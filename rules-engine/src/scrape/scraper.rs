@@ -88,6 +88,17 @@ pub struct Scraper {
     status: Arc<Mutex<ScrapeStatus>>,
     metadata: Option<Arc<MetadataStore>>,
     counters: Option<Arc<ScrapeCounters>>,
+    /// History restored at start (from the write-ahead log): the first
+    /// successful scrape marks stale what the target no longer exposes.
+    restored: Option<RestoredHistory>,
+}
+
+/// What a scraper needs to retire series that vanished while vigil was
+/// down: the store to look in and how far back a series is still visible.
+#[derive(Clone)]
+pub struct RestoredHistory {
+    pub store: Arc<dyn crate::store::Querier>,
+    pub lookback_ms: i64,
 }
 
 /// Hash maps keyed by data the target controls: foldhash is fast and
@@ -141,12 +152,20 @@ impl Scraper {
             status: Arc::new(Mutex::new(ScrapeStatus::default())),
             metadata: None,
             counters: None,
+            restored: None,
         }
     }
 
     /// Adds every scrape's outcome to the job's totals in `counters`.
     pub fn with_counters(mut self, counters: Arc<ScrapeCounters>) -> Self {
         self.counters = Some(counters);
+        self
+    }
+
+    /// Retires, at the first successful scrape, the target's restored
+    /// series it no longer exposes.
+    pub fn with_restored(mut self, restored: Option<RestoredHistory>) -> Self {
+        self.restored = restored;
         self
     }
 
@@ -246,6 +265,9 @@ impl Scraper {
             .collect();
         report.stale_markers += vanished.len();
         self.appender.append_batch(&mut { vanished });
+        if let Some(restored) = self.restored.take() {
+            report.stale_markers += self.retire_restored(&restored, &current, t);
+        }
         self.previous = current;
         if let Some(store) = &self.metadata {
             for m in metadata.values_mut().filter(|m| m.kind.is_empty()) {
@@ -315,6 +337,46 @@ impl Scraper {
             }
         }
         Ok(accepted)
+    }
+
+    /// Marks stale, at `t`, the series this target wrote before vigil
+    /// restarted that its first scrape since no longer has: without it they
+    /// would stay visible for the lookback window (Prometheus's behaviour
+    /// after a restart), and an alert on a vanished series would wait
+    /// minutes to resolve. Series are the target's when they carry all its
+    /// target labels.
+    fn retire_restored(
+        &self,
+        restored: &RestoredHistory,
+        current: &Map<usize, (Arc<CachedSeries>, bool)>,
+        t: i64,
+    ) -> usize {
+        let matchers: Vec<crate::model::Matcher> = self
+            .target_labels
+            .iter()
+            .map(|l| crate::model::Matcher::equal(l.name.clone(), l.value.clone()))
+            .collect();
+        if matchers.is_empty() {
+            return 0;
+        }
+        let scraped: std::collections::HashSet<Labels> = current
+            .values()
+            .map(|(s, _)| s.labels.to_labels())
+            .collect();
+        let report: std::collections::HashSet<&str> = REPORT_SERIES.iter().copied().collect();
+        let gone: Vec<Labels> = restored
+            .store
+            .series(&matchers, t - restored.lookback_ms, t)
+            .into_iter()
+            .filter(|l| !scraped.contains(l))
+            .filter(|l| !l.metric_name().is_some_and(|n| report.contains(n)))
+            .collect();
+        let mut items: Vec<BatchItem> = gone
+            .iter()
+            .map(|l| BatchItem::new(SeriesRef::NONE, l, t, stale_nan()))
+            .collect();
+        self.appender.append_batch(&mut items);
+        items.len()
     }
 
     /// Marks every series of the last successful scrape stale at `t`.
