@@ -75,6 +75,8 @@ pub mod index;
 pub mod meta;
 mod mmap;
 pub mod reader;
+#[cfg(test)]
+mod tests;
 pub mod tombstones;
 pub mod writer;
 pub mod xor;

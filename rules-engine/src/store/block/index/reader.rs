@@ -48,8 +48,7 @@ impl IndexReader {
         r.read_symbols(toc.symbols)?;
         r.read_series(&toc)?;
         r.read_postings_table(toc.postings_table)?;
-        // Not used for lookups, but part of the file: check it too.
-        r.section(toc.label_indices_table)?;
+        r.check_label_indices(toc.label_indices_table)?;
         Ok(r)
     }
 
@@ -247,6 +246,33 @@ impl IndexReader {
             ));
         }
         self.names = names;
+        Ok(())
+    }
+
+    /// Label indices are not used for lookups since Prometheus 2.x, but
+    /// they are part of the file: check the table and each one's checksum.
+    fn check_label_indices(&self, off: u64) -> Result<(), BlockError> {
+        let (start, body) = self.section(off)?;
+        let mut d = Decbuf::new(body);
+        let count = d.be32().map_err(self.decode_err(start))?;
+        for _ in 0..count {
+            let entry_at = start + d.pos();
+            let e = (|| {
+                let keys = d.uvarint()?;
+                for _ in 0..keys.min(body.len() as u64) {
+                    d.uvarint_str()?;
+                }
+                Ok((keys, d.uvarint()?))
+            })();
+            let (keys, at) = e.map_err(self.decode_err(start))?;
+            if keys != 1 {
+                return Err(self.corrupt(
+                    entry_at,
+                    format!("label index table entry with {keys} keys"),
+                ));
+            }
+            self.section(at)?;
+        }
         Ok(())
     }
 
