@@ -69,12 +69,16 @@
 //! - The tombstones checksum leaves out the magic and version byte.
 
 pub mod chunks;
+pub mod compact;
 mod enc;
 pub mod error;
 pub mod index;
+pub mod merge;
 pub mod meta;
 mod mmap;
 pub mod reader;
+pub mod retention;
+pub mod scan;
 #[cfg(test)]
 mod tests;
 pub mod tombstones;
@@ -82,7 +86,9 @@ pub mod writer;
 pub mod xor;
 
 pub use error::BlockError;
+pub use merge::MergeQuerier;
 pub use meta::{BlockDesc, BlockMeta, BlockStats, Compaction};
 pub use reader::Block;
+pub use retention::{Retention, TMP_FOR_DELETION};
 pub use tombstones::Tombstones;
 pub use writer::{BlockWriter, TMP_FOR_CREATION, write_block};
