@@ -68,6 +68,7 @@
 //!   block cut from the head for samples up to `t` ends at `t + 1`.
 //! - The tombstones checksum leaves out the magic and version byte.
 
+pub mod backfill;
 pub mod chunks;
 pub mod compact;
 mod enc;
