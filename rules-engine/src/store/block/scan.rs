@@ -125,4 +125,45 @@ mod tests {
         assert_eq!(scan.blocks[0].dir(), good);
         assert_eq!(scan.corrupt.len(), 2);
     }
+
+    /// A writer killed at any step (between any two files) leaves only a
+    /// temporary directory, which the next scan removes; blocks already in
+    /// place are untouched.
+    #[test]
+    fn interrupted_writes_leave_no_half_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let (done, series) = super::super::tests::write_sample_block(dir.path());
+        // Killed before and after adding series: the process dies, Drop never runs.
+        let w = super::super::BlockWriter::create(dir.path(), 0, 10_000_000).unwrap();
+        std::mem::forget(w);
+        let mut w = super::super::BlockWriter::create(dir.path(), 0, 10_000_000).unwrap();
+        w.add_series(&series[0].0, &series[0].1).unwrap();
+        std::mem::forget(w);
+        // Killed after each file of the commit, before the rename.
+        let files = ["chunks", "index", "tombstones", "meta.json"];
+        for n in 0..=files.len() {
+            let tmp = dir
+                .path()
+                .join(format!("{}{TMP_FOR_CREATION}", Ulid::new()));
+            fs::create_dir(&tmp).unwrap();
+            for f in &files[..n] {
+                let from = done.join(f);
+                if from.is_dir() {
+                    fs::create_dir(tmp.join(f)).unwrap();
+                    for e in fs::read_dir(&from).unwrap() {
+                        let e = e.unwrap();
+                        fs::copy(e.path(), tmp.join(f).join(e.file_name())).unwrap();
+                    }
+                } else {
+                    fs::copy(&from, tmp.join(f)).unwrap();
+                }
+            }
+        }
+        let scan = open_dir(dir.path(), true).unwrap();
+        assert_eq!(scan.blocks.len(), 1);
+        assert_eq!(scan.blocks[0].dir(), done);
+        assert!(scan.corrupt.is_empty());
+        assert_eq!(scan.removed.len(), 2 + files.len() + 1);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 }

@@ -38,6 +38,9 @@ fn put_section(out: &mut Vec<u8>, body: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Label name -> value -> ids of the series carrying the pair.
+type Postings<'a> = BTreeMap<&'a str, BTreeMap<&'a str, Vec<u32>>>;
+
 /// Builds the index for `series`, which must be sorted by labels with no
 /// duplicates.
 pub fn encode_index(series: &[IndexSeries<'_>]) -> Result<Vec<u8>, String> {
@@ -52,93 +55,20 @@ pub fn encode_index(series: &[IndexSeries<'_>]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     put_be32(&mut out, MAGIC);
     out.push(VERSION);
-    let mut toc = Toc::default();
-
-    // Symbols: every name and value, sorted, referenced by position; plus
-    // the empty string, which Prometheus always lists (it is the key of
-    // the all-series postings list).
-    let symbols: BTreeSet<&str> = series
-        .iter()
-        .flat_map(|s| {
-            s.labels
-                .iter()
-                .flat_map(|l| [l.name.as_str(), l.value.as_str()])
-        })
-        .chain([""])
-        .collect();
-    let symbol_ref: HashMap<&str, u32> = symbols
-        .iter()
-        .enumerate()
-        .map(|(i, &s)| (s, i as u32))
-        .collect();
-    toc.symbols = out.len() as u64;
-    let mut body = Vec::new();
-    put_be32(&mut body, symbols.len() as u32);
-    for s in &symbols {
-        put_uvarint_str(&mut body, s);
-    }
-    put_section(&mut out, &body)?;
-
-    // Series, 16-byte aligned; postings gathered on the way.
+    let mut toc = Toc {
+        symbols: out.len() as u64,
+        ..Toc::default()
+    };
+    let symbol_ref = write_symbols(&mut out, series)?;
     toc.series = out.len() as u64;
-    let mut all: Vec<u32> = Vec::with_capacity(series.len());
-    let mut postings: BTreeMap<&str, BTreeMap<&str, Vec<u32>>> = BTreeMap::new();
-    for s in series {
-        pad(&mut out, 16);
-        let id = u32::try_from(out.len() / 16)
-            .map_err(|_| "index exceeds 64 GiB of series".to_string())?;
-        all.push(id);
-        body.clear();
-        encode_series(&mut body, s, &symbol_ref)?;
-        put_uvarint(&mut out, body.len() as u64);
-        out.extend_from_slice(&body);
-        put_be32(&mut out, crc32c::crc32c(&body));
-        for l in s.labels {
-            postings
-                .entry(&l.name)
-                .or_default()
-                .entry(&l.value)
-                .or_default()
-                .push(id);
-        }
-    }
-
-    // Label indices (unused by readers since 2.x, written for compatibility).
+    let (all, postings) = write_series(&mut out, series, &symbol_ref)?;
     toc.label_indices = out.len() as u64;
-    let mut label_index_offsets = Vec::with_capacity(postings.len());
-    for (name, values) in &postings {
-        pad(&mut out, 4);
-        label_index_offsets.push((*name, out.len() as u64));
-        body.clear();
-        put_be32(&mut body, 1);
-        put_be32(&mut body, values.len() as u32);
-        for v in values.keys() {
-            put_be32(&mut body, symbol_ref[v]);
-        }
-        put_section(&mut out, &body)?;
-    }
-
-    // Postings, the all-series list first, then by name and value.
+    let label_index_offsets = write_label_indices(&mut out, &postings, &symbol_ref)?;
     toc.postings = out.len() as u64;
-    let mut postings_offsets: Vec<(&str, &str, u64)> = Vec::new();
-    let lists = std::iter::once(("", "", &all)).chain(
-        postings
-            .iter()
-            .flat_map(|(n, vs)| vs.iter().map(move |(v, ids)| (*n, *v, ids))),
-    );
-    for (name, value, ids) in lists {
-        pad(&mut out, 4);
-        postings_offsets.push((name, value, out.len() as u64));
-        body.clear();
-        put_be32(&mut body, ids.len() as u32);
-        for &id in ids {
-            put_be32(&mut body, id);
-        }
-        put_section(&mut out, &body)?;
-    }
+    let postings_offsets = write_postings(&mut out, &all, &postings)?;
 
     toc.label_indices_table = out.len() as u64;
-    body.clear();
+    let mut body = Vec::new();
     put_be32(&mut body, label_index_offsets.len() as u32);
     for (name, off) in &label_index_offsets {
         put_uvarint(&mut body, 1);
@@ -172,6 +102,116 @@ pub fn encode_index(series: &[IndexSeries<'_>]) -> Result<Vec<u8>, String> {
     let crc = crc32c::crc32c(&out[start..]);
     put_be32(&mut out, crc);
     Ok(out)
+}
+
+/// Every name and value, sorted, referenced by position; plus the empty
+/// string, which Prometheus always lists (the key of the all-series
+/// postings list). Returns each symbol's reference.
+fn write_symbols<'a>(
+    out: &mut Vec<u8>,
+    series: &[IndexSeries<'a>],
+) -> Result<HashMap<&'a str, u32>, String> {
+    let symbols: BTreeSet<&str> = series
+        .iter()
+        .flat_map(|s| {
+            s.labels
+                .iter()
+                .flat_map(|l| [l.name.as_str(), l.value.as_str()])
+        })
+        .chain([""])
+        .collect();
+    let mut body = Vec::new();
+    put_be32(&mut body, symbols.len() as u32);
+    for s in &symbols {
+        put_uvarint_str(&mut body, s);
+    }
+    put_section(out, &body)?;
+    Ok(symbols
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| (s, i as u32))
+        .collect())
+}
+
+/// The series entries, 16-byte aligned; returns their ids and postings.
+fn write_series<'a>(
+    out: &mut Vec<u8>,
+    series: &[IndexSeries<'a>],
+    symbol_ref: &HashMap<&str, u32>,
+) -> Result<(Vec<u32>, Postings<'a>), String> {
+    let mut all: Vec<u32> = Vec::with_capacity(series.len());
+    let mut postings = Postings::new();
+    let mut body = Vec::new();
+    for s in series {
+        pad(out, 16);
+        let id = u32::try_from(out.len() / 16)
+            .map_err(|_| "index exceeds 64 GiB of series".to_string())?;
+        all.push(id);
+        body.clear();
+        encode_series(&mut body, s, symbol_ref)?;
+        put_uvarint(out, body.len() as u64);
+        out.extend_from_slice(&body);
+        put_be32(out, crc32c::crc32c(&body));
+        for l in s.labels {
+            postings
+                .entry(&l.name)
+                .or_default()
+                .entry(&l.value)
+                .or_default()
+                .push(id);
+        }
+    }
+    Ok((all, postings))
+}
+
+/// One label index per name, 4-byte aligned (unused by readers since
+/// Prometheus 2.x, written for compatibility); returns their offsets.
+fn write_label_indices<'a>(
+    out: &mut Vec<u8>,
+    postings: &Postings<'a>,
+    symbol_ref: &HashMap<&str, u32>,
+) -> Result<Vec<(&'a str, u64)>, String> {
+    let mut offsets = Vec::with_capacity(postings.len());
+    let mut body = Vec::new();
+    for (name, values) in postings {
+        pad(out, 4);
+        offsets.push((*name, out.len() as u64));
+        body.clear();
+        put_be32(&mut body, 1);
+        put_be32(&mut body, values.len() as u32);
+        for v in values.keys() {
+            put_be32(&mut body, symbol_ref[v]);
+        }
+        put_section(out, &body)?;
+    }
+    Ok(offsets)
+}
+
+/// The postings lists, 4-byte aligned: the all-series list first, then by
+/// name and value. Returns each list's key and offset.
+fn write_postings<'a>(
+    out: &mut Vec<u8>,
+    all: &[u32],
+    postings: &Postings<'a>,
+) -> Result<Vec<(&'a str, &'a str, u64)>, String> {
+    let mut offsets = Vec::new();
+    let lists = std::iter::once(("", "", all)).chain(
+        postings
+            .iter()
+            .flat_map(|(n, vs)| vs.iter().map(move |(v, ids)| (*n, *v, ids.as_slice()))),
+    );
+    let mut body = Vec::new();
+    for (name, value, ids) in lists {
+        pad(out, 4);
+        offsets.push((name, value, out.len() as u64));
+        body.clear();
+        put_be32(&mut body, ids.len() as u32);
+        for &id in ids {
+            put_be32(&mut body, id);
+        }
+        put_section(out, &body)?;
+    }
+    Ok(offsets)
 }
 
 fn encode_series(
