@@ -2,7 +2,8 @@
 //! tsdb create-blocks-from openmetrics` does (`cmd/promtool/backfill.go`):
 //! blocks of 2 h (or the largest ×3 range within `--max-block-duration`),
 //! aligned to multiples of the range; each block spans its first to its
-//! last sample (+1 ms). A sample older than its series' previous one, or a
+//! last sample (+1 ms); chunks are cut where promtool's head cuts them
+//! (up to 240 samples), so the blocks match promtool's. A sample older than its series' previous one, or a
 //! different value at the same time, is an error, as in Prometheus's head.
 
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use std::path::Path;
 use super::compact::{DEFAULT_BLOCK_RANGE_MS, block_ranges};
 use super::error::BlockError;
 use super::meta::BlockMeta;
-use super::writer::BlockWriter;
+use super::writer::{BlockWriter, PROMETHEUS_MAX_SAMPLES_PER_CHUNK};
 use crate::model::{Labels, Sample};
 use crate::parse::{Entry, Format, ParseError, ParseOptions, Parser};
 
@@ -96,6 +97,11 @@ pub fn create_blocks_from_openmetrics(
     for (start, (first, last)) in ranges {
         let end = start + duration;
         let mut w = BlockWriter::create(output, first, last + 1)?;
+        // promtool's block writer runs a head twice the block range wide,
+        // whose chunks may reach 240 samples: cut as it does, so that the
+        // blocks are the same as promtool's, byte for byte.
+        w.set_chunk_range(2 * duration);
+        w.set_max_samples_per_chunk(PROMETHEUS_MAX_SAMPLES_PER_CHUNK);
         for (labels, samples) in &series {
             let lo = samples.partition_point(|s| s.t < start);
             let hi = samples.partition_point(|s| s.t < end);

@@ -61,7 +61,9 @@
 //!   this includes the symbol count).
 //! - Chunk references are `segment index << 32 | byte offset`, the index
 //!   counted from 0 for `chunks/000001`. A chunk's checksum covers its
-//!   encoding byte and data. Chunks hold at most 120 samples here.
+//!   encoding byte and data. Chunks are cut where Prometheus's head cuts
+//!   them (`writer::chunk_bounds`), at most 120 samples by default; the
+//!   backfill allows Prometheus's 240 so its blocks equal promtool's.
 //! - XOR chunks: see `xor.rs`; the time buckets are 14, 17, 20 and 64 bits
 //!   and a bucket of n bits holds `-(2^(n-1)-1) ..= 2^(n-1)`.
 //! - `meta.json` is version 1, tab-indented; `maxTime` is exclusive, so a

@@ -233,3 +233,53 @@ proptest! {
         read_all_with(&path, file, &bytes);
     }
 }
+
+#[test]
+fn chunks_are_cut_where_prometheus_cuts_them_but_never_past_120() {
+    let h = 3_600_000;
+    // Regular 15 s samples over 2 h from a range start: 4 chunks of 120.
+    let s: Vec<Sample> = (0..480)
+        .map(|i| Sample {
+            t: 2 * h + i * 15_000,
+            v: 0.0,
+        })
+        .collect();
+    let b = writer::chunk_bounds(&s, 2 * h, 120);
+    assert_eq!(b, [0..120, 120..240, 240..360, 360..480]);
+    // Starting 90 min into the range: chunks end at the range's end.
+    let s: Vec<Sample> = (0..240)
+        .map(|i| Sample {
+            t: 90 * 60_000 + i * 15_000,
+            v: 0.0,
+        })
+        .collect();
+    let b = writer::chunk_bounds(&s, 2 * h, 120);
+    assert_eq!(b[0].end, 120, "cut at 2 h");
+    assert!(b.iter().all(|r| r.len() <= 120));
+    // Fast samples after a slow start: Prometheus lets the chunk grow to
+    // 240; the default cap keeps 120.
+    let mut s: Vec<Sample> = (0..31)
+        .map(|i| Sample {
+            t: i * 60_000,
+            v: 0.0,
+        })
+        .collect();
+    s.extend((0..500).map(|i| Sample {
+        t: 31 * 60_000 + i * 100,
+        v: 0.0,
+    }));
+    assert!(
+        writer::chunk_bounds(&s, 2 * h, 120)
+            .iter()
+            .all(|r| r.len() <= 120)
+    );
+    assert_eq!(
+        writer::chunk_bounds(&s, 2 * h, 120)
+            .iter()
+            .map(|r| r.len())
+            .sum::<usize>(),
+        s.len()
+    );
+    assert_eq!(writer::chunk_bounds(&s, 2 * h, 240)[0].len(), 240);
+    assert!(writer::chunk_bounds(&[], 2 * h, 120).is_empty());
+}

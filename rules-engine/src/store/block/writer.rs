@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use ulid::Ulid;
 
 use super::chunks::{CHUNKS_DIR, ChunkWriter};
+use super::compact::DEFAULT_BLOCK_RANGE_MS;
 use super::error::{BlockError, IoContext};
 use super::index::{ChunkMeta, IndexSeries, write_index};
 use super::meta::BlockMeta;
@@ -19,8 +20,11 @@ use crate::model::{Labels, Sample};
 
 /// Suffix of a block directory being written.
 pub const TMP_FOR_CREATION: &str = ".tmp-for-creation";
-/// Samples per chunk, as Prometheus's head cuts them.
+/// Samples per chunk at most, by default (Prometheus's head aims at 120).
 pub const SAMPLES_PER_CHUNK: usize = 120;
+/// The hard limit of Prometheus's head (`2 * samplesPerChunk`), reached
+/// when its predicted chunk end was too late.
+pub const PROMETHEUS_MAX_SAMPLES_PER_CHUNK: usize = 240;
 pub const INDEX_FILE: &str = "index";
 
 pub struct BlockWriter {
@@ -29,7 +33,48 @@ pub struct BlockWriter {
     meta: BlockMeta,
     chunks: Option<ChunkWriter>,
     series: Vec<(Labels, Vec<ChunkMeta>)>,
+    chunk_range: i64,
+    max_samples: usize,
     committed: bool,
+}
+
+/// Where Prometheus's head cuts a series into chunks
+/// (`memSeries.appendPreprocessor`): at the end of each aligned
+/// `chunk_range`, and, once a chunk has 30 samples, at a time predicted to
+/// spread the range's samples evenly over chunks of about 120; never past
+/// `max_samples`. Cutting where Prometheus does makes chunks as it
+/// would write them, so a block reads (and compresses) like its own; with
+/// `max_samples` at [`PROMETHEUS_MAX_SAMPLES_PER_CHUNK`] the cuts are
+/// exactly Prometheus's.
+pub fn chunk_bounds(
+    samples: &[Sample],
+    chunk_range: i64,
+    max_samples: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let range_end = |t: i64| ((t / chunk_range) * chunk_range).saturating_add(chunk_range);
+    let mut out = Vec::new();
+    let Some(first) = samples.first() else {
+        return out;
+    };
+    let (mut start, mut next_at) = (0, range_end(first.t));
+    for (i, s) in samples.iter().enumerate().skip(1) {
+        let n = i - start;
+        if n == SAMPLES_PER_CHUNK / 4 {
+            // computeChunkEndTime
+            let (lo, cur) = (samples[start].t, samples[i - 1].t);
+            let k = (next_at - lo) / ((cur - lo + 1) * 4);
+            if k > 1 {
+                next_at = lo + (next_at - lo) / k;
+            }
+        }
+        if s.t >= next_at || n >= max_samples {
+            out.push(start..i);
+            start = i;
+            next_at = range_end(s.t);
+        }
+    }
+    out.push(start..samples.len());
+    out
 }
 
 impl BlockWriter {
@@ -60,8 +105,22 @@ impl BlockWriter {
             meta,
             chunks: Some(chunks),
             series: Vec::new(),
+            chunk_range: DEFAULT_BLOCK_RANGE_MS,
+            max_samples: SAMPLES_PER_CHUNK,
             committed: false,
         })
+    }
+
+    /// The head's chunk range that chunk cuts align to (default 2 h, as
+    /// Prometheus's head; promtool's backfill uses twice the block range).
+    pub fn set_chunk_range(&mut self, ms: i64) {
+        self.chunk_range = ms.max(1);
+    }
+
+    /// The most samples a chunk takes ([`SAMPLES_PER_CHUNK`] unless set;
+    /// at most 65535, what a chunk header can count).
+    pub fn set_max_samples_per_chunk(&mut self, n: usize) {
+        self.max_samples = n.clamp(1, usize::from(u16::MAX));
     }
 
     pub fn meta(&self) -> &BlockMeta {
@@ -109,7 +168,8 @@ impl BlockWriter {
             .as_mut()
             .expect("chunk writer open until commit");
         let mut metas = Vec::with_capacity(samples.len().div_ceil(SAMPLES_PER_CHUNK));
-        for part in samples.chunks(SAMPLES_PER_CHUNK) {
+        for bounds in chunk_bounds(samples, self.chunk_range, self.max_samples) {
+            let part = &samples[bounds];
             let mut enc = XorEncoder::new();
             for s in part {
                 enc.append(s.t, s.v);
