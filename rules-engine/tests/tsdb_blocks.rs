@@ -19,7 +19,7 @@ use vigil::store::Querier;
 use support::prometheus::Prometheus;
 use vigil::promql::{Engine, EngineOptions, Value};
 use vigil::store::block::index::{IndexSeries, encode_index};
-use vigil::store::block::{Block, MergeQuerier, scan, write_block, xor};
+use vigil::store::block::{Block, MergeQuerier, compact, scan, write_block, xor};
 
 const PROMTOOL: &str = "/usr/bin/promtool";
 
@@ -447,6 +447,50 @@ fn vigil_backfill_makes_the_blocks_promtool_makes() {
             assert_eq!(a.labels, b.labels);
             assert_same_samples(&a.labels.to_string(), &b.samples, &a.samples);
         }
+    }
+}
+
+/// vigil compacts promtool's blocks into one that promtool reads, with
+/// every sample of the sources, and removes the sources.
+#[test]
+fn promtool_reads_blocks_vigil_compacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = 1_700_000_000_000;
+    let series = generate(13, start, 5);
+    let input = dir.path().join("input.om");
+    std::fs::write(&input, openmetrics(&series)).unwrap();
+    let data = dir.path().join("data");
+    promtool(&[
+        "tsdb",
+        "create-blocks-from",
+        "openmetrics",
+        "-q",
+        input.to_str().unwrap(),
+        data.to_str().unwrap(),
+    ]);
+    let blocks = open_blocks(&data);
+    assert!(blocks.len() >= 3);
+    let sources: Vec<&Block> = blocks.iter().collect();
+    let meta = compact::compact(&data, &sources).unwrap().unwrap();
+    assert_eq!(meta.compaction.level, 2);
+    assert_eq!(meta.compaction.parents.len(), blocks.len());
+    drop(blocks);
+    let left = open_blocks(&data);
+    assert_eq!(left.len(), 1, "sources removed");
+    assert_eq!(left[0].meta(), &meta);
+
+    std::fs::create_dir(data.join("wal")).unwrap();
+    let path = data.to_str().unwrap();
+    let list = promtool(&["tsdb", "list", path]);
+    assert!(list.contains(&meta.ulid.to_string()), "{list}");
+    let dumped = parse_dump(&promtool(&["tsdb", "dump", path]));
+    assert_eq!(dumped.len(), series.len());
+    for (labels, want) in &series {
+        let got: Vec<Sample> = dumped[&go_labels(labels)]
+            .iter()
+            .map(|&(t, v)| Sample { t, v })
+            .collect();
+        assert_same_samples(&go_labels(labels), &got, want);
     }
 }
 

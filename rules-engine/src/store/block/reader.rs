@@ -19,6 +19,10 @@ use super::meta::BlockMeta;
 use super::tombstones::Tombstones;
 use super::writer::INDEX_FILE;
 use super::xor::{self, ENCODING_XOR};
+
+/// Prometheus's native histogram chunk encodings (`chunkenc`).
+const ENCODING_HISTOGRAM: u8 = 2;
+const ENCODING_FLOAT_HISTOGRAM: u8 = 3;
 use crate::model::{Labels, Matcher, Sample};
 use crate::store::select::select_postings;
 use crate::store::{Querier, SeriesSamples};
@@ -91,9 +95,17 @@ impl Block {
     }
 
     /// Samples of one chunk, checksum checked.
+    ///
+    /// Native histogram chunks (Prometheus's encodings 2 and 3, behind a
+    /// feature flag there) have no place in vigil's float samples: they
+    /// read as empty, with a warning, rather than failing the block.
     pub fn chunk_samples(&self, c: &ChunkMeta) -> Result<Vec<Sample>, BlockError> {
         let (enc, data) = self.chunks.chunk(c.reference)?;
         let chunk_path = || self.dir.join(CHUNKS_DIR);
+        if enc == ENCODING_HISTOGRAM || enc == ENCODING_FLOAT_HISTOGRAM {
+            tracing::warn!(block = %self.dir.display(), chunk = c.reference, "native histogram chunk skipped");
+            return Ok(Vec::new());
+        }
         if enc != ENCODING_XOR {
             return Err(BlockError::corrupt(
                 &chunk_path(),
@@ -247,6 +259,10 @@ impl Block {
         for &id in self.index.all_series() {
             let (_, chunks) = self.index.series(id)?;
             for c in &chunks {
+                let (enc, _) = self.chunks.chunk(c.reference)?;
+                if enc == ENCODING_HISTOGRAM || enc == ENCODING_FLOAT_HISTOGRAM {
+                    continue; // checksum checked; not decoded by vigil
+                }
                 let samples = self.chunk_samples(c)?;
                 let path = self.dir.join(CHUNKS_DIR);
                 let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
