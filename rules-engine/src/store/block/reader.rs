@@ -289,14 +289,15 @@ impl Block {
             .map(|&id| self.series_samples(id, i64::MIN, i64::MAX))
     }
 
-    /// Logs and keeps the first failure; the caller answers without us.
+    /// Keeps (and logs, once per block) the first failure; the caller
+    /// answers without this block.
     fn failed<T: Default>(&self, r: Result<T, BlockError>) -> T {
         match r {
             Ok(x) => x,
             Err(e) => {
-                tracing::error!(block = %self.dir.display(), error = %e, "block read failed; left out of the query");
                 let mut f = self.failure.lock();
                 if f.is_none() {
+                    tracing::error!(block = %self.dir.display(), error = %e, "block read failed; left out of queries' answers");
                     *f = Some(e.to_string());
                 }
                 T::default()
