@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         Command::Test(TestCommand::Rules { files }) => return vigil::cli::test::rules(files),
         Command::Sla(args) => return vigil::cli::sla::main(args),
         Command::Route(args) => return vigil::cli::notify::route(args),
+        Command::Tsdb(args) => vigil::cli::tsdb::main(args),
         Command::Silence(args) => {
             return runtime().map_or_else(
                 |e| fail(&e),

@@ -8,6 +8,7 @@ pub mod query;
 pub mod run;
 pub mod sla;
 pub mod test;
+pub mod tsdb;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,6 +51,8 @@ pub enum Command {
     Silence(notify::SilenceArgs),
     /// The alert history: state changes and notifications.
     Alerts(notify::AlertsArgs),
+    /// TSDB block tools (promtool's `tsdb create-blocks-from`).
+    Tsdb(tsdb::TsdbArgs),
 }
 
 #[derive(Args)]
@@ -79,7 +82,7 @@ pub struct RunArgs {
 }
 
 /// A flag's duration, written as in configs (`1m`, `30s`).
-fn parse_duration(s: &str) -> Result<crate::config::PromDuration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<crate::config::PromDuration, String> {
     crate::config::PromDuration::parse(s)
 }
 

@@ -20,6 +20,7 @@
 
 mod batch;
 mod bits;
+pub mod block;
 pub mod cache;
 pub mod chunk;
 mod head;

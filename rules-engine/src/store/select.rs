@@ -9,12 +9,40 @@
 //! - the selecting lists are intersected smallest first, and the whole index
 //!   is scanned only when no matcher selects (every matcher accepts "").
 
+use std::borrow::Cow;
+
 use crate::model::{MatchOp, Matcher};
 
 use super::index::PostingsIndex;
 
+/// An inverted index matchers can be resolved against: the head's
+/// in-memory [`PostingsIndex`] or a block's index file.
+pub trait PostingsSource {
+    /// The series carrying `name="value"`, sorted (empty when none do).
+    fn postings(&self, name: &str, value: &str) -> Cow<'_, [u64]>;
+    /// Sorted, deduplicated union of the postings of the values of `name`
+    /// that `keep` accepts.
+    fn postings_where(&self, name: &str, keep: &dyn Fn(&str) -> bool) -> Vec<u64>;
+    /// Every series, sorted.
+    fn all(&self) -> Cow<'_, [u64]>;
+}
+
+impl PostingsSource for PostingsIndex {
+    fn postings(&self, name: &str, value: &str) -> Cow<'_, [u64]> {
+        Cow::Borrowed(PostingsIndex::postings(self, name, value))
+    }
+
+    fn postings_where(&self, name: &str, keep: &dyn Fn(&str) -> bool) -> Vec<u64> {
+        union(self.values(name).filter(|(v, _)| keep(v)).map(|(_, p)| p))
+    }
+
+    fn all(&self) -> Cow<'_, [u64]> {
+        Cow::Borrowed(PostingsIndex::all(self))
+    }
+}
+
 /// The series matching all `matchers`, sorted. No matchers selects all.
-pub fn select_postings(ix: &PostingsIndex, matchers: &[Matcher]) -> Vec<u64> {
+pub fn select_postings<S: PostingsSource + ?Sized>(ix: &S, matchers: &[Matcher]) -> Vec<u64> {
     let mut selecting: Vec<Vec<u64>> = Vec::new();
     let mut excluding: Vec<Vec<u64>> = Vec::new();
     for m in matchers {
@@ -22,9 +50,13 @@ pub fn select_postings(ix: &PostingsIndex, matchers: &[Matcher]) -> Vec<u64> {
             excluding.push(union_of_values(ix, m, |v| !m.matches(v)));
         } else {
             let list = match &m.op {
-                MatchOp::Equal => ix.postings(&m.name, &m.value).to_vec(),
+                MatchOp::Equal => ix.postings(&m.name, &m.value).into_owned(),
                 MatchOp::Regex(_) => match literal_alternatives(&m.value) {
-                    Some(alts) => union(alts.iter().map(|v| ix.postings(&m.name, v))),
+                    Some(alts) => {
+                        let lists: Vec<Cow<'_, [u64]>> =
+                            alts.iter().map(|v| ix.postings(&m.name, v)).collect();
+                        union(lists.iter().map(|l| &l[..]))
+                    }
                     None => union_of_values(ix, m, |v| m.matches(v)),
                 },
                 _ => union_of_values(ix, m, |v| m.matches(v)),
@@ -37,7 +69,7 @@ pub fn select_postings(ix: &PostingsIndex, matchers: &[Matcher]) -> Vec<u64> {
     }
     selecting.sort_by_key(Vec::len);
     let mut result = match selecting.split_first() {
-        None => ix.all().to_vec(),
+        None => ix.all().into_owned(),
         Some((first, rest)) => rest.iter().fold(first.clone(), |acc, l| intersect(&acc, l)),
     };
     for ex in excluding.iter().filter(|e| !e.is_empty()) {
@@ -46,8 +78,12 @@ pub fn select_postings(ix: &PostingsIndex, matchers: &[Matcher]) -> Vec<u64> {
     result
 }
 
-fn union_of_values(ix: &PostingsIndex, m: &Matcher, keep: impl Fn(&str) -> bool) -> Vec<u64> {
-    union(ix.values(&m.name).filter(|(v, _)| keep(v)).map(|(_, p)| p))
+fn union_of_values<S: PostingsSource + ?Sized>(
+    ix: &S,
+    m: &Matcher,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<u64> {
+    ix.postings_where(&m.name, &keep)
 }
 
 /// `a|b|c` made only of plain characters: the values can be looked up
