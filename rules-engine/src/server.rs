@@ -32,7 +32,8 @@ use crate::rules::remote::RemoteQuery;
 use crate::rules::runtime::{GroupsView, RuleManager, load_rule_files};
 use crate::rules::{AlertSink, EngineQuery, RuleError, RuleQuery};
 use crate::scrape::{Clock, ScrapeManager};
-use crate::store::wal::{MaintenanceGuard, Wal, WalError};
+use crate::store::storage::{BlockOptions, ReadView, Storage};
+use crate::store::wal::WalError;
 use crate::store::{Head, HeadOptions};
 
 /// The interval of the self-scrape job that runs when no config file is
@@ -70,8 +71,9 @@ pub enum ServeError {
     Storage(#[from] WalError),
 }
 
-/// How often the log cuts segments and writes checkpoints.
-const WAL_MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often blocks are cut, compacted and expired, and the log
+/// checkpointed.
+const STORAGE_MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn join_errors(errs: &[RuleError]) -> String {
     errs.iter()
@@ -127,16 +129,18 @@ pub struct Vigil {
     external_url: Mutex<Option<String>>,
     /// `--rules.alert.resend-delay`.
     resend_delay_ms: std::sync::atomic::AtomicI64,
-    /// The head's write-ahead log, once opened (with `storage.path`);
-    /// `/metrics` reads it from the same slot.
-    wal: Arc<std::sync::OnceLock<Arc<Wal>>>,
+    /// The data directory's store (head, log, blocks), once opened (with
+    /// `storage.path`); queries and `/metrics` read it from the same slot.
+    storage: Arc<std::sync::OnceLock<Arc<Storage>>>,
+    /// Head and blocks as queries see them.
+    view: Arc<ReadView>,
 }
 
 impl Vigil {
     /// Builds everything from `config`; nothing runs until [`serve`](Self::serve).
     pub fn build(config: Config, config_file: Option<PathBuf>, clock: Arc<dyn Clock>) -> Vigil {
         let head = Arc::new(Head::new(HeadOptions {
-            retention: config.storage.retention.as_duration(),
+            retention: config.storage.head_retention(),
             ..HeadOptions::default()
         }));
         let engine = Engine::new(EngineOptions {
@@ -149,10 +153,14 @@ impl Vigil {
         let sla_gauges = crate::sla::metrics::SlaGauges::default();
         let notify_metrics = notify::running::PipelineMetrics::default();
         let remote_metrics = RemoteWriteMetrics::default();
-        let wal = Arc::new(std::sync::OnceLock::new());
+        let storage = Arc::new(std::sync::OnceLock::new());
+        let view = Arc::new(ReadView {
+            head: head.clone(),
+            storage: storage.clone(),
+        });
         let metrics = Arc::new(
             ServerMetrics::new(Some(head.clone()), Some(scrape.clone()))
-                .with_collector(Box::new(api::metrics::WalCollector(wal.clone())))
+                .with_collector(Box::new(api::metrics::StorageCollector(storage.clone())))
                 .with_collector(Box::new(sla_gauges.clone()))
                 .with_registry(|r| notify_metrics.register(r))
                 .with_registry(|r| remote_metrics.register(r)),
@@ -180,7 +188,8 @@ impl Vigil {
             remote_write: Arc::new(RemoteWrite::new(remote_metrics)),
             external_url: Mutex::new(None),
             resend_delay_ms: std::sync::atomic::AtomicI64::new(DEFAULT_RESEND_DELAY_MS),
-            wal,
+            storage,
+            view,
         }
     }
 
@@ -189,7 +198,7 @@ impl Vigil {
     /// `storage.path` the samples live in memory only, and it says so.
     /// Runs once, before anything scrapes or evaluates.
     pub async fn open_storage(&self) -> Result<(), ServeError> {
-        if self.wal.get().is_some() {
+        if self.storage.get().is_some() {
             return Ok(());
         }
         let config = self.config();
@@ -201,9 +210,16 @@ impl Vigil {
         };
         let head = self.head.clone();
         let opts = config.storage.wal.options();
-        let (wal, report) = tokio::task::spawn_blocking(move || Wal::open(&path, &head, opts))
-            .await
-            .map_err(|e| ServeError::Io(std::io::Error::other(e)))??;
+        let blocks = BlockOptions {
+            block_range_ms: config.storage.min_block_duration.as_millis(),
+            retention_ms: Some(config.storage.retention().as_millis()),
+            retention_bytes: config.storage.retention_size.map(|b| b.0),
+        };
+        let (storage, report) =
+            tokio::task::spawn_blocking(move || Storage::open(&path, &head, opts, blocks))
+                .await
+                .map_err(|e| ServeError::Io(std::io::Error::other(e)))??;
+        let wal = storage.wal().clone();
         for problem in &report.problems {
             tracing::warn!(problem = %problem, "write-ahead log");
         }
@@ -226,7 +242,7 @@ impl Vigil {
                     lookback_ms: config.query.lookback_delta.as_millis(),
                 });
         }
-        let _ = self.wal.set(Arc::new(wal));
+        let _ = self.storage.set(Arc::new(storage));
         Ok(())
     }
 
@@ -336,7 +352,7 @@ impl Vigil {
             None => (
                 Arc::new(EngineQuery {
                     engine: self.engine.clone(),
-                    querier: self.head.clone(),
+                    querier: self.view.clone(),
                 }),
                 ready,
             ),
@@ -409,7 +425,7 @@ impl Vigil {
     /// The HTTP routes (API, `/metrics`, health, `POST /-/reload`).
     pub fn router(self: &Arc<Self>) -> Router {
         let state = ApiState {
-            querier: self.head.clone(),
+            querier: self.view.clone(),
             engine: self.engine.clone(),
             scrape: Some(self.scrape.clone()),
             metrics: self.metrics.clone(),
@@ -473,7 +489,7 @@ impl Vigil {
         let sla = crate::sla::run::start_for(
             &config,
             &self.engine,
-            self.head.clone(),
+            self.view.clone(),
             &self.sla_gauges,
             &self.clock,
             &prepared.db,
@@ -509,10 +525,10 @@ impl Vigil {
         let rules = Arc::new(RuleManager::new(deps, self.groups_view.clone()));
         rules.update(groups).await;
         let _ = self.rules.set(rules.clone());
-        let maintenance: Option<MaintenanceGuard> = self
-            .wal
+        let maintenance = self
+            .storage
             .get()
-            .map(|w| w.start_maintenance(WAL_MAINTENANCE_EVERY));
+            .map(|s| crate::store::storage::start_maintenance(s, STORAGE_MAINTENANCE_EVERY));
         self.ready.store(true, Ordering::Release);
         let result = vigil_common::serve::serve(self.router(), listener, web, shutdown).await;
         self.ready.store(false, Ordering::Release);
@@ -526,9 +542,9 @@ impl Vigil {
         }
         self.scrape.shutdown().await;
         drop(maintenance);
-        if let Some(wal) = self.wal.get().cloned() {
+        if let Some(storage) = self.storage.get().cloned() {
             // Appends have stopped: the snapshot is the whole head.
-            let _ = tokio::task::spawn_blocking(move || wal.shutdown()).await;
+            let _ = tokio::task::spawn_blocking(move || storage.shutdown()).await;
         }
         result.map_err(ServeError::from)
     }

@@ -24,8 +24,17 @@ fn empty_file_gives_defaults() {
     let cfg = Config::load(&write(&dir, "")).unwrap();
     assert_eq!(cfg.global.scrape_interval.0, Duration::from_secs(60));
     assert_eq!(cfg.global.scrape_timeout.0, Duration::from_secs(10));
-    assert_eq!(cfg.storage.retention.0, Duration::from_secs(6 * 3600));
+    // Memory only: 6h in the head; with a data directory, 15d in blocks
+    // and a head of at most 8 block ranges.
+    assert_eq!(cfg.storage.retention().0, Duration::from_secs(6 * 3600));
+    assert_eq!(cfg.storage.head_retention(), Duration::from_secs(6 * 3600));
     assert!(cfg.scrape_configs.is_empty());
+    let cfg = Config::load(&write(&dir, "storage: {path: data}")).unwrap();
+    assert_eq!(
+        cfg.storage.retention().0,
+        Duration::from_secs(15 * 24 * 3600)
+    );
+    assert_eq!(cfg.storage.head_retention(), Duration::from_secs(16 * 3600));
 }
 
 #[test]

@@ -217,17 +217,19 @@ impl Collector for HeadCollector {
     }
 }
 
-/// The write-ahead log's figures as `vigil_tsdb_wal_*`, once it is open.
+/// The data directory's figures (`vigil_tsdb_wal_*`, blocks), once open.
 #[derive(Debug)]
-pub struct WalCollector(pub Arc<std::sync::OnceLock<Arc<crate::store::wal::Wal>>>);
+pub struct StorageCollector(pub Arc<std::sync::OnceLock<Arc<crate::store::storage::Storage>>>);
 
-impl Collector for WalCollector {
+impl Collector for StorageCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> std::fmt::Result {
-        let Some(wal) = self.0.get() else {
+        let Some(storage) = self.0.get() else {
             return Ok(());
         };
-        let s = wal.stats();
         let e = &mut enc;
+        encode_blocks(e, storage)?;
+        let wal = storage.wal();
+        let s = wal.stats();
         let counters: [(&str, &str, u64); 9] = [
             (
                 "vigil_tsdb_wal_records_written",
@@ -328,6 +330,56 @@ impl Collector for WalCollector {
         )?;
         c.encode(m)
     }
+}
+
+fn encode_blocks(
+    e: &mut DescriptorEncoder,
+    storage: &crate::store::storage::Storage,
+) -> std::fmt::Result {
+    use std::sync::atomic::Ordering::Relaxed;
+    let c = &storage.counters;
+    gauge(
+        e,
+        "vigil_tsdb_blocks_loaded",
+        "Blocks open for queries",
+        storage.blocks().len() as i64,
+    )?;
+    gauge(
+        e,
+        "vigil_tsdb_corrupt_blocks",
+        "Blocks left out of queries for damage (never deleted automatically)",
+        storage.corrupt_blocks() as i64,
+    )?;
+    gauge(
+        e,
+        "vigil_tsdb_storage_blocks_bytes",
+        "Bytes of blocks on disk",
+        storage.blocks_bytes() as i64,
+    )?;
+    counter(
+        e,
+        "vigil_tsdb_head_blocks_written",
+        "Blocks cut from the head",
+        c.head_blocks.load(Relaxed),
+    )?;
+    counter(
+        e,
+        "vigil_tsdb_compactions",
+        "Block compactions",
+        c.compactions.load(Relaxed),
+    )?;
+    counter(
+        e,
+        "vigil_tsdb_compactions_failed",
+        "Block compactions that failed",
+        c.compaction_failures.load(Relaxed),
+    )?;
+    counter(
+        e,
+        "vigil_tsdb_retention_deleted_blocks",
+        "Blocks deleted by retention",
+        c.retention_deletions.load(Relaxed),
+    )
 }
 
 fn float_gauge(enc: &mut DescriptorEncoder, name: &str, help: &str, v: f64) -> std::fmt::Result {

@@ -91,10 +91,21 @@ fn default_evaluation_interval() -> PromDuration {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
-    /// How long samples stay in the in-memory head. Six hours covers the
-    /// longest range the shipped rules use with room to spare.
-    #[serde(default = "default_retention")]
-    pub retention: PromDuration,
+    /// How long samples are kept. With `path`: in blocks on disk, 15d by
+    /// default (Prometheus's), while the in-memory head keeps only the
+    /// last few hours. Without `path` everything is in memory, so the
+    /// default is 6h (the longest range the shipped rules use, with room).
+    #[serde(default)]
+    pub retention: Option<PromDuration>,
+    /// With `path`: the oldest blocks are deleted while blocks, log and
+    /// snapshot together exceed this (e.g. `50GB`).
+    #[serde(default)]
+    pub retention_size: Option<ByteSize>,
+    /// The smallest block cut from the head (Prometheus's
+    /// `--storage.tsdb.min-block-duration`, 2h); blocks are compacted into
+    /// ranges three times larger up to a tenth of retention or 31d.
+    #[serde(default = "default_min_block_duration")]
+    pub min_block_duration: PromDuration,
     /// Folder for the SQLite database `vigil.db` (alert state, outbox,
     /// ledger), created on first start. `None` keeps that state in memory,
     /// like the samples: a restart then forgets pending and firing alerts.
@@ -183,6 +194,27 @@ fn default_true() -> bool {
 }
 
 impl StorageConfig {
+    /// `retention`, or its default for this mode.
+    pub fn retention(&self) -> PromDuration {
+        self.retention.unwrap_or(match self.path {
+            Some(_) => PromDuration::from_secs(15 * 24 * 3600),
+            None => PromDuration::from_secs(6 * 3600),
+        })
+    }
+
+    /// How long the in-memory head keeps samples: all of `retention`
+    /// without a data directory; with one, blocks take the history and
+    /// the head is cut into them every block range, so this is only the
+    /// bound should block writing fail (the smaller of retention and 8
+    /// block ranges).
+    pub fn head_retention(&self) -> std::time::Duration {
+        let retention = self.retention().as_duration();
+        match self.path {
+            Some(_) => retention.min(self.min_block_duration.as_duration() * 8),
+            None => retention,
+        }
+    }
+
     /// The PostgreSQL URL, inline or read from its file.
     pub fn database_url(&self) -> Result<Option<Secret>, SecretFileError> {
         resolve_secret(
@@ -196,7 +228,9 @@ impl StorageConfig {
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
-            retention: default_retention(),
+            retention: None,
+            retention_size: None,
+            min_block_duration: default_min_block_duration(),
             path: None,
             database_url: None,
             database_url_file: None,
@@ -205,8 +239,8 @@ impl Default for StorageConfig {
     }
 }
 
-fn default_retention() -> PromDuration {
-    PromDuration::from_secs(6 * 3600)
+fn default_min_block_duration() -> PromDuration {
+    PromDuration::from_secs(2 * 3600)
 }
 
 /// Limits on queries (Prometheus's `--query.*` flags).

@@ -401,6 +401,15 @@ impl Head {
         v
     }
 
+    /// Every series (to write them out as a block).
+    pub(crate) fn all_series(&self) -> Vec<Arc<MemSeries>> {
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            out.extend(shard.read().by_id.values().cloned());
+        }
+        out
+    }
+
     /// Visits every series (for memory accounting and diagnostics).
     pub fn for_each_series(&self, mut f: impl FnMut(&MemSeries)) {
         for shard in self.shards.iter() {

@@ -30,6 +30,7 @@ mod select;
 pub mod series;
 mod shard;
 mod stats;
+pub mod storage;
 #[cfg(test)]
 mod tests;
 pub mod wal;

@@ -42,7 +42,7 @@ pub use writer::{LogBatch, SegmentSpan, SyncPolicy, WalOptions, WalWriter};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use stats::WalCounters;
 
@@ -211,41 +211,6 @@ impl Wal {
             Err(e) => {
                 tracing::warn!(error = %e, "head snapshot failed; the next start replays the log")
             }
-        }
-    }
-
-    /// Runs [`Wal::maintain`] every `every` on a thread of its own until
-    /// the returned guard is dropped.
-    pub fn start_maintenance(self: &Arc<Self>, every: Duration) -> MaintenanceGuard {
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let wal = Arc::downgrade(self);
-        let handle = std::thread::Builder::new()
-            .name("wal-maintain".into())
-            .spawn(move || {
-                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
-                    let Some(wal) = wal.upgrade() else { return };
-                    let _ = wal.maintain();
-                }
-            })
-            .ok();
-        MaintenanceGuard {
-            stop: Some(tx),
-            handle,
-        }
-    }
-}
-
-/// Stops the maintenance thread when dropped.
-pub struct MaintenanceGuard {
-    stop: Option<std::sync::mpsc::Sender<()>>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for MaintenanceGuard {
-    fn drop(&mut self) {
-        self.stop.take();
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
         }
     }
 }
