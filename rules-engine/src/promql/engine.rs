@@ -171,6 +171,7 @@ impl Engine {
             deadline: Instant::now() + self.opts.timeout,
             cancel,
             ann: Annotations::default(),
+            depth: 0,
         };
         let val = eval::eval(&mut ctx, &steps, ast)?;
         let value = if is_range {

@@ -28,11 +28,15 @@ mod error;
 pub(crate) mod eval;
 pub(crate) mod functions;
 pub(crate) mod info_arg;
+pub mod limits;
 pub(crate) mod parse;
 mod parse_errors;
 pub(crate) mod range_modes;
 mod value;
+pub mod worker;
 
+#[cfg(test)]
+mod depth_tests;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
