@@ -27,6 +27,7 @@ mod engine;
 mod error;
 pub(crate) mod eval;
 pub(crate) mod functions;
+pub mod go_float;
 pub(crate) mod info_arg;
 pub mod limits;
 pub(crate) mod parse;

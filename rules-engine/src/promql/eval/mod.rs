@@ -258,23 +258,6 @@ pub(crate) fn output_labels(labels: &Labels, drop_name: bool) -> Labels {
     l
 }
 
-/// Go's `%g`/`%v` for a float, as Prometheus's warning texts print it:
-/// shortest digits, exponent form below 1e-4 and from 1e21 (`1e+21`).
-pub(crate) fn fmt_go_g(f: f64) -> String {
-    let a = f.abs();
-    if !f.is_finite() || f == 0.0 || (1e-4..1e21).contains(&a) {
-        return fmt_go_float(f);
-    }
-    let s = format!("{f:e}");
-    match s.split_once('e') {
-        Some((mant, exp)) => {
-            let (sign, digits) = exp.strip_prefix('-').map_or(("+", exp), |d| ("-", d));
-            format!("{mant}e{sign}{digits:0>2}")
-        }
-        None => s,
-    }
-}
-
 /// Go's `strconv.FormatFloat(f, 'f', -1, 64)` plus Prometheus's spelling of
 /// the special values: the shortest decimal that round-trips.
 pub(crate) fn fmt_go_float(f: f64) -> String {

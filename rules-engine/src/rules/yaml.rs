@@ -1,0 +1,179 @@
+//! YAML as promtool reads rule and rule-test files (Go's yaml.v3):
+//!
+//! - only the first document of a multi-document file counts; what follows
+//!   the second `---` is not even parsed;
+//! - anchors and aliases, and merge keys (`<<: *common`, `<<: [*a, *b]`)
+//!   whose keys fill in what the mapping does not set itself;
+//! - durations written with any unit may be zero (`for: 0m`, `0h0m`), as
+//!   Prometheus's `model.ParseDuration` allows.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+
+use crate::config::PromDuration;
+
+/// A YAML syntax or shape error, with the position yaml_serde gives.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct YamlError {
+    /// 1-based line and column, when known.
+    pub pos: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl From<yaml_serde::Error> for YamlError {
+    fn from(e: yaml_serde::Error) -> Self {
+        YamlError {
+            pos: e.location().map(|l| (l.line(), l.column())),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Reads the first YAML document of `text` as a `T`; `None` when the file
+/// holds no document (empty, or only comments).
+pub fn first_document<T: DeserializeOwned>(text: &str) -> Result<Option<T>, YamlError> {
+    let Some(doc) = yaml_serde::Deserializer::from_str(text).next() else {
+        return Ok(None);
+    };
+    if !has_merge_key(text) {
+        // Typed straight from the text: errors keep their line and column.
+        return Ok(Option::<T>::deserialize(doc)?);
+    }
+    // Merge keys are resolved on the generic value first; errors after that
+    // have no position (yaml_serde gives none for values).
+    let mut value = yaml_serde::Value::deserialize(doc)?;
+    value.apply_merge()?;
+    Ok(yaml_serde::from_value::<Option<T>>(value)?)
+}
+
+/// The text of the first document: up to the line that starts the second
+/// (`---`) or ends the first (`...`), for finding positions in it.
+pub fn first_document_text(text: &str) -> &str {
+    let mut seen_content = false;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let marker = |m: &str| {
+            line.strip_prefix(m)
+                .is_some_and(|r| r.is_empty() || r.starts_with(char::is_whitespace))
+        };
+        if seen_content && (marker("---") || marker("...")) {
+            return &text[..offset];
+        }
+        let body = line.trim();
+        if !body.is_empty() && !body.starts_with('#') && !marker("---") {
+            seen_content = true;
+        }
+        offset += line.len();
+    }
+    text
+}
+
+/// Whether `text` may use a merge key (`<<:` outside a quoted string is
+/// close enough: a false positive only costs the error positions).
+fn has_merge_key(text: &str) -> bool {
+    text.contains("<<")
+}
+
+/// Parses a duration as Prometheus's `model.ParseDuration` does: like
+/// [`PromDuration::parse`], and zero with any units (`0m`, `0h0m`, `0ms`).
+pub fn parse_duration(s: &str) -> Result<PromDuration, String> {
+    if is_zero_duration(s) {
+        return Ok(PromDuration(std::time::Duration::ZERO));
+    }
+    PromDuration::parse(s)
+}
+
+/// `[0-9]+unit` repeated, every number zero, units among Prometheus's.
+fn is_zero_duration(s: &str) -> bool {
+    let mut rest = s;
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 || !rest[..digits].bytes().all(|b| b == b'0') {
+            return false;
+        }
+        rest = &rest[digits..];
+        let unit = ["ms", "y", "w", "d", "h", "m", "s"]
+            .into_iter()
+            .find(|u| rest.starts_with(u));
+        let Some(unit) = unit else { return false };
+        rest = &rest[unit.len()..];
+    }
+    true
+}
+
+/// serde `deserialize_with` for a duration field.
+pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<PromDuration, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+/// serde `deserialize_with` for an optional duration field (with
+/// `#[serde(default)]`, so that a missing key is `None`).
+pub fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PromDuration>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .map(|s| parse_duration(&s).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn zero_durations_take_any_unit() {
+        for s in [
+            "0", "0s", "0m", "0h", "0ms", "0d", "0w", "0y", "0h0m", "00m",
+        ] {
+            assert_eq!(parse_duration(s), Ok(PromDuration::from_secs(0)), "{s}");
+        }
+        assert_eq!(parse_duration("1m"), Ok(PromDuration::from_secs(60)));
+        for s in ["", "0x", "m", "0m1", "-0m", "0.0m", "15"] {
+            assert!(parse_duration(s).is_err(), "{s}");
+        }
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Doc {
+        a: BTreeMap<String, String>,
+        #[serde(default)]
+        b: BTreeMap<String, String>,
+    }
+
+    #[test]
+    fn only_the_first_document_counts() {
+        let d: Doc = first_document("a: {x: '1'}\n---\nthis: [is not parsed\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.a["x"], "1");
+        assert_eq!(first_document::<Doc>("# nothing\n").unwrap(), None);
+        assert_eq!(first_document::<Doc>("").unwrap(), None);
+    }
+
+    #[test]
+    fn the_first_document_text_ends_at_the_next_marker() {
+        assert_eq!(first_document_text("---\na: 1\n---\nb: 2\n"), "---\na: 1\n");
+        assert_eq!(first_document_text("a: 1\n...\n"), "a: 1\n");
+        assert_eq!(first_document_text("a: '---'\n"), "a: '---'\n");
+    }
+
+    #[test]
+    fn merge_keys_fill_in_missing_keys() {
+        let text = "a: &base {x: '1', y: '2'}\nb:\n  <<: *base\n  y: '3'\n";
+        let d: Doc = first_document(text).unwrap().unwrap();
+        assert_eq!(d.b["x"], "1");
+        assert_eq!(d.b["y"], "3");
+    }
+
+    #[test]
+    fn errors_keep_their_position_without_merge_keys() {
+        let e = first_document::<Doc>("a: {x: '1'}\nc: 2\n").unwrap_err();
+        assert_eq!(e.pos.map(|p| p.0), Some(2), "{e}");
+    }
+}
