@@ -43,6 +43,8 @@ mod engine_tests;
 #[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
+mod matching_tests;
+#[cfg(test)]
 mod perf_tests;
 
 pub use cancel::CancelFlag;

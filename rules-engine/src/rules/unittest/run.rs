@@ -75,7 +75,8 @@ pub fn run_file(path: &Path) -> TestReport {
             .iter()
             .flat_map(|t| run_test(&tf, t, &groups_src))
             .collect(),
-        Err(e) => vec![format!("    {e}")],
+        // promtool prints problems with the file itself unindented.
+        Err(e) => vec![e],
     };
     TestReport {
         file,
@@ -103,7 +104,7 @@ fn load(path: &Path, warnings: &mut Vec<String>) -> Result<(TestFile, Vec<Group>
                 es.iter()
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
-                    .join("\n    ")
+                    .join("\n")
             })?;
             let name = f.display().to_string();
             for g in &rf.groups {
@@ -124,10 +125,14 @@ fn rule_paths(dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
     Ok(paths)
 }
 
+/// Puts the groups named in `group_eval_order` first, in that order (a
+/// name repeated is promtool's error; a name no file defines is ignored, as
+/// promtool ignores it).
 fn order_groups(groups: &mut [Group], order: &[String]) -> Result<(), String> {
-    if let Some(missing) = order.iter().find(|n| !groups.iter().any(|g| &g.name == *n)) {
+    let mut seen = std::collections::HashSet::new();
+    if let Some(repeated) = order.iter().find(|n| !seen.insert(n.as_str())) {
         return Err(format!(
-            "group name {missing:?} in group_eval_order not found"
+            "group name repeated in evaluation order: {repeated}"
         ));
     }
     let rank = |g: &Group| {
@@ -157,10 +162,7 @@ fn run_test(tf: &TestFile, t: &TestGroup, groups: &[Group]) -> Vec<String> {
     let mut failures = Vec::new();
     for s in &t.input_series {
         if let Err(e) = load_series(head.as_ref(), &s.series, &s.values, step) {
-            return vec![format!(
-                "    name: {},\n    input series {:?}: {e}",
-                t.name, s.series
-            )];
+            return vec![format!("input series {:?}: {e}", s.series)];
         }
     }
     let mut groups: Vec<Group> = groups.to_vec();
