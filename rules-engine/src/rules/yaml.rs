@@ -33,7 +33,14 @@ impl From<yaml_serde::Error> for YamlError {
 /// Reads the first YAML document of `text` as a `T`; `None` when the file
 /// holds no document (empty, or only comments).
 pub fn first_document<T: DeserializeOwned>(text: &str) -> Result<Option<T>, YamlError> {
-    let Some(doc) = yaml_serde::Deserializer::from_str(text).next() else {
+    let first = || yaml_serde::Deserializer::from_str(text).next();
+    let Some(doc) = first() else {
+        return Ok(None);
+    };
+    // A key written twice in one mapping is an error for Go's YAML (a map
+    // read by serde would keep the last value silently).
+    let value = yaml_serde::Value::deserialize(doc)?;
+    let Some(doc) = first() else {
         return Ok(None);
     };
     if !has_merge_key(text) {
@@ -42,7 +49,8 @@ pub fn first_document<T: DeserializeOwned>(text: &str) -> Result<Option<T>, Yaml
     }
     // Merge keys are resolved on the generic value first; errors after that
     // have no position (yaml_serde gives none for values).
-    let mut value = yaml_serde::Value::deserialize(doc)?;
+    drop(doc);
+    let mut value = value;
     value.apply_merge()?;
     Ok(yaml_serde::from_value::<Option<T>>(value)?)
 }
@@ -169,6 +177,13 @@ mod tests {
         let d: Doc = first_document(text).unwrap().unwrap();
         assert_eq!(d.b["x"], "1");
         assert_eq!(d.b["y"], "3");
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let e = first_document::<Doc>("a:\n  x: '1'\n  x: '2'\n").unwrap_err();
+        assert!(e.message.contains("duplicate"), "{e}");
+        assert_eq!(e.pos.map(|p| p.0), Some(2), "{e}");
     }
 
     #[test]
