@@ -7,8 +7,8 @@
 //!   decimal exponent is below -4 or at least 6 (Go uses precision 6 for
 //!   this decision when printing the shortest representation);
 //! - [`go_g`]: `%.Ng`, N significant digits (humanize uses `%.4g`);
-//! - [`go_float_e`]: `strconv.FormatFloat(v, 'E', -1, 64)`, as promtool
-//!   prints expected and actual sample values.
+//! - [`go_e`]: `strconv.FormatFloat(v, 'e' or 'E', -1, 64)`, as the API
+//!   prints an alert's value and promtool prints sample values.
 //!
 //! The API's JSON numbers are another format (`'f'`, no exponent), kept in
 //! `eval::fmt_go_float`.
@@ -38,14 +38,15 @@ pub fn go_g(v: f64, prec: Option<usize>) -> String {
     }
 }
 
-/// `strconv.FormatFloat(v, 'E', -1, 64)`: shortest digits, always with an
-/// exponent: `2E+00`, `5E-01`, `2.5E+06`.
-pub fn go_float_e(v: f64) -> String {
+/// `strconv.FormatFloat(v, 'e', -1, 64)` (`'E'` with `upper`): shortest
+/// digits, always with an exponent: `2e+00`, `5E-01`, `2.5e+06`.
+pub fn go_e(v: f64, upper: bool) -> String {
     if let Some(special) = special(v) {
         return special;
     }
     let (mant, exp) = scientific(v, None);
-    format!("{mant}{}", exponent(exp).to_uppercase())
+    let exp = exponent(exp);
+    format!("{mant}{}", if upper { exp.to_uppercase() } else { exp })
 }
 
 /// NaN, infinities and zeros as Go writes them.
@@ -138,7 +139,7 @@ mod tests {
     }
 
     #[test]
-    fn capital_e() {
+    fn exponent_forms() {
         for (v, want) in [
             (2.0, "2E+00"),
             (0.5, "5E-01"),
@@ -147,7 +148,10 @@ mod tests {
             (-1e-10, "-1E-10"),
             (f64::INFINITY, "+Inf"),
         ] {
-            assert_eq!(go_float_e(v), want);
+            assert_eq!(go_e(v, true), want);
         }
+        assert_eq!(go_e(0.85, false), "8.5e-01");
+        assert_eq!(go_e(123456.0, false), "1.23456e+05");
+        assert_eq!(go_e(f64::NAN, false), "NaN");
     }
 }

@@ -12,7 +12,7 @@ use super::series::{expand_values, parse_series, sample_value};
 use crate::alert::AlertState;
 use crate::model::Labels;
 use crate::promql::eval::binary::prom_labels;
-use crate::promql::go_float::go_float_e;
+use crate::promql::go_float::go_e;
 use crate::promql::{Engine, Value};
 use crate::rules::alerting::AlertContext;
 use crate::rules::group::{EvalDeps, Group, Rule};
@@ -390,7 +390,7 @@ fn check_expr(e: &ExprTest, head: &Head) -> Option<String> {
         }
         let items: Vec<String> = v
             .iter()
-            .map(|(l, x)| format!("{} {}", prom_labels(l), go_float_e(*x)))
+            .map(|(l, x)| format!("{} {}", prom_labels(l), go_e(*x, true)))
             .collect();
         items.join(", ")
     };
