@@ -33,26 +33,81 @@ impl From<yaml_serde::Error> for YamlError {
 /// Reads the first YAML document of `text` as a `T`; `None` when the file
 /// holds no document (empty, or only comments).
 pub fn first_document<T: DeserializeOwned>(text: &str) -> Result<Option<T>, YamlError> {
+    first_document_strict(text, &[])
+}
+
+/// [`first_document`] for promtool's strict reading of rule-test files
+/// (Go's yaml.v2): in the mappings under the keys in `strict_maps` (those
+/// read into Go maps), a key that a merge sets again is an error ("already
+/// set in map"); elsewhere the written key wins, as in rule files.
+pub fn first_document_strict<T: DeserializeOwned>(
+    text: &str,
+    strict_maps: &[&str],
+) -> Result<Option<T>, YamlError> {
     let first = || yaml_serde::Deserializer::from_str(text).next();
     let Some(doc) = first() else {
         return Ok(None);
     };
     // A key written twice in one mapping is an error for Go's YAML (a map
     // read by serde would keep the last value silently).
-    let value = yaml_serde::Value::deserialize(doc)?;
-    let Some(doc) = first() else {
-        return Ok(None);
-    };
+    let mut value = yaml_serde::Value::deserialize(doc)?;
     if !has_merge_key(text) {
         // Typed straight from the text: errors keep their line and column.
+        let Some(doc) = first() else {
+            return Ok(None);
+        };
         return Ok(Option::<T>::deserialize(doc)?);
     }
     // Merge keys are resolved on the generic value first; errors after that
     // have no position (yaml_serde gives none for values).
-    drop(doc);
-    let mut value = value;
-    value.apply_merge()?;
+    resolve_merges(&mut value, "", strict_maps)
+        .map_err(|message| YamlError { pos: None, message })?;
     Ok(yaml_serde::from_value::<Option<T>>(value)?)
+}
+
+/// Resolves merge keys as Go's YAML does: inner merges first (a merged
+/// mapping may merge others), then the mapping's own `<<`, whose keys fill
+/// in what the mapping does not set (earlier sources win over later ones).
+/// `key` is the key the value sits under.
+fn resolve_merges(v: &mut yaml_serde::Value, key: &str, strict: &[&str]) -> Result<(), String> {
+    use yaml_serde::Value;
+    match v {
+        Value::Mapping(m) => {
+            for (k, child) in m.iter_mut() {
+                resolve_merges(child, k.as_str().unwrap_or(""), strict)?;
+            }
+            let Some(merge) = m.remove("<<") else {
+                return Ok(());
+            };
+            let sources = match merge {
+                Value::Mapping(one) => vec![one],
+                Value::Sequence(many) => {
+                    many.into_iter()
+                        .map(|x| match x {
+                            Value::Mapping(one) => Ok(one),
+                            _ => Err("map merge requires map or sequence of maps as the value"
+                                .to_string()),
+                        })
+                        .collect::<Result<_, _>>()?
+                }
+                _ => return Err("map merge requires map or sequence of maps as the value".into()),
+            };
+            for (k, val) in sources.into_iter().flatten() {
+                if !m.contains_key(&k) {
+                    m.insert(k, val);
+                } else if strict.contains(&key) {
+                    let name = k.as_str().unwrap_or("");
+                    return Err(format!("key {name:?} already set in map"));
+                }
+            }
+            Ok(())
+        }
+        Value::Sequence(items) => items
+            .iter_mut()
+            .try_for_each(|x| resolve_merges(x, key, strict)),
+        Value::Tagged(t) => resolve_merges(&mut t.value, key, strict),
+        _ => Ok(()),
+    }
 }
 
 /// The text of the first document: up to the line that starts the second
@@ -177,6 +232,19 @@ mod tests {
         let d: Doc = first_document(text).unwrap().unwrap();
         assert_eq!(d.b["x"], "1");
         assert_eq!(d.b["y"], "3");
+    }
+
+    #[test]
+    fn nested_merges_resolve_and_strict_maps_refuse_overrides() {
+        let text = "a: &x {p: '1'}\nb: &y {<<: *x, q: '2'}\nc: {<<: *y, r: '3'}\n";
+        let d: BTreeMap<String, BTreeMap<String, String>> = first_document(text).unwrap().unwrap();
+        assert_eq!(d["c"].len(), 3, "{d:?}");
+        let text = "a: &x {p: '1'}\nb: {<<: *x, p: '2'}\n";
+        let d: BTreeMap<String, BTreeMap<String, String>> = first_document(text).unwrap().unwrap();
+        assert_eq!(d["b"]["p"], "2");
+        let e = first_document_strict::<BTreeMap<String, BTreeMap<String, String>>>(text, &["b"])
+            .unwrap_err();
+        assert_eq!(e.message, "key \"p\" already set in map");
     }
 
     #[test]

@@ -88,7 +88,9 @@ pub fn run_file(path: &Path) -> TestReport {
 /// The test file and its rule groups (built once, cloned per test).
 fn load(path: &Path, warnings: &mut Vec<String>) -> Result<(TestFile, Vec<Group>), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let tf: TestFile = crate::rules::yaml::first_document(&text)
+    // promtool reads test files strictly; these keys are Go maps there.
+    let maps = ["exp_labels", "exp_annotations", "external_labels"];
+    let tf: TestFile = crate::rules::yaml::first_document_strict(&text, &maps)
         .map_err(|e| e.to_string())?
         .unwrap_or_default();
     let dir = path.parent().unwrap_or(Path::new("."));
