@@ -200,6 +200,9 @@ fn binop(c: &Case) -> Result<Vec<(Labels, f64, bool)>, String> {
             "-" => (lv - rv, true),
             "*" => (lv * rv, true),
             "/" => (lv / rv, true),
+            "%" => (lv % rv, true),
+            "^" => (lv.powf(rv), true),
+            "atan2" => (lv.atan2(rv), true),
             op => {
                 let k = match op {
                     "==" => lv == rv,
@@ -288,7 +291,8 @@ fn labels_strategy(name: &'static str) -> impl Strategy<Value = Vector> {
 
 fn case_strategy() -> impl Strategy<Value = Case> {
     let ops = prop::sample::select(vec![
-        "+", "-", "*", "/", "==", "!=", ">", "<", ">=", "<=", "and", "or", "unless",
+        "+", "-", "*", "/", "%", "^", "atan2", "==", "!=", ">", "<", ">=", "<=", "and", "or",
+        "unless",
     ]);
     let lists = prop::sample::select(vec![vec![], vec!["a"], vec!["b"], vec!["a", "b"]]);
     let matching = (0..3u8, lists.clone()).prop_map(|(k, ls)| match k {
