@@ -44,6 +44,7 @@ pub fn first_document_strict<T: DeserializeOwned>(
     text: &str,
     strict_maps: &[&str],
 ) -> Result<Option<T>, YamlError> {
+    check_flow_depth(text)?;
     let first = || yaml_serde::Deserializer::from_str(text).next();
     let Some(doc) = first() else {
         return Ok(None);
@@ -108,6 +109,84 @@ fn resolve_merges(v: &mut yaml_serde::Value, key: &str, strict: &[&str]) -> Resu
         Value::Tagged(t) => resolve_merges(&mut t.value, key, strict),
         _ => Ok(()),
     }
+}
+
+/// Deepest nesting of YAML flow collections (`[…]`, `{…}`) accepted. The
+/// YAML parser's work grows with the nesting times the length (libyaml
+/// keeps a list per open flow level), so 200,000 nested brackets took
+/// minutes; rule and test files nest a handful of levels, and anything
+/// deeper than their schema (about 7 levels) is refused by promtool too.
+const MAX_FLOW_DEPTH: usize = 64;
+
+/// Refuses flow collections nested deeper than [`MAX_FLOW_DEPTH`] before
+/// parsing. Brackets count only inside a flow collection, which starts
+/// where a value does (`key: [`, `- {`, a line's start); quoted strings,
+/// block scalars (`|`, `>`) and comments are skipped, so templates' `{{ }}`
+/// in text do not count.
+fn check_flow_depth(text: &str) -> Result<(), YamlError> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    // Indentation of the line that opened a block scalar being skipped.
+    let mut block: Option<usize> = None;
+    for (n, line) in text.split('\n').enumerate() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        if let Some(b) = block {
+            if line.trim().is_empty() || indent > b {
+                continue;
+            }
+            block = None;
+        }
+        let mut value_start = quote.is_none() && depth == 0;
+        let mut chars = line.char_indices().peekable();
+        while let Some((at, c)) = chars.next() {
+            if let Some(q) = quote {
+                if c == '\\' && q == '"' {
+                    chars.next();
+                } else if c == q {
+                    quote = None;
+                    value_start = false;
+                }
+                continue;
+            }
+            match c {
+                ' ' | '\t' | '\r' => continue,
+                '#' => break,
+                '"' | '\'' if value_start => {
+                    quote = Some(c);
+                    continue;
+                }
+                '|' | '>' if value_start && depth == 0 => {
+                    block = Some(indent);
+                    break;
+                }
+                '[' | '{' if depth > 0 || value_start => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Err(YamlError {
+                            pos: Some((n + 1, line[..at].chars().count() + 1)),
+                            message: format!(
+                                "YAML collections nested more than {MAX_FLOW_DEPTH} levels deep"
+                            ),
+                        });
+                    }
+                    value_start = true;
+                    continue;
+                }
+                ']' | '}' if depth > 0 => depth -= 1,
+                ',' if depth > 0 => {
+                    value_start = true;
+                    continue;
+                }
+                ':' | '-' if chars.peek().is_none_or(|&(_, d)| d == ' ') => {
+                    value_start = true;
+                    continue;
+                }
+                _ => {}
+            }
+            value_start = false;
+        }
+    }
+    Ok(())
 }
 
 /// The text of the first document: up to the line that starts the second
@@ -245,6 +324,28 @@ mod tests {
         let e = first_document_strict::<BTreeMap<String, BTreeMap<String, String>>>(text, &["b"])
             .unwrap_err();
         assert_eq!(e.message, "key \"p\" already set in map");
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_refused_quickly() {
+        let deep = format!("a: {}{}\n", "[".repeat(200_000), "]".repeat(200_000));
+        let e = first_document::<BTreeMap<String, String>>(&deep).unwrap_err();
+        assert!(e.message.contains("more than 64 levels"), "{e}");
+        assert_eq!(e.pos, Some((1, 68)));
+        let ok = format!("a: {}1{}\n", "[".repeat(64), "]".repeat(64));
+        assert!(check_flow_depth(&ok).is_ok());
+        // Brackets in text, templates, quoted strings and comments.
+        let text = format!(
+            "a: |\n  {}\n\n  x\nb: \"{}\n  {}\"\nc: x {} y # {}\nd: [\"{}\", '{}']\n",
+            "{{ [".repeat(100),
+            "[".repeat(100),
+            "{{ [".repeat(100),
+            "{".repeat(100),
+            "[".repeat(100),
+            "[".repeat(100),
+            "{".repeat(100)
+        );
+        assert!(check_flow_depth(&text).is_ok(), "{text}");
     }
 
     #[test]
