@@ -65,8 +65,13 @@ impl TestReport {
     }
 }
 
-/// Runs every test of the file at `path`.
+/// Runs every test of the file at `path`, on a thread with a large stack
+/// (once for the whole file, not per query).
 pub fn run_file(path: &Path) -> TestReport {
+    crate::promql::worker::large_stack(|| run_file_here(path))
+}
+
+fn run_file_here(path: &Path) -> TestReport {
     let file = path.display().to_string();
     let mut warnings = Vec::new();
     let failures = match load(path, &mut warnings) {
