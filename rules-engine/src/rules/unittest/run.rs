@@ -153,7 +153,11 @@ fn order_groups(groups: &mut [Group], order: &[String]) -> Result<(), String> {
 }
 
 fn eval_interval(tf: &TestFile) -> i64 {
-    tf.evaluation_interval.map_or(60_000, |d| d.as_millis())
+    // Zero is unset, as in promtool: 1m.
+    tf.evaluation_interval
+        .map(|d| d.as_millis())
+        .filter(|&ms| ms > 0)
+        .unwrap_or(60_000)
 }
 
 struct Discard;
@@ -272,10 +276,17 @@ pub(crate) fn go_duration(ms: i64) -> String {
 
 fn load_series(app: &dyn Appender, series: &str, values: &str, step: i64) -> Result<(), String> {
     let labels = parse_series(series)?;
+    let mut last_t = None;
     for (i, p) in expand_values(values)?.into_iter().enumerate() {
+        let t = i as i64 * step;
+        // `interval: 0s` puts every sample at one time: the first stays,
+        // as promtool's loader keeps it.
+        if last_t == Some(t) {
+            continue;
+        }
         if let Some(v) = sample_value(p) {
-            app.append(&labels, i as i64 * step, v)
-                .map_err(|e| e.to_string())?;
+            app.append(&labels, t, v).map_err(|e| e.to_string())?;
+            last_t = Some(t);
         }
     }
     Ok(())
