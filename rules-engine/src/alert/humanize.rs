@@ -6,32 +6,7 @@
 /// Go's `%.4g`: four significant digits, trailing zeros removed, exponent
 /// form (`1.235e+06`) when the exponent is below -4 or at least 4.
 pub fn go_g4(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    let sci = format!("{v:.3e}");
-    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..4).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        return format!("{}e{sign}{:02}", trim_zeros(mant), exp.abs());
-    }
-    let decimals = usize::try_from(3 - exp).unwrap_or(0);
-    trim_zeros(&format!("{v:.decimals$}")).to_string()
-}
-
-fn trim_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
+    crate::promql::go_float::go_g(v, Some(4))
 }
 
 /// SI prefixes: `1.235k`, `12.35m`.
@@ -89,7 +64,7 @@ pub fn humanize_duration(v: f64) -> String {
     }
     if v.abs() >= 1.0 {
         let sign = if v < 0.0 { "-" } else { "" };
-        let total = v.abs() as i64;
+        let total = go_int64(v.abs());
         let (days, hours, minutes, seconds) = (
             total / 86400,
             total / 3600 % 24,
@@ -116,6 +91,18 @@ pub fn humanize_duration(v: f64) -> String {
         v *= 1000.0;
     }
     format!("{}{prefix}s", go_g4(v))
+}
+
+/// Go's `int64(f)` on amd64 (where Debian's Prometheus runs): a value out
+/// of range becomes the smallest int64, so `humanizeDuration` of `1e30`
+/// prints negative parts exactly as Prometheus does.
+fn go_int64(f: f64) -> i64 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    if f.is_nan() || !(-LIMIT..LIMIT).contains(&f) {
+        i64::MIN
+    } else {
+        f as i64
+    }
 }
 
 /// A ratio as a percentage: 0.1234 → `12.34%`.

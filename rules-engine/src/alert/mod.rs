@@ -5,6 +5,7 @@ pub mod humanize;
 pub mod state;
 pub mod template;
 mod template_print;
+mod template_printf;
 mod template_vars;
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use gotmpl::{Template, Value};
 
-use super::{humanize, template_print};
+use super::{humanize, template_print, template_printf};
 use crate::model::Labels;
 
 /// The name the rewritten main tree runs under.
@@ -99,8 +99,8 @@ fn ready(name: &str, text: &str) -> Result<Arc<Template>, TemplateError> {
 }
 
 /// Checks `text` as [`parse_check`] does and builds the template to run:
-/// a copy of the tree whose printing actions format floats as Go does
-/// (see template_print.rs), with `query` reading its seam and time from
+/// a copy of the tree whose printing actions and `printf` calls format
+/// floats as Go does (template_print.rs, template_printf.rs), with `query` reading its seam and time from
 /// [`QueryScope`].
 fn compile(name: &str, text: &str) -> Result<Template, TemplateError> {
     let tmpl = build(name, text, Some(Arc::new(ScopedQuery)), 0)?;
@@ -108,9 +108,13 @@ fn compile(name: &str, text: &str) -> Result<Template, TemplateError> {
         .and_then(|p| p.parse())
         .map_err(|e| TemplateError(format!("template: {e}")))?;
     template_print::rewrite(&mut main);
-    let mut tmpl = tmpl.func(template_print::PRINT_FN, template_print::print_value);
+    template_printf::rewrite(&mut main);
+    let mut tmpl = tmpl
+        .func(template_print::PRINT_FN, template_print::print_value)
+        .func(template_printf::PRINTF_FN, template_printf::printf);
     for mut d in defines {
         template_print::rewrite(&mut d.body);
+        template_printf::rewrite(&mut d.body);
         tmpl = tmpl.add_parse_tree(&d.name, d.body);
     }
     Ok(tmpl.add_parse_tree(MAIN, main))

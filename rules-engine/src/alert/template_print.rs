@@ -43,49 +43,7 @@ pub fn print_value(args: &[Value]) -> gotmpl::Result<Value> {
     })
 }
 
-/// Go's `%v` for a float64: shortest digits, exponent form below 1e-4 and
-/// from 1e21 up.
+/// Go's `%v` for a float64 ([`crate::promql::go_float`]).
 pub fn go_float(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    if v == 0.0 {
-        return format!("{v}");
-    }
-    let sci = format!("{v:e}");
-    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..21).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        return format!("{mant}e{sign}{:02}", exp.abs());
-    }
-    format!("{v}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::go_float;
-
-    /// Expected strings are Go's `fmt.Sprint` of the same values.
-    #[test]
-    fn floats_print_as_go() {
-        for (v, want) in [
-            (f64::INFINITY, "+Inf"),
-            (f64::NEG_INFINITY, "-Inf"),
-            (f64::NAN, "NaN"),
-            (0.00001, "1e-05"),
-            (0.0001, "0.0001"),
-            (1234567.0, "1234567"),
-            (1e21, "1e+21"),
-            (1e20, "100000000000000000000"),
-            (0.85, "0.85"),
-            (-2.5e-7, "-2.5e-07"),
-            (0.0, "0"),
-        ] {
-            assert_eq!(go_float(v), want);
-        }
-    }
+    crate::promql::go_float::go_float(v)
 }

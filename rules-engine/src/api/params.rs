@@ -122,6 +122,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// A series selector (`up{job="x"}`, `{__name__=~"a.*"}`) to matchers.
 pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
+    // The parser recurses on nesting: bounded first, as for queries.
+    crate::promql::limits::check(s).map_err(|e| e.to_string())?;
     let expr = promql_parser::parser::parse(s).map_err(|e| e.to_string())?;
     let Expr::VectorSelector(vs) = expr else {
         return Err(format!(

@@ -1,5 +1,6 @@
 //! `/api/v1/query` and `/api/v1/query_range`. Evaluation is CPU work, so it
-//! runs on the blocking pool and never stalls the server's other requests.
+//! runs off the async workers and never stalls the server's other requests,
+//! on a thread with a large stack ([`crate::promql::worker`]).
 
 use std::time::Duration;
 
@@ -30,7 +31,7 @@ fn engine_for(st: &ApiState, timeout: Option<Duration>) -> Engine {
 async fn run_blocking(
     f: impl FnOnce() -> Result<QueryOutput, crate::promql::QueryError> + Send + 'static,
 ) -> Result<QueryOutput, ApiError> {
-    tokio::task::spawn_blocking(f)
+    crate::promql::worker::run(f)
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::from)

@@ -37,7 +37,7 @@ pub mod msg {
     pub fn bad_quantile(q: f64) -> String {
         format!(
             "quantile value should be between 0 and 1, got {}",
-            super::super::eval::fmt_go_g(q)
+            super::super::go_float::go_float(q)
         )
     }
     pub fn bad_bucket_label(value: &str, name: &str) -> String {
@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn floats_print_like_go_percent_g() {
-        use super::super::eval::fmt_go_g;
+        use super::super::go_float::go_float as fmt_go_g;
         assert_eq!(fmt_go_g(1.1), "1.1");
         assert_eq!(fmt_go_g(-2.0), "-2");
         assert_eq!(fmt_go_g(1e21), "1e+21");

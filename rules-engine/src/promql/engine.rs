@@ -1,6 +1,8 @@
 //! The query engine: parses an expression, evaluates it over a [`Querier`]
 //! as an instant or range query, and shapes the result as Prometheus's API
 //! does (delayed `__name__` removal, duplicate-series check, sorted matrix).
+//! Every entry point parses and evaluates on a thread with a large stack
+//! ([`super::worker::large_stack`]), whoever calls it.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -14,6 +16,7 @@ use super::error::QueryError;
 use super::eval::{self, Ctx, Elem, Steps, Val, output_labels};
 use super::parse::parse_for_query;
 use super::value::{QueryOutput, Value};
+use super::worker::large_stack;
 use crate::model::{Labels, Sample};
 use crate::store::{Querier, SeriesSamples};
 
@@ -73,13 +76,15 @@ impl Engine {
         t: i64,
         cancel: &CancelFlag,
     ) -> Result<QueryOutput, QueryError> {
-        let ast = parse_for_query(expr, 0, 0)?;
-        let steps = Steps {
-            start: t,
-            end: t,
-            step: 1,
-        };
-        self.run(q, expr, &ast, steps, false, cancel)
+        large_stack(|| {
+            let ast = parse_for_query(expr, 0, 0)?;
+            let steps = Steps {
+                start: t,
+                end: t,
+                step: 1,
+            };
+            self.run(q, expr, &ast, steps, false, cancel)
+        })
     }
 
     /// A range query from `start` to `end` every `step` (all ms).
@@ -98,6 +103,16 @@ impl Engine {
     /// `canceled` once `cancel` is set. Only scalar and instant-vector
     /// expressions are allowed, as in Prometheus.
     pub fn range_with(
+        &self,
+        q: &dyn Querier,
+        expr: &str,
+        (start, end, step): (i64, i64, i64),
+        cancel: &CancelFlag,
+    ) -> Result<QueryOutput, QueryError> {
+        large_stack(|| self.range_here(q, expr, (start, end, step), cancel))
+    }
+
+    fn range_here(
         &self,
         q: &dyn Querier,
         expr: &str,
@@ -143,13 +158,15 @@ impl Engine {
         ast: &Expr,
         t: i64,
     ) -> Result<QueryOutput, QueryError> {
-        let text = ast.to_string();
-        let steps = Steps {
-            start: t,
-            end: t,
-            step: 1,
-        };
-        self.run(q, &text, ast, steps, false, &CancelFlag::new())
+        large_stack(|| {
+            let text = ast.to_string();
+            let steps = Steps {
+                start: t,
+                end: t,
+                step: 1,
+            };
+            self.run(q, &text, ast, steps, false, &CancelFlag::new())
+        })
     }
 
     fn run(
@@ -171,6 +188,7 @@ impl Engine {
             deadline: Instant::now() + self.opts.timeout,
             cancel,
             ann: Annotations::default(),
+            depth: 0,
         };
         let val = eval::eval(&mut ctx, &steps, ast)?;
         let value = if is_range {

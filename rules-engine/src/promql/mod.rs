@@ -27,16 +27,23 @@ mod engine;
 mod error;
 pub(crate) mod eval;
 pub(crate) mod functions;
+pub mod go_float;
 pub(crate) mod info_arg;
+pub mod limits;
 pub(crate) mod parse;
 mod parse_errors;
 pub(crate) mod range_modes;
 mod value;
+pub mod worker;
 
+#[cfg(test)]
+mod depth_tests;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
 mod fuzz_tests;
+#[cfg(test)]
+mod matching_tests;
 #[cfg(test)]
 mod perf_tests;
 

@@ -17,6 +17,7 @@ pub fn parse_expr(text: &str) -> Result<Expr, QueryError> {
 /// Parses for a query with the given step and range (ms), which duration
 /// expressions (`step()`, `range()`) may refer to.
 pub(crate) fn parse_for_query(text: &str, step_ms: i64, range_ms: i64) -> Result<Expr, QueryError> {
+    super::limits::check(text)?;
     let text = go_byte_escapes(text);
     let text = super::durations::rewrite(&text, step_ms, range_ms).map_err(QueryError::Parse)?;
     let text = super::range_modes::rewrite(&text);

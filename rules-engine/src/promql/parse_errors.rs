@@ -5,21 +5,21 @@
 
 use super::annotations::position;
 
-/// Endings tried to complete a prefix: closing brackets, an operand, or a
-/// range; enough to keep a valid-so-far prefix valid.
-const COMPLETIONS: [&str; 16] = [
-    "", ")", "))", ")))", " 1", " 1)", " 1))", " x", " x)", "}", "\"}", "]", "])", " 1m])",
-    "[1m])", " x)))",
-];
+/// What is tried after a prefix to complete it: nothing, an operand, the
+/// end of a string, a matcher's value, a duration or a range; each followed
+/// by the brackets the prefix leaves open ([`closers`]), however deep.
+const TAILS: [&str; 8] = ["", " 1", " x", "\"", "\"\"", "=\"\"", " 1m", "[1m]"];
 
 /// `line:col: parse error: msg` for `text`, whose parse failed with `msg`.
 pub(crate) fn locate(text: &str, msg: &str, parses: impl Fn(&str) -> bool) -> String {
     let starts = token_starts(text);
     let completable = |k: usize| {
         let end = starts.get(k + 1).copied().unwrap_or(text.len());
-        COMPLETIONS
-            .iter()
-            .any(|c| parses(&format!("{}{c}", &text[..end])))
+        TAILS.iter().any(|t| {
+            let mut s = format!("{}{t}", &text[..end]);
+            s.push_str(&closers(&s));
+            parses(&s)
+        })
     };
     // A prefix that cannot be completed stays so when it grows, so the
     // first broken token is found by bisection (O(log n) parses).
@@ -45,6 +45,33 @@ pub(crate) fn locate(text: &str, msg: &str, parses: impl Fn(&str) -> bool) -> St
         None => (text.len(), msg.to_string()),
     };
     format!("{}: parse error: {detail}", position(text, at))
+}
+
+/// The closing brackets for those `text` leaves open, innermost first
+/// (brackets in string literals do not count).
+fn closers(text: &str) -> String {
+    let mut open = Vec::new();
+    let mut quote = None;
+    let mut escaped = false;
+    for c in text.chars() {
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some(q) if c == '\\' && q != '`' => escaped = true,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '"' | '\'' | '`' => quote = Some(c),
+                '(' => open.push(')'),
+                '[' => open.push(']'),
+                '{' => open.push('}'),
+                ')' | ']' | '}' => {
+                    open.pop();
+                }
+                _ => {}
+            },
+        }
+    }
+    open.iter().rev().collect()
 }
 
 /// Byte offsets where tokens start: identifiers and numbers, quoted
@@ -103,8 +130,21 @@ mod tests {
 
     #[test]
     fn long_bad_queries_are_located_by_bisection() {
-        let q = format!("{} bar", vec!["x"; 3000].join(" + "));
+        let matchers: Vec<String> = (0..3000).map(|i| format!("l{i}=\"v\"")).collect();
+        let q = format!("x{{{}}} bar", matchers.join(", "));
         let err = crate::promql::parse_expr(&q).unwrap_err().to_string();
         assert!(err.contains("parse error: unexpected \"bar\""), "{err}");
+    }
+
+    #[test]
+    fn deep_prefixes_are_completed() {
+        let deep = format!("{}x{}", "(".repeat(100), ")".repeat(100));
+        let err = crate::promql::parse_expr(&format!("{deep} + {deep} +")).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("parse error: unexpected end of input"),
+            "{err}"
+        );
+        assert_eq!(closers(r#"sum(rate(x{a="(}"#), "}))");
     }
 }

@@ -36,17 +36,7 @@ fn pairs(p: &[(String, String)]) -> Value {
 
 /// Go's `strconv.FormatFloat(v, 'e', -1, 64)`: `1e+00`, `8.5e-01`.
 pub fn go_exp(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    let s = format!("{v:e}");
-    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let sign = if exp < 0 { '-' } else { '+' };
-    format!("{mant}e{sign}{:02}", exp.abs())
+    crate::promql::go_float::go_e(v, false)
 }
 
 fn alert_json(a: &Alert) -> Value {

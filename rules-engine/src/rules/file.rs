@@ -1,11 +1,14 @@
 //! The rule file format: Prometheus's `groups:` … `rules:` YAML, read into
 //! plain data. Unknown keys are errors (promtool reads strictly too), so a
-//! misspelt `anotations:` is reported instead of silently dropped.
+//! misspelt `anotations:` is reported instead of silently dropped. YAML
+//! and durations are read as promtool reads them ([`super::yaml`]).
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::yaml;
+pub use super::yaml::YamlError;
 use crate::config::PromDuration;
 
 /// One rule file as written.
@@ -22,7 +25,7 @@ pub struct RuleFile {
 pub struct GroupDef {
     pub name: String,
     /// How often the group runs; the global evaluation interval when unset.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "yaml::opt_duration")]
     pub interval: Option<PromDuration>,
     /// Most alerts (or recorded series) one rule may produce; 0 is no limit.
     /// Signed because promtool accepts negative values (treated as 0).
@@ -30,7 +33,7 @@ pub struct GroupDef {
     pub limit: i64,
     /// Queries run this far in the past, for data that arrives late
     /// (Prometheus 2.53+; Debian's promtool 2.42 rejects the key).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "yaml::opt_duration")]
     pub query_offset: Option<PromDuration>,
     /// Labels added to every rule's output (Prometheus 3.0+).
     #[serde(default)]
@@ -51,9 +54,9 @@ pub struct RuleDef {
     pub alert: Option<String>,
     #[serde(default)]
     pub expr: Option<String>,
-    #[serde(default, rename = "for")]
+    #[serde(default, rename = "for", deserialize_with = "yaml::opt_duration")]
     pub for_: Option<PromDuration>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "yaml::opt_duration")]
     pub keep_firing_for: Option<PromDuration>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
@@ -71,30 +74,11 @@ impl RuleDef {
     }
 }
 
-/// Reads a rule file's YAML. An empty file is an empty rule file, as in
-/// promtool. Errors carry yaml_serde's position when it has one.
+/// Reads a rule file's YAML: its first document, as promtool does. An
+/// empty file is an empty rule file. Errors carry yaml_serde's position
+/// when it has one.
 pub fn parse_yaml(text: &str) -> Result<RuleFile, YamlError> {
-    if text.trim().is_empty() {
-        return Ok(RuleFile::default());
-    }
-    yaml_serde::from_str::<Option<RuleFile>>(text)
-        .map(Option::unwrap_or_default)
-        .map_err(|e| {
-            let pos = e.location().map(|l| (l.line(), l.column()));
-            YamlError {
-                pos,
-                message: e.to_string(),
-            }
-        })
-}
-
-/// A YAML syntax or shape error.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{message}")]
-pub struct YamlError {
-    /// 1-based line and column, when known.
-    pub pos: Option<(usize, usize)>,
-    pub message: String,
+    yaml::first_document::<RuleFile>(text).map(Option::unwrap_or_default)
 }
 
 #[cfg(test)]
@@ -122,6 +106,20 @@ mod tests {
         assert!(e.message.contains("foo"), "{e}");
         assert!(e.pos.is_some());
         assert!(parse_yaml("groups:\n- name: g\n  interval: 15\n").is_err());
+    }
+
+    #[test]
+    fn zero_durations_anchors_and_merge_keys() {
+        let f = parse_yaml(
+            "groups:\n- name: g\n  interval: 0s\n  rules:\n  - alert: A\n    expr: up\n    for: 0m\n    labels: &l {severity: page}\n  - alert: B\n    expr: up\n    keep_firing_for: 0h0m\n    labels:\n      <<: *l\n      team: db\n",
+        )
+        .unwrap();
+        let g = &f.groups[0];
+        assert_eq!(g.interval, Some(PromDuration::from_secs(0)));
+        assert_eq!(g.rules[0].for_, Some(PromDuration::from_secs(0)));
+        assert_eq!(g.rules[1].keep_firing_for, Some(PromDuration::from_secs(0)));
+        assert_eq!(g.rules[1].labels["severity"], "page");
+        assert_eq!(g.rules[1].labels["team"], "db");
     }
 
     #[test]

@@ -162,7 +162,12 @@ impl Group {
         Ok(Group {
             name: def.name.clone(),
             file: file.to_string(),
-            interval_ms: def.interval.map_or(default_interval_ms, |d| d.as_millis()),
+            // Zero is unset, as in Prometheus (`interval: 0s` is the default).
+            interval_ms: def
+                .interval
+                .map(|d| d.as_millis())
+                .filter(|&ms| ms > 0)
+                .unwrap_or(default_interval_ms),
             limit: usize::try_from(def.limit).unwrap_or(0),
             query_offset_ms: def.query_offset.map_or(0, |d| d.as_millis()),
             status: vec![RuleStatus::default(); rules.len()],

@@ -248,3 +248,18 @@ fn query_offset_queries_the_past_and_writes_at_the_evaluation_time() {
     fx.eval(&mut g, T0 + 10 * MIN);
     assert_eq!(fx.query("r", T0 + 10 * MIN)[0].1, 5.0);
 }
+
+#[test]
+fn a_zero_interval_is_the_default_interval() {
+    let f = check_text(
+        "t.yml",
+        "groups:\n- name: g\n  interval: 0s\n  rules:\n  - record: r\n    expr: vector(1)\n",
+    )
+    .unwrap();
+    assert_eq!(
+        Group::build("t.yml", &f.groups[0], 15_000)
+            .unwrap()
+            .interval_ms,
+        15_000
+    );
+}

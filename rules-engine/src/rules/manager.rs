@@ -186,9 +186,10 @@ pub async fn run_group(g: Arc<RunningGroup>, deps: ManagerDeps, shutdown: Cancel
         prev = Some(slot);
         // Queries run synchronously (the engine, or a remote API waited
         // for): off the async workers, so a heavy group never stalls the
-        // HTTP server or the scrapes.
+        // HTTP server or the scrapes; on a thread with a large stack, so
+        // no expression can overflow it (`promql::worker`).
         let (eg, ed) = (g.clone(), deps.clone());
-        let to_save = match tokio::task::spawn_blocking(move || eval_once(&eg, &ed, slot)).await {
+        let to_save = match crate::promql::worker::run(move || eval_once(&eg, &ed, slot)).await {
             Ok(v) => v,
             Err(e) => {
                 tracing::error!(error = %e, "rule group evaluation panicked");

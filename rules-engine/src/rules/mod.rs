@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! file.rs      YAML -> RuleFile (plain data, unknown keys rejected)
+//! yaml.rs      YAML and durations as promtool reads them (first document,
+//!              merge keys, zero durations)
 //! locate.rs    line:column of groups and rules for error messages
 //! validate.rs  promtool's checks -> RuleError list
 //! query.rs     the seams: RuleQuery (engine or remote API), AlertSink
@@ -32,6 +34,7 @@ pub mod runtime;
 pub mod schedule;
 pub mod unittest;
 pub mod validate;
+pub mod yaml;
 
 #[cfg(test)]
 mod group_tests;

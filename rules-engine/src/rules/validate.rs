@@ -49,7 +49,7 @@ pub fn check_text(file: &str, text: &str) -> Result<RuleFile, Vec<RuleError>> {
             message: e.message,
         }]
     })?;
-    let positions = locate(text, &parsed);
+    let positions = locate(super::yaml::first_document_text(text), &parsed);
     let mut errs = Vec::new();
     let mut seen = HashSet::new();
     for (g, gpos) in parsed.groups.iter().zip(&positions) {

@@ -11,11 +11,12 @@ use std::rc::Rc;
 use promql_parser::parser::token::*;
 use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 
-use super::{Ctx, Elem, Steps, Val, eval_scalar, eval_string, eval_vector, fmt_go_float, fmt_go_g};
+use super::{Ctx, Elem, Steps, Val, eval_scalar, eval_string, eval_vector, fmt_go_float};
 use crate::model::{Labels, METRIC_NAME};
 use crate::promql::annotations::msg;
 use crate::promql::error::QueryError;
 use crate::promql::functions::stats::{kahan_inc, quantile_sorted, sort_go};
+use crate::promql::go_float::go_float;
 use crate::promql::parse::{go_quote, valid_label_name};
 
 /// The per-step parameter of an aggregation.
@@ -323,8 +324,8 @@ fn limit_ratio(
         ctx.ann.warn(
             &format!(
                 "ratio value should be between -1 and 1, got {}, capping to {}",
-                fmt_go_g(r),
-                fmt_go_g(capped)
+                go_float(r),
+                go_float(capped)
             ),
             pos,
         );

@@ -228,7 +228,16 @@ fn side_name(swapped: bool) -> &'static str {
 }
 
 /// Arithmetic and comparison between two vectors, one-to-one or
-/// many-to-one / one-to-many.
+/// many-to-one / one-to-many, as Prometheus's `VectorBinop`:
+///
+/// 1. nothing to match (a side empty and no fill value): no result and no
+///    error, even if the other side has duplicates;
+/// 2. two series of the "one" side with the same signature: many-to-many,
+///    an error naming both (in label order, so it reads the same each run);
+/// 3. each pair is checked for cardinality *before* a comparison filters
+///    it out (Prometheus 3.9+): one-to-one matching that finds a second
+///    series of the "many" side fails even when the comparison would have
+///    dropped one of them.
 fn match_and_apply(
     op: TokenId,
     m: &BinModifier,
@@ -242,6 +251,11 @@ fn match_and_apply(
         VectorMatchCardinality::ManyToOne(ls) => (false, Some(ls)),
         _ => (false, None),
     };
+    let fill = &m.fill_values;
+    let no_fill = fill.lhs.is_none() && fill.rhs.is_none();
+    if (lhs.is_empty() && rhs.is_empty()) || ((lhs.is_empty() || rhs.is_empty()) && no_fill) {
+        return Ok(Vec::new());
+    }
     let (many, one) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
     let mut one_by_sig: HashMap<u64, usize> = HashMap::with_capacity(one.len());
     for (i, e) in one.iter().enumerate() {
@@ -252,11 +266,12 @@ fn match_and_apply(
         }
         one_by_sig.insert(sig, i);
     }
-    let fill = &m.fill_values;
     let mut out = Vec::with_capacity(many.len());
+    // One-to-one: the signatures matched so far. Group modifiers: the
+    // (signature, result labels) pairs produced so far.
     let mut matched_sigs: HashSet<u64> = HashSet::new();
+    let mut inserted: HashSet<(u64, u64)> = HashSet::new();
     let mut used_one: HashSet<usize> = HashSet::new();
-    let mut result_sigs: HashSet<u64> = HashSet::new();
     for e in many {
         let sig = caches.sig(&e.labels, matching);
         let (one_val, one_elem) = match one_by_sig.get(&sig) {
@@ -280,20 +295,21 @@ fn match_and_apply(
             include,
             one_labels: one_elem,
         };
-        let Some((res, res_fp)) = apply_pair(&pair, e, l, r, caches) else {
-            continue;
-        };
-        if include.is_none() && one_elem.is_some() && !matched_sigs.insert(sig) {
-            return Err(QueryError::exec(
-                "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
-            ));
-        }
-        if include.is_some() && !result_sigs.insert(res_fp) {
+        let (res, res_fp, keep) = apply_pair(&pair, e, l, r, caches);
+        if include.is_none() {
+            if !matched_sigs.insert(sig) {
+                return Err(QueryError::exec(
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+                ));
+            }
+        } else if !inserted.insert((sig, res_fp)) {
             return Err(QueryError::exec(
                 "multiple matches for labels: grouping labels must ensure unique matches",
             ));
         }
-        out.push(res);
+        if keep {
+            out.push(res);
+        }
     }
     fill_unmatched_one(op, m, one, &used_one, swapped, &mut out, caches);
     Ok(out)
@@ -306,19 +322,11 @@ struct PairCtx<'a> {
     one_labels: Option<&'a Elem>,
 }
 
-/// Applies the operator to one matched pair; `None` when a comparison
-/// filters it out. Returns the element and its labels' fingerprint.
-fn apply_pair(
-    c: &PairCtx,
-    many: &Elem,
-    l: f64,
-    r: f64,
-    caches: &mut Caches,
-) -> Option<(Elem, u64)> {
+/// Applies the operator to one matched pair: the result element, its
+/// labels' fingerprint, and whether it stays (a comparison without `bool`
+/// drops the pairs it fails; they still count for the cardinality checks).
+fn apply_pair(c: &PairCtx, many: &Elem, l: f64, r: f64, caches: &mut Caches) -> (Elem, u64, bool) {
     let (v, keep) = elem_op(c.op, l, r, c.m.return_bool);
-    if !keep {
-        return None;
-    }
     let one = c.one_labels.map(|e| &e.labels);
     let key = (
         Rc::as_ptr(&many.labels),
@@ -334,14 +342,15 @@ fn apply_pair(
         })
         .clone();
     let drop_name = many.drop_name || drops_name(c.op) || c.m.return_bool;
-    Some((
+    (
         Elem {
             labels,
             v,
             drop_name,
         },
         fp,
-    ))
+        keep,
+    )
 }
 
 /// Elements of the "one" side without a match, kept when `fill_left` /
@@ -369,7 +378,8 @@ fn fill_unmatched_one(
             include: None,
             one_labels: None,
         };
-        if let Some((mut res, _)) = apply_pair(&c, e, l, r, caches) {
+        let (mut res, _, keep) = apply_pair(&c, e, l, r, caches);
+        if keep {
             if is_comparison(op) && !m.return_bool {
                 res.v = l;
             }
@@ -418,12 +428,16 @@ fn result_labels(
     lb
 }
 
+/// Prometheus's many-to-many error; the two series in the order of their
+/// texts, as Prometheus orders them so the message is the same each run.
 fn duplicate_error(sig: &Labels, side: &str, a: &Elem, b: &Elem) -> QueryError {
+    let (mut first, mut second) = (prom_labels(&a.labels), prom_labels(&b.labels));
+    if first > second {
+        std::mem::swap(&mut first, &mut second);
+    }
     QueryError::exec(format!(
-        "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+        "found duplicate series for the match group {} on the {side} hand-side of the operation: [{first}, {second}];many-to-many matching not allowed: matching labels must be unique on one side",
         prom_labels(sig),
-        prom_labels(&a.labels),
-        prom_labels(&b.labels)
     ))
 }
 

@@ -88,6 +88,8 @@ pub(crate) struct Ctx<'a> {
     pub deadline: Instant,
     pub cancel: &'a super::cancel::CancelFlag,
     pub ann: Annotations,
+    /// How many [`eval`] calls are open: the recursion depth.
+    pub depth: usize,
 }
 
 impl Ctx<'_> {
@@ -135,8 +137,24 @@ impl Ctx<'_> {
     }
 }
 
-/// Evaluates `expr` at every step of `steps`.
+/// Evaluates `expr` at every step of `steps`. The recursion is bounded
+/// here too ([`super::limits::MAX_DEPTH`]), whatever built the tree:
+/// parsing refuses deeper text, so this only fires for a tree made some
+/// other way, and then as an error instead of a stack overflow.
 pub(crate) fn eval(ctx: &mut Ctx, steps: &Steps, expr: &Expr) -> Result<Val, QueryError> {
+    if ctx.depth >= super::limits::MAX_DEPTH {
+        return Err(QueryError::Parse(format!(
+            "expression nesting depth exceeds the limit of {}",
+            super::limits::MAX_DEPTH
+        )));
+    }
+    ctx.depth += 1;
+    let val = eval_node(ctx, steps, expr);
+    ctx.depth -= 1;
+    val
+}
+
+fn eval_node(ctx: &mut Ctx, steps: &Steps, expr: &Expr) -> Result<Val, QueryError> {
     ctx.check_deadline()?;
     let val = match expr {
         Expr::NumberLiteral(n) => Val::Scalar(vec![n.val; steps.len()]),
@@ -238,23 +256,6 @@ pub(crate) fn output_labels(labels: &Labels, drop_name: bool) -> Labels {
         }
     }
     l
-}
-
-/// Go's `%g`/`%v` for a float, as Prometheus's warning texts print it:
-/// shortest digits, exponent form below 1e-4 and from 1e21 (`1e+21`).
-pub(crate) fn fmt_go_g(f: f64) -> String {
-    let a = f.abs();
-    if !f.is_finite() || f == 0.0 || (1e-4..1e21).contains(&a) {
-        return fmt_go_float(f);
-    }
-    let s = format!("{f:e}");
-    match s.split_once('e') {
-        Some((mant, exp)) => {
-            let (sign, digits) = exp.strip_prefix('-').map_or(("+", exp), |d| ("-", d));
-            format!("{mant}e{sign}{digits:0>2}")
-        }
-        None => s,
-    }
 }
 
 /// Go's `strconv.FormatFloat(f, 'f', -1, 64)` plus Prometheus's spelling of

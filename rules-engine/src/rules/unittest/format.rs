@@ -5,14 +5,15 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::config::PromDuration;
+use crate::rules::yaml::{duration, opt_duration};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TestFile {
     #[serde(default)]
     pub rule_files: Vec<String>,
     /// Default 1m, as in promtool.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_duration")]
     pub evaluation_interval: Option<PromDuration>,
     /// Group names in the order to evaluate them; the rest follow.
     #[serde(default)]
@@ -27,7 +28,7 @@ pub struct TestGroup {
     #[serde(default)]
     pub name: String,
     /// Spacing of input samples; default: the evaluation interval.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_duration")]
     pub interval: Option<PromDuration>,
     #[serde(default)]
     pub input_series: Vec<InputSeries>,
@@ -53,6 +54,8 @@ pub struct InputSeries {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertTest {
+    /// 0 when left out, as in promtool.
+    #[serde(default = "zero", deserialize_with = "duration")]
     pub eval_time: PromDuration,
     pub alertname: String,
     #[serde(default)]
@@ -72,6 +75,8 @@ pub struct ExpAlert {
 #[serde(deny_unknown_fields)]
 pub struct ExprTest {
     pub expr: String,
+    /// 0 when left out, as in promtool.
+    #[serde(default = "zero", deserialize_with = "duration")]
     pub eval_time: PromDuration,
     #[serde(default)]
     pub exp_samples: Vec<ExpSample>,
@@ -84,4 +89,8 @@ pub struct ExpSample {
     #[serde(default)]
     pub labels: String,
     pub value: f64,
+}
+
+fn zero() -> PromDuration {
+    PromDuration::from_secs(0)
 }

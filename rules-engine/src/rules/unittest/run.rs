@@ -11,6 +11,8 @@ use super::format::{AlertTest, ExprTest, TestFile, TestGroup};
 use super::series::{expand_values, parse_series, sample_value};
 use crate::alert::AlertState;
 use crate::model::Labels;
+use crate::promql::eval::binary::prom_labels;
+use crate::promql::go_float::go_e;
 use crate::promql::{Engine, Value};
 use crate::rules::alerting::AlertContext;
 use crate::rules::group::{EvalDeps, Group, Rule};
@@ -63,8 +65,13 @@ impl TestReport {
     }
 }
 
-/// Runs every test of the file at `path`.
+/// Runs every test of the file at `path`, on a thread with a large stack
+/// (once for the whole file, not per query).
 pub fn run_file(path: &Path) -> TestReport {
+    crate::promql::worker::large_stack(|| run_file_here(path))
+}
+
+fn run_file_here(path: &Path) -> TestReport {
     let file = path.display().to_string();
     let mut warnings = Vec::new();
     let failures = match load(path, &mut warnings) {
@@ -73,7 +80,8 @@ pub fn run_file(path: &Path) -> TestReport {
             .iter()
             .flat_map(|t| run_test(&tf, t, &groups_src))
             .collect(),
-        Err(e) => vec![format!("    {e}")],
+        // promtool prints problems with the file itself unindented.
+        Err(e) => vec![e],
     };
     TestReport {
         file,
@@ -85,7 +93,11 @@ pub fn run_file(path: &Path) -> TestReport {
 /// The test file and its rule groups (built once, cloned per test).
 fn load(path: &Path, warnings: &mut Vec<String>) -> Result<(TestFile, Vec<Group>), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let tf: TestFile = yaml_serde::from_str(&text).map_err(|e| e.to_string())?;
+    // promtool reads test files strictly; these keys are Go maps there.
+    let maps = ["exp_labels", "exp_annotations", "external_labels"];
+    let tf: TestFile = crate::rules::yaml::first_document_strict(&text, &maps)
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
     let dir = path.parent().unwrap_or(Path::new("."));
     let interval = eval_interval(&tf);
     let mut groups = Vec::new();
@@ -99,7 +111,7 @@ fn load(path: &Path, warnings: &mut Vec<String>) -> Result<(TestFile, Vec<Group>
                 es.iter()
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
-                    .join("\n    ")
+                    .join("\n")
             })?;
             let name = f.display().to_string();
             for g in &rf.groups {
@@ -120,10 +132,14 @@ fn rule_paths(dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
     Ok(paths)
 }
 
+/// Puts the groups named in `group_eval_order` first, in that order (a
+/// name repeated is promtool's error; a name no file defines is ignored, as
+/// promtool ignores it).
 fn order_groups(groups: &mut [Group], order: &[String]) -> Result<(), String> {
-    if let Some(missing) = order.iter().find(|n| !groups.iter().any(|g| &g.name == *n)) {
+    let mut seen = std::collections::HashSet::new();
+    if let Some(repeated) = order.iter().find(|n| !seen.insert(n.as_str())) {
         return Err(format!(
-            "group name {missing:?} in group_eval_order not found"
+            "group name repeated in evaluation order: {repeated}"
         ));
     }
     let rank = |g: &Group| {
@@ -137,7 +153,11 @@ fn order_groups(groups: &mut [Group], order: &[String]) -> Result<(), String> {
 }
 
 fn eval_interval(tf: &TestFile) -> i64 {
-    tf.evaluation_interval.map_or(60_000, |d| d.as_millis())
+    // Zero is unset, as in promtool: 1m.
+    tf.evaluation_interval
+        .map(|d| d.as_millis())
+        .filter(|&ms| ms > 0)
+        .unwrap_or(60_000)
 }
 
 struct Discard;
@@ -153,10 +173,7 @@ fn run_test(tf: &TestFile, t: &TestGroup, groups: &[Group]) -> Vec<String> {
     let mut failures = Vec::new();
     for s in &t.input_series {
         if let Err(e) = load_series(head.as_ref(), &s.series, &s.values, step) {
-            return vec![format!(
-                "    name: {},\n    input series {:?}: {e}",
-                t.name, s.series
-            )];
+            return vec![format!("input series {:?}: {e}", s.series)];
         }
     }
     let mut groups: Vec<Group> = groups.to_vec();
@@ -194,6 +211,13 @@ fn run_test(tf: &TestFile, t: &TestGroup, groups: &[Group]) -> Vec<String> {
         for g in &mut groups {
             g.eval(ts, &deps);
         }
+        // As promtool: a rule that fails to evaluate ends the test here,
+        // with the failures so far and one line per failing rule.
+        let eval_errors = eval_errors(&groups, ts);
+        if !eval_errors.is_empty() {
+            failures.extend(eval_errors);
+            return failures;
+        }
         while let Some(a) = alert_tests
             .get(next)
             .filter(|a| a.eval_time.as_millis() < ts + every)
@@ -204,17 +228,65 @@ fn run_test(tf: &TestFile, t: &TestGroup, groups: &[Group]) -> Vec<String> {
         ts += every;
     }
     for e in &t.promql_expr_test {
-        failures.extend(check_expr(&t.name, e, head.as_ref()));
+        failures.extend(check_expr(e, head.as_ref()));
     }
     failures
 }
 
+/// promtool's line for each rule whose evaluation at `ts` failed.
+fn eval_errors(groups: &[Group], ts: i64) -> Vec<String> {
+    groups
+        .iter()
+        .flat_map(|g| g.rules.iter().zip(&g.status))
+        .filter(|(_, st)| st.last_evaluation == Some(ts))
+        .filter_map(|(r, st)| {
+            let err = st.last_error.as_ref()?;
+            Some(format!(
+                "    rule: {}, time: {}, err: {err}",
+                r.name(),
+                go_duration(ts)
+            ))
+        })
+        .collect()
+}
+
+/// Go's `time.Duration.String()` for a whole number of milliseconds:
+/// `0s`, `500ms`, `1.5s`, `1m0s`, `1h30m0s`.
+pub(crate) fn go_duration(ms: i64) -> String {
+    let sign = if ms < 0 { "-" } else { "" };
+    let u = ms.unsigned_abs();
+    if u == 0 {
+        return "0s".into();
+    }
+    if u < 1000 {
+        return format!("{sign}{u}ms");
+    }
+    let (h, m) = (u / 3_600_000, u / 60_000 % 60);
+    let mut secs = format!("{}.{:03}", u / 1000 % 60, u % 1000);
+    while secs.ends_with('0') {
+        secs.pop();
+    }
+    let secs = secs.trim_end_matches('.');
+    match (h, m) {
+        (0, 0) => format!("{sign}{secs}s"),
+        (0, m) => format!("{sign}{m}m{secs}s"),
+        (h, m) => format!("{sign}{h}h{m}m{secs}s"),
+    }
+}
+
 fn load_series(app: &dyn Appender, series: &str, values: &str, step: i64) -> Result<(), String> {
     let labels = parse_series(series)?;
+    let mut last_t = None;
     for (i, p) in expand_values(values)?.into_iter().enumerate() {
+        let t = i as i64 * step;
+        // `interval: 0s` puts every sample at one time: the first stays,
+        // as promtool's loader keeps it.
+        if last_t == Some(t) {
+            continue;
+        }
         if let Some(v) = sample_value(p) {
-            app.append(&labels, i as i64 * step, v)
-                .map_err(|e| e.to_string())?;
+            app.append(&labels, t, v).map_err(|e| e.to_string())?;
+            last_t = Some(t);
         }
     }
     Ok(())
@@ -222,7 +294,12 @@ fn load_series(app: &dyn Appender, series: &str, values: &str, step: i64) -> Res
 
 type AlertView = (Labels, BTreeMap<String, String>);
 
+/// promtool's listing of alerts: `[]`, or one numbered entry per alert,
+/// separated by `,`.
 fn show(alerts: &[AlertView]) -> String {
+    if alerts.is_empty() {
+        return "[]".into();
+    }
     let items: Vec<String> = alerts
         .iter()
         .enumerate()
@@ -234,7 +311,16 @@ fn show(alerts: &[AlertView]) -> String {
             )
         })
         .collect();
-    format!("[\n{}\n            ]", items.join("\n"))
+    format!("[\n{}\n            ]", items.join(",\n"))
+}
+
+/// promtool's `name: …,` line, left out for a test without a name.
+fn name_line(test: &str) -> String {
+    if test.is_empty() {
+        String::new()
+    } else {
+        format!("    name: {test},\n")
+    }
 }
 
 fn check_alerts(test: &str, a: &AlertTest, groups: &[Group]) -> Option<String> {
@@ -262,7 +348,8 @@ fn check_alerts(test: &str, a: &AlertTest, groups: &[Group]) -> Option<String> {
     exp.sort();
     (got != exp).then(|| {
         format!(
-            "    name: {test},\n    alertname: {}, time: {}, \n        exp:{}, \n        got:{}",
+            "{}    alertname: {}, time: {}, \n        exp:{}, \n        got:{}",
+            name_line(test),
             a.alertname,
             a.eval_time,
             show(&exp),
@@ -283,32 +370,28 @@ fn almost_equal(a: f64, b: f64) -> bool {
     diff / (a.abs() + b.abs()) < 1e-6
 }
 
-fn check_expr(test: &str, e: &ExprTest, head: &Head) -> Option<String> {
-    let fail = |msg: String| {
-        Some(format!(
-            "    name: {test},\n    expr: {:?}, time: {},\n        {msg}",
-            e.expr, e.eval_time
-        ))
-    };
+/// Runs one `promql_expr_test` and returns promtool's failure text, if
+/// any: the query error, or the expected and actual samples (values in
+/// Go's `%E` form, `nil` for none).
+fn check_expr(e: &ExprTest, head: &Head) -> Option<String> {
+    let at = format!("    expr: {:?}, time: {}", e.expr, e.eval_time);
     let got: Vec<(Labels, f64)> =
         match Engine::default().instant(head, &e.expr, e.eval_time.as_millis()) {
             Ok(out) => match out.value {
                 Value::Vector(v) => v.into_iter().map(|(l, s)| (l, s.v)).collect(),
                 Value::Scalar(_, v) => vec![(Labels::empty(), v)],
                 other => {
-                    return fail(format!(
-                        "expected vector or scalar, got {}",
-                        other.type_name()
-                    ));
+                    let ty = other.type_name();
+                    return Some(format!("{at}, err: expected vector or scalar, got {ty}"));
                 }
             },
-            Err(err) => return fail(format!("error in query: {err}")),
+            Err(err) => return Some(format!("{at}, err: {err}")),
         };
     let mut exp = Vec::new();
     for s in &e.exp_samples {
         match parse_series(&s.labels) {
             Ok(l) => exp.push((l, s.value)),
-            Err(err) => return fail(format!("expected sample labels: {err}")),
+            Err(err) => return Some(format!("{at}, err: labels {:?}: {err}", s.labels)),
         }
     }
     let mut got = got;
@@ -320,16 +403,35 @@ fn check_expr(test: &str, e: &ExprTest, head: &Head) -> Option<String> {
             .zip(&exp)
             .all(|(g, x)| g.0 == x.0 && almost_equal(g.1, x.1));
     let show = |v: &[(Labels, f64)]| {
-        let items: Vec<String> = v.iter().map(|(l, x)| format!("{l} {x}")).collect();
-        format!("[{}]", items.join(", "))
+        if v.is_empty() {
+            return "nil".to_string();
+        }
+        let items: Vec<String> = v
+            .iter()
+            .map(|(l, x)| format!("{} {}", prom_labels(l), go_e(*x, true)))
+            .collect();
+        items.join(", ")
     };
     (!same).then(|| {
         format!(
-            "    name: {test},\n    expr: {:?}, time: {},\n        exp: {}\n        got: {}",
-            e.expr,
-            e.eval_time,
+            "{at},\n        exp: {}\n        got: {}",
             show(&exp),
             show(&got)
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_duration;
+
+    #[test]
+    fn durations_print_as_go_does() {
+        assert_eq!(go_duration(0), "0s");
+        assert_eq!(go_duration(500), "500ms");
+        assert_eq!(go_duration(1500), "1.5s");
+        assert_eq!(go_duration(60_000), "1m0s");
+        assert_eq!(go_duration(5_400_000), "1h30m0s");
+        assert_eq!(go_duration(-90_250), "-1m30.25s");
+    }
 }

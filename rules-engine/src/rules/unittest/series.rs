@@ -70,8 +70,14 @@ fn expand_token(tok: &str, out: &mut Vec<Point>) -> Result<(), String> {
 }
 
 /// Labels from `name{a="b", c="d"}` (either part optional).
+/// As promtool's `parser.ParseMetric`, `{}` is the empty label set.
 pub fn parse_series(text: &str) -> Result<Labels, String> {
-    if text.trim().is_empty() {
+    let bare = text.trim();
+    let empty_braces = bare
+        .strip_prefix('{')
+        .and_then(|r| r.strip_suffix('}'))
+        .is_some_and(|inner| inner.trim().is_empty());
+    if bare.is_empty() || empty_braces {
         return Ok(Labels::empty());
     }
     let expr = crate::promql::parse_expr(text).map_err(|e| e.to_string())?;
@@ -134,5 +140,7 @@ mod tests {
         assert_eq!(l.to_string(), "up{instance=\"b:1\", job=\"a\"}");
         assert_eq!(parse_series("{a=\"1\"}").unwrap().to_string(), "{a=\"1\"}");
         assert!(parse_series("up{a=~\"x\"}").is_err());
+        assert_eq!(parse_series("{}").unwrap(), Labels::empty());
+        assert_eq!(parse_series(" { } ").unwrap(), Labels::empty());
     }
 }
