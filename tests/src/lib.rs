@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod bins;
+pub mod catalog;
 pub mod demo_app;
 pub mod exporter;
 pub mod haproxy;

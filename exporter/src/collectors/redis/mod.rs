@@ -22,7 +22,9 @@ mod fields;
 #[cfg(test)]
 mod golden;
 pub mod info;
+mod latency;
 mod replication;
+mod sentinel;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -138,6 +140,7 @@ pub fn build(target: &RedisTarget) -> Result<Arc<dyn Collector>, BuildError> {
         password,
         target_labels,
         timeout: target.timeout,
+        changes: Default::default(),
     }))
 }
 
