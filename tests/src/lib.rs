@@ -12,6 +12,7 @@ pub mod postgres;
 pub mod process;
 pub mod receiver;
 pub mod redis;
+pub mod sentinel;
 pub mod slack_shape;
 pub mod smtpd;
 pub mod vigil;
