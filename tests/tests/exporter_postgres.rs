@@ -6,6 +6,8 @@
 //! Failures are checked both as the collector's `CollectError` and as
 //! `pg_up 0` in the output of the exporter's registry.
 
+#[path = "exporter_postgres/custom_queries.rs"]
+mod custom_queries;
 #[path = "exporter_postgres/failures.rs"]
 mod failures;
 #[path = "exporter_postgres/replication.rs"]
@@ -451,6 +453,22 @@ fn main() {
         ("statement_statistics", statement_statistics),
         ("promtool_accepts_our_names", promtool_accepts_our_names),
         ("settings_match_the_server", settings_match_the_server),
+        (
+            "custom_queries_every_usage_kind",
+            custom_queries::every_usage_kind,
+        ),
+        (
+            "custom_queries_cache_seconds",
+            custom_queries::cache_seconds_are_honoured,
+        ),
+        (
+            "custom_queries_master_skipped_on_standby",
+            custom_queries::master_queries_are_skipped_on_the_standby,
+        ),
+        (
+            "custom_queries_slow_query_cut_at_deadline",
+            custom_queries::slow_query_is_cut_at_the_deadline,
+        ),
         ("settings_follow_a_reload", settings_follow_a_reload),
         (
             "database_and_table_statistics",

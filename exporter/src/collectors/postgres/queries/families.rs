@@ -25,8 +25,9 @@ pub(crate) struct QueryResult {
     pub rows: Vec<Vec<Option<String>>>,
 }
 
-/// The families of `result`, and what could not be read (a value that is
-/// not a number, a histogram missing a companion column), one line each.
+/// The families of `result` (those of the listed columns even when empty),
+/// and what could not be read (a value that is not a number, a histogram
+/// missing a companion column), one line each.
 pub(crate) fn families(query: &UserQuery, result: &QueryResult) -> (Vec<Family>, Vec<String>) {
     let ns = &query.namespace;
     let index: BTreeMap<&str, usize> = result
@@ -53,7 +54,22 @@ pub(crate) fn families(query: &UserQuery, result: &QueryResult) -> (Vec<Family>,
         .filter(|(_, c)| c.usage == Usage::Histogram)
         .flat_map(|(name, _)| ["_bucket", "_sum", "_count"].map(|s| format!("{name}{s}")))
         .collect();
+    // Every listed metric column names its family even without a row, so
+    // an empty result still replaces the built-in family of that name.
     let mut out: BTreeMap<String, Family> = BTreeMap::new();
+    for (column, spec) in &query.columns {
+        let (name, kind) = match spec.usage {
+            Usage::Label | Usage::Discard => continue,
+            Usage::Counter => (format!("{ns}_{column}"), MetricType::Counter),
+            Usage::Gauge | Usage::MappedMetric => (format!("{ns}_{column}"), MetricType::Gauge),
+            Usage::Duration => (format!("{ns}_{column}_milliseconds"), MetricType::Gauge),
+            Usage::Histogram => (format!("{ns}_{column}"), MetricType::Histogram),
+        };
+        out.insert(
+            name.clone(),
+            Family::new(name, spec.description.clone(), kind),
+        );
+    }
     for row in &result.rows {
         let cell = |i: usize| Cell {
             type_name: &result.columns[i].1,
@@ -121,12 +137,7 @@ pub(crate) fn families(query: &UserQuery, result: &QueryResult) -> (Vec<Family>,
             }
         }
     }
-    (
-        out.into_values()
-            .filter(|f| !f.samples.is_empty())
-            .collect(),
-        problems,
-    )
+    (out.into_values().collect(), problems)
 }
 
 /// A histogram's samples from `<col>` (upper bounds), `<col>_bucket`
@@ -276,6 +287,9 @@ mod tests {
         let r = result(&[("g", "TEXT")], &[&[Some("high")], &[Some("3")]]);
         let (fams, problems) = families(&q, &r);
         assert_eq!(fams[0].samples.len(), 1);
+        let (fams, _) = families(&q, &result(&[("g", "TEXT")], &[]));
+        assert_eq!(fams.len(), 1, "listed, so claimed: {fams:?}");
+        assert!(fams[0].samples.is_empty());
         assert_eq!(problems.len(), 1, "{problems:?}");
     }
 
@@ -337,7 +351,7 @@ mod tests {
         );
         let (fams, problems) = families(&q, &r);
         assert!(
-            fams.is_empty() && problems.len() == 1,
+            fams[0].samples.is_empty() && problems.len() == 1,
             "{fams:?} {problems:?}"
         );
     }

@@ -250,7 +250,8 @@ fn is_connection_error(e: &sqlx::Error) -> bool {
 }
 
 /// Adds every custom family to `out`: one that has the name of a built-in
-/// family replaces it, and the same family from several databases is one.
+/// family replaces it (an empty one too: its query ran and found no row),
+/// and the same family from several databases is one.
 pub(crate) fn merge(out: &mut Vec<Family>, custom: Vec<Family>) {
     let names: std::collections::BTreeSet<String> = custom.iter().map(|f| f.name.clone()).collect();
     out.retain(|f| !names.contains(&f.name));
@@ -261,7 +262,7 @@ pub(crate) fn merge(out: &mut Vec<Family>, custom: Vec<Family>) {
             None => merged.push(family),
         }
     }
-    out.extend(merged);
+    out.extend(merged.into_iter().filter(|f| !f.samples.is_empty()));
 }
 
 #[cfg(test)]
