@@ -19,6 +19,9 @@ pub struct Row {
     pub kind: String,
     /// Label names (`le` and `quantile` included where the type has them).
     pub labels: BTreeSet<String>,
+    /// Labels only some servers give (written `[,a,b]`: Valkey's on
+    /// `redis_instance_info`).
+    pub optional_labels: BTreeSet<String>,
     /// On without a flag.
     pub default: bool,
     /// The exporter's own metrics (`[internal]`).
@@ -100,15 +103,22 @@ fn parse(text: &str, layout: Layout) -> Vec<Row> {
                 Layout::Exporter => (get(5), get(4), get(6), get(7)),
                 Layout::Haproxy => (get(3), get(4), get(6), ""),
             };
-            Some(Row {
-                family: family.to_string(),
-                kind: get(1).to_string(),
-                labels: get(2)
-                    .split(',')
+            let (required, optional) = match get(2).split_once('[') {
+                Some((head, tail)) => (head, tail.trim_end_matches(']')),
+                None => (get(2), ""),
+            };
+            let names = |text: &str| -> BTreeSet<String> {
+                text.split(',')
                     .map(|s| s.trim_end_matches('?'))
                     .filter(|s| !s.is_empty() && *s != "-")
                     .map(String::from)
-                    .collect(),
+                    .collect()
+            };
+            Some(Row {
+                family: family.to_string(),
+                kind: get(1).to_string(),
+                labels: names(required),
+                optional_labels: names(optional),
                 default: default == "yes",
                 internal: description.starts_with("[internal]"),
                 version: version.to_string(),
@@ -155,6 +165,7 @@ mod tests {
             family: String::new(),
             kind: String::new(),
             labels: BTreeSet::new(),
+            optional_labels: BTreeSet::new(),
             default: true,
             internal: false,
             version: v.to_string(),

@@ -295,7 +295,8 @@ impl PgServer {
     pub fn archive_one_segment(&self) -> Result<(), PgError> {
         let before = self.query("SELECT archived_count FROM pg_stat_archiver")?;
         // A switch on an empty segment does nothing: write something first.
-        self.query("SELECT pg_switch_wal() FROM (SELECT txid_current()) t")?;
+        self.query("CREATE TABLE vigil_wal_switch (); DROP TABLE vigil_wal_switch")?;
+        self.query("SELECT pg_switch_wal()")?;
         crate::process::wait_until("a WAL segment archived", PATIENCE, || {
             self.query("SELECT archived_count FROM pg_stat_archiver")
                 .is_ok_and(|n| n.trim() != before.trim())

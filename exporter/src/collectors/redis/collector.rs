@@ -90,6 +90,8 @@ struct Replies {
     slowlog_last: Option<Value>,
     latency_latest: Option<Value>,
     latency_histogram: Option<Value>,
+    /// `CLUSTER INFO` (an error outside cluster mode).
+    cluster_info: Option<Value>,
     /// INFO says `redis_mode:sentinel`.
     sentinel: bool,
 }
@@ -137,6 +139,7 @@ impl RedisCollector {
         pipe.cmd("SLOWLOG").arg("GET").arg(1);
         pipe.cmd("LATENCY").arg("LATEST");
         pipe.cmd("LATENCY").arg("HISTOGRAM");
+        pipe.cmd("CLUSTER").arg("INFO");
         let replies: Vec<Result<Value, RedisError>> = pipe.query_async(&mut conn).await?;
         let mut replies = replies.into_iter();
         let mut next = || {
@@ -153,6 +156,7 @@ impl RedisCollector {
         let slowlog_last = next()?.ok();
         let latency_latest = next()?.ok();
         let latency_histogram = next()?.ok();
+        let cluster_info = next()?.ok();
         let sentinel = text(info.clone()).is_some_and(|t| t.contains("redis_mode:sentinel"));
         Ok(Replies {
             info,
@@ -161,6 +165,7 @@ impl RedisCollector {
             slowlog_last,
             latency_latest,
             latency_histogram,
+            cluster_info,
             sentinel,
         })
     }
@@ -284,6 +289,7 @@ fn snapshot_families(
             .map(latency::parse_histogram)
             .unwrap_or_default(),
         sentinel,
+        cluster_info: replies.cluster_info.and_then(self::text),
     }))
 }
 
@@ -425,6 +431,7 @@ mod tests {
             slowlog_last: None,
             latency_latest: None,
             latency_histogram: None,
+            cluster_info: None,
             sentinel: false,
         };
         let err = snapshot_families(replies, None).unwrap_err();

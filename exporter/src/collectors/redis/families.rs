@@ -46,6 +46,8 @@ pub struct Snapshot<'a> {
     pub latency_histograms: Vec<CommandHistogram>,
     /// On a Sentinel: its masters and the changes counted so far.
     pub sentinel: Option<(Vec<Master>, Changes)>,
+    /// `CLUSTER INFO`, in cluster mode.
+    pub cluster_info: Option<String>,
 }
 
 /// The families of one scrape, in a stable order.
@@ -58,16 +60,14 @@ pub fn families(snap: &Snapshot<'_>) -> Vec<Family> {
     start_time(info, &mut out);
     instance_info(info, &mut out);
     config(&snap.config, &mut out);
-    // As redis_exporter: 16 databases when CONFIG cannot say (a Sentinel,
-    // a managed service that renamed CONFIG), 1 in cluster mode.
-    let databases = snap
-        .config
-        .databases
-        .or(if info.get("cluster_enabled") == Some("1") {
-            Some(1)
-        } else {
-            Some(16)
-        });
+    // As redis_exporter: 1 database in cluster mode, else CONFIG's count,
+    // 16 when CONFIG cannot say (a Sentinel, a managed service that
+    // renamed CONFIG).
+    let databases = if info.get("cluster_enabled") == Some("1") {
+        Some(1)
+    } else {
+        snap.config.databases.or(Some(16))
+    };
     keyspace(info, databases, &mut out);
     super::replication::families(info, &mut out);
     super::commands::families(info, &mut out);
@@ -82,6 +82,13 @@ pub fn families(snap: &Snapshot<'_>) -> Vec<Family> {
     );
     if super::sentinel::is_sentinel(info) {
         super::sentinel::info_families(info, &mut out);
+    }
+    if let Some(text) = snap
+        .cluster_info
+        .as_deref()
+        .filter(|_| info.get("cluster_enabled") == Some("1"))
+    {
+        super::cluster::families(text, &mut out);
     }
     if let Some((masters, changes)) = &snap.sentinel {
         super::sentinel::master_families(masters, changes, &mut out);
@@ -309,6 +316,7 @@ mod tests {
             latency_spikes: Vec::new(),
             latency_histograms: Vec::new(),
             sentinel: None,
+            cluster_info: None,
         })
     }
 
@@ -398,6 +406,7 @@ mod tests {
             latency_spikes: Vec::new(),
             latency_histograms: Vec::new(),
             sentinel: None,
+            cluster_info: None,
         });
         assert!(find(&f, "redis_config_maxmemory").is_none());
         assert!(find(&f, "redis_slowlog_length").is_none());
@@ -435,6 +444,7 @@ mod tests {
                     latency_spikes: Vec::new(),
                     latency_histograms: Vec::new(),
                     sentinel: None,
+                    cluster_info: None,
                 });
             }
         }

@@ -25,6 +25,7 @@ fn check_golden(info_text: &str, golden_path: &str, golden: &str) {
         latency_spikes: Vec::new(),
         latency_histograms: Vec::new(),
         sentinel: None,
+        cluster_info: None,
     });
     let text = encode(&fams, Format::Text);
     if std::env::var_os("VIGIL_UPDATE_GOLDEN").is_some() {

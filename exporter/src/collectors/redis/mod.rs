@@ -15,6 +15,7 @@
 //!   exist here, so `redis_last_key_groups_scrape_duration_milliseconds` and
 //!   `redis_target_scrape_request_errors_total` are not emitted.
 
+mod cluster;
 mod collector;
 mod commands;
 mod families;
