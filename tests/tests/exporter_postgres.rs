@@ -6,6 +6,8 @@
 //! Failures are checked both as the collector's `CollectError` and as
 //! `pg_up 0` in the output of the exporter's registry.
 
+#[path = "exporter_postgres/current.rs"]
+mod current;
 #[path = "exporter_postgres/custom_queries.rs"]
 mod custom_queries;
 #[path = "exporter_postgres/failures.rs"]
@@ -453,6 +455,10 @@ fn main() {
         ("statement_statistics", statement_statistics),
         ("promtool_accepts_our_names", promtool_accepts_our_names),
         ("settings_match_the_server", settings_match_the_server),
+        (
+            "new_families_have_the_servers_values",
+            current::new_families_have_the_servers_values,
+        ),
         (
             "custom_queries_every_usage_kind",
             custom_queries::every_usage_kind,

@@ -1,5 +1,6 @@
 //! The WAL directory, `pg_wal_segments` and `pg_wal_size_bytes`, as
-//! postgres_exporter's `wal` collector reads them from `pg_ls_waldir()`.
+//! postgres_exporter's `wal` collector reads them from `pg_ls_waldir()`:
+//! segment files only (24 hex digits), not `.history` or `.partial` files.
 //!
 //! `pg_ls_waldir()` needs superuser, `pg_monitor` or an explicit grant. An
 //! error would abort the scrape's transaction and with it every other
@@ -20,10 +21,12 @@ pub(crate) async fn collect(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx
         tracing::debug!("pg_ls_waldir() is not allowed for this user: no pg_wal_* families");
         return Ok(Vec::new());
     }
-    let (segments, size): (f64, Option<f64>) =
-        sqlx::query_as("SELECT count(*)::float8, sum(size)::float8 FROM pg_ls_waldir()")
-            .fetch_one(&mut *conn)
-            .await?;
+    let (segments, size): (f64, Option<f64>) = sqlx::query_as(
+        "SELECT count(*)::float8, sum(size)::float8 FROM pg_ls_waldir() \
+         WHERE name ~ '^[0-9A-F]{24}$'",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     let mut out = vec![Family::gauge("pg_wal_segments", "Number of WAL segments").single(segments)];
     // As upstream: no size when the directory is empty (SUM of nothing).
     if let Some(size) = size {
