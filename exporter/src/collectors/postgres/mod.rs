@@ -200,7 +200,10 @@ impl PostgresCollector {
     }
 
     async fn collect_all(&self) -> Result<Vec<Family>, CollectError> {
-        let deadline = Instant::now() + self.deadline;
+        // The registry's deadline when it set one (it may be shorter: the
+        // global default, or the scraper's timeout), never later than ours.
+        let own = Instant::now() + self.deadline;
+        let deadline = crate::collectors::deadline().map_or(own, |d| d.min(own));
         let mut slot = self.connection.lock().await;
         let (kept, settings) = slot
             .take()
@@ -211,7 +214,7 @@ impl PostgresCollector {
             .map_err(|e| self.error("connecting", &e))?;
         // What was read on a connection that is gone says nothing of this one.
         let mut settings = settings.filter(|_| reused);
-        let (mut out, version) = self.collect_server(&mut conn, &mut settings).await?;
+        let (mut out, version, in_recovery) = self.collect_server(&mut conn, &mut settings).await?;
         let others = if self.auto_discover {
             user_tables::discover(&mut conn, &self.exclude)
                 .await
@@ -219,7 +222,6 @@ impl PostgresCollector {
         } else {
             Vec::new()
         };
-        let in_recovery = is_replica(&out);
         let mut custom = Vec::new();
         let mut custom_failed = false;
         if let Some(queries) = &self.queries {
@@ -265,16 +267,19 @@ impl PostgresCollector {
         (self.deadline / 10).clamp(Duration::from_millis(20), Duration::from_millis(500))
     }
 
-    /// Everything read on the main connection, and the server's version.
+    /// Everything read on the main connection, the server's version, and
+    /// whether it is a standby.
     async fn collect_server(
         &self,
         conn: &mut PgConnection,
         settings: &mut Option<server::CachedSettings>,
-    ) -> Result<(Vec<Family>, u32), CollectError> {
+    ) -> Result<(Vec<Family>, u32, bool), CollectError> {
         let info = server::info(conn)
             .await
             .map_err(|e| self.error("reading the server version", &e))?;
         let version = info.version_num;
+        let in_recovery = info.in_recovery;
+        let wal_allowed = info.wal_allowed;
         let mut out = info.families;
         out.extend(
             server::settings_cached(conn, info.settings_key, settings)
@@ -317,7 +322,7 @@ impl PostgresCollector {
                 .map_err(|e| self.error("reading pg_roles", &e))?,
         );
         out.extend(
-            wal::collect(conn)
+            wal::collect(conn, wal_allowed)
                 .await
                 .map_err(|e| self.error("reading pg_ls_waldir()", &e))?,
         );
@@ -333,7 +338,7 @@ impl PostgresCollector {
                     .map_err(|e| self.error("reading pg_stat_statements", &e))?,
             );
         }
-        Ok((out, version))
+        Ok((out, version, in_recovery))
     }
 
     /// Adds the per-table families (and custom queries' families) of each
@@ -418,15 +423,6 @@ impl PostgresCollector {
         commit(conn).await?;
         Ok((families, custom, failed))
     }
-}
-
-/// Whether the families read say the server is a standby.
-fn is_replica(families: &[Family]) -> bool {
-    families
-        .iter()
-        .find(|f| f.name == "pg_replication_is_replica")
-        .and_then(|f| f.samples.first())
-        .is_some_and(|s| s.value == 1.0)
 }
 
 /// postgres_exporter's `pg_exporter_last_scrape_error`, which community

@@ -204,10 +204,14 @@ pub(crate) async fn collect(
     conn: &mut PgConnection,
     version: u32,
 ) -> Result<Vec<Family>, sqlx::Error> {
+    // Both views in one statement (one round trip): they have a row per
+    // user table, joined on its OID.
     let sql = format!(
-        "SELECT current_database()::text AS datname, schemaname::text AS schemaname, \
-           relname::text AS relname, {} FROM pg_stat_user_tables ORDER BY 2, 3",
-        columns::select_list(USER_TABLES, version)
+        "SELECT current_database()::text AS datname, s.schemaname::text AS schemaname, \
+           s.relname::text AS relname, {}, {} \
+         FROM pg_stat_user_tables s JOIN pg_statio_user_tables USING (relid) ORDER BY 2, 3",
+        columns::select_list(USER_TABLES, version),
+        columns::select_list(STATIO_USER_TABLES, version)
     );
     let rows = sqlx::query(columns::audited(sql))
         .fetch_all(&mut *conn)
@@ -219,14 +223,6 @@ pub(crate) async fn collect(
         &["datname", "schemaname", "relname"],
         &rows,
     )?;
-    let sql = format!(
-        "SELECT current_database()::text AS datname, schemaname::text AS schemaname, \
-           relname::text AS relname, {} FROM pg_statio_user_tables ORDER BY 2, 3",
-        columns::select_list(STATIO_USER_TABLES, version)
-    );
-    let rows = sqlx::query(columns::audited(sql))
-        .fetch_all(&mut *conn)
-        .await?;
     out.extend(columns::families(
         "pg_statio_user_tables",
         STATIO_USER_TABLES,

@@ -4,19 +4,18 @@
 //!
 //! `pg_ls_waldir()` needs superuser, `pg_monitor` or an explicit grant. An
 //! error would abort the scrape's transaction and with it every other
-//! family, so the privilege is asked first and, without it, both families
-//! are left out (logged once per scrape at debug) rather than failing the
-//! target.
+//! family, so the privilege is asked first (with the server's version, see
+//! `server.rs`) and, without it, both families are left out (logged at
+//! debug) rather than failing the target.
 
 use sqlx::PgConnection;
 
 use crate::metrics::Family;
 
-pub(crate) async fn collect(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
-    let allowed: bool =
-        sqlx::query_scalar("SELECT has_function_privilege('pg_ls_waldir()', 'EXECUTE')")
-            .fetch_one(&mut *conn)
-            .await?;
+pub(crate) async fn collect(
+    conn: &mut PgConnection,
+    allowed: bool,
+) -> Result<Vec<Family>, sqlx::Error> {
     if !allowed {
         tracing::debug!("pg_ls_waldir() is not allowed for this user: no pg_wal_* families");
         return Ok(Vec::new());

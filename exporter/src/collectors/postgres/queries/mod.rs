@@ -49,8 +49,9 @@ type Cache = HashMap<(usize, String), (Instant, Vec<Family>)>;
 pub(crate) struct UserQueries {
     queries: Vec<UserQuery>,
     cache: Mutex<Cache>,
-    /// Failures by namespace, since the exporter started.
-    failures: Mutex<BTreeMap<String, u64>>,
+    /// Failures by namespace since the exporter started, with the reason
+    /// last logged.
+    failures: Mutex<BTreeMap<String, (u64, String)>>,
 }
 
 /// Where the queries run.
@@ -152,19 +153,21 @@ impl UserQueries {
         Ok((out, failed))
     }
 
+    /// Counts a failure; logs it when its reason differs from the last one
+    /// of the same query (a query that fails at every scrape logs once).
     fn failed(&self, query: &UserQuery, scope: &Scope<'_>, why: &str) {
-        tracing::warn!(
-            namespace = %query.namespace,
-            database = scope.database,
-            error = why,
-            "custom query failed; its metrics are left out of this scrape"
-        );
-        *self
-            .failures
-            .lock()
-            .expect("failures lock")
-            .entry(query.namespace.clone())
-            .or_default() += 1;
+        let mut failures = self.failures.lock().expect("failures lock");
+        let (count, last) = failures.entry(query.namespace.clone()).or_default();
+        *count += 1;
+        if last != why {
+            tracing::warn!(
+                namespace = %query.namespace,
+                database = scope.database,
+                error = why,
+                "custom query failed; its metrics are left out of scrapes while it fails"
+            );
+            *last = why.to_string();
+        }
     }
 
     /// `vigil_exporter_custom_query_failures_total{namespace}`, every
@@ -178,7 +181,7 @@ impl UserQueries {
         let mut namespaces: Vec<&str> = self.queries.iter().map(|q| q.namespace.as_str()).collect();
         namespaces.dedup();
         for ns in namespaces {
-            let n = counts.get(ns).copied().unwrap_or(0);
+            let n = counts.get(ns).map_or(0, |(n, _)| *n);
             family.push(labels(&[("namespace", ns)]), n as f64);
         }
         family
