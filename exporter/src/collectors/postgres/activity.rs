@@ -11,8 +11,7 @@
 //! database × state (or × lock mode), zeros included, so that a state that
 //! becomes non-zero does not start a new series mid-alert.
 
-use sqlx::Row;
-use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
 
 use super::columns::{self, float, text_labels};
 use crate::metrics::{Family, MetricType, Sample, labels};
@@ -34,52 +33,41 @@ pub(crate) const IDLE_BUCKETS: [f64; 9] = [1.0, 2.0, 5.0, 15.0, 30.0, 60.0, 90.0
 /// smallest threshold of postgres_exporter's `long_running_transactions`.
 const LONG_RUNNING_SECONDS: u32 = 60;
 
-/// The statements, for [`read`].
-pub(crate) fn queries(_version: u32) -> Vec<String> {
-    vec![
-        ACTIVITY_SQL.replace("{STATES}", STATES),
-        LOCKS_SQL.replace("{LOCK_MODES}", LOCK_MODES),
-        IDLE_SQL.to_string(),
-        LONG_RUNNING_SQL.replace("{SECONDS}", &LONG_RUNNING_SECONDS.to_string()),
-    ]
-}
-
-/// The families of the rows of [`queries`].
-pub(crate) fn read(_version: u32, sets: &[Vec<PgRow>]) -> Result<Vec<Family>, sqlx::Error> {
-    let [activity_rows, lock_rows, idle_rows, long_rows] = sets else {
-        return Err(columns::wrong_sets("pg_stat_activity", 4, sets.len()));
-    };
-    let mut out = activity(activity_rows)?;
-    out.push(locks(lock_rows)?);
-    out.push(idle(idle_rows)?);
-    out.extend(long_running(long_rows)?);
+pub(crate) async fn collect(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
+    let mut out = activity(conn).await?;
+    out.push(locks(conn).await?);
+    out.push(idle(conn).await?);
+    out.extend(long_running(conn).await?);
     Ok(out)
 }
 
 /// Open, non-idle transactions other than autovacuum's: how many have run
 /// for [`LONG_RUNNING_SECONDS`] or more, and the age of the oldest (0 when
 /// there is none).
-const LONG_RUNNING_SQL: &str = "SELECT count(*) FILTER (WHERE age >= {SECONDS})::float8 AS long_running, \
-       coalesce(max(age), 0)::float8 AS oldest \
-     FROM (SELECT extract(epoch FROM clock_timestamp() - xact_start) AS age \
-           FROM pg_stat_activity \
-           WHERE state IS DISTINCT FROM 'idle' AND xact_start IS NOT NULL \
-             AND backend_type IS DISTINCT FROM 'autovacuum worker' \
-             AND pid <> pg_backend_pid()) a";
-
-fn long_running(rows: &[PgRow]) -> Result<Vec<Family>, sqlx::Error> {
-    let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+async fn long_running(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT count(*) FILTER (WHERE age >= $1)::float8 AS long_running, \
+           coalesce(max(age), 0)::float8 AS oldest \
+         FROM (SELECT extract(epoch FROM clock_timestamp() - xact_start) AS age \
+               FROM pg_stat_activity \
+               WHERE state IS DISTINCT FROM 'idle' AND xact_start IS NOT NULL \
+                 AND backend_type IS DISTINCT FROM 'autovacuum worker' \
+                 AND pid <> pg_backend_pid()) a",
+    )
+    .bind(f64::from(LONG_RUNNING_SECONDS))
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(vec![
         Family::gauge(
             "pg_long_running_transactions",
             "Number of transactions open for a minute or more (idle sessions and autovacuum excluded)",
         )
-        .single(float(row, "long_running")?),
+        .single(float(&row, "long_running")?),
         Family::gauge(
             "pg_long_running_transactions_oldest_timestamp_seconds",
             "The current maximum transaction age in seconds",
         )
-        .single(float(row, "oldest")?),
+        .single(float(&row, "oldest")?),
     ])
 }
 
@@ -96,19 +84,23 @@ const ACTIVITY_LABELS: &[&str] = &[
     "wait_event",
 ];
 
-const ACTIVITY_SQL: &str = "SELECT d.datname::text AS datname, s.state, \
-       coalesce(a.usename::text, '') AS usename, \
-       coalesce(a.application_name, '') AS application_name, \
-       coalesce(a.backend_type, '') AS backend_type, \
-       coalesce(a.wait_event_type, '') AS wait_event_type, \
-       coalesce(a.wait_event, '') AS wait_event, \
-       count(a.pid)::float8 AS count, \
-       greatest(coalesce(max(extract(epoch FROM clock_timestamp() - a.xact_start)), 0), 0)::float8 AS max_tx_duration \
-     FROM pg_database d CROSS JOIN (VALUES {STATES}) AS s(state) \
-     LEFT JOIN pg_stat_activity a ON a.datid = d.oid AND a.state = s.state \
-     GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7";
-
-fn activity(rows: &[PgRow]) -> Result<Vec<Family>, sqlx::Error> {
+async fn activity(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
+    let sql = format!(
+        "SELECT d.datname::text AS datname, s.state, \
+           coalesce(a.usename::text, '') AS usename, \
+           coalesce(a.application_name, '') AS application_name, \
+           coalesce(a.backend_type, '') AS backend_type, \
+           coalesce(a.wait_event_type, '') AS wait_event_type, \
+           coalesce(a.wait_event, '') AS wait_event, \
+           count(a.pid)::float8 AS count, \
+           greatest(coalesce(max(extract(epoch FROM clock_timestamp() - a.xact_start)), 0), 0)::float8 AS max_tx_duration \
+         FROM pg_database d CROSS JOIN (VALUES {STATES}) AS s(state) \
+         LEFT JOIN pg_stat_activity a ON a.datid = d.oid AND a.state = s.state \
+         GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7"
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
     let mut count = Family::gauge(
         "pg_stat_activity_count",
         "number of connections in this state",
@@ -117,7 +109,7 @@ fn activity(rows: &[PgRow]) -> Result<Vec<Family>, sqlx::Error> {
         "pg_stat_activity_max_tx_duration",
         "max duration in seconds any active transaction has been running",
     );
-    for row in rows {
+    for row in &rows {
         let labels = text_labels(row, ACTIVITY_LABELS)?;
         count.push(labels.clone(), float(row, "count")?);
         max_tx.push(labels, float(row, "max_tx_duration")?);
@@ -125,14 +117,18 @@ fn activity(rows: &[PgRow]) -> Result<Vec<Family>, sqlx::Error> {
     Ok(vec![count, max_tx])
 }
 
-const LOCKS_SQL: &str = "SELECT d.datname::text AS datname, m.mode, count(l.locktype)::float8 AS count \
-     FROM pg_database d CROSS JOIN (VALUES {LOCK_MODES}) AS m(mode) \
-     LEFT JOIN pg_locks l ON l.database = d.oid AND lower(l.mode) = m.mode \
-     GROUP BY d.datname, m.mode ORDER BY 1, 2";
-
-fn locks(rows: &[PgRow]) -> Result<Family, sqlx::Error> {
+async fn locks(conn: &mut PgConnection) -> Result<Family, sqlx::Error> {
+    let sql = format!(
+        "SELECT d.datname::text AS datname, m.mode, count(l.locktype)::float8 AS count \
+         FROM pg_database d CROSS JOIN (VALUES {LOCK_MODES}) AS m(mode) \
+         LEFT JOIN pg_locks l ON l.database = d.oid AND lower(l.mode) = m.mode \
+         GROUP BY d.datname, m.mode ORDER BY 1, 2"
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
     let mut family = Family::gauge("pg_locks_count", "Number of locks");
-    for row in rows {
+    for row in &rows {
         family.push(
             text_labels(row, &["datname", "mode"])?,
             float(row, "count")?,
@@ -141,11 +137,14 @@ fn locks(rows: &[PgRow]) -> Result<Family, sqlx::Error> {
     Ok(family)
 }
 
-const IDLE_SQL: &str = "SELECT coalesce(application_name, '') AS application_name, \
-       greatest(extract(epoch FROM clock_timestamp() - state_change), 0)::float8 AS idle \
-     FROM pg_stat_activity WHERE state = 'idle' AND state_change IS NOT NULL";
-
-fn idle(rows: &[PgRow]) -> Result<Family, sqlx::Error> {
+async fn idle(conn: &mut PgConnection) -> Result<Family, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT coalesce(application_name, '') AS application_name, \
+           greatest(extract(epoch FROM clock_timestamp() - state_change), 0)::float8 AS idle \
+         FROM pg_stat_activity WHERE state = 'idle' AND state_change IS NOT NULL",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     let idle = rows
         .iter()
         .map(|row| {

@@ -10,7 +10,7 @@
 //! relation buffers of every backend type except the checkpointer and the
 //! background writer, which is what the old columns counted.
 
-use sqlx::postgres::PgRow;
+use sqlx::PgConnection;
 
 use super::columns::{self, Column};
 use crate::metrics::{Family, MetricType::*};
@@ -272,41 +272,40 @@ fn bgwriter_query(version: u32) -> (&'static [Column], String) {
     }
 }
 
-/// The statements for a server of `version`, for [`read`].
-pub(crate) fn queries(version: u32) -> Vec<String> {
-    let mut out = vec![bgwriter_query(version).1];
+pub(crate) async fn collect(
+    conn: &mut PgConnection,
+    version: u32,
+) -> Result<Vec<Family>, sqlx::Error> {
+    let (table, sql) = bgwriter_query(version);
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = columns::families("pg_stat_bgwriter", table, version, &[], &rows)?;
     if version >= 170000 {
-        out.push(format!(
+        let sql = format!(
             "SELECT {} FROM pg_stat_checkpointer",
             columns::select_list(CHECKPOINTER, version)
-        ));
-    }
-    out.push(format!(
-        "SELECT {} FROM pg_stat_archiver",
-        columns::select_list(ARCHIVER, version)
-    ));
-    out
-}
-
-/// The families of the rows of [`queries`].
-pub(crate) fn read(version: u32, sets: &[Vec<PgRow>]) -> Result<Vec<Family>, sqlx::Error> {
-    let want = if version >= 170000 { 3 } else { 2 };
-    if sets.len() != want {
-        return Err(columns::wrong_sets("pg_stat_bgwriter", want, sets.len()));
-    }
-    let (table, _) = bgwriter_query(version);
-    let mut out = columns::families("pg_stat_bgwriter", table, version, &[], &sets[0])?;
-    if version >= 170000 {
+        );
+        let rows = sqlx::query(columns::audited(sql))
+            .fetch_all(&mut *conn)
+            .await?;
         out.extend(columns::families(
             "pg_stat_checkpointer",
             CHECKPOINTER,
             version,
             &[],
-            &sets[1],
+            &rows,
         )?);
     }
-    let mut archiver =
-        columns::families("pg_stat_archiver", ARCHIVER, version, &[], &sets[want - 1])?;
+
+    let sql = format!(
+        "SELECT {} FROM pg_stat_archiver",
+        columns::select_list(ARCHIVER, version)
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut archiver = columns::families("pg_stat_archiver", ARCHIVER, version, &[], &rows)?;
     for family in &mut archiver {
         family.samples.retain(|s| !s.value.is_nan());
     }

@@ -12,9 +12,8 @@
 //! the decoder reads only `Option<f64>`; SQL `NULL` becomes `NaN`, as
 //! postgres_exporter writes it.
 
-use futures::TryStreamExt;
+use sqlx::Row;
 use sqlx::postgres::PgRow;
-use sqlx::{Either, PgConnection, Row};
 
 use crate::metrics::{Family, MetricType};
 
@@ -70,12 +69,12 @@ pub(crate) fn select_list(columns: &[Column], version: u32) -> String {
 /// Turns rows into one family per available column, named
 /// `<prefix>_<column>`, each row a sample labelled by `label_names` (text
 /// columns of the same names; `NULL` becomes `""`).
-pub(crate) fn families<'r>(
+pub(crate) fn families(
     prefix: &str,
     columns: &[Column],
     version: u32,
     label_names: &[&'static str],
-    rows: impl IntoIterator<Item = &'r PgRow>,
+    rows: &[PgRow],
 ) -> Result<Vec<Family>, sqlx::Error> {
     let mut out: Vec<Family> = available(columns, version)
         .map(|c| Family::new(format!("{prefix}_{}", c.name), c.help, c.kind))
@@ -87,43 +86,6 @@ pub(crate) fn families<'r>(
         }
     }
     Ok(out)
-}
-
-/// Runs `statements` in one round trip (one simple query of several
-/// statements) and returns each one's rows, in order. Values then come as
-/// text, which the decoders used here (`f64`, `String`, `bool`) read as
-/// well as binary. Every statement is built from this module's audited
-/// fragments only (see [`audited`]).
-pub(crate) async fn batch(
-    conn: &mut PgConnection,
-    statements: &[String],
-) -> Result<Vec<Vec<PgRow>>, sqlx::Error> {
-    let mut sets = Vec::with_capacity(statements.len());
-    if statements.is_empty() {
-        return Ok(sets);
-    }
-    let text = statements.join(";\n");
-    let mut current = Vec::new();
-    let mut stream = sqlx::raw_sql(sqlx::AssertSqlSafe(text)).fetch_many(&mut *conn);
-    while let Some(item) = stream.try_next().await? {
-        match item {
-            Either::Left(_) => sets.push(std::mem::take(&mut current)),
-            Either::Right(row) => current.push(row),
-        }
-    }
-    if sets.len() != statements.len() {
-        return Err(sqlx::Error::Protocol(format!(
-            "{} statements gave {} results",
-            statements.len(),
-            sets.len()
-        )));
-    }
-    Ok(sets)
-}
-
-/// A module's `read` was handed the wrong number of result sets.
-pub(crate) fn wrong_sets(what: &str, want: usize, got: usize) -> sqlx::Error {
-    sqlx::Error::Protocol(format!("{what}: {want} result sets expected, {got} given"))
 }
 
 /// Marks SQL text as audited for sqlx. Every dynamic statement of this
@@ -174,7 +136,7 @@ mod tests {
 
     #[test]
     fn families_follow_the_available_columns() {
-        let fams = families("pg_t", COLUMNS, 130000, &[], &Vec::new()).unwrap();
+        let fams = families("pg_t", COLUMNS, 130000, &[], &[]).unwrap();
         let names: Vec<_> = fams.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["pg_t_a"]);
         assert_eq!(fams[0].kind, MetricType::Counter);

@@ -9,8 +9,8 @@
 //! were unknown to it and are `untyped`. Times stay in milliseconds, as the
 //! view has them and as postgres_exporter exports them.
 
-use sqlx::Row;
 use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
 
 use super::columns::{self, Column};
 use crate::metrics::{Family, MetricType::*};
@@ -129,60 +129,63 @@ const WRAPAROUND: &[Column] = &[
     ),
 ];
 
-/// The statements for a server of `version`, for [`read`].
-pub(crate) fn queries(version: u32) -> Vec<String> {
-    vec![
-        format!(
-            "SELECT datid::text AS datid, datname::text AS datname, {} FROM pg_stat_database",
-            columns::select_list(STAT_DATABASE, version)
-        ),
-        format!(
-            "SELECT datid::text AS datid, datname::text AS datname, {} FROM pg_stat_database_conflicts",
-            columns::select_list(CONFLICTS, version)
-        ),
-        format!(
-            "SELECT datname::text AS datname, datallowconn, {}, {} FROM pg_database",
-            columns::select_list(DATABASE, version),
-            columns::select_list(WRAPAROUND, version)
-        ),
-    ]
-}
-
-/// The families of the rows of [`queries`].
-pub(crate) fn read(version: u32, sets: &[Vec<PgRow>]) -> Result<Vec<Family>, sqlx::Error> {
-    let [stat, conflicts, databases] = sets else {
-        return Err(columns::wrong_sets("pg_stat_database", 3, sets.len()));
-    };
+/// Collects the three views on one connection.
+pub(crate) async fn collect(
+    conn: &mut PgConnection,
+    version: u32,
+) -> Result<Vec<Family>, sqlx::Error> {
     let labels = &["datid", "datname"];
-    let mut out = columns::families("pg_stat_database", STAT_DATABASE, version, labels, stat)?;
+    let sql = format!(
+        "SELECT datid::text AS datid, datname::text AS datname, {} FROM pg_stat_database",
+        columns::select_list(STAT_DATABASE, version)
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = columns::families("pg_stat_database", STAT_DATABASE, version, labels, &rows)?;
+
+    let sql = format!(
+        "SELECT datid::text AS datid, datname::text AS datname, {} FROM pg_stat_database_conflicts",
+        columns::select_list(CONFLICTS, version)
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
     out.extend(columns::families(
         "pg_stat_database_conflicts",
         CONFLICTS,
         version,
         labels,
-        conflicts,
+        &rows,
     )?);
+
+    let sql = format!(
+        "SELECT datname::text AS datname, datallowconn, {}, {} FROM pg_database",
+        columns::select_list(DATABASE, version),
+        columns::select_list(WRAPAROUND, version)
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
     out.extend(columns::families(
         "pg_database",
         DATABASE,
         version,
         &["datname"],
-        databases,
+        &rows,
     )?);
     // Upstream reads wraparound ages only for databases that accept
     // connections (template0 is frozen and never vacuumed).
-    let mut allowed = Vec::new();
-    for row in databases {
-        if row.try_get::<bool, _>("datallowconn")? {
-            allowed.push(row);
-        }
-    }
+    let allowed: Vec<PgRow> = rows
+        .into_iter()
+        .filter(|row| row.try_get::<bool, _>("datallowconn").unwrap_or(false))
+        .collect();
     out.extend(columns::families(
         "pg_database_wraparound",
         WRAPAROUND,
         version,
         &["datname"],
-        allowed,
+        &allowed,
     )?);
     Ok(out)
 }

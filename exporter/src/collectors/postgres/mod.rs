@@ -74,7 +74,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use sqlx::postgres::{PgConnectOptions, PgRow};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, ConnectOptions, PgConnection};
 use tokio::sync::Mutex;
 
@@ -286,45 +286,50 @@ impl PostgresCollector {
                 .await
                 .map_err(|e| self.error("reading pg_settings", &e))?,
         );
-        let parts = [
-            Part::new(
-                "pg_stat_database",
-                database::queries(version),
-                database::read,
-            ),
-            Part::new(
-                "pg_stat_activity and pg_locks",
-                activity::queries(version),
-                activity::read,
-            ),
-            Part::new(
-                "pg_stat_bgwriter and pg_stat_archiver",
-                bgwriter::queries(version),
-                bgwriter::read,
-            ),
-            Part::new(
-                "replication state",
-                replication::queries(version),
-                replication::read,
-            ),
-            Part::new("pg_replication_slots", slots::queries(version), slots::read),
-            Part::new(
-                "pg_stat_user_tables",
-                user_tables::queries(version),
-                user_tables::read,
-            ),
-            Part::new("pg_roles", roles::queries(version), roles::read),
-            Part::new("pg_ls_waldir()", wal::queries(wal_allowed), wal::read),
-            Part::new(
-                "pg_stat_progress_vacuum",
-                vacuum::queries(version),
-                vacuum::read,
-            ),
-        ];
         out.extend(
-            read_parts(conn, version, &parts)
+            database::collect(conn, version)
                 .await
-                .map_err(|(what, e)| self.error(&format!("reading {what}"), &e))?,
+                .map_err(|e| self.error("reading pg_stat_database", &e))?,
+        );
+        out.extend(
+            activity::collect(conn)
+                .await
+                .map_err(|e| self.error("reading pg_stat_activity and pg_locks", &e))?,
+        );
+        out.extend(
+            bgwriter::collect(conn, version)
+                .await
+                .map_err(|e| self.error("reading pg_stat_bgwriter", &e))?,
+        );
+        out.extend(
+            replication::collect(conn, version)
+                .await
+                .map_err(|e| self.error("reading replication state", &e))?,
+        );
+        out.extend(
+            slots::collect(conn, version)
+                .await
+                .map_err(|e| self.error("reading pg_replication_slots", &e))?,
+        );
+        out.extend(
+            user_tables::collect(conn, version)
+                .await
+                .map_err(|e| self.error("reading pg_stat_user_tables", &e))?,
+        );
+        out.extend(
+            roles::collect(conn, version)
+                .await
+                .map_err(|e| self.error("reading pg_roles", &e))?,
+        );
+        out.extend(
+            wal::collect(conn, wal_allowed)
+                .await
+                .map_err(|e| self.error("reading pg_ls_waldir()", &e))?,
+        );
+        out.extend(
+            vacuum::collect(conn, version)
+                .await
+                .map_err(|e| self.error("reading pg_stat_progress_vacuum", &e))?,
         );
         if let Some(options) = self.stat_statements {
             out.extend(
@@ -400,14 +405,7 @@ impl PostgresCollector {
         database: &str,
         run: &DatabaseRun,
     ) -> Result<(Vec<Family>, Vec<Family>, bool), sqlx::Error> {
-        let part = Part::new(
-            "pg_stat_user_tables",
-            user_tables::queries(run.version),
-            user_tables::read,
-        );
-        let families = read_parts(conn, run.version, &[part])
-            .await
-            .map_err(|(_, e)| e)?;
+        let families = user_tables::collect(conn, run.version).await?;
         let (custom, failed) = match &self.queries {
             Some(queries) => {
                 let scope = queries::Scope {
@@ -425,52 +423,6 @@ impl PostgresCollector {
         commit(conn).await?;
         Ok((families, custom, failed))
     }
-}
-
-/// Turns one view's (or a few views') result sets into families.
-type Read = fn(u32, &[Vec<PgRow>]) -> Result<Vec<Family>, sqlx::Error>;
-
-/// The statements of one part of a collection and what reads their rows.
-struct Part {
-    /// What is read, for error messages (`pg_stat_database`).
-    what: &'static str,
-    queries: Vec<String>,
-    read: Read,
-}
-
-impl Part {
-    fn new(what: &'static str, queries: Vec<String>, read: Read) -> Part {
-        Part {
-            what,
-            queries,
-            read,
-        }
-    }
-}
-
-/// Runs the statements of every part in one round trip (see
-/// [`columns::batch`]) and reads each part's rows. An error names the
-/// part it came from when it can tell.
-async fn read_parts(
-    conn: &mut PgConnection,
-    version: u32,
-    parts: &[Part],
-) -> Result<Vec<Family>, (&'static str, sqlx::Error)> {
-    let statements: Vec<String> = parts.iter().flat_map(|p| p.queries.clone()).collect();
-    let sets = columns::batch(conn, &statements)
-        .await
-        .map_err(|e| ("the statistics views", e))?;
-    let mut out = Vec::new();
-    let mut rest = sets.as_slice();
-    for part in parts {
-        let (mine, more) = rest.split_at(part.queries.len());
-        rest = more;
-        if part.queries.is_empty() {
-            continue;
-        }
-        out.extend((part.read)(version, mine).map_err(|e| (part.what, e))?);
-    }
-    Ok(out)
 }
 
 /// postgres_exporter's `pg_exporter_last_scrape_error`, which community

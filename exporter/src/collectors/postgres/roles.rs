@@ -1,7 +1,7 @@
 //! `pg_roles_connection_limit{rolname}`, postgres_exporter's `roles`
 //! collector: one sample per role, -1 for no limit.
 
-use sqlx::postgres::PgRow;
+use sqlx::PgConnection;
 
 use super::columns::{self, Column};
 use crate::metrics::{Family, MetricType::*};
@@ -13,18 +13,16 @@ const ROLES: &[Column] = &[Column::new(
     "Connection limit set for the role (-1: no limit)",
 )];
 
-/// The statement, for [`read`].
-pub(crate) fn queries(version: u32) -> Vec<String> {
-    vec![format!(
+pub(crate) async fn collect(
+    conn: &mut PgConnection,
+    version: u32,
+) -> Result<Vec<Family>, sqlx::Error> {
+    let sql = format!(
         "SELECT rolname::text AS rolname, {} FROM pg_roles ORDER BY 1",
         columns::select_list(ROLES, version)
-    )]
-}
-
-/// The families of the rows of [`queries`].
-pub(crate) fn read(version: u32, sets: &[Vec<PgRow>]) -> Result<Vec<Family>, sqlx::Error> {
-    let [rows] = sets else {
-        return Err(columns::wrong_sets("pg_roles", 1, sets.len()));
-    };
-    columns::families("pg_roles", ROLES, version, &["rolname"], rows)
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    columns::families("pg_roles", ROLES, version, &["rolname"], &rows)
 }

@@ -15,6 +15,7 @@
 //! `safe_wal_size_bytes` only when `max_slot_wal_keep_size` gives one, and
 //! `database` empty for physical slots.
 
+use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
 
 use super::columns::{self, Column};
@@ -75,23 +76,20 @@ fn query(version: u32) -> String {
     )
 }
 
-/// The statement for a server of `version`, for [`read`].
-pub(crate) fn queries(version: u32) -> Vec<String> {
-    vec![query(version)]
-}
-
-/// The families of the rows of [`queries`].
-pub(crate) fn read(version: u32, sets: &[Vec<PgRow>]) -> Result<Vec<Family>, sqlx::Error> {
-    let [rows] = sets else {
-        return Err(columns::wrong_sets("pg_replication_slots", 1, sets.len()));
-    };
-    let mut out = columns::families(PREFIX, BY_TYPE, version, &["slot_name", "slot_type"], rows)?;
+pub(crate) async fn collect(
+    conn: &mut PgConnection,
+    version: u32,
+) -> Result<Vec<Family>, sqlx::Error> {
+    let rows = sqlx::query(columns::audited(query(version)))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = columns::families(PREFIX, BY_TYPE, version, &["slot_name", "slot_type"], &rows)?;
     out.extend(columns::families(
         PREFIX,
         BY_DATABASE,
         version,
         &["database", "slot_name"],
-        rows,
+        &rows,
     )?);
     for family in out
         .iter_mut()
@@ -100,7 +98,7 @@ pub(crate) fn read(version: u32, sets: &[Vec<PgRow>]) -> Result<Vec<Family>, sql
         family.samples.retain(|s| !s.value.is_nan());
     }
     if version >= 130000 {
-        out.push(wal_status(rows)?);
+        out.push(wal_status(&rows)?);
     }
     Ok(out)
 }

@@ -11,7 +11,6 @@
 //! target sets `auto_discover_databases`.
 
 use sqlx::PgConnection;
-use sqlx::postgres::PgRow;
 
 use super::columns::{self, Column};
 use crate::metrics::{Family, MetricType::*};
@@ -200,47 +199,52 @@ const USER_INDEXES: &[Column] = &[
     ),
 ];
 
-/// The statements for the database a connection is connected to, for
-/// [`read`]: both table views in one statement (a row per user table,
-/// joined on its OID), and the index view.
-pub(crate) fn queries(version: u32) -> Vec<String> {
-    vec![
-        format!(
-            "SELECT current_database()::text AS datname, s.schemaname::text AS schemaname, \
-               s.relname::text AS relname, {}, {} \
-             FROM pg_stat_user_tables s JOIN pg_statio_user_tables USING (relid) ORDER BY 2, 3",
-            columns::select_list(USER_TABLES, version),
-            columns::select_list(STATIO_USER_TABLES, version)
-        ),
-        format!(
-            "SELECT current_database()::text AS datname, schemaname::text AS schemaname, \
-               relname::text AS relname, indexrelname::text AS indexrelname, {} \
-             FROM pg_statio_user_indexes ORDER BY 2, 3, 4",
-            columns::select_list(USER_INDEXES, version)
-        ),
-    ]
-}
-
-/// The families of the rows of [`queries`].
-pub(crate) fn read(version: u32, sets: &[Vec<PgRow>]) -> Result<Vec<Family>, sqlx::Error> {
-    let [tables, indexes] = sets else {
-        return Err(columns::wrong_sets("pg_stat_user_tables", 2, sets.len()));
-    };
-    let labels = &["datname", "schemaname", "relname"];
-    let mut out = columns::families("pg_stat_user_tables", USER_TABLES, version, labels, tables)?;
+/// The families of the database `conn` is connected to.
+pub(crate) async fn collect(
+    conn: &mut PgConnection,
+    version: u32,
+) -> Result<Vec<Family>, sqlx::Error> {
+    // Both views in one statement (one round trip): they have a row per
+    // user table, joined on its OID.
+    let sql = format!(
+        "SELECT current_database()::text AS datname, s.schemaname::text AS schemaname, \
+           s.relname::text AS relname, {}, {} \
+         FROM pg_stat_user_tables s JOIN pg_statio_user_tables USING (relid) ORDER BY 2, 3",
+        columns::select_list(USER_TABLES, version),
+        columns::select_list(STATIO_USER_TABLES, version)
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = columns::families(
+        "pg_stat_user_tables",
+        USER_TABLES,
+        version,
+        &["datname", "schemaname", "relname"],
+        &rows,
+    )?;
     out.extend(columns::families(
         "pg_statio_user_tables",
         STATIO_USER_TABLES,
         version,
-        labels,
-        tables,
+        &["datname", "schemaname", "relname"],
+        &rows,
     )?);
+    let sql = format!(
+        "SELECT current_database()::text AS datname, schemaname::text AS schemaname, \
+           relname::text AS relname, indexrelname::text AS indexrelname, {} \
+         FROM pg_statio_user_indexes ORDER BY 2, 3, 4",
+        columns::select_list(USER_INDEXES, version)
+    );
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
     out.extend(columns::families(
         "pg_statio_user_indexes",
         USER_INDEXES,
         version,
         &["datname", "schemaname", "relname", "indexrelname"],
-        indexes,
+        &rows,
     )?);
     Ok(out)
 }

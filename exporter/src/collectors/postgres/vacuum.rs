@@ -9,7 +9,7 @@
 //! `*_dead_tuples` families then carry `max_dead_tuple_bytes` and
 //! `num_dead_item_ids`, the columns that took their place.
 
-use sqlx::postgres::PgRow;
+use sqlx::PgConnection;
 
 use super::columns::{self, Column};
 use crate::metrics::{Family, MetricType::*, labels};
@@ -122,26 +122,19 @@ fn query(version: u32) -> (&'static [Column], String) {
     (table, sql)
 }
 
-/// The statement for a server of `version`, for [`read`].
-pub(crate) fn queries(version: u32) -> Vec<String> {
-    vec![query(version).1]
-}
-
-/// The families of the rows of [`queries`].
-pub(crate) fn read(version: u32, sets: &[Vec<PgRow>]) -> Result<Vec<Family>, sqlx::Error> {
-    let [rows] = sets else {
-        return Err(columns::wrong_sets(
-            "pg_stat_progress_vacuum",
-            1,
-            sets.len(),
-        ));
-    };
-    let (table, _) = query(version);
+pub(crate) async fn collect(
+    conn: &mut PgConnection,
+    version: u32,
+) -> Result<Vec<Family>, sqlx::Error> {
+    let (table, sql) = query(version);
+    let rows = sqlx::query(columns::audited(sql))
+        .fetch_all(&mut *conn)
+        .await?;
     let mut phase = Family::gauge(
         "pg_stat_progress_vacuum_phase",
         "Current vacuum phase (1 = active, 0 = inactive). Label 'phase' is human-readable.",
     );
-    for row in rows {
+    for row in &rows {
         let names = columns::text_labels(row, &["datname", "relname", "phase"])?;
         let current = &names[2].1;
         for name in PHASES {
@@ -162,7 +155,7 @@ pub(crate) fn read(version: u32, sets: &[Vec<PgRow>]) -> Result<Vec<Family>, sql
         table,
         0,
         &["datname", "relname"],
-        rows,
+        &rows,
     )?);
     Ok(out)
 }

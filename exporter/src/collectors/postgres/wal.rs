@@ -8,35 +8,27 @@
 //! `server.rs`) and, without it, both families are left out (logged at
 //! debug) rather than failing the target.
 
-use sqlx::postgres::PgRow;
-
-use super::columns;
+use sqlx::PgConnection;
 
 use crate::metrics::Family;
 
-/// The statement, for [`read`], when this user may call `pg_ls_waldir()`.
-pub(crate) fn queries(allowed: bool) -> Vec<String> {
+pub(crate) async fn collect(
+    conn: &mut PgConnection,
+    allowed: bool,
+) -> Result<Vec<Family>, sqlx::Error> {
     if !allowed {
         tracing::debug!("pg_ls_waldir() is not allowed for this user: no pg_wal_* families");
-        return Vec::new();
-    }
-    vec![
-        "SELECT count(*)::float8 AS segments, sum(size)::float8 AS size FROM pg_ls_waldir() \
-         WHERE name ~ '^[0-9A-F]{24}$'"
-            .to_string(),
-    ]
-}
-
-/// The families of the rows of [`queries`] (none when it had none).
-pub(crate) fn read(_version: u32, sets: &[Vec<PgRow>]) -> Result<Vec<Family>, sqlx::Error> {
-    let Some(row) = sets.first().and_then(|rows| rows.first()) else {
         return Ok(Vec::new());
-    };
-    let segments = columns::float(row, "segments")?;
+    }
+    let (segments, size): (f64, Option<f64>) = sqlx::query_as(
+        "SELECT count(*)::float8, sum(size)::float8 FROM pg_ls_waldir() \
+         WHERE name ~ '^[0-9A-F]{24}$'",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     let mut out = vec![Family::gauge("pg_wal_segments", "Number of WAL segments").single(segments)];
     // As upstream: no size when the directory is empty (SUM of nothing).
-    let size = columns::float(row, "size")?;
-    if !size.is_nan() {
+    if let Some(size) = size {
         out.push(Family::gauge("pg_wal_size_bytes", "Total size of WAL segments").single(size));
     }
     Ok(out)
