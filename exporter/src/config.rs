@@ -70,12 +70,17 @@ pub struct Global {
     /// Deadline of each target's collection when the target sets none.
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+    /// Custom queries for every PostgreSQL target that sets no
+    /// `queries_file` of its own (postgres_exporter's `queries.yaml`).
+    #[serde(default)]
+    pub queries_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Global {
     fn default() -> Self {
         Global {
             timeout: DEFAULT_TIMEOUT,
+            queries_file: None,
         }
     }
 }
@@ -170,27 +175,40 @@ pub fn build_reusing(parsed: &Parsed<Config>, previous: &Reusable) -> Result<Loa
     let c = &parsed.value;
     let doc: yaml_serde::Value = yaml_serde::from_str(&parsed.text).unwrap_or_default();
     let mut built: Vec<Built> = Vec::new();
-    let mut add = |section: &'static str,
-                   i: usize,
-                   make: &dyn Fn() -> Result<Arc<dyn Collector>, BuildError>| {
-        let key = TargetKey::of(&doc, section, i);
-        let collector = match previous.get(&key) {
-            Some(running) => Ok(running.clone()),
-            None => make(),
+    let mut add_keyed =
+        |section: &'static str,
+         i: usize,
+         key: TargetKey,
+         make: &dyn Fn() -> Result<Arc<dyn Collector>, BuildError>| {
+            let collector = match previous.get(&key) {
+                Some(running) => Ok(running.clone()),
+                None => make(),
+            };
+            built.push((section, i, collector, key));
         };
-        built.push((section, i, collector, key));
-    };
+    let global_queries = c.global.queries_file.as_deref();
     for (i, t) in c.postgres.iter().enumerate() {
-        add("postgres", i, &|| postgres::build(t));
+        let key = TargetKey::of(&doc, "postgres", i);
+        // A changed global queries file makes new collectors too.
+        let key = match (&t.queries_file, global_queries) {
+            (None, Some(path)) => key.with_file("global.queries_file", path),
+            _ => key,
+        };
+        add_keyed("postgres", i, key, &|| postgres::build(t, global_queries));
     }
     for (i, t) in c.redis.iter().enumerate() {
-        add("redis", i, &|| redis::build(t));
+        add_keyed("redis", i, TargetKey::of(&doc, "redis", i), &|| {
+            redis::build(t)
+        });
     }
     for (i, t) in c.haproxy.iter().enumerate() {
-        add("haproxy", i, &|| haproxy::build(t));
+        let key = TargetKey::of(&doc, "haproxy", i);
+        add_keyed("haproxy", i, key, &|| haproxy::build(t));
     }
     for (i, t) in c.apps.iter().enumerate() {
-        add("apps", i, &|| app_health::build(t));
+        add_keyed("apps", i, TargetKey::of(&doc, "apps", i), &|| {
+            app_health::build(t)
+        });
     }
 
     let mut errors: Vec<Located> = Vec::new();

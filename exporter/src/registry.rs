@@ -232,7 +232,10 @@ async fn run(target: &Target, cap: Option<Duration>) -> Outcome {
     let started = Instant::now();
     let deadline = cap.map_or(target.deadline, |c| c.min(target.deadline));
     let collector = target.collector.clone();
-    let mut task = tokio::spawn(async move { collector.collect().await });
+    let mut task = tokio::spawn(crate::collectors::with_deadline(
+        started + deadline,
+        async move { collector.collect().await },
+    ));
     let result = match tokio::time::timeout(deadline, &mut task).await {
         Ok(Ok(result)) => result,
         Ok(Err(join)) => Err(CollectError::new(

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod bins;
+pub mod catalog;
 pub mod demo_app;
 pub mod exporter;
 pub mod haproxy;
@@ -11,6 +12,7 @@ pub mod postgres;
 pub mod process;
 pub mod receiver;
 pub mod redis;
+pub mod sentinel;
 pub mod slack_shape;
 pub mod smtpd;
 pub mod vigil;

@@ -249,10 +249,14 @@ impl PgServer {
         if self.running {
             return Ok(());
         }
+        // WAL archiving on, to a command that keeps nothing: a primary then
+        // has `pg_stat_archiver` times once a segment is switched, as the
+        // continuous-archiving backups of the documents have.
         let options = format!(
             "-c port={} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} \
              -c fsync=off -c max_connections=50 \
-             -c shared_preload_libraries=pg_stat_statements",
+             -c shared_preload_libraries=pg_stat_statements \
+             -c archive_mode=on -c archive_command=/bin/true",
             self.port,
             self.dir.path().display()
         );
@@ -282,6 +286,21 @@ impl PgServer {
             ));
         }
         self.running = true;
+        Ok(())
+    }
+
+    /// Switches to a new WAL segment and waits until the archiver has
+    /// archived the finished one, so `pg_stat_archiver` has a last archived
+    /// time (archiving is on, see [`PgServer::start`]).
+    pub fn archive_one_segment(&self) -> Result<(), PgError> {
+        let before = self.query("SELECT archived_count FROM pg_stat_archiver")?;
+        // A switch on an empty segment does nothing: write something first.
+        self.query("CREATE TABLE vigil_wal_switch (); DROP TABLE vigil_wal_switch")?;
+        self.query("SELECT pg_switch_wal()")?;
+        crate::process::wait_until("a WAL segment archived", PATIENCE, || {
+            self.query("SELECT archived_count FROM pg_stat_archiver")
+                .is_ok_and(|n| n.trim() != before.trim())
+        });
         Ok(())
     }
 

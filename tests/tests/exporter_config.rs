@@ -58,6 +58,36 @@ redis:
     );
 }
 
+/// A custom-query file (postgres_exporter's queries.yaml) is checked with
+/// the configuration: its errors are reported at the queries file's own
+/// line and column, behind the configuration's `queries_file` key.
+#[test]
+fn check_config_locates_errors_in_the_queries_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let queries = dir.path().join("queries.yaml");
+    std::fs::write(
+        &queries,
+        "pg_ok:\n  query: SELECT 1 AS one\n  metrics:\n    - one:\n        usage: GAUGE\npg_typo:\n  query: SELECT 1 AS n\n  metrics:\n    - n:\n        usage: GUAGE\n",
+    )
+    .unwrap();
+    let text = format!(
+        "postgres:\n  - dsn: postgres://u@127.0.0.1:1/db\n    queries_file: {}\n",
+        queries.display()
+    );
+    let (ok, _, stderr) = check_config(&text, &[]);
+    assert!(!ok);
+    let q = queries.display().to_string();
+    assert!(
+        stderr.starts_with("FILE:3:5: postgres[0]: ")
+            && stderr.contains(&format!("queries_file: {q}:10:16: "))
+            && stderr.contains("GUAGE"),
+        "{stderr}"
+    );
+    std::fs::write(&queries, "pg_ok:\n  query: SELECT 1 AS one\n").unwrap();
+    let (ok, stdout, stderr) = check_config(&text, &[]);
+    assert!(ok, "{stdout}{stderr}");
+}
+
 #[test]
 fn check_config_reports_every_target_that_cannot_be_built() {
     let text = "\

@@ -403,7 +403,7 @@ fn main() {
     let args = Arguments::from_args();
     let env = Arc::new(Env::start());
     type Test = fn(&Env) -> Result<(), Failed>;
-    let tests: [(&str, Test); 14] = [
+    let tests: [(&str, Test); 15] = [
         (
             "master_has_the_contract_families",
             master_has_the_contract_families,
@@ -444,6 +444,10 @@ fn main() {
         (
             "disabled_config_command_leaves_only_its_families_out",
             disabled_config_command_leaves_only_its_families_out,
+        ),
+        (
+            "cluster_mode_gives_cluster_info_families",
+            access::cluster_mode_gives_cluster_info_families,
         ),
         (
             "unreachable_server_fails_with_connect",

@@ -11,11 +11,29 @@ pub mod haproxy;
 pub mod postgres;
 pub mod redis;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
 use crate::metrics::{Family, Label};
+
+tokio::task_local! {
+    /// When the running collection will be abandoned: set by the registry
+    /// around each collection (the target's deadline, shortened by the
+    /// scraper's own timeout), so that a collector that runs steps of
+    /// unknown length (custom queries) can fit them in.
+    static DEADLINE: Instant;
+}
+
+/// Runs `collection` with `deadline` as its [`deadline`].
+pub async fn with_deadline<F: std::future::Future>(deadline: Instant, collection: F) -> F::Output {
+    DEADLINE.scope(deadline, collection).await
+}
+
+/// The deadline of the running collection, when the registry set one.
+pub fn deadline() -> Option<Instant> {
+    DEADLINE.try_with(|d| *d).ok()
+}
 
 /// The kinds of source the exporter knows, each with its `*_up` gauge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -43,6 +43,16 @@ impl TargetKey {
         }
         TargetKey(key)
     }
+
+    /// The same key, also naming a file from outside the target's YAML
+    /// (`global.queries_file`) by its content's hash.
+    pub fn with_file(mut self, name: &str, path: &std::path::Path) -> TargetKey {
+        let mut h = DefaultHasher::new();
+        std::fs::read(path).ok().hash(&mut h);
+        self.0
+            .push_str(&format!("\n{name}={}#{:x}", path.display(), h.finish()));
+        self
+    }
 }
 
 #[cfg(test)]

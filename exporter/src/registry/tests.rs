@@ -228,3 +228,45 @@ fn state_changes_are_recorded_once() {
     assert_eq!(inner.failures[&("redis", "r:1".to_string(), "connect")], 2);
     assert_eq!(inner.states[&("redis", "r:1".to_string())], None);
 }
+
+/// Reports the deadline the registry gave its collection, in seconds from
+/// the start of the collection.
+struct DeadlineProbe(Vec<Label>);
+
+impl Collector for DeadlineProbe {
+    fn source(&self) -> Source {
+        Source::Postgres
+    }
+    fn target_labels(&self) -> &[Label] {
+        &self.0
+    }
+    fn collect(&self) -> BoxFuture<'_, Result<Vec<Family>, CollectError>> {
+        Box::pin(async move {
+            let left = crate::collectors::deadline()
+                .map(|d| d.saturating_duration_since(std::time::Instant::now()))
+                .ok_or_else(|| CollectError::new("parse", "no deadline set"))?;
+            Ok(vec![
+                Family::gauge("deadline_left_seconds", "").single(left.as_secs_f64().round()),
+            ])
+        })
+    }
+    fn timeout(&self) -> Option<Duration> {
+        Some(Duration::from_secs(7))
+    }
+}
+
+#[tokio::test]
+async fn collectors_see_their_deadline() {
+    let probe: Arc<dyn Collector> = Arc::new(DeadlineProbe(labels(&[("server", "a:1")])));
+    let r = Registry::new(
+        vec![probe],
+        Duration::from_secs(5),
+        Arc::new(ExporterStats::default()),
+    );
+    let fams = r.gather().await;
+    let left = fams
+        .iter()
+        .find(|f| f.name == "deadline_left_seconds")
+        .expect("the probe ran with a deadline");
+    assert_eq!(left.samples[0].value, 7.0);
+}

@@ -14,13 +14,17 @@ pub(crate) fn replica_and_primary_roles(env: &Env) -> Result<(), Failed> {
     assert_eq!(value(&on_primary, "pg_replication_is_replica", &[]), 0.0);
     assert_eq!(value(&on_primary, "pg_replication_lag_seconds", &[]), 0.0);
     assert_eq!(value(&on_primary, "pg_replication_lag", &[]), 0.0);
-    // Standby-only families have no sample on a primary.
-    for name in [
-        "pg_replication_wal_receiver_streaming",
-        "pg_replication_last_replay_seconds",
-    ] {
-        assert!(family(&on_primary, name).samples.is_empty(), "{name}");
-    }
+    // Standby-only families have no sample on a primary; the last replay's
+    // age is 0 there, as postgres_exporter 0.20 writes it.
+    assert!(
+        family(&on_primary, "pg_replication_wal_receiver_streaming")
+            .samples
+            .is_empty()
+    );
+    assert_eq!(
+        value(&on_primary, "pg_replication_last_replay_seconds", &[]),
+        0.0
+    );
     let on_replica = env.collect(&env.replica_collector)?;
     assert_eq!(value(&on_replica, "pg_replication_is_replica", &[]), 1.0);
     assert_eq!(
@@ -194,7 +198,7 @@ pub(crate) fn replication_slots(env: &Env) -> Result<(), Failed> {
     let active = |name: &str| {
         value(
             &fams,
-            "pg_replication_slot_slot_is_active",
+            "pg_replication_slots_slot_is_active",
             &[("slot_name", name), ("slot_type", "physical")],
         )
     };
@@ -202,25 +206,42 @@ pub(crate) fn replication_slots(env: &Env) -> Result<(), Failed> {
     assert_eq!(active("vigil_idle_slot"), 0.0);
     let retained = value(
         &fams,
-        "pg_replication_slot_wal_retained_bytes",
+        "pg_replication_slots_pg_wal_lsn_diff",
         &[("slot_name", "vigil_idle_slot")],
     );
     assert!(retained > 0.0, "an unused slot holds back WAL: {retained}");
     let status = value(
         &fams,
-        "pg_replication_slot_wal_status",
+        "pg_replication_slots_wal_status",
         &[("slot_name", "vigil_idle_slot"), ("wal_status", "reserved")],
     );
     assert_eq!(status, 1.0);
-    // Physical slots have no confirmed_flush_lsn: no sample rather than NaN.
+    // As postgres_exporter 0.20: confirmed_flush_lsn only for active slots,
+    // 0 for a physical one (it has none).
+    let flushed = family(&fams, "pg_replication_slots_slot_confirmed_flush_lsn");
+    let flushed: Vec<_> = flushed
+        .samples
+        .iter()
+        .map(|s| (s.labels.clone(), s.value))
+        .collect();
+    assert_eq!(flushed.len(), 1, "{flushed:?}");
     assert!(
-        family(&fams, "pg_replication_slot_slot_confirmed_flush_lsn")
-            .samples
-            .is_empty()
+        flushed[0]
+            .0
+            .contains(&("slot_name".to_string(), slot.clone()))
+    );
+    assert_eq!(flushed[0].1, 0.0);
+    assert_eq!(
+        value(
+            &fams,
+            "pg_replication_slots_active",
+            &[("slot_name", "vigil_idle_slot"), ("database", "")],
+        ),
+        0.0
     );
     let on_replica = env.collect(&env.replica_collector)?;
     assert!(
-        family(&on_replica, "pg_replication_slot_slot_is_active")
+        family(&on_replica, "pg_replication_slots_slot_is_active")
             .samples
             .is_empty()
     );

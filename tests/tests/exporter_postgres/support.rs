@@ -95,6 +95,9 @@ impl Env {
                 "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2)",
             )
             .expect("create a table");
+        primary
+            .archive_one_segment()
+            .expect("archive a WAL segment");
         let replica = primary.start_replica().expect("start the replica");
         replica
             .wait_caught_up(&primary)
@@ -154,12 +157,15 @@ pub(crate) fn target(dsn: &str, auto_discover: bool, timeout: Duration) -> Postg
         auto_discover_databases: auto_discover,
         stat_statements: false,
         stat_statements_limit: None,
+        stat_statements_include_query: false,
+        stat_statements_query_length: None,
+        queries_file: None,
         exclude_databases: Vec::new(),
     }
 }
 
 pub(crate) fn collector_from(target: PostgresTarget) -> Arc<dyn Collector> {
-    build(&target).expect("build the collector")
+    build(&target, None).expect("build the collector")
 }
 
 pub(crate) fn family<'a>(fams: &'a [Family], name: &str) -> &'a Family {

@@ -105,9 +105,55 @@ pub fn disabled_config_command_leaves_only_its_families_out(env: &Env) -> Result
         value(&fams, "redis_memory_max_bytes", &[])? == 0.0,
         "INFO still read",
     )?;
-    // Without CONFIG GET databases, only the databases INFO lists.
+    // Without CONFIG GET databases, redis_exporter's fallback: 16, all 0.
+    let keys = family(&fams, "redis_db_keys")?;
     check(
-        family(&fams, "redis_db_keys").is_err(),
-        "empty server, no keyspace",
+        keys.samples.len() == 16 && keys.samples.iter().all(|s| s.value == 0.0),
+        "16 empty databases",
+    )
+}
+
+/// A one-node cluster with every slot assigned: CLUSTER INFO's families,
+/// which the redis-mixin alerts read (`redis_cluster_state`,
+/// `redis_cluster_slots_fail`), and one logical database, as upstream.
+pub fn cluster_mode_gives_cluster_info_families(env: &Env) -> Result<(), Failed> {
+    let server = RedisServer::start_with(RedisOptions {
+        extra: vec![
+            "cluster-enabled yes".to_string(),
+            "cluster-config-file nodes.conf".to_string(),
+        ],
+        ..RedisOptions::default()
+    })?;
+    server.cli(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"])?;
+    vigil_tests::process::wait_until("the cluster state ok", Duration::from_secs(30), || {
+        server
+            .cli(&["CLUSTER", "INFO"])
+            .is_ok_and(|i| i.contains("cluster_state:ok"))
+    });
+    let fams = env.collect(&collector(&server.url(), None, None))?;
+    check(value(&fams, "redis_cluster_state", &[])? == 1.0, "state ok")?;
+    check(
+        value(&fams, "redis_cluster_slots_assigned", &[])? == 16384.0,
+        "every slot assigned",
+    )?;
+    check(
+        value(&fams, "redis_cluster_slots_fail", &[])? == 0.0,
+        "no slot failing",
+    )?;
+    check(
+        value(&fams, "redis_cluster_known_nodes", &[])? == 1.0,
+        "one node",
+    )?;
+    check(
+        family(&fams, "redis_cluster_messages_sent_total").is_ok(),
+        "message totals",
+    )?;
+    let keys = family(&fams, "redis_db_keys")?;
+    check(keys.samples.len() == 1, "cluster mode has one database")?;
+    // Outside cluster mode there is none of them.
+    let plain = env.collect(&env.master_collector)?;
+    check(
+        family(&plain, "redis_cluster_state").is_err(),
+        "not on a plain master",
     )
 }

@@ -76,6 +76,9 @@ pub const COLUMNS: &[Column] = &[
     g("weight", "weight", B | S, "Effective weight of a server, or the sum of its active servers' weights for a backend"),
     g("act", "active_servers", B, "Active servers that are UP with a non-zero weight"),
     g("bck", "backup_servers", B, "Backup servers that are UP with a non-zero weight"),
+    // HAProxy 3.0's promex names for a server's act/bck flags.
+    g("act", "active", S, "1 if the server is an active (not backup) server"),
+    g("bck", "backup", S, "1 if the server is a backup server"),
     c("chkfail", "check_failures_total", S, "Failed health checks since start"),
     c("chkdown", "check_up_down_total", B | S, "Transitions from UP to DOWN since start"),
     g("lastchg", "check_last_change_seconds", B | S, "Seconds since the last UP/DOWN transition"),
@@ -83,6 +86,8 @@ pub const COLUMNS: &[Column] = &[
     g("qlimit", "queue_limit", S, "Queue limit of a server (maxqueue)"),
     g("throttle", "current_throttle", S, "Throttle percentage applied during slowstart"),
     c("lbtot", "loadbalanced_total", B | S, "Times a server was selected by load balancing since start"),
+    // HAProxy 3.2's promex name (and haproxy_exporter's, which dashboards use).
+    g("rate", "current_session_rate", F | B | S, "New sessions per second over the last second"),
     g("rate_lim", "limit_session_rate", F, "Limit on new sessions per second (rate-limit sessions)"),
     g("rate_max", "max_session_rate", F | B | S, "Highest number of new sessions per second seen since start"),
     g("check_code", "check_code", S, "HTTP or layer 5-7 code of the last health check, 0 if none"),

@@ -123,6 +123,28 @@ pub fn families(info: &[(&str, &str)]) -> Vec<Family> {
         build.push(labels(&[("version", version)]), 1.0);
         out.push(build);
     }
+    // HAProxy 3.2's promex names for the `node` and `description` of the
+    // global section, as info gauges.
+    for (field, name, label, help) in [
+        (
+            "node",
+            "haproxy_process_node",
+            "node",
+            "Node name (global node)",
+        ),
+        (
+            "description",
+            "haproxy_process_description",
+            "desc",
+            "Node description (global description)",
+        ),
+    ] {
+        if let Some(value) = get(field).filter(|v| !v.is_empty()) {
+            let mut family = Family::gauge(name, help);
+            family.push(labels(&[(label, value)]), 1.0);
+            out.push(family);
+        }
+    }
     out
 }
 

@@ -71,14 +71,32 @@ async fn long_running(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Erro
     ])
 }
 
+/// The labels of `pg_stat_activity_*`, postgres_exporter 0.20's: the state
+/// and database (every pair present, zero-filled) and, for sessions that
+/// exist, who and what they wait on (empty on the zero-filled rows).
+const ACTIVITY_LABELS: &[&str] = &[
+    "datname",
+    "state",
+    "usename",
+    "application_name",
+    "backend_type",
+    "wait_event_type",
+    "wait_event",
+];
+
 async fn activity(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
     let sql = format!(
         "SELECT d.datname::text AS datname, s.state, \
+           coalesce(a.usename::text, '') AS usename, \
+           coalesce(a.application_name, '') AS application_name, \
+           coalesce(a.backend_type, '') AS backend_type, \
+           coalesce(a.wait_event_type, '') AS wait_event_type, \
+           coalesce(a.wait_event, '') AS wait_event, \
            count(a.pid)::float8 AS count, \
            greatest(coalesce(max(extract(epoch FROM clock_timestamp() - a.xact_start)), 0), 0)::float8 AS max_tx_duration \
          FROM pg_database d CROSS JOIN (VALUES {STATES}) AS s(state) \
          LEFT JOIN pg_stat_activity a ON a.datid = d.oid AND a.state = s.state \
-         GROUP BY d.datname, s.state ORDER BY 1, 2"
+         GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7"
     );
     let rows = sqlx::query(columns::audited(sql))
         .fetch_all(&mut *conn)
@@ -92,7 +110,7 @@ async fn activity(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
         "max duration in seconds any active transaction has been running",
     );
     for row in &rows {
-        let labels = text_labels(row, &["datname", "state"])?;
+        let labels = text_labels(row, ACTIVITY_LABELS)?;
         count.push(labels.clone(), float(row, "count")?);
         max_tx.push(labels, float(row, "max_tx_duration")?);
     }

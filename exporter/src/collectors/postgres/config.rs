@@ -59,6 +59,19 @@ pub struct PostgresTarget {
     /// How many statements to keep, those with the most execution time.
     #[serde(default)]
     pub stat_statements_limit: Option<u32>,
+    /// Also write each kept statement's text, as
+    /// `pg_stat_statements_query_id{queryid,query}` (postgres_exporter's
+    /// `--collector.stat_statements.include_query`).
+    #[serde(default)]
+    pub stat_statements_include_query: bool,
+    /// How many characters of the text to keep (120 by default).
+    #[serde(default)]
+    pub stat_statements_query_length: Option<u32>,
+    /// Custom queries, in postgres_exporter's `queries.yaml` format (its
+    /// `--extend.query-path`); replaces `global.queries_file` for this
+    /// target.
+    #[serde(default)]
+    pub queries_file: Option<PathBuf>,
     /// Databases left out of discovery (`template0`/`template1` never
     /// accept our connections and are always left out).
     #[serde(default)]

@@ -42,8 +42,12 @@
 //! bgwriter.rs   pg_stat_bgwriter (checkpointer/io on 17+), pg_stat_archiver
 //! replication.rs lag, is_replica, WAL receiver; per-standby pg_stat_replication
 //! slots.rs      pg_replication_slots
-//! user_tables.rs pg_stat_user_tables, pg_statio_user_indexes, discovery
+//! user_tables.rs pg_stat_user_tables, pg_statio_user_{tables,indexes}, discovery
 //! statements.rs pg_stat_statements (opt-in)
+//! roles.rs      pg_roles
+//! wal.rs        pg_ls_waldir(): WAL segments and size
+//! vacuum.rs     pg_stat_progress_vacuum
+//! queries/      custom queries (postgres_exporter's queries.yaml)
 //! ```
 
 mod activity;
@@ -53,16 +57,21 @@ mod config;
 mod database;
 mod dsn;
 mod error;
+mod queries;
 mod replication;
+mod roles;
 mod server;
 pub mod settings;
 mod slots;
 mod statements;
 mod user_tables;
+mod vacuum;
+mod wal;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use sqlx::postgres::PgConnectOptions;
@@ -83,8 +92,18 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// (no DSN, unreadable `dsn_file`, a DSN that cannot be parsed, an invalid
 /// static label); a server that cannot be reached is a failed collection
 /// later, not a build error.
-pub fn build(target: &PostgresTarget) -> Result<Arc<dyn Collector>, BuildError> {
+pub fn build(
+    target: &PostgresTarget,
+    global_queries: Option<&Path>,
+) -> Result<Arc<dyn Collector>, BuildError> {
     let resolved = target.resolve()?;
+    let queries = match target.queries_file.as_deref().or(global_queries) {
+        Some(path) => Some(queries::UserQueries::load(path).map_err(|e| BuildError {
+            target: resolved.server.clone(),
+            reason: format!("queries_file: {}", e.to_string().replace('\n', "; ")),
+        })?),
+        None => None,
+    };
     let timeout = target.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let mut options = resolved.options;
     if options.get_application_name().is_none() {
@@ -105,11 +124,17 @@ pub fn build(target: &PostgresTarget) -> Result<Arc<dyn Collector>, BuildError> 
         options,
         auto_discover: target.auto_discover_databases,
         exclude: target.exclude_databases.clone(),
-        stat_statements: target.stat_statements.then(|| {
-            target
+        stat_statements: target.stat_statements.then(|| statements::Options {
+            limit: target
                 .stat_statements_limit
-                .unwrap_or(statements::DEFAULT_LIMIT)
+                .unwrap_or(statements::DEFAULT_LIMIT),
+            query_length: target.stat_statements_include_query.then(|| {
+                target
+                    .stat_statements_query_length
+                    .unwrap_or(statements::DEFAULT_QUERY_LENGTH)
+            }),
         }),
+        queries,
         connection: Mutex::new(None),
         database_connections: Mutex::new(BTreeMap::new()),
     }))
@@ -127,11 +152,13 @@ struct PostgresCollector {
     options: PgConnectOptions,
     auto_discover: bool,
     exclude: Vec<String>,
-    /// How many `pg_stat_statements` rows to read, when enabled.
-    stat_statements: Option<u32>,
+    /// What to read of `pg_stat_statements`, when enabled.
+    stat_statements: Option<statements::Options>,
     /// The connection to the DSN's database, between scrapes, with the
     /// settings last read on it.
     connection: Mutex<Option<KeptConnection>>,
+    /// The custom queries of `queries_file`, if any.
+    queries: Option<queries::UserQueries>,
     /// Connections to discovered databases by name; databases that
     /// disappear are dropped at the next discovery.
     database_connections: Mutex<BTreeMap<String, PgConnection>>,
@@ -173,6 +200,10 @@ impl PostgresCollector {
     }
 
     async fn collect_all(&self) -> Result<Vec<Family>, CollectError> {
+        // The registry's deadline when it set one (it may be shorter: the
+        // global default, or the scraper's timeout), never later than ours.
+        let own = Instant::now() + self.deadline;
+        let deadline = crate::collectors::deadline().map_or(own, |d| d.min(own));
         let mut slot = self.connection.lock().await;
         let (kept, settings) = slot
             .take()
@@ -183,7 +214,7 @@ impl PostgresCollector {
             .map_err(|e| self.error("connecting", &e))?;
         // What was read on a connection that is gone says nothing of this one.
         let mut settings = settings.filter(|_| reused);
-        let (mut out, version) = self.collect_server(&mut conn, &mut settings).await?;
+        let (mut out, version, in_recovery) = self.collect_server(&mut conn, &mut settings).await?;
         let others = if self.auto_discover {
             user_tables::discover(&mut conn, &self.exclude)
                 .await
@@ -191,26 +222,64 @@ impl PostgresCollector {
         } else {
             Vec::new()
         };
+        let mut custom = Vec::new();
+        let mut custom_failed = false;
+        if let Some(queries) = &self.queries {
+            let scope = queries::Scope {
+                version,
+                in_recovery,
+                main: true,
+                database: self.options.get_database().unwrap_or(""),
+                deadline,
+                margin: self.margin(),
+            };
+            let (families, failed) = queries
+                .run(&mut conn, &scope)
+                .await
+                .map_err(|e| self.error("running custom queries", &e))?;
+            custom.extend(families);
+            custom_failed |= failed;
+        }
         commit(&mut conn)
             .await
             .map_err(|e| self.error("ending the scrape's transaction", &e))?;
         *slot = Some(KeptConnection { conn, settings });
         drop(slot);
-        let complete = self.collect_databases(&others, version, &mut out).await;
-        out.push(last_scrape_error(!complete));
+        let run = DatabaseRun {
+            version,
+            in_recovery,
+            deadline,
+        };
+        let complete = self
+            .collect_databases(&others, &run, &mut out, &mut custom, &mut custom_failed)
+            .await;
+        if let Some(queries) = &self.queries {
+            queries::merge(&mut out, custom);
+            out.push(queries.failures_family());
+        }
+        out.push(last_scrape_error(!complete || custom_failed));
         Ok(out)
     }
 
-    /// Everything read on the main connection, and the server's version.
+    /// What a custom query may use of the deadline: all but a tenth, kept
+    /// for the rest of the scrape (at least 20 ms, at most 500 ms).
+    fn margin(&self) -> Duration {
+        (self.deadline / 10).clamp(Duration::from_millis(20), Duration::from_millis(500))
+    }
+
+    /// Everything read on the main connection, the server's version, and
+    /// whether it is a standby.
     async fn collect_server(
         &self,
         conn: &mut PgConnection,
         settings: &mut Option<server::CachedSettings>,
-    ) -> Result<(Vec<Family>, u32), CollectError> {
+    ) -> Result<(Vec<Family>, u32, bool), CollectError> {
         let info = server::info(conn)
             .await
             .map_err(|e| self.error("reading the server version", &e))?;
         let version = info.version_num;
+        let in_recovery = info.in_recovery;
+        let wal_allowed = info.wal_allowed;
         let mut out = info.families;
         out.extend(
             server::settings_cached(conn, info.settings_key, settings)
@@ -247,23 +316,41 @@ impl PostgresCollector {
                 .await
                 .map_err(|e| self.error("reading pg_stat_user_tables", &e))?,
         );
-        if let Some(limit) = self.stat_statements {
+        out.extend(
+            roles::collect(conn, version)
+                .await
+                .map_err(|e| self.error("reading pg_roles", &e))?,
+        );
+        out.extend(
+            wal::collect(conn, wal_allowed)
+                .await
+                .map_err(|e| self.error("reading pg_ls_waldir()", &e))?,
+        );
+        out.extend(
+            vacuum::collect(conn, version)
+                .await
+                .map_err(|e| self.error("reading pg_stat_progress_vacuum", &e))?,
+        );
+        if let Some(options) = self.stat_statements {
             out.extend(
-                statements::collect(conn, version, limit)
+                statements::collect(conn, version, options)
                     .await
                     .map_err(|e| self.error("reading pg_stat_statements", &e))?,
             );
         }
-        Ok((out, version))
+        Ok((out, version, in_recovery))
     }
 
-    /// Adds the per-table families of each discovered database to `out`;
-    /// a database that fails is logged and skipped. Whether all succeeded.
+    /// Adds the per-table families (and custom queries' families) of each
+    /// discovered database; a database that fails is logged and skipped.
+    /// Whether all succeeded.
     async fn collect_databases(
         &self,
         names: &[String],
-        version: u32,
+        run: &DatabaseRun,
         out: &mut Vec<Family>,
+        custom: &mut Vec<Family>,
+        custom_failed: &mut bool,
     ) -> bool {
         let mut complete = true;
         let mut kept = self.database_connections.lock().await;
@@ -272,7 +359,7 @@ impl PostgresCollector {
             let options = self.options.clone().database(name);
             let result = match self.begin_scrape(kept.remove(name), &options).await {
                 Ok((mut conn, _)) => {
-                    let families = self.collect_tables(&mut conn, version).await;
+                    let families = self.collect_tables(&mut conn, name, run).await;
                     if families.is_ok() {
                         kept.insert(name.clone(), conn);
                     }
@@ -281,7 +368,11 @@ impl PostgresCollector {
                 Err(e) => Err(e),
             };
             match result {
-                Ok(families) => user_tables::merge(out, families),
+                Ok((families, from_queries, failed)) => {
+                    user_tables::merge(out, families);
+                    custom.extend(from_queries);
+                    *custom_failed |= failed;
+                }
                 Err(e) => {
                     complete = false;
                     tracing::warn!(
@@ -296,17 +387,41 @@ impl PostgresCollector {
     }
 }
 
+/// What the collection of each discovered database needs to know.
+struct DatabaseRun {
+    version: u32,
+    in_recovery: bool,
+    deadline: Instant,
+}
+
 impl PostgresCollector {
     /// The per-table families of the database `conn` is connected to, in
-    /// the transaction [`begin_scrape`](Self::begin_scrape) began.
+    /// the transaction [`begin_scrape`](Self::begin_scrape) began, and the
+    /// families of the custom queries that run there (and whether one
+    /// failed).
     async fn collect_tables(
         &self,
         conn: &mut PgConnection,
-        version: u32,
-    ) -> Result<Vec<Family>, sqlx::Error> {
-        let families = user_tables::collect(conn, version).await?;
+        database: &str,
+        run: &DatabaseRun,
+    ) -> Result<(Vec<Family>, Vec<Family>, bool), sqlx::Error> {
+        let families = user_tables::collect(conn, run.version).await?;
+        let (custom, failed) = match &self.queries {
+            Some(queries) => {
+                let scope = queries::Scope {
+                    version: run.version,
+                    in_recovery: run.in_recovery,
+                    main: false,
+                    database,
+                    deadline: run.deadline,
+                    margin: self.margin(),
+                };
+                queries.run(conn, &scope).await?
+            }
+            None => (Vec::new(), false),
+        };
         commit(conn).await?;
-        Ok(families)
+        Ok((families, custom, failed))
     }
 }
 
@@ -389,9 +504,10 @@ mod tests {
 
     #[test]
     fn target_labels_are_server_then_static_labels() {
-        let c = build(&target(
-            "{dsn: 'postgres://u:pw@db:6432/app', labels: {cluster: main, az: b}}",
-        ))
+        let c = build(
+            &target("{dsn: 'postgres://u:pw@db:6432/app', labels: {cluster: main, az: b}}"),
+            None,
+        )
         .unwrap();
         let want = [("server", "db:6432"), ("az", "b"), ("cluster", "main")];
         let want: Vec<Label> = want
@@ -405,9 +521,10 @@ mod tests {
 
     #[test]
     fn build_errors_name_the_target_not_the_secret() {
-        let err = build(&target(
-            "{dsn: 'postgres://u:Sekr3t@db/app', labels: {server: x}}",
-        ))
+        let err = build(
+            &target("{dsn: 'postgres://u:Sekr3t@db/app', labels: {server: x}}"),
+            None,
+        )
         .err()
         .expect("server is reserved");
         assert_eq!(err.target, "db:5432");

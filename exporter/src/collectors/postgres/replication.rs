@@ -122,7 +122,7 @@ async fn lag(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
                  WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0 \
                  ELSE greatest(0, extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())) \
             END)::float8 AS lag, \
-           extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8 \
+           greatest(0, coalesce(extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0))::float8 \
              AS last_replay, \
            (SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming')::float8 \
              AS streaming",
@@ -131,17 +131,19 @@ async fn lag(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
     .await?;
     let lag = columns::float(&row, "lag")?;
     let is_replica = columns::float(&row, "is_replica")?;
-    let mut last_replay = Family::gauge(
+    // As postgres_exporter 0.20: on every server, 0 on a primary and on a
+    // standby that has replayed no transaction yet.
+    let last_replay = Family::gauge(
         "pg_replication_last_replay_seconds",
-        "Age of the last transaction replayed by this standby, in seconds (standbys only)",
-    );
+        "Age of the last transaction replayed by this standby, in seconds (0 on a primary)",
+    )
+    .single(columns::float(&row, "last_replay")?);
     let mut streaming = Family::gauge(
         "pg_replication_wal_receiver_streaming",
         "Whether this standby's WAL receiver is streaming from its upstream (standbys only; \
          needs pg_monitor or pg_read_all_stats to see the receiver's status)",
     );
     if is_replica == 1.0 {
-        last_replay.push(Vec::new(), columns::float(&row, "last_replay")?);
         streaming.push(Vec::new(), columns::float(&row, "streaming")?);
     }
     Ok(vec![

@@ -14,6 +14,11 @@ pub(crate) struct ServerInfo {
     pub version_num: u32,
     /// When `pg_settings` last changed for this connection's view.
     pub settings_key: SettingsKey,
+    /// `pg_is_in_recovery()`: a standby.
+    pub in_recovery: bool,
+    /// Whether this user may call `pg_ls_waldir()` (asked here, so the
+    /// WAL directory costs no round trip of its own to find out).
+    pub wal_allowed: bool,
     pub families: Vec<Family>,
 }
 
@@ -44,7 +49,8 @@ pub(crate) async fn info(conn: &mut PgConnection) -> Result<ServerInfo, sqlx::Er
            version() AS version, current_setting('server_version') AS server_version, \
            extract(epoch FROM pg_postmaster_start_time())::float8 AS start_time, \
            extract(epoch FROM pg_conf_load_time())::float8 AS conf_load_time, \
-           pg_is_in_recovery() AS in_recovery",
+           pg_is_in_recovery() AS in_recovery, \
+           has_function_privilege('pg_ls_waldir()', 'EXECUTE') AS wal_allowed",
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -68,12 +74,15 @@ pub(crate) async fn info(conn: &mut PgConnection) -> Result<ServerInfo, sqlx::Er
         "Time at which postmaster started",
     )
     .single(float(&row, "start_time")?);
+    let in_recovery: bool = row.try_get("in_recovery")?;
     Ok(ServerInfo {
         version_num: u32::try_from(version_num).unwrap_or(0),
         settings_key: SettingsKey {
             conf_load_time: float(&row, "conf_load_time")?,
-            in_recovery: row.try_get("in_recovery")?,
+            in_recovery,
         },
+        in_recovery,
+        wal_allowed: row.try_get("wal_allowed")?,
         families: vec![static_family, start],
     })
 }

@@ -9,6 +9,9 @@
 //! default 100), and nothing is collected when the extension is not
 //! installed in the DSN's database (the view lives where `CREATE EXTENSION`
 //! ran). PostgreSQL 17 renamed the block time columns to `shared_blk_*`.
+//! `stat_statements_include_query` adds upstream's
+//! `pg_stat_statements_query_id{queryid,query}` (value 1), the statement's
+//! text cut to `stat_statements_query_length` characters (120).
 
 use sqlx::PgConnection;
 
@@ -84,11 +87,31 @@ const FROM_17: &[Column] = &[
     ),
 ];
 
-fn query(version: u32, limit: u32) -> (&'static [Column], String) {
+/// What to read of `pg_stat_statements`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Options {
+    /// How many statements, those with the most execution time.
+    pub limit: u32,
+    /// Also `pg_stat_statements_query_id{queryid,query}` with the
+    /// statement's text cut to this many characters.
+    pub query_length: Option<u32>,
+}
+
+/// postgres_exporter's default `--collector.stat_statements.query_length`.
+pub(crate) const DEFAULT_QUERY_LENGTH: u32 = 120;
+
+fn query(version: u32, options: Options) -> (&'static [Column], String) {
     let table = if version >= 170000 { FROM_17 } else { UP_TO_16 };
+    let limit = options.limit;
+    // An integer from the configuration: nothing else reaches the text.
+    let text = match options.query_length {
+        Some(n) => format!("left(s.query, {n})"),
+        None => "''".to_string(),
+    };
     let sql = format!(
         "SELECT coalesce(pg_get_userbyid(s.userid)::text, '') AS \"user\", \
-           coalesce(d.datname::text, '') AS datname, coalesce(s.queryid::text, '') AS queryid, {} \
+           coalesce(d.datname::text, '') AS datname, coalesce(s.queryid::text, '') AS queryid, \
+           coalesce({text}, '') AS query, {} \
          FROM pg_stat_statements s LEFT JOIN pg_database d ON d.oid = s.dbid \
          ORDER BY s.total_exec_time DESC LIMIT {limit}",
         columns::select_list(table, version)
@@ -101,7 +124,7 @@ fn query(version: u32, limit: u32) -> (&'static [Column], String) {
 pub(crate) async fn collect(
     conn: &mut PgConnection,
     version: u32,
-    limit: u32,
+    options: Options,
 ) -> Result<Vec<Family>, sqlx::Error> {
     let installed: bool =
         sqlx::query_scalar("SELECT to_regclass('pg_stat_statements') IS NOT NULL")
@@ -111,17 +134,33 @@ pub(crate) async fn collect(
         tracing::debug!("pg_stat_statements is not installed in this database");
         return Ok(Vec::new());
     }
-    let (table, sql) = query(version, limit);
+    let (table, sql) = query(version, options);
     let rows = sqlx::query(columns::audited(sql))
         .fetch_all(&mut *conn)
         .await?;
-    columns::families(
+    let mut out = columns::families(
         "pg_stat_statements",
         table,
         version,
         &["user", "datname", "queryid"],
         &rows,
-    )
+    )?;
+    if options.query_length.is_some() {
+        let mut texts = Family::counter(
+            "pg_stat_statements_query_id",
+            "SQL Query to queryid mapping",
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        for row in &rows {
+            let labels = columns::text_labels(row, &["queryid", "query"])?;
+            // One statement text can be listed for several users/databases.
+            if seen.insert(labels.clone()) {
+                texts.push(labels, 1.0);
+            }
+        }
+        out.push(texts);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -130,10 +169,26 @@ mod tests {
 
     #[test]
     fn block_times_follow_the_postgres_17_rename() {
-        let (_, v16) = query(160000, 100);
+        let options = |limit| Options {
+            limit,
+            query_length: None,
+        };
+        let (_, v16) = query(160000, options(100));
         assert!(v16.contains("(s.blk_read_time / 1000.0)::float8"), "{v16}");
-        let (_, v17) = query(170000, 7);
+        assert!(v16.contains("coalesce('', '') AS query"), "{v16}");
+        let (_, v17) = query(170000, options(7));
         assert!(v17.contains("s.shared_blk_write_time"), "{v17}");
         assert!(v17.ends_with("LIMIT 7"));
+        let (_, text) = query(
+            150000,
+            Options {
+                limit: 5,
+                query_length: Some(40),
+            },
+        );
+        assert!(
+            text.contains("coalesce(left(s.query, 40), '') AS query"),
+            "{text}"
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! Per-table and per-index statistics,
-//! `pg_stat_user_tables_*{datname,schemaname,relname}` and
+//! `pg_stat_user_tables_*{datname,schemaname,relname}`,
+//! `pg_statio_user_tables_*{datname,schemaname,relname}` and
 //! `pg_statio_user_indexes_*{datname,schemaname,relname,indexrelname}`,
-//! under the names of postgres_exporter's `stat_user_tables` and
-//! `statio_user_indexes` collectors.
+//! under the names of postgres_exporter's `stat_user_tables`,
+//! `statio_user_tables` and `statio_user_indexes` collectors.
 //!
 //! These views only show the tables of the database a session is
 //! connected to, so each database needs its own connection: the DSN's
@@ -114,6 +115,73 @@ const USER_TABLES: &[Column] = &[
         Counter,
         "Number of times this table has been analyzed by the autovacuum daemon",
     ),
+    Column::new(
+        "index_size_bytes",
+        "pg_indexes_size(relid)",
+        Gauge,
+        "Total disk space used by the indexes on this table, in bytes",
+    ),
+    Column::new(
+        "table_size_bytes",
+        "pg_table_size(relid)",
+        Gauge,
+        "Total disk space used by this table, in bytes",
+    ),
+];
+
+/// `pg_statio_user_tables`, under postgres_exporter 0.20's
+/// `statio_user_tables` names (`blocks`, not the view's `blks`), `NULL`
+/// (a table without an index or TOAST table) as 0, as upstream does: the
+/// cache-hit ratio rules of the postgres mixin sum these.
+const STATIO_USER_TABLES: &[Column] = &[
+    Column::new(
+        "heap_blocks_read",
+        "coalesce(heap_blks_read, 0)",
+        Counter,
+        "Number of disk blocks read from this table",
+    ),
+    Column::new(
+        "heap_blocks_hit",
+        "coalesce(heap_blks_hit, 0)",
+        Counter,
+        "Number of buffer hits in this table",
+    ),
+    Column::new(
+        "idx_blocks_read",
+        "coalesce(idx_blks_read, 0)",
+        Counter,
+        "Number of disk blocks read from all indexes on this table",
+    ),
+    Column::new(
+        "idx_blocks_hit",
+        "coalesce(idx_blks_hit, 0)",
+        Counter,
+        "Number of buffer hits in all indexes on this table",
+    ),
+    Column::new(
+        "toast_blocks_read",
+        "coalesce(toast_blks_read, 0)",
+        Counter,
+        "Number of disk blocks read from this table's TOAST table (if any)",
+    ),
+    Column::new(
+        "toast_blocks_hit",
+        "coalesce(toast_blks_hit, 0)",
+        Counter,
+        "Number of buffer hits in this table's TOAST table (if any)",
+    ),
+    Column::new(
+        "tidx_blocks_read",
+        "coalesce(tidx_blks_read, 0)",
+        Counter,
+        "Number of disk blocks read from this table's TOAST table indexes (if any)",
+    ),
+    Column::new(
+        "tidx_blocks_hit",
+        "coalesce(tidx_blks_hit, 0)",
+        Counter,
+        "Number of buffer hits in this table's TOAST table indexes (if any)",
+    ),
 ];
 
 const USER_INDEXES: &[Column] = &[
@@ -136,10 +204,14 @@ pub(crate) async fn collect(
     conn: &mut PgConnection,
     version: u32,
 ) -> Result<Vec<Family>, sqlx::Error> {
+    // Both views in one statement (one round trip): they have a row per
+    // user table, joined on its OID.
     let sql = format!(
-        "SELECT current_database()::text AS datname, schemaname::text AS schemaname, \
-           relname::text AS relname, {} FROM pg_stat_user_tables ORDER BY 2, 3",
-        columns::select_list(USER_TABLES, version)
+        "SELECT current_database()::text AS datname, s.schemaname::text AS schemaname, \
+           s.relname::text AS relname, {}, {} \
+         FROM pg_stat_user_tables s JOIN pg_statio_user_tables USING (relid) ORDER BY 2, 3",
+        columns::select_list(USER_TABLES, version),
+        columns::select_list(STATIO_USER_TABLES, version)
     );
     let rows = sqlx::query(columns::audited(sql))
         .fetch_all(&mut *conn)
@@ -151,6 +223,13 @@ pub(crate) async fn collect(
         &["datname", "schemaname", "relname"],
         &rows,
     )?;
+    out.extend(columns::families(
+        "pg_statio_user_tables",
+        STATIO_USER_TABLES,
+        version,
+        &["datname", "schemaname", "relname"],
+        &rows,
+    )?);
     let sql = format!(
         "SELECT current_database()::text AS datname, schemaname::text AS schemaname, \
            relname::text AS relname, indexrelname::text AS indexrelname, {} \

@@ -17,6 +17,8 @@ use vigil_common::Secret;
 
 use super::families::{self, Config, Slowlog, Snapshot};
 use super::info;
+use super::latency;
+use super::sentinel::{self, Changes, Master};
 use crate::collectors::{CollectError, Collector, Source};
 use crate::metrics::{Family, Label};
 
@@ -34,6 +36,8 @@ pub struct RedisCollector {
     pub(super) password: Option<Secret>,
     pub(super) target_labels: Vec<Label>,
     pub(super) timeout: Option<Duration>,
+    /// On a Sentinel: each master's last address and change count.
+    pub(super) changes: std::sync::Mutex<Changes>,
 }
 
 impl Collector for RedisCollector {
@@ -58,7 +62,17 @@ impl Collector for RedisCollector {
                 other => other,
             }
             .map_err(|e| self.error(e))?;
-            snapshot_families(replies).map_err(|e| {
+            let masters = if replies.sentinel {
+                Some(self.sentinel_masters().await.map_err(|e| self.error(e))?)
+            } else {
+                None
+            };
+            let sentinel = masters.map(|masters| {
+                let mut changes = self.changes.lock().expect("changes lock");
+                sentinel::track(&masters, &mut changes);
+                (masters, changes.clone())
+            });
+            snapshot_families(replies, sentinel).map_err(|e| {
                 self.scrub(CollectError::new(
                     e.kind,
                     format!("redis {}: {}", self.display, e.reason),
@@ -71,13 +85,26 @@ impl Collector for RedisCollector {
 /// The replies of one scrape's pipeline, in the order sent.
 struct Replies {
     info: Value,
-    config: [Option<Value>; 4],
+    config: [Option<Value>; 6],
     slowlog_len: Option<Value>,
     slowlog_last: Option<Value>,
+    latency_latest: Option<Value>,
+    latency_histogram: Option<Value>,
+    /// `CLUSTER INFO` (an error outside cluster mode).
+    cluster_info: Option<Value>,
+    /// INFO says `redis_mode:sentinel`.
+    sentinel: bool,
 }
 
 /// `CONFIG GET` parameters, in `Config`'s field order.
-const CONFIG_PARAMS: [&str; 4] = ["maxmemory", "maxclients", "io-threads", "databases"];
+const CONFIG_PARAMS: [&str; 6] = [
+    "maxmemory",
+    "maxclients",
+    "io-threads",
+    "databases",
+    "repl-backlog-size",
+    "client-output-buffer-limit",
+];
 
 impl RedisCollector {
     async fn manager(&self) -> Result<ConnectionManager, RedisError> {
@@ -97,8 +124,9 @@ impl RedisCollector {
         Ok(manager.clone())
     }
 
-    /// INFO ALL must succeed; CONFIG and SLOWLOG may be renamed or denied by
-    /// ACL on managed services, so their errors only leave families out.
+    /// INFO ALL must succeed; CONFIG, SLOWLOG and LATENCY may be renamed,
+    /// denied by ACL on managed services or absent (a Sentinel has none of
+    /// them), so their errors only leave families out.
     async fn query(&self) -> Result<Replies, RedisError> {
         let mut conn = self.manager().await?;
         let mut pipe = redis::pipe();
@@ -109,30 +137,84 @@ impl RedisCollector {
         }
         pipe.cmd("SLOWLOG").arg("LEN");
         pipe.cmd("SLOWLOG").arg("GET").arg(1);
+        pipe.cmd("LATENCY").arg("LATEST");
+        pipe.cmd("LATENCY").arg("HISTOGRAM");
+        pipe.cmd("CLUSTER").arg("INFO");
         let replies: Vec<Result<Value, RedisError>> = pipe.query_async(&mut conn).await?;
-        let Ok(
-            [
-                info,
-                maxmemory,
-                maxclients,
-                io_threads,
-                databases,
-                len,
-                last,
-            ],
-        ) = <[Result<Value, RedisError>; 7]>::try_from(replies)
-        else {
-            return Err(RedisError::from((
-                redis::ErrorKind::Client,
-                "unexpected number of replies",
-            )));
+        let mut replies = replies.into_iter();
+        let mut next = || {
+            replies.next().ok_or_else(|| {
+                RedisError::from((redis::ErrorKind::Client, "unexpected number of replies"))
+            })
         };
+        let info = next()??;
+        let mut config: [Option<Value>; 6] = Default::default();
+        for slot in &mut config {
+            *slot = next()?.ok();
+        }
+        let slowlog_len = next()?.ok();
+        let slowlog_last = next()?.ok();
+        let latency_latest = next()?.ok();
+        let latency_histogram = next()?.ok();
+        let cluster_info = next()?.ok();
+        let sentinel = text(info.clone()).is_some_and(|t| t.contains("redis_mode:sentinel"));
         Ok(Replies {
-            info: info?,
-            config: [maxmemory, maxclients, io_threads, databases].map(Result::ok),
-            slowlog_len: len.ok(),
-            slowlog_last: last.ok(),
+            info,
+            config,
+            slowlog_len,
+            slowlog_last,
+            latency_latest,
+            latency_histogram,
+            cluster_info,
+            sentinel,
         })
+    }
+
+    /// `SENTINEL MASTERS`, then `CKQUORUM`, `SENTINELS` and `SLAVES` of
+    /// every master in one pipeline.
+    async fn sentinel_masters(&self) -> Result<Vec<Master>, RedisError> {
+        let mut conn = self.manager().await?;
+        let reply: Value = redis::cmd("SENTINEL")
+            .arg("MASTERS")
+            .query_async(&mut conn)
+            .await?;
+        let mut masters: Vec<Master> = match reply {
+            Value::Array(items) => items
+                .into_iter()
+                .map(|m| Master {
+                    fields: string_map(m),
+                    ckquorum: Err(String::new()),
+                    sentinel_flags: Vec::new(),
+                    replica_flags: Vec::new(),
+                })
+                .filter(|m| m.name().is_some())
+                .collect(),
+            _ => Vec::new(),
+        };
+        if masters.is_empty() {
+            return Ok(masters);
+        }
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        for m in &masters {
+            let name = m.name().unwrap_or_default();
+            pipe.cmd("SENTINEL").arg("CKQUORUM").arg(name);
+            pipe.cmd("SENTINEL").arg("SENTINELS").arg(name);
+            pipe.cmd("SENTINEL").arg("SLAVES").arg(name);
+        }
+        let replies: Vec<Result<Value, RedisError>> = pipe.query_async(&mut conn).await?;
+        for (m, chunk) in masters.iter_mut().zip(replies.chunks(3)) {
+            let [ckquorum, sentinels, slaves] = chunk else {
+                continue;
+            };
+            m.ckquorum = match ckquorum {
+                Ok(v) => Ok(text(v.clone()).unwrap_or_default()),
+                Err(e) => Err(error_text(e)),
+            };
+            m.sentinel_flags = flags(sentinels);
+            m.replica_flags = flags(slaves);
+        }
+        Ok(masters)
     }
 
     fn error(&self, e: RedisError) -> CollectError {
@@ -162,16 +244,28 @@ impl RedisCollector {
     }
 }
 
-fn snapshot_families(replies: Replies) -> Result<Vec<Family>, CollectError> {
+fn snapshot_families(
+    replies: Replies,
+    sentinel: Option<(Vec<Master>, Changes)>,
+) -> Result<Vec<Family>, CollectError> {
     let text = text(replies.info)
         .ok_or_else(|| CollectError::new("parse", "INFO reply is not valid UTF-8 text"))?;
     let info = info::parse(&text).map_err(|e| CollectError::new("parse", e.to_string()))?;
-    let [maxmemory, maxclients, io_threads, databases] = replies.config.map(config_value);
-    let config = Config {
+    let [
         maxmemory,
         maxclients,
         io_threads,
-        databases: databases.map(|d| d.clamp(0.0, 1024.0) as u32),
+        databases,
+        backlog,
+        buffers,
+    ] = replies.config;
+    let config = Config {
+        maxmemory: config_value(maxmemory),
+        maxclients: config_value(maxclients),
+        io_threads: config_value(io_threads),
+        databases: config_value(databases).map(|d| d.clamp(0.0, 1024.0) as u32),
+        repl_backlog_size: config_value(backlog),
+        client_output_buffer_limit: config_text(buffers),
     };
     let slowlog = replies
         .slowlog_len
@@ -184,6 +278,18 @@ fn snapshot_families(replies: Replies) -> Result<Vec<Family>, CollectError> {
         info,
         config,
         slowlog,
+        latency_spikes: replies
+            .latency_latest
+            .as_ref()
+            .map(latency::parse_latest)
+            .unwrap_or_default(),
+        latency_histograms: replies
+            .latency_histogram
+            .as_ref()
+            .map(latency::parse_histogram)
+            .unwrap_or_default(),
+        sentinel,
+        cluster_info: replies.cluster_info.and_then(self::text),
     }))
 }
 
@@ -194,6 +300,64 @@ fn text(value: Value) -> Option<String> {
         Value::SimpleString(text) => Some(text),
         _ => None,
     }
+}
+
+/// A Redis error reply as redis_exporter shows it: `CODE detail`.
+fn error_text(e: &RedisError) -> String {
+    match (e.code(), e.detail()) {
+        (Some(code), Some(detail)) => format!("{code} {detail}"),
+        _ => e.to_string(),
+    }
+}
+
+/// A reply of field/value pairs (an array in RESP2, a map in RESP3).
+fn string_map(value: Value) -> std::collections::BTreeMap<String, String> {
+    let pairs: Vec<(Value, Value)> = match value {
+        Value::Map(map) => map,
+        Value::Array(items) => {
+            let mut items = items.into_iter();
+            let mut out = Vec::new();
+            while let (Some(k), Some(v)) = (items.next(), items.next()) {
+                out.push((k, v));
+            }
+            out
+        }
+        _ => Vec::new(),
+    };
+    pairs
+        .into_iter()
+        .filter_map(|(k, v)| Some((text(k)?, text(v)?)))
+        .collect()
+}
+
+/// The `flags` of each entry of `SENTINEL SENTINELS` / `SLAVES`.
+fn flags(reply: &Result<Value, RedisError>) -> Vec<String> {
+    match reply {
+        Ok(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| string_map(item.clone()).remove("flags"))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The text of `CONFIG GET x`'s value.
+fn config_text(reply: Option<Value>) -> Option<String> {
+    let pairs: Vec<(String, String)> = match reply? {
+        Value::Map(map) => map
+            .into_iter()
+            .filter_map(|(k, v)| Some((text(k)?, text(v)?)))
+            .collect(),
+        Value::Array(items) => items
+            .chunks(2)
+            .filter_map(|kv| match kv {
+                [k, v] => Some((text(k.clone())?, text(v.clone())?)),
+                _ => None,
+            })
+            .collect(),
+        _ => return None,
+    };
+    pairs.into_iter().next().map(|(_, v)| v)
 }
 
 /// `CONFIG GET x` answers `[x, value]` (RESP2) or `{x: value}` (RESP3).
@@ -262,11 +426,15 @@ mod tests {
     fn invalid_utf8_info_is_a_parse_error() {
         let replies = Replies {
             info: Value::BulkString(vec![0xff, 0xfe, b':']),
-            config: [None, None, None, None],
+            config: Default::default(),
             slowlog_len: None,
             slowlog_last: None,
+            latency_latest: None,
+            latency_histogram: None,
+            cluster_info: None,
+            sentinel: false,
         };
-        let err = snapshot_families(replies).unwrap_err();
+        let err = snapshot_families(replies, None).unwrap_err();
         assert_eq!(err.kind, "parse");
     }
 }

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use super::fields::{COUNTERS, GAUGES, Mapped, STATUS};
 use super::info::{self, Info};
+use super::latency::{CommandHistogram, Spike};
+use super::sentinel::{Changes, Master};
 use crate::metrics::{Family, MetricType, labels};
 
 /// `CONFIG GET` answers; `None` where the command failed or is disabled
@@ -18,6 +20,11 @@ pub struct Config {
     /// Number of logical databases, so that empty ones get `redis_db_keys 0`
     /// as redis_exporter does (dashboards sum over all of them).
     pub databases: Option<u32>,
+    /// `repl-backlog-size`, as `redis_config_repl_backlog_size`.
+    pub repl_backlog_size: Option<f64>,
+    /// `client-output-buffer-limit`, such as
+    /// `normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60`.
+    pub client_output_buffer_limit: Option<String>,
 }
 
 /// The newest `SLOWLOG GET 1` entry and `SLOWLOG LEN`.
@@ -33,6 +40,14 @@ pub struct Snapshot<'a> {
     pub info: Info<'a>,
     pub config: Config,
     pub slowlog: Option<Slowlog>,
+    /// `LATENCY LATEST` (empty when it failed or had nothing).
+    pub latency_spikes: Vec<Spike>,
+    /// `LATENCY HISTOGRAM` (empty on servers before 7.0).
+    pub latency_histograms: Vec<CommandHistogram>,
+    /// On a Sentinel: its masters and the changes counted so far.
+    pub sentinel: Option<(Vec<Master>, Changes)>,
+    /// `CLUSTER INFO`, in cluster mode.
+    pub cluster_info: Option<String>,
 }
 
 /// The families of one scrape, in a stable order.
@@ -45,11 +60,38 @@ pub fn families(snap: &Snapshot<'_>) -> Vec<Family> {
     start_time(info, &mut out);
     instance_info(info, &mut out);
     config(&snap.config, &mut out);
-    keyspace(info, snap.config.databases, &mut out);
+    // As redis_exporter: 1 database in cluster mode, else CONFIG's count,
+    // 16 when CONFIG cannot say (a Sentinel, a managed service that
+    // renamed CONFIG).
+    let databases = if info.get("cluster_enabled") == Some("1") {
+        Some(1)
+    } else {
+        snap.config.databases.or(Some(16))
+    };
+    keyspace(info, databases, &mut out);
     super::replication::families(info, &mut out);
     super::commands::families(info, &mut out);
     if let Some(slowlog) = &snap.slowlog {
         slowlog_families(slowlog, &mut out);
+    }
+    super::latency::families(
+        &snap.latency_spikes,
+        &snap.latency_histograms,
+        info,
+        &mut out,
+    );
+    if super::sentinel::is_sentinel(info) {
+        super::sentinel::info_families(info, &mut out);
+    }
+    if let Some(text) = snap
+        .cluster_info
+        .as_deref()
+        .filter(|_| info.get("cluster_enabled") == Some("1"))
+    {
+        super::cluster::families(text, &mut out);
+    }
+    if let Some((masters, changes)) = &snap.sentinel {
+        super::sentinel::master_families(masters, changes, &mut out);
     }
     out
 }
@@ -143,6 +185,49 @@ fn config(config: &Config, out: &mut Vec<Family>) {
             out.push(Family::gauge(name, help).single(v));
         }
     }
+    if let Some(v) = config.repl_backlog_size {
+        out.push(
+            Family::gauge(
+                "redis_config_repl_backlog_size",
+                "The repl-backlog-size setting in bytes",
+            )
+            .single(v),
+        );
+    }
+    if let Some(text) = &config.client_output_buffer_limit {
+        output_buffer_limits(text, out);
+    }
+}
+
+/// `client-output-buffer-limit` as redis_exporter writes it: per class,
+/// the hard and soft limits in bytes and the soft limit's seconds.
+fn output_buffer_limits(text: &str, out: &mut Vec<Family>) {
+    let mut bytes = Family::gauge(
+        "redis_config_client_output_buffer_limit_bytes",
+        "The configured buffer limits per class",
+    );
+    let mut seconds = Family::gauge(
+        "redis_config_client_output_buffer_limit_overcome_seconds",
+        "How long for buffer limits per class to be exceeded before replicas are dropped",
+    );
+    let words: Vec<&str> = text.split_whitespace().collect();
+    for group in words.chunks_exact(4) {
+        let class = group[0];
+        if let Some(v) = info::number(group[1]) {
+            bytes.push(labels(&[("class", class), ("limit", "hard")]), v);
+        }
+        if let Some(v) = info::number(group[2]) {
+            bytes.push(labels(&[("class", class), ("limit", "soft")]), v);
+        }
+        if let Some(v) = info::number(group[3]) {
+            seconds.push(labels(&[("class", class), ("limit", "soft")]), v);
+        }
+    }
+    for family in [bytes, seconds] {
+        if !family.samples.is_empty() {
+            out.push(family);
+        }
+    }
 }
 
 /// `redis_db_keys`, `redis_db_keys_expiring` for every database (0 for
@@ -219,11 +304,19 @@ mod tests {
                 maxclients: Some(10_000.0),
                 io_threads: Some(1.0),
                 databases: Some(16),
+                repl_backlog_size: Some(1_048_576.0),
+                client_output_buffer_limit: Some(
+                    "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60".into(),
+                ),
             },
             slowlog: Some(Slowlog {
                 length: 2.0,
                 last: Some((7.0, 12_500.0)),
             }),
+            latency_spikes: Vec::new(),
+            latency_histograms: Vec::new(),
+            sentinel: None,
+            cluster_info: None,
         })
     }
 
@@ -310,11 +403,15 @@ mod tests {
             info: info::parse(MASTER).unwrap(),
             config: Config::default(),
             slowlog: None,
+            latency_spikes: Vec::new(),
+            latency_histograms: Vec::new(),
+            sentinel: None,
+            cluster_info: None,
         });
         assert!(find(&f, "redis_config_maxmemory").is_none());
         assert!(find(&f, "redis_slowlog_length").is_none());
-        // Without `databases`, only the databases INFO lists.
-        assert_eq!(find(&f, "redis_db_keys").unwrap().samples.len(), 2);
+        // Without `databases`, redis_exporter's fallback: 16.
+        assert_eq!(find(&f, "redis_db_keys").unwrap().samples.len(), 16);
     }
 
     #[test]
@@ -344,6 +441,10 @@ mod tests {
                     info,
                     config: Config { databases, ..Config::default() },
                     slowlog: None,
+                    latency_spikes: Vec::new(),
+                    latency_histograms: Vec::new(),
+                    sentinel: None,
+                    cluster_info: None,
                 });
             }
         }

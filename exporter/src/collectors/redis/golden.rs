@@ -16,11 +16,16 @@ fn check_golden(info_text: &str, golden_path: &str, golden: &str) {
             maxclients: Some(10_000.0),
             io_threads: Some(1.0),
             databases: Some(16),
+            ..Config::default()
         },
         slowlog: Some(Slowlog {
             length: 1.0,
             last: Some((3.0, 15_000.0)),
         }),
+        latency_spikes: Vec::new(),
+        latency_histograms: Vec::new(),
+        sentinel: None,
+        cluster_info: None,
     });
     let text = encode(&fams, Format::Text);
     if std::env::var_os("VIGIL_UPDATE_GOLDEN").is_some() {

@@ -15,6 +15,7 @@
 //!   exist here, so `redis_last_key_groups_scrape_duration_milliseconds` and
 //!   `redis_target_scrape_request_errors_total` are not emitted.
 
+mod cluster;
 mod collector;
 mod commands;
 mod families;
@@ -22,7 +23,9 @@ mod fields;
 #[cfg(test)]
 mod golden;
 pub mod info;
+mod latency;
 mod replication;
+mod sentinel;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -138,6 +141,7 @@ pub fn build(target: &RedisTarget) -> Result<Arc<dyn Collector>, BuildError> {
         password,
         target_labels,
         timeout: target.timeout,
+        changes: Default::default(),
     }))
 }
 
