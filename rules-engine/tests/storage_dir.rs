@@ -2,7 +2,9 @@
 //! from the head) is one store for vigil's queries, survives a reopen, and
 //! is read by Debian's `promtool tsdb list` and `dump` (which replays the
 //! log in Prometheus's own code): the dump holds exactly the samples vigil
-//! appended.
+//! appended. And vigil serves a data directory Prometheus wrote.
+
+mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -157,4 +159,88 @@ fn a_data_directory_is_one_store_for_vigil_and_for_promtool() {
 
     let (_head, storage) = open(dir.path());
     assert_eq!(everything(&storage), written, "the same after a reopen");
+}
+
+/// A migration keeps its past: Debian's Prometheus scrapes a target, is
+/// killed (its head lives only in its write-ahead log then), and vigil
+/// opened on a copy of its data directory serves the same raw samples
+/// that Prometheus served.
+#[tokio::test(flavor = "multi_thread")]
+async fn vigil_serves_a_prometheus_data_directory_and_its_wal() {
+    let target = support::Target::start("migrated_total 1\nmigrated_gauge 0.5\n").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut prom = support::prometheus::Prometheus::start(
+        dir.path(),
+        &format!(
+            "global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: old\n    static_configs: [{{targets: ['{}']}}]\n",
+            target.addr
+        ),
+        &[],
+    );
+    let client = support::http();
+    let raw = |base: String| {
+        let client = client.clone();
+        async move {
+            let url = format!("{base}/api/v1/query?query=migrated_total[1h]");
+            let v: serde_json::Value = match client.get(url).send().await {
+                Ok(r) => r.json().await.unwrap_or_default(),
+                Err(_) => serde_json::Value::Null,
+            };
+            v["data"]["result"][0]["values"]
+                .as_array()
+                .map(|vals| {
+                    vals.iter()
+                        .map(|p| {
+                            (
+                                (p[0].as_f64().unwrap() * 1000.0).round() as i64,
+                                p[1].as_str().unwrap().to_string(),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        }
+    };
+    let mut n = 1;
+    let served = loop {
+        n += 1;
+        target.set_body(&format!("migrated_total {n}\nmigrated_gauge 0.5\n"));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let got = raw(prom.base.clone()).await;
+        if got.len() >= 6 {
+            break got;
+        }
+        assert!(n < 200, "Prometheus did not scrape");
+    };
+    prom.kill();
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(&dir.path().join("data"), copy.path());
+    let (_head, storage) = open(copy.path());
+    let got = storage.select(
+        &[Matcher::equal("__name__", "migrated_total")],
+        i64::MIN,
+        i64::MAX,
+    );
+    assert_eq!(got.len(), 1, "one series");
+    let ours: Vec<(i64, String)> = got[0]
+        .samples
+        .iter()
+        .map(|s| (s.t, s.v.to_string()))
+        .collect();
+    // vigil may hold samples Prometheus took after the query above.
+    assert_eq!(&ours[..served.len()], served.as_slice());
+    assert_eq!(got[0].labels.get("job"), Some("old"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else if e.file_name() != "lock" {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
 }
