@@ -371,7 +371,12 @@ impl Scraper {
             .filter(|l| !scraped.contains(l))
             .filter(|l| !l.metric_name().is_some_and(|n| report.contains(n)))
             .collect();
-        let mut items: Vec<BatchItem> = gone
+        self.mark_stale(&gone, t)
+    }
+
+    /// Appends a staleness marker at `t` for each of `series`, in one batch.
+    fn mark_stale(&self, series: &[Labels], t: i64) -> usize {
+        let mut items: Vec<BatchItem> = series
             .iter()
             .map(|l| BatchItem::new(SeriesRef::NONE, l, t, stale_nan()))
             .collect();
@@ -400,11 +405,7 @@ impl Scraper {
             .iter()
             .map(|n| self.report_labels(n))
             .collect();
-        let mut items: Vec<BatchItem> = labels
-            .iter()
-            .map(|l| BatchItem::new(SeriesRef::NONE, l, t, stale_nan()))
-            .collect();
-        self.appender.append_batch(&mut items);
+        self.mark_stale(&labels, t);
     }
 
     /// vigil is stopping: the target's metadata goes, its series stay as
