@@ -134,6 +134,8 @@ pub struct Vigil {
     storage: Arc<std::sync::OnceLock<Arc<Storage>>>,
     /// Head and blocks as queries see them.
     view: Arc<ReadView>,
+    /// `--web.enable-admin-api`.
+    admin_api: AtomicBool,
 }
 
 impl Vigil {
@@ -190,6 +192,7 @@ impl Vigil {
             resend_delay_ms: std::sync::atomic::AtomicI64::new(DEFAULT_RESEND_DELAY_MS),
             storage,
             view,
+            admin_api: AtomicBool::new(false),
         }
     }
 
@@ -269,6 +272,12 @@ impl Vigil {
     pub fn set_resend_delay(&self, delay: std::time::Duration) {
         let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
         self.resend_delay_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Serves the admin API (`POST /api/v1/admin/tsdb/snapshot`). Call
+    /// before [`serve`](Self::serve).
+    pub fn set_admin_api(&self, on: bool) {
+        self.admin_api.store(on, Ordering::Relaxed);
     }
 
     /// The rule groups being evaluated, in file order.
@@ -435,7 +444,12 @@ impl Vigil {
         let reload = Router::new()
             .route("/-/reload", post(reload_handler))
             .with_state(self.clone())
-            .merge(api::rules::router(self.groups_view.clone()));
+            .merge(api::rules::router(self.groups_view.clone()))
+            .merge(api::tsdb::router(api::tsdb::TsdbApi {
+                head: self.head.clone(),
+                storage: self.storage.clone(),
+                admin: self.admin_api.load(Ordering::Relaxed),
+            }));
         let extra = self
             .extra_routes
             .lock()

@@ -12,6 +12,7 @@ pub mod rule_metrics;
 pub mod rules;
 pub mod status;
 pub mod targets;
+pub mod tsdb;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

@@ -79,6 +79,9 @@ pub struct RunArgs {
     /// `--rules.alert.resend-delay`).
     #[arg(long = "rules.alert.resend-delay", default_value = "1m", value_parser = parse_duration)]
     pub resend_delay: crate::config::PromDuration,
+    /// Serve `POST /api/v1/admin/tsdb/snapshot` (Prometheus's flag).
+    #[arg(long = "web.enable-admin-api")]
+    pub enable_admin_api: bool,
 }
 
 /// A flag's duration, written as in configs (`1m`, `30s`).

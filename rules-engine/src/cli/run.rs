@@ -34,6 +34,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<()> {
     .map_err(|e| anyhow!("--web.external-url: {e}"))?;
     vigil.set_external_url(external_url);
     vigil.set_resend_delay(args.resend_delay.as_duration());
+    vigil.set_admin_api(args.enable_admin_api);
     vigil
         .load_rules()
         .await

@@ -401,6 +401,17 @@ impl Head {
         v
     }
 
+    /// The oldest sample time in the head (a pass over every series).
+    pub fn min_time(&self) -> Option<i64> {
+        let mut min: Option<i64> = None;
+        self.for_each_series(|s| {
+            if let Some(t) = s.data.lock().min_time() {
+                min = Some(min.map_or(t, |m| m.min(t)));
+            }
+        });
+        min
+    }
+
     /// Every series (to write them out as a block).
     pub(crate) fn all_series(&self) -> Vec<Arc<MemSeries>> {
         let mut out = Vec::new();

@@ -22,6 +22,7 @@ mod batch;
 mod bits;
 pub mod block;
 pub mod cache;
+mod cardinality;
 pub mod chunk;
 mod head;
 mod index;
@@ -36,6 +37,7 @@ mod tests;
 pub mod wal;
 
 pub use cache::{CacheSlot, SeriesCache};
+pub use cardinality::{Cardinality, Count};
 pub use head::{Head, HeadOptions};
 pub use packed::PackedLabels;
 pub use series::{MemSeries, SeriesMemory};
