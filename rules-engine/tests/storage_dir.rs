@@ -244,3 +244,49 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A flipped byte in one block's chunks: the block is reported and left
+/// out, queries over the other blocks and the head still answer, and
+/// nothing is deleted.
+#[test]
+fn a_damaged_block_is_reported_and_the_rest_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (head, storage) = open(dir.path());
+    let l = Labels::from_pairs([("__name__", "g"), ("job", "x")]);
+    for s in 0..200i64 {
+        head.append(&l, START + s * 15_000, s as f64).unwrap();
+    }
+    storage.maintain();
+    let blocks = storage.blocks();
+    assert!(blocks.len() >= 2);
+    let victim = blocks[0].dir().to_path_buf();
+    let (victim_min, victim_max) = (blocks[0].meta().min_time, blocks[0].meta().max_time);
+    drop(blocks);
+    drop(storage);
+    drop(head);
+    let chunk = victim.join("chunks/000001");
+    let mut bytes = std::fs::read(&chunk).unwrap();
+    bytes[20] ^= 0xff;
+    std::fs::write(&chunk, bytes).unwrap();
+
+    let (_head, storage) = open(dir.path());
+    let got = storage.select(&[Matcher::equal("__name__", "g")], i64::MIN, i64::MAX);
+    let ts: Vec<i64> = got[0].samples.iter().map(|s| s.t).collect();
+    assert!(
+        ts.iter().all(|t| *t < victim_min || *t >= victim_max),
+        "no sample of the damaged block"
+    );
+    assert!(
+        ts.len() >= 200 - 40 - 1,
+        "the other blocks and the head answer: {}",
+        ts.len()
+    );
+    assert_eq!(storage.corrupt_blocks(), 1);
+    storage.maintain();
+    assert!(
+        storage.blocks().iter().all(|b| b.dir() != victim),
+        "set aside"
+    );
+    assert!(victim.exists(), "never deleted");
+    assert_eq!(storage.corrupt_blocks(), 1);
+}

@@ -158,6 +158,7 @@ impl Storage {
     /// the log checkpoint what the head dropped. Errors are logged and
     /// counted; the next run tries again.
     pub fn maintain(&self) {
+        self.set_aside_failed_blocks();
         while let Some(result) = self.cut_head_block() {
             if let Err(e) = result {
                 tracing::warn!(error = %e, "writing a block from the head failed; the head keeps the data");
@@ -215,6 +216,26 @@ impl Storage {
             self.swap(|list| list.push(Arc::new(block)));
         }
         Ok(())
+    }
+
+    /// Blocks whose chunks failed a checksum in a query leave the list
+    /// (and so compaction and retention) but stay on disk for inspection.
+    fn set_aside_failed_blocks(&self) {
+        let failed: Vec<Arc<Block>> = self
+            .blocks()
+            .iter()
+            .filter(|b| b.failure().is_some())
+            .cloned()
+            .collect();
+        if failed.is_empty() {
+            return;
+        }
+        for b in &failed {
+            tracing::warn!(block = %b.dir().display(), error = b.failure().unwrap_or_default(), "damaged block left out of queries (not deleted)");
+        }
+        self.corrupt
+            .fetch_add(failed.len() as u64, Ordering::Relaxed);
+        self.swap(|list| list.retain(|b| b.failure().is_none()));
     }
 
     fn compact_blocks(&self) -> Result<(), BlockError> {
