@@ -71,8 +71,12 @@ impl<'h> Replayer<'h> {
         self.refs.insert(wal_ref, series);
     }
 
-    /// Applies one decoded record.
-    pub fn apply(&mut self, rec: &[u8]) -> Result<(), record::DecodeError> {
+    /// Applies one decoded record, raising `max_t` to its newest sample.
+    pub fn apply(
+        &mut self,
+        rec: &[u8],
+        max_t: &mut Option<i64>,
+    ) -> Result<(), record::DecodeError> {
         match record::decode(rec)? {
             Record::Series(entries) => {
                 for e in entries {
@@ -89,8 +93,14 @@ impl<'h> Replayer<'h> {
                 }
             }
             Record::Samples(entries) => {
+                let mut newest = i64::MIN;
                 for e in entries {
-                    self.sample(e?);
+                    let e = e?;
+                    newest = newest.max(e.t);
+                    self.sample(e);
+                }
+                if newest != i64::MIN {
+                    *max_t = Some(max_t.map_or(newest, |m| m.max(newest)));
                 }
             }
             // Tombstones, exemplars, metadata and histograms are not
@@ -165,10 +175,7 @@ fn replay_file(
     while let Some(rec) = reader.next_record() {
         match rec {
             Ok(rec) => {
-                if let Some(t) = newest_time(rec) {
-                    *max_t = Some(max_t.map_or(t, |m: i64| m.max(t)));
-                }
-                if let Err(e) = replayer.apply(rec) {
+                if let Err(e) = replayer.apply(rec, max_t) {
                     return Ok(Outcome::Damaged(
                         last_good,
                         FrameError::Corrupt {
@@ -192,15 +199,6 @@ fn replay_file(
         }
     }
     Ok(Outcome::Clean)
-}
-
-/// The newest timestamp in a samples record (cheap: only the base and
-/// deltas are read).
-fn newest_time(rec: &[u8]) -> Option<i64> {
-    match record::decode(rec).ok()? {
-        Record::Samples(s) => s.filter_map(Result::ok).map(|e| e.t).max(),
-        _ => None,
-    }
 }
 
 /// Replays `wal_dir` into the head, from segment `from` on when a
