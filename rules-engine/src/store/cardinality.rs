@@ -104,10 +104,17 @@ mod tests {
             .unwrap();
         }
         let c = h.cardinality(10);
-        assert_eq!(c.num_label_pairs, 5);
+        // __name__=up, __name__=x, job=a, job=b.
+        assert_eq!(c.num_label_pairs, 4);
         assert_eq!(c.series_count_by_metric_name[0].name, "up");
         assert_eq!(c.series_count_by_metric_name[0].value, 2);
-        assert_eq!(c.series_count_by_label_value_pair[0].name, "job=a");
+        // Ties (2 series each) in name order.
+        let pairs: Vec<(&str, u64)> = c
+            .series_count_by_label_value_pair
+            .iter()
+            .map(|r| (r.name.as_str(), r.value))
+            .collect();
+        assert_eq!(pairs[..2], [("__name__=up", 2), ("job=a", 2)]);
         let jobs = c
             .label_value_count_by_label_name
             .iter()
