@@ -180,7 +180,10 @@ impl Storage {
     fn cut_head_block(&self) -> Option<Result<(), BlockError>> {
         let range = self.opts.block_range_ms;
         let max_t = self.head.max_time()?;
-        let min_t = head_min_time(&self.head)?.max(self.blocks_end.load(Ordering::Relaxed));
+        let min_t = self
+            .head
+            .min_time()?
+            .max(self.blocks_end.load(Ordering::Relaxed));
         if max_t - min_t <= range / 2 * 3 {
             return None;
         }
@@ -195,22 +198,7 @@ impl Storage {
 
     /// Writes the head's samples in `[start, end)` as a block and opens it.
     fn write_head_range(&self, start: i64, end: i64) -> Result<(), BlockError> {
-        let mut series: Vec<(Labels, Arc<MemSeries>)> = self
-            .head
-            .all_series()
-            .into_iter()
-            .map(|s| (s.labels.to_labels(), s))
-            .collect();
-        series.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut writer = BlockWriter::create(&self.data_dir, start, end)?;
-        let mut samples: Vec<Sample> = Vec::new();
-        for (labels, s) in &series {
-            samples.clear();
-            s.data.lock().samples_in(start, end - 1, &mut samples);
-            writer.add_series(labels, &samples)?;
-        }
-        drop(series);
-        if let Some(meta) = writer.commit()? {
+        if let Some(meta) = write_head_block(&self.head, &self.data_dir, start, end)? {
             let block = Block::open(&self.data_dir.join(meta.ulid.to_string()))?;
             tracing::info!(ulid = %meta.ulid, start, end, series = meta.stats.num_series, samples = meta.stats.num_samples, "block written from the head");
             self.swap(|list| list.push(Arc::new(block)));
@@ -324,26 +312,12 @@ impl Storage {
             let dest = dir.join(b.meta().ulid.to_string());
             link_tree(b.dir(), &dest).map_err(|e| BlockError::invalid(&dest, e.to_string()))?;
         }
-        let (Some(min_t), Some(max_t)) = (head_min_time(&self.head), self.head.max_time()) else {
+        let (Some(min_t), Some(max_t)) = (self.head.min_time(), self.head.max_time()) else {
             return Ok(dir);
         };
         let start = min_t.max(self.blocks_end.load(Ordering::Relaxed));
         if start <= max_t {
-            let mut series: Vec<(Labels, Arc<MemSeries>)> = self
-                .head
-                .all_series()
-                .into_iter()
-                .map(|s| (s.labels.to_labels(), s))
-                .collect();
-            series.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            let mut writer = BlockWriter::create(&dir, start, max_t + 1)?;
-            let mut samples = Vec::new();
-            for (labels, s) in &series {
-                samples.clear();
-                s.data.lock().samples_in(start, max_t, &mut samples);
-                writer.add_series(labels, &samples)?;
-            }
-            writer.commit()?;
+            write_head_block(&self.head, &dir, start, max_t + 1)?;
         }
         Ok(dir)
     }
@@ -352,6 +326,31 @@ impl Storage {
     pub fn shutdown(&self) {
         self.wal.shutdown();
     }
+}
+
+/// Writes the head's samples in `[start, end)` as a block under `parent`,
+/// series in label order as the block format wants; `None` when there
+/// were none.
+fn write_head_block(
+    head: &Head,
+    parent: &Path,
+    start: i64,
+    end: i64,
+) -> Result<Option<super::block::BlockMeta>, BlockError> {
+    let mut series: Vec<(Labels, Arc<MemSeries>)> = head
+        .all_series()
+        .into_iter()
+        .map(|s| (s.labels.to_labels(), s))
+        .collect();
+    series.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut writer = BlockWriter::create(parent, start, end)?;
+    let mut samples: Vec<Sample> = Vec::new();
+    for (labels, s) in &series {
+        samples.clear();
+        s.data.lock().samples_in(start, end - 1, &mut samples);
+        writer.add_series(labels, &samples)?;
+    }
+    writer.commit()
 }
 
 /// Hard-links every file under `from` into the same tree at `to` (blocks
@@ -368,10 +367,6 @@ fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-fn head_min_time(head: &Head) -> Option<i64> {
-    head.min_time()
 }
 
 impl Querier for Storage {
