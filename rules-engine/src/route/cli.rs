@@ -6,13 +6,22 @@
 use super::matchers::{Display, parse_matcher};
 use super::{Loaded, Route};
 use crate::model::{Labels, MatchOp};
+use crate::rules::cli::Outcome;
 
 /// The receivers `label=value...` reaches, comma-separated in tree order
-/// (as amtool prints them). With `verify`, exit 1 unless they equal it.
-pub fn route_test(loaded: &Loaded, args: &[String], verify: Option<&str>) -> (String, i32) {
+/// (as amtool prints them). With `verify`, exit 1 unless they equal it
+/// (the warning on standard output, as amtool). Labels that do not parse
+/// are an error on standard error, exit 1.
+pub fn route_test(loaded: &Loaded, args: &[String], verify: Option<&str>) -> Outcome {
     let pairs = match parse_labels(args) {
         Ok(p) => p,
-        Err(e) => return (format!("Failed to parse labels: {e}\n"), 1),
+        Err(e) => {
+            return Outcome {
+                stdout: String::new(),
+                stderr: format!("Failed to parse labels: {e}\n"),
+                code: 1,
+            };
+        }
     };
     let root = Route::build(loaded.route());
     let labels = Labels::from_pairs(pairs);
@@ -22,13 +31,17 @@ pub fn route_test(loaded: &Loaded, args: &[String], verify: Option<&str>) -> (St
         .map(|r| r.opts.receiver.clone())
         .collect();
     let got = receivers.join(",");
-    match verify {
-        Some(want) if want != got => (
-            format!("{got}\nWARNING: Expected receivers did not match resolved receivers.\n"),
-            1,
-        ),
-        _ => (format!("{got}\n"), 0),
+    let mut out = Outcome {
+        stdout: format!("{got}\n"),
+        stderr: String::new(),
+        code: 0,
+    };
+    if verify.is_some_and(|want| want != got) {
+        out.stdout
+            .push_str("WARNING: Expected receivers did not match resolved receivers.\n");
+        out.code = 1;
     }
+    out
 }
 
 /// Label arguments as amtool reads them: each one matcher of the form
@@ -97,11 +110,20 @@ mod tests {
     fn test_prints_receivers_and_verifies() {
         let l = loaded();
         let args = vec!["team=db".to_string(), "severity=page".to_string()];
-        assert_eq!(route_test(&l, &args, None), ("pager,pager\n".into(), 0));
-        assert_eq!(route_test(&l, &args, Some("pager,pager")).1, 0);
-        assert_eq!(route_test(&l, &args, Some("db")).1, 1);
-        assert_eq!(route_test(&l, &["oops".into()], None).1, 1);
-        assert_eq!(route_test(&l, &["team!=db".into()], None).1, 1);
+        let ok = route_test(&l, &args, None);
+        assert_eq!((ok.stdout.as_str(), ok.code), ("pager,pager\n", 0));
+        assert_eq!(route_test(&l, &args, Some("pager,pager")).code, 0);
+        let wrong = route_test(&l, &args, Some("db"));
+        assert_eq!(wrong.code, 1);
+        assert!(
+            wrong
+                .stdout
+                .ends_with("did not match resolved receivers.\n")
+        );
+        let bad = route_test(&l, &["oops".into()], None);
+        assert_eq!((bad.code, bad.stdout.as_str()), (1, ""));
+        assert!(bad.stderr.contains("bad matcher format"));
+        assert_eq!(route_test(&l, &["team!=db".into()], None).code, 1);
     }
 
     #[test]
