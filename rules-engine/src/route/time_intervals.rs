@@ -167,9 +167,11 @@ const MONTHS: [&str; 12] = [
 ];
 
 /// An integer as Go's `strconv.Atoi` reads it: an optional sign, digits,
-/// nothing else (Rust's `i32` parse accepts the same forms).
+/// nothing else (Rust's parse accepts the same forms), 64 bits wide; held
+/// as `i32`, clamped (a year past that never matches either way).
 fn atoi(s: &str) -> Option<i32> {
-    s.parse().ok()
+    let v: i64 = s.parse().ok()?;
+    Some(v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32)
 }
 
 /// Sunday is 0, as Go's `time.Weekday`; names only.
