@@ -160,8 +160,8 @@ fn skip_quoted(b: &[u8], start: usize, quote: u8) -> usize {
     b.len()
 }
 
-/// Past an identifier or number (letters, digits, `_`; a number may carry
-/// `.`, `x`, `e` and signs' neighbours, which are letters or digits here).
+/// Past a run of letters, digits and `_`: an identifier, or the leading
+/// part of a number (whose `.` or sign, scanned next, names nothing).
 fn word_end(b: &[u8], start: usize) -> usize {
     let mut i = start;
     while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
