@@ -120,6 +120,8 @@ const DONE: &str = "UPDATE notify_outbox SET status = $3, done_at = $4, last_err
      lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2";
 const RETRY: &str = "UPDATE notify_outbox SET next_attempt_at = $3, last_error = $4, attempts = attempts + 1, \
      lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2";
+const RENEW: &str =
+    "UPDATE notify_outbox SET lease_until = $2 WHERE lease_owner = $1 AND status = 'pending'";
 const RELEASE: &str = "UPDATE notify_outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 AND status = 'pending'";
 const NEXT_DUE: &str = "SELECT MIN(next_attempt_at) FROM notify_outbox WHERE status = 'pending'";
 const LIST: &str =
@@ -281,6 +283,19 @@ impl Db {
             }
             tx.commit().await?;
             Ok(lost)
+        })
+    }
+
+    /// Moves the end of every lease `owner` holds to `until` (while its
+    /// sends are in progress).
+    pub async fn renew_leases(&self, owner: &str, until: DateTime<Utc>) -> Result<u64, DbError> {
+        on_db!(self, |pool, sql, _begin| {
+            let r = sqlx::query(sql(RENEW))
+                .bind(owner)
+                .bind(ms(until))
+                .execute(pool)
+                .await?;
+            Ok(r.rows_affected())
         })
     }
 

@@ -47,6 +47,11 @@ pub struct AlertingConfig {
     /// A notification still failing this long after it was queued is
     /// given up (default 6h).
     pub give_up_after: Option<PromDuration>,
+    /// How long a notification being sent stays reserved for the instance
+    /// sending it without a renewal (default 10s; renewed every third of
+    /// it while the send runs). When that instance dies, another one
+    /// sharing the database sends the notification within this time.
+    pub delivery_lease: Option<PromDuration>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +123,11 @@ impl AlertingConfig {
         }
         if let Some(d) = self.give_up_after {
             o.give_up_after = d.as_duration().max(Duration::from_secs(1));
+        }
+        if let Some(d) = self.delivery_lease {
+            // Renewals every third of it must fit several database round
+            // trips.
+            o.lease = d.as_duration().max(Duration::from_millis(300));
         }
         o
     }

@@ -36,6 +36,11 @@ use crate::db::outbox::{NewNotification, from_ms};
 use crate::route::tree::label_set_string;
 use crate::rules::query::{AlertSink, OutgoingAlert};
 
+/// The delivery lease (`alerting.delivery_lease`): a few seconds, so a
+/// page whose sender died is delayed by about this much; renewals every
+/// third of it keep it held through a 30 s send.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
+
 /// How the dispatcher and its sender behave.
 #[derive(Debug, Clone)]
 pub struct DispatchOptions {
@@ -43,9 +48,11 @@ pub struct DispatchOptions {
     /// restarts (host and data dir) so a restarted instance frees its own
     /// leases at once instead of waiting for them to run out.
     pub instance: String,
-    /// How long a claimed notification is reserved: longer than one
-    /// delivery attempt (30 s request or SMTP timeout) so a slow receiver
-    /// is not sent the same notification by another instance.
+    /// How long a claimed notification is reserved without renewal. The
+    /// sender renews it every third of this while the send is in progress,
+    /// so a slow receiver is never sent the same notification by another
+    /// instance, and when the holder dies another instance takes the row
+    /// over within this time.
     pub lease: Duration,
     /// A notification still failing this long after it was queued is given
     /// up (recorded as failed); the group's next change or repeat makes a
@@ -63,7 +70,7 @@ impl Default for DispatchOptions {
     fn default() -> Self {
         DispatchOptions {
             instance: "vigil".into(),
-            lease: Duration::from_secs(120),
+            lease: DEFAULT_LEASE,
             give_up_after: Duration::from_secs(6 * 3600),
             backoff: Backoff::default(),
             poll: Duration::from_secs(1),

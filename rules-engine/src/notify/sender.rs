@@ -43,8 +43,8 @@ pub(super) async fn run(shared: Arc<Shared>) {
             }
         };
         if !rows.is_empty() {
-            let outcomes =
-                futures::future::join_all(rows.into_iter().map(|r| deliver(&shared, r))).await;
+            let sends = futures::future::join_all(rows.into_iter().map(|r| deliver(&shared, r)));
+            let outcomes = renewing(&shared, sends).await;
             record(&shared, &outcomes).await;
             continue;
         }
@@ -57,6 +57,28 @@ pub(super) async fn run(shared: Arc<Shared>) {
             _ = shared.cancel.cancelled() => return,
             _ = shared.wake_sender.notified() => {}
             _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Runs `sends` while renewing this instance's leases every third of the
+/// lease: the lease can then be short (a few seconds) however long a send
+/// may take, so when an instance dies mid-send another takes its rows over
+/// within one lease, not after the longest possible send.
+async fn renewing<T>(shared: &Shared, sends: impl std::future::Future<Output = T>) -> T {
+    let owner = &shared.opts.instance;
+    let every = (shared.opts.lease / 3).max(Duration::from_millis(10));
+    tokio::pin!(sends);
+    loop {
+        tokio::select! {
+            out = &mut sends => return out,
+            _ = tokio::time::sleep(every) => {
+                let now = Utc::now();
+                if let Err(e) = shared.db.renew_leases(owner, after(now, shared.opts.lease)).await {
+                    shared.metrics.errors.inc();
+                    tracing::warn!(error = %e, "notify: cannot renew delivery leases");
+                }
+            }
         }
     }
 }
