@@ -9,6 +9,15 @@
 //! take turns and the second sees the first's log entry: the notification
 //! is written once.
 //!
+//! Ordered delivery per group and integration: a new notification for a
+//! (group, integration) supersedes that pair's older rows still waiting
+//! (status `superseded`, with a history row), and a row is claimable only
+//! when no older row of its pair is still pending, i.e. being sent right
+//! now by some instance. So a receiver sees a group's notifications in the
+//! order they were made and the last one it sees is the group's current
+//! state, across restarts and between instances (the rule lives in the
+//! shared tables, not in memory).
+//!
 //! Senders claim due rows by setting a lease (owner, until); on PostgreSQL
 //! with `FOR UPDATE SKIP LOCKED`, so concurrent claimers never take the
 //! same row. A row whose owner died becomes claimable when its lease runs
@@ -108,13 +117,32 @@ const INSERT: &str = "INSERT INTO notify_outbox (created_at, group_key, integrat
      VALUES ($1, $2, $3, $4, $5, 'pending', 0, $1) RETURNING id";
 const UPSERT_LOG: &str = "INSERT INTO notify_log (group_key, integration, firing, resolved, at) VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (group_key, integration) DO UPDATE SET firing = excluded.firing, resolved = excluded.resolved, at = excluded.at";
+/// The pair's older rows that nobody is sending (a row being sent cannot
+/// be taken back; the claim rule below keeps the newer one waiting).
+const SUPERSEDE: &str = "UPDATE notify_outbox SET status = 'superseded', done_at = $3, \
+     last_error = 'superseded by a newer notification of the group', lease_owner = NULL, lease_until = NULL \
+     WHERE group_key = $1 AND integration = $2 AND status = 'pending' \
+     AND (lease_until IS NULL OR lease_until < $3) RETURNING id";
+/// Rows waiting (a retry, or a dead sender's) behind a newer row of their
+/// pair: superseded before each claim.
+const SUPERSEDE_STALE: &str = "UPDATE notify_outbox SET status = 'superseded', done_at = $1, \
+     last_error = 'superseded by a newer notification of the group', lease_owner = NULL, lease_until = NULL \
+     WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $1) AND EXISTS (\
+     SELECT 1 FROM notify_outbox n WHERE n.group_key = notify_outbox.group_key \
+     AND n.integration = notify_outbox.integration AND n.status = 'pending' AND n.id > notify_outbox.id) \
+     RETURNING id, group_key, integration";
+/// Due rows whose pair has no older row pending (being sent).
 const CLAIM_PG: &str = "UPDATE notify_outbox SET lease_owner = $1, lease_until = $2 WHERE id IN (\
-     SELECT id FROM notify_outbox WHERE status = 'pending' AND next_attempt_at <= $3 \
-     AND (lease_until IS NULL OR lease_until < $3) ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+     SELECT id FROM notify_outbox r WHERE status = 'pending' AND next_attempt_at <= $3 \
+     AND (lease_until IS NULL OR lease_until < $3) AND NOT EXISTS (SELECT 1 FROM notify_outbox o \
+     WHERE o.group_key = r.group_key AND o.integration = r.integration AND o.status = 'pending' AND o.id < r.id) \
+     ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) \
      RETURNING id, created_at, group_key, integration, receiver, payload, attempts";
 const CLAIM_SQLITE: &str = "UPDATE notify_outbox SET lease_owner = $1, lease_until = $2 WHERE id IN (\
-     SELECT id FROM notify_outbox WHERE status = 'pending' AND next_attempt_at <= $3 \
-     AND (lease_until IS NULL OR lease_until < $3) ORDER BY id LIMIT $4) \
+     SELECT id FROM notify_outbox r WHERE status = 'pending' AND next_attempt_at <= $3 \
+     AND (lease_until IS NULL OR lease_until < $3) AND NOT EXISTS (SELECT 1 FROM notify_outbox o \
+     WHERE o.group_key = r.group_key AND o.integration = r.integration AND o.status = 'pending' AND o.id < r.id) \
+     ORDER BY id LIMIT $4) \
      RETURNING id, created_at, group_key, integration, receiver, payload, attempts";
 const DONE: &str = "UPDATE notify_outbox SET status = $3, done_at = $4, last_error = $5, attempts = attempts + 1, \
      lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2";
@@ -126,6 +154,26 @@ const RELEASE: &str = "UPDATE notify_outbox SET lease_owner = NULL, lease_until 
 const NEXT_DUE: &str = "SELECT MIN(next_attempt_at) FROM notify_outbox WHERE status = 'pending'";
 const LIST: &str =
     "SELECT id, integration, status, attempts, last_error FROM notify_outbox ORDER BY id";
+
+/// The history row of a superseded notification.
+fn superseded_event(
+    at: DateTime<Utc>,
+    group_key: &str,
+    integration: &str,
+    id: i64,
+) -> HistoryEvent {
+    let detail = format!("outbox row {id} replaced by a newer notification of the group");
+    HistoryEvent {
+        at,
+        kind: "notification".into(),
+        fingerprint: String::new(),
+        labels: String::new(),
+        group_key: group_key.to_string(),
+        integration: integration.to_string(),
+        status: "superseded".into(),
+        detail,
+    }
+}
 
 impl Db {
     /// The flush of the groups `keys`: `decide` sees each group's log
@@ -174,6 +222,17 @@ impl Db {
                 super::history::insert_history!(&mut *tx, sql, e)?;
             }
             for n in notifications {
+                let old = sqlx::query(sql(SUPERSEDE))
+                    .bind(&n.group_key)
+                    .bind(&n.integration)
+                    .bind(ms(now))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for row in old {
+                    let id: i64 = row.try_get(0)?;
+                    let e = superseded_event(now, &n.group_key, &n.integration, id);
+                    super::history::insert_history!(&mut *tx, sql, &e)?;
+                }
                 if let Some(p) = &n.payload {
                     let row = sqlx::query(sql(INSERT))
                         .bind(ms(now))
@@ -211,14 +270,26 @@ impl Db {
             Db::Postgres(_) => CLAIM_PG,
             Db::Sqlite(_) => CLAIM_SQLITE,
         };
-        on_db!(self, |pool, sql, _begin| {
+        on_db!(self, |pool, sql, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let stale = sqlx::query(sql(SUPERSEDE_STALE))
+                .bind(ms(now))
+                .fetch_all(&mut *tx)
+                .await?;
+            for row in stale {
+                let (id, group_key, integration): (i64, String, String) =
+                    (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+                let e = superseded_event(now, &group_key, &integration, id);
+                super::history::insert_history!(&mut *tx, sql, &e)?;
+            }
             let rows = sqlx::query(sql(claim))
                 .bind(owner)
                 .bind(ms(lease_until))
                 .bind(ms(now))
                 .bind(limit)
-                .fetch_all(pool)
+                .fetch_all(&mut *tx)
                 .await?;
+            tx.commit().await?;
             let mut out = Vec::new();
             for row in rows {
                 let payload: String = row.try_get(5)?;
@@ -425,5 +496,70 @@ mod tests {
         })
         .await
         .unwrap();
+    }
+
+    /// Writes one notification of group `g` to `r/webhook/0`.
+    async fn queue(db: &Db, at: i64, x: i64) -> i64 {
+        let entry = LogEntry {
+            firing: BTreeSet::from([1]),
+            resolved: BTreeSet::new(),
+            at: t(at),
+        };
+        let ids = db
+            .flush_groups(&["g".into()], t(at), |_| {
+                let n = NewNotification {
+                    group_key: "g".into(),
+                    integration: "r/webhook/0".into(),
+                    receiver: "r".into(),
+                    payload: Some(serde_json::json!({ "x": x })),
+                    entry,
+                };
+                (vec![n], vec![])
+            })
+            .await
+            .unwrap();
+        ids[0]
+    }
+
+    /// A newer notification of a group replaces an older one still
+    /// waiting; one being sent is not taken back, but the newer one waits
+    /// until its outcome is recorded, and if that outcome is a retry the
+    /// older one is superseded then.
+    #[tokio::test]
+    async fn notifications_of_a_group_go_out_in_order_newest_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open_sqlite(&dir.path().join("v.db")).await.unwrap();
+        let first = queue(&db, 0, 1).await;
+        let second = queue(&db, 1, 2).await;
+        let got = db.claim_due("a", t(2), t(12), 10).await.unwrap();
+        assert_eq!(got.iter().map(|r| r.id).collect::<Vec<_>>(), vec![second]);
+        let status = |rows: &[OutboxStatus], id: i64| {
+            rows.iter().find(|r| r.id == id).unwrap().status.clone()
+        };
+        assert_eq!(
+            status(&db.outbox_list().await.unwrap(), first),
+            "superseded"
+        );
+
+        // `second` is being sent by a; a third comes meanwhile.
+        let third = queue(&db, 3, 3).await;
+        assert!(db.claim_due("b", t(4), t(14), 10).await.unwrap().is_empty());
+        let retry = Outcome {
+            id: second,
+            result: RowResult::Retry {
+                next: t(5),
+                error: "down".into(),
+            },
+            event: event("retry"),
+        };
+        assert_eq!(db.record_outcomes("a", &[retry]).await.unwrap(), 0);
+        let got = db.claim_due("b", t(6), t(16), 10).await.unwrap();
+        assert_eq!(got.iter().map(|r| r.id).collect::<Vec<_>>(), vec![third]);
+        assert_eq!(
+            status(&db.outbox_list().await.unwrap(), second),
+            "superseded"
+        );
+        let h = db.history(&Default::default()).await.unwrap();
+        assert_eq!(h.iter().filter(|e| e.status == "superseded").count(), 2);
     }
 }
