@@ -52,6 +52,10 @@ pub struct AlertingConfig {
     /// it while the send runs). When that instance dies, another one
     /// sharing the database sends the notification within this time.
     pub delivery_lease: Option<PromDuration>,
+    /// With instances sharing PostgreSQL: an alert resolves only when no
+    /// instance that heartbeated within this time still sees it firing
+    /// (default 15s; heartbeats every third of it).
+    pub peer_timeout: Option<PromDuration>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -128,6 +132,9 @@ impl AlertingConfig {
             // Renewals every third of it must fit several database round
             // trips.
             o.lease = d.as_duration().max(Duration::from_millis(300));
+        }
+        if let Some(d) = self.peer_timeout {
+            o.peer_timeout = d.as_duration().max(Duration::from_millis(300));
         }
         o
     }

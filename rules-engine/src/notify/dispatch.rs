@@ -41,6 +41,9 @@ use crate::rules::query::{AlertSink, OutgoingAlert};
 /// third of it keep it held through a 30 s send.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
 
+/// `alerting.peer_timeout`: three missed heartbeats of 5 s.
+pub const DEFAULT_PEER_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// How the dispatcher and its sender behave.
 #[derive(Debug, Clone)]
 pub struct DispatchOptions {
@@ -64,6 +67,10 @@ pub struct DispatchOptions {
     pub poll: Duration,
     /// Resolved alerts are forgotten this long after they ended.
     pub retention: Duration,
+    /// With instances sharing PostgreSQL: a peer whose heartbeat is older
+    /// than this no longer keeps alerts firing (heartbeats every third of
+    /// it).
+    pub peer_timeout: Duration,
 }
 
 impl Default for DispatchOptions {
@@ -75,6 +82,7 @@ impl Default for DispatchOptions {
             backoff: Backoff::default(),
             poll: Duration::from_secs(1),
             retention: Duration::from_secs(3600),
+            peer_timeout: DEFAULT_PEER_TIMEOUT,
         }
     }
 }
@@ -152,8 +160,13 @@ impl Dispatcher {
             tasks: Arc::default(),
         };
         let dispatch = tokio::spawn(run(shared.clone(), rx));
-        let send = tokio::spawn(super::sender::run(shared));
+        let send = tokio::spawn(super::sender::run(shared.clone()));
         d.tasks.lock().extend([dispatch, send]);
+        if shared.db.is_shared() {
+            d.tasks
+                .lock()
+                .push(tokio::spawn(super::peers::heartbeat(shared)));
+        }
         d
     }
 
@@ -205,18 +218,20 @@ impl Dispatcher {
             .collect()
     }
 
-    /// Stops both tasks and frees this instance's leases.
+    /// Stops the tasks, frees this instance's leases and, with a shared
+    /// database, removes its heartbeat and alert views (its view stops
+    /// counting at once).
     pub async fn shutdown(&self) {
         self.shared.cancel.cancel();
         let tasks: Vec<_> = self.tasks.lock().drain(..).collect();
         for t in tasks {
             let _ = t.await;
         }
-        let _ = self
-            .shared
-            .db
-            .release_leases(&self.shared.opts.instance)
-            .await;
+        let db = &self.shared.db;
+        let _ = db.release_leases(&self.shared.opts.instance).await;
+        if db.is_shared() {
+            let _ = db.forget_instance(&self.shared.opts.instance).await;
+        }
     }
 }
 
@@ -233,8 +248,9 @@ async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Vec<Alert>>) {
             _ = shared.cancel.cancelled() => return,
             batch = rx.recv() => match batch {
                 Some(b) => {
-                    let events = ingest(&shared, b, Utc::now());
+                    let (events, views) = ingest(&shared, b, Utc::now());
                     record(&shared, &events).await;
+                    super::peers::write_views(&shared, &views).await;
                 }
                 None => return,
             },
@@ -251,10 +267,16 @@ async fn record(shared: &Shared, events: &[HistoryEvent]) {
     }
 }
 
-/// Stores, routes and groups a batch; returns the state changes seen.
-fn ingest(shared: &Shared, batch: Vec<Alert>, now: DateTime<Utc>) -> Vec<HistoryEvent> {
+/// Stores, routes and groups a batch; returns the state changes seen and
+/// this instance's view of each alert (fingerprint, end in ms).
+fn ingest(
+    shared: &Shared,
+    batch: Vec<Alert>,
+    now: DateTime<Utc>,
+) -> (Vec<HistoryEvent>, Vec<(u64, i64)>) {
     let n = shared.notifier();
     let mut events = Vec::new();
+    let mut views = Vec::new();
     let mut st = shared.state.lock();
     for mut a in batch {
         if a.ends_at.is_none() {
@@ -298,22 +320,23 @@ fn ingest(shared: &Shared, batch: Vec<Alert>, now: DateTime<Utc>) -> Vec<History
                 });
             g.insert(a.clone(), wait, now);
         }
+        views.push((fp, a.ends_at.map_or(i64::MAX, crate::db::outbox::ms)));
         st.alerts.insert(fp, a);
     }
     shared.metrics.groups.set(st.groups.len() as i64);
-    events
+    (events, views)
 }
 
 /// One due group's flush, taken out of the state.
-struct Job {
+pub(super) struct Job {
     key: (String, String),
     labels: crate::model::Labels,
-    alerts: Vec<Alert>,
+    pub(super) alerts: Vec<Alert>,
 }
 
 async fn flush_due(shared: &Shared, now: DateTime<Utc>) {
     let n = shared.notifier();
-    let (jobs, all) = {
+    let (mut jobs, all) = {
         let mut st = shared.state.lock();
         let keep = shared.opts.retention;
         st.alerts
@@ -356,6 +379,9 @@ async fn flush_due(shared: &Shared, now: DateTime<Utc>) {
             return;
         }
     };
+    if !super::peers::hold_firing_elsewhere(shared, &mut jobs, now).await {
+        return;
+    }
     flush_jobs(shared, &n, &jobs, &all, &silences, now).await;
     let mut st = shared.state.lock();
     st.groups.retain(|_, g| !g.is_empty());
