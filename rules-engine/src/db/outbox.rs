@@ -45,6 +45,8 @@ pub struct NewNotification {
     /// to send once resolved alerts were dropped).
     pub payload: Option<serde_json::Value>,
     pub entry: LogEntry,
+    /// `firing` or `resolved`: what the notification tells.
+    pub state: String,
 }
 
 /// A claimed row.
@@ -57,6 +59,8 @@ pub struct OutboxRow {
     pub receiver: String,
     pub payload: serde_json::Value,
     pub attempts: i32,
+    /// `firing` or `resolved`.
+    pub state: String,
 }
 
 /// How one delivery attempt ends for its row.
@@ -113,8 +117,8 @@ fn fps_parse(s: &str) -> Result<BTreeSet<u64>, DbError> {
 const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
 const READ_LOG: &str =
     "SELECT integration, firing, resolved, at FROM notify_log WHERE group_key = $1";
-const INSERT: &str = "INSERT INTO notify_outbox (created_at, group_key, integration, receiver, payload, status, attempts, next_attempt_at) \
-     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $1) RETURNING id";
+const INSERT: &str = "INSERT INTO notify_outbox (created_at, group_key, integration, receiver, payload, status, attempts, next_attempt_at, state) \
+     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $1, $6) RETURNING id";
 const UPSERT_LOG: &str = "INSERT INTO notify_log (group_key, integration, firing, resolved, at) VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (group_key, integration) DO UPDATE SET firing = excluded.firing, resolved = excluded.resolved, at = excluded.at";
 /// The pair's older rows that nobody is sending (a row being sent cannot
@@ -122,7 +126,7 @@ const UPSERT_LOG: &str = "INSERT INTO notify_log (group_key, integration, firing
 const SUPERSEDE: &str = "UPDATE notify_outbox SET status = 'superseded', done_at = $3, \
      last_error = 'superseded by a newer notification of the group', lease_owner = NULL, lease_until = NULL \
      WHERE group_key = $1 AND integration = $2 AND status = 'pending' \
-     AND (lease_until IS NULL OR lease_until < $3) RETURNING id";
+     AND (lease_until IS NULL OR lease_until < $3) RETURNING id, state";
 /// Rows waiting (a retry, or a dead sender's) behind a newer row of their
 /// pair: superseded before each claim.
 const SUPERSEDE_STALE: &str = "UPDATE notify_outbox SET status = 'superseded', done_at = $1, \
@@ -130,20 +134,20 @@ const SUPERSEDE_STALE: &str = "UPDATE notify_outbox SET status = 'superseded', d
      WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $1) AND EXISTS (\
      SELECT 1 FROM notify_outbox n WHERE n.group_key = notify_outbox.group_key \
      AND n.integration = notify_outbox.integration AND n.status = 'pending' AND n.id > notify_outbox.id) \
-     RETURNING id, group_key, integration";
+     RETURNING id, group_key, integration, state";
 /// Due rows whose pair has no older row pending (being sent).
 const CLAIM_PG: &str = "UPDATE notify_outbox SET lease_owner = $1, lease_until = $2 WHERE id IN (\
      SELECT id FROM notify_outbox r WHERE status = 'pending' AND next_attempt_at <= $3 \
      AND (lease_until IS NULL OR lease_until < $3) AND NOT EXISTS (SELECT 1 FROM notify_outbox o \
      WHERE o.group_key = r.group_key AND o.integration = r.integration AND o.status = 'pending' AND o.id < r.id) \
      ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) \
-     RETURNING id, created_at, group_key, integration, receiver, payload, attempts";
+     RETURNING id, created_at, group_key, integration, receiver, payload, attempts, state";
 const CLAIM_SQLITE: &str = "UPDATE notify_outbox SET lease_owner = $1, lease_until = $2 WHERE id IN (\
      SELECT id FROM notify_outbox r WHERE status = 'pending' AND next_attempt_at <= $3 \
      AND (lease_until IS NULL OR lease_until < $3) AND NOT EXISTS (SELECT 1 FROM notify_outbox o \
      WHERE o.group_key = r.group_key AND o.integration = r.integration AND o.status = 'pending' AND o.id < r.id) \
      ORDER BY id LIMIT $4) \
-     RETURNING id, created_at, group_key, integration, receiver, payload, attempts";
+     RETURNING id, created_at, group_key, integration, receiver, payload, attempts, state";
 const DONE: &str = "UPDATE notify_outbox SET status = $3, done_at = $4, last_error = $5, attempts = attempts + 1, \
      lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2";
 const RETRY: &str = "UPDATE notify_outbox SET next_attempt_at = $3, last_error = $4, attempts = attempts + 1, \
@@ -161,6 +165,7 @@ fn superseded_event(
     group_key: &str,
     integration: &str,
     id: i64,
+    state: &str,
 ) -> HistoryEvent {
     let detail = format!("outbox row {id} replaced by a newer notification of the group");
     HistoryEvent {
@@ -172,6 +177,7 @@ fn superseded_event(
         integration: integration.to_string(),
         status: "superseded".into(),
         detail,
+        state: state.to_string(),
     }
 }
 
@@ -229,8 +235,8 @@ impl Db {
                     .fetch_all(&mut *tx)
                     .await?;
                 for row in old {
-                    let id: i64 = row.try_get(0)?;
-                    let e = superseded_event(now, &n.group_key, &n.integration, id);
+                    let (id, state): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+                    let e = superseded_event(now, &n.group_key, &n.integration, id, &state);
                     super::history::insert_history!(&mut *tx, sql, &e)?;
                 }
                 if let Some(p) = &n.payload {
@@ -240,6 +246,7 @@ impl Db {
                         .bind(&n.integration)
                         .bind(&n.receiver)
                         .bind(p.to_string())
+                        .bind(&n.state)
                         .fetch_one(&mut *tx)
                         .await?;
                     ids.push(row.try_get::<i64, _>(0)?);
@@ -277,9 +284,13 @@ impl Db {
                 .fetch_all(&mut *tx)
                 .await?;
             for row in stale {
-                let (id, group_key, integration): (i64, String, String) =
-                    (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-                let e = superseded_event(now, &group_key, &integration, id);
+                let (id, group_key, integration, state): (i64, String, String, String) = (
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    row.try_get(2)?,
+                    row.try_get(3)?,
+                );
+                let e = superseded_event(now, &group_key, &integration, id, &state);
                 super::history::insert_history!(&mut *tx, sql, &e)?;
             }
             let rows = sqlx::query(sql(claim))
@@ -302,6 +313,7 @@ impl Db {
                     payload: serde_json::from_str(&payload)
                         .map_err(|e| DbError::Corrupt(e.to_string()))?,
                     attempts: row.try_get(6)?,
+                    state: row.try_get(7)?,
                 });
             }
             out.sort_by_key(|r| r.id);
@@ -426,6 +438,7 @@ mod tests {
             integration: "r/webhook/0".into(),
             status: status.into(),
             detail: String::new(),
+            state: "firing".into(),
         }
     }
 
@@ -450,6 +463,7 @@ mod tests {
                     receiver: "r".into(),
                     payload: Some(serde_json::json!({"x": 1})),
                     entry: entry.clone(),
+                    state: "firing".into(),
                 };
                 (vec![n], vec![event("queued")])
             })
@@ -513,6 +527,7 @@ mod tests {
                     receiver: "r".into(),
                     payload: Some(serde_json::json!({ "x": x })),
                     entry,
+                    state: "firing".into(),
                 };
                 (vec![n], vec![])
             })

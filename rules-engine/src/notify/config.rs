@@ -56,6 +56,10 @@ pub struct AlertingConfig {
     /// instance that heartbeated within this time still sees it firing
     /// (default 15s; heartbeats every third of it).
     pub peer_timeout: Option<PromDuration>,
+    /// At most this many alerts are held (default 50000); new alerts
+    /// beyond it are dropped and counted in
+    /// `vigil_notify_alerts_dropped_total`, updates of held ones are taken.
+    pub max_alerts: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -132,6 +136,9 @@ impl AlertingConfig {
             // Renewals every third of it must fit several database round
             // trips.
             o.lease = d.as_duration().max(Duration::from_millis(300));
+        }
+        if let Some(m) = self.max_alerts {
+            o.max_alerts = m;
         }
         if let Some(d) = self.peer_timeout {
             o.peer_timeout = d.as_duration().max(Duration::from_millis(300));

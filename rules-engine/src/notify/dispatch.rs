@@ -44,6 +44,11 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
 /// `alerting.peer_timeout`: three missed heartbeats of 5 s.
 pub const DEFAULT_PEER_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// `alerting.max_alerts`: far above what a stack's rules produce (each
+/// held alert costs a few KiB with its groups), far below what exhausts a
+/// small machine (100,000 posted alerts took 733 MiB).
+pub const DEFAULT_MAX_ALERTS: usize = 50_000;
+
 /// How the dispatcher and its sender behave.
 #[derive(Debug, Clone)]
 pub struct DispatchOptions {
@@ -71,6 +76,10 @@ pub struct DispatchOptions {
     /// than this no longer keeps alerts firing (heartbeats every third of
     /// it).
     pub peer_timeout: Duration,
+    /// At most this many alerts are held (`alerting.max_alerts`): a new
+    /// alert beyond it is dropped and counted; updates of held alerts
+    /// (their resolution above all) are always taken.
+    pub max_alerts: usize,
 }
 
 impl Default for DispatchOptions {
@@ -83,6 +92,7 @@ impl Default for DispatchOptions {
             poll: Duration::from_secs(1),
             retention: Duration::from_secs(3600),
             peer_timeout: DEFAULT_PEER_TIMEOUT,
+            max_alerts: DEFAULT_MAX_ALERTS,
         }
     }
 }
@@ -92,6 +102,8 @@ struct State {
     /// Every alert by fingerprint: inhibition sources, the API's list.
     alerts: BTreeMap<u64, Alert>,
     groups: BTreeMap<(String, String), AggrGroup>,
+    /// Whether alerts are being dropped at the cap (logged once per change).
+    dropping: bool,
 }
 
 /// What the dispatcher and sender tasks share.
@@ -192,6 +204,10 @@ impl Dispatcher {
         let _ = self.tx.send(alerts);
     }
 
+    pub fn metrics(&self) -> &NotifyMetrics {
+        &self.shared.metrics
+    }
+
     pub fn db(&self) -> &Db {
         &self.shared.db
     }
@@ -283,6 +299,17 @@ fn ingest(
             a.ends_at = Some(after(now, n.resolve_timeout));
         }
         let fp = a.fingerprint();
+        if !st.alerts.contains_key(&fp) && st.alerts.len() >= shared.opts.max_alerts {
+            shared.metrics.alerts_dropped.inc();
+            if !st.dropping {
+                st.dropping = true;
+                tracing::warn!(
+                    max_alerts = shared.opts.max_alerts,
+                    "notify: alerting.max_alerts alerts held; new alerts are dropped (vigil_notify_alerts_dropped_total)"
+                );
+            }
+            continue;
+        }
         let before = st.alerts.get(&fp).map(|o| o.status_at(now));
         if let Some(old) = st.alerts.get(&fp)
             && old.status_at(a.starts_at) == Status::Firing
@@ -301,6 +328,7 @@ fn ingest(
                 integration: String::new(),
                 status: status.as_str().into(),
                 detail: String::new(),
+                state: String::new(),
             });
         }
         for route in n.route.matching(&a.labels) {
@@ -341,6 +369,10 @@ async fn flush_due(shared: &Shared, now: DateTime<Utc>) {
         let keep = shared.opts.retention;
         st.alerts
             .retain(|_, a| a.ends_at.is_none_or(|e| after(e, keep) > now));
+        if st.dropping && st.alerts.len() < shared.opts.max_alerts {
+            st.dropping = false;
+            tracing::info!("notify: below alerting.max_alerts again; new alerts are taken");
+        }
         let mut jobs = Vec::new();
         for (key, g) in st.groups.iter_mut().filter(|(_, g)| g.is_due(now)) {
             let interval = n
@@ -432,6 +464,16 @@ fn plan_job(
                 continue;
             }
         };
+        // Alertmanager's group status: firing while any alert fires.
+        let state = if planned
+            .alerts
+            .iter()
+            .any(|a| a.status_at(ctx.now) == Status::Firing)
+        {
+            "firing"
+        } else {
+            "resolved"
+        };
         let payload = if planned.alerts.is_empty() {
             None
         } else {
@@ -452,6 +494,7 @@ fn plan_job(
                         &integ.key,
                         "failed",
                         &e.to_string(),
+                        state,
                     );
                     p.events.push(ev);
                     continue;
@@ -460,7 +503,14 @@ fn plan_job(
         };
         if payload.is_some() {
             p.decisions.push("queued".into());
-            let ev = notification_event(ctx.now, group_key, &integ.key, "queued", planned.reason);
+            let ev = notification_event(
+                ctx.now,
+                group_key,
+                &integ.key,
+                "queued",
+                planned.reason,
+                state,
+            );
             p.events.push(ev);
         } else {
             p.decisions.push("logged_only".into());
@@ -471,6 +521,7 @@ fn plan_job(
             receiver: integ.receiver.clone(),
             payload,
             entry: planned.entry,
+            state: state.to_string(),
         });
     }
 }
@@ -537,6 +588,7 @@ pub(super) fn notification_event(
     integration: &str,
     status: &str,
     detail: &str,
+    state: &str,
 ) -> HistoryEvent {
     HistoryEvent {
         at,
@@ -547,5 +599,6 @@ pub(super) fn notification_event(
         integration: integration.to_string(),
         status: status.to_string(),
         detail: detail.to_string(),
+        state: state.to_string(),
     }
 }

@@ -135,7 +135,14 @@ async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
                     next: after(now, wait),
                     error: detail.clone(),
                 },
-                event: notification_event(now, &row.group_key, &row.integration, "retry", &detail),
+                event: notification_event(
+                    now,
+                    &row.group_key,
+                    &row.integration,
+                    "retry",
+                    &detail,
+                    &row.state,
+                ),
             }
         }
     }
@@ -150,7 +157,14 @@ fn done(row: &OutboxRow, status: &str, detail: &str) -> Outcome {
             at: now,
             error: (status != "delivered").then(|| detail.to_string()),
         },
-        event: notification_event(now, &row.group_key, &row.integration, status, detail),
+        event: notification_event(
+            now,
+            &row.group_key,
+            &row.integration,
+            status,
+            detail,
+            &row.state,
+        ),
     }
 }
 
