@@ -63,6 +63,24 @@ async fn get(v: &VigilProcess, path: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+/// `GET path` over a raw connection: status and body.
+async fn raw_get(v: &VigilProcess, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = v.base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let code = text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (code, body)
+}
+
 async fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !f() {
@@ -122,6 +140,18 @@ async fn bad_input_gets_json_errors_and_limits_hold() {
     let (code, text) = post(&v, "/api/v2/alerts", big, "application/json").await;
     assert_eq!(code, 413);
     assert!(serde_json::from_str::<String>(&text).is_ok(), "{text}");
+    assert_eq!(get(&v, "/api/v1/query?query=1").await.0, 200);
+    // A 100 KB GET (hyper refuses it before any router): JSON too.
+    // (Raw TCP: HTTP clients refuse such URIs themselves.)
+    let long = format!("/api/v1/query?query={}", "1%2B".repeat(25_000));
+    let (code, text) = raw_get(&v, &long).await;
+    assert_eq!(code, 414);
+    let e: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text:?}"));
+    assert_eq!(e["errorType"], "bad_data");
+    assert!(
+        e["error"].as_str().unwrap().contains("URI too long"),
+        "{text}"
+    );
     assert_eq!(get(&v, "/api/v1/query?query=1").await.0, 200);
 
     // The rules' type filter, as Prometheus.
