@@ -129,11 +129,20 @@ const SUPERSEDE: &str = "UPDATE notify_outbox SET status = 'superseded', done_at
      AND (lease_until IS NULL OR lease_until < $3) RETURNING id, state";
 /// Rows waiting (a retry, or a dead sender's) behind a newer row of their
 /// pair: superseded before each claim.
-const SUPERSEDE_STALE: &str = "UPDATE notify_outbox SET status = 'superseded', done_at = $1, \
+const SUPERSEDE_STALE_SQLITE: &str = "UPDATE notify_outbox SET status = 'superseded', done_at = $1, \
      last_error = 'superseded by a newer notification of the group', lease_owner = NULL, lease_until = NULL \
      WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $1) AND EXISTS (\
      SELECT 1 FROM notify_outbox n WHERE n.group_key = notify_outbox.group_key \
      AND n.integration = notify_outbox.integration AND n.status = 'pending' AND n.id > notify_outbox.id) \
+     RETURNING id, group_key, integration, state";
+/// On PostgreSQL the rows are picked with `SKIP LOCKED`, so instances
+/// claiming at the same time never wait on (or deadlock over) each other.
+const SUPERSEDE_STALE_PG: &str = "UPDATE notify_outbox SET status = 'superseded', done_at = $1, \
+     last_error = 'superseded by a newer notification of the group', lease_owner = NULL, lease_until = NULL \
+     WHERE id IN (SELECT id FROM notify_outbox r WHERE status = 'pending' \
+     AND (lease_until IS NULL OR lease_until < $1) AND EXISTS (\
+     SELECT 1 FROM notify_outbox n WHERE n.group_key = r.group_key \
+     AND n.integration = r.integration AND n.status = 'pending' AND n.id > r.id) FOR UPDATE SKIP LOCKED) \
      RETURNING id, group_key, integration, state";
 /// Due rows whose pair has no older row pending (being sent).
 const CLAIM_PG: &str = "UPDATE notify_outbox SET lease_owner = $1, lease_until = $2 WHERE id IN (\
@@ -273,13 +282,13 @@ impl Db {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<OutboxRow>, DbError> {
-        let claim = match self {
-            Db::Postgres(_) => CLAIM_PG,
-            Db::Sqlite(_) => CLAIM_SQLITE,
+        let (stale, claim) = match self {
+            Db::Postgres(_) => (SUPERSEDE_STALE_PG, CLAIM_PG),
+            Db::Sqlite(_) => (SUPERSEDE_STALE_SQLITE, CLAIM_SQLITE),
         };
         on_db!(self, |pool, sql, begin| {
             let mut tx = pool.begin_with(begin).await?;
-            let stale = sqlx::query(sql(SUPERSEDE_STALE))
+            let stale = sqlx::query(sql(stale))
                 .bind(ms(now))
                 .fetch_all(&mut *tx)
                 .await?;
