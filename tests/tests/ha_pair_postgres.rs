@@ -7,7 +7,9 @@
 //! - SIGKILL of the instance holding a delivery lease while its send hangs:
 //!   the other instance delivers within the (short, renewed) lease;
 //! - one instance cut off from the target while the other still sees the
-//!   condition: the receiver gets exactly one "firing" and one "resolved".
+//!   condition: the receiver gets exactly one "firing" and one "resolved";
+//! - an instance killed while it sees the alert firing stops keeping it
+//!   firing once its heartbeat is older than the peer timeout.
 
 #[path = "ha_pair_postgres/support.rs"]
 mod support;
@@ -163,6 +165,49 @@ scrape_configs:\n  - job_name: t\n    metrics_path: /{name}\n    static_configs:
     Ok(())
 }
 
+/// An instance killed while it sees the alert firing stops counting once
+/// its heartbeat is older than `peer_timeout`: the survivor then sends the
+/// resolution (it would otherwise wait for the dead view to expire).
+fn killed_peer_stops_counting(env: &Env) -> Result<(), Failed> {
+    let db = env.database("killedpeer");
+    let hook = Hook::start(&env.rt, false);
+    let target = Target::start(&env.rt, "cond 1\n");
+    let (url, addr) = (hook.url(), target.addr);
+    let rules = "groups:\n  - name: cond\n    interval: 250ms\n    rules:\n      - alert: Cond\n        expr: cond == 1\n";
+    let mut pair = Pair::start(
+        env,
+        &db,
+        |name| {
+            format!(
+                "global:\n  scrape_interval: 250ms\n  scrape_timeout: 200ms\nstorage:\n  database_url_file: db-url\nrule_files: [rules.yml]\n\
+scrape_configs:\n  - job_name: t\n    metrics_path: /{name}\n    static_configs:\n      - targets: ['{addr}']\n{}",
+                alerting(name, &url)
+            )
+        },
+        rules,
+    );
+    wait_until("firing sent", Duration::from_secs(30), || {
+        hook.statuses().len() == 1
+    });
+    wait_until("b sees it firing", Duration::from_secs(10), || {
+        pair.firing("b", &env.rt, "Cond")
+    });
+    pair.kill("b");
+    let killed = Instant::now();
+    target.set_body("cond 0\n");
+    wait_until("resolved sent", Duration::from_secs(30), || {
+        hook.statuses().len() >= 2
+    });
+    println!(
+        "resolved {:.2} s after b was killed (peer_timeout 3 s)",
+        killed.elapsed().as_secs_f64()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    pair.terminate();
+    assert_eq!(hook.statuses(), ["firing", "resolved"]);
+    Ok(())
+}
+
 type TrialFn = fn(&Env) -> Result<(), Failed>;
 
 fn main() {
@@ -179,6 +224,7 @@ fn main() {
             "cut_off_instance_sends_one_firing_one_resolved",
             cut_off_instance,
         ),
+        ("killed_peer_stops_counting", killed_peer_stops_counting),
     ];
     let wanted = |name: &str| !args.is_filtered_out(&Trial::test(name, || Ok(())));
     // PostgreSQL starts only if a trial will run.
