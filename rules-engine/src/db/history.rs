@@ -31,6 +31,28 @@ pub struct HistoryEvent {
     pub state: String,
 }
 
+/// The history row of a notification's step (queued, retry, delivered...).
+pub fn notification_event(
+    at: DateTime<Utc>,
+    group_key: &str,
+    integration: &str,
+    status: &str,
+    detail: &str,
+    state: &str,
+) -> HistoryEvent {
+    HistoryEvent {
+        at,
+        kind: "notification".into(),
+        fingerprint: String::new(),
+        labels: String::new(),
+        group_key: group_key.to_string(),
+        integration: integration.to_string(),
+        status: status.to_string(),
+        detail: detail.to_string(),
+        state: state.to_string(),
+    }
+}
+
 /// What to read back.
 #[derive(Debug, Clone, Default)]
 pub struct HistoryQuery {

@@ -31,7 +31,7 @@ use super::retry::Backoff;
 use super::silence::{ActiveSilence, SilenceState};
 use super::stages::{self, FlushContext, FlushPlan, IntegrationView};
 use crate::db::Db;
-use crate::db::history::HistoryEvent;
+use crate::db::history::{HistoryEvent, notification_event};
 use crate::db::outbox::{NewNotification, from_ms};
 use crate::route::tree::label_set_string;
 use crate::rules::query::{AlertSink, OutgoingAlert};
@@ -579,26 +579,5 @@ async fn flush_jobs(
             shared.metrics.errors.inc();
             tracing::warn!(groups = jobs.len(), error = %e, "notify: cannot write the outbox; the next flush retries");
         }
-    }
-}
-
-pub(super) fn notification_event(
-    at: DateTime<Utc>,
-    group_key: &str,
-    integration: &str,
-    status: &str,
-    detail: &str,
-    state: &str,
-) -> HistoryEvent {
-    HistoryEvent {
-        at,
-        kind: "notification".into(),
-        fingerprint: String::new(),
-        labels: String::new(),
-        group_key: group_key.to_string(),
-        integration: integration.to_string(),
-        status: status.to_string(),
-        detail: detail.to_string(),
-        state: state.to_string(),
     }
 }

@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::dispatch::{Shared, notification_event};
+use super::dispatch::Shared;
 use super::group::after;
 use super::retry::Decision;
+use crate::db::history::notification_event;
 use crate::db::outbox::{OutboxRow, Outcome, RowResult, from_ms};
 
 /// At most this many notifications are in flight per instance.
