@@ -123,6 +123,27 @@ impl AsyncWrite for JsonLimitsStream {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
+    /// Vectored writes stay vectored (hyper then writes a response head
+    /// and body without copying them together); a limit answer's head is
+    /// the first slice.
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if let Some(first) = bufs.iter().find(|b| !b.is_empty())
+            && LIMITS.iter().any(|(p, _)| first.starts_with(p))
+        {
+            return self.poll_write(cx, first);
+        }
+        ready!(self.drain(cx))?;
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(self.drain(cx))?;
         Pin::new(&mut self.inner).poll_flush(cx)
