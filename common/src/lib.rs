@@ -5,6 +5,7 @@
 
 pub mod basic_auth;
 pub mod env;
+pub mod json_limits;
 pub mod logging;
 pub mod outline;
 pub mod secret;

@@ -25,6 +25,8 @@ pub async fn serve(
     let router = with_web_config(router, web);
     match &web.tls {
         None => {
+            // hyper's own 414/431 answers get a JSON body (json_limits).
+            let listener = crate::json_limits::JsonLimitsListener(listener);
             axum::serve(listener, router)
                 .with_graceful_shutdown(shutdown)
                 .await

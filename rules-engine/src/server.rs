@@ -455,7 +455,10 @@ impl Vigil {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        api::router(state).merge(reload).merge(extra)
+        api::router(state)
+            .merge(reload)
+            .merge(extra)
+            .layer(axum::middleware::from_fn(api::limits::json_errors))
     }
 
     /// The scrape jobs to run: the config's, or with no config file at

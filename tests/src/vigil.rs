@@ -59,6 +59,11 @@ impl VigilProcess {
         self.child.terminate(Duration::from_secs(30));
     }
 
+    /// SIGKILL: no clean shutdown, nothing released.
+    pub fn kill(&mut self) {
+        self.child.stop();
+    }
+
     /// Runs another `vigil` subcommand with this instance's config file
     /// (`vigil sla report --config.file ...` and the like).
     pub fn command(&self, args: &[&str]) -> Output {

@@ -134,3 +134,88 @@ receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:
         .unwrap();
     assert_eq!(owners.trim(), (2 * GROUPS).to_string());
 }
+
+/// Ordered delivery on PostgreSQL's statements (the claim with `SKIP
+/// LOCKED`): a newer notification of a group supersedes an older waiting
+/// one; one being sent holds the newer back until its outcome, and a retry
+/// outcome is superseded at the next claim.
+#[tokio::test]
+async fn newer_notifications_supersede_older_ones_on_postgres() {
+    use vigil::db::history::HistoryQuery;
+    use vigil::db::outbox::{NewNotification, Outcome, RowResult};
+    use vigil::notify::dedup::LogEntry;
+
+    let pg = PgServer::start_primary().expect(
+        "PostgreSQL could not start: install Debian's postgresql package (scripts/test does)",
+    );
+    let db = Db::open_postgres(&pg.dsn()).await.unwrap();
+    let t = |s: i64| vigil::db::outbox::from_ms((1_800_000_000 + s) * 1000);
+    let queue = |at: i64| {
+        let db = db.clone();
+        async move {
+            let entry = LogEntry {
+                firing: [1u64].into(),
+                resolved: Default::default(),
+                at: t(at),
+            };
+            db.flush_groups(&["g".into()], t(at), |_| {
+                let n = NewNotification {
+                    group_key: "g".into(),
+                    integration: "r/webhook/0".into(),
+                    receiver: "r".into(),
+                    payload: Some(serde_json::json!({ "at": at })),
+                    entry,
+                    state: "firing".into(),
+                };
+                (vec![n], vec![])
+            })
+            .await
+            .unwrap()[0]
+        }
+    };
+    let ids =
+        |rows: Vec<vigil::db::outbox::OutboxRow>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+    let first = queue(0).await;
+    let second = queue(1).await;
+    assert_eq!(
+        ids(db.claim_due("a", t(2), t(12), 10).await.unwrap()),
+        [second]
+    );
+    let third = queue(3).await;
+    assert!(db.claim_due("b", t(4), t(14), 10).await.unwrap().is_empty());
+    let retry = Outcome {
+        id: second,
+        result: RowResult::Retry {
+            next: t(5),
+            error: "down".into(),
+        },
+        event: vigil::db::history::HistoryEvent {
+            at: t(4),
+            kind: "notification".into(),
+            fingerprint: String::new(),
+            labels: String::new(),
+            group_key: "g".into(),
+            integration: "r/webhook/0".into(),
+            status: "retry".into(),
+            detail: String::new(),
+            state: "firing".into(),
+        },
+    };
+    assert_eq!(db.record_outcomes("a", &[retry]).await.unwrap(), 0);
+    assert_eq!(
+        ids(db.claim_due("b", t(6), t(16), 10).await.unwrap()),
+        [third]
+    );
+    let status: BTreeMap<i64, String> = db
+        .outbox_list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.id, r.status))
+        .collect();
+    assert_eq!(status[&first], "superseded");
+    assert_eq!(status[&second], "superseded");
+    assert_eq!(status[&third], "pending");
+    let h = db.history(&HistoryQuery::default()).await.unwrap();
+    assert_eq!(h.iter().filter(|e| e.status == "superseded").count(), 2);
+}

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod json;
+pub mod limits;
 pub mod meta;
 pub mod metrics;
 pub mod params;

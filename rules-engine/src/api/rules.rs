@@ -10,6 +10,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::error::ApiError;
 use crate::rules::api_json::{alerts_body, rules_body};
 use crate::rules::group::{Group, Rule};
 use crate::rules::runtime::GroupsView;
@@ -42,10 +43,28 @@ async fn snapshot(view: &GroupsView) -> Vec<Group> {
     .unwrap_or_default()
 }
 
-async fn rules(State(view): State<GroupsView>, Query(p): Query<RulesParams>) -> Json<Value> {
+/// The `type` filter as Prometheus reads it: case-insensitive, empty is
+/// none, anything but `alert` or `record` is a 400.
+fn rule_type(kind: Option<&str>) -> Result<Option<bool>, ApiError> {
+    let kind = kind.unwrap_or("").to_lowercase();
+    match kind.as_str() {
+        "" => Ok(None),
+        "alert" => Ok(Some(true)),
+        "record" => Ok(Some(false)),
+        _ => Err(ApiError::bad_param(
+            "type",
+            format!("not supported value {kind:?}"),
+        )),
+    }
+}
+
+async fn rules(
+    State(view): State<GroupsView>,
+    Query(p): Query<RulesParams>,
+) -> Result<Json<Value>, ApiError> {
+    let keep_alerts = rule_type(p.kind.as_deref())?;
     let mut groups = snapshot(&view).await;
-    if let Some(kind) = p.kind.as_deref() {
-        let keep_alerts = kind == "alert";
+    if let Some(keep_alerts) = keep_alerts {
         for g in &mut groups {
             let keep: Vec<bool> = g
                 .rules
@@ -61,11 +80,29 @@ async fn rules(State(view): State<GroupsView>, Query(p): Query<RulesParams>) -> 
         groups.retain(|g| !g.rules.is_empty());
     }
     let refs: Vec<&Group> = groups.iter().collect();
-    Json(rules_body(&refs))
+    Ok(Json(rules_body(&refs)))
 }
 
 async fn alerts(State(view): State<GroupsView>) -> Json<Value> {
     let groups = snapshot(&view).await;
     let refs: Vec<&Group> = groups.iter().collect();
     Json(alerts_body(&refs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_type_filter_is_validated_as_prometheus_does() {
+        assert_eq!(rule_type(None).unwrap(), None);
+        assert_eq!(rule_type(Some("")).unwrap(), None);
+        assert_eq!(rule_type(Some("ALERT")).unwrap(), Some(true));
+        assert_eq!(rule_type(Some("record")).unwrap(), Some(false));
+        let e = rule_type(Some("nonsense")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "invalid parameter \"type\": not supported value \"nonsense\""
+        );
+    }
 }

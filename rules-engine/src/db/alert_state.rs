@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 
+use super::sql::on_db;
 use super::{Db, DbError};
 use crate::alert::{Alert, AlertState};
 use crate::model::Labels;
@@ -17,21 +18,25 @@ pub fn rule_key(file: &str, group: &str, rule: &str) -> String {
     format!("{file}\u{1f}{group}\u{1f}{rule}")
 }
 
-const DELETE: &str = "DELETE FROM alert_state WHERE rule_key = $1";
-const INSERT: &str = "INSERT INTO alert_state (rule_key, labels_key, labels, annotations, state, value, \
+// One statement text for both backends (`on_db!` respells `$N` for
+// SQLite). A save is an upsert per alert plus one delete of the rule's
+// alerts no longer held: two instances saving the same rule in the same
+// instant cannot collide on the primary key (a delete-then-insert could:
+// both delete nothing, then both insert).
+const UPSERT: &str = "INSERT INTO alert_state (rule_key, labels_key, labels, annotations, state, value, \
      active_at, fired_at, resolved_at, last_sent_at, keep_firing_since) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+     ON CONFLICT (rule_key, labels_key) DO UPDATE SET labels = excluded.labels, \
+     annotations = excluded.annotations, state = excluded.state, value = excluded.value, \
+     active_at = excluded.active_at, fired_at = excluded.fired_at, resolved_at = excluded.resolved_at, \
+     last_sent_at = excluded.last_sent_at, keep_firing_since = excluded.keep_firing_since";
+/// `$2` is a JSON array of the label keys to keep.
+const DELETE_OTHERS_PG: &str = "DELETE FROM alert_state WHERE rule_key = $1 \
+     AND labels_key NOT IN (SELECT jsonb_array_elements_text($2::jsonb))";
+const DELETE_OTHERS_SQLITE: &str = "DELETE FROM alert_state WHERE rule_key = $1 \
+     AND labels_key NOT IN (SELECT value FROM json_each($2))";
 const SELECT: &str = "SELECT labels, annotations, state, value, active_at, fired_at, resolved_at, \
      last_sent_at, keep_firing_since FROM alert_state WHERE rule_key = $1 ORDER BY labels_key";
-
-// SQLite spells positional parameters `?N`; sqlx 0.9 takes only static
-// SQL, so each statement is written out for both backends.
-const SQLITE_DELETE: &str = "DELETE FROM alert_state WHERE rule_key = ?1";
-const SQLITE_INSERT: &str = "INSERT INTO alert_state (rule_key, labels_key, labels, annotations, state, value, \
-     active_at, fired_at, resolved_at, last_sent_at, keep_firing_since) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
-const SQLITE_SELECT: &str = "SELECT labels, annotations, state, value, active_at, fired_at, resolved_at, \
-     last_sent_at, keep_firing_since FROM alert_state WHERE rule_key = ?1 ORDER BY labels_key";
 
 fn pairs(l: &Labels) -> Vec<(String, String)> {
     l.iter()
@@ -85,59 +90,82 @@ macro_rules! read_alert {
 }
 
 impl Db {
-    /// Replaces the stored alerts of `rule` with `alerts`, atomically.
+    /// Makes the stored alerts of `rule` be `alerts`, atomically: upserts
+    /// them and deletes the rule's other rows.
     pub async fn save_alerts<'a>(
         &self,
         rule: &str,
         alerts: impl IntoIterator<Item = &'a Alert>,
     ) -> Result<(), DbError> {
-        match self {
-            Db::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(SQLITE_DELETE)
-                    .bind(rule)
+        let delete = match self {
+            Db::Postgres(_) => DELETE_OTHERS_PG,
+            Db::Sqlite(_) => DELETE_OTHERS_SQLITE,
+        };
+        let alerts: Vec<&Alert> = alerts.into_iter().collect();
+        let keep: Vec<String> = alerts.iter().map(|a| a.labels.to_string()).collect();
+        let keep = serde_json::to_string(&keep).unwrap_or_else(|_| "[]".into());
+        on_db!(self, |pool, sql, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            sqlx::query(sql(delete))
+                .bind(rule)
+                .bind(&keep)
+                .execute(&mut *tx)
+                .await?;
+            for a in alerts {
+                bind_alert!(sqlx::query(sql(UPSERT)), rule, a)
                     .execute(&mut *tx)
                     .await?;
-                for a in alerts {
-                    bind_alert!(sqlx::query(SQLITE_INSERT), rule, a)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
             }
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(DELETE).bind(rule).execute(&mut *tx).await?;
-                for a in alerts {
-                    bind_alert!(sqlx::query(INSERT), rule, a)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-            }
-        }
-        Ok(())
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// The stored alerts of `rule`, sorted by labels.
     pub async fn load_alerts(&self, rule: &str) -> Result<Vec<Alert>, DbError> {
-        let mut out = Vec::new();
-        match self {
-            Db::Sqlite(pool) => {
-                for row in sqlx::query(SQLITE_SELECT)
-                    .bind(rule)
-                    .fetch_all(pool)
-                    .await?
-                {
-                    out.push(read_alert!(&row));
-                }
+        on_db!(self, |pool, sql, _begin| {
+            let mut out = Vec::new();
+            for row in sqlx::query(sql(SELECT)).bind(rule).fetch_all(pool).await? {
+                out.push(read_alert!(&row));
             }
-            Db::Postgres(pool) => {
-                for row in sqlx::query(SELECT).bind(rule).fetch_all(pool).await? {
-                    out.push(read_alert!(&row));
-                }
-            }
+            Ok(out)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(name: &str, value: f64) -> Alert {
+        Alert::new(
+            Labels::from_pairs([("alertname", name)]),
+            vec![],
+            value,
+            1000,
+        )
+    }
+
+    /// A save replaces the rule's rows: kept alerts updated in place,
+    /// others deleted, other rules untouched; saving twice is harmless.
+    #[tokio::test]
+    async fn saves_are_upserts_of_the_rules_alerts() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open_sqlite(&dir.path().join("v.db")).await.unwrap();
+        db.save_alerts("r", [&alert("a", 1.0), &alert("b", 1.0)])
+            .await
+            .unwrap();
+        db.save_alerts("other", [&alert("a", 5.0)]).await.unwrap();
+        for _ in 0..2 {
+            db.save_alerts("r", [&alert("b", 2.0)]).await.unwrap();
         }
-        Ok(out)
+        let got = db.load_alerts("r").await.unwrap();
+        assert_eq!(got, vec![alert("b", 2.0)]);
+        assert_eq!(
+            db.load_alerts("other").await.unwrap(),
+            vec![alert("a", 5.0)]
+        );
+        db.save_alerts("r", std::iter::empty()).await.unwrap();
+        assert!(db.load_alerts("r").await.unwrap().is_empty());
     }
 }

@@ -26,6 +26,31 @@ pub struct HistoryEvent {
     pub status: String,
     /// The reason or error (no secrets).
     pub detail: String,
+    /// For notifications: what it told, `firing` or `resolved` (empty for
+    /// alert rows, whose status says it).
+    pub state: String,
+}
+
+/// The history row of a notification's step (queued, retry, delivered...).
+pub fn notification_event(
+    at: DateTime<Utc>,
+    group_key: &str,
+    integration: &str,
+    status: &str,
+    detail: &str,
+    state: &str,
+) -> HistoryEvent {
+    HistoryEvent {
+        at,
+        kind: "notification".into(),
+        fingerprint: String::new(),
+        labels: String::new(),
+        group_key: group_key.to_string(),
+        integration: integration.to_string(),
+        status: status.to_string(),
+        detail: detail.to_string(),
+        state: state.to_string(),
+    }
 }
 
 /// What to read back.
@@ -37,8 +62,8 @@ pub struct HistoryQuery {
     pub limit: Option<i64>,
 }
 
-pub(super) const INSERT: &str = "INSERT INTO alert_history (at, kind, fingerprint, labels, group_key, integration, status, detail) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub(super) const INSERT: &str = "INSERT INTO alert_history (at, kind, fingerprint, labels, group_key, integration, status, detail, state) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 /// Records one [`HistoryEvent`] with `$sql` (the backend's spelling, from
 /// `on_db!`) on `$conn` (a transaction): the one place the row is bound,
@@ -55,13 +80,14 @@ macro_rules! insert_history {
             .bind(&e.integration)
             .bind(&e.status)
             .bind(&e.detail)
+            .bind(&e.state)
             .execute($conn)
             .await
     }};
 }
 
 pub(super) use insert_history;
-const SELECT: &str = "SELECT at, kind, fingerprint, labels, group_key, integration, status, detail FROM alert_history \
+const SELECT: &str = "SELECT at, kind, fingerprint, labels, group_key, integration, status, detail, state FROM alert_history \
      WHERE at >= $1 AND ($2 = '' OR kind = $2) AND ($3 = '' OR fingerprint = $3) ORDER BY at DESC, id DESC LIMIT $4";
 
 impl Db {
@@ -100,6 +126,7 @@ impl Db {
                     integration: row.try_get(5)?,
                     status: row.try_get(6)?,
                     detail: row.try_get(7)?,
+                    state: row.try_get(8)?,
                 });
             }
             Ok(out)

@@ -1,14 +1,22 @@
 //! The SLA availability ledger in SQL: one row per interval of unchanged
 //! state (`sla_ledger`), so a quiet month is one row per service.
 //!
-//! Appending an interval that starts where the service's last row of the
-//! same state ends extends that row instead of adding one, which keeps the
-//! table at state changes even though the evaluation task appends every
-//! closed interval. Two engines sharing one PostgreSQL may write the same
-//! start: the upsert keeps one row, and readers tile overlaps anyway.
+//! The evaluation task appends at every slot; [`Db::ledger_append`] is a
+//! conditional write keyed on the service and the change, not on the
+//! writer: it looks at the service's latest row only (under a per-service
+//! advisory lock on PostgreSQL, `BEGIN IMMEDIATE` on SQLite) and
+//!
+//! - does nothing when that row already covers the interval (another
+//!   instance wrote this stretch first: the first writer wins),
+//! - extends that one row when the state is the same,
+//! - adds a row only where the state changes (or after a gap).
+//!
+//! So two instances evaluating the same slots write one row per state
+//! change between them, and an append touches at most one row.
 
 use sqlx::Row;
 
+use super::sql::on_db;
 use super::{Db, DbError};
 use crate::sla::ledger::{Interval, LedgerStore, State};
 use crate::sla::span::Span;
@@ -73,10 +81,17 @@ enum Tx {
 }
 
 impl Tx {
-    async fn begin(db: &Db) -> Result<Tx, DbError> {
+    /// Opens a write transaction that holds `service`'s ledger lock, as
+    /// [`Db::ledger_append`] does, so a live append and a backfill of the
+    /// same service take turns.
+    async fn begin(db: &Db, service: &str) -> Result<Tx, DbError> {
         Ok(match db {
-            Db::Postgres(p) => Tx::Pg(p.begin().await?),
-            Db::Sqlite(p) => Tx::Lite(p.begin().await?),
+            Db::Postgres(p) => {
+                let mut t = p.begin().await?;
+                sqlx::query(LOCK).bind(service).execute(&mut *t).await?;
+                Tx::Pg(t)
+            }
+            Db::Sqlite(p) => Tx::Lite(p.begin_with("BEGIN IMMEDIATE").await?),
         })
     }
     fn pg(&mut self) -> &mut sqlx::PgConnection {
@@ -114,15 +129,92 @@ fn to_interval(start: i64, end: i64, state: &str) -> Result<Interval, DbError> {
     })
 }
 
+const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended('sla_ledger:' || $1, 0))";
+const LATEST: &str = "SELECT start_ms, end_ms, state FROM sla_ledger WHERE service = $1 \
+     ORDER BY start_ms DESC LIMIT 1";
+const SET_END: &str = "UPDATE sla_ledger SET end_ms = $3 WHERE service = $1 AND start_ms = $2";
+const ADD: &str = "INSERT INTO sla_ledger (service, start_ms, end_ms, state) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (service, start_ms) DO NOTHING";
+
+/// What an append does given the service's latest row.
+#[derive(Debug, PartialEq)]
+enum Write {
+    Nothing,
+    /// Move the end of the row starting at `.0` to `.1`.
+    Extend(i64, i64),
+    Add(Interval),
+}
+
+/// The conditional write: see the module documentation.
+fn plan_append(latest: Option<Interval>, iv: Interval) -> Write {
+    let Some(l) = latest else {
+        return Write::Add(iv);
+    };
+    if iv.span.end <= l.span.end {
+        Write::Nothing
+    } else if iv.span.start > l.span.end {
+        Write::Add(iv)
+    } else if iv.state == l.state {
+        Write::Extend(l.span.start, iv.span.end)
+    } else {
+        Write::Add(Interval {
+            span: Span::new(l.span.end, iv.span.end),
+            state: iv.state,
+        })
+    }
+}
+
 impl Db {
-    /// Appends (or extends) one ledger interval of `service`.
+    /// Records that `service` was in `iv.state` during `iv.span`, as a
+    /// conditional write (see the module documentation).
     pub async fn ledger_append(&self, service: &str, iv: Interval) -> Result<(), DbError> {
         if iv.span.is_empty() {
             return Ok(());
         }
-        let mut tx = Tx::begin(self).await?;
-        append_in(self, &mut tx, service, iv).await?;
-        tx.commit().await
+        let pg = matches!(self, Db::Postgres(_));
+        on_db!(self, |pool, sql, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            if pg {
+                sqlx::query(sql(LOCK))
+                    .bind(service)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let latest = match sqlx::query(sql(LATEST))
+                .bind(service)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                Some(r) => Some(to_interval(
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    &r.try_get::<String, _>(2)?,
+                )?),
+                None => None,
+            };
+            match plan_append(latest, iv) {
+                Write::Nothing => return Ok(()),
+                Write::Extend(start, end) => {
+                    sqlx::query(sql(SET_END))
+                        .bind(service)
+                        .bind(start)
+                        .bind(end)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Write::Add(n) => {
+                    sqlx::query(sql(ADD))
+                        .bind(service)
+                        .bind(n.span.start)
+                        .bind(n.span.end)
+                        .bind(n.state.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// Every interval of `service` overlapping `span`, unclipped, by start.
@@ -143,7 +235,7 @@ impl Db {
         span: Span,
         intervals: &[Interval],
     ) -> Result<(), DbError> {
-        let mut tx = Tx::begin(self).await?;
+        let mut tx = Tx::begin(self, service).await?;
         // Read in the transaction, so an append from a running vigil
         // cannot slip in between the read and the delete.
         let old = match &mut tx {
@@ -194,6 +286,8 @@ impl Db {
     }
 }
 
+/// Writes one interval of a replacement, merged with the row it touches
+/// (the rows around it were just rewritten, so at most one does).
 async fn append_in(db: &Db, tx: &mut Tx, service: &str, iv: Interval) -> Result<(), DbError> {
     let state = iv.state.as_str();
     let extended = exec!(
@@ -291,6 +385,65 @@ mod tests {
                 iv(60, 200, State::Down),
                 iv(200, 240, State::Up)
             ]
+        );
+    }
+
+    /// Two instances evaluating the same slots (each appending its open
+    /// interval so far, as the evaluation task does) write one row per
+    /// state change between them, whichever writes first.
+    #[tokio::test]
+    async fn two_writers_in_lockstep_write_each_change_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(None, dir.path()).await.unwrap();
+        let state = |m: i64| {
+            if (m / 4) % 2 == 0 {
+                State::Up
+            } else {
+                State::Down
+            }
+        };
+        // each writer's run start, as its tracker keeps it
+        let mut since = [0i64; 2];
+        for m in 1..=20 {
+            for w in [(m % 2) as usize, 1 - (m % 2) as usize] {
+                if state(m - 1) != state(since[w]) {
+                    since[w] = m - 1;
+                }
+                db.ledger_append("app", iv(since[w], m, state(since[w])))
+                    .await
+                    .unwrap();
+            }
+        }
+        let rows = db.ledger_read("app", Span::new(0, 100)).await.unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                iv(0, 4, State::Up),
+                iv(4, 8, State::Down),
+                iv(8, 12, State::Up),
+                iv(12, 16, State::Down),
+                iv(16, 20, State::Up)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_append_looks_at_the_latest_row_only() {
+        let l = Some(iv(10, 20, State::Up));
+        assert_eq!(
+            plan_append(None, iv(0, 5, State::Up)),
+            Write::Add(iv(0, 5, State::Up))
+        );
+        assert_eq!(plan_append(l, iv(12, 20, State::Down)), Write::Nothing);
+        assert_eq!(plan_append(l, iv(15, 25, State::Up)), Write::Extend(10, 25));
+        assert_eq!(plan_append(l, iv(20, 25, State::Up)), Write::Extend(10, 25));
+        assert_eq!(
+            plan_append(l, iv(18, 25, State::Down)),
+            Write::Add(iv(20, 25, State::Down))
+        );
+        assert_eq!(
+            plan_append(l, iv(30, 35, State::Up)),
+            Write::Add(iv(30, 35, State::Up))
         );
     }
 

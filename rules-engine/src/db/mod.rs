@@ -8,6 +8,7 @@ mod alert_state;
 pub mod history;
 mod ledger;
 pub mod outbox;
+pub mod peers;
 pub mod silences;
 mod sql;
 

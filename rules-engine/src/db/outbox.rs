@@ -9,6 +9,15 @@
 //! take turns and the second sees the first's log entry: the notification
 //! is written once.
 //!
+//! Ordered delivery per group and integration: a new notification for a
+//! (group, integration) supersedes that pair's older rows still waiting
+//! (status `superseded`, with a history row), and a row is claimable only
+//! when no older row of its pair is still pending, i.e. being sent right
+//! now by some instance. So a receiver sees a group's notifications in the
+//! order they were made and the last one it sees is the group's current
+//! state, across restarts and between instances (the rule lives in the
+//! shared tables, not in memory).
+//!
 //! Senders claim due rows by setting a lease (owner, until); on PostgreSQL
 //! with `FOR UPDATE SKIP LOCKED`, so concurrent claimers never take the
 //! same row. A row whose owner died becomes claimable when its lease runs
@@ -36,6 +45,8 @@ pub struct NewNotification {
     /// to send once resolved alerts were dropped).
     pub payload: Option<serde_json::Value>,
     pub entry: LogEntry,
+    /// `firing` or `resolved`: what the notification tells.
+    pub state: String,
 }
 
 /// A claimed row.
@@ -48,6 +59,8 @@ pub struct OutboxRow {
     pub receiver: String,
     pub payload: serde_json::Value,
     pub attempts: i32,
+    /// `firing` or `resolved`.
+    pub state: String,
 }
 
 /// How one delivery attempt ends for its row.
@@ -104,26 +117,78 @@ fn fps_parse(s: &str) -> Result<BTreeSet<u64>, DbError> {
 const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
 const READ_LOG: &str =
     "SELECT integration, firing, resolved, at FROM notify_log WHERE group_key = $1";
-const INSERT: &str = "INSERT INTO notify_outbox (created_at, group_key, integration, receiver, payload, status, attempts, next_attempt_at) \
-     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $1) RETURNING id";
+const INSERT: &str = "INSERT INTO notify_outbox (created_at, group_key, integration, receiver, payload, status, attempts, next_attempt_at, state) \
+     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $1, $6) RETURNING id";
 const UPSERT_LOG: &str = "INSERT INTO notify_log (group_key, integration, firing, resolved, at) VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (group_key, integration) DO UPDATE SET firing = excluded.firing, resolved = excluded.resolved, at = excluded.at";
+/// The pair's older rows that nobody is sending (a row being sent cannot
+/// be taken back; the claim rule below keeps the newer one waiting).
+const SUPERSEDE: &str = "UPDATE notify_outbox SET status = 'superseded', done_at = $3, \
+     last_error = 'superseded by a newer notification of the group', lease_owner = NULL, lease_until = NULL \
+     WHERE group_key = $1 AND integration = $2 AND status = 'pending' \
+     AND (lease_until IS NULL OR lease_until < $3) RETURNING id, state";
+/// Rows waiting (a retry, or a dead sender's) behind a newer row of their
+/// pair: superseded before each claim.
+const SUPERSEDE_STALE_SQLITE: &str = "UPDATE notify_outbox SET status = 'superseded', done_at = $1, \
+     last_error = 'superseded by a newer notification of the group', lease_owner = NULL, lease_until = NULL \
+     WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $1) AND EXISTS (\
+     SELECT 1 FROM notify_outbox n WHERE n.group_key = notify_outbox.group_key \
+     AND n.integration = notify_outbox.integration AND n.status = 'pending' AND n.id > notify_outbox.id) \
+     RETURNING id, group_key, integration, state";
+/// On PostgreSQL the rows are picked with `SKIP LOCKED`, so instances
+/// claiming at the same time never wait on (or deadlock over) each other.
+const SUPERSEDE_STALE_PG: &str = "UPDATE notify_outbox SET status = 'superseded', done_at = $1, \
+     last_error = 'superseded by a newer notification of the group', lease_owner = NULL, lease_until = NULL \
+     WHERE id IN (SELECT id FROM notify_outbox r WHERE status = 'pending' \
+     AND (lease_until IS NULL OR lease_until < $1) AND EXISTS (\
+     SELECT 1 FROM notify_outbox n WHERE n.group_key = r.group_key \
+     AND n.integration = r.integration AND n.status = 'pending' AND n.id > r.id) FOR UPDATE SKIP LOCKED) \
+     RETURNING id, group_key, integration, state";
+/// Due rows whose pair has no older row pending (being sent).
 const CLAIM_PG: &str = "UPDATE notify_outbox SET lease_owner = $1, lease_until = $2 WHERE id IN (\
-     SELECT id FROM notify_outbox WHERE status = 'pending' AND next_attempt_at <= $3 \
-     AND (lease_until IS NULL OR lease_until < $3) ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) \
-     RETURNING id, created_at, group_key, integration, receiver, payload, attempts";
+     SELECT id FROM notify_outbox r WHERE status = 'pending' AND next_attempt_at <= $3 \
+     AND (lease_until IS NULL OR lease_until < $3) AND NOT EXISTS (SELECT 1 FROM notify_outbox o \
+     WHERE o.group_key = r.group_key AND o.integration = r.integration AND o.status = 'pending' AND o.id < r.id) \
+     ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, created_at, group_key, integration, receiver, payload, attempts, state";
 const CLAIM_SQLITE: &str = "UPDATE notify_outbox SET lease_owner = $1, lease_until = $2 WHERE id IN (\
-     SELECT id FROM notify_outbox WHERE status = 'pending' AND next_attempt_at <= $3 \
-     AND (lease_until IS NULL OR lease_until < $3) ORDER BY id LIMIT $4) \
-     RETURNING id, created_at, group_key, integration, receiver, payload, attempts";
+     SELECT id FROM notify_outbox r WHERE status = 'pending' AND next_attempt_at <= $3 \
+     AND (lease_until IS NULL OR lease_until < $3) AND NOT EXISTS (SELECT 1 FROM notify_outbox o \
+     WHERE o.group_key = r.group_key AND o.integration = r.integration AND o.status = 'pending' AND o.id < r.id) \
+     ORDER BY id LIMIT $4) \
+     RETURNING id, created_at, group_key, integration, receiver, payload, attempts, state";
 const DONE: &str = "UPDATE notify_outbox SET status = $3, done_at = $4, last_error = $5, attempts = attempts + 1, \
      lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2";
 const RETRY: &str = "UPDATE notify_outbox SET next_attempt_at = $3, last_error = $4, attempts = attempts + 1, \
      lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2";
+const RENEW: &str =
+    "UPDATE notify_outbox SET lease_until = $2 WHERE lease_owner = $1 AND status = 'pending'";
 const RELEASE: &str = "UPDATE notify_outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 AND status = 'pending'";
 const NEXT_DUE: &str = "SELECT MIN(next_attempt_at) FROM notify_outbox WHERE status = 'pending'";
 const LIST: &str =
     "SELECT id, integration, status, attempts, last_error FROM notify_outbox ORDER BY id";
+
+/// The history row of a superseded notification.
+fn superseded_event(
+    at: DateTime<Utc>,
+    group_key: &str,
+    integration: &str,
+    id: i64,
+    state: &str,
+) -> HistoryEvent {
+    let detail = format!("outbox row {id} replaced by a newer notification of the group");
+    HistoryEvent {
+        at,
+        kind: "notification".into(),
+        fingerprint: String::new(),
+        labels: String::new(),
+        group_key: group_key.to_string(),
+        integration: integration.to_string(),
+        status: "superseded".into(),
+        detail,
+        state: state.to_string(),
+    }
+}
 
 impl Db {
     /// The flush of the groups `keys`: `decide` sees each group's log
@@ -172,6 +237,17 @@ impl Db {
                 super::history::insert_history!(&mut *tx, sql, e)?;
             }
             for n in notifications {
+                let old = sqlx::query(sql(SUPERSEDE))
+                    .bind(&n.group_key)
+                    .bind(&n.integration)
+                    .bind(ms(now))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for row in old {
+                    let (id, state): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+                    let e = superseded_event(now, &n.group_key, &n.integration, id, &state);
+                    super::history::insert_history!(&mut *tx, sql, &e)?;
+                }
                 if let Some(p) = &n.payload {
                     let row = sqlx::query(sql(INSERT))
                         .bind(ms(now))
@@ -179,6 +255,7 @@ impl Db {
                         .bind(&n.integration)
                         .bind(&n.receiver)
                         .bind(p.to_string())
+                        .bind(&n.state)
                         .fetch_one(&mut *tx)
                         .await?;
                     ids.push(row.try_get::<i64, _>(0)?);
@@ -205,18 +282,34 @@ impl Db {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<OutboxRow>, DbError> {
-        let claim = match self {
-            Db::Postgres(_) => CLAIM_PG,
-            Db::Sqlite(_) => CLAIM_SQLITE,
+        let (stale, claim) = match self {
+            Db::Postgres(_) => (SUPERSEDE_STALE_PG, CLAIM_PG),
+            Db::Sqlite(_) => (SUPERSEDE_STALE_SQLITE, CLAIM_SQLITE),
         };
-        on_db!(self, |pool, sql, _begin| {
+        on_db!(self, |pool, sql, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let stale = sqlx::query(sql(stale))
+                .bind(ms(now))
+                .fetch_all(&mut *tx)
+                .await?;
+            for row in stale {
+                let (id, group_key, integration, state): (i64, String, String, String) = (
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    row.try_get(2)?,
+                    row.try_get(3)?,
+                );
+                let e = superseded_event(now, &group_key, &integration, id, &state);
+                super::history::insert_history!(&mut *tx, sql, &e)?;
+            }
             let rows = sqlx::query(sql(claim))
                 .bind(owner)
                 .bind(ms(lease_until))
                 .bind(ms(now))
                 .bind(limit)
-                .fetch_all(pool)
+                .fetch_all(&mut *tx)
                 .await?;
+            tx.commit().await?;
             let mut out = Vec::new();
             for row in rows {
                 let payload: String = row.try_get(5)?;
@@ -229,6 +322,7 @@ impl Db {
                     payload: serde_json::from_str(&payload)
                         .map_err(|e| DbError::Corrupt(e.to_string()))?,
                     attempts: row.try_get(6)?,
+                    state: row.try_get(7)?,
                 });
             }
             out.sort_by_key(|r| r.id);
@@ -281,6 +375,19 @@ impl Db {
             }
             tx.commit().await?;
             Ok(lost)
+        })
+    }
+
+    /// Moves the end of every lease `owner` holds to `until` (while its
+    /// sends are in progress).
+    pub async fn renew_leases(&self, owner: &str, until: DateTime<Utc>) -> Result<u64, DbError> {
+        on_db!(self, |pool, sql, _begin| {
+            let r = sqlx::query(sql(RENEW))
+                .bind(owner)
+                .bind(ms(until))
+                .execute(pool)
+                .await?;
+            Ok(r.rows_affected())
         })
     }
 
@@ -340,6 +447,7 @@ mod tests {
             integration: "r/webhook/0".into(),
             status: status.into(),
             detail: String::new(),
+            state: "firing".into(),
         }
     }
 
@@ -364,6 +472,7 @@ mod tests {
                     receiver: "r".into(),
                     payload: Some(serde_json::json!({"x": 1})),
                     entry: entry.clone(),
+                    state: "firing".into(),
                 };
                 (vec![n], vec![event("queued")])
             })
@@ -410,5 +519,71 @@ mod tests {
         })
         .await
         .unwrap();
+    }
+
+    /// Writes one notification of group `g` to `r/webhook/0`.
+    async fn queue(db: &Db, at: i64, x: i64) -> i64 {
+        let entry = LogEntry {
+            firing: BTreeSet::from([1]),
+            resolved: BTreeSet::new(),
+            at: t(at),
+        };
+        let ids = db
+            .flush_groups(&["g".into()], t(at), |_| {
+                let n = NewNotification {
+                    group_key: "g".into(),
+                    integration: "r/webhook/0".into(),
+                    receiver: "r".into(),
+                    payload: Some(serde_json::json!({ "x": x })),
+                    entry,
+                    state: "firing".into(),
+                };
+                (vec![n], vec![])
+            })
+            .await
+            .unwrap();
+        ids[0]
+    }
+
+    /// A newer notification of a group replaces an older one still
+    /// waiting; one being sent is not taken back, but the newer one waits
+    /// until its outcome is recorded, and if that outcome is a retry the
+    /// older one is superseded then.
+    #[tokio::test]
+    async fn notifications_of_a_group_go_out_in_order_newest_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open_sqlite(&dir.path().join("v.db")).await.unwrap();
+        let first = queue(&db, 0, 1).await;
+        let second = queue(&db, 1, 2).await;
+        let got = db.claim_due("a", t(2), t(12), 10).await.unwrap();
+        assert_eq!(got.iter().map(|r| r.id).collect::<Vec<_>>(), vec![second]);
+        let status = |rows: &[OutboxStatus], id: i64| {
+            rows.iter().find(|r| r.id == id).unwrap().status.clone()
+        };
+        assert_eq!(
+            status(&db.outbox_list().await.unwrap(), first),
+            "superseded"
+        );
+
+        // `second` is being sent by a; a third comes meanwhile.
+        let third = queue(&db, 3, 3).await;
+        assert!(db.claim_due("b", t(4), t(14), 10).await.unwrap().is_empty());
+        let retry = Outcome {
+            id: second,
+            result: RowResult::Retry {
+                next: t(5),
+                error: "down".into(),
+            },
+            event: event("retry"),
+        };
+        assert_eq!(db.record_outcomes("a", &[retry]).await.unwrap(), 0);
+        let got = db.claim_due("b", t(6), t(16), 10).await.unwrap();
+        assert_eq!(got.iter().map(|r| r.id).collect::<Vec<_>>(), vec![third]);
+        assert_eq!(
+            status(&db.outbox_list().await.unwrap(), second),
+            "superseded"
+        );
+        let h = db.history(&Default::default()).await.unwrap();
+        assert_eq!(h.iter().filter(|e| e.status == "superseded").count(), 2);
     }
 }

@@ -77,6 +77,16 @@ impl From<SilenceError> for ApiError {
     }
 }
 
+/// A body that could not be read: over the limit is a 413 (its JSON is
+/// made by `api::limits`), anything else Alertmanager's 400.
+fn rejected(e: axum::extract::rejection::JsonRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError(StatusCode::PAYLOAD_TOO_LARGE, e.body_text())
+    } else {
+        bad(e.body_text())
+    }
+}
+
 fn bad(msg: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, msg.into())
 }
@@ -178,7 +188,7 @@ async fn post_silence(
     State(d): State<Dispatcher>,
     body: Result<Json<PostableSilence>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Json(p) = body.map_err(|e| bad(e.body_text()))?;
+    let Json(p) = body.map_err(rejected)?;
     let now = Utc::now();
     let s = Silence {
         id: p.id,
@@ -310,36 +320,75 @@ pub struct PostableAlert {
     pub generator_url: String,
 }
 
+/// Alertmanager's (0.25, classic mode) label-name rule:
+/// `[a-zA-Z_][a-zA-Z0-9_]*`.
+fn valid_label_name(n: &str) -> bool {
+    let mut c = n.chars();
+    c.next()
+        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+        && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+}
+
+/// Alertmanager's `validateLs`: the first bad name, as it words it.
+fn validate_names(pairs: &BTreeMap<String, String>) -> Result<(), String> {
+    match pairs.iter().find(|(n, _)| !valid_label_name(n)) {
+        Some((n, _)) => Err(format!("invalid name {n:?}")),
+        None => Ok(()),
+    }
+}
+
+/// One posted alert checked as Alertmanager's `Alert.Validate` does
+/// (after dropping labels with empty values), with its error text.
+fn validate_posted(p: PostableAlert, now: DateTime<Utc>) -> Result<Alert, String> {
+    let labels: BTreeMap<String, String> = p
+        .labels
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    // Go's zero time means "not set".
+    let set = |t: Option<DateTime<Utc>>| t.filter(|t| t.timestamp() > -62_135_596_800);
+    let starts = set(p.starts_at).unwrap_or(now);
+    let ends = set(p.ends_at);
+    if ends.is_some_and(|e| e < starts) {
+        return Err("start time must be before end time".into());
+    }
+    if labels.is_empty() {
+        return Err("at least one label pair required".into());
+    }
+    validate_names(&labels).map_err(|e| format!("invalid label set: {e}"))?;
+    validate_names(&p.annotations).map_err(|e| format!("invalid annotations: {e}"))?;
+    Ok(Alert {
+        labels: Labels::from_pairs(labels),
+        annotations: Labels::from_pairs(p.annotations),
+        starts_at: starts,
+        ends_at: ends,
+        generator_url: p.generator_url,
+    })
+}
+
+/// As Alertmanager: the valid alerts are taken (best effort), and if any
+/// was invalid the answer is 400 with every error, `; `-joined.
 async fn post_alerts(
     State(d): State<Dispatcher>,
     body: Result<Json<Vec<PostableAlert>>, axum::extract::rejection::JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let Json(posted) = body.map_err(|e| bad(e.body_text()))?;
+    let Json(posted) = body.map_err(rejected)?;
     let now = Utc::now();
     let mut alerts = Vec::with_capacity(posted.len());
-    for (i, p) in posted.into_iter().enumerate() {
-        if p.labels.is_empty() {
-            return Err(bad(format!("alert {i}: at least one label pair required")));
+    let mut errors = Vec::new();
+    for p in posted {
+        match validate_posted(p, now) {
+            Ok(a) => alerts.push(a),
+            Err(e) => errors.push(e),
         }
-        // Go's zero time means "not set".
-        let set = |t: Option<DateTime<Utc>>| t.filter(|t| t.timestamp() > -62_135_596_800);
-        let starts = set(p.starts_at).unwrap_or(now);
-        let ends = set(p.ends_at);
-        if ends.is_some_and(|e| e < starts) {
-            return Err(bad(format!(
-                "alert {i}: start time must be before end time"
-            )));
-        }
-        alerts.push(Alert {
-            labels: Labels::from_pairs(p.labels),
-            annotations: Labels::from_pairs(p.annotations),
-            starts_at: starts,
-            ends_at: ends,
-            generator_url: p.generator_url,
-        });
     }
     d.post(alerts);
-    Ok(StatusCode::OK)
+    if errors.is_empty() {
+        Ok(StatusCode::OK)
+    } else {
+        d.metrics().alerts_invalid.inc_by(errors.len() as u64);
+        Err(bad(errors.join("; ")))
+    }
 }
 
 async fn history(
@@ -382,6 +431,7 @@ async fn history(
                 "integration": e.integration,
                 "status": e.status,
                 "detail": e.detail,
+                "state": e.state,
             })
         })
         .collect();

@@ -145,13 +145,16 @@ pub async fn alerts_history(db: &Db, q: &HistoryQuery) -> (String, i32) {
     };
     let mut out = String::new();
     for e in rows {
+        // A notification row names what it told (firing or resolved).
         let what = if e.kind == "alert" {
             format!("{} {}", e.fingerprint, e.labels)
-        } else {
+        } else if e.state.is_empty() {
             format!("{} {}", e.integration, e.group_key)
+        } else {
+            format!("{} {} {}", e.state, e.integration, e.group_key)
         };
         out.push_str(&format!(
-            "{}  {:<12}  {:<9}  {}{}\n",
+            "{}  {:<12}  {:<10}  {}{}\n",
             time(e.at),
             e.kind,
             e.status,
@@ -252,6 +255,11 @@ mod tests {
             integration: "hook/webhook/0".into(),
             status: status.into(),
             detail: String::new(),
+            state: if kind == "alert" {
+                String::new()
+            } else {
+                "resolved".into()
+            },
         };
         db.append_history(&[ev(0, "alert", "firing"), ev(1, "notification", "delivered")])
             .await
@@ -261,7 +269,7 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
         assert!(
-            lines[0].contains("delivered") && lines[0].contains("hook/webhook/0"),
+            lines[0].contains("delivered") && lines[0].contains("resolved hook/webhook/0"),
             "{text}"
         );
         assert!(

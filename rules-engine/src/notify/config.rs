@@ -47,6 +47,19 @@ pub struct AlertingConfig {
     /// A notification still failing this long after it was queued is
     /// given up (default 6h).
     pub give_up_after: Option<PromDuration>,
+    /// How long a notification being sent stays reserved for the instance
+    /// sending it without a renewal (default 10s; renewed every third of
+    /// it while the send runs). When that instance dies, another one
+    /// sharing the database sends the notification within this time.
+    pub delivery_lease: Option<PromDuration>,
+    /// With instances sharing PostgreSQL: an alert resolves only when no
+    /// instance that heartbeated within this time still sees it firing
+    /// (default 15s; heartbeats every third of it).
+    pub peer_timeout: Option<PromDuration>,
+    /// At most this many alerts are held (default 50000); new alerts
+    /// beyond it are dropped and counted in
+    /// `vigil_notify_alerts_dropped_total`, updates of held ones are taken.
+    pub max_alerts: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -119,6 +132,17 @@ impl AlertingConfig {
         }
         if let Some(d) = self.give_up_after {
             o.give_up_after = d.as_duration().max(Duration::from_secs(1));
+        }
+        if let Some(d) = self.delivery_lease {
+            // Renewals every third of it must fit several database round
+            // trips.
+            o.lease = d.as_duration().max(Duration::from_millis(300));
+        }
+        if let Some(m) = self.max_alerts {
+            o.max_alerts = m;
+        }
+        if let Some(d) = self.peer_timeout {
+            o.peer_timeout = d.as_duration().max(Duration::from_millis(300));
         }
         o
     }

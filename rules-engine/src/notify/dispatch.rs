@@ -31,10 +31,23 @@ use super::retry::Backoff;
 use super::silence::{ActiveSilence, SilenceState};
 use super::stages::{self, FlushContext, FlushPlan, IntegrationView};
 use crate::db::Db;
-use crate::db::history::HistoryEvent;
+use crate::db::history::{HistoryEvent, notification_event};
 use crate::db::outbox::{NewNotification, from_ms};
 use crate::route::tree::label_set_string;
 use crate::rules::query::{AlertSink, OutgoingAlert};
+
+/// The delivery lease (`alerting.delivery_lease`): a few seconds, so a
+/// page whose sender died is delayed by about this much; renewals every
+/// third of it keep it held through a 30 s send.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
+
+/// `alerting.peer_timeout`: three missed heartbeats of 5 s.
+pub const DEFAULT_PEER_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// `alerting.max_alerts`: far above what a stack's rules produce (each
+/// held alert costs a few KiB with its groups), far below what exhausts a
+/// small machine (100,000 posted alerts took 733 MiB).
+pub const DEFAULT_MAX_ALERTS: usize = 50_000;
 
 /// How the dispatcher and its sender behave.
 #[derive(Debug, Clone)]
@@ -43,9 +56,11 @@ pub struct DispatchOptions {
     /// restarts (host and data dir) so a restarted instance frees its own
     /// leases at once instead of waiting for them to run out.
     pub instance: String,
-    /// How long a claimed notification is reserved: longer than one
-    /// delivery attempt (30 s request or SMTP timeout) so a slow receiver
-    /// is not sent the same notification by another instance.
+    /// How long a claimed notification is reserved without renewal. The
+    /// sender renews it every third of this while the send is in progress,
+    /// so a slow receiver is never sent the same notification by another
+    /// instance, and when the holder dies another instance takes the row
+    /// over within this time.
     pub lease: Duration,
     /// A notification still failing this long after it was queued is given
     /// up (recorded as failed); the group's next change or repeat makes a
@@ -57,17 +72,27 @@ pub struct DispatchOptions {
     pub poll: Duration,
     /// Resolved alerts are forgotten this long after they ended.
     pub retention: Duration,
+    /// With instances sharing PostgreSQL: a peer whose heartbeat is older
+    /// than this no longer keeps alerts firing (heartbeats every third of
+    /// it).
+    pub peer_timeout: Duration,
+    /// At most this many alerts are held (`alerting.max_alerts`): a new
+    /// alert beyond it is dropped and counted; updates of held alerts
+    /// (their resolution above all) are always taken.
+    pub max_alerts: usize,
 }
 
 impl Default for DispatchOptions {
     fn default() -> Self {
         DispatchOptions {
             instance: "vigil".into(),
-            lease: Duration::from_secs(120),
+            lease: DEFAULT_LEASE,
             give_up_after: Duration::from_secs(6 * 3600),
             backoff: Backoff::default(),
             poll: Duration::from_secs(1),
             retention: Duration::from_secs(3600),
+            peer_timeout: DEFAULT_PEER_TIMEOUT,
+            max_alerts: DEFAULT_MAX_ALERTS,
         }
     }
 }
@@ -77,6 +102,8 @@ struct State {
     /// Every alert by fingerprint: inhibition sources, the API's list.
     alerts: BTreeMap<u64, Alert>,
     groups: BTreeMap<(String, String), AggrGroup>,
+    /// Whether alerts are being dropped at the cap (logged once per change).
+    dropping: bool,
 }
 
 /// What the dispatcher and sender tasks share.
@@ -145,8 +172,13 @@ impl Dispatcher {
             tasks: Arc::default(),
         };
         let dispatch = tokio::spawn(run(shared.clone(), rx));
-        let send = tokio::spawn(super::sender::run(shared));
+        let send = tokio::spawn(super::sender::run(shared.clone()));
         d.tasks.lock().extend([dispatch, send]);
+        if shared.db.is_shared() {
+            d.tasks
+                .lock()
+                .push(tokio::spawn(super::peers::heartbeat(shared)));
+        }
         d
     }
 
@@ -170,6 +202,10 @@ impl Dispatcher {
             st.alerts.values().cloned().collect()
         };
         let _ = self.tx.send(alerts);
+    }
+
+    pub fn metrics(&self) -> &NotifyMetrics {
+        &self.shared.metrics
     }
 
     pub fn db(&self) -> &Db {
@@ -198,18 +234,20 @@ impl Dispatcher {
             .collect()
     }
 
-    /// Stops both tasks and frees this instance's leases.
+    /// Stops the tasks, frees this instance's leases and, with a shared
+    /// database, removes its heartbeat and alert views (its view stops
+    /// counting at once).
     pub async fn shutdown(&self) {
         self.shared.cancel.cancel();
         let tasks: Vec<_> = self.tasks.lock().drain(..).collect();
         for t in tasks {
             let _ = t.await;
         }
-        let _ = self
-            .shared
-            .db
-            .release_leases(&self.shared.opts.instance)
-            .await;
+        let db = &self.shared.db;
+        let _ = db.release_leases(&self.shared.opts.instance).await;
+        if db.is_shared() {
+            let _ = db.forget_instance(&self.shared.opts.instance).await;
+        }
     }
 }
 
@@ -226,8 +264,9 @@ async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Vec<Alert>>) {
             _ = shared.cancel.cancelled() => return,
             batch = rx.recv() => match batch {
                 Some(b) => {
-                    let events = ingest(&shared, b, Utc::now());
+                    let (events, views) = ingest(&shared, b, Utc::now());
                     record(&shared, &events).await;
+                    super::peers::write_views(&shared, &views).await;
                 }
                 None => return,
             },
@@ -244,16 +283,33 @@ async fn record(shared: &Shared, events: &[HistoryEvent]) {
     }
 }
 
-/// Stores, routes and groups a batch; returns the state changes seen.
-fn ingest(shared: &Shared, batch: Vec<Alert>, now: DateTime<Utc>) -> Vec<HistoryEvent> {
+/// Stores, routes and groups a batch; returns the state changes seen and
+/// this instance's view of each alert (fingerprint, end in ms).
+fn ingest(
+    shared: &Shared,
+    batch: Vec<Alert>,
+    now: DateTime<Utc>,
+) -> (Vec<HistoryEvent>, Vec<(u64, i64)>) {
     let n = shared.notifier();
     let mut events = Vec::new();
+    let mut views = Vec::new();
     let mut st = shared.state.lock();
     for mut a in batch {
         if a.ends_at.is_none() {
             a.ends_at = Some(after(now, n.resolve_timeout));
         }
         let fp = a.fingerprint();
+        if !st.alerts.contains_key(&fp) && st.alerts.len() >= shared.opts.max_alerts {
+            shared.metrics.alerts_dropped.inc();
+            if !st.dropping {
+                st.dropping = true;
+                tracing::warn!(
+                    max_alerts = shared.opts.max_alerts,
+                    "notify: alerting.max_alerts alerts held; new alerts are dropped (vigil_notify_alerts_dropped_total)"
+                );
+            }
+            continue;
+        }
         let before = st.alerts.get(&fp).map(|o| o.status_at(now));
         if let Some(old) = st.alerts.get(&fp)
             && old.status_at(a.starts_at) == Status::Firing
@@ -272,6 +328,7 @@ fn ingest(shared: &Shared, batch: Vec<Alert>, now: DateTime<Utc>) -> Vec<History
                 integration: String::new(),
                 status: status.as_str().into(),
                 detail: String::new(),
+                state: String::new(),
             });
         }
         for route in n.route.matching(&a.labels) {
@@ -291,26 +348,31 @@ fn ingest(shared: &Shared, batch: Vec<Alert>, now: DateTime<Utc>) -> Vec<History
                 });
             g.insert(a.clone(), wait, now);
         }
+        views.push((fp, a.ends_at.map_or(i64::MAX, crate::db::outbox::ms)));
         st.alerts.insert(fp, a);
     }
     shared.metrics.groups.set(st.groups.len() as i64);
-    events
+    (events, views)
 }
 
 /// One due group's flush, taken out of the state.
-struct Job {
+pub(super) struct Job {
     key: (String, String),
     labels: crate::model::Labels,
-    alerts: Vec<Alert>,
+    pub(super) alerts: Vec<Alert>,
 }
 
 async fn flush_due(shared: &Shared, now: DateTime<Utc>) {
     let n = shared.notifier();
-    let (jobs, all) = {
+    let (mut jobs, all) = {
         let mut st = shared.state.lock();
         let keep = shared.opts.retention;
         st.alerts
             .retain(|_, a| a.ends_at.is_none_or(|e| after(e, keep) > now));
+        if st.dropping && st.alerts.len() < shared.opts.max_alerts {
+            st.dropping = false;
+            tracing::info!("notify: below alerting.max_alerts again; new alerts are taken");
+        }
         let mut jobs = Vec::new();
         for (key, g) in st.groups.iter_mut().filter(|(_, g)| g.is_due(now)) {
             let interval = n
@@ -349,6 +411,9 @@ async fn flush_due(shared: &Shared, now: DateTime<Utc>) {
             return;
         }
     };
+    if !super::peers::hold_firing_elsewhere(shared, &mut jobs, now).await {
+        return;
+    }
     flush_jobs(shared, &n, &jobs, &all, &silences, now).await;
     let mut st = shared.state.lock();
     st.groups.retain(|_, g| !g.is_empty());
@@ -399,6 +464,16 @@ fn plan_job(
                 continue;
             }
         };
+        // Alertmanager's group status: firing while any alert fires.
+        let state = if planned
+            .alerts
+            .iter()
+            .any(|a| a.status_at(ctx.now) == Status::Firing)
+        {
+            "firing"
+        } else {
+            "resolved"
+        };
         let payload = if planned.alerts.is_empty() {
             None
         } else {
@@ -419,6 +494,7 @@ fn plan_job(
                         &integ.key,
                         "failed",
                         &e.to_string(),
+                        state,
                     );
                     p.events.push(ev);
                     continue;
@@ -427,7 +503,14 @@ fn plan_job(
         };
         if payload.is_some() {
             p.decisions.push("queued".into());
-            let ev = notification_event(ctx.now, group_key, &integ.key, "queued", planned.reason);
+            let ev = notification_event(
+                ctx.now,
+                group_key,
+                &integ.key,
+                "queued",
+                planned.reason,
+                state,
+            );
             p.events.push(ev);
         } else {
             p.decisions.push("logged_only".into());
@@ -438,6 +521,7 @@ fn plan_job(
             receiver: integ.receiver.clone(),
             payload,
             entry: planned.entry,
+            state: state.to_string(),
         });
     }
 }
@@ -495,24 +579,5 @@ async fn flush_jobs(
             shared.metrics.errors.inc();
             tracing::warn!(groups = jobs.len(), error = %e, "notify: cannot write the outbox; the next flush retries");
         }
-    }
-}
-
-pub(super) fn notification_event(
-    at: DateTime<Utc>,
-    group_key: &str,
-    integration: &str,
-    status: &str,
-    detail: &str,
-) -> HistoryEvent {
-    HistoryEvent {
-        at,
-        kind: "notification".into(),
-        fingerprint: String::new(),
-        labels: String::new(),
-        group_key: group_key.to_string(),
-        integration: integration.to_string(),
-        status: status.to_string(),
-        detail: detail.to_string(),
     }
 }

@@ -29,6 +29,11 @@ pub struct NotifyMetrics {
     pub flushes: Family<FlushLabels, Counter>,
     pub groups: Gauge,
     pub errors: Counter,
+    /// Posted alerts refused by validation (Alertmanager's
+    /// `alertmanager_alerts_invalid_total`).
+    pub alerts_invalid: Counter,
+    /// New alerts not taken because `alerting.max_alerts` were held.
+    pub alerts_dropped: Counter,
 }
 
 impl NotifyMetrics {
@@ -57,6 +62,16 @@ impl NotifyMetrics {
             "vigil_notify_store_errors",
             "Outbox or history writes that failed (retried at the next flush)",
             self.errors.clone(),
+        );
+        r.register(
+            "vigil_notify_alerts_invalid",
+            "Alerts posted to /api/v2/alerts and refused as invalid",
+            self.alerts_invalid.clone(),
+        );
+        r.register(
+            "vigil_notify_alerts_dropped",
+            "New alerts not taken because alerting.max_alerts alerts were held",
+            self.alerts_dropped.clone(),
         );
     }
 

@@ -31,6 +31,7 @@ pub mod inhibit;
 pub mod integration;
 pub mod metrics;
 pub mod notifier;
+pub mod peers;
 pub mod retry;
 pub mod running;
 pub mod sender;

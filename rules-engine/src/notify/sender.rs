@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::dispatch::{Shared, notification_event};
+use super::dispatch::Shared;
 use super::group::after;
 use super::retry::Decision;
+use crate::db::history::notification_event;
 use crate::db::outbox::{OutboxRow, Outcome, RowResult, from_ms};
 
 /// At most this many notifications are in flight per instance.
@@ -43,8 +44,8 @@ pub(super) async fn run(shared: Arc<Shared>) {
             }
         };
         if !rows.is_empty() {
-            let outcomes =
-                futures::future::join_all(rows.into_iter().map(|r| deliver(&shared, r))).await;
+            let sends = futures::future::join_all(rows.into_iter().map(|r| deliver(&shared, r)));
+            let outcomes = renewing(&shared, sends).await;
             record(&shared, &outcomes).await;
             continue;
         }
@@ -57,6 +58,28 @@ pub(super) async fn run(shared: Arc<Shared>) {
             _ = shared.cancel.cancelled() => return,
             _ = shared.wake_sender.notified() => {}
             _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Runs `sends` while renewing this instance's leases every third of the
+/// lease: the lease can then be short (a few seconds) however long a send
+/// may take, so when an instance dies mid-send another takes its rows over
+/// within one lease, not after the longest possible send.
+async fn renewing<T>(shared: &Shared, sends: impl std::future::Future<Output = T>) -> T {
+    let owner = &shared.opts.instance;
+    let every = (shared.opts.lease / 3).max(Duration::from_millis(10));
+    tokio::pin!(sends);
+    loop {
+        tokio::select! {
+            out = &mut sends => return out,
+            _ = tokio::time::sleep(every) => {
+                let now = Utc::now();
+                if let Err(e) = shared.db.renew_leases(owner, after(now, shared.opts.lease)).await {
+                    shared.metrics.errors.inc();
+                    tracing::warn!(error = %e, "notify: cannot renew delivery leases");
+                }
+            }
         }
     }
 }
@@ -113,7 +136,14 @@ async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
                     next: after(now, wait),
                     error: detail.clone(),
                 },
-                event: notification_event(now, &row.group_key, &row.integration, "retry", &detail),
+                event: notification_event(
+                    now,
+                    &row.group_key,
+                    &row.integration,
+                    "retry",
+                    &detail,
+                    &row.state,
+                ),
             }
         }
     }
@@ -128,7 +158,14 @@ fn done(row: &OutboxRow, status: &str, detail: &str) -> Outcome {
             at: now,
             error: (status != "delivered").then(|| detail.to_string()),
         },
-        event: notification_event(now, &row.group_key, &row.integration, status, detail),
+        event: notification_event(
+            now,
+            &row.group_key,
+            &row.integration,
+            status,
+            detail,
+            &row.state,
+        ),
     }
 }
 

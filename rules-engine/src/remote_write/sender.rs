@@ -22,6 +22,29 @@ use crate::scrape::relabel::{RelabelConfig, process};
 /// queue for a day.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
+/// A receiver's failure state, so a failure is logged at `warn` once per
+/// change (a new reason), not once per attempt, and recovery once.
+#[derive(Debug, Default)]
+struct FailureLog {
+    last: Option<String>,
+}
+
+impl FailureLog {
+    /// Records a failure; true when it is news (to be logged).
+    fn failed(&mut self, reason: &str) -> bool {
+        if self.last.as_deref() == Some(reason) {
+            return false;
+        }
+        self.last = Some(reason.to_string());
+        true
+    }
+
+    /// Records a delivery; true when it ends a failure (to be logged).
+    fn recovered(&mut self) -> bool {
+        self.last.take().is_some()
+    }
+}
+
 /// What a sender needs besides its queue.
 pub struct Sender {
     pub url: String,
@@ -36,6 +59,7 @@ impl Sender {
     /// Sends until `stop`; then makes one last attempt at what is queued.
     pub async fn run(self, queue: Arc<Queue>, stop: CancellationToken) {
         let deadline = self.queue_config.batch_send_deadline.as_duration();
+        let mut state = FailureLog::default();
         loop {
             if !queue.batch_full() {
                 tokio::select! {
@@ -46,7 +70,7 @@ impl Sender {
             }
             let batch = queue.take_batch();
             self.metrics.pending.set(gauge(queue.len()));
-            if !batch.is_empty() && !self.deliver(batch, &stop).await {
+            if !batch.is_empty() && !self.deliver(batch, &stop, &mut state).await {
                 break;
             }
         }
@@ -55,7 +79,12 @@ impl Sender {
 
     /// Sends one batch, retrying while that is worth it; `false` when
     /// stopped in the middle (the batch then counts as dropped).
-    async fn deliver(&self, batch: Vec<QueuedSample>, stop: &CancellationToken) -> bool {
+    async fn deliver(
+        &self,
+        batch: Vec<QueuedSample>,
+        stop: &CancellationToken,
+        state: &mut FailureLog,
+    ) -> bool {
         let Some((body, n)) = self.encode(batch) else {
             return true;
         };
@@ -64,16 +93,24 @@ impl Sender {
         loop {
             match self.client.send(body.clone()).await {
                 Outcome::Delivered => {
+                    if state.recovered() {
+                        tracing::info!(url = %self.url, "remote write delivers again");
+                    }
                     self.delivered(n);
                     return true;
                 }
                 Outcome::Refused { reason } => {
+                    state.failed(&reason.to_string());
                     tracing::warn!(url = %self.url, samples = n, %reason, "remote write refused; dropping the batch");
                     self.metrics.failed.inc_by(n);
                     return true;
                 }
                 Outcome::Retry { reason, after } => {
-                    tracing::debug!(url = %self.url, samples = n, %reason, "remote write failed; retrying");
+                    if state.failed(&reason.to_string()) {
+                        tracing::warn!(url = %self.url, samples = n, %reason, "remote write failing; retrying with backoff (logged again when the reason changes)");
+                    } else {
+                        tracing::debug!(url = %self.url, samples = n, %reason, "remote write failed; retrying");
+                    }
                     self.metrics.retried.inc_by(n);
                     let wait = after.map_or(backoff, |a| a.min(MAX_RETRY_AFTER));
                     tokio::select! {
@@ -155,4 +192,21 @@ impl Sender {
 /// A count as a gauge's value.
 pub(super) fn gauge(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod failure_log_tests {
+    use super::FailureLog;
+
+    #[test]
+    fn failures_are_news_once_per_change() {
+        let mut s = FailureLog::default();
+        assert!(!s.recovered());
+        assert!(s.failed("connection refused"));
+        assert!(!s.failed("connection refused"));
+        assert!(s.failed("HTTP 503"));
+        assert!(s.recovered());
+        assert!(!s.recovered());
+        assert!(s.failed("HTTP 503"));
+    }
 }

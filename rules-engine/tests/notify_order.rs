@@ -1,0 +1,134 @@
+//! Ordered delivery after an outage, on SQLite with a real webhook
+//! receiver: the receiver refuses connections while an alert fires and
+//! resolves (and vigil's dispatcher restarts in between); when it comes
+//! back, the last notification it holds for the group is "resolved", and
+//! whatever it received came in the order the states happened.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::{Router, extract::State, routing::post};
+
+use vigil::db::Db;
+use vigil::db::history::HistoryQuery;
+use vigil::model::Labels;
+use vigil::notify::metrics::NotifyMetrics;
+use vigil::notify::retry::Backoff;
+use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
+use vigil::route::parse_str;
+use vigil::rules::query::{AlertSink, OutgoingAlert};
+
+type Seen = Arc<Mutex<Vec<serde_json::Value>>>;
+
+/// Serves the receiver on `port` (which was refusing connections so far).
+async fn receiver_on(port: u16) -> Seen {
+    let seen: Seen = Arc::default();
+    let app = Router::new()
+        .route(
+            "/hook",
+            post(
+                |State(s): State<Seen>, body: axum::Json<serde_json::Value>| async move {
+                    s.lock().unwrap().push(body.0);
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let l = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    seen
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn alert(starts: i64, ends: i64) -> OutgoingAlert {
+    OutgoingAlert {
+        labels: Labels::from_pairs([("alertname", "Down"), ("instance", "a")]),
+        annotations: vec![],
+        starts_at: starts,
+        ends_at: ends,
+        generator_url: String::new(),
+    }
+}
+
+async fn start(db: &Db, port: u16) -> Dispatcher {
+    let cfg = format!(
+        "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 200ms\n  group_interval: 500ms\n  repeat_interval: 1h\n\
+receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:{port}/hook\n"
+    );
+    let loaded = parse_str("am.yml", &cfg, &|_| None).unwrap();
+    let n = Notifier::build(&loaded, "http://vigil.example").unwrap();
+    let opts = DispatchOptions {
+        instance: "test".into(),
+        // Retries every second or so: the firing notification is retried
+        // while the receiver is down, as after any outage.
+        backoff: Backoff {
+            initial: Duration::from_millis(300),
+            max: Duration::from_secs(1),
+        },
+        poll: Duration::from_millis(100),
+        ..DispatchOptions::default()
+    };
+    Dispatcher::start(n, db.clone(), opts, NotifyMetrics::default())
+}
+
+/// Waits until the history holds `n` notification rows of `status`.
+async fn history_count(db: &Db, status: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let h = db.history(&HistoryQuery::default()).await.unwrap();
+        if h.iter()
+            .filter(|e| e.kind == "notification" && e.status == status)
+            .count()
+            >= n
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never {n} {status}: {h:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn after_an_outage_the_last_notification_is_the_current_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(None, dir.path()).await.unwrap();
+    // A port nobody listens on yet: connections are refused.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let d = start(&db, port).await;
+    let t0 = now_ms();
+    d.send(vec![alert(t0, t0 + 3_600_000)]);
+    history_count(&db, "queued", 1).await;
+    history_count(&db, "retry", 2).await;
+    d.send(vec![alert(t0, now_ms())]);
+    history_count(&db, "queued", 2).await;
+    history_count(&db, "superseded", 1).await;
+    // A restart while the receiver is still down.
+    d.shutdown().await;
+    let d = start(&db, port).await;
+    history_count(&db, "retry", 3).await;
+    let seen = receiver_on(port).await;
+    history_count(&db, "delivered", 1).await;
+    // Several retry periods and group intervals: nothing else arrives.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    d.shutdown().await;
+    let statuses: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(statuses, ["resolved"]);
+    let rows = db.outbox_list().await.unwrap();
+    let by: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(by, ["superseded", "delivered"]);
+}
