@@ -16,18 +16,18 @@
 //! in [`registry!`]'s list below.
 
 pub mod common;
-// pub mod discord;
+pub mod discord;
 pub mod email;
-// pub mod opsgenie;
-// pub mod pagerduty;
-// pub mod pushover;
+pub mod opsgenie;
+pub mod pagerduty;
+pub mod pushover;
 pub mod slack;
-// pub mod sns;
-// pub mod telegram;
-// pub mod victorops;
-// pub mod webex;
+pub mod sns;
+pub mod telegram;
+pub mod victorops;
+pub mod webex;
 pub mod webhook;
-// pub mod wechat;
+pub mod wechat;
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -259,4 +259,13 @@ registry! {
     webhook_configs => webhook::Webhook,
     slack_configs => slack::Slack,
     email_configs => email::Email,
+    pagerduty_configs => pagerduty::PagerDuty,
+    opsgenie_configs => opsgenie::Opsgenie,
+    telegram_configs => telegram::Telegram,
+    discord_configs => discord::Discord,
+    victorops_configs => victorops::VictorOps,
+    pushover_configs => pushover::Pushover,
+    webex_configs => webex::Webex,
+    wechat_configs => wechat::Wechat,
+    sns_configs => sns::Sns,
 }
