@@ -28,7 +28,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use alertmanager::Alertmanager;
-use recorder::{Recorded, Recorder};
+use recorder::{ProxyCert, Recorded, Recorder};
 use vigil_bin::VigilProcess;
 
 const PD_KEY: &str = "pdroutingkey0c9f1e";
@@ -38,15 +38,22 @@ const SNS_SECRET: &str = "snssecretkey3a9c6d";
 const VO_KEY: &str = "victoropskey71fd2e";
 const WX_TOKEN: &str = "webexbearer44e1b0";
 const WC_SECRET: &str = "wechatsecret9d0a3c";
-const SECRETS: [&str; 7] = [
-    PD_KEY, OG_KEY, TG_TOKEN, SNS_SECRET, VO_KEY, WX_TOKEN, WC_SECRET,
+const PD_V1_KEY: &str = "pdservicekey2e7b90";
+const PO_USER: &str = "pushoveruserkey6c1f";
+const PO_TOKEN: &str = "pushovertoken0a8d55";
+const SECRETS: [&str; 10] = [
+    PD_KEY, OG_KEY, TG_TOKEN, SNS_SECRET, VO_KEY, WX_TOKEN, WC_SECRET, PD_V1_KEY, PO_USER, PO_TOKEN,
 ];
+
+/// Receivers whose URL is fixed (Alertmanager 0.25 has no key for it):
+/// reached through the recorder as a TLS-ending proxy.
+const PROXIED: [&str; 2] = ["pushover", "pdv1"];
 
 /// The integrations compared, and how many requests one firing and one
 /// resolved notification make (Opsgenie updates message and description
 /// too; WeChat does not send resolved, and its token fetch is compared
 /// apart).
-const KINDS: [(&str, usize, usize); 8] = [
+const KINDS: [(&str, usize, usize); 10] = [
     ("pagerduty", 1, 1),
     ("opsgenie", 3, 1),
     ("telegram", 1, 1),
@@ -55,11 +62,32 @@ const KINDS: [(&str, usize, usize); 8] = [
     ("webex", 1, 1),
     ("wechat", 1, 0),
     ("sns", 1, 1),
+    ("pushover", 1, 1),
+    ("pdv1", 1, 1),
 ];
 
-/// One entry of `kind` whose URLs start with `p`.
-fn entry(kind: &str, p: &str) -> String {
+/// One entry of `kind` whose URLs start with `p`; `http` is the
+/// `http_config` of the proxied kinds.
+fn entry(kind: &str, p: &str, http: &str) -> String {
     match kind {
+        "pushover" => format!(
+            r#"    pushover_configs:
+      - user_key: {PO_USER}
+        token: {PO_TOKEN}
+        sound: siren
+        url_title: Runbook
+        retry: 30s
+        expire: 2h
+        http_config: {http}
+"#
+        ),
+        "pdv1" => format!(
+            r#"    pagerduty_configs:
+      - service_key: {PD_V1_KEY}
+        details: {{team: '{{{{ .CommonLabels.team }}}}'}}
+        http_config: {http}
+"#
+        ),
         "pagerduty" => format!(
             r#"    pagerduty_configs:
       - routing_key: {PD_KEY}
@@ -134,8 +162,9 @@ fn entry(kind: &str, p: &str) -> String {
 }
 
 /// The routing file, URLs under `base` (the recorder and `/am` or
-/// `/vigil`): receiver `<kind>-<group>` for each kind and group.
-fn routing(base: &str) -> String {
+/// `/vigil`): receiver `<kind>-<group>` for each kind and group. The
+/// proxied kinds go through `proxies[receiver]`, trusting `ca`.
+fn routing(base: &str, proxies: &BTreeMap<String, u16>, ca: &str) -> String {
     let mut routes = String::new();
     let mut receivers = String::from("  - name: blackhole\n");
     for (kind, _, _) in KINDS {
@@ -145,13 +174,19 @@ fn routing(base: &str) -> String {
                 "    - {{receiver: {name}, matchers: ['rx=\"{kind}\"', 'alertname=\"{group}\"']}}\n"
             ));
             receivers.push_str(&format!("  - name: {name}\n"));
-            receivers.push_str(&entry(kind, &format!("{base}/{name}")));
+            let http = match proxies.get(&name) {
+                Some(port) => format!(
+                    "{{proxy_url: 'http://127.0.0.1:{port}', tls_config: {{ca_file: '{ca}'}}}}"
+                ),
+                None => String::new(),
+            };
+            receivers.push_str(&entry(kind, &format!("{base}/{name}"), &http));
         }
     }
     // A PagerDuty receiver that always gets a 503: failures to log.
     routes.push_str("    - {receiver: failing, matchers: ['rx=\"failing\"']}\n");
     receivers.push_str("  - name: failing\n");
-    receivers.push_str(&entry("pagerduty", &format!("{base}/fail")));
+    receivers.push_str(&entry("pagerduty", &format!("{base}/fail"), ""));
     format!(
         "route:\n  receiver: blackhole\n  group_by: [alertname, rx]\n  group_wait: 2s\n  group_interval: 1s\n  repeat_interval: 4h\n  routes:\n{routes}receivers:\n{receivers}"
     )
@@ -297,14 +332,28 @@ fn count(rec: &[Recorded], prefix: &str) -> usize {
 async fn every_receiver_sends_what_alertmanager_sends() {
     vigil_common::install_crypto_provider();
     let rec = Recorder::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cert = ProxyCert::new(&["api.pushover.net", "events.pagerduty.com"]);
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &cert.pem).unwrap();
+    let ca = ca.display().to_string();
+    let mut proxies: BTreeMap<&str, BTreeMap<String, u16>> = BTreeMap::new();
+    for side in ["am", "vigil"] {
+        for kind in PROXIED {
+            for g in ["small", "big"] {
+                let name = format!("{kind}-{g}");
+                let port = rec.tls_proxy(&format!("/{side}/{name}"), &cert).await;
+                proxies.entry(side).or_default().insert(name, port);
+            }
+        }
+    }
     let am = Alertmanager::start_with(
-        &routing(&format!("{}/am", rec.base())),
+        &routing(&format!("{}/am", rec.base()), &proxies["am"], &ca),
         &["--web.external-url=http://am.example:9093"],
     )
     .await;
-    let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("data")).unwrap();
-    let routing_vigil = routing(&format!("{}/vigil", rec.base()));
+    let routing_vigil = routing(&format!("{}/vigil", rec.base()), &proxies["vigil"], &ca);
     let indented: String = routing_vigil
         .lines()
         .map(|l| format!("    {l}\n"))
@@ -400,11 +449,19 @@ async fn every_receiver_sends_what_alertmanager_sends() {
         ("victorops", "state_message"),
         ("webex", "message"),
         ("sns", "message"),
+        ("pushover", "title"),
+        ("pushover", "message"),
+        ("pagerduty", "description"),
     ] {
-        let line = format!(
-            "vigil_notifications_truncated_total{{integration=\"{kind}\",field=\"{field}\"}} 1"
+        let series = format!(
+            "vigil_notifications_truncated_total{{integration=\"{kind}\",field=\"{field}\"}} "
         );
-        assert!(metrics.contains(&line), "{line} not in metrics");
+        let n: f64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&series))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0);
+        assert!(n >= 1.0, "{series}not counted");
     }
 
     // Secrets: sent to the receivers, shown nowhere else.
@@ -480,6 +537,20 @@ fn check_truncated(kind: &str, reqs: &[Value]) {
         "victorops" => assert_eq!(chars(&body["state_message"]), 20480),
         "webex" => assert!(body["markdown"].as_str().unwrap().len() <= 7439),
         "sns" => assert_eq!(body["MessageAttributes.entry.2.Name"], "truncated"),
+        "pushover" => {
+            let q = &reqs[0]["query"];
+            let title = q
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p[0] == "title")
+                .unwrap();
+            assert_eq!(chars(&title[1]), 250, "{q}");
+        }
+        "pdv1" => {
+            assert_eq!(chars(&body["description"]), 1024, "{body}");
+            assert!(body["details"]["error"].as_str().unwrap().contains("512KB"));
+        }
         _ => {}
     }
 }

@@ -4,6 +4,11 @@
 //! `code: 0`, SNS's `PublishResponse`, `{}` otherwise), so neither
 //! Alertmanager nor vigil retries. A path with a `/fail` segment gets a
 //! 503. Included with `#[path]` by the tests that need it.
+//!
+//! For receivers whose URL is fixed (Pushover, PagerDuty's v1 API), it is
+//! also an HTTP proxy: [`Recorder::tls_proxy`] answers `CONNECT`, ends the
+//! TLS itself with a certificate the client is told to trust, and records
+//! what comes through under a prefix of the test's choosing.
 
 #![allow(dead_code)]
 
@@ -92,7 +97,97 @@ async fn record(
     ([("content-type", "application/json")], answer).into_response()
 }
 
+/// A certificate for the hosts a [`Recorder::tls_proxy`] stands in for,
+/// its own CA (the PEM written to `ca_file`).
+pub struct ProxyCert {
+    pub pem: String,
+    config: Arc<tokio_rustls::rustls::ServerConfig>,
+}
+
+impl ProxyCert {
+    pub fn new(hosts: &[&str]) -> ProxyCert {
+        vigil_common::install_crypto_provider();
+        let ck = rcgen::generate_simple_self_signed(
+            hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let key = tokio_rustls::rustls::pki_types::PrivateKeyDer::try_from(
+            ck.signing_key.serialize_der(),
+        )
+        .unwrap();
+        let config = tokio_rustls::rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![ck.cert.der().clone()], key)
+            .unwrap();
+        ProxyCert {
+            pem: ck.cert.pem(),
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// Reads a `CONNECT host:port HTTP/1.1` head and answers it.
+async fn connect_head(s: &mut tokio::net::TcpStream) -> Option<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if s.read(&mut b).await.ok()? == 0 || head.len() > 8192 {
+            return None;
+        }
+        head.push(b[0]);
+    }
+    if !head.starts_with(b"CONNECT ") {
+        return None;
+    }
+    s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        .await
+        .ok()
+}
+
 impl Recorder {
+    /// A proxy whose tunnelled requests are recorded with `prefix` before
+    /// their path; its port.
+    pub async fn tls_proxy(&self, prefix: &str, cert: &ProxyCert) -> u16 {
+        use tower::ServiceExt;
+        let app = Router::new().fallback(record).with_state(self.seen.clone());
+        let acceptor = tokio_rustls::TlsAcceptor::from(cert.config.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let prefix = prefix.to_string();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let (acceptor, app, prefix) = (acceptor.clone(), app.clone(), prefix.clone());
+                tokio::spawn(async move {
+                    if connect_head(&mut tcp).await.is_none() {
+                        return;
+                    }
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let svc = hyper::service::service_fn(
+                        move |mut req: hyper::Request<hyper::body::Incoming>| {
+                            let pq = req
+                                .uri()
+                                .path_and_query()
+                                .map(|p| p.as_str())
+                                .unwrap_or("/");
+                            *req.uri_mut() = format!("{prefix}{pq}").parse().unwrap();
+                            app.clone().oneshot(req.map(axum::body::Body::new))
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                        .await;
+                });
+            }
+        });
+        port
+    }
+
     pub async fn start() -> Recorder {
         let seen: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let app = Router::new().fallback(record).with_state(seen.clone());
