@@ -141,28 +141,113 @@ mod tests {
     use crate::route::parse_str;
     use chrono::TimeZone;
 
-    const SECRETS: [&str; 3] = ["hooktoken123", "slacktoken456", "smtppass789"];
+    /// One secret per place a secret can be: inline, in a `_file`, in a
+    /// global, in an `http_config`.
+    const SECRETS: [&str; 14] = [
+        "hooktoken123",
+        "slacktoken456",
+        "smtppass789",
+        "pdroutingkey01",
+        "pdservicekey02",
+        "opsgeniekey03",
+        "telegramtoken04",
+        "discordhook05",
+        "victoropskey06",
+        "pushoveruser07",
+        "pushovertoken08",
+        "webexbearer09",
+        "wechatsecret10",
+        "snssecret11",
+    ];
 
     /// Every integration kind pointed at a closed port, each carrying a
-    /// secret: renders, fails retryably, and no secret shows in `Debug`
-    /// output or in the failure's detail (the compliance check each
-    /// notifier gets).
+    /// secret (inline, in a file or in a global): renders, fails
+    /// retryably, and no secret shows in `Debug` output, in the failure's
+    /// detail or in the stored payload (the compliance check each notifier
+    /// gets).
     #[tokio::test]
     async fn failures_are_retryable_and_never_show_secrets() {
-        let text = format!(
-            "global:\n  smtp_smarthost: 127.0.0.1:1\n  smtp_from: v@example.org\n  smtp_require_tls: false\n  smtp_auth_username: u\n  smtp_auth_password: {}\n\
-route: {{receiver: all}}\n\
-receivers:\n  - name: all\n    webhook_configs: [{{url: 'http://127.0.0.1:1/hook?token={}'}}]\n    slack_configs: [{{api_url: 'http://127.0.0.1:1/services/{}'}}]\n    email_configs: [{{to: ops@example.org}}]\n",
-            SECRETS[2], SECRETS[0], SECRETS[1]
-        );
+        let dir = tempfile::tempdir().unwrap();
+        for (file, secret) in [
+            ("pd.key", SECRETS[3]),
+            ("og.key", SECRETS[5]),
+            ("tg.token", SECRETS[6]),
+            (
+                "discord.url",
+                &format!("http://127.0.0.1:1/api/webhooks/{}", SECRETS[7]),
+            ),
+            ("vo.key", SECRETS[8]),
+            ("po.user", SECRETS[9]),
+            ("po.token", SECRETS[10]),
+        ] {
+            std::fs::write(dir.path().join(file), format!("{secret}\n")).unwrap();
+        }
+        let closed = "http://127.0.0.1:1";
+        let proxy = format!("{{proxy_url: '{closed}'}}");
+        let text = [
+            "global:".to_string(),
+            "  smtp_smarthost: 127.0.0.1:1".into(),
+            "  smtp_from: v@example.org".into(),
+            "  smtp_require_tls: false".into(),
+            "  smtp_auth_username: u".into(),
+            format!("  smtp_auth_password: {}", SECRETS[2]),
+            "  opsgenie_api_key_file: og.key".into(),
+            format!("  opsgenie_api_url: {closed}/"),
+            format!("  wechat_api_secret: {}", SECRETS[12]),
+            "  wechat_api_corp_id: corp".into(),
+            format!("  wechat_api_url: {closed}/cgi-bin/"),
+            "route: {receiver: all}".into(),
+            "receivers:".into(),
+            "  - name: all".into(),
+            format!("    webhook_configs: [{{url: '{closed}/hook?token={}'}}]", SECRETS[0]),
+            format!("    slack_configs: [{{api_url: '{closed}/services/{}'}}]", SECRETS[1]),
+            "    email_configs: [{to: ops@example.org}]".into(),
+            format!(
+                "    pagerduty_configs: [{{routing_key_file: pd.key, url: '{closed}/v2/enqueue'}}, {{service_key: {}, http_config: {proxy}}}]",
+                SECRETS[4]
+            ),
+            "    opsgenie_configs: [{update_alerts: true}]".into(),
+            format!("    telegram_configs: [{{bot_token_file: tg.token, chat_id: 42, api_url: '{closed}'}}]"),
+            "    discord_configs: [{webhook_url_file: discord.url}]".into(),
+            format!("    victorops_configs: [{{api_key_file: vo.key, routing_key: ops, api_url: '{closed}/alert/'}}]"),
+            format!("    pushover_configs: [{{user_key_file: po.user, token_file: po.token, http_config: {proxy}}}]"),
+            format!(
+                "    webex_configs: [{{room_id: r, api_url: '{closed}/v1/messages', http_config: {{authorization: {{credentials: {}}}}}}}]",
+                SECRETS[11]
+            ),
+            "    wechat_configs: [{}]".into(),
+            format!(
+                "    sns_configs: [{{topic_arn: 'arn:aws:sns:eu-west-1:1:t', api_url: '{closed}/', sigv4: {{region: eu-west-1, access_key: AKID, secret_key: {}}}}}]",
+                SECRETS[13]
+            ),
+        ]
+        .join("\n");
         let loaded = parse_str("am.yml", &text, &|_| None).unwrap();
         let built = build_receiver(
             &loaded.config.receivers[0],
             &loaded.config.global,
-            Path::new("."),
+            dir.path(),
         )
         .unwrap();
-        assert_eq!(built.len(), 3);
+        let kinds: Vec<&str> = built.iter().map(|i| i.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "webhook",
+                "slack",
+                "email",
+                "pagerduty",
+                "pagerduty",
+                "opsgenie",
+                "telegram",
+                "discord",
+                "victorops",
+                "pushover",
+                "webex",
+                "wechat",
+                "sns"
+            ]
+        );
         let t = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
         let alerts = [Alert {
             labels: Labels::from_pairs([("alertname", "A")]),

@@ -55,6 +55,12 @@ pub trait Build: Integrate + Sized + 'static {
     /// The entry's `send_resolved` (its default is the kind's own).
     fn send_resolved(c: &Self::Config) -> bool;
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String>;
+    /// What the entry lacks once the `global:` defaults are applied
+    /// (Alertmanager checks this when loading the file); `None` when
+    /// nothing.
+    fn global_problem(_c: &Self::Config, _g: &GlobalConfig) -> Option<String> {
+        None
+    }
 }
 
 /// What building sees besides the entry.
@@ -248,6 +254,19 @@ macro_rules! registry {
                 }
             )*
             Ok(out)
+        }
+
+        /// What `r`'s entries lack once the `global:` defaults are applied,
+        /// as Alertmanager reports it when loading the file. Email and
+        /// Slack are checked with the routing file (`route/load.rs`).
+        pub fn global_problems(r: &Receiver, g: &GlobalConfig) -> Vec<String> {
+            let mut out = Vec::new();
+            $(
+                for c in &r.$field {
+                    out.extend(<$ty as Build>::global_problem(c, g));
+                }
+            )*
+            out
         }
 
         /// The kinds, as `<kind>_configs` keys.

@@ -22,6 +22,7 @@ use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
 use crate::notify::retry::Decision;
 use crate::notify::template::TemplateError;
+use crate::route::config::GlobalConfig;
 use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
@@ -121,6 +122,13 @@ impl Build for Opsgenie {
 
     fn send_resolved(c: &Self::Config) -> bool {
         c.send_resolved
+    }
+
+    fn global_problem(c: &Self::Config, g: &GlobalConfig) -> Option<String> {
+        let own = c.api_key.is_some() || c.api_key_file.is_some();
+        let global = g.opsgenie_api_key.is_some() || g.opsgenie_api_key_file.is_some();
+        (!own && !global)
+            .then(|| "no global OpsGenie API Key set either inline or in a file".to_string())
     }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {

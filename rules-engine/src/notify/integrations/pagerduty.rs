@@ -351,3 +351,50 @@ fn insert_nonempty(v: &mut Value, key: &str, s: String) {
         v[key] = Value::String(s);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::route::parse_str;
+    use std::path::Path;
+
+    fn built(entry: &str) -> PagerDuty {
+        let text = format!(
+            "route: {{receiver: r}}\nreceivers:\n  - name: r\n    pagerduty_configs: [{entry}]\n"
+        );
+        let loaded = parse_str("am.yml", &text, &|_| None).unwrap();
+        let cx = BuildContext {
+            global: &loaded.config.global,
+            base_dir: Path::new("."),
+        };
+        PagerDuty::build(&loaded.config.receivers[0].pagerduty_configs[0], &cx).unwrap()
+    }
+
+    /// v1 retries 403 (its rate limit), v2 retries 429; both retry 5xx and
+    /// wait at least `Retry-After`.
+    #[test]
+    fn retry_codes_per_api() {
+        let now = Utc::now();
+        let answer = |status, ra: Option<&str>| Answer {
+            status,
+            retry_after: ra.map(String::from),
+            body: String::new(),
+        };
+        let v1 = built("{service_key: k}");
+        let v2 = built("{routing_key: k}");
+        assert_eq!(v1.url.expose(), V1_URL);
+        assert_eq!(v2.url.expose(), "https://events.pagerduty.com/v2/enqueue");
+        assert!(v1.classify(&answer(403, None), now).retryable());
+        assert!(!v2.classify(&answer(403, None), now).retryable());
+        assert!(!v1.classify(&answer(400, None), now).retryable());
+        assert_eq!(
+            v2.classify(&answer(429, Some("30")), now),
+            Decision::Retry {
+                reason: "rate_limited",
+                not_before: Some(std::time::Duration::from_secs(30))
+            }
+        );
+        assert!(v2.classify(&answer(502, None), now).retryable());
+        assert_eq!(v2.classify(&answer(202, None), now), Decision::Delivered);
+    }
+}

@@ -19,6 +19,7 @@ use super::common::{
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::template::TemplateError;
+use crate::route::config::GlobalConfig;
 use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
@@ -102,6 +103,12 @@ impl Build for VictorOps {
 
     fn send_resolved(c: &Self::Config) -> bool {
         c.send_resolved
+    }
+
+    fn global_problem(c: &Self::Config, g: &GlobalConfig) -> Option<String> {
+        let own = c.api_key.is_some() || c.api_key_file.is_some();
+        let global = g.victorops_api_key.is_some() || g.victorops_api_key_file.is_some();
+        (!own && !global).then(|| "no global VictorOps API Key set".to_string())
     }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {

@@ -20,6 +20,7 @@ use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::integration::Delivery;
 use crate::notify::retry::{Decision, from_network_error};
 use crate::notify::template::TemplateError;
+use crate::route::config::GlobalConfig;
 use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
@@ -80,6 +81,16 @@ impl Build for Wechat {
 
     fn send_resolved(c: &WechatConfig) -> bool {
         c.send_resolved
+    }
+
+    fn global_problem(c: &WechatConfig, g: &GlobalConfig) -> Option<String> {
+        if c.api_secret.is_none() && g.wechat_api_secret.is_none() {
+            return Some("no global Wechat ApiSecret set".into());
+        }
+        if c.corp_id.is_none() && g.wechat_api_corp_id.is_none() {
+            return Some("no global Wechat CorpID set".into());
+        }
+        None
     }
 
     fn build(c: &WechatConfig, cx: &BuildContext<'_>) -> Result<Self, String> {
