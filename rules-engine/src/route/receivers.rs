@@ -19,8 +19,9 @@ pub use crate::notify::integrations::Receiver;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
-    /// Alertmanager's default: email tells of resolution.
-    #[serde(default = "yes")]
+    /// Alertmanager 0.25's default (`DefaultEmailConfig`): email does not
+    /// tell of resolution unless asked to.
+    #[serde(default)]
     pub send_resolved: bool,
     /// Comma-separated addresses; required.
     pub to: Option<String>,
