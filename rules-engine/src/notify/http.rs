@@ -110,10 +110,18 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl HttpClient {
     pub fn build(cfg: &HttpConfig) -> Result<HttpClient, HttpSendError> {
+        Self::build_with_timeout(cfg, REQUEST_TIMEOUT)
+    }
+
+    /// [`build`](Self::build) with requests bounded by `timeout`.
+    pub fn build_with_timeout(
+        cfg: &HttpConfig,
+        timeout: Duration,
+    ) -> Result<HttpClient, HttpSendError> {
         vigil_common::install_crypto_provider();
         let cerr = |e: &dyn std::fmt::Display| HttpSendError::Config(e.to_string());
         let mut b = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(timeout)
             .redirect(if cfg.follow_redirects {
                 reqwest::redirect::Policy::limited(10)
             } else {

@@ -217,6 +217,41 @@ pub fn classify(a: &Answer, retry_codes: &[u16], now: DateTime<Utc>) -> Decision
     }
 }
 
+/// Go's duration syntax: numbers (fractions allowed) with units ns, us,
+/// µs, ms, s, m, h; `0` alone is allowed.
+pub fn parse_go_duration(s: &str) -> Option<f64> {
+    if s == "0" {
+        return Some(0.0);
+    }
+    let mut rest = s.strip_prefix('+').unwrap_or(s);
+    if rest.is_empty() || rest.starts_with('-') {
+        return None;
+    }
+    let mut total = 0.0;
+    while !rest.is_empty() {
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..n].parse().ok()?;
+        rest = &rest[n..];
+        let u = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..u] {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += value * scale;
+        rest = &rest[u..];
+    }
+    Some(total)
+}
+
 /// Go's `strings.Split` on `sep` of the trimmed `s`, empty parts dropped
 /// (Opsgenie's tags and actions).
 pub fn safe_split(s: &str, sep: char) -> Vec<String> {
@@ -230,6 +265,16 @@ pub fn safe_split(s: &str, sep: char) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("1m"), Some(60.0));
+        assert_eq!(parse_go_duration("1h30m"), Some(5400.0));
+        assert_eq!(parse_go_duration("1.5h"), Some(5400.0));
+        assert_eq!(parse_go_duration("0"), Some(0.0));
+        assert_eq!(parse_go_duration("10"), None);
+        assert_eq!(parse_go_duration("5d"), None);
+    }
 
     #[test]
     fn truncation_follows_alertmanager() {

@@ -18,6 +18,10 @@
 pub mod common;
 pub mod discord;
 pub mod email;
+pub mod incidentio;
+pub mod mattermost;
+pub mod msteams;
+pub mod msteamsv2;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod pushover;
@@ -287,4 +291,8 @@ registry! {
     webex_configs => webex::Webex,
     wechat_configs => wechat::Wechat,
     sns_configs => sns::Sns,
+    msteams_configs => msteams::MsTeams,
+    msteamsv2_configs => msteamsv2::MsTeamsV2,
+    mattermost_configs => mattermost::Mattermost,
+    incidentio_configs => incidentio::Incidentio,
 }

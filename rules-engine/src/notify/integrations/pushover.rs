@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
-use super::common::{Check, Checked, at_most_one, client, secret};
+use super::common::{Check, Checked, at_most_one, client, parse_go_duration, secret};
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::template::TemplateError;
@@ -73,41 +73,6 @@ fn go_duration<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     parse_go_duration(&s)
         .map(|secs| secs as u64)
         .ok_or_else(|| serde::de::Error::custom(format!("time: invalid duration {s:?}")))
-}
-
-/// Go's duration syntax: numbers (fractions allowed) with units ns, us,
-/// µs, ms, s, m, h; `0` alone is allowed.
-pub fn parse_go_duration(s: &str) -> Option<f64> {
-    if s == "0" {
-        return Some(0.0);
-    }
-    let mut rest = s.strip_prefix('+').unwrap_or(s);
-    if rest.is_empty() || rest.starts_with('-') {
-        return None;
-    }
-    let mut total = 0.0;
-    while !rest.is_empty() {
-        let n = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let value: f64 = rest[..n].parse().ok()?;
-        rest = &rest[n..];
-        let u = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..u] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += value * scale;
-        rest = &rest[u..];
-    }
-    Some(total)
 }
 
 impl Check for PushoverConfig {
@@ -234,20 +199,5 @@ impl HttpIntegration for Pushover {
             headers: vec![("Content-Type", Secret::new("text/plain"))],
             body: Vec::new(),
         }])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_go_duration;
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(parse_go_duration("1m"), Some(60.0));
-        assert_eq!(parse_go_duration("1h30m"), Some(5400.0));
-        assert_eq!(parse_go_duration("1.5h"), Some(5400.0));
-        assert_eq!(parse_go_duration("0"), Some(0.0));
-        assert_eq!(parse_go_duration("10"), None);
-        assert_eq!(parse_go_duration("5d"), None);
     }
 }

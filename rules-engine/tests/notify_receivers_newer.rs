@@ -1,0 +1,218 @@
+//! The integrations Alertmanager added after 0.25 (Debian's, so there is
+//! none to compare with): each renders a notification and delivers it to
+//! a local recorder, and the request must have the documented shape —
+//! Teams' MessageCard and Adaptive Card, Mattermost's post with
+//! attachments and priority rules, incident.io's webhook message with its
+//! token — firing and resolved, with the limits applied.
+
+#[path = "support/recorder.rs"]
+mod recorder;
+
+use chrono::{Duration, Utc};
+use serde_json::Value;
+
+use recorder::{Recorded, Recorder};
+use vigil::model::Labels;
+use vigil::notify::Alert;
+use vigil::notify::integration::{Notice, build_receiver};
+use vigil::notify::template::Templates;
+use vigil::route::parse_str;
+
+const TOKEN: &str = "incidentiotoken7d2a";
+
+fn config(base: &str) -> String {
+    format!(
+        r#"route: {{receiver: r}}
+receivers:
+  - name: r
+    msteams_configs:
+      - webhook_url: {base}/teams/v1
+    msteamsv2_configs:
+      - webhook_url: {base}/teams/v2
+        title: 'Alert {{{{ .GroupLabels.alertname }}}}'
+    mattermost_configs:
+      - webhook_url: {base}/mm
+        channel: ops
+        username: '{{{{ .CommonLabels.team }}}}-bot'
+        text: '{{{{ .CommonAnnotations.long }}}}'
+        priority: {{priority: URGENT, requested_ack: true, persistent_notifications: true}}
+        props: {{card: '**{{{{ .Status }}}}**'}}
+        attachments:
+          - title: '{{{{ .GroupLabels.alertname }}}}'
+            color: danger
+            fields: [{{title: team, value: '{{{{ .CommonLabels.team }}}}', short: true}}]
+      - webhook_url: {base}/mm2
+        priority: {{priority: loud, requested_ack: true, persistent_notifications: true}}
+    incidentio_configs:
+      - url: {base}/incidentio
+        alert_source_token: {TOKEN}
+        max_alerts: 1
+        timeout: 10s
+"#
+    )
+}
+
+fn alerts(resolved: bool) -> Vec<Alert> {
+    let now = Utc::now();
+    ["a", "b"]
+        .iter()
+        .map(|i| Alert {
+            labels: Labels::from_pairs([("alertname", "Disk"), ("instance", i), ("team", "ops")]),
+            annotations: Labels::from_pairs([("long", "x".repeat(20_000).as_str())]),
+            starts_at: now - Duration::minutes(5),
+            ends_at: resolved.then(|| now - Duration::seconds(1)),
+            generator_url: "http://prom.example/graph".into(),
+        })
+        .collect()
+}
+
+async fn deliver(rec: &Recorder, resolved: bool) -> Vec<Recorded> {
+    let loaded = parse_str("am.yml", &config(&rec.base()), &|_| None).unwrap();
+    let built = build_receiver(
+        &loaded.config.receivers[0],
+        &loaded.config.global,
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    let alerts = alerts(resolved);
+    let group = Labels::from_pairs([("alertname", "Disk")]);
+    let notice = Notice {
+        group_key: "{}:{alertname=\"Disk\"}",
+        group_labels: &group,
+        alerts: &alerts,
+        external_url: "http://vigil.example",
+        now: Utc::now(),
+    };
+    let before = rec.seen.lock().unwrap().len();
+    let templates = Templates::defaults();
+    for i in &built {
+        assert!(i.send_resolved, "{}: send_resolved defaults to true", i.key);
+        let r = i.render(&templates, &notice).unwrap();
+        let d = i.deliver(&r.payload, Utc::now()).await;
+        assert_eq!(d.decision, vigil::notify::Decision::Delivered, "{}", i.key);
+    }
+    rec.seen.lock().unwrap()[before..].to_vec()
+}
+
+fn body(reqs: &[Recorded], path: &str) -> (Recorded, Value) {
+    let r = reqs
+        .iter()
+        .find(|r| r.path == path)
+        .unwrap_or_else(|| panic!("nothing at {path}"))
+        .clone();
+    assert_eq!(r.method, "POST", "{path}");
+    assert_eq!(r.headers["content-type"], "application/json", "{path}");
+    let v = serde_json::from_slice(&r.body).unwrap();
+    (r, v)
+}
+
+#[tokio::test]
+async fn newer_integrations_send_the_documented_shapes() {
+    vigil_common::install_crypto_provider();
+    let rec = Recorder::start().await;
+    let firing = deliver(&rec, false).await;
+
+    let (_, v1) = body(&firing, "/teams/v1");
+    assert_eq!(v1["@context"], "http://schema.org/extensions");
+    assert_eq!(v1["type"], "MessageCard");
+    assert_eq!(v1["themeColor"], "8C1A1A");
+    assert_eq!(v1["title"], "[FIRING:2] Disk (ops)");
+    assert_eq!(v1["summary"], v1["title"]);
+    let text = v1["text"].as_str().unwrap();
+    assert!(text.contains("# Alerts Firing:"), "{text}");
+    assert!(text.contains("  - instance = a\n"), "{text}");
+
+    let (_, v2) = body(&firing, "/teams/v2");
+    assert_eq!(v2["type"], "message");
+    let att = &v2["attachments"][0];
+    assert_eq!(
+        att["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    assert!(att["contentUrl"].is_null());
+    let card = &att["content"];
+    assert_eq!(card["type"], "AdaptiveCard");
+    assert_eq!(card["version"], "1.2");
+    assert_eq!(card["msteams"]["width"], "full");
+    assert_eq!(card["body"][0]["text"], "Alert Disk");
+    assert_eq!(card["body"][0]["color"], "Attention");
+    assert_eq!(card["body"][0]["style"], "heading");
+    assert_eq!(card["body"][1]["wrap"], true);
+    assert!(card["body"][1].get("color").is_none());
+
+    let (_, mm) = body(&firing, "/mm");
+    assert_eq!(mm["channel"], "ops");
+    assert_eq!(mm["username"], "ops-bot");
+    assert_eq!(mm["text"].as_str().unwrap().chars().count(), 16383);
+    assert!(mm["text"].as_str().unwrap().ends_with('…'));
+    assert_eq!(
+        mm["priority"],
+        serde_json::json!({"priority": "urgent", "requested_ack": true, "persistent_notifications": true})
+    );
+    assert_eq!(mm["props"]["card"], "**firing**");
+    assert_eq!(mm["attachments"][0]["title"], "Disk");
+    assert_eq!(
+        mm["attachments"][0]["fields"][0],
+        serde_json::json!({"title": "team", "value": "ops", "short": true})
+    );
+    let (_, mm2) = body(&firing, "/mm2");
+    // An unknown priority is standard, which asks nothing more.
+    assert_eq!(mm2["priority"], serde_json::json!({"priority": "standard"}));
+    assert!(mm2["text"].as_str().unwrap().contains("# Alerts Firing:"));
+
+    let (r, io) = body(&firing, "/incidentio");
+    assert_eq!(r.headers["authorization"], format!("Bearer {TOKEN}"));
+    assert_eq!(io["version"], "1");
+    assert_eq!(io["groupKey"], "{}:{alertname=\"Disk\"}");
+    assert_eq!(io["truncatedAlerts"], 1);
+    assert_eq!(io["alerts"].as_array().unwrap().len(), 1);
+    assert_eq!(io["status"], "firing");
+    assert_eq!(io["receiver"], "r");
+
+    let resolved = deliver(&rec, true).await;
+    assert_eq!(body(&resolved, "/teams/v1").1["themeColor"], "2DC72D");
+    let (_, v2) = body(&resolved, "/teams/v2");
+    assert_eq!(v2["attachments"][0]["content"]["body"][0]["color"], "Good");
+    assert_eq!(body(&resolved, "/incidentio").1["status"], "resolved");
+}
+
+/// Their entries are checked as Alertmanager 0.30 checks them.
+#[test]
+fn newer_entries_are_checked() {
+    for (entry, problem) in [
+        (
+            "msteams_configs: [{title: t}]",
+            "one of webhook_url or webhook_url_file must be configured",
+        ),
+        (
+            "msteamsv2_configs: [{webhook_url: 'http://a', webhook_url_file: f}]",
+            "at most one of webhook_url & webhook_url_file",
+        ),
+        (
+            "mattermost_configs: [{webhook_url: 'http://a', attachments: [{fields: [{value: v}]}]}]",
+            "missing title in Mattermost field configuration",
+        ),
+        (
+            "incidentio_configs: [{alert_source_token: t}]",
+            "one of url or url_file must be configured",
+        ),
+        (
+            "incidentio_configs: [{url: 'http://a', http_config: {}}]",
+            "at least one of alert_source_token, alert_source_token_file or http_config.authorization",
+        ),
+        (
+            "incidentio_configs: [{url: 'http://a', alert_source_token: t, http_config: {authorization: {credentials: c}}}]",
+            "cannot specify alert_source_token",
+        ),
+        (
+            "msteams_configs: [{webhook_url: 'http://a', colour: red}]",
+            "unknown field `colour`",
+        ),
+    ] {
+        let text = format!("route: {{receiver: r}}\nreceivers:\n  - name: r\n    {entry}\n");
+        let e = parse_str("am.yml", &text, &|_| None)
+            .expect_err(entry)
+            .to_string();
+        assert!(e.contains(problem), "{entry}: {e}");
+    }
+}
