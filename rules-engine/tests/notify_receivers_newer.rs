@@ -19,6 +19,7 @@ use vigil::notify::template::Templates;
 use vigil::route::parse_str;
 
 const TOKEN: &str = "incidentiotoken7d2a";
+const RC_TOKEN: &str = "rocketchattoken3b8e";
 
 fn config(base: &str) -> String {
     format!(
@@ -43,6 +44,14 @@ receivers:
             fields: [{{title: team, value: '{{{{ .CommonLabels.team }}}}', short: true}}]
       - webhook_url: {base}/mm2
         priority: {{priority: loud, requested_ack: true, persistent_notifications: true}}
+    rocketchat_configs:
+      - api_url: {base}/rc
+        token: {RC_TOKEN}
+        token_id: rcuser1
+        channel: '#ops'
+        fields: [{{title: team, value: '{{{{ .CommonLabels.team }}}}'}}, {{title: n, value: '{{{{ len .Alerts }}}}', short: false}}]
+        short_fields: true
+        actions: [{{text: Runbook, url: 'http://runbook.example/{{{{ .GroupLabels.alertname }}}}'}}]
     incidentio_configs:
       - url: {base}/incidentio
         alert_source_token: {TOKEN}
@@ -86,7 +95,10 @@ async fn deliver(rec: &Recorder, resolved: bool) -> Vec<Recorded> {
     let before = rec.seen.lock().unwrap().len();
     let templates = Templates::defaults();
     for i in &built {
-        assert!(i.send_resolved, "{}: send_resolved defaults to true", i.key);
+        // Rocket.Chat, as in Alertmanager, does not tell of resolution
+        // unless asked to.
+        let want = i.kind.as_str() != "rocketchat";
+        assert_eq!(i.send_resolved, want, "{}: send_resolved default", i.key);
         let r = i.render(&templates, &notice).unwrap();
         let d = i.deliver(&r.payload, Utc::now()).await;
         assert_eq!(d.decision, vigil::notify::Decision::Delivered, "{}", i.key);
@@ -169,7 +181,35 @@ async fn newer_integrations_send_the_documented_shapes() {
     assert_eq!(io["status"], "firing");
     assert_eq!(io["receiver"], "r");
 
+    let (r, rc) = body(&firing, "/rc/api/v1/chat.postMessage");
+    assert_eq!(r.headers["x-auth-token"], RC_TOKEN);
+    assert_eq!(r.headers["x-user-id"], "rcuser1");
+    assert_eq!(rc["channel"], "#ops");
+    let att = &rc["attachments"][0];
+    assert_eq!(att["title"], "[FIRING:2] Disk (ops)");
+    assert_eq!(
+        att["title_link"],
+        "http://vigil.example/#/alerts?receiver=r"
+    );
+    assert_eq!(att["color"], "red");
+    assert_eq!(
+        att["fields"],
+        serde_json::json!([{"short": true, "title": "team", "value": "ops"}, {"short": false, "title": "n", "value": "2"}])
+    );
+    assert_eq!(
+        att["actions"],
+        serde_json::json!([{"type": "button", "text": "Runbook", "url": "http://runbook.example/Disk", "is_webview": false, "msg_in_chat_window": false}])
+    );
+    assert!(
+        rc.get("emoji").is_none() && rc.get("avatar").is_none(),
+        "{rc}"
+    );
+
     let resolved = deliver(&rec, true).await;
+    assert_eq!(
+        body(&resolved, "/rc/api/v1/chat.postMessage").1["attachments"][0]["color"],
+        "green"
+    );
     assert_eq!(body(&resolved, "/teams/v1").1["themeColor"], "2DC72D");
     let (_, v2) = body(&resolved, "/teams/v2");
     assert_eq!(v2["attachments"][0]["content"]["body"][0]["color"], "Good");

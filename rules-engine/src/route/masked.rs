@@ -17,7 +17,7 @@ pub const MASK: &str = "<secret>";
 
 /// The keys whose values are secrets (vigil's `Secret` fields). URLs of
 /// webhooks and Slack carry their own credentials, so they are secrets.
-const SECRET_KEYS: [&str; 22] = [
+const SECRET_KEYS: [&str; 24] = [
     "smtp_auth_password",
     "smtp_auth_secret",
     "slack_api_url",
@@ -33,7 +33,8 @@ const SECRET_KEYS: [&str; 22] = [
     "credentials",
     "api_key",
     // The other integrations' (PagerDuty, Telegram, SNS, Pushover,
-    // WeChat, Discord) keys, tokens and webhook URLs.
+    // WeChat, Discord, Teams, Mattermost, Rocket.Chat, incident.io) keys,
+    // tokens and webhook URLs.
     "routing_key",
     "service_key",
     "bot_token",
@@ -42,6 +43,8 @@ const SECRET_KEYS: [&str; 22] = [
     "user_key",
     "api_secret",
     "webhook_url",
+    "token_id",
+    "alert_source_token",
 ];
 
 /// Secrets that are URLs: shown as a URL, so that a reader that parses the

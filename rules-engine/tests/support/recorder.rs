@@ -82,6 +82,8 @@ async fn record(
             .to_string()
     } else if path.ends_with("/gettoken") {
         r#"{"access_token":"wx-access","expires_in":7200}"#.to_string()
+    } else if path.ends_with("/chat.postMessage") {
+        r#"{"success":true}"#.to_string()
     } else if path.ends_with("/message/send") {
         r#"{"code":0,"error":""}"#.to_string()
     } else if headers.get("content-type").is_some_and(|v| {

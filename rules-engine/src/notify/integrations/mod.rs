@@ -25,6 +25,7 @@ pub mod msteamsv2;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod pushover;
+pub mod rocketchat;
 pub mod slack;
 pub mod sns;
 pub mod telegram;
@@ -295,4 +296,5 @@ registry! {
     msteamsv2_configs => msteamsv2::MsTeamsV2,
     mattermost_configs => mattermost::Mattermost,
     incidentio_configs => incidentio::Incidentio,
+    rocketchat_configs => rocketchat::Rocketchat,
 }
