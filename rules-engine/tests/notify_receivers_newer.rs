@@ -3,7 +3,9 @@
 //! a local recorder, and the request must have the documented shape —
 //! Teams' MessageCard and Adaptive Card, Mattermost's post with
 //! attachments and priority rules, incident.io's webhook message with its
-//! token — firing and resolved, with the limits applied.
+//! token, Rocket.Chat's post — firing and resolved, with the limits
+//! applied; and Jira's search, create, update and transitions against a
+//! stand-in Jira.
 
 #[path = "support/recorder.rs"]
 mod recorder;
@@ -255,4 +257,191 @@ fn newer_entries_are_checked() {
             .to_string();
         assert!(e.contains(problem), "{entry}: {e}");
     }
+}
+
+/// A Jira standing in for the real one: one issue at most, whose status
+/// category the test sets; every request recorded.
+#[derive(Clone, Default)]
+struct FakeJira {
+    /// `(key, status category)` of the group's issue.
+    issue: std::sync::Arc<std::sync::Mutex<Option<(String, String)>>>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String, Value)>>>,
+}
+
+async fn fake_jira(
+    axum::extract::State(j): axum::extract::State<FakeJira>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    body: axum::body::Bytes,
+) -> axum::Json<Value> {
+    let path = uri.path().to_string();
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    j.seen
+        .lock()
+        .unwrap()
+        .push((method.to_string(), path.clone(), v));
+    let issue = j.issue.lock().unwrap().clone();
+    axum::Json(match (method.as_str(), path.as_str()) {
+        ("POST", p) if p.ends_with("/search") => match issue {
+            Some((key, cat)) => {
+                serde_json::json!({"issues": [{"key": key, "fields": {"status": {"name": "x", "statusCategory": {"key": cat}}}}]})
+            }
+            None => serde_json::json!({"issues": []}),
+        },
+        ("POST", p) if p.ends_with("/issue") => {
+            *j.issue.lock().unwrap() = Some(("OPS-1".into(), "new".into()));
+            serde_json::json!({"key": "OPS-1"})
+        }
+        ("GET", p) if p.ends_with("/transitions") => {
+            serde_json::json!({"transitions": [{"id": "11", "name": "Reopen"}, {"id": "31", "name": "Done"}]})
+        }
+        _ => Value::Null,
+    })
+}
+
+/// Create, update, resolve, reopen: the requests Alertmanager's Jira
+/// integration makes at each step.
+#[tokio::test]
+async fn jira_creates_updates_and_moves_the_groups_issue() {
+    vigil_common::install_crypto_provider();
+    let j = FakeJira::default();
+    let app = axum::Router::new()
+        .fallback(fake_jira)
+        .with_state(j.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let text = format!(
+        r#"route: {{receiver: r}}
+receivers:
+  - name: r
+    jira_configs:
+      - api_url: http://127.0.0.1:{port}/rest/api/2
+        project: OPS
+        issue_type: Bug
+        summary: {{template: '{{{{ .GroupLabels.alertname }}}} is {{{{ .Status }}}}', enable_update: false}}
+        labels: ['team-{{{{ .CommonLabels.team }}}}']
+        reopen_transition: Reopen
+        resolve_transition: Done
+        wont_fix_resolution: "Won't Fix"
+        reopen_duration: 1h
+        fields: {{customfield_10001: '{{{{ .CommonLabels.team }}}}', customfield_10002: {{value: 'x-{{{{ .Status }}}}'}}}}
+"#
+    );
+    let loaded = parse_str("am.yml", &text, &|_| None).unwrap();
+    let built = build_receiver(
+        &loaded.config.receivers[0],
+        &loaded.config.global,
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    let jira = &built[0];
+    let group = Labels::from_pairs([("alertname", "Disk")]);
+    let send = |resolved: bool| {
+        let alerts: Vec<Alert> = alerts(resolved)
+            .into_iter()
+            .map(|mut a| {
+                a.labels = Labels::from_pairs([
+                    ("alertname", "Disk"),
+                    ("severity", "warning"),
+                    ("team", "ops"),
+                ]);
+                a
+            })
+            .take(1)
+            .collect();
+        let notice_alerts = alerts.clone();
+        let group = group.clone();
+        async move {
+            let notice = Notice {
+                group_key: "{}:{alertname=\"Disk\"}",
+                group_labels: &group,
+                alerts: &notice_alerts,
+                external_url: "http://vigil.example",
+                now: Utc::now(),
+            };
+            let r = jira.render(&Templates::defaults(), &notice).unwrap();
+            jira.deliver(&r.payload, Utc::now()).await
+        }
+    };
+    let take = |j: &FakeJira| std::mem::take(&mut *j.seen.lock().unwrap());
+    let steps = |seen: &[(String, String, Value)]| -> Vec<String> {
+        seen.iter().map(|(m, p, _)| format!("{m} {p}")).collect()
+    };
+    let delivered = vigil::notify::Decision::Delivered;
+
+    // Firing, no issue yet: search, then create.
+    assert_eq!(send(false).await.decision, delivered);
+    let seen = take(&j);
+    assert_eq!(
+        steps(&seen),
+        ["POST /rest/api/2/search", "POST /rest/api/2/issue"]
+    );
+    let label = format!(
+        "ALERT{{{}}}",
+        vigil::notify::integrations::common::sha256_hex(b"{}:{alertname=\"Disk\"}")
+    );
+    assert_eq!(
+        seen[0].2["jql"],
+        format!(
+            "resolution != \"Won't Fix\" and (resolutiondate is EMPTY OR resolutiondate >= -60m) and project=\"OPS\" and labels=\"{label}\" order by status ASC,resolutiondate DESC"
+        )
+    );
+    assert_eq!(seen[0].2["maxResults"], 2);
+    let f = &seen[1].2["fields"];
+    assert_eq!(f["summary"], "Disk is firing");
+    assert_eq!(f["project"]["key"], "OPS");
+    assert_eq!(f["issuetype"]["name"], "Bug");
+    assert_eq!(f["priority"]["name"], "Medium");
+    assert_eq!(f["labels"], serde_json::json!([label, "team-ops"]));
+    assert_eq!(f["customfield_10001"], "ops");
+    assert_eq!(f["customfield_10002"]["value"], "x-firing");
+    assert!(
+        f["description"]
+            .as_str()
+            .unwrap()
+            .contains("# Alerts Firing:")
+    );
+
+    // Firing again, issue open: update without the summary, no move.
+    assert_eq!(send(false).await.decision, delivered);
+    let seen = take(&j);
+    assert_eq!(
+        steps(&seen),
+        ["POST /rest/api/2/search", "PUT /rest/api/2/issue/OPS-1"]
+    );
+    assert!(seen[1].2["fields"].get("summary").is_none());
+    assert!(seen[1].2["fields"].get("description").is_some());
+
+    // Resolved, issue open: update, then the resolve transition.
+    assert_eq!(send(true).await.decision, delivered);
+    let seen = take(&j);
+    assert_eq!(
+        steps(&seen),
+        [
+            "POST /rest/api/2/search",
+            "PUT /rest/api/2/issue/OPS-1",
+            "GET /rest/api/2/issue/OPS-1/transitions",
+            "POST /rest/api/2/issue/OPS-1/transitions"
+        ]
+    );
+    assert!(
+        seen[0].2["jql"]
+            .as_str()
+            .unwrap()
+            .contains("statusCategory != Done")
+    );
+    assert_eq!(seen[3].2, serde_json::json!({"transition": {"id": "31"}}));
+
+    // Firing again, issue done: reopened.
+    *j.issue.lock().unwrap() = Some(("OPS-1".into(), "done".into()));
+    assert_eq!(send(false).await.decision, delivered);
+    let seen = take(&j);
+    assert_eq!(seen.len(), 4, "{:?}", steps(&seen));
+    assert_eq!(seen[3].2, serde_json::json!({"transition": {"id": "11"}}));
+
+    // Resolved with no issue: nothing but the search.
+    *j.issue.lock().unwrap() = None;
+    assert_eq!(send(true).await.decision, delivered);
+    assert_eq!(steps(&take(&j)), ["POST /rest/api/2/search"]);
 }

@@ -19,6 +19,7 @@ pub mod common;
 pub mod discord;
 pub mod email;
 pub mod incidentio;
+pub mod jira;
 pub mod mattermost;
 pub mod msteams;
 pub mod msteamsv2;
@@ -297,4 +298,5 @@ registry! {
     mattermost_configs => mattermost::Mattermost,
     incidentio_configs => incidentio::Incidentio,
     rocketchat_configs => rocketchat::Rocketchat,
+    jira_configs => jira::Jira,
 }
