@@ -9,6 +9,8 @@
 
 #[path = "support/recorder.rs"]
 mod recorder;
+#[path = "support/vigil_bin.rs"]
+mod vigil_bin;
 
 use chrono::{Duration, Utc};
 use serde_json::Value;
@@ -444,4 +446,98 @@ receivers:
     *j.issue.lock().unwrap() = None;
     assert_eq!(send(true).await.decision, delivered);
     assert_eq!(steps(&take(&j)), ["POST /rest/api/2/search"]);
+}
+
+/// Through a running `vigil`: an alert routed to every newer integration
+/// reaches each of them (Jira's issue is created), and their tokens show
+/// in no log line, metric or API answer.
+#[tokio::test]
+async fn newer_integrations_deliver_through_a_running_vigil() {
+    vigil_common::install_crypto_provider();
+    let rec = Recorder::start().await;
+    let j = FakeJira::default();
+    let app = axum::Router::new()
+        .fallback(fake_jira)
+        .with_state(j.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let jira_port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let routing = format!(
+        "{}    jira_configs:\n      - {{api_url: 'http://127.0.0.1:{jira_port}/rest/api/2', project: OPS, issue_type: Bug}}\n",
+        config(&rec.base()).replace(
+            "route: {receiver: r}",
+            "route: {receiver: r, group_wait: 0s}"
+        )
+    );
+    let indented: String = routing.lines().map(|l| format!("    {l}\n")).collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let path = dir.path().join("vigil.yml");
+    std::fs::write(
+        &path,
+        format!("storage:\n  path: data\nalerting:\n  alertmanager_config:\n{indented}"),
+    )
+    .unwrap();
+    let v = vigil_bin::VigilProcess::start(&path);
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v2/alerts", v.base))
+        .json(&serde_json::json!([{"labels": {"alertname": "Disk", "team": "ops"}, "annotations": {"long": "x"}}]))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let paths = [
+        "/teams/v1",
+        "/teams/v2",
+        "/mm",
+        "/mm2",
+        "/rc/api/v1/chat.postMessage",
+        "/incidentio",
+    ];
+    rec.wait_for(30, "every newer integration", |seen| {
+        paths.iter().all(|p| seen.iter().any(|r| r.path == *p))
+    })
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while j.issue.lock().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no Jira issue created"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut shown = String::new();
+    for p in [
+        "/metrics",
+        "/api/v2/status",
+        "/api/v1/alerts/history?limit=1000",
+    ] {
+        shown.push_str(&v.text(p).await);
+    }
+    let logs: String = v
+        .logs
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    for s in [TOKEN, RC_TOKEN] {
+        assert!(!shown.contains(s), "{s} shown by the API or metrics");
+        assert!(!logs.contains(s), "{s} in vigil's log");
+    }
+    let history = v.text("/api/v1/alerts/history?limit=1000").await;
+    for kind in [
+        "msteams",
+        "msteamsv2",
+        "mattermost",
+        "rocketchat",
+        "incidentio",
+        "jira",
+    ] {
+        assert!(
+            history.contains(&format!("r/{kind}/0")),
+            "{kind} not in the history: {history}"
+        );
+    }
 }
