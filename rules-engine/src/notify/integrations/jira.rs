@@ -306,12 +306,13 @@ impl Jira {
             .call(reqwest::Method::POST, self.search_url(), Some(&search))
             .await?;
         let existing = found["issues"].as_array().and_then(|i| i.first()).cloned();
-        let mut issue = json!({"fields": p["fields"].clone()});
+        let Some(mut fields) = p["fields"].as_object().cloned() else {
+            return Err(Delivery::fail("bad_payload", "payload has no issue fields"));
+        };
         let (method, path) = match &existing {
             None if !firing => return Ok(Value::Null),
             None => (reqwest::Method::POST, "issue".to_string()),
             Some(e) => {
-                let fields = issue["fields"].as_object_mut().expect("built as an object");
                 if !self.cfg.description.enable_update() {
                     fields.remove("description");
                 }
@@ -322,6 +323,7 @@ impl Jira {
                 (reqwest::Method::PUT, format!("issue/{key}"))
             }
         };
+        let issue = json!({ "fields": fields });
         self.call(method, join(&self.api, &path), Some(&issue))
             .await?;
         let Some(e) = existing else {
