@@ -135,6 +135,33 @@ impl HttpClient {
         if cfg.tls_config.insecure_skip_verify {
             b = b.danger_accept_invalid_certs(true);
         }
+        match (&cfg.tls_config.cert_file, &cfg.tls_config.key_file) {
+            (Some(cert), Some(key)) => {
+                let read = |f: &String| std::fs::read(f).map_err(|e| cerr(&format!("{f}: {e}")));
+                let mut pem = read(key)?;
+                pem.push(b'\n');
+                pem.extend(read(cert)?);
+                let id = reqwest::Identity::from_pem(&pem).map_err(|e| cerr(&e))?;
+                b = b.identity(id);
+            }
+            (None, None) => {}
+            _ => return Err(cerr(&"tls_config: cert_file and key_file go together")),
+        }
+        if let Some(v) = &cfg.tls_config.min_version {
+            let version = match v.as_str() {
+                "TLS10" => reqwest::tls::Version::TLS_1_0,
+                "TLS11" => reqwest::tls::Version::TLS_1_1,
+                "TLS12" => reqwest::tls::Version::TLS_1_2,
+                "TLS13" => reqwest::tls::Version::TLS_1_3,
+                other => return Err(cerr(&format!("tls_config: unknown min_version {other:?}"))),
+            };
+            b = b.min_tls_version(version);
+        }
+        if cfg.tls_config.server_name.is_some() {
+            tracing::warn!(
+                "http_config: tls_config.server_name is not supported; the URL's host name is verified"
+            );
+        }
         if let Some(proxy) = &cfg.proxy_url {
             let p = reqwest::Proxy::all(proxy.as_str())
                 .map_err(|e| cerr(&format!("proxy_url: {e}")))?;

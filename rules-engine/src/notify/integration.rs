@@ -143,7 +143,7 @@ mod tests {
 
     /// One secret per place a secret can be: inline, in a `_file`, in a
     /// global, in an `http_config`.
-    const SECRETS: [&str; 14] = [
+    const SECRETS: [&str; 20] = [
         "hooktoken123",
         "slacktoken456",
         "smtppass789",
@@ -158,6 +158,12 @@ mod tests {
         "webexbearer09",
         "wechatsecret10",
         "snssecret11",
+        "teamshook12",
+        "teamsflow13",
+        "mattermost14",
+        "rocketchat15",
+        "incidentio16",
+        "jirapass17",
     ];
 
     /// Every integration kind pointed at a closed port, each carrying a
@@ -179,9 +185,23 @@ mod tests {
             ("vo.key", SECRETS[8]),
             ("po.user", SECRETS[9]),
             ("po.token", SECRETS[10]),
+            (
+                "mm.url",
+                &format!("http://127.0.0.1:1/hooks/{}", SECRETS[16]),
+            ),
+            ("io.token", SECRETS[18]),
         ] {
             std::fs::write(dir.path().join(file), format!("{secret}\n")).unwrap();
         }
+        // TLS files, relative to the configuration's directory.
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ck.cert.pem()).unwrap();
+        std::fs::write(dir.path().join("client.pem"), ck.cert.pem()).unwrap();
+        std::fs::write(
+            dir.path().join("client.key"),
+            ck.signing_key.serialize_pem(),
+        )
+        .unwrap();
         let closed = "http://127.0.0.1:1";
         let proxy = format!("{{proxy_url: '{closed}'}}");
         let text = [
@@ -212,13 +232,22 @@ mod tests {
             format!("    victorops_configs: [{{api_key_file: vo.key, routing_key: ops, api_url: '{closed}/alert/'}}]"),
             format!("    pushover_configs: [{{user_key_file: po.user, token_file: po.token, http_config: {proxy}}}]"),
             format!(
-                "    webex_configs: [{{room_id: r, api_url: '{closed}/v1/messages', http_config: {{authorization: {{credentials: {}}}}}}}]",
+                "    webex_configs: [{{room_id: r, api_url: '{closed}/v1/messages', http_config: {{authorization: {{credentials: {}}}, tls_config: {{ca_file: ca.pem, cert_file: client.pem, key_file: client.key, min_version: TLS12}}}}}}]",
                 SECRETS[11]
             ),
             "    wechat_configs: [{}]".into(),
             format!(
                 "    sns_configs: [{{topic_arn: 'arn:aws:sns:eu-west-1:1:t', api_url: '{closed}/', sigv4: {{region: eu-west-1, access_key: AKID, secret_key: {}}}}}]",
                 SECRETS[13]
+            ),
+            format!("    msteams_configs: [{{webhook_url: '{closed}/webhookb2/{}'}}]", SECRETS[14]),
+            format!("    msteamsv2_configs: [{{webhook_url: '{closed}/flow?sig={}'}}]", SECRETS[15]),
+            "    mattermost_configs: [{webhook_url_file: mm.url}]".into(),
+            format!("    rocketchat_configs: [{{api_url: '{closed}/', token: {}, token_id: u1}}]", SECRETS[17]),
+            format!("    incidentio_configs: [{{url: '{closed}/v2/alert_events', alert_source_token_file: io.token}}]"),
+            format!(
+                "    jira_configs: [{{api_url: '{closed}/rest/api/2', project: P, issue_type: Bug, http_config: {{basic_auth: {{username: u, password: {}}}}}}}]",
+                SECRETS[19]
             ),
         ]
         .join("\n");
@@ -245,7 +274,13 @@ mod tests {
                 "pushover",
                 "webex",
                 "wechat",
-                "sns"
+                "sns",
+                "msteams",
+                "msteamsv2",
+                "mattermost",
+                "incidentio",
+                "rocketchat",
+                "jira"
             ]
         );
         let t = Utc.timestamp_opt(1_800_000_000, 0).unwrap();

@@ -79,12 +79,29 @@ pub fn secret_or_global(
     }
 }
 
-/// The entry's `http_config`, else the global one, else the defaults.
+/// The entry's `http_config`, else the global one, else the defaults;
+/// its files relative to the configuration's directory, as Alertmanager
+/// reads them.
 pub fn client(own: Option<&HttpConfig>, cx: &BuildContext<'_>) -> Result<Arc<HttpClient>, String> {
-    let cfg = own
+    let mut cfg = own
         .or(cx.global.http_config.as_ref())
         .cloned()
         .unwrap_or_default();
+    let anchor = |f: &mut Option<String>| {
+        if let Some(p) = f.as_mut() {
+            *p = cx.base_dir.join(&*p).display().to_string();
+        }
+    };
+    anchor(&mut cfg.tls_config.ca_file);
+    anchor(&mut cfg.tls_config.cert_file);
+    anchor(&mut cfg.tls_config.key_file);
+    anchor(&mut cfg.bearer_token_file);
+    if let Some(b) = cfg.basic_auth.as_mut() {
+        anchor(&mut b.password_file);
+    }
+    if let Some(a) = cfg.authorization.as_mut() {
+        anchor(&mut a.credentials_file);
+    }
     HttpClient::build(&cfg)
         .map(Arc::new)
         .map_err(|e| e.to_string())
