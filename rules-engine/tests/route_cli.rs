@@ -40,3 +40,75 @@ fn route_show_matches_amtool() {
     }
     assert!(n > 0);
 }
+
+/// `vigil route test` and `amtool config routes test` on label arguments
+/// written every way amtool reads them (`data/route/labels/quoting.yml`):
+/// the same receivers printed, the same exit code, for arguments amtool
+/// refuses too.
+#[test]
+fn route_test_reads_labels_as_amtool() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/route/labels/quoting.yml");
+    let cases: &[&[&str]] = &[
+        &[r#"msg="say \"hi\"""#],
+        &["job:rate5m=x"],
+        &[r#"team="a,b""#],
+        &["team=a,b"],
+        &[r#"path="C:\\dir""#],
+        &[r"path=C:\dir"],
+        &[r#"text="two\nlines""#],
+        &[" severity = page "],
+        &["severity=page", "severity=info"],
+        &["severity="],
+        &[],
+        &["--verify.receivers=pager,any-severity", "severity=page"],
+        &["--verify.receivers=pager", "severity=page"],
+        &["1x=y"],
+        &["a!=b"],
+        &[r#"a="b"#],
+        &[r#"msg=say "hi""#],
+    ];
+    let mut wrong = Vec::new();
+    for args in cases {
+        let am = Command::new("amtool")
+            .args(["config", "routes", "test"])
+            .arg(format!("--config.file={}", config.display()))
+            .args(*args)
+            .output()
+            .expect("amtool not found: install Debian's prometheus-alertmanager");
+        let ours = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["route", "test", "--alertmanager.config"])
+            .arg(&config)
+            .args(*args)
+            .output()
+            .unwrap();
+        let (am_code, our_code) = (am.status.code(), ours.status.code());
+        let (am_out, our_out) = (
+            String::from_utf8_lossy(&am.stdout),
+            String::from_utf8_lossy(&ours.stdout),
+        );
+        if am_code != our_code || am_out != our_out {
+            wrong.push(format!(
+                "{args:?}: amtool {am_code:?} {am_out:?}, vigil {our_code:?} {our_out:?} {}",
+                String::from_utf8_lossy(&ours.stderr)
+            ));
+        }
+        if am_code != Some(0) && !String::from_utf8_lossy(&am.stdout).contains("WARNING") {
+            // A refused label names the same reason.
+            let reason = String::from_utf8_lossy(&am.stderr)
+                .lines()
+                .find_map(|l| {
+                    l.split_once("Failed to parse labels: ")
+                        .map(|(_, r)| r.to_string())
+                })
+                .unwrap_or_default();
+            let our_err = String::from_utf8_lossy(&ours.stderr);
+            let kind = reason.split(':').next().unwrap_or("");
+            if kind.is_empty() || !our_err.contains(kind) {
+                wrong.push(format!(
+                    "{args:?}: amtool says {reason:?}, vigil {our_err:?}"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -1,6 +1,8 @@
 //! `vigil check config|web-config|rules FILE...`: load and validate, print
 //! every error as `file:line:column: message`, exit 1 when any file is bad.
-//! `check config` checks the rule files the config names as well.
+//! `check config` checks the rule files the config names as well, and
+//! takes a bare Alertmanager configuration too (checked as `amtool
+//! check-config` checks it).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,6 +25,10 @@ pub fn print_outcome(o: crate::rules::cli::Outcome) -> ExitCode {
 pub fn config(files: &[PathBuf]) -> ExitCode {
     let mut ok = true;
     for f in files {
+        if is_alertmanager_file(f) {
+            ok &= alertmanager_config(f);
+            continue;
+        }
         // As promtool check config: the rule files it names too, and the
         // routing configuration (a file of its own, or inline), as `vigil
         // run` checks them before binding.
@@ -62,6 +68,41 @@ pub fn config(files: &[PathBuf]) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// An `alertmanager.yml` rather than vigil's own file: a YAML mapping with
+/// a top-level `route` or `receivers` (vigil's config has neither).
+fn is_alertmanager_file(f: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(f) else {
+        return false;
+    };
+    let Ok(yaml_serde::Value::Mapping(m)) = yaml_serde::from_str(&text) else {
+        return false;
+    };
+    m.contains_key("route") || m.contains_key("receivers")
+}
+
+/// Checks an Alertmanager file as `amtool check-config` does (routes,
+/// receivers, inhibit rules, time intervals, globals, templates).
+fn alertmanager_config(f: &Path) -> bool {
+    match crate::route::load_file(f) {
+        Ok(l) => {
+            let c = &l.config;
+            println!(
+                "{}: SUCCESS: alertmanager configuration: {} receivers, {} inhibit rules, {} time intervals, {} templates",
+                f.display(),
+                c.receivers.len(),
+                c.inhibit_rules.len(),
+                c.time_intervals.len() + c.mute_time_intervals.len(),
+                c.templates.len(),
+            );
+            true
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            false
+        }
     }
 }
 

@@ -31,7 +31,8 @@ pub struct RouteArgs {
 pub enum RouteCommand {
     /// Print the receivers a label set reaches (as `amtool config routes test`).
     Test {
-        /// Labels, `name=value`.
+        /// Labels, `name=value` as amtool reads them (the value may be
+        /// double-quoted with `\"` escapes; names may hold `:`).
         labels: Vec<String>,
         /// Exit 1 unless the receivers are exactly these (comma-separated).
         #[arg(long = "verify.receivers")]
@@ -148,12 +149,12 @@ pub fn route(args: &RouteArgs) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
-    finish(match &args.command {
-        RouteCommand::Test { labels, verify } => {
-            crate::route::cli::route_test(&loaded, labels, verify.as_deref())
-        }
-        RouteCommand::Show => crate::route::cli::route_show(&loaded),
-    })
+    match &args.command {
+        RouteCommand::Test { labels, verify } => super::check::print_outcome(
+            crate::route::cli::route_test(&loaded, labels, verify.as_deref()),
+        ),
+        RouteCommand::Show => finish(crate::route::cli::route_show(&loaded)),
+    }
 }
 
 async fn open(store: &StoreArgs) -> Result<Db, String> {

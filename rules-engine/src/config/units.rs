@@ -33,7 +33,10 @@ impl PromDuration {
                 "not a valid duration string: {s:?} (a unit is required, e.g. \"{s}s\")"
             ));
         }
-        if s == "0" || s == "0s" {
+        // Zero in any units (`0ms`, `0h0m`), which promql-parser refuses
+        // and Prometheus's duration format takes.
+        let zero = s.starts_with('0') && s.bytes().all(|b| b"0ywdhms".contains(&b));
+        if zero {
             return Ok(PromDuration(Duration::ZERO));
         }
         promql_parser::util::parse_duration(s).map(PromDuration)
@@ -121,6 +124,14 @@ mod tests {
         assert!(PromDuration::parse("15").is_err());
         assert!(PromDuration::parse("15x").is_err());
         assert_eq!(PromDuration::parse("1m").unwrap().to_string(), "1m");
+        for zero in ["0", "0s", "0ms", "0h0m"] {
+            assert_eq!(
+                PromDuration::parse(zero).unwrap().0,
+                Duration::ZERO,
+                "{zero}"
+            );
+        }
+        assert!(PromDuration::parse("ms").is_err());
     }
 
     #[test]

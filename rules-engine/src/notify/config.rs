@@ -100,7 +100,8 @@ impl AlertingConfig {
                     .map(Some)
                     .map_err(|mut e| {
                         for l in &mut e.0 {
-                            if l.line > 0 {
+                            // Errors inside a template file keep their place.
+                            if l.line > 0 && l.file == file {
                                 l.line += line0;
                                 l.column += indent;
                             }

@@ -272,6 +272,12 @@ impl Funcs {
     }
 }
 
+/// The names of the functions templates can call besides Go's builtins
+/// (for checking template files at load).
+pub fn function_names() -> Vec<String> {
+    functions().into_keys().collect()
+}
+
 /// Alertmanager's template functions, and the label-set helpers.
 fn functions() -> FuncMap {
     Funcs::default()

@@ -3,24 +3,26 @@
 //! (`amtool config routes test` / `show`, Alertmanager 0.25), so scripts
 //! written for amtool read vigil's the same way.
 
-use super::matchers::{Display, is_label_name};
+use super::matchers::{Display, parse_matcher};
 use super::{Loaded, Route};
-use crate::model::Labels;
+use crate::model::{Labels, MatchOp};
+use crate::rules::cli::Outcome;
 
 /// The receivers `label=value...` reaches, comma-separated in tree order
-/// (as amtool prints them). With `verify`, exit 1 unless they equal it.
-pub fn route_test(loaded: &Loaded, args: &[String], verify: Option<&str>) -> (String, i32) {
-    let mut pairs = Vec::new();
-    for a in args {
-        let Some((name, value)) = a.split_once('=') else {
-            return (format!("bad label {a:?}: want name=value\n"), 2);
-        };
-        let value = value.trim_matches('"');
-        if !is_label_name(name) {
-            return (format!("bad label name {name:?}\n"), 2);
+/// (as amtool prints them). With `verify`, exit 1 unless they equal it
+/// (the warning on standard output, as amtool). Labels that do not parse
+/// are an error on standard error, exit 1.
+pub fn route_test(loaded: &Loaded, args: &[String], verify: Option<&str>) -> Outcome {
+    let pairs = match parse_labels(args) {
+        Ok(p) => p,
+        Err(e) => {
+            return Outcome {
+                stdout: String::new(),
+                stderr: format!("Failed to parse labels: {e}\n"),
+                code: 1,
+            };
         }
-        pairs.push((name.to_string(), value.to_string()));
-    }
+    };
     let root = Route::build(loaded.route());
     let labels = Labels::from_pairs(pairs);
     let receivers: Vec<String> = root
@@ -29,13 +31,33 @@ pub fn route_test(loaded: &Loaded, args: &[String], verify: Option<&str>) -> (St
         .map(|r| r.opts.receiver.clone())
         .collect();
     let got = receivers.join(",");
-    match verify {
-        Some(want) if want != got => (
-            format!("{got}\nWARNING: Expected receivers did not match resolved receivers.\n"),
-            1,
-        ),
-        _ => (format!("{got}\n"), 0),
+    let mut out = Outcome {
+        stdout: format!("{got}\n"),
+        stderr: String::new(),
+        code: 0,
+    };
+    if verify.is_some_and(|want| want != got) {
+        out.stdout
+            .push_str("WARNING: Expected receivers did not match resolved receivers.\n");
+        out.code = 1;
     }
+    out
+}
+
+/// Label arguments as amtool reads them: each one matcher of the form
+/// `name=value` (blanks around the parts allowed, the value bare or
+/// double-quoted with `\"`, `\\` and `\n` escapes, names may hold `:`);
+/// a later argument for the same name wins.
+pub fn parse_labels(args: &[String]) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    for a in args {
+        let m = parse_matcher(a).map_err(|e| e.to_string())?;
+        if !matches!(m.op, MatchOp::Equal) {
+            return Err("labels must be specified as key=value pairs".into());
+        }
+        pairs.push((m.name, m.value));
+    }
+    Ok(pairs)
 }
 
 /// The routing tree as amtool draws it.
@@ -88,10 +110,49 @@ mod tests {
     fn test_prints_receivers_and_verifies() {
         let l = loaded();
         let args = vec!["team=db".to_string(), "severity=page".to_string()];
-        assert_eq!(route_test(&l, &args, None), ("pager,pager\n".into(), 0));
-        assert_eq!(route_test(&l, &args, Some("pager,pager")).1, 0);
-        assert_eq!(route_test(&l, &args, Some("db")).1, 1);
-        assert_eq!(route_test(&l, &["oops".into()], None).1, 2);
+        let ok = route_test(&l, &args, None);
+        assert_eq!((ok.stdout.as_str(), ok.code), ("pager,pager\n", 0));
+        assert_eq!(route_test(&l, &args, Some("pager,pager")).code, 0);
+        let wrong = route_test(&l, &args, Some("db"));
+        assert_eq!(wrong.code, 1);
+        assert!(
+            wrong
+                .stdout
+                .ends_with("did not match resolved receivers.\n")
+        );
+        let bad = route_test(&l, &["oops".into()], None);
+        assert_eq!((bad.code, bad.stdout.as_str()), (1, ""));
+        assert!(bad.stderr.contains("bad matcher format"));
+        assert_eq!(route_test(&l, &["team!=db".into()], None).code, 1);
+    }
+
+    #[test]
+    fn labels_are_read_as_matchers() {
+        let args: Vec<String> = [
+            r#"a="x \"y\" z""#,
+            "b:c = d ",
+            r#"e="1,2""#,
+            "f=",
+            "a=again",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let got = parse_labels(&args).unwrap();
+        let want = [
+            ("a", r#"x "y" z"#),
+            ("b:c", "d"),
+            ("e", "1,2"),
+            ("f", ""),
+            ("a", "again"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(got, want);
+        assert!(parse_labels(&["1a=b".into()]).is_err());
+        assert!(parse_labels(&[r#"a="b"c""#.into()]).is_err());
     }
 
     #[test]

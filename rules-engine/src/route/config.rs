@@ -48,7 +48,7 @@ pub struct AlertmanagerConfig {
 pub struct GlobalConfig {
     /// How long after its last update an alert without an end time is
     /// considered resolved.
-    #[serde(default = "default_resolve_timeout")]
+    #[serde(default = "default_resolve_timeout", deserialize_with = "duration")]
     pub resolve_timeout: PromDuration,
     #[serde(default)]
     pub http_config: Option<HttpConfig>,
@@ -63,7 +63,7 @@ pub struct GlobalConfig {
     pub smtp_auth_identity: Option<String>,
     pub smtp_auth_secret: Option<Secret>,
     /// Whether STARTTLS is required (the default) or only used if offered.
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "yaml11_bool")]
     pub smtp_require_tls: bool,
     pub slack_api_url: Option<Secret>,
     pub slack_api_url_file: Option<String>,
@@ -103,6 +103,38 @@ fn yes() -> bool {
     true
 }
 
+/// A duration whose error quotes the value (so that it is placed there).
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<PromDuration, D::Error> {
+    let s = String::deserialize(d)?;
+    PromDuration::parse(&s).map_err(|e| serde::de::Error::custom(format!("duration {s:?}: {e}")))
+}
+
+fn some_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PromDuration>, D::Error> {
+    duration(d).map(Some)
+}
+
+/// A boolean as YAML 1.1 (Alertmanager's YAML library) reads it: besides
+/// `true`/`false`, `yes`/`no`, `on`/`off` and `y`/`n` in their usual
+/// capitalisations. yaml_serde follows YAML 1.2, where those are strings;
+/// a quoted `'yes'` cannot be told apart here and is read as true too.
+pub fn yaml11_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    use serde::de::Error;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Bool(b) => Ok(b),
+        Raw::Text(t) => match t.as_str() {
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "True" | "TRUE" => Ok(true),
+            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "False" | "FALSE" => Ok(false),
+            _ => Err(D::Error::custom(format!("{t:?} is not a boolean"))),
+        },
+    }
+}
+
 /// One node of the routing tree. Every field but `routes` and the matchers
 /// is inherited by children that leave it out.
 #[derive(Debug, Clone, Deserialize)]
@@ -121,8 +153,9 @@ pub struct RouteConfig {
     #[serde(default)]
     pub matchers: Vec<MatcherList>,
     /// Whether to go on matching siblings after this route matched.
-    #[serde(default, rename = "continue")]
+    #[serde(default, rename = "continue", deserialize_with = "yaml11_bool")]
     pub continue_matching: bool,
+    #[serde(default, deserialize_with = "some_duration")]
     pub group_wait: Option<PromDuration>,
     pub group_interval: Option<NonZeroDuration>,
     pub repeat_interval: Option<NonZeroDuration>,
@@ -192,21 +225,18 @@ pub enum GroupBy {
 }
 
 impl<'de> Deserialize<'de> for GroupBy {
+    /// As Alertmanager: `...` (any number of times) means all labels, and
+    /// may not be mixed with names; names must be valid and distinct.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let names = Vec::<String>::deserialize(d)?;
-        if names.iter().any(|n| n == "...") {
-            if names.len() > 1 {
-                return Err(D::Error::custom(
-                    "cannot have wildcard group_by (\"...\") and other labels at the same time",
-                ));
-            }
-            return Ok(GroupBy::All);
-        }
+        let all = names.iter().any(|n| n == "...");
+        let labels: Vec<String> = names.into_iter().filter(|n| n != "...").collect();
         let mut seen = std::collections::BTreeSet::new();
-        for n in &names {
+        for n in &labels {
             if !matchers::is_label_name(n) {
-                return Err(D::Error::custom(format!("{n:?} is not a valid label name")));
+                let msg = format!("invalid label name {n:?} in group_by list");
+                return Err(D::Error::custom(msg));
             }
             if !seen.insert(n) {
                 return Err(D::Error::custom(format!(
@@ -214,7 +244,13 @@ impl<'de> Deserialize<'de> for GroupBy {
                 )));
             }
         }
-        Ok(GroupBy::Labels(names))
+        match (all, labels.is_empty()) {
+            (true, true) => Ok(GroupBy::All),
+            (true, false) => Err(D::Error::custom(
+                "cannot have wildcard group_by (\"...\") and other labels at the same time",
+            )),
+            (false, _) => Ok(GroupBy::Labels(labels)),
+        }
     }
 }
 
@@ -248,9 +284,16 @@ impl AmRegex {
 }
 
 impl<'de> Deserialize<'de> for AmRegex {
+    /// A null value (`service:` with nothing after it, or `~`) is refused as
+    /// Alertmanager refuses it; a quoted `''` is the empty regex.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        matchers::build("", "=~", &s).map_err(serde::de::Error::custom)?;
+        let s = Option::<String>::deserialize(d)?.ok_or_else(|| {
+            serde::de::Error::custom("invalid regexp value: null (write '' for the empty regex)")
+        })?;
+        if let Err(MatcherParseError::Regex { reason, .. }) = matchers::build("", "=~", &s) {
+            let msg = format!("invalid regular expression {s:?}: {reason}");
+            return Err(serde::de::Error::custom(msg));
+        }
         Ok(AmRegex(s))
     }
 }
@@ -276,7 +319,8 @@ pub struct NonZeroDuration(pub PromDuration);
 impl<'de> Deserialize<'de> for NonZeroDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        let v = PromDuration::parse(&s).map_err(serde::de::Error::custom)?;
+        let v = PromDuration::parse(&s)
+            .map_err(|e| serde::de::Error::custom(format!("duration {s:?}: {e}")))?;
         if v.as_duration().is_zero() {
             let msg = format!("interval {s:?} cannot be zero");
             return Err(serde::de::Error::custom(msg));

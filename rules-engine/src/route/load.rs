@@ -9,6 +9,9 @@ use std::path::Path;
 use vigil_common::{ConfigErrors, Located, Parsed};
 
 use super::config::{AlertmanagerConfig, RouteConfig};
+use super::global_check::check_global;
+use super::http_check::check_http_config;
+use super::locate::{Path as YamlPath, Problem, locate_problem};
 use super::receivers::Receiver;
 
 /// A configuration that passed every check.
@@ -99,11 +102,22 @@ fn validate(parsed: Parsed<AlertmanagerConfig>) -> Result<Loaded, ConfigErrors> 
         out: Vec::new(),
     };
     let c = &parsed.value;
+    for p in check_global(&c.global) {
+        errs.problem(p);
+    }
     let receivers = check_receivers(&mut errs, c);
     let intervals = check_interval_names(&mut errs, c);
     match &c.route {
-        None => errs.at_key("route", "no route provided in config"),
+        None => errs.at_key(
+            &YamlPath::root().key("route"),
+            "no route provided in config",
+        ),
         Some(root) => check_root(&mut errs, root, &receivers, &intervals),
+    }
+    if errs.out.is_empty() {
+        // As amtool: the templates once the rest is sound.
+        let globs = &parsed.value.templates;
+        errs.out = super::template_check::check_templates(&parsed.file, &parsed.text, globs);
     }
     if errs.out.is_empty() {
         Ok(Loaded {
@@ -133,55 +147,22 @@ impl Errors<'_> {
         });
     }
 
-    fn at_key(&mut self, key: &str, message: &str) {
-        let pos = find_key(&self.parsed.text, key, |_| true);
-        self.push(pos, message.to_string());
+    /// An error at the value `path` leads to (or its key, or the nearest
+    /// enclosing item written).
+    fn problem(&mut self, p: Problem) {
+        let pos = locate_problem(&self.parsed.text, &p);
+        self.push(pos, p.message);
+    }
+
+    /// An error at the key `path` ends with.
+    fn at_key(&mut self, path: &YamlPath, message: &str) {
+        self.problem(Problem::at_key(path.clone(), message));
     }
 
     fn at_item(&mut self, section: &str, index: usize, key: Option<&str>, message: String) {
         self.out
             .push(self.parsed.error_at(section, index, key, message));
     }
-}
-
-/// The first line holding `key:` (after optional `- `) whose value passes
-/// `value_ok`; the position is of the value, or of the key if it has none.
-fn find_key(text: &str, key: &str, value_ok: impl Fn(&str) -> bool) -> Option<(usize, usize)> {
-    for (i, line) in text.lines().enumerate() {
-        let body = line.trim_start();
-        let body = body.strip_prefix("- ").map_or(body, str::trim_start);
-        let key_col = line.len() - body.len() + 1;
-        let Some(rest) = body.strip_prefix(key) else {
-            continue;
-        };
-        let Some(value) = rest.trim_start().strip_prefix(':') else {
-            continue;
-        };
-        let value = value.trim();
-        let unquoted = value.trim_matches(|c| c == '"' || c == '\'');
-        if value_ok(unquoted) {
-            let value_col = line.rfind(value).filter(|_| !value.is_empty());
-            return Some((i + 1, value_col.map_or(key_col, |c| c + 1)));
-        }
-    }
-    None
-}
-
-/// The first mention of `name` on or after a line holding `key:`.
-fn find_list_entry(text: &str, key: &str, name: &str) -> Option<(usize, usize)> {
-    let lines: Vec<&str> = text.lines().collect();
-    let starts = lines
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.trim_start().trim_start_matches("- ").starts_with(key));
-    for (i, _) in starts {
-        for (j, line) in lines.iter().enumerate().skip(i).take(32) {
-            if let Some(c) = line.find(name) {
-                return Some((j + 1, c + 1));
-            }
-        }
-    }
-    None
 }
 
 fn check_receivers(errs: &mut Errors, c: &AlertmanagerConfig) -> BTreeSet<String> {
@@ -196,8 +177,32 @@ fn check_receivers(errs: &mut Errors, c: &AlertmanagerConfig) -> BTreeSet<String
         for msg in receiver_problems(c, r) {
             errs.at_item("receivers", i, None, msg);
         }
+        for p in http_problems(i, r) {
+            errs.problem(p);
+        }
     }
     names
+}
+
+/// Each integration's own `http_config`, checked as the global one (an
+/// integration without one uses the global block, checked once).
+fn http_problems(index: usize, r: &Receiver) -> Vec<Problem> {
+    let at = YamlPath::root().key("receivers").index(index);
+    let each = |kind: &str, i: usize| at.key(kind).index(i).key("http_config");
+    let slack = r
+        .slack_configs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (each("slack_configs", i), &c.http_config));
+    let webhook = r
+        .webhook_configs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (each("webhook_configs", i), &c.http_config));
+    slack
+        .chain(webhook)
+        .filter_map(|(path, h)| check_http_config(h.as_ref()?, &path))
+        .collect()
 }
 
 /// What a receiver lacks once global defaults are applied.
@@ -269,34 +274,47 @@ fn check_root(
     receivers: &BTreeSet<String>,
     intervals: &BTreeSet<String>,
 ) {
+    let at = YamlPath::root().key("route");
     if root.receiver.as_deref().unwrap_or("").is_empty() {
-        errs.at_key("route", "root route must specify a default receiver");
+        errs.at_key(&at, "root route must specify a default receiver");
     }
     if root.has_matchers() {
-        errs.at_key("route", "root route must not have any matchers");
+        let key = [
+            ("match", root.match_eq.is_empty()),
+            ("match_re", root.match_re.is_empty()),
+            ("matchers", root.matchers.is_empty()),
+        ]
+        .into_iter()
+        .find_map(|(k, empty)| (!empty).then_some(k))
+        .unwrap_or("route");
+        errs.at_key(&at.key(key), "root route must not have any matchers");
     }
     if root.continue_matching {
-        errs.at_key("continue", "cannot have continue in root route");
+        errs.problem(Problem::new(
+            at.key("continue"),
+            "cannot have continue in root route",
+        ));
     }
     if !root.mute_time_intervals.is_empty() {
         errs.at_key(
-            "mute_time_intervals",
+            &at.key("mute_time_intervals"),
             "root route must not have any mute time intervals",
         );
     }
     if !root.active_time_intervals.is_empty() {
         errs.at_key(
-            "active_time_intervals",
+            &at.key("active_time_intervals"),
             "root route must not have any active time intervals",
         );
     }
-    check_refs(errs, root, receivers, intervals);
+    check_refs(errs, root, &at, receivers, intervals);
 }
 
-/// Every receiver and time interval a route names must exist.
+/// Every receiver and time interval a route (at `at`) names must exist.
 fn check_refs(
     errs: &mut Errors,
     r: &RouteConfig,
+    at: &YamlPath,
     receivers: &BTreeSet<String>,
     intervals: &BTreeSet<String>,
 ) {
@@ -305,22 +323,27 @@ fn check_refs(
         .as_deref()
         .filter(|n| !n.is_empty() && !receivers.contains(*n))
     {
-        let pos = find_key(&errs.parsed.text, "receiver", |v| v == name);
-        errs.push(pos, format!("undefined receiver {name:?} used in route"));
+        let msg = format!("undefined receiver {name:?} used in route");
+        errs.problem(Problem::new(at.key("receiver"), msg));
     }
     for (key, list) in [
         ("mute_time_intervals", &r.mute_time_intervals),
         ("active_time_intervals", &r.active_time_intervals),
     ] {
-        for name in list.iter().filter(|n| !intervals.contains(*n)) {
-            let pos = find_list_entry(&errs.parsed.text, key, name);
-            errs.push(
-                pos,
-                format!("undefined time interval {name:?} used in route"),
-            );
+        for (i, name) in list.iter().enumerate() {
+            if !intervals.contains(name) {
+                let msg = format!("undefined time interval {name:?} used in route");
+                errs.problem(Problem::new(at.key(key).index(i), msg));
+            }
         }
     }
-    for child in &r.routes {
-        check_refs(errs, child, receivers, intervals);
+    for (i, child) in r.routes.iter().enumerate() {
+        check_refs(
+            errs,
+            child,
+            &at.key("routes").index(i),
+            receivers,
+            intervals,
+        );
     }
 }

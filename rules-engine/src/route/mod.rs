@@ -4,12 +4,18 @@
 
 pub mod cli;
 pub mod config;
+pub mod global_check;
+pub mod http_check;
 pub mod load;
+pub mod locate;
 pub mod masked;
 pub mod matchers;
 pub mod receivers;
+pub mod template_check;
+pub mod template_syntax;
 pub mod time_intervals;
 pub mod tree;
+pub mod url_check;
 
 pub use config::AlertmanagerConfig;
 pub use load::{Loaded, load_file, parse_str};

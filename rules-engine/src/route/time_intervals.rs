@@ -32,10 +32,14 @@ pub struct TimeRange {
     pub end_minute: u32,
 }
 
+/// Both keys may be left out here so that the message is Alertmanager's
+/// ("both ... must be provided") rather than serde's.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTimeRange {
+    #[serde(default)]
     start_time: String,
+    #[serde(default)]
     end_time: String,
 }
 
@@ -43,6 +47,11 @@ impl<'de> Deserialize<'de> for TimeRange {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let raw = RawTimeRange::deserialize(d)?;
+        if raw.start_time.is_empty() || raw.end_time.is_empty() {
+            return Err(D::Error::custom(
+                "both start_time and end_time must be provided",
+            ));
+        }
         let start = minute_of_day(&raw.start_time).map_err(D::Error::custom)?;
         let end = minute_of_day(&raw.end_time).map_err(D::Error::custom)?;
         if start >= end {
@@ -58,29 +67,35 @@ impl<'de> Deserialize<'de> for TimeRange {
     }
 }
 
-/// `HH:MM` from 00:00 to 24:00 inclusive (24:00 ends a range at midnight).
+/// `HH:MM` with two-digit hours from `00:00` to `23:59`, or `24:00` (which
+/// ends a range at midnight): Alertmanager's pattern, so `9:00` is refused.
 fn minute_of_day(s: &str) -> Result<u32, String> {
-    let bad = || format!("couldn't parse timestamp {s}, invalid format");
-    let (h, m) = s.split_once(':').ok_or_else(bad)?;
-    if h.is_empty() || h.len() > 2 || m.len() != 2 {
-        return Err(bad());
+    let bad = || format!("couldn't parse timestamp {s:?}, invalid format");
+    let two_digits = |x: &str| x.len() == 2 && x.bytes().all(|b| b.is_ascii_digit());
+    let (h, m) = s
+        .split_once(':')
+        .filter(|(h, m)| two_digits(h) && two_digits(m))
+        .ok_or_else(bad)?;
+    let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h < 24 && m < 60 || (h == 24 && m == 0) {
+        Ok(h * 60 + m)
+    } else {
+        Err(bad())
     }
-    let h: u32 = h.parse().map_err(|_| bad())?;
-    let m: u32 = m.parse().map_err(|_| bad())?;
-    if h > 24 || m > 59 || (h == 24 && m != 0) {
-        return Err(format!("timestamp {s} out of range"));
-    }
-    Ok(h * 60 + m)
 }
 
-/// A kind of range value: how one endpoint is read and checked.
+/// A kind of range value: how one endpoint is read and how a range is
+/// checked, each as Alertmanager 0.25 does.
 pub trait Bound: Sized {
     const WHAT: &'static str;
+    /// One endpoint, already lower-cased.
     fn parse(s: &str) -> Result<i32, String>;
-    /// Whether `begin > end` is an error (false where negative values
-    /// count from the end of the month).
-    fn ordered(begin: i32, end: i32) -> bool {
-        begin <= end
+    /// The range as a whole (`raw` as written, for messages).
+    fn check(begin: i32, end: i32, raw: &str) -> Result<(), String> {
+        if begin > end {
+            return Err(format!("{} range {raw:?}: start is after end", Self::WHAT));
+        }
+        Ok(())
     }
 }
 
@@ -96,15 +111,20 @@ impl<'de, B: Bound> Deserialize<'de> for Span<B> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let s = String::deserialize(d)?;
-        let (a, b) = s.split_once(':').unwrap_or((&s, &s));
-        let begin = B::parse(a.trim()).map_err(D::Error::custom)?;
-        let end = B::parse(b.trim()).map_err(D::Error::custom)?;
-        if !B::ordered(begin, end) {
-            return Err(D::Error::custom(format!(
-                "{} range {s:?}: start is after end",
-                B::WHAT
-            )));
-        }
+        // Case does not matter; blanks do (`monday : friday` is refused).
+        let lower = s.to_lowercase();
+        let parts: Vec<&str> = lower.split(':').collect();
+        let (a, b) = match parts[..] {
+            [one] => (one, one),
+            [a, b] => (a, b),
+            _ => {
+                let msg = format!("couldn't parse range {s:?}, invalid format");
+                return Err(D::Error::custom(msg));
+            }
+        };
+        let begin = B::parse(a).map_err(D::Error::custom)?;
+        let end = B::parse(b).map_err(D::Error::custom)?;
+        B::check(begin, end, &s).map_err(D::Error::custom)?;
         Ok(Span {
             begin,
             end,
@@ -146,14 +166,21 @@ const MONTHS: [&str; 12] = [
     "december",
 ];
 
-/// Sunday is 0, as Go's `time.Weekday`.
+/// An integer as Go's `strconv.Atoi` reads it: an optional sign, digits,
+/// nothing else (Rust's parse accepts the same forms), 64 bits wide; held
+/// as `i32`, clamped (a year past that never matches either way).
+fn atoi(s: &str) -> Option<i32> {
+    let v: i64 = s.parse().ok()?;
+    Some(v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32)
+}
+
+/// Sunday is 0, as Go's `time.Weekday`; names only.
 impl Bound for Weekday {
     const WHAT: &'static str = "weekday";
     fn parse(s: &str) -> Result<i32, String> {
-        let l = s.to_lowercase();
         WEEKDAYS
             .iter()
-            .position(|w| *w == l)
+            .position(|w| *w == s)
             .map(|i| i as i32)
             .ok_or_else(|| format!("{s:?} is not a valid weekday"))
     }
@@ -163,45 +190,53 @@ impl Bound for Weekday {
 impl Bound for DayOfMonth {
     const WHAT: &'static str = "day of month";
     fn parse(s: &str) -> Result<i32, String> {
-        match s.parse::<i32>() {
-            Ok(d) if d != 0 && (-31..=31).contains(&d) => Ok(d),
-            _ => Err(format!("{s:?} is not a valid day of the month")),
-        }
+        atoi(s).ok_or_else(|| format!("{s:?} is not a valid day of the month"))
     }
-    fn ordered(begin: i32, end: i32) -> bool {
-        // Mixed signs depend on the month's length; only same-sign pairs
-        // can be checked at load.
-        (begin > 0) != (end > 0) || begin <= end
+    /// Alertmanager's checks: each end in range; a negative start needs a
+    /// negative end; and a range that is backwards in every month (taking
+    /// 28 days as the shortest) is refused.
+    fn check(begin: i32, end: i32, raw: &str) -> Result<(), String> {
+        for d in [begin, end] {
+            if d == 0 || !(-31..=31).contains(&d) {
+                return Err(format!(
+                    "\"{d}\" is not a valid day of the month: out of range"
+                ));
+            }
+        }
+        if begin < 0 && end > 0 {
+            return Err(format!(
+                "day of month range {raw:?}: end day must be negative if start day is negative"
+            ));
+        }
+        let on_shortest = |d: i32| if d < 0 { 28 + d } else { d };
+        if on_shortest(begin) > on_shortest(end) {
+            return Err(format!(
+                "day of month range {raw:?}: end day {end} is always before start day {begin}"
+            ));
+        }
+        Ok(())
     }
 }
 
-/// A name or 1..=12.
+/// A name or a number. Alertmanager takes any number (13 never matches),
+/// so vigil does too.
 impl Bound for Month {
     const WHAT: &'static str = "month";
     fn parse(s: &str) -> Result<i32, String> {
-        if let Ok(n) = s.parse::<i32>() {
-            return if (1..=12).contains(&n) {
-                Ok(n)
-            } else {
-                Err(format!("{s:?} is not a valid month"))
-            };
-        }
-        let l = s.to_lowercase();
         MONTHS
             .iter()
-            .position(|m| *m == l)
+            .position(|m| *m == s)
             .map(|i| i as i32 + 1)
+            .or_else(|| atoi(s))
             .ok_or_else(|| format!("{s:?} is not a valid month"))
     }
 }
 
+/// Any integer, as in Alertmanager.
 impl Bound for Year {
     const WHAT: &'static str = "year";
     fn parse(s: &str) -> Result<i32, String> {
-        match s.parse::<i32>() {
-            Ok(y) if y > 0 => Ok(y),
-            _ => Err(format!("{s:?} is not a valid year")),
-        }
+        atoi(s).ok_or_else(|| format!("{s:?} is not a valid year"))
     }
 }
 

@@ -81,13 +81,9 @@ impl Head {
             let mut refs: Vec<Option<u64>> = Vec::with_capacity(items.len());
             for block in items.chunks(BLOCK) {
                 let guards: Vec<_> = self.shards.iter().map(|s| s.read()).collect();
-                refs.extend(block.iter().map(|it| {
-                    match it.sref {
-                        SeriesRef::NONE => None,
-                        sref => guards[(sref.0 as usize) & (SHARDS - 1)]
-                            .by_handle(sref.0)
-                            .map(|s| s.wal_ref),
-                    }
+                refs.extend(block.iter().map(|it| match it.sref {
+                    SeriesRef::NONE => None,
+                    sref => guards[(sref.0 as usize) & (SHARDS - 1)].wal_ref_of(sref.0),
                 }));
             }
             for (it, wal_ref) in items.iter_mut().zip(refs.iter_mut()) {

@@ -41,6 +41,13 @@ impl BitWriter {
         self.write_bits(u64::from(bit), 1);
     }
 
+    /// Where the next bit goes (for a prefetch hint).
+    pub fn tail(&self) -> *const u8 {
+        self.buf
+            .as_ptr()
+            .wrapping_add(self.buf.len().saturating_sub(1))
+    }
+
     pub fn bytes(&self) -> &[u8] {
         &self.buf
     }

@@ -71,6 +71,8 @@ impl HeadOptions {
 struct IndexState {
     postings: PostingsIndex,
     next_id: u64,
+    /// The last log reference handed out (see [`Head::lookup_or_create`]).
+    next_wal_ref: u64,
 }
 
 /// The in-memory time-series store. Share it as `Arc<Head>`.
@@ -129,7 +131,7 @@ impl Head {
     /// new series never takes a reference the log already used.
     pub(crate) fn reserve_refs_through(&self, wal_ref: u64) {
         let mut ix = self.index.write();
-        ix.next_id = ix.next_id.max(wal_ref >> SHARD_BITS);
+        ix.next_wal_ref = ix.next_wal_ref.max(wal_ref);
     }
 
     pub fn options(&self) -> &HeadOptions {
@@ -161,7 +163,8 @@ impl Head {
 
     /// The series with these labels, and whether this call created it.
     /// A new series takes `wal_ref` as its log reference when given (a
-    /// replayed series), else its own id.
+    /// replayed series), else the next unused one: references are dense
+    /// (1, 2, 3, …) as Prometheus's are, which replay relies on for speed.
     pub(crate) fn lookup_or_create(
         &self,
         fp: u64,
@@ -182,13 +185,11 @@ impl Head {
             ix.next_id += 1;
             let id = (ix.next_id << SHARD_BITS) | (fp & (SHARDS as u64 - 1));
             ix.postings.add(id, labels);
-            Arc::new(MemSeries::new(
-                id,
-                handle,
-                fp,
-                wal_ref.unwrap_or(id),
-                labels,
-            ))
+            let wal_ref = wal_ref.unwrap_or_else(|| {
+                ix.next_wal_ref += 1;
+                ix.next_wal_ref
+            });
+            Arc::new(MemSeries::new(id, handle, fp, wal_ref, labels))
         };
         shard_w.insert(series.clone());
         Counters::add(&self.counters.series, 1);
@@ -243,6 +244,13 @@ impl Head {
         if let Some(t) = tally.max_t {
             self.note_time(t);
         }
+    }
+
+    /// Flushes a tally's counts only: replay's appliers run side by side,
+    /// and retention applied for one's newest time would cut samples
+    /// another has yet to apply; replay applies it once, at its end.
+    pub(crate) fn count(&self, tally: &Tally) {
+        tally.flush(&self.counters);
     }
 
     /// Appends one sample, counting into `tally` (see [`Head::finish`]).

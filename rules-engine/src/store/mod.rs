@@ -27,6 +27,7 @@ pub mod chunk;
 mod head;
 mod index;
 pub mod packed;
+mod prefetch;
 mod select;
 pub mod series;
 mod shard;

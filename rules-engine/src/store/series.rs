@@ -33,15 +33,25 @@ pub struct MemSeries {
     /// The [`SeriesRef`] handed to appenders (shard, slot, generation).
     pub(crate) handle: u64,
     pub(crate) fingerprint: u64,
-    /// The series' reference in the write-ahead log: its `id` when this
-    /// process created it, the logged reference when replay did (so the
-    /// log's older segments and its newer ones agree).
+    /// The series' reference in the write-ahead log: the next unused one
+    /// when this process created it, the logged reference when replay did
+    /// (so the log's older segments and its newer ones agree).
     pub(crate) wal_ref: u64,
     pub(crate) labels: PackedLabels,
     pub(crate) data: Mutex<SeriesData>,
 }
 
 impl MemSeries {
+    /// Starts loading the memory the next append to this series writes,
+    /// when nobody holds its lock (a hint: it never waits).
+    pub(crate) fn prefetch_append(&self) {
+        if let Some(data) = self.data.try_lock()
+            && let Some(open) = &data.open
+        {
+            super::prefetch::prefetch(open.tail());
+        }
+    }
+
     pub(crate) fn new(
         id: u64,
         handle: u64,

@@ -7,6 +7,11 @@
 //! handle = generation (32 bits) | slot (28 bits) | shard (4 bits)
 //! ```
 //!
+//! A slot keeps its series' handle and log reference beside the pointer:
+//! logging a scrape needs each series' reference and a check that the
+//! handle is current, and reading both from the slot array (walked in
+//! order) spares a visit to every series' own memory.
+//!
 //! Slots are reused after retention removes a series; the generation in the
 //! handle makes a handle of the old series miss instead of writing into the
 //! new one.
@@ -24,13 +29,22 @@ pub const SHARD_BITS: u32 = 4;
 pub const SHARDS: usize = 1 << SHARD_BITS;
 const SLOT_BITS: u32 = 28;
 
+/// One slot; an empty one has handle 0, which no series has (generations
+/// start at 1).
+#[derive(Debug, Default, Clone)]
+struct Slot {
+    handle: u64,
+    wal_ref: u64,
+    series: Option<Arc<MemSeries>>,
+}
+
 #[derive(Debug, Default)]
 pub struct Shard {
     by_fp: Map<u64, Arc<MemSeries>>,
     /// Series whose fingerprint equals another's with different labels.
     collisions: Map<u64, Vec<Arc<MemSeries>>>,
     pub by_id: Map<u64, Arc<MemSeries>>,
-    slots: Vec<Option<Arc<MemSeries>>>,
+    slots: Vec<Slot>,
     /// Free slots with the generation their next series gets.
     free: Vec<(u32, u32)>,
 }
@@ -51,7 +65,7 @@ impl Shard {
     /// [`Shard::insert`]; `fp` picks the shard bits.
     pub fn alloc_handle(&mut self, fp: u64) -> u64 {
         let (slot, generation) = self.free.pop().unwrap_or_else(|| {
-            self.slots.push(None);
+            self.slots.push(Slot::default());
             ((self.slots.len() - 1) as u32, 1)
         });
         assert!(u64::from(slot) < 1 << SLOT_BITS, "series slots exhausted");
@@ -60,7 +74,11 @@ impl Shard {
 
     pub fn insert(&mut self, s: Arc<MemSeries>) {
         self.by_id.insert(s.id, s.clone());
-        self.slots[slot_of(s.handle)] = Some(s.clone());
+        self.slots[slot_of(s.handle)] = Slot {
+            handle: s.handle,
+            wal_ref: s.wal_ref,
+            series: Some(s.clone()),
+        };
         match self.by_fp.get(&s.fingerprint) {
             None => {
                 self.by_fp.insert(s.fingerprint, s);
@@ -73,7 +91,21 @@ impl Shard {
     #[inline]
     pub fn by_handle(&self, handle: u64) -> Option<&Arc<MemSeries>> {
         match self.slots.get(slot_of(handle)) {
-            Some(Some(s)) if s.handle == handle => Some(s),
+            Some(Slot {
+                handle: h,
+                series: Some(s),
+                ..
+            }) if *h == handle => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The log reference of the series behind `handle`, unless it was
+    /// removed; reads only the slot array.
+    #[inline]
+    pub fn wal_ref_of(&self, handle: u64) -> Option<u64> {
+        match self.slots.get(slot_of(handle)) {
+            Some(slot) if slot.handle == handle && handle != 0 => Some(slot.wal_ref),
             _ => None,
         }
     }
@@ -81,7 +113,7 @@ impl Shard {
     pub fn remove(&mut self, s: &MemSeries) {
         self.by_id.remove(&s.id);
         let slot = slot_of(s.handle);
-        self.slots[slot] = None;
+        self.slots[slot] = Slot::default();
         let next_generation = ((s.handle >> 32) as u32).wrapping_add(1).max(1);
         self.free.push((slot as u32, next_generation));
         if let Some(list) = self.collisions.get_mut(&s.fingerprint) {

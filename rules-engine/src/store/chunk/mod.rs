@@ -65,6 +65,11 @@ pub struct OpenChunk {
 }
 
 impl OpenChunk {
+    /// Where the next append writes (for a prefetch hint).
+    pub(crate) fn tail(&self) -> *const u8 {
+        self.w.tail()
+    }
+
     /// A chunk whose mode suits `first_v`: decimal with the smallest scale
     /// of at least `min_scale` that stores it exactly, else XOR.
     pub fn for_value(first_v: f64, min_scale: u8) -> Self {

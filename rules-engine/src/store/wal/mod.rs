@@ -20,10 +20,12 @@
 mod checkpoint;
 pub(crate) mod codec;
 mod dir;
+mod fanout;
 mod lock;
 mod page;
 mod reader;
 mod record;
+mod refs;
 mod replay;
 mod snapshot;
 mod stats;
@@ -101,10 +103,15 @@ impl Wal {
         let counters = Arc::new(WalCounters::default());
         let started = Instant::now();
 
-        let mut replayer = replay::Replayer::new(head);
-        let from = load_snapshot(data_dir, &wal_dir, &mut replayer, head, &counters);
-        replay::replay(&wal_dir, &mut replayer, from, &counters).map_err(io)?;
-        let report = replayer.finish();
+        let report = std::thread::scope(|scope| {
+            let mut replayer = replay::Replayer::new(scope, head);
+            let from = load_snapshot(data_dir, &wal_dir, &mut replayer, head, &counters);
+            let replayed = replay::replay(&wal_dir, &mut replayer, from, &counters);
+            // Every applier is joined before an error is returned.
+            let report = replayer.finish();
+            replayed.map(|()| report)
+        })
+        .map_err(io)?;
         let seconds = started.elapsed().as_secs_f64();
         record_replay(&counters, &report, seconds);
 
@@ -220,7 +227,7 @@ impl Wal {
 fn load_snapshot(
     data_dir: &Path,
     wal_dir: &Path,
-    replayer: &mut replay::Replayer<'_>,
+    replayer: &mut replay::Replayer<'_, '_>,
     head: &Head,
     counters: &WalCounters,
 ) -> Option<(u32, u64)> {

@@ -5,11 +5,13 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::thread::Scope;
 use std::time::Instant;
 
 use super::dir::{last_checkpoint, segments};
+use super::fanout::Fanout;
 use super::reader::{FrameError, SegmentReader};
-use super::record::{self, Record, SampleEntry};
+use super::record::{self, Record};
 use super::stats::WalCounters;
 use super::writer::SegmentSpan;
 use crate::model::{Label, Labels};
@@ -18,8 +20,6 @@ use crate::store::{Head, MemSeries};
 
 /// The newest record type Prometheus 2.42 writes (float histograms).
 const LAST_KNOWN_TYPE: u8 = 10;
-
-type RefMap = std::collections::HashMap<u64, Arc<MemSeries>, foldhash::fast::RandomState>;
 
 /// What replay read, for the log line and `/metrics`.
 #[derive(Debug, Default, Clone)]
@@ -45,22 +45,22 @@ pub struct ReplayReport {
 }
 
 /// Applies records to the head, remembering which log reference names
-/// which series.
-pub struct Replayer<'h> {
-    head: &'h Head,
-    refs: RefMap,
+/// which series: series are created here, samples are handed to the
+/// appliers of [`Fanout`].
+pub struct Replayer<'scope, 'env> {
+    head: &'env Head,
+    fanout: Fanout<'scope>,
     max_ref: u64,
-    tally: Tally,
     pub report: ReplayReport,
 }
 
-impl<'h> Replayer<'h> {
-    pub fn new(head: &'h Head) -> Self {
+impl<'scope, 'env> Replayer<'scope, 'env> {
+    /// A replayer whose appliers run in `scope`.
+    pub fn new(scope: &'scope Scope<'scope, 'env>, head: &'env Head) -> Self {
         Replayer {
             head,
-            refs: RefMap::default(),
+            fanout: Fanout::start(scope, head),
             max_ref: 0,
-            tally: Tally::default(),
             report: ReplayReport::default(),
         }
     }
@@ -68,7 +68,7 @@ impl<'h> Replayer<'h> {
     /// A series the snapshot (or a record) already put in the head.
     pub fn know(&mut self, wal_ref: u64, series: Arc<MemSeries>) {
         self.max_ref = self.max_ref.max(wal_ref);
-        self.refs.insert(wal_ref, series);
+        self.fanout.series(wal_ref, series);
     }
 
     /// Applies one decoded record, raising `max_t` to its newest sample.
@@ -97,7 +97,8 @@ impl<'h> Replayer<'h> {
                 for e in entries {
                     let e = e?;
                     newest = newest.max(e.t);
-                    self.sample(e);
+                    self.report.samples += 1;
+                    self.fanout.sample(e);
                 }
                 if newest != i64::MIN {
                     *max_t = Some(max_t.map_or(newest, |m| m.max(newest)));
@@ -117,31 +118,15 @@ impl<'h> Replayer<'h> {
         Ok(())
     }
 
-    #[inline]
-    fn sample(&mut self, e: SampleEntry) {
-        self.report.samples += 1;
-        match self.refs.get(&e.wal_ref) {
-            // Rejections (out of order, too old) are what the live append
-            // decided too.
-            Some(s) => {
-                let _ = self.head.append_series(s, e.t, e.v, &mut self.tally);
-            }
-            None => self.report.unknown_refs += 1,
-        }
-        if self.tally.appended >= 1 << 16 {
-            self.flush();
-        }
-    }
-
-    /// Hands counted appends to the head (which may truncate).
-    pub fn flush(&mut self) {
-        let tally = std::mem::take(&mut self.tally);
-        self.head.finish(&tally);
-    }
-
-    /// Ends replay: new series get references beyond every logged one.
+    /// Ends replay once every sample is applied: new series get
+    /// references beyond every logged one.
     pub fn finish(mut self) -> ReplayReport {
-        self.flush();
+        let applied = self.fanout.finish();
+        self.report.unknown_refs = applied.unknown_refs;
+        self.head.finish(&Tally {
+            max_t: applied.max_t,
+            ..Tally::default()
+        });
         self.head.reserve_refs_through(self.max_ref);
         self.report
     }
@@ -159,7 +144,7 @@ enum Outcome {
 fn replay_file(
     path: &Path,
     offset: u64,
-    replayer: &mut Replayer<'_>,
+    replayer: &mut Replayer<'_, '_>,
     max_t: &mut Option<i64>,
 ) -> std::io::Result<Outcome> {
     let file = std::fs::File::open(path)?;
@@ -205,7 +190,7 @@ fn replay_file(
 /// snapshot already holds what came before (`None`: from the checkpoint).
 pub fn replay(
     wal_dir: &Path,
-    replayer: &mut Replayer<'_>,
+    replayer: &mut Replayer<'_, '_>,
     from: Option<(u32, u64)>,
     counters: &WalCounters,
 ) -> std::io::Result<()> {
@@ -284,7 +269,12 @@ pub fn replay(
 }
 
 /// Counts and reports damage found in `path`.
-fn note_damage(replayer: &mut Replayer<'_>, counters: &WalCounters, path: &Path, e: &FrameError) {
+fn note_damage(
+    replayer: &mut Replayer<'_, '_>,
+    counters: &WalCounters,
+    path: &Path,
+    e: &FrameError,
+) {
     WalCounters::add(&counters.corruptions, 1);
     replayer
         .report
@@ -300,7 +290,7 @@ fn move_aside(
     damaged: &Path,
     offset: u64,
     later: &[PathBuf],
-    replayer: &mut Replayer<'_>,
+    replayer: &mut Replayer<'_, '_>,
 ) -> std::io::Result<()> {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

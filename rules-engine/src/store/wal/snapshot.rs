@@ -139,7 +139,7 @@ pub fn remove_through(data_dir: &Path, index: u32) {
 /// Loads the snapshot at `dir` into the head. The whole file is checked
 /// first, so a damaged snapshot changes nothing; `Err` says why it was
 /// not used.
-pub fn load(dir: &Path, replayer: &mut Replayer<'_>, head: &Head) -> Result<u64, String> {
+pub fn load(dir: &Path, replayer: &mut Replayer<'_, '_>, head: &Head) -> Result<u64, String> {
     let path = dir.join("00000000");
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut records: Vec<Vec<u8>> = Vec::new();
