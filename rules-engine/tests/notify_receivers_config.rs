@@ -8,7 +8,6 @@ use std::path::Path;
 use std::process::Command;
 
 use vigil::notify::integration::build_receiver;
-use vigil::notify::integrations::global_problems;
 
 const ROUTE: &str = "route: {receiver: r}\n";
 
@@ -269,15 +268,13 @@ fn amtool(path: &Path) -> (bool, String) {
     (out.status.success(), text)
 }
 
-/// vigil's verdict: the file loads, the globals cover every entry, and
-/// every integration builds (as `vigil run` does at start).
+/// vigil's verdict: the file loads (as `vigil check config` loads it,
+/// the globals checked against every entry) and every integration builds
+/// (as `vigil run` does at start).
 fn vigil(path: &Path) -> Result<(), String> {
     let loaded = vigil::route::load_file(path).map_err(|e| e.to_string())?;
     let c = &loaded.config;
     for r in &c.receivers {
-        if let Some(p) = global_problems(r, &c.global).into_iter().next() {
-            return Err(p);
-        }
         build_receiver(r, &c.global, path.parent().unwrap())?;
     }
     Ok(())

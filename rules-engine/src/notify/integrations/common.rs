@@ -21,26 +21,6 @@ pub trait Check {
     fn check(&self) -> Result<(), String>;
 }
 
-/// An entry read and then checked, so that a bad entry is an error of
-/// the file (with its position), as in `amtool check-config`.
-#[derive(Debug, Clone)]
-pub struct Checked<T>(pub T);
-
-impl<T> std::ops::Deref for Checked<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<'de, T: serde::Deserialize<'de> + Check> serde::Deserialize<'de> for Checked<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = T::deserialize(d)?;
-        v.check().map_err(serde::de::Error::custom)?;
-        Ok(Checked(v))
-    }
-}
-
 /// At most one of `a` and `b` (a secret and its `_file` twin).
 pub fn at_most_one<A, B>(a: &Option<A>, b: &Option<B>, names: (&str, &str)) -> Result<(), String> {
     if a.is_some() && b.is_some() {

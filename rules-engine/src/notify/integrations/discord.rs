@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::common::{Check, Checked, at_most_one, client, secret};
+use super::common::{Check, at_most_one, client, secret};
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::template::TemplateError;
@@ -59,11 +59,19 @@ pub struct Discord {
 }
 
 impl Build for Discord {
-    type Config = Checked<DiscordConfig>;
+    type Config = DiscordConfig;
     const KIND: &'static str = "discord";
 
     fn send_resolved(c: &Self::Config) -> bool {
         c.send_resolved
+    }
+
+    fn check(c: &Self::Config) -> Option<String> {
+        c.check().err()
+    }
+
+    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
     }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
@@ -77,7 +85,7 @@ impl Build for Discord {
         Ok(Discord {
             url,
             client: client(c.http_config.as_ref(), cx)?,
-            cfg: Box::new(c.0.clone()),
+            cfg: Box::new(c.clone()),
         })
     }
 }

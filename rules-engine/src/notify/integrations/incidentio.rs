@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::common::{
-    Check, Checked, at_most_one, classify, go_json_len, parse_go_duration, parse_url, secret,
+    Check, at_most_one, classify, go_json_len, parse_go_duration, parse_url, secret,
 };
 use super::webhook::limit;
 use super::{Build, BuildContext, HttpIntegration, Render};
@@ -92,11 +92,19 @@ pub struct Incidentio {
 }
 
 impl Build for Incidentio {
-    type Config = Checked<IncidentioConfig>;
+    type Config = IncidentioConfig;
     const KIND: &'static str = "incidentio";
 
     fn send_resolved(c: &Self::Config) -> bool {
         c.send_resolved
+    }
+
+    fn check(c: &Self::Config) -> Option<String> {
+        c.check().err()
+    }
+
+    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
     }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {

@@ -20,7 +20,7 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::common::{Check, Checked, classify, client, parse_url};
+use super::common::{Check, classify, client, parse_url};
 use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::config::units::PromDuration;
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
@@ -142,11 +142,19 @@ pub struct Jira {
 }
 
 impl Build for Jira {
-    type Config = Checked<JiraConfig>;
+    type Config = JiraConfig;
     const KIND: &'static str = "jira";
 
     fn send_resolved(c: &Self::Config) -> bool {
         c.send_resolved
+    }
+
+    fn check(c: &Self::Config) -> Option<String> {
+        c.check().err()
+    }
+
+    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
     }
 
     fn global_problem(c: &Self::Config, _g: &crate::route::config::GlobalConfig) -> Option<String> {
@@ -160,7 +168,7 @@ impl Build for Jira {
         Ok(Jira {
             api: parse_url("api_url", api)?,
             client: client(c.http_config.as_ref(), cx)?,
-            cfg: Box::new(c.0.clone()),
+            cfg: Box::new(c.clone()),
         })
     }
 }

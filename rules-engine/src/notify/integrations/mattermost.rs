@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::common::{Check, Checked, client, secret};
+use super::common::{Check, client, secret};
 use super::msteams::check_webhook;
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
@@ -122,11 +122,19 @@ pub struct Mattermost {
 }
 
 impl Build for Mattermost {
-    type Config = Checked<MattermostConfig>;
+    type Config = MattermostConfig;
     const KIND: &'static str = "mattermost";
 
     fn send_resolved(c: &Self::Config) -> bool {
         c.send_resolved
+    }
+
+    fn check(c: &Self::Config) -> Option<String> {
+        c.check().err()
+    }
+
+    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
     }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
@@ -141,7 +149,7 @@ impl Build for Mattermost {
         Ok(Mattermost {
             url,
             client: client(c.http_config.as_ref(), cx)?,
-            cfg: Box::new(c.0.clone()),
+            cfg: Box::new(c.clone()),
         })
     }
 }

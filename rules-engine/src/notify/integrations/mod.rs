@@ -56,6 +56,7 @@ use super::integration::{Delivery, Notice};
 use super::retry::Decision;
 use super::template::{TemplateError, Templates};
 use crate::route::config::GlobalConfig;
+use crate::route::receivers::HttpConfig;
 
 /// Building an integration from its configuration entry.
 pub trait Build: Integrate + Sized + 'static {
@@ -67,6 +68,15 @@ pub trait Build: Integrate + Sized + 'static {
     /// The entry's `send_resolved` (its default is the kind's own).
     fn send_resolved(c: &Self::Config) -> bool;
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String>;
+    /// The checks Alertmanager makes while reading the entry (required
+    /// keys, keys that exclude each other); the first problem, if any.
+    fn check(_c: &Self::Config) -> Option<String> {
+        None
+    }
+    /// The entry's own `http_config`, checked with the routing file.
+    fn http_config(_c: &Self::Config) -> Option<&HttpConfig> {
+        None
+    }
     /// What the entry lacks once the `global:` defaults are applied
     /// (Alertmanager checks this when loading the file); `None` when
     /// nothing.
@@ -228,6 +238,9 @@ pub struct Built {
 }
 
 fn built<T: Build>(c: &T::Config, cx: &BuildContext<'_>) -> Result<Built, String> {
+    if let Some(p) = T::check(c).or_else(|| T::global_problem(c, cx.global)) {
+        return Err(p);
+    }
     Ok(Built {
         kind: T::KIND,
         send_resolved: T::send_resolved(c),
@@ -268,14 +281,32 @@ macro_rules! registry {
             Ok(out)
         }
 
-        /// What `r`'s entries lack once the `global:` defaults are applied,
-        /// as Alertmanager reports it when loading the file. Email and
-        /// Slack are checked with the routing file (`route/load.rs`).
-        pub fn global_problems(r: &Receiver, g: &GlobalConfig) -> Vec<String> {
+        /// Every entry's own `http_config`: `(<kind>_configs, index, block)`.
+        pub fn http_configs(r: &Receiver) -> Vec<(&'static str, usize, &HttpConfig)> {
             let mut out = Vec::new();
             $(
-                for c in &r.$field {
-                    out.extend(<$ty as Build>::global_problem(c, g));
+                for (i, c) in r.$field.iter().enumerate() {
+                    if let Some(h) = <$ty as Build>::http_config(c) {
+                        out.push((stringify!($field), i, h));
+                    }
+                }
+            )*
+            out
+        }
+
+        /// Every entry's problems as Alertmanager reports them when it
+        /// loads the file — its own checks, then what it lacks once the
+        /// `global:` defaults are applied: `(<kind>_configs, index,
+        /// message)`. Email and Slack are checked with the routing file
+        /// (`route/load.rs`).
+        pub fn entry_problems(r: &Receiver, g: &GlobalConfig) -> Vec<(&'static str, usize, String)> {
+            let mut out = Vec::new();
+            $(
+                for (i, c) in r.$field.iter().enumerate() {
+                    let p = <$ty as Build>::check(c).or_else(|| <$ty as Build>::global_problem(c, g));
+                    if let Some(p) = p {
+                        out.push((stringify!($field), i, p));
+                    }
                 }
             )*
             out

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::common::{Check, Checked, client, secret};
+use super::common::{Check, client, secret};
 use super::msteams::check_webhook;
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
@@ -49,11 +49,19 @@ pub struct MsTeamsV2 {
 }
 
 impl Build for MsTeamsV2 {
-    type Config = Checked<MsTeamsV2Config>;
+    type Config = MsTeamsV2Config;
     const KIND: &'static str = "msteamsv2";
 
     fn send_resolved(c: &Self::Config) -> bool {
         c.send_resolved
+    }
+
+    fn check(c: &Self::Config) -> Option<String> {
+        c.check().err()
+    }
+
+    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
     }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
@@ -67,7 +75,7 @@ impl Build for MsTeamsV2 {
         Ok(MsTeamsV2 {
             url,
             client: client(c.http_config.as_ref(), cx)?,
-            cfg: Box::new(c.0.clone()),
+            cfg: Box::new(c.clone()),
         })
     }
 }

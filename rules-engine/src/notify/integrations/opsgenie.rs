@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::common::{
-    Check, Checked, at_most_one, classify, client, join_path, parse_url, safe_split,
-    secret_or_global, with_slash,
+    Check, at_most_one, classify, client, join_path, parse_url, safe_split, secret_or_global,
+    with_slash,
 };
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
@@ -117,11 +117,19 @@ pub struct Opsgenie {
 }
 
 impl Build for Opsgenie {
-    type Config = Checked<OpsgenieConfig>;
+    type Config = OpsgenieConfig;
     const KIND: &'static str = "opsgenie";
 
     fn send_resolved(c: &Self::Config) -> bool {
         c.send_resolved
+    }
+
+    fn check(c: &Self::Config) -> Option<String> {
+        c.check().err()
+    }
+
+    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
     }
 
     fn global_problem(c: &Self::Config, g: &GlobalConfig) -> Option<String> {
@@ -152,7 +160,7 @@ impl Build for Opsgenie {
             api_url: with_slash(parse_url("api_url", &url)?),
             api_key,
             client: client(c.http_config.as_ref(), cx)?,
-            cfg: Box::new(c.0.clone()),
+            cfg: Box::new(c.clone()),
         })
     }
 }

@@ -16,9 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::common::{
-    Check, Checked, at_most_one, classify, client, go_json_len, parse_url, secret,
-};
+use super::common::{Check, at_most_one, classify, client, go_json_len, parse_url, secret};
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
 use crate::notify::retry::Decision;
@@ -131,11 +129,19 @@ pub struct PagerDuty {
 }
 
 impl Build for PagerDuty {
-    type Config = Checked<PagerdutyConfig>;
+    type Config = PagerdutyConfig;
     const KIND: &'static str = "pagerduty";
 
     fn send_resolved(c: &Self::Config) -> bool {
         c.send_resolved
+    }
+
+    fn check(c: &Self::Config) -> Option<String> {
+        c.check().err()
+    }
+
+    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
     }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
@@ -172,7 +178,7 @@ impl Build for PagerDuty {
             api,
             url: Secret::new(url),
             client: client(c.http_config.as_ref(), cx)?,
-            cfg: Box::new(c.0.clone()),
+            cfg: Box::new(c.clone()),
         })
     }
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
-use super::common::{Check, Checked, at_most_one, client, parse_go_duration, secret};
+use super::common::{Check, at_most_one, client, parse_go_duration, secret};
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::template::TemplateError;
@@ -101,11 +101,19 @@ pub struct Pushover {
 }
 
 impl Build for Pushover {
-    type Config = Checked<PushoverConfig>;
+    type Config = PushoverConfig;
     const KIND: &'static str = "pushover";
 
     fn send_resolved(c: &Self::Config) -> bool {
         c.send_resolved
+    }
+
+    fn check(c: &Self::Config) -> Option<String> {
+        c.check().err()
+    }
+
+    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
     }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
@@ -123,7 +131,7 @@ impl Build for Pushover {
             user_key,
             token,
             client: client(c.http_config.as_ref(), cx)?,
-            cfg: Box::new(c.0.clone()),
+            cfg: Box::new(c.clone()),
         })
     }
 }

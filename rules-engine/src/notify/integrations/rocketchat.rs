@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::common::{Check, Checked, at_most_one, classify, client, join_path, parse_url, secret};
+use super::common::{Check, at_most_one, classify, client, join_path, parse_url, secret};
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
 use crate::notify::retry::Decision;
@@ -115,11 +115,19 @@ pub struct Rocketchat {
 }
 
 impl Build for Rocketchat {
-    type Config = Checked<RocketchatConfig>;
+    type Config = RocketchatConfig;
     const KIND: &'static str = "rocketchat";
 
     fn send_resolved(c: &Self::Config) -> bool {
         c.send_resolved
+    }
+
+    fn check(c: &Self::Config) -> Option<String> {
+        c.check().err()
+    }
+
+    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
     }
 
     fn global_problem(c: &Self::Config, _g: &crate::route::config::GlobalConfig) -> Option<String> {
@@ -154,7 +162,7 @@ impl Build for Rocketchat {
             token: Secret::new(token.expose().trim()),
             token_id: Secret::new(token_id.expose().trim()),
             client: client(c.http_config.as_ref(), cx)?,
-            cfg: Box::new(c.0.clone()),
+            cfg: Box::new(c.clone()),
         })
     }
 }

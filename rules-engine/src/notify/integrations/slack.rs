@@ -16,6 +16,7 @@ use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::data::Data;
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::template::TemplateError;
+use crate::route::receivers::HttpConfig;
 use crate::route::receivers::SlackConfig;
 use vigil_common::Secret;
 
@@ -148,6 +149,10 @@ impl Build for Slack {
 
     fn send_resolved(c: &SlackConfig) -> bool {
         c.send_resolved
+    }
+
+    fn http_config(c: &SlackConfig) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
     }
 
     fn build(c: &SlackConfig, cx: &BuildContext<'_>) -> Result<Self, String> {

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::common::{Check, Checked, client, parse_url};
+use super::common::{Check, client, parse_url};
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::template::TemplateError;
@@ -100,11 +100,19 @@ fn env(name: &str) -> Option<String> {
 }
 
 impl Build for Sns {
-    type Config = Checked<SnsConfig>;
+    type Config = SnsConfig;
     const KIND: &'static str = "sns";
 
     fn send_resolved(c: &Self::Config) -> bool {
         c.send_resolved
+    }
+
+    fn check(c: &Self::Config) -> Option<String> {
+        c.check().err()
+    }
+
+    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
     }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
@@ -138,7 +146,7 @@ impl Build for Sns {
             secret_key,
             session_token,
             client: client(c.http_config.as_ref(), cx)?,
-            cfg: Box::new(c.0.clone()),
+            cfg: Box::new(c.clone()),
         })
     }
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::common::{Check, Checked, at_most_one, client, parse_url, secret};
+use super::common::{Check, at_most_one, client, parse_url, secret};
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::template::TemplateError;
@@ -83,11 +83,19 @@ pub struct Telegram {
 }
 
 impl Build for Telegram {
-    type Config = Checked<TelegramConfig>;
+    type Config = TelegramConfig;
     const KIND: &'static str = "telegram";
 
     fn send_resolved(c: &Self::Config) -> bool {
         c.send_resolved
+    }
+
+    fn check(c: &Self::Config) -> Option<String> {
+        c.check().err()
+    }
+
+    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
     }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
@@ -109,7 +117,7 @@ impl Build for Telegram {
             api_url: api_url.trim_end_matches('/').to_string(),
             token,
             client: client(c.http_config.as_ref(), cx)?,
-            cfg: Box::new(c.0.clone()),
+            cfg: Box::new(c.clone()),
         })
     }
 }

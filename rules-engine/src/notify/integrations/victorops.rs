@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::common::{
-    Check, Checked, at_most_one, client, join_path, parse_url, secret_or_global, with_slash,
+    Check, at_most_one, client, join_path, parse_url, secret_or_global, with_slash,
 };
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
@@ -98,11 +98,19 @@ pub struct VictorOps {
 }
 
 impl Build for VictorOps {
-    type Config = Checked<VictorOpsConfig>;
+    type Config = VictorOpsConfig;
     const KIND: &'static str = "victorops";
 
     fn send_resolved(c: &Self::Config) -> bool {
         c.send_resolved
+    }
+
+    fn check(c: &Self::Config) -> Option<String> {
+        c.check().err()
+    }
+
+    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
     }
 
     fn global_problem(c: &Self::Config, g: &GlobalConfig) -> Option<String> {
@@ -134,7 +142,7 @@ impl Build for VictorOps {
             api_url: with_slash(parse_url("api_url", &url)?),
             api_key,
             client: client(c.http_config.as_ref(), cx)?,
-            cfg: Box::new(c.0.clone()),
+            cfg: Box::new(c.clone()),
         })
     }
 }

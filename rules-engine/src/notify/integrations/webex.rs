@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::common::{Check, Checked, client, parse_url, truncate_bytes};
+use super::common::{Check, client, parse_url, truncate_bytes};
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::template::TemplateError;
@@ -64,11 +64,19 @@ pub struct Webex {
 }
 
 impl Build for Webex {
-    type Config = Checked<WebexConfig>;
+    type Config = WebexConfig;
     const KIND: &'static str = "webex";
 
     fn send_resolved(c: &Self::Config) -> bool {
         c.send_resolved
+    }
+
+    fn check(c: &Self::Config) -> Option<String> {
+        c.check().err()
+    }
+
+    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
     }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
@@ -81,7 +89,7 @@ impl Build for Webex {
         Ok(Webex {
             url: Secret::new(url),
             client: client(c.http_config.as_ref(), cx)?,
-            cfg: Box::new(c.0.clone()),
+            cfg: Box::new(c.clone()),
         })
     }
 }

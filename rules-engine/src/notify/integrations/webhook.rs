@@ -15,6 +15,7 @@ use crate::notify::alert::Alert;
 use crate::notify::data::Data;
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::template::TemplateError;
+use crate::route::receivers::HttpConfig;
 use crate::route::receivers::WebhookConfig;
 use vigil_common::Secret;
 
@@ -65,6 +66,10 @@ impl Build for Webhook {
 
     fn send_resolved(c: &WebhookConfig) -> bool {
         c.send_resolved
+    }
+
+    fn http_config(c: &WebhookConfig) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
     }
 
     fn build(c: &WebhookConfig, cx: &BuildContext<'_>) -> Result<Self, String> {

@@ -83,6 +83,10 @@ impl Build for Wechat {
         c.send_resolved
     }
 
+    fn http_config(c: &WechatConfig) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
+    }
+
     fn global_problem(c: &WechatConfig, g: &GlobalConfig) -> Option<String> {
         if c.api_secret.is_none() && g.wechat_api_secret.is_none() {
             return Some("no global Wechat ApiSecret set".into());
