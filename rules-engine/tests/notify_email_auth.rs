@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use smtpd::{Smtpd, free_port};
-use vigil::notify::email::{EmailContent, SmtpTarget, TlsMode, build_message, send};
+use vigil::notify::smtp::{EmailContent, SmtpTarget, TlsMode, build_message, send};
 use vigil_bin::VigilProcess;
 use vigil_common::Secret;
 

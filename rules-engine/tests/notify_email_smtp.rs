@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 mod smtpd;
 
 use smtpd::{Smtpd, free_port};
-use vigil::notify::email::{EmailContent, SmtpTarget, TlsMode, build_message, send};
+use vigil::notify::smtp::{EmailContent, SmtpTarget, TlsMode, build_message, send};
 
 /// An aiosmtpd on a free port with a Maildir of its own.
 struct Server {

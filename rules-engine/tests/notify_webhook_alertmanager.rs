@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use vigil::model::Labels;
 use vigil::notify::alert::notification_order;
-use vigil::notify::webhook::limit;
+use vigil::notify::integrations::webhook::limit;
 use vigil::notify::{Alert, Data, WebhookMessage};
 use vigil::route::{Route, parse_str};
 

@@ -425,6 +425,8 @@ async fn flush_due(shared: &Shared, now: DateTime<Utc>) {
 struct Planning {
     events: Vec<HistoryEvent>,
     decisions: Vec<String>,
+    /// `(kind, field)` of every field cut to a receiver's limit.
+    truncations: Vec<(&'static str, &'static str)>,
 }
 
 /// The pipeline for one group given its notification log entries.
@@ -485,7 +487,13 @@ fn plan_job(
                 now: ctx.now,
             };
             match integ.render(&n.templates, &notice) {
-                Ok(v) => Some(v),
+                Ok(r) => {
+                    for field in r.truncated {
+                        tracing::warn!(integration = %integ.key, field, "notification field truncated to the receiver's limit");
+                        p.truncations.push((integ.kind.as_str(), field));
+                    }
+                    Some(r.payload)
+                }
                 Err(e) => {
                     p.decisions.push("template_error".into());
                     let ev = notification_event(
@@ -562,6 +570,9 @@ async fn flush_jobs(
         Ok(ids) => {
             for d in &planning.decisions {
                 shared.metrics.flush(d);
+            }
+            for (kind, field) in &planning.truncations {
+                shared.metrics.truncated(kind, field);
             }
             {
                 let mut st = shared.state.lock();

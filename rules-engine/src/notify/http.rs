@@ -56,14 +56,72 @@ impl std::fmt::Debug for HttpClient {
 
 /// Alertmanager's default notification timeout is the group interval; a
 /// single request is bounded tighter so a hung receiver frees the worker.
+/// Sent with every request, as Alertmanager sends `Alertmanager/<version>`.
+pub const USER_AGENT: &str = concat!("vigil/", env!("CARGO_PKG_VERSION"));
+
+/// One request an integration makes. The URL and header values may hold
+/// secrets (tokens in paths, API keys): they are never shown.
+pub struct HttpRequest {
+    pub method: reqwest::Method,
+    pub url: Secret,
+    /// `Content-Type` and the integration's own headers; an
+    /// `Authorization` here wins over `http_config`'s.
+    pub headers: Vec<(&'static str, Secret)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    /// A POST of `body` as JSON.
+    pub fn json(url: Secret, body: &serde_json::Value) -> HttpRequest {
+        HttpRequest {
+            method: reqwest::Method::POST,
+            url,
+            headers: vec![("Content-Type", Secret::new("application/json"))],
+            body: serde_json::to_vec(body).unwrap_or_default(),
+        }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> HttpRequest {
+        self.headers.push((name, Secret::new(value.into())));
+        self
+    }
+}
+
+/// A receiver's answer: the status, `Retry-After`, and the start of the
+/// body (some receivers explain a refusal there).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: String,
+}
+
+/// At most this much of an answer's body is kept.
+const ANSWER_BODY_MAX: usize = 4096;
+
+impl Answer {
+    /// `receiver answered <status>`: the detail of a failed delivery.
+    pub fn detail(&self) -> String {
+        format!("receiver answered {}", self.status)
+    }
+}
+
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl HttpClient {
     pub fn build(cfg: &HttpConfig) -> Result<HttpClient, HttpSendError> {
+        Self::build_with_timeout(cfg, REQUEST_TIMEOUT)
+    }
+
+    /// [`build`](Self::build) with requests bounded by `timeout`.
+    pub fn build_with_timeout(
+        cfg: &HttpConfig,
+        timeout: Duration,
+    ) -> Result<HttpClient, HttpSendError> {
         vigil_common::install_crypto_provider();
         let cerr = |e: &dyn std::fmt::Display| HttpSendError::Config(e.to_string());
         let mut b = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(timeout)
             .redirect(if cfg.follow_redirects {
                 reqwest::redirect::Policy::limited(10)
             } else {
@@ -77,6 +135,39 @@ impl HttpClient {
         if cfg.tls_config.insecure_skip_verify {
             b = b.danger_accept_invalid_certs(true);
         }
+        match (&cfg.tls_config.cert_file, &cfg.tls_config.key_file) {
+            (Some(cert), Some(key)) => {
+                let read = |f: &String| std::fs::read(f).map_err(|e| cerr(&format!("{f}: {e}")));
+                let mut pem = read(key)?;
+                pem.push(b'\n');
+                pem.extend(read(cert)?);
+                let id = reqwest::Identity::from_pem(&pem).map_err(|e| cerr(&e))?;
+                b = b.identity(id);
+            }
+            (None, None) => {}
+            _ => return Err(cerr(&"tls_config: cert_file and key_file go together")),
+        }
+        if let Some(v) = &cfg.tls_config.min_version {
+            let version = match v.as_str() {
+                "TLS10" => reqwest::tls::Version::TLS_1_0,
+                "TLS11" => reqwest::tls::Version::TLS_1_1,
+                "TLS12" => reqwest::tls::Version::TLS_1_2,
+                "TLS13" => reqwest::tls::Version::TLS_1_3,
+                other => return Err(cerr(&format!("tls_config: unknown min_version {other:?}"))),
+            };
+            b = b.min_tls_version(version);
+        }
+        if cfg.tls_config.server_name.is_some() {
+            tracing::warn!(
+                "http_config: tls_config.server_name is not supported; the URL's host name is verified"
+            );
+        }
+        if let Some(proxy) = &cfg.proxy_url {
+            let p = reqwest::Proxy::all(proxy.as_str())
+                .map_err(|e| cerr(&format!("proxy_url: {e}")))?;
+            b = b.proxy(p);
+        }
+        b = b.user_agent(USER_AGENT);
         let client = b.build().map_err(|e| cerr(&e))?;
         Ok(HttpClient {
             client,
@@ -85,6 +176,39 @@ impl HttpClient {
     }
 
     /// POSTs `body` as JSON to `url` and decides from the answer.
+    /// Sends one request. `Err` is a network failure, described without
+    /// the URL.
+    pub async fn send(&self, r: &HttpRequest) -> Result<Answer, String> {
+        let mut req = self
+            .client
+            .request(r.method.clone(), r.url.expose())
+            .body(r.body.clone());
+        let mut own_auth = false;
+        for (name, value) in &r.headers {
+            own_auth |= name.eq_ignore_ascii_case("authorization");
+            req = req.header(*name, value.expose());
+        }
+        if let Some(auth) = &self.authorization
+            && !own_auth
+        {
+            req = req.header(AUTHORIZATION, auth.expose());
+        }
+        let resp = req.send().await.map_err(|e| network_kind(&e))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = resp.bytes().await.unwrap_or_default();
+        let cut = &bytes[..bytes.len().min(ANSWER_BODY_MAX)];
+        Ok(Answer {
+            status,
+            retry_after,
+            body: String::from_utf8_lossy(cut).into_owned(),
+        })
+    }
+
     pub async fn post_json(
         &self,
         receiver: &str,

@@ -22,8 +22,16 @@ pub struct FlushLabels {
     pub result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TruncatedLabels {
+    pub integration: String,
+    /// The payload field cut (`summary`, `message`, ...).
+    pub field: String,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct NotifyMetrics {
+    pub truncated: Family<TruncatedLabels, Counter>,
     pub alerts_received: Counter,
     pub notifications: Family<OutcomeLabels, Counter>,
     pub flushes: Family<FlushLabels, Counter>,
@@ -54,6 +62,11 @@ impl NotifyMetrics {
             self.flushes.clone(),
         );
         r.register(
+            "vigil_notifications_truncated",
+            "Notification fields cut to a receiver's length limit, as Alertmanager cuts them",
+            self.truncated.clone(),
+        );
+        r.register(
             "vigil_notify_aggregation_groups",
             "Aggregation groups held",
             self.groups.clone(),
@@ -81,6 +94,15 @@ impl NotifyMetrics {
                 integration: integration.to_string(),
                 outcome: outcome.to_string(),
                 reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn truncated(&self, integration: &str, field: &str) {
+        self.truncated
+            .get_or_create(&TruncatedLabels {
+                integration: integration.to_string(),
+                field: field.to_string(),
             })
             .inc();
     }

@@ -6,9 +6,10 @@
 //! dispatch.rs   AlertSink -> aggregation groups (group.rs) -> flush
 //! stages.rs     inhibit (inhibit.rs) -> time intervals -> silences (silence.rs)
 //!               -> dedup against the notification log (dedup.rs)
-//! integration.rs render (template.rs, data.rs, webhook.rs, slack.rs, email.rs)
+//! integration.rs render and deliver through integrations/ (one module per
+//!               receiver kind: webhook, slack, email, pagerduty, opsgenie, ...)
 //! db/outbox.rs  outbox + log in one transaction
-//! sender.rs     claim -> deliver (http.rs, email.rs) -> retry (retry.rs) -> record
+//! sender.rs     claim -> deliver (http.rs, smtp.rs) -> retry (retry.rs) -> record
 //! forward.rs    alerts to existing Alertmanagers, as Prometheus sends them
 //! ```
 //!
@@ -23,12 +24,12 @@ pub mod config;
 pub mod data;
 pub mod dedup;
 pub mod dispatch;
-pub mod email;
 pub mod forward;
 pub mod group;
 pub mod http;
 pub mod inhibit;
 pub mod integration;
+pub mod integrations;
 pub mod metrics;
 pub mod notifier;
 pub mod peers;
@@ -37,16 +38,15 @@ pub mod running;
 pub mod sender;
 pub mod silence;
 pub mod silence_store;
-pub mod slack;
+pub mod smtp;
 pub mod stages;
 pub mod template;
 pub mod template_methods;
-pub mod webhook;
 
 pub use alert::{Alert, Status};
 pub use data::Data;
 pub use dispatch::{DispatchOptions, Dispatcher};
 pub use inhibit::{InhibitRule, Inhibited, inhibited_by};
+pub use integrations::webhook::WebhookMessage;
 pub use notifier::Notifier;
 pub use retry::{Backoff, Decision};
-pub use webhook::WebhookMessage;

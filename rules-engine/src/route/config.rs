@@ -67,8 +67,7 @@ pub struct GlobalConfig {
     pub smtp_require_tls: bool,
     pub slack_api_url: Option<Secret>,
     pub slack_api_url_file: Option<String>,
-    // Other integrations' globals: accepted so that an existing file loads;
-    // vigil has no sender for them, and a receiver using one is an error.
+    // The other integrations' defaults (notify/integrations/ applies them).
     pub pagerduty_url: Option<String>,
     pub opsgenie_api_url: Option<String>,
     pub opsgenie_api_key: Option<Secret>,

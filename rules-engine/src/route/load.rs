@@ -180,6 +180,13 @@ fn check_receivers(errs: &mut Errors, c: &AlertmanagerConfig) -> BTreeSet<String
         for p in http_problems(i, r) {
             errs.problem(p);
         }
+        // The other kinds' checks (a PagerDuty key, an Opsgenie or
+        // VictorOps key from the globals, ...), declared with each
+        // integration and placed at its entry.
+        let at = YamlPath::root().key("receivers").index(i);
+        for (kind, j, msg) in crate::notify::integrations::entry_problems(r, &c.global) {
+            errs.problem(Problem::new(at.key(kind).index(j), msg));
+        }
     }
     names
 }
@@ -188,20 +195,9 @@ fn check_receivers(errs: &mut Errors, c: &AlertmanagerConfig) -> BTreeSet<String
 /// integration without one uses the global block, checked once).
 fn http_problems(index: usize, r: &Receiver) -> Vec<Problem> {
     let at = YamlPath::root().key("receivers").index(index);
-    let each = |kind: &str, i: usize| at.key(kind).index(i).key("http_config");
-    let slack = r
-        .slack_configs
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (each("slack_configs", i), &c.http_config));
-    let webhook = r
-        .webhook_configs
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (each("webhook_configs", i), &c.http_config));
-    slack
-        .chain(webhook)
-        .filter_map(|(path, h)| check_http_config(h.as_ref()?, &path))
+    crate::notify::integrations::http_configs(r)
+        .into_iter()
+        .filter_map(|(kind, i, h)| check_http_config(h, &at.key(kind).index(i).key("http_config")))
         .collect()
 }
 

@@ -17,7 +17,7 @@ pub const MASK: &str = "<secret>";
 
 /// The keys whose values are secrets (vigil's `Secret` fields). URLs of
 /// webhooks and Slack carry their own credentials, so they are secrets.
-const SECRET_KEYS: [&str; 14] = [
+const SECRET_KEYS: [&str; 24] = [
     "smtp_auth_password",
     "smtp_auth_secret",
     "slack_api_url",
@@ -32,7 +32,24 @@ const SECRET_KEYS: [&str; 14] = [
     "bearer_token",
     "credentials",
     "api_key",
+    // The other integrations' (PagerDuty, Telegram, SNS, Pushover,
+    // WeChat, Discord, Teams, Mattermost, Rocket.Chat, incident.io) keys,
+    // tokens and webhook URLs.
+    "routing_key",
+    "service_key",
+    "bot_token",
+    "secret_key",
+    "token",
+    "user_key",
+    "api_secret",
+    "webhook_url",
+    "token_id",
+    "alert_source_token",
 ];
+
+/// Secrets that are URLs: shown as a URL, so that a reader that parses the
+/// field as one still can.
+const URL_KEYS: [&str; 3] = ["url", "api_url", "webhook_url"];
 
 /// `text` (a YAML document) with its secrets masked; empty when it is not
 /// YAML (it was checked before, so that does not happen in practice).
@@ -59,7 +76,8 @@ fn mask(v: &mut Value) {
             for (k, val) in m.iter_mut() {
                 let secret = k.as_str().is_some_and(|k| SECRET_KEYS.contains(&k));
                 if secret && !val.is_null() {
-                    *val = Value::String(if k.as_str() == Some("url") {
+                    let is_url = k.as_str().is_some_and(|k| URL_KEYS.contains(&k));
+                    *val = Value::String(if is_url {
                         masked_url(val.as_str().unwrap_or(""))
                     } else {
                         MASK.into()

@@ -48,7 +48,11 @@ impl Alertmanager {
             .arg("--cluster.listen-address=")
             .args(flags)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(if std::env::var("AM_DEBUG").is_ok() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect(
                 "prometheus-alertmanager not found: install Debian's `prometheus-alertmanager`",

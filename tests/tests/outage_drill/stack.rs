@@ -181,6 +181,7 @@ alerting:
       - name: oncall
         email_configs:
           - to: oncall@drill.test
+            send_resolved: true
             text: |
               {{{{ range .Alerts }}}}alert: {{{{ .Status }}}} {{{{ .Labels.alertname }}}} on {{{{ .Labels.instance }}}}
               summary: {{{{ .Annotations.summary }}}}

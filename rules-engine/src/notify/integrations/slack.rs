@@ -7,7 +7,18 @@
 
 use serde_json::{Value, json};
 
-use super::data::Data;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::common::{client, secret_or_global};
+use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
+use crate::notify::data::Data;
+use crate::notify::http::{HttpClient, HttpRequest};
+use crate::notify::template::TemplateError;
+use crate::route::receivers::HttpConfig;
+use crate::route::receivers::SlackConfig;
+use vigil_common::Secret;
 
 /// Slack's limits (api.slack.com/reference/block-kit/blocks).
 pub const HEADER_MAX: usize = 150;
@@ -123,6 +134,86 @@ pub fn payload(c: &SlackContent, data: &Data) -> Value {
         }
     }
     msg
+}
+
+/// A built `slack_configs` entry.
+pub struct Slack {
+    url: Secret,
+    client: Arc<HttpClient>,
+    cfg: Box<SlackConfig>,
+}
+
+impl Build for Slack {
+    type Config = SlackConfig;
+    const KIND: &'static str = "slack";
+
+    fn send_resolved(c: &SlackConfig) -> bool {
+        c.send_resolved
+    }
+
+    fn http_config(c: &SlackConfig) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
+    }
+
+    fn build(c: &SlackConfig, cx: &BuildContext<'_>) -> Result<Self, String> {
+        let g = cx.global;
+        let url = secret_or_global(
+            cx,
+            ("api_url", c.api_url.as_ref(), c.api_url_file.as_deref()),
+            (
+                "slack_api_url",
+                g.slack_api_url.as_ref(),
+                g.slack_api_url_file.as_deref(),
+            ),
+        )?
+        .ok_or("no Slack API URL")?;
+        Ok(Slack {
+            url,
+            client: client(c.http_config.as_ref(), cx)?,
+            cfg: Box::new(c.clone()),
+        })
+    }
+}
+
+impl HttpIntegration for Slack {
+    fn client(&self) -> &HttpClient {
+        &self.client
+    }
+
+    fn render(&self, cx: &Render<'_>) -> Result<Value, TemplateError> {
+        let cfg = &self.cfg;
+        let r = |s: &str| cx.text(s);
+        let opt = |s: &Option<String>| -> Result<Option<String>, TemplateError> {
+            s.as_deref().map(r).transpose()
+        };
+        let content = SlackContent {
+            title: r(&tmpl_or(&cfg.title, "slack.default.title"))?,
+            title_link: r(&tmpl_or(&cfg.title_link, "slack.default.titlelink"))?,
+            text: r(&tmpl_or(&cfg.text, "slack.default.text"))?,
+            fields: cfg
+                .fields
+                .iter()
+                .map(|f| {
+                    Ok((
+                        r(&f.title)?,
+                        r(&f.value)?,
+                        f.short.unwrap_or(cfg.short_fields),
+                    ))
+                })
+                .collect::<Result<_, TemplateError>>()?,
+            color: opt(&cfg.color)?.filter(|c| !c.is_empty()),
+            fallback: r(&tmpl_or(&cfg.fallback, "slack.default.fallback"))?,
+            channel: opt(&cfg.channel)?,
+            username: Some(r(&tmpl_or(&cfg.username, "slack.default.username"))?),
+            icon_emoji: opt(&cfg.icon_emoji)?,
+            icon_url: opt(&cfg.icon_url)?,
+        };
+        Ok(payload(&content, &cx.data))
+    }
+
+    fn requests(&self, payload: &Value, _now: DateTime<Utc>) -> Result<Vec<HttpRequest>, String> {
+        Ok(vec![HttpRequest::json(self.url.clone(), payload)])
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! One email per group notification, built with lettre: a templated
-//! subject and headers, a plain-text and an HTML part (multipart
+//! SMTP for the email integration: one message per group notification,
+//! built with lettre: a templated subject and headers, a plain-text and an HTML part (multipart
 //! alternative when both are given), and an SMTP transport whose TLS mode
 //! is explicit rather than guessed from the port.
 

@@ -1,0 +1,112 @@
+//! `discord_configs`: one embed posted to a Discord webhook, as
+//! Alertmanager 0.25 sends it: title and description from templates, red
+//! while firing, green once resolved (0.25 cuts nothing). The webhook URL
+//! carries its own token, so it is a secret.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::common::{Check, at_most_one, client, secret};
+use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
+use crate::notify::http::{HttpClient, HttpRequest};
+use crate::notify::template::TemplateError;
+use crate::route::receivers::HttpConfig;
+use vigil_common::Secret;
+
+/// Discord's colours, as Alertmanager's.
+pub const RED: u32 = 0x992D22;
+pub const GREEN: u32 = 0x2ECC71;
+
+/// One `discord_configs` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    #[serde(default = "yes")]
+    pub send_resolved: bool,
+    pub http_config: Option<HttpConfig>,
+    pub webhook_url: Option<Secret>,
+    /// vigil (and Alertmanager 0.26+): the URL read from a file.
+    pub webhook_url_file: Option<String>,
+    pub title: Option<String>,
+    pub message: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Check for DiscordConfig {
+    fn check(&self) -> Result<(), String> {
+        if self.webhook_url.is_none() && self.webhook_url_file.is_none() {
+            return Err("no discord webhook URL provided".into());
+        }
+        at_most_one(
+            &self.webhook_url,
+            &self.webhook_url_file,
+            ("webhook_url", "webhook_url_file"),
+        )
+    }
+}
+
+/// A built `discord_configs` entry.
+pub struct Discord {
+    url: Secret,
+    client: Arc<HttpClient>,
+    cfg: Box<DiscordConfig>,
+}
+
+impl Build for Discord {
+    type Config = DiscordConfig;
+    const KIND: &'static str = "discord";
+
+    fn send_resolved(c: &Self::Config) -> bool {
+        c.send_resolved
+    }
+
+    fn check(c: &Self::Config) -> Option<String> {
+        c.check().err()
+    }
+
+    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
+    }
+
+    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
+        let url = secret(
+            "webhook_url",
+            c.webhook_url.as_ref(),
+            c.webhook_url_file.as_deref(),
+            cx.base_dir,
+        )?
+        .ok_or("no discord webhook URL provided")?;
+        Ok(Discord {
+            url,
+            client: client(c.http_config.as_ref(), cx)?,
+            cfg: Box::new(c.clone()),
+        })
+    }
+}
+
+impl HttpIntegration for Discord {
+    fn client(&self) -> &HttpClient {
+        &self.client
+    }
+
+    fn render(&self, cx: &Render<'_>) -> Result<Value, TemplateError> {
+        let c = &self.cfg;
+        let title = cx.text(&tmpl_or(&c.title, "discord.default.title"))?;
+        let description = cx.text(&tmpl_or(&c.message, "discord.default.message"))?;
+        let color = if cx.firing() { RED } else { GREEN };
+        Ok(json!({
+            "content": "",
+            "embeds": [{"title": title, "description": description, "color": color}],
+        }))
+    }
+
+    fn requests(&self, payload: &Value, _now: DateTime<Utc>) -> Result<Vec<HttpRequest>, String> {
+        Ok(vec![HttpRequest::json(self.url.clone(), payload)])
+    }
+}

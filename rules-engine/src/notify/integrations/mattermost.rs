@@ -1,0 +1,260 @@
+//! `mattermost_configs` (Alertmanager 0.30+): a post to a Mattermost
+//! incoming webhook — Markdown text (cut to 16383 characters), optional
+//! channel, username, icon, Slack-style attachments, `props.card` and a
+//! message priority (urgent, important or standard, with Mattermost's
+//! rules for acknowledgement and persistent notifications). The webhook
+//! URL carries its token, so it is a secret.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::common::{Check, client, secret};
+use super::msteams::check_webhook;
+use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
+use crate::notify::http::{HttpClient, HttpRequest};
+use crate::notify::template::TemplateError;
+use crate::route::receivers::HttpConfig;
+use vigil_common::Secret;
+
+/// The longest text Mattermost takes, in characters.
+pub const MAX_TEXT_RUNES: usize = 16383;
+
+/// One `mattermost_configs` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MattermostConfig {
+    #[serde(default = "yes")]
+    pub send_resolved: bool,
+    pub http_config: Option<HttpConfig>,
+    pub webhook_url: Option<Secret>,
+    pub webhook_url_file: Option<String>,
+    pub channel: Option<String>,
+    pub username: Option<String>,
+    pub text: Option<String>,
+    pub icon_url: Option<String>,
+    pub icon_emoji: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub props: Option<Props>,
+    pub priority: Option<Priority>,
+}
+
+/// A Slack-compatible attachment; every text is a template.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    pub fallback: Option<String>,
+    pub color: Option<String>,
+    pub pretext: Option<String>,
+    pub text: Option<String>,
+    pub author_name: Option<String>,
+    pub author_link: Option<String>,
+    pub author_icon: Option<String>,
+    pub title: Option<String>,
+    pub title_link: Option<String>,
+    #[serde(default)]
+    pub fields: Vec<Field>,
+    pub thumb_url: Option<String>,
+    pub footer: Option<String>,
+    pub footer_icon: Option<String>,
+    pub image_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub value: String,
+    pub short: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Props {
+    #[serde(default)]
+    pub card: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Priority {
+    #[serde(default)]
+    pub priority: String,
+    #[serde(default)]
+    pub requested_ack: bool,
+    #[serde(default)]
+    pub persistent_notifications: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Check for MattermostConfig {
+    fn check(&self) -> Result<(), String> {
+        check_webhook(&self.webhook_url, &self.webhook_url_file)?;
+        for a in &self.attachments {
+            for f in &a.fields {
+                if f.title.is_empty() {
+                    return Err("missing title in Mattermost field configuration".into());
+                }
+                if f.value.is_empty() {
+                    return Err("missing value in Mattermost field configuration".into());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A built `mattermost_configs` entry.
+pub struct Mattermost {
+    url: Secret,
+    client: Arc<HttpClient>,
+    cfg: Box<MattermostConfig>,
+}
+
+impl Build for Mattermost {
+    type Config = MattermostConfig;
+    const KIND: &'static str = "mattermost";
+
+    fn send_resolved(c: &Self::Config) -> bool {
+        c.send_resolved
+    }
+
+    fn check(c: &Self::Config) -> Option<String> {
+        c.check().err()
+    }
+
+    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
+    }
+
+    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
+        let url = secret(
+            "webhook_url",
+            c.webhook_url.as_ref(),
+            c.webhook_url_file.as_deref(),
+            cx.base_dir,
+        )?
+        .filter(|u| !u.is_empty())
+        .ok_or("webhook url missing")?;
+        Ok(Mattermost {
+            url,
+            client: client(c.http_config.as_ref(), cx)?,
+            cfg: Box::new(c.clone()),
+        })
+    }
+}
+
+/// Inserts `key` when the template renders to something.
+fn put(
+    o: &mut Map<String, Value>,
+    cx: &Render<'_>,
+    key: &str,
+    t: &Option<String>,
+) -> Result<(), TemplateError> {
+    if let Some(t) = t {
+        let v = cx.text(t)?;
+        if !v.is_empty() {
+            o.insert(key.into(), Value::String(v));
+        }
+    }
+    Ok(())
+}
+
+/// Mattermost's priority rules: an unknown priority is standard; a
+/// standard post asks for no acknowledgement; only urgent ones persist.
+fn priority(cx: &Render<'_>, p: &Priority) -> Result<Value, TemplateError> {
+    let mut level = cx.text(&p.priority)?.to_lowercase();
+    if !["urgent", "important", "standard"].contains(&level.as_str()) {
+        level = "standard".into();
+    }
+    let mut v = json!({ "priority": level });
+    if p.requested_ack && level != "standard" {
+        v["requested_ack"] = Value::Bool(true);
+    }
+    if p.persistent_notifications && level == "urgent" {
+        v["persistent_notifications"] = Value::Bool(true);
+    }
+    Ok(v)
+}
+
+impl HttpIntegration for Mattermost {
+    fn client(&self) -> &HttpClient {
+        &self.client
+    }
+
+    fn render(&self, cx: &Render<'_>) -> Result<Value, TemplateError> {
+        let c = &self.cfg;
+        let text = cx.text(&tmpl_or(&c.text, "mattermost.default.text"))?;
+        let mut o = Map::new();
+        o.insert(
+            "text".into(),
+            Value::String(cx.runes("text", text, MAX_TEXT_RUNES)),
+        );
+        put(&mut o, cx, "channel", &c.channel)?;
+        put(&mut o, cx, "username", &c.username)?;
+        put(&mut o, cx, "icon_url", &c.icon_url)?;
+        put(&mut o, cx, "icon_emoji", &c.icon_emoji)?;
+        put(&mut o, cx, "type", &c.kind)?;
+        if !c.attachments.is_empty() {
+            let mut list = Vec::new();
+            for a in &c.attachments {
+                let mut m = Map::new();
+                for (k, t) in [
+                    ("fallback", &a.fallback),
+                    ("color", &a.color),
+                    ("pretext", &a.pretext),
+                    ("text", &a.text),
+                    ("author_name", &a.author_name),
+                    ("author_link", &a.author_link),
+                    ("author_icon", &a.author_icon),
+                    ("title", &a.title),
+                    ("title_link", &a.title_link),
+                    ("thumb_url", &a.thumb_url),
+                    ("footer", &a.footer),
+                    ("footer_icon", &a.footer_icon),
+                    ("image_url", &a.image_url),
+                ] {
+                    put(&mut m, cx, k, t)?;
+                }
+                if !a.fields.is_empty() {
+                    let fields = a
+                        .fields
+                        .iter()
+                        .map(|f| {
+                            let mut v =
+                                json!({"title": cx.text(&f.title)?, "value": cx.text(&f.value)?});
+                            if let Some(s) = f.short {
+                                v["short"] = Value::Bool(s);
+                            }
+                            Ok(v)
+                        })
+                        .collect::<Result<Vec<_>, TemplateError>>()?;
+                    m.insert("fields".into(), Value::Array(fields));
+                }
+                list.push(Value::Object(m));
+            }
+            o.insert("attachments".into(), Value::Array(list));
+        }
+        if let Some(p) = c.props.as_ref().filter(|p| !p.card.is_empty()) {
+            o.insert("props".into(), json!({"card": cx.text(&p.card)?}));
+        }
+        if let Some(p) = c.priority.as_ref().filter(|p| !p.priority.is_empty()) {
+            o.insert("priority".into(), priority(cx, p)?);
+        }
+        Ok(Value::Object(o))
+    }
+
+    fn requests(&self, payload: &Value, _now: DateTime<Utc>) -> Result<Vec<HttpRequest>, String> {
+        Ok(vec![HttpRequest::json(self.url.clone(), payload)])
+    }
+}

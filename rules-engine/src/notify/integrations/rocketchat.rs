@@ -1,0 +1,286 @@
+//! `rocketchat_configs` (Alertmanager 0.28+): `chat.postMessage` of the
+//! Rocket.Chat REST API with one attachment (title cut to 1024
+//! characters, link, text, colour red while firing and green once
+//! resolved, fields, buttons), authorized by `X-Auth-Token` and
+//! `X-User-Id`. Delivered when the answer says `success`. vigil has no
+//! `rocketchat_*` globals: each entry gives its token and token ID.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::common::{Check, at_most_one, classify, client, join_path, parse_url, secret};
+use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
+use crate::notify::http::{Answer, HttpClient, HttpRequest};
+use crate::notify::retry::Decision;
+use crate::notify::template::TemplateError;
+use crate::route::receivers::HttpConfig;
+use vigil_common::Secret;
+
+/// The longest title, in characters.
+pub const MAX_TITLE_RUNES: usize = 1024;
+
+/// One `rocketchat_configs` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RocketchatConfig {
+    #[serde(default)]
+    pub send_resolved: bool,
+    pub http_config: Option<HttpConfig>,
+    /// `https://open.rocket.chat/` when absent.
+    pub api_url: Option<String>,
+    pub token_id: Option<Secret>,
+    pub token_id_file: Option<String>,
+    pub token: Option<Secret>,
+    pub token_file: Option<String>,
+    pub channel: Option<String>,
+    pub color: Option<String>,
+    pub title: Option<String>,
+    pub title_link: Option<String>,
+    pub text: Option<String>,
+    #[serde(default)]
+    pub fields: Vec<Field>,
+    #[serde(default)]
+    pub short_fields: bool,
+    pub emoji: Option<String>,
+    pub icon_url: Option<String>,
+    pub image_url: Option<String>,
+    pub thumb_url: Option<String>,
+    /// Read and not used, as in Alertmanager.
+    #[serde(default)]
+    pub link_names: bool,
+    #[serde(default)]
+    pub actions: Vec<Action>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    pub short: Option<bool>,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+/// A button: its text, URL and message are templates; Alertmanager reads
+/// the other keys and sends a plain button whatever they say.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub msg: String,
+    #[serde(default)]
+    pub imageurl: String,
+    #[serde(default)]
+    pub iswebview: bool,
+    #[serde(default)]
+    pub webviewheightratio: String,
+    #[serde(default)]
+    pub msginchatwindow: bool,
+    #[serde(default)]
+    pub msgprocessingtype: String,
+}
+
+impl Check for RocketchatConfig {
+    fn check(&self) -> Result<(), String> {
+        at_most_one(&self.token, &self.token_file, ("token", "token_file"))?;
+        at_most_one(
+            &self.token_id,
+            &self.token_id_file,
+            ("token_id", "token_id_file"),
+        )?;
+        if let Some(u) = &self.api_url {
+            parse_url("api_url", u)?;
+        }
+        Ok(())
+    }
+}
+
+/// A built `rocketchat_configs` entry.
+pub struct Rocketchat {
+    url: String,
+    token: Secret,
+    token_id: Secret,
+    client: Arc<HttpClient>,
+    cfg: Box<RocketchatConfig>,
+}
+
+impl Build for Rocketchat {
+    type Config = RocketchatConfig;
+    const KIND: &'static str = "rocketchat";
+
+    fn send_resolved(c: &Self::Config) -> bool {
+        c.send_resolved
+    }
+
+    fn check(c: &Self::Config) -> Option<String> {
+        c.check().err()
+    }
+
+    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
+        c.http_config.as_ref()
+    }
+
+    fn global_problem(c: &Self::Config, _g: &crate::route::config::GlobalConfig) -> Option<String> {
+        if c.token_id.is_none() && c.token_id_file.is_none() {
+            return Some("no global Rocketchat TokenID set either inline or in a file".into());
+        }
+        if c.token.is_none() && c.token_file.is_none() {
+            return Some("no global Rocketchat Token set either inline or in a file".into());
+        }
+        None
+    }
+
+    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
+        if let Some(p) = Self::global_problem(c, cx.global) {
+            return Err(p);
+        }
+        let dir = cx.base_dir;
+        let token = secret("token", c.token.as_ref(), c.token_file.as_deref(), dir)?
+            .ok_or("no Rocketchat token")?;
+        let token_id = secret(
+            "token_id",
+            c.token_id.as_ref(),
+            c.token_id_file.as_deref(),
+            dir,
+        )?
+        .ok_or("no Rocketchat token ID")?;
+        let api = c.api_url.as_deref().unwrap_or("https://open.rocket.chat/");
+        let api = parse_url("api_url", api)?;
+        let url = join_path(&super::common::with_slash(api), "api/v1/chat.postMessage");
+        Ok(Rocketchat {
+            url: url.to_string(),
+            token: Secret::new(token.expose().trim()),
+            token_id: Secret::new(token_id.expose().trim()),
+            client: client(c.http_config.as_ref(), cx)?,
+            cfg: Box::new(c.clone()),
+        })
+    }
+}
+
+/// Inserts `key` when the value is not empty.
+fn put(o: &mut Map<String, Value>, key: &str, v: String) {
+    if !v.is_empty() {
+        o.insert(key.into(), Value::String(v));
+    }
+}
+
+impl HttpIntegration for Rocketchat {
+    fn client(&self) -> &HttpClient {
+        &self.client
+    }
+
+    fn render(&self, cx: &Render<'_>) -> Result<Value, TemplateError> {
+        let c = &self.cfg;
+        let t = |s: &str| cx.text(s);
+        let opt = |s: &Option<String>| -> Result<String, TemplateError> {
+            s.as_deref()
+                .map(t)
+                .transpose()
+                .map(Option::unwrap_or_default)
+        };
+        let color_default = r#"{{ if eq .Status "firing" }}red{{ else }}green{{ end }}"#;
+        let title = cx.runes(
+            "title",
+            t(&tmpl_or(&c.title, "rocketchat.default.title"))?,
+            MAX_TITLE_RUNES,
+        );
+        let mut att = Map::new();
+        put(&mut att, "title", title);
+        put(
+            &mut att,
+            "title_link",
+            t(&tmpl_or(&c.title_link, "rocketchat.default.titlelink"))?,
+        );
+        put(
+            &mut att,
+            "text",
+            t(&tmpl_or(&c.text, "rocketchat.default.text"))?,
+        );
+        put(&mut att, "image_url", opt(&c.image_url)?);
+        put(&mut att, "thumb_url", opt(&c.thumb_url)?);
+        put(
+            &mut att,
+            "color",
+            t(c.color.as_deref().unwrap_or(color_default))?,
+        );
+        if !c.fields.is_empty() {
+            let fields = c
+                .fields
+                .iter()
+                .map(|f| {
+                    let mut v = json!({"short": f.short.unwrap_or(c.short_fields)});
+                    let o = v.as_object_mut().expect("an object");
+                    put(o, "title", t(&f.title)?);
+                    put(o, "value", t(&f.value)?);
+                    Ok(v)
+                })
+                .collect::<Result<Vec<_>, TemplateError>>()?;
+            att.insert("fields".into(), Value::Array(fields));
+        }
+        if !c.actions.is_empty() {
+            let actions = c
+                .actions
+                .iter()
+                .map(|a| {
+                    let mut v =
+                        json!({"type": "button", "is_webview": false, "msg_in_chat_window": false});
+                    let o = v.as_object_mut().expect("an object");
+                    put(o, "text", t(&a.text)?);
+                    put(o, "url", t(&a.url)?);
+                    put(o, "msg", t(&a.msg)?);
+                    Ok(v)
+                })
+                .collect::<Result<Vec<_>, TemplateError>>()?;
+            att.insert("actions".into(), Value::Array(actions));
+        }
+        let mut msg = Map::new();
+        put(&mut msg, "channel", opt(&c.channel)?);
+        put(
+            &mut msg,
+            "emoji",
+            t(&tmpl_or(&c.emoji, "rocketchat.default.emoji"))?,
+        );
+        put(
+            &mut msg,
+            "avatar",
+            t(&tmpl_or(&c.icon_url, "rocketchat.default.iconurl"))?,
+        );
+        msg.insert("attachments".into(), json!([Value::Object(att)]));
+        Ok(Value::Object(msg))
+    }
+
+    fn requests(&self, payload: &Value, _now: DateTime<Utc>) -> Result<Vec<HttpRequest>, String> {
+        Ok(vec![
+            HttpRequest::json(Secret::new(self.url.clone()), payload)
+                .header("X-Auth-Token", self.token.expose())
+                .header("X-User-Id", self.token_id.expose()),
+        ])
+    }
+
+    /// A 2xx must also say `success`; an answer that is not JSON is
+    /// retried, one that says no is not.
+    fn classify(&self, a: &Answer, now: DateTime<Utc>) -> Decision {
+        match classify(a, &[], now) {
+            Decision::Delivered => {}
+            d => return d,
+        }
+        match serde_json::from_str::<Value>(&a.body) {
+            Ok(v) if v["success"] == true => Decision::Delivered,
+            Ok(_) => Decision::Fail { reason: "rejected" },
+            Err(_) => Decision::Retry {
+                reason: "bad_answer",
+                not_before: None,
+            },
+        }
+    }
+}
