@@ -271,25 +271,27 @@ impl Head {
         }
         let result = data.append(t, v);
         drop(data);
-        match result {
-            Ok(Appended::Stored {
-                new_chunk,
-                bytes_added,
-            }) => {
-                tally.appended += 1;
-                tally.chunk_bytes += bytes_added as u64;
-                tally.new_chunks += u64::from(new_chunk);
-                tally.max_t = Some(tally.max_t.map_or(t, |m| m.max(t)));
-                Ok(true)
-            }
-            Ok(Appended::Duplicate) => Ok(true),
-            Err(e) => {
-                match e {
-                    AppendError::OutOfOrder => tally.out_of_order += 1,
-                    AppendError::DuplicateTimestamp => tally.duplicate_timestamp += 1,
-                    AppendError::TooOld => tally.too_old += 1,
-                }
-                Err(e)
+        counted(result, t, tally)
+    }
+
+    /// Appends a series' samples in order under one lock (replay, which
+    /// groups them), counting as [`Head::append_series`] does.
+    pub(crate) fn append_series_run(
+        &self,
+        series: &MemSeries,
+        samples: &[(i64, f64)],
+        tally: &mut Tally,
+    ) {
+        let min_valid = self.min_valid.load(Ordering::Relaxed);
+        let mut data = series.data.lock();
+        if data.removed {
+            return;
+        }
+        for &(t, v) in samples {
+            if t < min_valid {
+                tally.too_old += 1;
+            } else {
+                let _ = counted(data.append(t, v), t, tally);
             }
         }
     }
@@ -541,5 +543,35 @@ impl Querier for Head {
         values.sort_unstable();
         values.dedup();
         values
+    }
+}
+
+/// Counts an append's outcome into `tally`; `Ok(true)` when the sample is
+/// stored (or was already).
+fn counted(
+    result: Result<Appended, AppendError>,
+    t: i64,
+    tally: &mut Tally,
+) -> Result<bool, AppendError> {
+    match result {
+        Ok(Appended::Stored {
+            new_chunk,
+            bytes_added,
+        }) => {
+            tally.appended += 1;
+            tally.chunk_bytes += bytes_added as u64;
+            tally.new_chunks += u64::from(new_chunk);
+            tally.max_t = Some(tally.max_t.map_or(t, |m| m.max(t)));
+            Ok(true)
+        }
+        Ok(Appended::Duplicate) => Ok(true),
+        Err(e) => {
+            match e {
+                AppendError::OutOfOrder => tally.out_of_order += 1,
+                AppendError::DuplicateTimestamp => tally.duplicate_timestamp += 1,
+                AppendError::TooOld => tally.too_old += 1,
+            }
+            Err(e)
+        }
     }
 }

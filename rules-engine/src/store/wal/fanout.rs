@@ -7,42 +7,47 @@
 //! series than the caches do). Threads wait in parallel, so restart time
 //! after a crash falls with the cores. A series and its samples always go
 //! to the same thread through one ordered channel, so each series still
-//! sees its samples in log order.
+//! sees its samples in log order. Batches are large (several samples of
+//! each series) so that an applier can group them by series.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::{Scope, ScopedJoinHandle};
 
+use super::applier;
 use super::record::SampleEntry;
-use super::refs::RefTable;
-use crate::store::prefetch::prefetch_all;
-use crate::store::stats::Tally;
 use crate::store::{Head, MemSeries};
 
-/// Items handed over at once: large enough that the channel costs nothing
-/// per sample, small enough to keep appliers busy from the first record.
-const BATCH: usize = 8192;
+/// Items handed over at once, at least: enough that the channel costs
+/// nothing per sample.
+const MIN_BATCH: usize = 8192;
+/// Samples per series a batch aims at, so that an applier grouping a
+/// batch by series (see `applier.rs`) visits each series once for that many.
+const SAMPLES_PER_SERIES: usize = 8;
+/// Items handed over at once, at most (24 MiB), whatever the series count.
+const MAX_BATCH: usize = 1 << 20;
 /// Batches that may wait per applier before the reader blocks.
-const QUEUED: usize = 4;
+const QUEUED: usize = 2;
 /// Consecutive references that go to the same applier: series created
 /// together sit side by side in memory, and two threads writing to
 /// neighbours would fight over their cache lines.
 const RUN: u64 = 64;
-/// How many items ahead an applier asks for its series' memory.
-const PREFETCH_DISTANCE: usize = 8;
-/// Appends counted before they are flushed to the head's counters.
-const FLUSH_EVERY: u64 = 1 << 16;
 
 /// What an applier is handed, with the reference as a key dense within
 /// its applier (see [`Fanout::route`]).
-enum Item {
+pub(super) enum Item {
     Series(u64, Arc<MemSeries>),
     Sample(u64, i64, f64),
 }
 
 struct Shard<'scope> {
     pending: Vec<Item>,
+    /// Series named to this applier so far (sizes its batches).
+    series: usize,
     tx: SyncSender<Vec<Item>>,
+    /// Emptied batches coming back, so the reader reuses their memory
+    /// instead of faulting in fresh pages for every batch.
+    spent: Receiver<Vec<Item>>,
     worker: ScopedJoinHandle<'scope, Applied>,
 }
 
@@ -67,13 +72,16 @@ impl<'scope> Fanout<'scope> {
         let shards = (0..threads)
             .map(|i| {
                 let (tx, rx) = sync_channel(QUEUED);
+                let (spent_tx, spent) = sync_channel(QUEUED + 1);
                 let worker = std::thread::Builder::new()
                     .name(format!("wal-replay-{i}"))
-                    .spawn_scoped(scope, move || apply(head, rx))
+                    .spawn_scoped(scope, move || applier::run(head, rx, spent_tx))
                     .expect("spawning a replay thread");
                 Shard {
-                    pending: Vec::with_capacity(BATCH),
+                    pending: Vec::with_capacity(MIN_BATCH),
+                    series: 0,
                     tx,
+                    spent,
                     worker,
                 }
             })
@@ -84,6 +92,7 @@ impl<'scope> Fanout<'scope> {
     /// `wal_ref` names `series` from now on.
     pub(super) fn series(&mut self, wal_ref: u64, series: Arc<MemSeries>) {
         let (shard, key) = self.route(wal_ref);
+        self.shards[shard].series += 1;
         self.push(shard, Item::Series(key, series));
     }
 
@@ -106,8 +115,16 @@ impl<'scope> Fanout<'scope> {
     fn push(&mut self, shard: usize, item: Item) {
         let shard = &mut self.shards[shard];
         shard.pending.push(item);
-        if shard.pending.len() >= BATCH {
-            let batch = std::mem::replace(&mut shard.pending, Vec::with_capacity(BATCH));
+        let size = (shard.series * SAMPLES_PER_SERIES).clamp(MIN_BATCH, MAX_BATCH);
+        if shard.pending.len() >= size {
+            let next = match shard.spent.try_recv() {
+                Ok(mut spent) => {
+                    spent.reserve(size);
+                    spent
+                }
+                Err(_) => Vec::with_capacity(size),
+            };
+            let batch = std::mem::replace(&mut shard.pending, next);
             // A closed channel means its applier panicked; `finish` says so.
             let _ = shard.tx.send(batch);
         }
@@ -121,6 +138,7 @@ impl<'scope> Fanout<'scope> {
                 pending,
                 tx,
                 worker,
+                ..
             } = shard;
             let _ = tx.send(pending);
             drop(tx);
@@ -134,45 +152,4 @@ impl<'scope> Fanout<'scope> {
         }
         total
     }
-}
-
-/// One applier: its shard's series, and their samples in log order.
-fn apply(head: &Head, batches: Receiver<Vec<Item>>) -> Applied {
-    let mut refs = RefTable::default();
-    let mut tally = Tally::default();
-    let mut applied = Applied::default();
-    for batch in batches {
-        for (i, item) in batch.iter().enumerate() {
-            // Two steps ahead of the sample being applied: the series
-            // (its lock and open chunk), then the byte its append writes.
-            if let Some(Item::Sample(key, ..)) = batch.get(i + 2 * PREFETCH_DISTANCE)
-                && let Some(s) = refs.get(*key)
-            {
-                prefetch_all(&s.data);
-            }
-            if let Some(Item::Sample(key, ..)) = batch.get(i + PREFETCH_DISTANCE)
-                && let Some(s) = refs.get(*key)
-            {
-                s.prefetch_append();
-            }
-            match *item {
-                Item::Series(key, ref series) => refs.insert(key, series.clone()),
-                // Rejections (out of order, too old) are what the live
-                // append decided too.
-                Item::Sample(key, t, v) => match refs.get(key) {
-                    Some(s) => {
-                        let _ = head.append_series(s, t, v, &mut tally);
-                    }
-                    None => applied.unknown_refs += 1,
-                },
-            }
-        }
-        if tally.appended >= FLUSH_EVERY {
-            applied.max_t = applied.max_t.max(tally.max_t);
-            head.count(&std::mem::take(&mut tally));
-        }
-    }
-    applied.max_t = applied.max_t.max(tally.max_t);
-    head.count(&tally);
-    applied
 }

@@ -17,6 +17,7 @@
 //! [`Wal::shutdown`] writes the snapshot. The byte format is in
 //! `FORMAT.md` beside this file.
 
+mod applier;
 mod checkpoint;
 pub(crate) mod codec;
 mod dir;
