@@ -86,6 +86,12 @@ pub struct Head {
     min_valid: AtomicI64,
     /// Newest timestamp appended, which drives retention.
     max_time: AtomicI64,
+    /// The head's oldest time as Prometheus keeps it (`i64::MAX`: nothing
+    /// yet): lowered by appends, raised to the cut by a truncation (a
+    /// chunk that straddles the cut keeps a few older samples, which do
+    /// not count). Enough to decide when to cut a block, without a pass
+    /// over every series each time.
+    min_time_bound: AtomicI64,
     truncating: AtomicBool,
     /// The write-ahead log every append goes through once attached (after
     /// replay, which must not log again what it reads).
@@ -107,6 +113,7 @@ impl Head {
             counters: Counters::default(),
             min_valid: AtomicI64::new(i64::MIN),
             max_time: AtomicI64::new(i64::MIN),
+            min_time_bound: AtomicI64::new(i64::MAX),
             truncating: AtomicBool::new(false),
             wal: OnceLock::new(),
         }
@@ -214,6 +221,7 @@ impl Head {
             Counters::add(&self.counters.chunks, restored.num_chunks() as u64);
             Counters::add(&self.counters.chunk_bytes, restored.chunk_bytes() as u64);
             *data = restored;
+            self.note_min_time(data.min_time());
             data.max_time()
         };
         if let Some(t) = max_t {
@@ -241,6 +249,7 @@ impl Head {
     /// Never call with a shard lock held: truncation takes them for writing.
     pub(crate) fn finish(&self, tally: &Tally) {
         tally.flush(&self.counters);
+        self.note_min_time(tally.min_t);
         if let Some(t) = tally.max_t {
             self.note_time(t);
         }
@@ -251,6 +260,23 @@ impl Head {
     /// another has yet to apply; replay applies it once, at its end.
     pub(crate) fn count(&self, tally: &Tally) {
         tally.flush(&self.counters);
+        self.note_min_time(tally.min_t);
+    }
+
+    /// Lowers [`Head::min_time_bound`] to `t`; a plain load first, since
+    /// nearly every batch is newer than the head's oldest sample.
+    fn note_min_time(&self, t: Option<i64>) {
+        if let Some(t) = t
+            && t < self.min_time_bound.load(Ordering::Relaxed)
+        {
+            self.min_time_bound.fetch_min(t, Ordering::Relaxed);
+        }
+    }
+
+    /// See the field: the oldest time appended, or the last cut when
+    /// later (`None`: nothing was ever appended).
+    pub fn min_time_bound(&self) -> Option<i64> {
+        Some(self.min_time_bound.load(Ordering::Relaxed)).filter(|&t| t != i64::MAX)
     }
 
     /// Appends one sample, counting into `tally` (see [`Head::finish`]).
@@ -331,6 +357,12 @@ impl Head {
     /// on. Returns the number of series removed.
     pub fn truncate(&self, mint: i64) -> usize {
         self.min_valid.fetch_max(mint, Ordering::Relaxed);
+        // Nothing older than `mint` is accepted from now on. A max never
+        // undoes an append's lowering that raced with it: those are at or
+        // after `mint`.
+        if self.min_time_bound.load(Ordering::Relaxed) != i64::MAX {
+            self.min_time_bound.fetch_max(mint, Ordering::Relaxed);
+        }
         Counters::add(&self.counters.truncations, 1);
         let mut removed: Vec<Arc<MemSeries>> = Vec::new();
         let (mut chunks, mut bytes) = (0, 0);
@@ -562,6 +594,7 @@ fn counted(
             tally.chunk_bytes += bytes_added as u64;
             tally.new_chunks += u64::from(new_chunk);
             tally.max_t = Some(tally.max_t.map_or(t, |m| m.max(t)));
+            tally.min_t = Some(tally.min_t.map_or(t, |m| m.min(t)));
             Ok(true)
         }
         Ok(Appended::Duplicate) => Ok(true),

@@ -93,6 +93,8 @@ pub(crate) struct Tally {
     pub too_old: u64,
     /// Newest timestamp stored, which drives retention.
     pub max_t: Option<i64>,
+    /// Oldest timestamp stored, for the head's minimum.
+    pub min_t: Option<i64>,
 }
 
 impl Tally {

@@ -182,7 +182,7 @@ impl Storage {
         let max_t = self.head.max_time()?;
         let min_t = self
             .head
-            .min_time()?
+            .min_time_bound()?
             .max(self.blocks_end.load(Ordering::Relaxed));
         if max_t - min_t <= range / 2 * 3 {
             return None;

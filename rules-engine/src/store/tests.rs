@@ -403,3 +403,24 @@ mod model_check {
         }
     }
 }
+
+/// The head's minimum for block cutting is kept without a pass over the
+/// series: appends lower it (also a new series older than the rest), a
+/// truncation raises it to the cut.
+#[test]
+fn min_time_bound_follows_appends_and_truncation() {
+    let h = head();
+    assert_eq!(h.min_time_bound(), None);
+    let (a, b) = (l(&[("__name__", "a")]), l(&[("__name__", "b")]));
+    for t in 10..20 {
+        h.append(&a, t * 1000, 1.0).unwrap();
+    }
+    assert_eq!(h.min_time_bound(), Some(10_000));
+    h.append(&b, 5_000, 1.0).unwrap();
+    assert_eq!(h.min_time_bound(), Some(5_000));
+    assert_eq!(h.min_time(), Some(5_000));
+    h.truncate(12_000);
+    assert_eq!(h.min_time_bound(), Some(12_000));
+    assert!(h.append(&b, 11_000, 1.0).is_err(), "older than the cut");
+    assert_eq!(h.min_time_bound(), Some(12_000));
+}
