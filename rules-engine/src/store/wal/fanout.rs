@@ -23,11 +23,12 @@ use crate::store::{Head, MemSeries};
 const MIN_BATCH: usize = 8192;
 /// Samples per series a batch aims at, so that an applier grouping a
 /// batch by series (see `applier.rs`) visits each series once for that many.
-const SAMPLES_PER_SERIES: usize = 8;
-/// Items handed over at once, at most (24 MiB), whatever the series count.
-const MAX_BATCH: usize = 1 << 20;
+const SAMPLES_PER_SERIES: usize = 4;
+/// Items handed over at once, at most (8 MiB), whatever the series count:
+/// replay's buffers must stay small next to the head they fill.
+const MAX_BATCH: usize = 1 << 18;
 /// Batches that may wait per applier before the reader blocks.
-const QUEUED: usize = 2;
+const QUEUED: usize = 1;
 /// Consecutive references that go to the same applier: series created
 /// together sit side by side in memory, and two threads writing to
 /// neighbours would fight over their cache lines.
