@@ -15,10 +15,23 @@ use crate::notify::retry::{self, Decision};
 use crate::route::receivers::HttpConfig;
 use vigil_common::{Secret, resolve_secret};
 
+/// What the pipeline reads of every `*_configs` entry: the two keys each
+/// kind has. Implemented in one line per kind by `entries!` in `mod.rs`.
+pub trait Entry {
+    fn send_resolved(&self) -> bool;
+    /// The entry's own `http_config` (email has none).
+    fn http_config(&self) -> Option<&HttpConfig> {
+        None
+    }
+}
+
 /// The checks Alertmanager makes while reading one entry (its
-/// `UnmarshalYAML`): required keys, keys that exclude each other.
+/// `UnmarshalYAML`): required keys, keys that exclude each other. Kinds
+/// it does not check take the default.
 pub trait Check {
-    fn check(&self) -> Result<(), String>;
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// At most one of `a` and `b` (a secret and its `_file` twin).
@@ -30,6 +43,14 @@ pub fn at_most_one<A, B>(a: &Option<A>, b: &Option<B>, names: (&str, &str)) -> R
         ));
     }
     Ok(())
+}
+
+/// Inserts `key` when its rendered value is not empty (the receivers
+/// omit empty optional fields, as Alertmanager's payloads do).
+pub fn insert_nonempty(o: &mut serde_json::Map<String, serde_json::Value>, key: &str, v: String) {
+    if !v.is_empty() {
+        o.insert(key.into(), serde_json::Value::String(v));
+    }
 }
 
 /// Alertmanager's truncation marker.

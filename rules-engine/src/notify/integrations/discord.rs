@@ -34,6 +34,8 @@ pub struct DiscordConfig {
     pub message: Option<String>,
 }
 
+http_entries!(DiscordConfig);
+
 fn yes() -> bool {
     true
 }
@@ -61,18 +63,6 @@ pub struct Discord {
 impl Build for Discord {
     type Config = DiscordConfig;
     const KIND: &'static str = "discord";
-
-    fn send_resolved(c: &Self::Config) -> bool {
-        c.send_resolved
-    }
-
-    fn check(c: &Self::Config) -> Option<String> {
-        c.check().err()
-    }
-
-    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
         let url = secret(

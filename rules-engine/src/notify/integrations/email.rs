@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::common::secret;
+use super::common::{Check, Entry, secret};
 use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::notify::integration::Delivery;
 use crate::notify::retry::Decision;
@@ -37,13 +37,19 @@ struct StoredEmail {
     html: Option<String>,
 }
 
+impl Entry for EmailConfig {
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+}
+
+/// Email's checks need the globals; they run with the routing file
+/// (`route/load.rs`).
+impl Check for EmailConfig {}
+
 impl Build for Email {
     type Config = EmailConfig;
     const KIND: &'static str = "email";
-
-    fn send_resolved(c: &EmailConfig) -> bool {
-        c.send_resolved
-    }
 
     fn build(c: &EmailConfig, cx: &BuildContext<'_>) -> Result<Self, String> {
         let (smtp, from) = smtp_target(c, cx.global, cx.base_dir)?;

@@ -46,6 +46,8 @@ pub struct IncidentioConfig {
     pub timeout: f64,
 }
 
+http_entries!(IncidentioConfig);
+
 fn yes() -> bool {
     true
 }
@@ -94,18 +96,6 @@ pub struct Incidentio {
 impl Build for Incidentio {
     type Config = IncidentioConfig;
     const KIND: &'static str = "incidentio";
-
-    fn send_resolved(c: &Self::Config) -> bool {
-        c.send_resolved
-    }
-
-    fn check(c: &Self::Config) -> Option<String> {
-        c.check().err()
-    }
-
-    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
         let url = secret("url", c.url.as_ref(), c.url_file.as_deref(), cx.base_dir)?

@@ -68,6 +68,8 @@ pub struct JiraConfig {
     pub fields: BTreeMap<String, serde_json::Value>,
 }
 
+http_entries!(JiraConfig);
+
 /// A template, written alone or as `{template, enable_update}`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(untagged)]
@@ -144,18 +146,6 @@ pub struct Jira {
 impl Build for Jira {
     type Config = JiraConfig;
     const KIND: &'static str = "jira";
-
-    fn send_resolved(c: &Self::Config) -> bool {
-        c.send_resolved
-    }
-
-    fn check(c: &Self::Config) -> Option<String> {
-        c.check().err()
-    }
-
-    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
 
     fn global_problem(c: &Self::Config, _g: &crate::route::config::GlobalConfig) -> Option<String> {
         c.api_url

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::common::{Check, client, secret};
+use super::common::{Check, client, insert_nonempty, secret};
 use super::msteams::check_webhook;
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
@@ -43,6 +43,8 @@ pub struct MattermostConfig {
     pub props: Option<Props>,
     pub priority: Option<Priority>,
 }
+
+http_entries!(MattermostConfig);
 
 /// A Slack-compatible attachment; every text is a template.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -125,18 +127,6 @@ impl Build for Mattermost {
     type Config = MattermostConfig;
     const KIND: &'static str = "mattermost";
 
-    fn send_resolved(c: &Self::Config) -> bool {
-        c.send_resolved
-    }
-
-    fn check(c: &Self::Config) -> Option<String> {
-        c.check().err()
-    }
-
-    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
-
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
         let url = secret(
             "webhook_url",
@@ -152,22 +142,6 @@ impl Build for Mattermost {
             cfg: Box::new(c.clone()),
         })
     }
-}
-
-/// Inserts `key` when the template renders to something.
-fn put(
-    o: &mut Map<String, Value>,
-    cx: &Render<'_>,
-    key: &str,
-    t: &Option<String>,
-) -> Result<(), TemplateError> {
-    if let Some(t) = t {
-        let v = cx.text(t)?;
-        if !v.is_empty() {
-            o.insert(key.into(), Value::String(v));
-        }
-    }
-    Ok(())
 }
 
 /// Mattermost's priority rules: an unknown priority is standard; a
@@ -200,11 +174,11 @@ impl HttpIntegration for Mattermost {
             "text".into(),
             Value::String(cx.runes("text", text, MAX_TEXT_RUNES)),
         );
-        put(&mut o, cx, "channel", &c.channel)?;
-        put(&mut o, cx, "username", &c.username)?;
-        put(&mut o, cx, "icon_url", &c.icon_url)?;
-        put(&mut o, cx, "icon_emoji", &c.icon_emoji)?;
-        put(&mut o, cx, "type", &c.kind)?;
+        insert_nonempty(&mut o, "channel", cx.text_or_empty(&c.channel)?);
+        insert_nonempty(&mut o, "username", cx.text_or_empty(&c.username)?);
+        insert_nonempty(&mut o, "icon_url", cx.text_or_empty(&c.icon_url)?);
+        insert_nonempty(&mut o, "icon_emoji", cx.text_or_empty(&c.icon_emoji)?);
+        insert_nonempty(&mut o, "type", cx.text_or_empty(&c.kind)?);
         if !c.attachments.is_empty() {
             let mut list = Vec::new();
             for a in &c.attachments {
@@ -224,7 +198,7 @@ impl HttpIntegration for Mattermost {
                     ("footer_icon", &a.footer_icon),
                     ("image_url", &a.image_url),
                 ] {
-                    put(&mut m, cx, k, t)?;
+                    insert_nonempty(&mut m, k, cx.text_or_empty(t)?);
                 }
                 if !a.fields.is_empty() {
                     let fields = a

@@ -2,9 +2,11 @@
 //! interface:
 //!
 //! - [`Build`]: the `*_configs` entry's serde type (unknown keys rejected,
-//!   Alertmanager's defaults) and `build`, run once per configuration load
-//!   (global defaults applied, secrets read from their files, HTTP client
-//!   made);
+//!   Alertmanager's defaults; [`common::Entry`] for its `send_resolved` and
+//!   `http_config`, by one `http_entries!` line, and [`common::Check`] for
+//!   the checks Alertmanager makes while reading it) and `build`, run once
+//!   per configuration load (global defaults applied, secrets read from
+//!   their files, HTTP client made);
 //! - [`Integrate::render`]: a group's notification rendered from the
 //!   templates into a payload, stored in the outbox; it holds no secret;
 //! - [`Integrate::deliver`]: the payload delivered. Integrations that speak
@@ -20,6 +22,23 @@
 //! request for request (`tests/notify_receivers_alertmanager.rs`); the
 //! later ones (Teams, Mattermost, Rocket.Chat, Jira, incident.io) against
 //! their documented shapes (`tests/notify_receivers_newer.rs`).
+
+/// [`Entry`] for entries with `send_resolved` and their own `http_config`
+/// (every kind but email): each kind's file names its config type once.
+macro_rules! http_entries {
+    ($($config:ty),* $(,)?) => {
+        $(
+            impl $crate::notify::integrations::common::Entry for $config {
+                fn send_resolved(&self) -> bool {
+                    self.send_resolved
+                }
+                fn http_config(&self) -> Option<&$crate::route::receivers::HttpConfig> {
+                    self.http_config.as_ref()
+                }
+            }
+        )*
+    };
+}
 
 pub mod common;
 pub mod discord;
@@ -57,26 +76,16 @@ use super::retry::Decision;
 use super::template::{TemplateError, Templates};
 use crate::route::config::GlobalConfig;
 use crate::route::receivers::HttpConfig;
+use common::{Check, Entry};
 
 /// Building an integration from its configuration entry.
 pub trait Build: Integrate + Sized + 'static {
     /// The `<kind>_configs` entry as written.
-    type Config: DeserializeOwned + Clone + std::fmt::Debug;
+    type Config: DeserializeOwned + Clone + std::fmt::Debug + Entry + Check;
     /// The kind's name: `<kind>_configs` in the file, `<receiver>/<kind>/<i>`
     /// in keys, the `integration` label of metrics.
     const KIND: &'static str;
-    /// The entry's `send_resolved` (its default is the kind's own).
-    fn send_resolved(c: &Self::Config) -> bool;
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String>;
-    /// The checks Alertmanager makes while reading the entry (required
-    /// keys, keys that exclude each other); the first problem, if any.
-    fn check(_c: &Self::Config) -> Option<String> {
-        None
-    }
-    /// The entry's own `http_config`, checked with the routing file.
-    fn http_config(_c: &Self::Config) -> Option<&HttpConfig> {
-        None
-    }
     /// What the entry lacks once the `global:` defaults are applied
     /// (Alertmanager checks this when loading the file); `None` when
     /// nothing.
@@ -186,6 +195,14 @@ impl<'a> Render<'a> {
         self.templates.render(src, &self.data)
     }
 
+    /// An optional template's text; empty when the key is not set.
+    pub fn text_or_empty(&self, src: &Option<String>) -> Result<String, TemplateError> {
+        src.as_deref()
+            .map(|s| self.text(s))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
     /// An HTML template (output escaped by context, as Go's html/template).
     pub fn html(&self, src: &str) -> Result<String, TemplateError> {
         self.templates.render_html(src, &self.data)
@@ -238,14 +255,20 @@ pub struct Built {
 }
 
 fn built<T: Build>(c: &T::Config, cx: &BuildContext<'_>) -> Result<Built, String> {
-    if let Some(p) = T::check(c).or_else(|| T::global_problem(c, cx.global)) {
+    if let Some(p) = entry_problem::<T>(c, cx.global) {
         return Err(p);
     }
     Ok(Built {
         kind: T::KIND,
-        send_resolved: T::send_resolved(c),
+        send_resolved: c.send_resolved(),
         imp: Arc::new(T::build(c, cx)?),
     })
+}
+
+/// The entry's own checks, then what it lacks once the `global:`
+/// defaults apply; the first problem, if any.
+fn entry_problem<T: Build>(c: &T::Config, g: &GlobalConfig) -> Option<String> {
+    c.check().err().or_else(|| T::global_problem(c, g))
 }
 
 /// Declares the registry: the `Receiver` type (a name and one list per
@@ -286,7 +309,7 @@ macro_rules! registry {
             let mut out = Vec::new();
             $(
                 for (i, c) in r.$field.iter().enumerate() {
-                    if let Some(h) = <$ty as Build>::http_config(c) {
+                    if let Some(h) = c.http_config() {
                         out.push((stringify!($field), i, h));
                     }
                 }
@@ -303,8 +326,7 @@ macro_rules! registry {
             let mut out = Vec::new();
             $(
                 for (i, c) in r.$field.iter().enumerate() {
-                    let p = <$ty as Build>::check(c).or_else(|| <$ty as Build>::global_problem(c, g));
-                    if let Some(p) = p {
+                    if let Some(p) = entry_problem::<$ty>(c, g) {
                         out.push((stringify!($field), i, p));
                     }
                 }

@@ -30,6 +30,8 @@ pub struct MsTeamsConfig {
     pub text: Option<String>,
 }
 
+http_entries!(MsTeamsConfig);
+
 fn yes() -> bool {
     true
 }
@@ -58,18 +60,6 @@ pub struct MsTeams {
 impl Build for MsTeams {
     type Config = MsTeamsConfig;
     const KIND: &'static str = "msteams";
-
-    fn send_resolved(c: &Self::Config) -> bool {
-        c.send_resolved
-    }
-
-    fn check(c: &Self::Config) -> Option<String> {
-        c.check().err()
-    }
-
-    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
         let url = secret(

@@ -31,6 +31,8 @@ pub struct MsTeamsV2Config {
     pub text: Option<String>,
 }
 
+http_entries!(MsTeamsV2Config);
+
 fn yes() -> bool {
     true
 }
@@ -51,18 +53,6 @@ pub struct MsTeamsV2 {
 impl Build for MsTeamsV2 {
     type Config = MsTeamsV2Config;
     const KIND: &'static str = "msteamsv2";
-
-    fn send_resolved(c: &Self::Config) -> bool {
-        c.send_resolved
-    }
-
-    fn check(c: &Self::Config) -> Option<String> {
-        c.check().err()
-    }
-
-    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
         let url = secret(

@@ -59,6 +59,8 @@ pub struct OpsgenieConfig {
     pub update_alerts: bool,
 }
 
+http_entries!(OpsgenieConfig);
+
 /// Who is told: by id, name or username; `type` one of team, teams (a
 /// comma-separated `name` list), user, escalation, schedule, or a
 /// template.
@@ -119,18 +121,6 @@ pub struct Opsgenie {
 impl Build for Opsgenie {
     type Config = OpsgenieConfig;
     const KIND: &'static str = "opsgenie";
-
-    fn send_resolved(c: &Self::Config) -> bool {
-        c.send_resolved
-    }
-
-    fn check(c: &Self::Config) -> Option<String> {
-        c.check().err()
-    }
-
-    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
 
     fn global_problem(c: &Self::Config, g: &GlobalConfig) -> Option<String> {
         let own = c.api_key.is_some() || c.api_key_file.is_some();
@@ -208,12 +198,6 @@ impl HttpIntegration for Opsgenie {
     fn render(&self, cx: &Render<'_>) -> Result<Value, TemplateError> {
         let c = &self.cfg;
         let t = |s: &str| cx.text(s);
-        let opt = |s: &Option<String>| -> Result<String, TemplateError> {
-            s.as_deref()
-                .map(t)
-                .transpose()
-                .map(Option::unwrap_or_default)
-        };
         let alias = cx.key_hash();
         let source = t(&tmpl_or(&c.source, "opsgenie.default.source"))?;
         let by_alias = "?identifierType=alias";
@@ -248,16 +232,16 @@ impl HttpIntegration for Opsgenie {
             create["responders"] = Value::Array(responders);
         }
         for (k, list) in [("tags", &c.tags), ("actions", &c.actions)] {
-            let items = safe_split(&opt(list)?, ',');
+            let items = safe_split(&cx.text_or_empty(list)?, ',');
             if !items.is_empty() {
                 create[k] = json!(items);
             }
         }
         for (k, v) in [
             ("description", description.clone()),
-            ("note", opt(&c.note)?),
-            ("priority", opt(&c.priority)?),
-            ("entity", opt(&c.entity)?),
+            ("note", cx.text_or_empty(&c.note)?),
+            ("priority", cx.text_or_empty(&c.priority)?),
+            ("entity", cx.text_or_empty(&c.entity)?),
         ] {
             if !v.is_empty() {
                 create[k] = Value::String(v);

@@ -16,7 +16,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::common::{Check, at_most_one, classify, client, go_json_len, parse_url, secret};
+use super::common::{
+    Check, at_most_one, classify, client, go_json_len, insert_nonempty, parse_url, secret,
+};
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
 use crate::notify::retry::Decision;
@@ -63,6 +65,8 @@ pub struct PagerdutyConfig {
     pub component: Option<String>,
     pub group: Option<String>,
 }
+
+http_entries!(PagerdutyConfig);
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -131,18 +135,6 @@ pub struct PagerDuty {
 impl Build for PagerDuty {
     type Config = PagerdutyConfig;
     const KIND: &'static str = "pagerduty";
-
-    fn send_resolved(c: &Self::Config) -> bool {
-        c.send_resolved
-    }
-
-    fn check(c: &Self::Config) -> Option<String> {
-        c.check().err()
-    }
-
-    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
         let service_key = secret(
@@ -228,12 +220,6 @@ impl HttpIntegration for PagerDuty {
     fn render(&self, cx: &Render<'_>) -> Result<Value, TemplateError> {
         let c = &self.cfg;
         let t = |s: &str| cx.text(s);
-        let opt = |s: &Option<String>| -> Result<String, TemplateError> {
-            s.as_deref()
-                .map(t)
-                .transpose()
-                .map(Option::unwrap_or_default)
-        };
         let (key_field, key) = self.key();
         // A templated key is rendered here and stored; a plain one is put
         // back when sending.
@@ -264,9 +250,9 @@ impl HttpIntegration for PagerDuty {
                     "payload": null,
                     "details": details,
                 });
-                if trigger {
-                    insert_nonempty(&mut m, "client", client);
-                    insert_nonempty(&mut m, "client_url", client_url);
+                if let (true, Some(o)) = (trigger, m.as_object_mut()) {
+                    insert_nonempty(o, "client", client);
+                    insert_nonempty(o, "client_url", client_url);
                 }
                 m
             }
@@ -281,9 +267,11 @@ impl HttpIntegration for PagerDuty {
                     "source": source,
                     "severity": severity,
                 });
-                insert_nonempty(&mut payload, "class", opt(&c.class)?);
-                insert_nonempty(&mut payload, "component", opt(&c.component)?);
-                insert_nonempty(&mut payload, "group", opt(&c.group)?);
+                if let Some(o) = payload.as_object_mut() {
+                    insert_nonempty(o, "class", cx.text_or_empty(&c.class)?);
+                    insert_nonempty(o, "component", cx.text_or_empty(&c.component)?);
+                    insert_nonempty(o, "group", cx.text_or_empty(&c.group)?);
+                }
                 if !details.is_empty() {
                     payload["custom_details"] = Value::Object(details);
                 }
@@ -293,8 +281,10 @@ impl HttpIntegration for PagerDuty {
                     "event_action": if trigger { "trigger" } else { "resolve" },
                     "payload": payload,
                 });
-                insert_nonempty(&mut m, "client", client);
-                insert_nonempty(&mut m, "client_url", client_url);
+                if let Some(o) = m.as_object_mut() {
+                    insert_nonempty(o, "client", client);
+                    insert_nonempty(o, "client_url", client_url);
+                }
                 let images: Vec<Value> = c
                     .images
                     .iter()
@@ -349,12 +339,6 @@ impl HttpIntegration for PagerDuty {
             Api::V1 { .. } => classify(a, &[403], now),
             Api::V2 { .. } => classify(a, &[429], now),
         }
-    }
-}
-
-fn insert_nonempty(v: &mut Value, key: &str, s: String) {
-    if !s.is_empty() {
-        v[key] = Value::String(s);
     }
 }
 

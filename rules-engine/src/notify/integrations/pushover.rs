@@ -55,6 +55,8 @@ pub struct PushoverConfig {
     pub html: bool,
 }
 
+http_entries!(PushoverConfig);
+
 fn yes() -> bool {
     true
 }
@@ -103,18 +105,6 @@ pub struct Pushover {
 impl Build for Pushover {
     type Config = PushoverConfig;
     const KIND: &'static str = "pushover";
-
-    fn send_resolved(c: &Self::Config) -> bool {
-        c.send_resolved
-    }
-
-    fn check(c: &Self::Config) -> Option<String> {
-        c.check().err()
-    }
-
-    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
         let dir = cx.base_dir;

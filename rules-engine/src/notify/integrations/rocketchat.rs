@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::common::{Check, at_most_one, classify, client, join_path, parse_url, secret};
+use super::common::{
+    Check, at_most_one, classify, client, insert_nonempty, join_path, parse_url, secret,
+};
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
 use crate::notify::retry::Decision;
@@ -54,6 +56,8 @@ pub struct RocketchatConfig {
     #[serde(default)]
     pub actions: Vec<Action>,
 }
+
+http_entries!(RocketchatConfig);
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -118,18 +122,6 @@ impl Build for Rocketchat {
     type Config = RocketchatConfig;
     const KIND: &'static str = "rocketchat";
 
-    fn send_resolved(c: &Self::Config) -> bool {
-        c.send_resolved
-    }
-
-    fn check(c: &Self::Config) -> Option<String> {
-        c.check().err()
-    }
-
-    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
-
     fn global_problem(c: &Self::Config, _g: &crate::route::config::GlobalConfig) -> Option<String> {
         if c.token_id.is_none() && c.token_id_file.is_none() {
             return Some("no global Rocketchat TokenID set either inline or in a file".into());
@@ -167,13 +159,6 @@ impl Build for Rocketchat {
     }
 }
 
-/// Inserts `key` when the value is not empty.
-fn put(o: &mut Map<String, Value>, key: &str, v: String) {
-    if !v.is_empty() {
-        o.insert(key.into(), Value::String(v));
-    }
-}
-
 impl HttpIntegration for Rocketchat {
     fn client(&self) -> &HttpClient {
         &self.client
@@ -182,12 +167,6 @@ impl HttpIntegration for Rocketchat {
     fn render(&self, cx: &Render<'_>) -> Result<Value, TemplateError> {
         let c = &self.cfg;
         let t = |s: &str| cx.text(s);
-        let opt = |s: &Option<String>| -> Result<String, TemplateError> {
-            s.as_deref()
-                .map(t)
-                .transpose()
-                .map(Option::unwrap_or_default)
-        };
         let color_default = r#"{{ if eq .Status "firing" }}red{{ else }}green{{ end }}"#;
         let title = cx.runes(
             "title",
@@ -195,20 +174,20 @@ impl HttpIntegration for Rocketchat {
             MAX_TITLE_RUNES,
         );
         let mut att = Map::new();
-        put(&mut att, "title", title);
-        put(
+        insert_nonempty(&mut att, "title", title);
+        insert_nonempty(
             &mut att,
             "title_link",
             t(&tmpl_or(&c.title_link, "rocketchat.default.titlelink"))?,
         );
-        put(
+        insert_nonempty(
             &mut att,
             "text",
             t(&tmpl_or(&c.text, "rocketchat.default.text"))?,
         );
-        put(&mut att, "image_url", opt(&c.image_url)?);
-        put(&mut att, "thumb_url", opt(&c.thumb_url)?);
-        put(
+        insert_nonempty(&mut att, "image_url", cx.text_or_empty(&c.image_url)?);
+        insert_nonempty(&mut att, "thumb_url", cx.text_or_empty(&c.thumb_url)?);
+        insert_nonempty(
             &mut att,
             "color",
             t(c.color.as_deref().unwrap_or(color_default))?,
@@ -220,8 +199,8 @@ impl HttpIntegration for Rocketchat {
                 .map(|f| {
                     let mut v = json!({"short": f.short.unwrap_or(c.short_fields)});
                     let o = v.as_object_mut().expect("an object");
-                    put(o, "title", t(&f.title)?);
-                    put(o, "value", t(&f.value)?);
+                    insert_nonempty(o, "title", t(&f.title)?);
+                    insert_nonempty(o, "value", t(&f.value)?);
                     Ok(v)
                 })
                 .collect::<Result<Vec<_>, TemplateError>>()?;
@@ -235,22 +214,22 @@ impl HttpIntegration for Rocketchat {
                     let mut v =
                         json!({"type": "button", "is_webview": false, "msg_in_chat_window": false});
                     let o = v.as_object_mut().expect("an object");
-                    put(o, "text", t(&a.text)?);
-                    put(o, "url", t(&a.url)?);
-                    put(o, "msg", t(&a.msg)?);
+                    insert_nonempty(o, "text", t(&a.text)?);
+                    insert_nonempty(o, "url", t(&a.url)?);
+                    insert_nonempty(o, "msg", t(&a.msg)?);
                     Ok(v)
                 })
                 .collect::<Result<Vec<_>, TemplateError>>()?;
             att.insert("actions".into(), Value::Array(actions));
         }
         let mut msg = Map::new();
-        put(&mut msg, "channel", opt(&c.channel)?);
-        put(
+        insert_nonempty(&mut msg, "channel", cx.text_or_empty(&c.channel)?);
+        insert_nonempty(
             &mut msg,
             "emoji",
             t(&tmpl_or(&c.emoji, "rocketchat.default.emoji"))?,
         );
-        put(
+        insert_nonempty(
             &mut msg,
             "avatar",
             t(&tmpl_or(&c.icon_url, "rocketchat.default.iconurl"))?,

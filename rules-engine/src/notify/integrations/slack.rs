@@ -11,12 +11,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::common::{client, secret_or_global};
+use super::common::{Check, client, secret_or_global};
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::data::Data;
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::template::TemplateError;
-use crate::route::receivers::HttpConfig;
 use crate::route::receivers::SlackConfig;
 use vigil_common::Secret;
 
@@ -143,17 +142,14 @@ pub struct Slack {
     cfg: Box<SlackConfig>,
 }
 
+http_entries!(SlackConfig);
+
+/// Alertmanager makes no check of its own while reading the entry.
+impl Check for SlackConfig {}
+
 impl Build for Slack {
     type Config = SlackConfig;
     const KIND: &'static str = "slack";
-
-    fn send_resolved(c: &SlackConfig) -> bool {
-        c.send_resolved
-    }
-
-    fn http_config(c: &SlackConfig) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
 
     fn build(c: &SlackConfig, cx: &BuildContext<'_>) -> Result<Self, String> {
         let g = cx.global;

@@ -51,6 +51,8 @@ pub struct SnsConfig {
     pub attributes: BTreeMap<String, String>,
 }
 
+http_entries!(SnsConfig);
+
 /// Prometheus's `sigv4` block.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,18 +104,6 @@ fn env(name: &str) -> Option<String> {
 impl Build for Sns {
     type Config = SnsConfig;
     const KIND: &'static str = "sns";
-
-    fn send_resolved(c: &Self::Config) -> bool {
-        c.send_resolved
-    }
-
-    fn check(c: &Self::Config) -> Option<String> {
-        c.check().err()
-    }
-
-    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
         let s = &c.sigv4;

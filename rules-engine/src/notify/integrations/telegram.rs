@@ -43,6 +43,8 @@ pub struct TelegramConfig {
     pub parse_mode: String,
 }
 
+http_entries!(TelegramConfig);
+
 fn yes() -> bool {
     true
 }
@@ -85,18 +87,6 @@ pub struct Telegram {
 impl Build for Telegram {
     type Config = TelegramConfig;
     const KIND: &'static str = "telegram";
-
-    fn send_resolved(c: &Self::Config) -> bool {
-        c.send_resolved
-    }
-
-    fn check(c: &Self::Config) -> Option<String> {
-        c.check().err()
-    }
-
-    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
         let token = secret(

@@ -49,6 +49,8 @@ pub struct VictorOpsConfig {
     pub custom_fields: BTreeMap<String, String>,
 }
 
+http_entries!(VictorOpsConfig);
+
 fn yes() -> bool {
     true
 }
@@ -100,18 +102,6 @@ pub struct VictorOps {
 impl Build for VictorOps {
     type Config = VictorOpsConfig;
     const KIND: &'static str = "victorops";
-
-    fn send_resolved(c: &Self::Config) -> bool {
-        c.send_resolved
-    }
-
-    fn check(c: &Self::Config) -> Option<String> {
-        c.check().err()
-    }
-
-    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
 
     fn global_problem(c: &Self::Config, g: &GlobalConfig) -> Option<String> {
         let own = c.api_key.is_some() || c.api_key_file.is_some();

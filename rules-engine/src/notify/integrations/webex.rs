@@ -33,6 +33,8 @@ pub struct WebexConfig {
     pub room_id: String,
 }
 
+http_entries!(WebexConfig);
+
 fn yes() -> bool {
     true
 }
@@ -66,18 +68,6 @@ pub struct Webex {
 impl Build for Webex {
     type Config = WebexConfig;
     const KIND: &'static str = "webex";
-
-    fn send_resolved(c: &Self::Config) -> bool {
-        c.send_resolved
-    }
-
-    fn check(c: &Self::Config) -> Option<String> {
-        c.check().err()
-    }
-
-    fn http_config(c: &Self::Config) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
         let url = c

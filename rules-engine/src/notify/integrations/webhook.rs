@@ -9,13 +9,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::common::{client, secret};
+use super::common::{Check, client, secret};
 use super::{Build, BuildContext, HttpIntegration, Render};
 use crate::notify::alert::Alert;
 use crate::notify::data::Data;
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::template::TemplateError;
-use crate::route::receivers::HttpConfig;
 use crate::route::receivers::WebhookConfig;
 use vigil_common::Secret;
 
@@ -60,17 +59,14 @@ pub struct Webhook {
     max_alerts: u64,
 }
 
+http_entries!(WebhookConfig);
+
+/// Alertmanager makes no check of its own while reading the entry.
+impl Check for WebhookConfig {}
+
 impl Build for Webhook {
     type Config = WebhookConfig;
     const KIND: &'static str = "webhook";
-
-    fn send_resolved(c: &WebhookConfig) -> bool {
-        c.send_resolved
-    }
-
-    fn http_config(c: &WebhookConfig) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
 
     fn build(c: &WebhookConfig, cx: &BuildContext<'_>) -> Result<Self, String> {
         let url = secret("url", c.url.as_ref(), c.url_file.as_deref(), cx.base_dir)?

@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::common::{client, join_path, parse_url, with_slash};
+use super::common::{Check, client, join_path, parse_url, with_slash};
 use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::integration::Delivery;
@@ -50,6 +50,11 @@ pub struct WechatConfig {
     pub message_type: String,
 }
 
+http_entries!(WechatConfig);
+
+/// Alertmanager checks a WeChat entry only against the globals.
+impl Check for WechatConfig {}
+
 fn text() -> String {
     "text".into()
 }
@@ -78,14 +83,6 @@ pub struct Wechat {
 impl Build for Wechat {
     type Config = WechatConfig;
     const KIND: &'static str = "wechat";
-
-    fn send_resolved(c: &WechatConfig) -> bool {
-        c.send_resolved
-    }
-
-    fn http_config(c: &WechatConfig) -> Option<&HttpConfig> {
-        c.http_config.as_ref()
-    }
 
     fn global_problem(c: &WechatConfig, g: &GlobalConfig) -> Option<String> {
         if c.api_secret.is_none() && g.wechat_api_secret.is_none() {
