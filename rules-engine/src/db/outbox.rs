@@ -177,17 +177,7 @@ fn superseded_event(
     state: &str,
 ) -> HistoryEvent {
     let detail = format!("outbox row {id} replaced by a newer notification of the group");
-    HistoryEvent {
-        at,
-        kind: "notification".into(),
-        fingerprint: String::new(),
-        labels: String::new(),
-        group_key: group_key.to_string(),
-        integration: integration.to_string(),
-        status: "superseded".into(),
-        detail,
-        state: state.to_string(),
-    }
+    super::history::notification_event(at, group_key, integration, "superseded", &detail, state)
 }
 
 impl Db {

@@ -175,7 +175,6 @@ impl HttpClient {
         })
     }
 
-    /// POSTs `body` as JSON to `url` and decides from the answer.
     /// Sends one request. `Err` is a network failure, described without
     /// the URL.
     pub async fn send(&self, r: &HttpRequest) -> Result<Answer, String> {
@@ -209,6 +208,8 @@ impl HttpClient {
         })
     }
 
+    /// POSTs `body` as JSON to `url` and decides from the answer
+    /// (forwarding to Alertmanagers).
     pub async fn post_json(
         &self,
         receiver: &str,
@@ -216,29 +217,18 @@ impl HttpClient {
         body: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<(), HttpSendError> {
-        let mut req = self.client.post(url.expose()).json(body);
-        if let Some(auth) = &self.authorization {
-            req = req.header(AUTHORIZATION, auth.expose());
-        }
         let fail = |what: String, decision| HttpSendError::Delivery {
             receiver: receiver.to_string(),
             what,
             decision,
         };
-        let resp = match req.send().await {
-            Ok(r) => r,
-            // reqwest's error text can include the URL: only its kind is kept.
-            Err(e) => return Err(fail(network_kind(&e), retry::from_network_error())),
-        };
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        match retry::from_http_status(status, retry_after.as_deref(), now) {
+        let answer = self
+            .send(&HttpRequest::json(url.clone(), body))
+            .await
+            .map_err(|what| fail(what, retry::from_network_error()))?;
+        match retry::from_http_status(answer.status, answer.retry_after.as_deref(), now) {
             Decision::Delivered => Ok(()),
-            d => Err(fail(format!("receiver answered {status}"), d)),
+            d => Err(fail(format!("receiver answered {}", answer.status), d)),
         }
     }
 }
