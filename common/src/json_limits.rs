@@ -51,6 +51,11 @@ pub fn rewrite(head: &[u8]) -> Option<Vec<u8>> {
     Some(out.into_bytes())
 }
 
+/// Whether `buf` starts with the status line of a limit answer.
+fn is_limit_answer(buf: &[u8]) -> bool {
+    LIMITS.iter().any(|(p, _)| buf.starts_with(p))
+}
+
 /// A TCP listener whose connections get [`rewrite`].
 pub struct JsonLimitsListener(pub TcpListener);
 
@@ -111,8 +116,11 @@ impl AsyncWrite for JsonLimitsStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         ready!(self.drain(cx))?;
-        // hyper writes such an answer's head in one piece.
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n")
+        // hyper writes such an answer's head in one piece. The status line
+        // is checked first, so other writes (whole response bodies) are
+        // not searched.
+        if is_limit_answer(buf)
+            && let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n")
             && let Some(out) = rewrite(&buf[..end + 4])
         {
             self.pending = out;
@@ -132,7 +140,7 @@ impl AsyncWrite for JsonLimitsStream {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         if let Some(first) = bufs.iter().find(|b| !b.is_empty())
-            && LIMITS.iter().any(|(p, _)| first.starts_with(p))
+            && is_limit_answer(first)
         {
             return self.poll_write(cx, first);
         }
