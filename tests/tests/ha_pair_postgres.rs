@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use support::{Env, Hook, Pair, Target};
+use support::{Env, Hook, Pair, Target, TrialDb};
 use vigil_tests::process::wait_until;
 
 /// The flip service is up for two seconds, down for two (the evaluation
@@ -123,15 +123,17 @@ fn takeover_after_sigkill(env: &Env) -> Result<(), Failed> {
     Ok(())
 }
 
-fn cut_off_instance(env: &Env) -> Result<(), Failed> {
-    let db = env.database("cutoff");
+/// A pair on the trial's database whose rule `Cond` fires on a target each
+/// instance scrapes under its own path (so one can be cut off alone),
+/// once the firing notification reached the hook.
+fn firing_pair(env: &Env, db: &TrialDb) -> (Hook, Target, Pair) {
     let hook = Hook::start(&env.rt, false);
     let target = Target::start(&env.rt, "cond 1\n");
     let (url, addr) = (hook.url(), target.addr);
     let rules = "groups:\n  - name: cond\n    interval: 250ms\n    rules:\n      - alert: Cond\n        expr: cond == 1\n";
-    let mut pair = Pair::start(
+    let pair = Pair::start(
         env,
-        &db,
+        db,
         |name| {
             format!(
                 "global:\n  scrape_interval: 250ms\n  scrape_timeout: 200ms\nstorage:\n  database_url_file: db-url\nrule_files: [rules.yml]\n\
@@ -144,6 +146,12 @@ scrape_configs:\n  - job_name: t\n    metrics_path: /{name}\n    static_configs:
     wait_until("firing sent", Duration::from_secs(30), || {
         hook.statuses().len() == 1
     });
+    (hook, target, pair)
+}
+
+fn cut_off_instance(env: &Env) -> Result<(), Failed> {
+    let db = env.database("cutoff");
+    let (hook, target, mut pair) = firing_pair(env, &db);
     // b loses its path to the target: the condition is gone for b only.
     target.cut("b", true);
     wait_until("b sees the alert resolved", Duration::from_secs(10), || {
@@ -170,25 +178,7 @@ scrape_configs:\n  - job_name: t\n    metrics_path: /{name}\n    static_configs:
 /// resolution (it would otherwise wait for the dead view to expire).
 fn killed_peer_stops_counting(env: &Env) -> Result<(), Failed> {
     let db = env.database("killedpeer");
-    let hook = Hook::start(&env.rt, false);
-    let target = Target::start(&env.rt, "cond 1\n");
-    let (url, addr) = (hook.url(), target.addr);
-    let rules = "groups:\n  - name: cond\n    interval: 250ms\n    rules:\n      - alert: Cond\n        expr: cond == 1\n";
-    let mut pair = Pair::start(
-        env,
-        &db,
-        |name| {
-            format!(
-                "global:\n  scrape_interval: 250ms\n  scrape_timeout: 200ms\nstorage:\n  database_url_file: db-url\nrule_files: [rules.yml]\n\
-scrape_configs:\n  - job_name: t\n    metrics_path: /{name}\n    static_configs:\n      - targets: ['{addr}']\n{}",
-                alerting(name, &url)
-            )
-        },
-        rules,
-    );
-    wait_until("firing sent", Duration::from_secs(30), || {
-        hook.statuses().len() == 1
-    });
+    let (hook, target, mut pair) = firing_pair(env, &db);
     // b's view of the alert is in the shared database before it dies.
     wait_until(
         "b's view of the firing alert",
