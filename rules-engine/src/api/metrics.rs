@@ -230,7 +230,7 @@ impl Collector for StorageCollector {
         encode_blocks(e, storage)?;
         let wal = storage.wal();
         let s = wal.stats();
-        let counters: [(&str, &str, u64); 9] = [
+        let counters: [(&str, &str, u64); 11] = [
             (
                 "vigil_tsdb_wal_records_written",
                 "Records written to the write-ahead log",
@@ -276,11 +276,21 @@ impl Collector for StorageCollector {
                 "Samples at the last replay whose series no record named",
                 s.replay_unknown_refs,
             ),
+            (
+                "vigil_tsdb_head_snapshots",
+                "Head snapshots written (while running and at shutdown)",
+                s.snapshots,
+            ),
+            (
+                "vigil_tsdb_head_snapshot_failures",
+                "Head snapshots that failed to write",
+                s.snapshot_failures,
+            ),
         ];
         for (name, help, v) in counters {
             counter(e, name, help, v)?;
         }
-        let gauges: [(&str, &str, i64); 6] = [
+        let gauges: [(&str, &str, i64); 7] = [
             (
                 "vigil_tsdb_wal_segment_current",
                 "Index of the segment being written",
@@ -308,8 +318,13 @@ impl Collector for StorageCollector {
             ),
             (
                 "vigil_tsdb_head_snapshot_loaded",
-                "1 when the last start loaded the shutdown snapshot",
+                "1 when the last start loaded a head snapshot",
                 i64::from(s.snapshot_loaded),
+            ),
+            (
+                "vigil_tsdb_head_snapshot_size_bytes",
+                "Size of the last head snapshot written",
+                s.snapshot_bytes as i64,
             ),
         ];
         for (name, help, v) in gauges {
@@ -320,6 +335,12 @@ impl Collector for StorageCollector {
             "vigil_tsdb_wal_replay_duration_seconds",
             "Time the last replay took",
             s.replay_seconds,
+        )?;
+        float_gauge(
+            e,
+            "vigil_tsdb_head_snapshot_duration_seconds",
+            "Time the last head snapshot took to write",
+            s.snapshot_seconds,
         )?;
         let c = ConstCounter::new(s.fsync_seconds);
         let m = e.encode_descriptor(

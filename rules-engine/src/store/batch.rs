@@ -26,9 +26,11 @@ const BLOCK: usize = 4096;
 impl Head {
     /// See [`super::Appender::append_batch`].
     pub(crate) fn append_batch_impl(&self, items: &mut [BatchItem<'_>]) {
-        if let Some(wal) = self.wal() {
+        let _gate = self.wal().map(|wal| {
+            let gate = self.commit_gate();
             self.log_batch(wal, items);
-        }
+            gate
+        });
         for block in items.chunks_mut(BLOCK) {
             let mut tally = Tally::default();
             let mut slow: Vec<usize> = Vec::new();
@@ -78,16 +80,20 @@ impl Head {
     /// series created and one samples record for all items, in order.
     fn log_batch(&self, wal: &WalWriter, items: &mut [BatchItem<'_>]) {
         LOG_BATCH.with_borrow_mut(|batch| {
-            let mut refs: Vec<Option<u64>> = Vec::with_capacity(items.len());
+            let mut refs = std::mem::take(&mut batch.refs);
+            refs.clear();
             for block in items.chunks(BLOCK) {
                 let guards: Vec<_> = self.shards.iter().map(|s| s.read()).collect();
                 refs.extend(block.iter().map(|it| match it.sref {
-                    SeriesRef::NONE => None,
-                    sref => guards[(sref.0 as usize) & (SHARDS - 1)].wal_ref_of(sref.0),
+                    SeriesRef::NONE => 0,
+                    sref => guards[(sref.0 as usize) & (SHARDS - 1)]
+                        .wal_ref_of(sref.0)
+                        .unwrap_or(0),
                 }));
             }
+            // References start at 1: 0 is a series still to resolve.
             for (it, wal_ref) in items.iter_mut().zip(refs.iter_mut()) {
-                if wal_ref.is_none() {
+                if *wal_ref == 0 {
                     let labels = it.labels.get();
                     let (series, created) =
                         self.lookup_or_create(labels.fingerprint(), &labels, None);
@@ -95,13 +101,14 @@ impl Head {
                         batch.series(series.wal_ref, series.labels.len(), series.labels.iter());
                     }
                     it.sref = series.series_ref();
-                    *wal_ref = Some(series.wal_ref);
+                    *wal_ref = series.wal_ref;
                 }
             }
-            for (it, wal_ref) in items.iter().zip(&refs) {
-                batch.sample(wal_ref.unwrap_or_default(), it.t, it.v);
+            for (it, &wal_ref) in items.iter().zip(&refs) {
+                batch.sample(wal_ref, it.t, it.v);
             }
             wal.commit(batch);
+            batch.refs = refs;
         });
     }
 }

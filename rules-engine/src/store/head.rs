@@ -96,6 +96,11 @@ pub struct Head {
     /// The write-ahead log every append goes through once attached (after
     /// replay, which must not log again what it reads).
     wal: OnceLock<Arc<WalWriter>>,
+    /// Held for reading by each logged batch from its commit to the end of
+    /// its application, so [`Head::quiesced`] can name a log position
+    /// that everything before has reached the head (a running snapshot
+    /// starts its replay there).
+    commit_gate: RwLock<()>,
 }
 
 impl Default for Head {
@@ -116,6 +121,7 @@ impl Head {
             min_time_bound: AtomicI64::new(i64::MAX),
             truncating: AtomicBool::new(false),
             wal: OnceLock::new(),
+            commit_gate: RwLock::new(()),
         }
     }
 
@@ -127,6 +133,20 @@ impl Head {
     /// The attached write-ahead log, if any.
     pub fn wal(&self) -> Option<&Arc<WalWriter>> {
         self.wal.get()
+    }
+
+    /// Runs `f` while no logged batch is between its commit and the end
+    /// of its application: a log position read inside is one that every
+    /// batch before it has been applied up to.
+    pub(crate) fn quiesced<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _gate = self.commit_gate.write();
+        f()
+    }
+
+    /// Held by a logged batch from its commit to the end of its
+    /// application (see [`Head::quiesced`]).
+    pub(crate) fn commit_gate(&self) -> parking_lot::RwLockReadGuard<'_, ()> {
+        self.commit_gate.read()
     }
 
     /// The oldest time the head still accepts (retention's cut).
@@ -316,8 +336,14 @@ impl Head {
         for &(t, v) in samples {
             if t < min_valid {
                 tally.too_old += 1;
-            } else {
-                let _ = counted(data.append(t, v), t, tally);
+                continue;
+            }
+            // A rejection was counted when the sample was first appended;
+            // after a running snapshot, the log also repeats samples the
+            // snapshot already holds. Neither is counted again.
+            let appended = data.append(t, v);
+            if appended.is_ok() {
+                let _ = counted(appended, t, tally);
             }
         }
     }

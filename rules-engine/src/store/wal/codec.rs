@@ -17,10 +17,22 @@ pub fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-/// Appends `v` zig-zag encoded, as Go's `binary.PutVarint`.
+/// The longest a 64-bit varint gets.
+pub const MAX_VARINT_LEN: usize = 10;
+
+/// Writes `v` zig-zag encoded (as Go's `binary.PutVarint`) into `out` at
+/// `at`; returns where it ends.
+/// `out` must have [`MAX_VARINT_LEN`] bytes from `at` on.
 #[inline]
-pub fn put_varint(out: &mut Vec<u8>, v: i64) {
-    put_uvarint(out, ((v << 1) ^ (v >> 63)) as u64);
+pub fn write_varint(out: &mut [u8], mut at: usize, v: i64) -> usize {
+    let mut u = ((v << 1) ^ (v >> 63)) as u64;
+    while u >= 0x80 {
+        out[at] = (u as u8) | 0x80;
+        u >>= 7;
+        at += 1;
+    }
+    out[at] = u as u8;
+    at + 1
 }
 
 /// Appends a length-prefixed string.
@@ -102,6 +114,12 @@ impl<'a> Cursor<'a> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn put_varint(out: &mut Vec<u8>, v: i64) {
+        let mut tmp = [0u8; MAX_VARINT_LEN];
+        let n = write_varint(&mut tmp, 0, v);
+        out.extend_from_slice(&tmp[..n]);
+    }
 
     proptest! {
         #[test]

@@ -10,12 +10,13 @@
 //!   vigil-snapshot.<seg>.<offset>/    the head at the last clean shutdown
 //! ```
 //!
-//! [`Wal::open`] locks the directory, loads the snapshot when there is
-//! one, replays the log after it into the head, then attaches a writer so
-//! appends from then on are logged. [`Wal::maintain`] cuts segments and
-//! folds old ones into a checkpoint as retention moves;
-//! [`Wal::shutdown`] writes the snapshot. The byte format is in
-//! `FORMAT.md` beside this file.
+//! [`Wal::open`] locks the directory, loads the newest snapshot when there
+//! is one, replays the log after it into the head, then attaches a writer
+//! so appends from then on are logged. [`Wal::maintain`] cuts segments,
+//! folds old ones into a checkpoint as retention moves, and writes a head
+//! snapshot when the log has grown enough since the last (so a crash
+//! replays a short tail, see `schedule.rs`); [`Wal::shutdown`] writes one
+//! at exit. The byte format is in `FORMAT.md` beside this file.
 
 mod applier;
 mod checkpoint;
@@ -28,6 +29,7 @@ mod reader;
 mod record;
 mod refs;
 mod replay;
+mod schedule;
 mod snapshot;
 mod stats;
 #[cfg(test)]
@@ -38,7 +40,7 @@ pub use checkpoint::CheckpointStats;
 pub use lock::{DirLock, LockError};
 pub use reader::FrameError;
 pub use replay::ReplayReport;
-pub use snapshot::LogPosition;
+pub use snapshot::{LogPosition, Written as SnapshotWritten};
 pub use stats::WalStats;
 pub use writer::{LogBatch, SegmentSpan, SyncPolicy, WalOptions, WalWriter};
 
@@ -47,6 +49,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use parking_lot::Mutex;
+use schedule::SnapshotSchedule;
 use stats::WalCounters;
 
 use super::Head;
@@ -74,6 +78,9 @@ pub struct Wal {
     /// Cut a segment once its oldest sample is this old, so checkpoints
     /// can fold it away even when it is far from full.
     segment_span: i64,
+    /// When the next running snapshot is due; locked while one is written
+    /// (maintenance and shutdown never write two at once).
+    schedule: Mutex<SnapshotSchedule>,
     _lock: DirLock,
 }
 
@@ -104,9 +111,15 @@ impl Wal {
         let counters = Arc::new(WalCounters::default());
         let started = Instant::now();
 
+        let mut schedule = SnapshotSchedule::default();
         let report = std::thread::scope(|scope| {
             let mut replayer = replay::Replayer::new(scope, head);
-            let from = load_snapshot(data_dir, &wal_dir, &mut replayer, head, &counters);
+            let from = load_snapshot(data_dir, &wal_dir, &mut replayer, head, &counters).map(
+                |(pos, bytes)| {
+                    schedule.written(0, bytes);
+                    pos
+                },
+            );
             let replayed = replay::replay(&wal_dir, &mut replayer, from, &counters);
             // Every applier is joined before an error is returned.
             let report = replayer.finish();
@@ -135,6 +148,7 @@ impl Wal {
                 writer,
                 counters,
                 segment_span: (retention / 6).max(60_000),
+                schedule: Mutex::new(schedule),
                 _lock: lock,
             },
             report,
@@ -156,9 +170,70 @@ impl Wal {
 
     /// Cuts the current segment when it holds data older than a sixth of
     /// the head's window, then folds every closed segment that only holds
-    /// data older than the head's cut into a checkpoint. Run it now and
-    /// then (vigil does every minute), off the append path.
+    /// data older than the head's cut into a checkpoint, then writes a
+    /// head snapshot when one is due. Run it now and then (vigil does
+    /// every minute), off the append path.
     pub fn maintain(&self) -> std::io::Result<Option<CheckpointStats>> {
+        let checkpoint = self.fold_old_segments();
+        self.snapshot_if_due();
+        checkpoint
+    }
+
+    /// Writes a head snapshot while appends go on, once the log has grown
+    /// enough since the last one (see `schedule.rs`).
+    fn snapshot_if_due(&self) {
+        let mut schedule = self.schedule.lock();
+        let log_bytes = self.counters.bytes_written.load(Ordering::Relaxed);
+        if !schedule.due(log_bytes) {
+            return;
+        }
+        if let Some(written) = self.snapshot_running() {
+            schedule.written(log_bytes, written.bytes);
+        }
+    }
+
+    /// Writes a head snapshot while appends go on: it ends at a log
+    /// position every batch before which is in the head (batches after it
+    /// that it also holds are skipped at replay).
+    pub fn snapshot_running(&self) -> Option<snapshot::Written> {
+        let (segment, offset) = self.head.quiesced(|| self.writer.position());
+        // The snapshot is synced: the log up to its position must be too,
+        // or a power loss could leave a snapshot ahead of the log.
+        self.writer.sync_now();
+        self.write_snapshot(LogPosition { segment, offset }, "running")
+    }
+
+    /// Writes a snapshot ending at `pos`, counting and logging it.
+    fn write_snapshot(&self, pos: LogPosition, why: &'static str) -> Option<snapshot::Written> {
+        let started = Instant::now();
+        match snapshot::write(&self.data_dir, &self.head, pos) {
+            Ok(written) => {
+                let seconds = started.elapsed().as_secs_f64();
+                WalCounters::add(&self.counters.snapshots, 1);
+                self.counters
+                    .snapshot_bytes
+                    .store(written.bytes, Ordering::Relaxed);
+                self.counters
+                    .snapshot_nanos
+                    .store((seconds * 1e9) as u64, Ordering::Relaxed);
+                tracing::info!(
+                    path = %written.path.display(),
+                    bytes = written.bytes,
+                    seconds,
+                    why,
+                    "head snapshot written"
+                );
+                Some(written)
+            }
+            Err(e) => {
+                WalCounters::add(&self.counters.snapshot_failures, 1);
+                tracing::warn!(error = %e, why, "head snapshot failed; a restart replays the log from the last good one");
+                None
+            }
+        }
+    }
+
+    fn fold_old_segments(&self) -> std::io::Result<Option<CheckpointStats>> {
         let Some(max_t) = self.head.max_time() else {
             return Ok(None);
         };
@@ -207,31 +282,23 @@ impl Wal {
     /// Writes the shutdown snapshot (call once appends have stopped) and
     /// syncs the log.
     pub fn shutdown(&self) {
-        let started = Instant::now();
+        let _schedule = self.schedule.lock();
         self.writer.close();
         let (segment, offset) = self.writer.position();
-        match snapshot::write(&self.data_dir, &self.head, LogPosition { segment, offset }) {
-            Ok(path) => tracing::info!(
-                path = %path.display(),
-                seconds = started.elapsed().as_secs_f64(),
-                "head snapshot written"
-            ),
-            Err(e) => {
-                tracing::warn!(error = %e, "head snapshot failed; the next start replays the log")
-            }
-        }
+        self.write_snapshot(LogPosition { segment, offset }, "shutdown");
     }
 }
 
 /// Loads the newest usable snapshot; returns where the log continues
-/// after it, or `None` to replay from the checkpoint.
+/// after it and the snapshot's size, or `None` to replay from the
+/// checkpoint.
 fn load_snapshot(
     data_dir: &Path,
     wal_dir: &Path,
     replayer: &mut replay::Replayer<'_, '_>,
     head: &Head,
     counters: &WalCounters,
-) -> Option<(u32, u64)> {
+) -> Option<((u32, u64), u64)> {
     let (path, pos) = snapshot::list(data_dir).pop()?;
     // The segment the snapshot ends in must still be there, and no
     // checkpoint may have folded it.
@@ -244,10 +311,10 @@ fn load_snapshot(
         return None;
     }
     match snapshot::load(&path, replayer, head) {
-        Ok(series) => {
+        Ok((series, bytes)) => {
             counters.snapshot_loaded.store(1, Ordering::Relaxed);
             tracing::info!(snapshot = %path.display(), series, "head snapshot loaded");
-            Some((pos.segment, pos.offset))
+            Some(((pos.segment, pos.offset), bytes))
         }
         Err(e) => {
             WalCounters::add(&counters.corruptions, 1);

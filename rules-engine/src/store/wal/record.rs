@@ -3,7 +3,7 @@
 //! the record's first sample. Records of other types (tombstones,
 //! exemplars, metadata, native histograms) are recognised and skipped.
 
-use super::codec::{Cursor, put_str, put_uvarint, put_varint};
+use super::codec::{Cursor, MAX_VARINT_LEN, put_str, put_uvarint, write_varint};
 
 pub const SERIES: u8 = 1;
 pub const SAMPLES: u8 = 2;
@@ -208,9 +208,14 @@ impl SamplesRecord {
             self.buf.extend_from_slice(&t.to_be_bytes());
             (wal_ref, t)
         });
-        put_varint(&mut self.buf, wal_ref.wrapping_sub(base_ref) as i64);
-        put_varint(&mut self.buf, t.wrapping_sub(base_t));
-        self.buf.extend_from_slice(&v.to_bits().to_be_bytes());
+        // Encoded on the stack and copied once: a capacity check per
+        // sample instead of one per byte (this runs for every scraped
+        // sample).
+        let mut entry = [0u8; 2 * MAX_VARINT_LEN + 8];
+        let mut n = write_varint(&mut entry, 0, wal_ref.wrapping_sub(base_ref) as i64);
+        n = write_varint(&mut entry, n, t.wrapping_sub(base_t));
+        entry[n..n + 8].copy_from_slice(&v.to_bits().to_be_bytes());
+        self.buf.extend_from_slice(&entry[..n + 8]);
     }
 
     pub fn bytes(&self) -> &[u8] {

@@ -39,10 +39,29 @@ pub struct LogPosition {
     pub offset: u64,
 }
 
-/// Writes the head (appends must have stopped) as a snapshot ending at
-/// `pos`; removes older snapshots once it is in place.
-pub fn write(data_dir: &Path, head: &Head, pos: LogPosition) -> std::io::Result<PathBuf> {
+/// A snapshot written: where it is and its size.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub path: PathBuf,
+    pub bytes: u64,
+}
+
+/// Writes the head as a snapshot ending at `pos`; removes older snapshots
+/// once it is in place. Every batch logged before `pos` must be in the
+/// head (appends stopped, or `pos` read under [`Head::quiesced`]); a batch
+/// after it may be too: its samples are repeated at replay, which skips
+/// what the series already holds.
+pub fn write(data_dir: &Path, head: &Head, pos: LogPosition) -> std::io::Result<Written> {
     let name = format!("{PREFIX}{:08}.{:010}", pos.segment, pos.offset);
+    let dest = data_dir.join(&name);
+    if let Ok(meta) = std::fs::metadata(dest.join("00000000")) {
+        // Nothing was logged since that snapshot: it holds every batch
+        // this one would have to.
+        return Ok(Written {
+            path: dest,
+            bytes: meta.len(),
+        });
+    }
     let tmp = data_dir.join(format!("{name}.tmp"));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp)?;
@@ -50,11 +69,9 @@ pub fn write(data_dir: &Path, head: &Head, pos: LogPosition) -> std::io::Result<
     let mut framer = PageFramer::new(usize::MAX / 2);
     let (mut rec, mut framed) = (vec![SERIES], Vec::new());
     let mut count: u64 = 0;
-    let mut result = Ok(());
-    head.for_each_series(|s| {
-        if result.is_err() {
-            return;
-        }
+    // The series are collected first so no shard lock is held while the
+    // file is written (scrapes creating series would wait on it).
+    for s in head.all_series() {
         rec.extend_from_slice(&s.wal_ref.to_be_bytes());
         put_uvarint(&mut rec, s.labels.len() as u64);
         for (n, v) in s.labels.iter() {
@@ -64,11 +81,10 @@ pub fn write(data_dir: &Path, head: &Head, pos: LogPosition) -> std::io::Result<
         s.data.lock().persist(&mut rec);
         count += 1;
         if rec.len() >= RECORD_BYTES {
-            result = emit(&mut file, &mut framer, &mut rec, &mut framed);
+            emit(&mut file, &mut framer, &mut rec, &mut framed)?;
             rec.push(SERIES);
         }
-    });
-    result?;
+    }
     if rec.len() > 1 {
         emit(&mut file, &mut framer, &mut rec, &mut framed)?;
     }
@@ -77,7 +93,7 @@ pub fn write(data_dir: &Path, head: &Head, pos: LogPosition) -> std::io::Result<
     emit(&mut file, &mut framer, &mut rec, &mut framed)?;
     let file = file.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
-    let dest = data_dir.join(&name);
+    let bytes = file.metadata()?.len();
     std::fs::rename(&tmp, &dest)?;
     sync_dir(data_dir)?;
     for (old, at) in list(data_dir) {
@@ -85,7 +101,7 @@ pub fn write(data_dir: &Path, head: &Head, pos: LogPosition) -> std::io::Result<
             let _ = std::fs::remove_dir_all(old);
         }
     }
-    Ok(dest)
+    Ok(Written { path: dest, bytes })
 }
 
 fn emit(
@@ -138,8 +154,12 @@ pub fn remove_through(data_dir: &Path, index: u32) {
 
 /// Loads the snapshot at `dir` into the head. The whole file is checked
 /// first, so a damaged snapshot changes nothing; `Err` says why it was
-/// not used.
-pub fn load(dir: &Path, replayer: &mut Replayer<'_, '_>, head: &Head) -> Result<u64, String> {
+/// not used. Returns the series loaded and the file's size.
+pub fn load(
+    dir: &Path,
+    replayer: &mut Replayer<'_, '_>,
+    head: &Head,
+) -> Result<(u64, u64), String> {
     let path = dir.join("00000000");
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut records: Vec<Vec<u8>> = Vec::new();
@@ -174,7 +194,7 @@ pub fn load(dir: &Path, replayer: &mut Replayer<'_, '_>, head: &Head) -> Result<
             path.display()
         ));
     }
-    Ok(loaded)
+    Ok((loaded, bytes.len() as u64))
 }
 
 fn read_series(c: &mut Cursor<'_>) -> Option<(u64, Labels, SeriesData)> {

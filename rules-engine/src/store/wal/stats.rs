@@ -30,8 +30,14 @@ pub struct WalStats {
     pub replayed_series: u64,
     pub replayed_samples: u64,
     pub replay_unknown_refs: u64,
-    /// Whether the last start loaded a shutdown snapshot.
+    /// Whether the last start loaded a head snapshot.
     pub snapshot_loaded: bool,
+    /// Head snapshots written (running and at shutdown), failed, and the
+    /// last one's size and duration.
+    pub snapshots: u64,
+    pub snapshot_failures: u64,
+    pub snapshot_bytes: u64,
+    pub snapshot_seconds: f64,
 }
 
 /// The live counters behind [`WalStats`].
@@ -53,6 +59,10 @@ pub struct WalCounters {
     pub replayed_samples: AtomicU64,
     pub replay_unknown_refs: AtomicU64,
     pub snapshot_loaded: AtomicU64,
+    pub snapshots: AtomicU64,
+    pub snapshot_failures: AtomicU64,
+    pub snapshot_bytes: AtomicU64,
+    pub snapshot_nanos: AtomicU64,
 }
 
 impl WalCounters {
@@ -79,6 +89,10 @@ impl WalCounters {
             replayed_samples: get(&self.replayed_samples),
             replay_unknown_refs: get(&self.replay_unknown_refs),
             snapshot_loaded: get(&self.snapshot_loaded) != 0,
+            snapshots: get(&self.snapshots),
+            snapshot_failures: get(&self.snapshot_failures),
+            snapshot_bytes: get(&self.snapshot_bytes),
+            snapshot_seconds: get(&self.snapshot_nanos) as f64 / 1e9,
         }
     }
 }

@@ -348,6 +348,37 @@ fn a_snapshot_restores_the_head_and_the_log_after_it_replays() {
     assert_eq!(everything(&head), after);
 }
 
+/// A snapshot written while another thread appends: after a crash the
+/// head comes back whole from the snapshot and the log's tail, and the
+/// samples both hold are not counted as rejected.
+#[test]
+fn a_running_snapshot_shortens_replay_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (head, wal, _) = open(dir.path(), opts(64 * 1024));
+    fill(&head, 40, 20, 0);
+    std::thread::scope(|s| {
+        s.spawn(|| fill(&head, 40, 200, 20));
+        for _ in 0..5 {
+            assert!(wal.snapshot_running().is_some());
+        }
+    });
+    fill(&head, 40, 10, 220);
+    let before = everything(&head);
+    assert_eq!(wal.stats().snapshots, 5);
+    drop(wal);
+    drop(head);
+    let (head, wal, report) = open(dir.path(), opts(64 * 1024));
+    assert!(wal.stats().snapshot_loaded);
+    assert!(
+        report.samples < 230 * 41,
+        "only the log after the snapshot replays: {report:?}"
+    );
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(everything(&head), before);
+    let stats = head.stats();
+    assert_eq!((stats.out_of_order, stats.duplicate_timestamp), (0, 0));
+}
+
 #[test]
 fn checkpoints_fold_old_segments_and_keep_what_the_head_holds() {
     let dir = tempfile::tempdir().unwrap();

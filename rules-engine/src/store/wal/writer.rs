@@ -60,21 +60,44 @@ impl Default for WalOptions {
 
 /// What one append batch logs: the series it created and its samples.
 /// Reused across batches to keep its buffers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LogBatch {
     series: Vec<u8>,
     samples: SamplesRecord,
-    min_t: Option<i64>,
-    max_t: Option<i64>,
+    /// The batch's time range (`i64::MAX`, `i64::MIN` while empty): plain
+    /// integers, as this is updated per sample.
+    min_t: i64,
+    max_t: i64,
     packed: Vec<u8>,
+    /// The log reference of each item of the batch being logged (0 while
+    /// unresolved), kept here so its buffer is reused.
+    pub refs: Vec<u64>,
+}
+
+impl Default for LogBatch {
+    fn default() -> Self {
+        LogBatch {
+            series: Vec::new(),
+            samples: SamplesRecord::default(),
+            min_t: i64::MAX,
+            max_t: i64::MIN,
+            packed: Vec::new(),
+            refs: Vec::new(),
+        }
+    }
 }
 
 impl LogBatch {
     pub fn clear(&mut self) {
         self.series.clear();
         self.samples.clear();
-        self.min_t = None;
-        self.max_t = None;
+        self.min_t = i64::MAX;
+        self.max_t = i64::MIN;
+        self.refs.clear();
+    }
+
+    fn time_range(&self) -> Option<(i64, i64)> {
+        (self.min_t <= self.max_t).then_some((self.min_t, self.max_t))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -96,8 +119,8 @@ impl LogBatch {
     #[inline]
     pub fn sample(&mut self, wal_ref: u64, t: i64, v: f64) {
         self.samples.push(wal_ref, t, v);
-        self.max_t = Some(self.max_t.map_or(t, |m| m.max(t)));
-        self.min_t = Some(self.min_t.map_or(t, |m| m.min(t)));
+        self.max_t = self.max_t.max(t);
+        self.min_t = self.min_t.min(t);
     }
 }
 
@@ -215,6 +238,7 @@ impl WalWriter {
             return;
         }
         let compress = self.opts.compress;
+        let range = batch.time_range();
         let samples = compressed(batch.samples.bytes(), compress, &mut batch.packed);
         let mut st = self.state.lock();
         // Series whose record failed to write go out again first, in the
@@ -232,11 +256,9 @@ impl WalWriter {
         let result = st.write_records(&records, &self.dir, self.opts.segment_size);
         match result {
             Ok(bytes) => {
-                if let Some(t) = batch.max_t {
-                    st.cur_max_t = Some(st.cur_max_t.map_or(t, |m| m.max(t)));
-                }
-                if let Some(t) = batch.min_t {
-                    st.cur_min_t = Some(st.cur_min_t.map_or(t, |m| m.min(t)));
+                if let Some((min_t, max_t)) = range {
+                    st.cur_max_t = Some(st.cur_max_t.map_or(max_t, |m| m.max(max_t)));
+                    st.cur_min_t = Some(st.cur_min_t.map_or(min_t, |m| m.min(min_t)));
                 }
                 WalCounters::add(&self.counters.records_written, records.len() as u64);
                 WalCounters::add(&self.counters.bytes_written, bytes);
