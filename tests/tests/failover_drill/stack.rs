@@ -174,6 +174,7 @@ sla:
   services:
     - name: database
       up: '(count(pg_replication_is_replica{{cluster="{PG_CLUSTER}"}} == 0) or count(pg_up{{cluster="{PG_CLUSTER}"}}) * 0) >= bool 1'
+      failover_objective: 3s
 "#
     )
 }
