@@ -14,11 +14,13 @@
 //! 3. `SENTINEL FAILOVER`: RedisFailover for the replica, which the
 //!    exporter now reads as master (no restart);
 //! 4. two of the three Sentinels stop: RedisSentinelQuorumLost;
-//! 5. every alert was notified firing exactly once, and each that resolved,
+//! 5. the new primary b is restarted with an `archive_command` that exits 1
+//!    and switches WAL: PostgreSQLWALArchivingFailing;
+//! 6. every alert was notified firing exactly once, and each that resolved,
 //!    resolved once.
 //!
-//! The servers start once; the drill takes well under a minute after they
-//! are up.
+//! The servers start once; the drill takes about a minute after they are
+//! up, half of it waiting for b's promotion alert to end before step 5.
 
 #[path = "failover_drill/rules.rs"]
 mod rules;
@@ -196,6 +198,42 @@ fn pg_ctl_promote(server: &PgServer) {
     );
 }
 
+/// Restarts `server` (`pg_ctl restart -m fast`) with the options
+/// `PgServer::start` gives it but an `archive_command` that always fails.
+/// Options on the command line outrank `ALTER SYSTEM`, so a restart is the
+/// way to change it here.
+fn restart_with_failing_archive(server: &PgServer) {
+    let data = server.data_dir();
+    let dir = data.parent().unwrap();
+    let options = format!(
+        "-c port={} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} \
+         -c fsync=off -c max_connections=50 -c shared_preload_libraries=pg_stat_statements \
+         -c archive_mode=on -c archive_command=/bin/false",
+        server.port(),
+        dir.display()
+    );
+    let pg_ctl = vigil_tests::postgres::bin_dir()
+        .expect("PostgreSQL binaries")
+        .join("pg_ctl");
+    let out = Command::new("runuser")
+        .args(["-u", "postgres", "--"])
+        .arg(pg_ctl)
+        .args(["restart", "-w", "-t", "60", "-m", "fast", "-D"])
+        .arg(&data)
+        .arg("-l")
+        .arg(server.log_file())
+        .args(["-o", &options])
+        .current_dir(dir)
+        .output()
+        .expect("run pg_ctl restart");
+    assert!(
+        out.status.success(),
+        "pg_ctl restart: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Every webhook notification as `(alertname, subject, status)`, one entry
 /// per alert in each call.
 fn notifications(stack: &Stack) -> Vec<(String, String, String)> {
@@ -355,7 +393,32 @@ async fn failover_drill() {
     .await;
     tl.mark("RedisSentinelQuorumLost firing");
 
-    // 5. Once each: after a clean shutdown nothing more can come.
+    // 5. WAL archiving fails on the new primary. Its restart must not touch
+    // its promotion's alert (a gap in the series would fire it again), so
+    // that one is over first.
+    wait_for(&stack, "b's promotion alert to end", |al| {
+        !named(al, "PostgreSQLFailover")
+    })
+    .await;
+    block_in_place(|| {
+        restart_with_failing_archive(&stack.pg_b);
+        stack
+            .pg_b
+            .query("CREATE TABLE vigil_drill (); DROP TABLE vigil_drill")
+            .expect("write on b");
+        stack
+            .pg_b
+            .query("SELECT pg_switch_wal()")
+            .expect("pg_switch_wal");
+    });
+    tl.mark("b restarted with archive_command=/bin/false, WAL switched");
+    wait_for(&stack, "PostgreSQLWALArchivingFailing", |al| {
+        has(al, "PostgreSQLWALArchivingFailing", &b, "firing")
+    })
+    .await;
+    tl.mark("PostgreSQLWALArchivingFailing firing");
+
+    // 6. Once each: after a clean shutdown nothing more can come.
     block_in_place(|| stack.vigil.terminate());
     let mut counts: BTreeMap<(String, String, String), usize> = BTreeMap::new();
     for n in notifications(&stack) {
@@ -368,16 +431,22 @@ async fn failover_drill() {
         ("PostgreSQLFailover", b.as_str()),
         ("RedisFailover", replica_target.as_str()),
         ("RedisSentinelQuorumLost", sentinel_target.as_str()),
+        ("PostgreSQLWALArchivingFailing", b.as_str()),
     ] {
         let key = (name.to_string(), subject.to_string(), "firing".to_string());
         assert_eq!(counts.get(&key), Some(&1), "{key:?} once: {counts:#?}");
     }
-    let resolved = (
-        "PostgreSQLSplitBrain".to_string(),
-        PG_CLUSTER.to_string(),
-        "resolved".to_string(),
-    );
-    assert_eq!(counts.get(&resolved), Some(&1), "{counts:#?}");
+    for (name, subject) in [
+        ("PostgreSQLSplitBrain", PG_CLUSTER),
+        ("PostgreSQLFailover", b.as_str()),
+    ] {
+        let key = (
+            name.to_string(),
+            subject.to_string(),
+            "resolved".to_string(),
+        );
+        assert_eq!(counts.get(&key), Some(&1), "{key:?} once: {counts:#?}");
+    }
     assert!(
         counts.values().all(|n| *n == 1),
         "each notification once: {counts:#?}"
