@@ -1,8 +1,9 @@
-"""PostgreSQL: which server is primary, whether the standby keeps up, and
-whether the primary has room (connections, cache, locks, disk)."""
+"""PostgreSQL: which server is primary, whether the standby keeps up (also
+against the RPO), whether WAL reaches the archive, and whether the primary
+has room (connections, cache, locks, disk)."""
 
 from grafana import (UP_DOWN, Layout, bargauge, dashboard, gauge, query_variable,
-                     row, stat, steps, target, timeline, timeseries)
+                     row, stat, steps, table, target, timeline, timeseries)
 
 PG = 'job=~"$job",instance=~"$instance",server=~"$server"'
 # The exporter's target label for PostgreSQL is `server` (as postgres_exporter).
@@ -65,6 +66,50 @@ def role(lay):
                  "as a change of colour.",
                  [target(f"pg_replication_is_replica{{{PG}}}", "{{server}}")],
                  w=8, h=8, mappings=ROLE_MAPPINGS),
+    )
+
+
+# The failover alerts of rules/failover.rules.yml about PostgreSQL.
+PG_FAILOVER_ALERTS = ("PostgreSQL(Failover|SplitBrain|NoPrimary|ReplicaLagAboveRPO|"
+                      "ReplicationSlotInactive|WALArchivingFailing|WALArchiveStale)")
+
+
+def failover(lay):
+    lay.add(row("Failover and backups"))
+    rpo = target("failover:postgresql_rpo_seconds", "RPO")
+    lay.add(
+        timeseries("Standby lag against the RPO",
+                   "Replay lag of each standby, what a failover to it now would lose, "
+                   "against the recovery point objective of rules/failover.rules.yml "
+                   "(failover:postgresql_rpo_seconds, 15 min); "
+                   "PostgreSQLReplicaLagAboveRPO fires above it.",
+                   "s",
+                   [target(f"pg_replication_lag_seconds{{{PG}}} and on ({BY}) "
+                           f"(pg_replication_is_replica{{{PG}}} == 1)", "{{server}}"), rpo],
+                   w=8, minimum=0),
+        timeseries("WAL archive age",
+                   "Seconds since each server last archived a WAL segment "
+                   "(pg_stat_archiver_last_archive_age). With continuous archiving it "
+                   "stays under the RPO while the primary writes; "
+                   "PostgreSQLWALArchiveStale fires when it does not.",
+                   "s", [target(f"pg_stat_archiver_last_archive_age{{{PG}}}", "{{server}}"),
+                         rpo], w=8, minimum=0),
+        timeseries("WAL archiving",
+                   "WAL segments archived and archive_command failures per second "
+                   "(pg_stat_archiver); failures without archives is "
+                   "PostgreSQLWALArchivingFailing.",
+                   "ops",
+                   [target(f"rate(pg_stat_archiver_archived_count{{{PG}}}[$__rate_interval])",
+                           "{{server}} archived"),
+                    target(f"rate(pg_stat_archiver_failed_count{{{PG}}}[$__rate_interval])",
+                           "{{server}} failed")],
+                   w=8, minimum=0),
+    )
+    lay.add(
+        table("Failover alerts", "The failover and backup alerts of "
+              "rules/failover.rules.yml that are pending or firing now.",
+              "none", [target(f'ALERTS{{alertname=~"{PG_FAILOVER_ALERTS}"}}', table=True)],
+              w=24, h=5, hide=("Value",)),
     )
 
 
@@ -150,6 +195,7 @@ def locks_sizes(lay):
 def build():
     lay = Layout()
     role(lay)
+    failover(lay)
     connections(lay)
     throughput(lay)
     locks_sizes(lay)
@@ -160,6 +206,7 @@ def build():
                        'label_values(pg_up{job=~"$job",instance=~"$instance"}, server)'),
     ]
     return dashboard("vigil-postgresql", "Vigil / PostgreSQL",
-                     "Role and failovers, replication, connections, throughput, cache, "
+                     "Role and failovers, replication, lag against the RPO, WAL archiving, "
+                     "connections, throughput, cache, "
                      "locks and sizes of the PostgreSQL primary and its standby.",
                      ["postgresql"], variables, lay)

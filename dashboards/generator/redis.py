@@ -1,4 +1,5 @@
-"""Redis: who is master, whether the replica follows, and memory against
+"""Redis: who is master (and when that changed), whether the replica
+follows, whether snapshots and the AOF are written, and memory against
 `maxmemory` without dividing by Redis's default of 0 (no limit)."""
 
 from grafana import (UP_DOWN, Layout, bargauge, dashboard, gauge, query_variable,
@@ -61,6 +62,53 @@ def role(lay):
     )
 
 
+# The failover alerts of rules/failover.rules.yml about Redis and Sentinel.
+REDIS_FAILOVER_ALERTS = ("Redis(Failover|SplitBrain|SentinelQuorumLost|SentinelMasterDown|"
+                         "ReplicaLinkDown|SnapshotStale|AOFWriteFailing)")
+ROLE_MAPPINGS = [{"type": "value", "options": {
+    "1": {"text": "master", "color": "green", "index": 0},
+    "0": {"text": "replica", "color": "blue", "index": 1}}}]
+OK_FAILED = [{"type": "value", "options": {
+    "0": {"text": "failed", "color": "red", "index": 0},
+    "1": {"text": "ok", "color": "green", "index": 1}}}]
+
+
+def failover(lay):
+    lay.add(row("Failover and persistence"))
+    master = f'redis_instance_info{{{R},role="master",redis_mode!="sentinel"}}'
+    replica = f'redis_instance_info{{{R},role="slave"}}'
+    lay.add(
+        timeline("Role over time", "Master or replica at each moment: a Sentinel "
+                 "failover shows as a change of colour (RedisFailover).",
+                 [target(f"max by (target) ({master}) or max by (target) (0 * {replica})",
+                         "{{target}}")],
+                 w=12, h=6, mappings=ROLE_MAPPINGS),
+        timeseries("Last snapshot age",
+                   "Seconds since each server's last successful RDB save, against "
+                   "the hourly schedule of rules/failover.rules.yml "
+                   "(failover:redis_snapshot_interval_seconds); RedisSnapshotStale "
+                   "fires on masters 15 min past it.",
+                   "s", [target(f"time() - redis_rdb_last_save_timestamp_seconds{{{R}}}",
+                                "{{target}}"),
+                         target("failover:redis_snapshot_interval_seconds", "schedule")],
+                   w=8, h=6, minimum=0),
+        stat("Last save and AOF write", "Whether the last RDB save "
+             "(redis_rdb_last_bgsave_status) and the last append-only-file write "
+             "(redis_aof_last_write_status) succeeded; RedisAOFWriteFailing fires on "
+             "a failed write.",
+             "none", [target(f"redis_rdb_last_bgsave_status{{{R}}}", "{{target}} RDB"),
+                      target(f"redis_aof_last_write_status{{{R}}}", "{{target}} AOF")],
+             w=4, h=6, thresholds=steps((1, "green"), base="red"), mappings=OK_FAILED),
+    )
+    lay.add(
+        table("Failover alerts", "The failover, Sentinel and persistence alerts of "
+              "rules/failover.rules.yml that are pending or firing now (Sentinel's "
+              "quorum and o_down included).",
+              "none", [target(f'ALERTS{{alertname=~"{REDIS_FAILOVER_ALERTS}"}}', table=True)],
+              w=24, h=5, hide=("Value",)),
+    )
+
+
 def memory(lay):
     lay.add(row("Memory"))
     lay.add(
@@ -114,6 +162,7 @@ def clients(lay):
 def build():
     lay = Layout()
     role(lay)
+    failover(lay)
     memory(lay)
     clients(lay)
     variables = [
@@ -123,6 +172,7 @@ def build():
                        'label_values(redis_up{job=~"$job",instance=~"$instance"}, target)'),
     ]
     return dashboard("vigil-redis", "Vigil / Redis",
-                     "Role, replication, memory against maxmemory, evictions, hit ratio "
+                     "Role, replication, failover and persistence, memory against "
+                     "maxmemory, evictions, hit ratio "
                      "and clients of the Redis master and replica.",
                      ["redis"], variables, lay)

@@ -57,6 +57,13 @@ pub struct ServiceConfig {
     /// Overrides `credits.monthly_fee` for this service.
     #[serde(default)]
     pub monthly_fee: Option<Decimal>,
+    /// The longest a failover may leave the service without a writable
+    /// primary (the documents promise `3s`). When set, the report lists the
+    /// service's failovers, each stretch of time its `up` expression said
+    /// down, with the longest against this; give it a service whose `up`
+    /// means "a writable primary exists".
+    #[serde(default)]
+    pub failover_objective: Option<PromDuration>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

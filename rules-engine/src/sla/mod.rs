@@ -1,5 +1,5 @@
 //! SLA reports: calendar-month availability, maintenance exclusions, exact
-//! credit math, incidents, and the report in several formats.
+//! credit math, incidents, failovers, and the report in several formats.
 //!
 //! Everything here is pure except [`run`], the evaluation task: the ledger
 //! is read through [`ledger::LedgerStore`] and the time ("now", the month)
@@ -8,6 +8,7 @@
 //! ```text
 //! observations -> ledger intervals --+
 //! config: maintenance windows -------+--> availability + credit + incidents
+//! config: failover objective --------+    + failovers (time without a writable primary)
 //! period (month in a time zone) -----+        -> report -> render (table, md, json, csv, html)
 //! ```
 
@@ -17,6 +18,7 @@ pub mod config;
 pub mod credit;
 pub mod evaluate;
 pub mod exact;
+pub mod failovers;
 pub mod incidents;
 pub mod ledger;
 pub mod locate;

@@ -5,6 +5,7 @@
 use super::availability::{self, Breakdown, Verdict};
 use super::config::{ServiceConfig, SlaConfig};
 use super::credit::{self, Credit};
+use super::failovers::{self, FailoverSummary};
 use super::incidents::{self, IncidentSummary};
 use super::ledger::{self, Interval, LedgerStore, State};
 use super::maintenance::{self, WindowDecision};
@@ -29,6 +30,8 @@ pub struct ServiceReport {
     pub credit: Credit,
     pub windows: Vec<WindowDecision>,
     pub incidents: IncidentSummary,
+    /// Only for a service with a `failover_objective`.
+    pub failovers: Option<FailoverSummary>,
     /// Time with no data outside excluded maintenance (for the timeline).
     pub unknown: Vec<Span>,
     pub daily: Vec<Day>,
@@ -89,6 +92,9 @@ pub fn service_report(
             service.rto.as_millis(),
             service.mttr.as_millis(),
         ),
+        failovers: service
+            .failover_objective
+            .map(|o| failovers::failovers(period.span, &tiled, o.as_millis())),
         unknown: tiled
             .iter()
             .filter(|iv| iv.state == State::Unknown)

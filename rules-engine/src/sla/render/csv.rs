@@ -1,5 +1,7 @@
 //! CSV (RFC 4180): one row per service with the summary, for spreadsheets
-//! and billing. Maintenance windows and incidents are in the other formats.
+//! and billing. Maintenance windows, incidents and each failover are in the
+//! other formats; the failover columns are empty for a service without a
+//! `failover_objective`.
 
 use super::super::report::Report;
 use super::table::policy;
@@ -31,6 +33,10 @@ const HEADER: &[&str] = &[
     "longest_incident_ms",
     "mttr_met",
     "rto_met",
+    "failovers",
+    "longest_failover_ms",
+    "failover_objective_ms",
+    "failover_objective_met",
 ];
 
 /// Quotes a field when it holds a comma, a quote or a line break.
@@ -40,6 +46,11 @@ fn field(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// A number, or an empty field.
+fn opt(n: Option<i64>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_default()
 }
 
 pub fn render(report: &Report) -> String {
@@ -70,10 +81,17 @@ pub fn render(report: &Report) -> String {
             c.amount.to_string(),
             c.currency.clone(),
             i.incidents.len().to_string(),
-            i.mttr_ms.map(|m| m.to_string()).unwrap_or_default(),
-            i.longest_ms.map(|m| m.to_string()).unwrap_or_default(),
+            opt(i.mttr_ms),
+            opt(i.longest_ms),
             i.mttr_met.to_string(),
             i.rto_met.to_string(),
+            opt(s.failovers.as_ref().map(|f| f.failovers.len() as i64)),
+            opt(s.failovers.as_ref().and_then(|f| f.longest_ms)),
+            opt(s.failovers.as_ref().map(|f| f.objective_ms)),
+            s.failovers
+                .as_ref()
+                .map(|f| f.met.to_string())
+                .unwrap_or_default(),
         ];
         out.push_str(&row.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");

@@ -6,7 +6,10 @@ use std::fmt::Write;
 use super::super::availability::human_ms;
 use super::super::report::{Report, ServiceReport};
 use super::table::policy;
-use super::{availability, local_time, met, minutes, opt_ms, svg, yes_no, zone};
+use super::{
+    availability, failover_notes, failover_summary, local_time, met, minutes, opt_ms, svg, yes_no,
+    zone,
+};
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;color:#111;margin:2em;max-width:1000px}\
 h1{font-size:1.6em;margin:0 0 .2em}h2{font-size:1.25em;margin:1.5em 0 .4em;border-bottom:1px solid #999}\
@@ -174,11 +177,22 @@ fn service(out: &mut String, report: &Report, s: &ServiceReport) {
             yes_no(i.rto_met)
         ),
     );
+    if let Some(f) = &s.failovers {
+        row(out, "Failovers", &failover_summary(f));
+    }
     out.push_str("</table>\n<h3>Daily availability</h3>\n");
     out.push_str(&svg::daily_chart(s, report.decimals));
     out.push_str("\n<h3>Timeline</h3>\n");
     out.push_str(&svg::timeline(s, report.period.span));
-    out.push_str("\n<p class=\"legend\"><span style=\"background:#c62828\"></span>incident<span style=\"background:#1565c0\"></span>maintenance, excluded<span style=\"background:#ef6c00\"></span>maintenance, not excluded<span style=\"background:#bdbdbd\"></span>no data</p>\n");
+    out.push_str("\n<p class=\"legend\"><span style=\"background:#c62828\"></span>incident<span style=\"background:#1565c0\"></span>maintenance, excluded<span style=\"background:#ef6c00\"></span>maintenance, not excluded<span style=\"background:#bdbdbd\"></span>no data");
+    if s.failovers.is_some() {
+        let _ = write!(
+            out,
+            "<span style=\"background:{}\"></span>failover (no writable primary)",
+            svg::FAILOVER
+        );
+    }
+    out.push_str("</p>\n");
     if !s.windows.is_empty() {
         out.push_str("<table><tr><th>Maintenance start</th><th>End</th><th>Reason</th><th>Excluded</th></tr>\n");
         for w in &s.windows {
@@ -207,6 +221,20 @@ fn service(out: &mut String, report: &Report, s: &ServiceReport) {
                 local_time(tz, inc.span.end),
                 human_ms(inc.duration_ms),
                 escape(&inc.detected_by)
+            );
+        }
+        out.push_str("</table>\n");
+    }
+    if let Some(f) = s.failovers.as_ref().filter(|f| !f.failovers.is_empty()) {
+        out.push_str("<table><tr><th>Failover start</th><th>End</th><th>Without a writable primary</th><th>Notes</th></tr>\n");
+        for one in &f.failovers {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                local_time(tz, one.span.start),
+                local_time(tz, one.span.end),
+                human_ms(one.duration_ms),
+                failover_notes(one)
             );
         }
         out.push_str("</table>\n");

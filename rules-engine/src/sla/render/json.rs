@@ -90,6 +90,20 @@ fn service(report: &Report, s: &ServiceReport) -> Value {
         "longest_incident_ms": i.longest_ms,
         "rto_ms": i.rto_target_ms,
         "rto_met": i.rto_met,
+        "failovers": s.failovers.as_ref().map(|f| json!({
+            "objective_ms": f.objective_ms,
+            "objective_met": f.met,
+            "count": f.failovers.len(),
+            "longest_ms": f.longest_ms,
+            "list": f.failovers.iter().map(|one| json!({
+                "start": rfc3339(tz, one.span.start),
+                "end": rfc3339(tz, one.span.end),
+                "duration_ms": one.duration_ms,
+                "began_before_period": one.began_before_period,
+                "continues_after_period": one.continues_after_period,
+                "exceeds_objective": one.exceeds_objective,
+            })).collect::<Vec<_>>(),
+        })),
         "daily": s.daily.iter().map(|d| json!({
             "date": d.date.to_string(),
             "availability_percent_truncated": availability(&d.verdict, report.decimals),

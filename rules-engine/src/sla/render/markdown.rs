@@ -6,7 +6,9 @@ use std::fmt::Write;
 use super::super::availability::human_ms;
 use super::super::report::{Report, ServiceReport};
 use super::table::policy;
-use super::{availability, local_time, met, minutes, opt_ms, yes_no, zone};
+use super::{
+    availability, failover_notes, failover_summary, local_time, met, minutes, opt_ms, yes_no, zone,
+};
 
 /// Markdown table cells cannot hold `|` or newlines.
 fn cell(s: &str) -> String {
@@ -74,6 +76,13 @@ fn service(out: &mut String, report: &Report, s: &ServiceReport) {
         human_ms(i.rto_target_ms),
         yes_no(i.rto_met)
     );
+    if let Some(f) = &s.failovers {
+        let _ = writeln!(
+            out,
+            "\nFailovers (time without a writable primary): {}.",
+            failover_summary(f)
+        );
+    }
     if !s.windows.is_empty() {
         out.push_str("\n| Maintenance start | End | Reason | Excluded |\n|---|---|---|---|\n");
         for w in &s.windows {
@@ -102,6 +111,21 @@ fn service(out: &mut String, report: &Report, s: &ServiceReport) {
                 local_time(tz, inc.span.end),
                 human_ms(inc.duration_ms),
                 cell(&inc.detected_by.replace('`', "'"))
+            );
+        }
+    }
+    if let Some(f) = s.failovers.as_ref().filter(|f| !f.failovers.is_empty()) {
+        out.push_str(
+            "\n| Failover start | End | Without a writable primary | Notes |\n|---|---|---:|---|\n",
+        );
+        for one in &f.failovers {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                local_time(tz, one.span.start),
+                local_time(tz, one.span.end),
+                human_ms(one.duration_ms),
+                failover_notes(one)
             );
         }
     }

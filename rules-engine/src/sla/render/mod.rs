@@ -16,6 +16,7 @@ use chrono_tz::Tz;
 
 use super::availability::{Verdict, human_ms};
 use super::exact::Ratio;
+use super::failovers::{Failover, FailoverSummary};
 use super::report::Report;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +111,34 @@ fn opt_ms(ms: Option<i64>) -> String {
     ms.map_or_else(|| "-".to_string(), human_ms)
 }
 
+/// `2, longest 1.2s (objective 3s: met)`: the failover summary as the
+/// table, markdown and HTML say it.
+fn failover_summary(f: &FailoverSummary) -> String {
+    format!(
+        "{}, longest {} (objective {}: {})",
+        f.failovers.len(),
+        opt_ms(f.longest_ms),
+        human_ms(f.objective_ms),
+        yes_no(f.met)
+    )
+}
+
+/// What a reader must know about one failover besides its times: over the
+/// objective, cut by the period's edges.
+fn failover_notes(f: &Failover) -> String {
+    let mut notes = Vec::new();
+    if f.exceeds_objective {
+        notes.push("over objective");
+    }
+    if f.began_before_period {
+        notes.push("began before the period");
+    }
+    if f.continues_after_period {
+        notes.push("goes on after the period");
+    }
+    notes.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,3 +157,6 @@ mod tests {
         assert!("pdf".parse::<Format>().is_err());
     }
 }
+
+#[cfg(test)]
+mod failover_tests;

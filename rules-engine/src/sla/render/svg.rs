@@ -18,6 +18,8 @@ const MISSED: &str = "#c62828";
 const NO_DATA: &str = "#bdbdbd";
 const EXCLUDED: &str = "#1565c0";
 const REFUSED: &str = "#ef6c00";
+/// Failover markers (and their legend entry in the HTML page).
+pub const FAILOVER: &str = "#6a1b9a";
 
 /// Bars of each day's availability. The y axis starts below both the worst
 /// day and the objective, so a 99.9x % month is not a row of full bars.
@@ -105,7 +107,8 @@ fn bar_for(
 /// not excluded in orange, no data in grey, incidents in red (at least
 /// [`MIN_INCIDENT_PX`] wide: at 760 px a month, a pixel is about an hour, so
 /// narrower a 30-second outage would vanish, on screen and on paper), with a
-/// tick at the start of each week.
+/// tick at the start of each week, and a marker above the line where each
+/// failover began (a 2-second failover is far narrower than a pixel).
 pub fn timeline(s: &ServiceReport, period: Span) -> String {
     let (left, width, y, h) = (10.0, 760.0, 20.0, 24.0);
     let total = period.len_ms().max(1) as f64;
@@ -146,6 +149,17 @@ pub fn timeline(s: &ServiceReport, period: Span) -> String {
             x(inc.span.start),
             (x(inc.span.end) - x(inc.span.start)).max(MIN_INCIDENT_PX),
             human_ms(inc.duration_ms)
+        );
+    }
+    for f in s.failovers.iter().flat_map(|f| &f.failovers) {
+        let fx = x(f.span.start);
+        let _ = write!(
+            out,
+            r##"<path d="M{a:.1} 6 L{b:.1} 6 L{fx:.1} {tip} Z" fill="{FAILOVER}"><title>failover, {} without a writable primary</title></path>"##,
+            human_ms(f.duration_ms),
+            a = fx - 5.0,
+            b = fx + 5.0,
+            tip = y - 2.0
         );
     }
     for d in s

@@ -4,7 +4,9 @@ use std::fmt::Write;
 
 use super::super::availability::human_ms;
 use super::super::report::{Report, ServiceReport};
-use super::{availability, local_time, met, minutes, opt_ms, yes_no, zone};
+use super::{
+    availability, failover_notes, failover_summary, local_time, met, minutes, opt_ms, yes_no, zone,
+};
 
 pub fn render(report: &Report) -> String {
     let tz = zone(report);
@@ -118,6 +120,9 @@ fn service(out: &mut String, report: &Report, s: &ServiceReport) {
             yes_no(i.rto_met)
         ),
     );
+    if let Some(f) = &s.failovers {
+        line(out, "failovers", failover_summary(f));
+    }
     if !s.windows.is_empty() {
         let _ = writeln!(out, "  maintenance windows:");
         for w in &s.windows {
@@ -145,6 +150,24 @@ fn service(out: &mut String, report: &Report, s: &ServiceReport) {
                 local_time(tz, inc.span.end),
                 human_ms(inc.duration_ms),
                 inc.detected_by
+            );
+        }
+    }
+    if let Some(f) = s.failovers.as_ref().filter(|f| !f.failovers.is_empty()) {
+        let _ = writeln!(out, "  failovers (time without a writable primary):");
+        for one in &f.failovers {
+            let notes = failover_notes(one);
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!("  {notes}")
+            };
+            let _ = writeln!(
+                out,
+                "    {} .. {}  {}{notes}",
+                local_time(tz, one.span.start),
+                local_time(tz, one.span.end),
+                human_ms(one.duration_ms)
             );
         }
     }

@@ -1,0 +1,180 @@
+//! The failover drill's stack, started once: a PostgreSQL primary with two
+//! streaming standbys (one to promote beside the running primary, one to
+//! take over when it stops), a Redis master and replica watched by three
+//! Sentinels, vigil-exporter reading all of them, a webhook receiver, and
+//! the `vigil` binary scraping the exporter with the drill's rules, routing
+//! every alert to the receiver, and an SLA service for "a writable primary
+//! exists". Every server is on a free loopback port in a temporary
+//! directory and is stopped by pid when the stack drops.
+
+use std::process::Command;
+
+use vigil_tests::exporter::{ExporterProcess, sample_value, samples};
+use vigil_tests::postgres::PgServer;
+use vigil_tests::receiver::Receiver;
+use vigil_tests::redis::RedisServer;
+use vigil_tests::sentinel::Sentinel;
+use vigil_tests::vigil::VigilProcess;
+
+/// The `cluster` label of the PostgreSQL servers.
+pub const PG_CLUSTER: &str = "main";
+/// The `cluster` label of the Redis servers and the Sentinel.
+pub const REDIS_CLUSTER: &str = "cache";
+/// The webhook's path on the receiver.
+pub const HOOK_PATH: &str = "/hook";
+
+pub struct Stack {
+    pub vigil: VigilProcess,
+    pub exporter: ExporterProcess,
+    pub hook: Receiver,
+    /// The primary at the start.
+    pub pg_a: PgServer,
+    /// The standby that takes over when pg_a stops.
+    pub pg_b: PgServer,
+    /// The standby promoted while pg_a runs (split brain).
+    pub pg_c: PgServer,
+    _redis_master: RedisServer,
+    pub redis_replica: RedisServer,
+    /// Three; the exporter reads the first.
+    pub sentinels: Vec<Sentinel>,
+    /// Config, rules, SQLite data; removed last.
+    _dir: tempfile::TempDir,
+}
+
+impl Stack {
+    pub async fn start(rules: &str) -> Stack {
+        let dir = tempfile::tempdir().unwrap();
+        let pg_a =
+            PgServer::start_primary().expect("start PostgreSQL (apt-get install postgresql)");
+        let pg_b = pg_a.start_replica().expect("start standby b");
+        let pg_c = pg_a.start_replica().expect("start standby c");
+        let redis_master = RedisServer::start_master(None).expect("start redis-server");
+        let redis_replica = redis_master.start_replica().expect("start the replica");
+        let sentinels = Sentinel::start_group(3, redis_master.addr(), None, 1)
+            .expect("start three redis-sentinel (apt-get install redis-sentinel)");
+        let exporter = ExporterProcess::start(&exporter_config(
+            [&pg_a, &pg_b, &pg_c],
+            [&redis_master, &redis_replica],
+            &sentinels[0],
+        ));
+        wait_exporter_steady(&exporter).await;
+        let hook = Receiver::start().await;
+        std::fs::write(dir.path().join("failover.rules.json"), rules).unwrap();
+        let config = dir.path().join("vigil.yml");
+        std::fs::write(
+            &config,
+            vigil_config(&exporter.addr.to_string(), &hook.base),
+        )
+        .unwrap();
+        let check = Command::new(vigil_tests::bins::vigil_bin())
+            .args(["check", "config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "vigil check config: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let vigil = VigilProcess::start(&config, &dir.path().join("vigil.log"));
+        Stack {
+            vigil,
+            exporter,
+            hook,
+            pg_a,
+            pg_b,
+            pg_c,
+            _redis_master: redis_master,
+            redis_replica,
+            sentinels,
+            _dir: dir,
+        }
+    }
+}
+
+/// Until the exporter reads one primary, two standbys and a Sentinel that
+/// knows its master: vigil starts after this, so its SLA ledger does not
+/// record the exporter's first connections as time without a primary.
+async fn wait_exporter_steady(exporter: &ExporterProcess) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let text = exporter.scrape().await;
+        let roles: Vec<f64> = samples(&text, "pg_replication_is_replica")
+            .iter()
+            .map(|(_, v)| *v)
+            .collect();
+        let sentinel = sample_value(&text, "redis_sentinel_masters", &[]);
+        if roles.len() == 3 && roles.iter().sum::<f64>() == 2.0 && sentinel == Some(1.0) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the exporter never saw the stack up:\n{text}\n{}",
+            exporter.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+fn exporter_config(pg: [&PgServer; 3], redis: [&RedisServer; 2], sentinel: &Sentinel) -> String {
+    let mut out = String::from("global:\n  timeout: 800ms\npostgres:\n");
+    for s in pg {
+        out += &format!(
+            "  - dsn: {}\n    labels: {{ cluster: {PG_CLUSTER} }}\n",
+            s.dsn()
+        );
+    }
+    out += "redis:\n";
+    for s in redis {
+        out += &format!(
+            "  - address: {}\n    labels: {{ cluster: {REDIS_CLUSTER} }}\n",
+            s.url()
+        );
+    }
+    out += &format!(
+        "  - address: {}\n    labels: {{ cluster: {REDIS_CLUSTER} }}\n",
+        sentinel.url()
+    );
+    out
+}
+
+/// Scrape and evaluate every second; one notification group per alert (the
+/// labels that tell the drill's alerts apart), so each firing and each
+/// resolution is one webhook call. The SLA service is "the cluster has a
+/// writable primary": down when none of its watched servers is one,
+/// unknown before the exporter is scraped.
+fn vigil_config(exporter: &str, hook: &str) -> String {
+    format!(
+        r#"global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+storage:
+  path: data
+rule_files: [failover.rules.json]
+scrape_configs:
+  - job_name: vigil-exporter
+    honor_labels: true
+    static_configs:
+      - targets: ['{exporter}']
+alerting:
+  alertmanager_config:
+    route:
+      receiver: hook
+      group_by: [alertname, cluster, server, target, master_name]
+      group_wait: 500ms
+      group_interval: 2s
+      repeat_interval: 1h
+    receivers:
+      - name: hook
+        webhook_configs:
+          - url: '{hook}{HOOK_PATH}'
+            send_resolved: true
+sla:
+  services:
+    - name: database
+      up: '(count(pg_replication_is_replica{{cluster="{PG_CLUSTER}"}} == 0) or count(pg_up{{cluster="{PG_CLUSTER}"}}) * 0) >= bool 1'
+      failover_objective: 3s
+"#
+    )
+}
