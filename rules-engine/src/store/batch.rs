@@ -84,11 +84,13 @@ impl Head {
             refs.clear();
             for block in items.chunks(BLOCK) {
                 let guards: Vec<_> = self.shards.iter().map(|s| s.read()).collect();
-                refs.extend(block.iter().map(|it| match it.sref {
-                    SeriesRef::NONE => 0,
-                    sref => guards[(sref.0 as usize) & (SHARDS - 1)]
-                        .wal_ref_of(sref.0)
-                        .unwrap_or(0),
+                refs.extend(block.iter().map(|it| {
+                    match it.sref {
+                        SeriesRef::NONE => 0,
+                        sref => guards[(sref.0 as usize) & (SHARDS - 1)]
+                            .wal_ref_of(sref.0)
+                            .unwrap_or(0),
+                    }
                 }));
             }
             // References start at 1: 0 is a series still to resolve.
