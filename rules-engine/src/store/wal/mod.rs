@@ -7,7 +7,7 @@
 //!   wal/00000000 00000001 ...         segments (Prometheus's WAL format)
 //!   wal/checkpoint.00000041/          what older segments still held
 //!   wal/corrupt-<time>/               damaged data moved aside at replay
-//!   vigil-snapshot.<seg>.<offset>/    the head at the last clean shutdown
+//!   vigil-snapshot.<seg>.<offset>/    the head at a point of the log
 //! ```
 //!
 //! [`Wal::open`] locks the directory, loads the newest snapshot when there
@@ -182,13 +182,9 @@ impl Wal {
     /// Writes a head snapshot while appends go on, once the log has grown
     /// enough since the last one (see `schedule.rs`).
     fn snapshot_if_due(&self) {
-        let mut schedule = self.schedule.lock();
         let log_bytes = self.counters.bytes_written.load(Ordering::Relaxed);
-        if !schedule.due(log_bytes) {
-            return;
-        }
-        if let Some(written) = self.snapshot_running() {
-            schedule.written(log_bytes, written.bytes);
+        if self.schedule.lock().due(log_bytes) {
+            self.snapshot_running();
         }
     }
 
@@ -196,11 +192,15 @@ impl Wal {
     /// position every batch before which is in the head (batches after it
     /// that it also holds are skipped at replay).
     pub fn snapshot_running(&self) -> Option<snapshot::Written> {
+        let mut schedule = self.schedule.lock();
+        let log_bytes = self.counters.bytes_written.load(Ordering::Relaxed);
         let (segment, offset) = self.head.quiesced(|| self.writer.position());
         // The snapshot is synced: the log up to its position must be too,
         // or a power loss could leave a snapshot ahead of the log.
         self.writer.sync_now();
-        self.write_snapshot(LogPosition { segment, offset }, "running")
+        let written = self.write_snapshot(LogPosition { segment, offset }, "running")?;
+        schedule.written(log_bytes, written.bytes);
+        Some(written)
     }
 
     /// Writes a snapshot ending at `pos`, counting and logging it.
