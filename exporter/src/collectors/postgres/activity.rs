@@ -12,10 +12,7 @@
 //! database × state (or × lock mode), zeros included, so that a state that
 //! becomes non-zero does not start a new series mid-alert.
 
-use sqlx::Row;
-use sqlx::postgres::PgRow;
-
-use super::batch::{Batch, Results, Slot};
+use super::batch::{Batch, Results, Row, Slot};
 use super::columns::{float, text_labels};
 use crate::metrics::{Family, MetricType, Sample, labels};
 
@@ -80,16 +77,14 @@ pub(crate) fn plan(batch: &mut Batch, long_running: bool) -> Plan {
                  AND pid <> pg_backend_pid()) a"
     );
     Plan {
-        activity: batch.add("reading pg_stat_activity", &activity),
-        locks: batch.add("reading pg_locks", &locks),
+        activity: batch.add(&activity),
+        locks: batch.add(&locks),
         idle: batch.add(
-            "reading idle sessions",
             "SELECT coalesce(application_name, '') AS application_name, \
                greatest(extract(epoch FROM clock_timestamp() - state_change), 0)::float8 AS idle \
              FROM pg_stat_activity WHERE state = 'idle' AND state_change IS NOT NULL",
         ),
-        long_running: long_running
-            .then(|| batch.add("reading long-running transactions", &long_running_sql)),
+        long_running: long_running.then(|| batch.add(&long_running_sql)),
     }
 }
 
@@ -108,7 +103,7 @@ impl Plan {
 /// Open, non-idle transactions other than autovacuum's: how many have run
 /// for [`LONG_RUNNING_SECONDS`] or more, and the age of the oldest (0 when
 /// there is none).
-fn long_running(row: &PgRow) -> Result<Vec<Family>, sqlx::Error> {
+fn long_running(row: &Row) -> Result<Vec<Family>, sqlx::Error> {
     Ok(vec![
         Family::gauge(
             "pg_long_running_transactions",
@@ -136,7 +131,7 @@ const ACTIVITY_LABELS: &[&str] = &[
     "wait_event",
 ];
 
-fn activity(rows: &[PgRow]) -> Result<Vec<Family>, sqlx::Error> {
+fn activity(rows: &[Row]) -> Result<Vec<Family>, sqlx::Error> {
     let mut count = Family::gauge(
         "pg_stat_activity_count",
         "number of connections in this state",
@@ -153,7 +148,7 @@ fn activity(rows: &[PgRow]) -> Result<Vec<Family>, sqlx::Error> {
     Ok(vec![count, max_tx])
 }
 
-fn locks(rows: &[PgRow]) -> Result<Family, sqlx::Error> {
+fn locks(rows: &[Row]) -> Result<Family, sqlx::Error> {
     let mut family = Family::gauge("pg_locks_count", "Number of locks");
     for row in rows {
         family.push(
@@ -164,12 +159,12 @@ fn locks(rows: &[PgRow]) -> Result<Family, sqlx::Error> {
     Ok(family)
 }
 
-fn idle(rows: &[PgRow]) -> Result<Family, sqlx::Error> {
+fn idle(rows: &[Row]) -> Result<Family, sqlx::Error> {
     let idle = rows
         .iter()
         .map(|row| {
             Ok((
-                row.try_get::<String, _>("application_name")?,
+                row.text("application_name")?.unwrap_or_default(),
                 float(row, "idle")?,
             ))
         })

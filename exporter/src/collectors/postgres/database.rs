@@ -9,10 +9,7 @@
 //! were unknown to it and are `untyped`. Times stay in milliseconds, as the
 //! view has them and as postgres_exporter exports them.
 
-use sqlx::Row;
-use sqlx::postgres::PgRow;
-
-use super::batch::{Batch, Results, Slot};
+use super::batch::{Batch, Results, Row, Slot};
 use super::columns::{self, Column};
 use crate::metrics::{Family, MetricType::*};
 
@@ -155,9 +152,9 @@ pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
     );
     Plan {
         version,
-        stat: batch.add("reading pg_stat_database", &stat),
-        conflicts: batch.add("reading pg_stat_database_conflicts", &conflicts),
-        databases: batch.add("reading pg_database", &databases),
+        stat: batch.add(&stat),
+        conflicts: batch.add(&conflicts),
+        databases: batch.add(&databases),
     }
 }
 
@@ -189,9 +186,9 @@ impl Plan {
         )?);
         // Upstream reads wraparound ages only for databases that accept
         // connections (template0 is frozen and never vacuumed).
-        let allowed: Vec<&PgRow> = rows
+        let allowed: Vec<&Row> = rows
             .iter()
-            .filter(|row| row.try_get::<bool, _>("datallowconn").unwrap_or(false))
+            .filter(|row| row.flag("datallowconn").unwrap_or(false))
             .collect();
         out.extend(columns::families(
             "pg_database_wraparound",

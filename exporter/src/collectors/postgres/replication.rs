@@ -25,9 +25,7 @@
 //! (postgres_exporter 0.11 put the walsender's process id in it), empty when
 //! the standby streams without one.
 
-use sqlx::postgres::PgRow;
-
-use super::batch::{Batch, Results, Slot};
+use super::batch::{Batch, Results, Row, Slot};
 use super::columns::{self, Column};
 use crate::metrics::{Family, MetricType::*};
 
@@ -139,8 +137,8 @@ pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
     );
     Plan {
         version,
-        lag: batch.add("reading the replication lag", LAG),
-        standbys: batch.add("reading pg_stat_replication", &standbys),
+        lag: batch.add(LAG),
+        standbys: batch.add(&standbys),
     }
 }
 
@@ -158,7 +156,7 @@ impl Plan {
     }
 }
 
-fn lag(row: &PgRow) -> Result<Vec<Family>, sqlx::Error> {
+fn lag(row: &Row) -> Result<Vec<Family>, sqlx::Error> {
     let lag = columns::float(row, "lag")?;
     let is_replica = columns::float(row, "is_replica")?;
     // As postgres_exporter 0.20: on every server, 0 on a primary and on a

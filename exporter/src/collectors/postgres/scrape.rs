@@ -1,30 +1,30 @@
 //! The order of one collection, in as few round trips as the facts allow.
 //!
-//! 1. On the main connection, one batch (see `batch.rs`): `BEGIN`, `SET
-//!    LOCAL statement_timeout`, and the server's facts (`server::INFO`):
-//!    its version picks every other statement, and whether the user may
-//!    list the WAL directory or read `pg_stat_statements` decides whether
-//!    those statements can be sent at all (a failing statement would abort
-//!    the rest).
-//! 2. One batch with every view's statement, `pg_settings` only when its
-//!    cached copy is stale (`server::SettingsKey`), the list of databases to
-//!    discover, and `COMMIT`; the custom queries, when configured, run
-//!    after it one by one (each under its savepoint and its share of the
-//!    deadline, see `queries/`), then `COMMIT`.
-//! 3. Each discovered database on its own kept connection, all at once:
-//!    one batch each (`BEGIN`, its tables and indexes, `COMMIT`), and its
-//!    custom queries.
+//! 1. On the main connection, one simple-protocol message: `BEGIN`, `SET
+//!    LOCAL statement_timeout`, and the server's facts (`server::INFO`, a
+//!    query on no table, cheap to plan): its version picks every other
+//!    statement, and whether the user may list the WAL directory or read
+//!    `pg_stat_statements` decides whether those can be asked at all (a
+//!    failing statement would fail the rest).
+//! 2. One prepared statement with every view (see `batch.rs`), with
+//!    `pg_settings` only when its cached copy is stale
+//!    (`server::SettingsKey`) and the list of databases to discover.
+//! 3. The custom queries, when configured, one by one (each under its
+//!    savepoint and its share of the deadline, see `queries/`); `COMMIT`.
+//! 4. Each discovered database on its own kept connection, all at once:
+//!    `BEGIN` and `SET LOCAL`, its tables and indexes in one statement, its
+//!    custom queries, `COMMIT`.
 //!
-//! Two round trips for a server where there were twenty: on loopback the
+//! Three round trips for a server where there were twenty: on loopback the
 //! waits, not the server's work, were most of a collection's time.
 
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use sqlx::PgConnection;
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgRow};
 
-use super::batch::{Batch, BatchError, Results};
+use super::batch::Batch;
 use super::server::{self, CachedSettings, ServerInfo};
 use super::{
     KeptConnection, PostgresCollector, activity, bgwriter, database, last_scrape_error, queries,
@@ -35,12 +35,6 @@ use crate::metrics::{Family, labels};
 
 /// A step that failed: what it did, and the error.
 type Failure = (&'static str, sqlx::Error);
-
-impl From<BatchError> for (&'static str, sqlx::Error) {
-    fn from(e: BatchError) -> Self {
-        (e.what, e.error)
-    }
-}
 
 /// What the collection of each discovered database needs to know.
 struct DatabaseRun {
@@ -59,15 +53,13 @@ impl PostgresCollector {
         let (kept, cached) = slot
             .take()
             .map_or((None, None), |k| (Some(k.conn), k.settings));
-        let mut first = Batch::new();
-        begin(&mut first, self.deadline);
-        let info_slot = first.add("reading the server version", server::INFO);
-        let (mut conn, results, reused) = self
-            .run_first(kept, &self.options, first)
+        let (mut conn, rows, reused) = self
+            .run_first(kept, &self.options, &begin(self.deadline, server::INFO))
             .await
             .map_err(|(what, e)| self.error(what, &e))?;
-        let info = results
-            .one(info_slot)
+        let info = rows
+            .first()
+            .ok_or(sqlx::Error::RowNotFound)
             .and_then(server::info)
             .map_err(|e| self.error("reading the server version", &e))?;
         // What was read on a connection that is gone says nothing of this one.
@@ -93,10 +85,10 @@ impl PostgresCollector {
                 .map_err(|e| self.error("running custom queries", &e))?;
             custom.extend(families);
             custom_failed |= failed;
-            commit(&mut conn)
-                .await
-                .map_err(|e| self.error("ending the scrape's transaction", &e))?;
         }
+        commit(&mut conn)
+            .await
+            .map_err(|e| self.error("ending the scrape's transaction", &e))?;
         *slot = Some(KeptConnection {
             conn,
             settings: cached,
@@ -124,22 +116,23 @@ impl PostgresCollector {
         (self.deadline / 10).clamp(Duration::from_millis(20), Duration::from_millis(500))
     }
 
-    /// Runs `batch` on `kept` when it answers, else on a new connection
-    /// with `options`: a kept connection the server closed (a restart)
-    /// costs no failed scrape. The connection, the results, and whether it
-    /// is `kept`.
+    /// Runs `sql` (simple protocol: `BEGIN` and what comes with it) on
+    /// `kept` when it answers, else on a new connection with `options`: a
+    /// kept connection the server closed (a restart) costs no failed
+    /// scrape. The connection, the rows, and whether it is `kept`.
     async fn run_first(
         &self,
         kept: Option<PgConnection>,
         options: &PgConnectOptions,
-        batch: Batch,
-    ) -> Result<(PgConnection, Results, bool), Failure> {
+        sql: &str,
+    ) -> Result<(PgConnection, Vec<PgRow>, bool), Failure> {
+        let what = "beginning the scrape's transaction";
         if let Some(mut conn) = kept {
-            match batch.clone().run(&mut conn).await {
-                Ok(results) => return Ok((conn, results, true)),
+            match simple(&mut conn, sql).await {
+                Ok(rows) => return Ok((conn, rows, true)),
                 Err(e) => tracing::debug!(
                     server = %self.server,
-                    error = %self.error(e.what, &e.error),
+                    error = %self.error(what, &e),
                     "reconnecting"
                 ),
             }
@@ -153,14 +146,13 @@ impl PostgresCollector {
                 )))
             })
             .map_err(|e| ("connecting", e))?;
-        let results = batch.run(&mut conn).await?;
-        Ok((conn, results, false))
+        let rows = simple(&mut conn, sql).await.map_err(|e| (what, e))?;
+        Ok((conn, rows, false))
     }
 
     /// The second round trip on the main connection (see the module
     /// documentation): every view's families, the settings cache as it now
-    /// is, and the databases to discover. Commits unless custom queries
-    /// are still to run in the transaction.
+    /// is, and the databases to discover.
     async fn collect_server(
         &self,
         conn: &mut PgConnection,
@@ -171,9 +163,7 @@ impl PostgresCollector {
         let enabled = self.enabled;
         let mut batch = Batch::new();
         let fresh = cached.filter(|c| info.settings_key.holds(Some(c)));
-        let settings_slot = fresh
-            .is_none()
-            .then(|| batch.add("reading pg_settings", settings::QUERY));
+        let settings_slot = fresh.is_none().then(|| batch.add(settings::QUERY));
         let database = database::plan(&mut batch, version);
         let activity = activity::plan(&mut batch, enabled.long_running_transactions);
         let bgwriter = bgwriter::plan(&mut batch, version);
@@ -189,13 +179,11 @@ impl PostgresCollector {
             }
             _ => None,
         };
-        let discover = self
-            .auto_discover
-            .then(|| batch.add("listing databases", user_tables::DISCOVER));
-        if self.queries.is_none() {
-            batch.add("ending the scrape's transaction", "COMMIT");
-        }
-        let results = batch.run(conn).await?;
+        let discover = self.auto_discover.then(|| batch.add(user_tables::DISCOVER));
+        let results = batch
+            .run(conn)
+            .await
+            .map_err(|e| ("reading the statistics views", e))?;
 
         let cached = match fresh {
             Some(cached) => cached,
@@ -334,13 +322,15 @@ impl PostgresCollector {
         run: &DatabaseRun,
     ) -> Result<(PgConnection, Vec<Family>, Vec<Family>, bool), Failure> {
         let options = self.options.clone().database(database);
+        let (mut conn, _, _) = self
+            .run_first(kept, &options, &begin(self.deadline, ""))
+            .await?;
         let mut batch = Batch::new();
-        begin(&mut batch, self.deadline);
         let tables = user_tables::plan(&mut batch, run.version, self.enabled.stat_user_indexes);
-        if self.queries.is_none() {
-            batch.add("ending the scrape's transaction", "COMMIT");
-        }
-        let (mut conn, results, _) = self.run_first(kept, &options, batch).await?;
+        let results = batch
+            .run(&mut conn)
+            .await
+            .map_err(|e| ("reading pg_stat_user_tables", e))?;
         let families = tables
             .decode(&results)
             .map_err(|e| ("reading pg_stat_user_tables", e))?;
@@ -354,23 +344,23 @@ impl PostgresCollector {
                     deadline: run.deadline,
                     margin: self.margin(),
                 };
-                let ran = queries
+                queries
                     .run(&mut conn, &scope)
                     .await
-                    .map_err(|e| ("running custom queries", e))?;
-                commit(&mut conn)
-                    .await
-                    .map_err(|e| ("ending the scrape's transaction", e))?;
-                ran
+                    .map_err(|e| ("running custom queries", e))?
             }
             None => (Vec::new(), false),
         };
+        commit(&mut conn)
+            .await
+            .map_err(|e| ("ending the scrape's transaction", e))?;
         Ok((conn, families, custom, failed))
     }
 }
 
-/// Starts a scrape's transaction with `statement_timeout` set for it alone,
-/// in the batch's first statements, so a scrape abandoned at its deadline
+/// The text that starts a scrape's transaction with `statement_timeout`
+/// set for it alone, then `then` (one more statement, or nothing), sent as
+/// one simple-protocol message, so a scrape abandoned at its deadline
 /// leaves no statement running on the server. `SET LOCAL` ends with the
 /// transaction, so it is safe behind a transaction-pooling PgBouncer, which
 /// would refuse the `options` startup parameter and would hand a session
@@ -381,17 +371,28 @@ impl PostgresCollector {
 /// The transaction is ours, not sqlx's `Transaction`: a scrape that fails
 /// drops its connection rather than rolling back, so there is nothing for
 /// a guard to do, and sqlx's `BEGIN` would be a round trip of its own.
-fn begin(batch: &mut Batch, timeout: Duration) {
-    batch.add("beginning the scrape's transaction", "BEGIN");
+fn begin(timeout: Duration, then: &str) -> String {
     // An integer of milliseconds: nothing from outside reaches the text.
-    batch.add(
-        "beginning the scrape's transaction",
-        &format!("SET LOCAL statement_timeout = {}", timeout.as_millis()),
+    let mut sql = format!(
+        "BEGIN; SET LOCAL statement_timeout = {}",
+        timeout.as_millis()
     );
+    if !then.is_empty() {
+        sql.push_str("; ");
+        sql.push_str(then);
+    }
+    sql
 }
 
-/// Ends a scrape's transaction (after custom queries, which run one by
-/// one).
+/// Runs `sql` as one simple-protocol message; the rows of all its
+/// statements.
+async fn simple(conn: &mut PgConnection, sql: &str) -> Result<Vec<PgRow>, sqlx::Error> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_all(conn)
+        .await
+}
+
+/// Ends a scrape's transaction.
 async fn commit(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::raw_sql("COMMIT").execute(conn).await?;
     Ok(())

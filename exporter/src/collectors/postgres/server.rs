@@ -2,10 +2,10 @@
 //! queries for everything else), `pg_static`,
 //! `pg_postmaster_start_time_seconds` and the `pg_settings_*` gauges.
 
-use sqlx::Row;
+use sqlx::Row as _;
 use sqlx::postgres::PgRow;
 
-use super::columns::float;
+use super::batch::Row;
 use super::settings::{self, SettingRow};
 use crate::metrics::{Family, MetricType, labels};
 
@@ -57,6 +57,12 @@ pub(crate) const INFO: &str = "SELECT current_setting('server_version_num')::int
        has_function_privilege('pg_ls_waldir()', 'EXECUTE') AS wal_allowed, \
        to_regclass('pg_stat_statements') IS NOT NULL AS has_stat_statements";
 
+/// A `float8` column of [`INFO`]'s row; `NULL` is `NaN`.
+fn float(row: &PgRow, name: &str) -> Result<f64, sqlx::Error> {
+    let value: Option<f64> = row.try_get(name)?;
+    Ok(value.unwrap_or(f64::NAN))
+}
+
 /// The server's facts from [`INFO`]'s row.
 pub(crate) fn info(row: &PgRow) -> Result<ServerInfo, sqlx::Error> {
     let version_num: i32 = row.try_get("version_num")?;
@@ -103,15 +109,16 @@ impl SettingsKey {
 /// The `pg_settings_*` gauges from the rows of `settings::QUERY`. A
 /// setting that cannot be mapped is logged and left out rather than
 /// failing the whole target.
-pub(crate) fn settings(rows: &[PgRow]) -> Result<Vec<Family>, sqlx::Error> {
+pub(crate) fn settings(rows: &[Row]) -> Result<Vec<Family>, sqlx::Error> {
+    let text = |row: &Row, name: &str| row.text(name).map(Option::unwrap_or_default);
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let setting = SettingRow {
-            name: row.try_get("name")?,
-            setting: row.try_get("setting")?,
-            unit: row.try_get("unit")?,
-            short_desc: row.try_get("short_desc")?,
-            vartype: row.try_get("vartype")?,
+            name: text(row, "name")?,
+            setting: text(row, "setting")?,
+            unit: text(row, "unit")?,
+            short_desc: text(row, "short_desc")?,
+            vartype: text(row, "vartype")?,
         };
         match settings::setting_family(&setting) {
             Ok(Some(family)) => out.push(family),

@@ -15,9 +15,7 @@
 //! `safe_wal_size_bytes` only when `max_slot_wal_keep_size` gives one, and
 //! `database` empty for physical slots.
 
-use sqlx::postgres::PgRow;
-
-use super::batch::{Batch, Results, Slot};
+use super::batch::{Batch, Results, Row, Slot};
 use super::columns::{self, Column};
 use crate::metrics::{Family, MetricType::*, Sample};
 
@@ -80,7 +78,7 @@ fn query(version: u32) -> String {
 pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
     Plan {
         version,
-        slot: batch.add("reading pg_replication_slots", &query(version)),
+        slot: batch.add(&query(version)),
     }
 }
 
@@ -116,7 +114,7 @@ impl Plan {
 }
 
 /// `pg_replication_slots_wal_status`: 1, with the state in a label.
-fn wal_status(rows: &[PgRow]) -> Result<Family, sqlx::Error> {
+fn wal_status(rows: &[Row]) -> Result<Family, sqlx::Error> {
     let mut status = Family::gauge(
         "pg_replication_slots_wal_status",
         "availability of WAL files claimed by this slot",

@@ -129,7 +129,7 @@ pub(crate) fn plan(batch: &mut Batch, version: u32, options: Options) -> Plan {
         version,
         table,
         include_query: options.query_length.is_some(),
-        slot: batch.add("reading pg_stat_statements", &sql),
+        slot: batch.add(&sql),
     }
 }
 

@@ -12,10 +12,7 @@
 //! database always, every other database that accepts connections when the
 //! target sets `auto_discover_databases`.
 
-use sqlx::Row;
-use sqlx::postgres::PgRow;
-
-use super::batch::{Batch, Results, Slot};
+use super::batch::{Batch, Results, Row, Slot};
 use super::columns::{self, Column};
 use crate::metrics::{Family, MetricType::*};
 
@@ -267,17 +264,10 @@ pub(crate) fn plan(batch: &mut Batch, version: u32, stat_user_indexes: bool) -> 
     };
     Plan {
         version,
-        tables: batch.add("reading pg_stat_user_tables", &tables),
-        statio_indexes: batch.add(
-            "reading pg_statio_user_indexes",
-            &indexes(USER_INDEXES, "pg_statio_user_indexes"),
-        ),
-        stat_indexes: stat_user_indexes.then(|| {
-            batch.add(
-                "reading pg_stat_user_indexes",
-                &indexes(STAT_USER_INDEXES, "pg_stat_user_indexes"),
-            )
-        }),
+        tables: batch.add(&tables),
+        statio_indexes: batch.add(&indexes(USER_INDEXES, "pg_statio_user_indexes")),
+        stat_indexes: stat_user_indexes
+            .then(|| batch.add(&indexes(STAT_USER_INDEXES, "pg_stat_user_indexes"))),
     }
 }
 
@@ -329,10 +319,10 @@ pub(crate) const DISCOVER: &str = "SELECT datname::text AS datname FROM pg_datab
      ORDER BY 1";
 
 /// The names [`DISCOVER`] found, without those in `exclude`.
-pub(crate) fn discovered(rows: &[PgRow], exclude: &[String]) -> Result<Vec<String>, sqlx::Error> {
+pub(crate) fn discovered(rows: &[Row], exclude: &[String]) -> Result<Vec<String>, sqlx::Error> {
     let mut names = Vec::with_capacity(rows.len());
     for row in rows {
-        let name: String = row.try_get("datname")?;
+        let name = row.text("datname")?.unwrap_or_default();
         if !exclude.contains(&name) {
             names.push(name);
         }

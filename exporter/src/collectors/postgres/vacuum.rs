@@ -126,7 +126,7 @@ pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
     let (table, sql) = query(version);
     Plan {
         table,
-        slot: batch.add("reading pg_stat_progress_vacuum", &sql),
+        slot: batch.add(&sql),
     }
 }
 

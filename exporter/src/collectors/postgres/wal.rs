@@ -8,8 +8,6 @@
 //! `server.rs`) and, without it, both families are left out (logged at
 //! debug) rather than failing the target.
 
-use sqlx::Row;
-
 use super::batch::{Batch, Results, Slot};
 
 use crate::metrics::Family;
@@ -22,7 +20,6 @@ pub(crate) fn plan(batch: &mut Batch, allowed: bool) -> Option<Slot> {
         return None;
     }
     Some(batch.add(
-        "reading pg_ls_waldir()",
         "SELECT count(*)::float8 AS segments, sum(size)::float8 AS size FROM pg_ls_waldir() \
          WHERE name ~ '^[0-9A-F]{24}$'",
     ))
@@ -33,8 +30,8 @@ pub(crate) fn decode(results: &Results, slot: Option<Slot>) -> Result<Vec<Family
         return Ok(Vec::new());
     };
     let row = results.one(slot)?;
-    let segments: f64 = row.try_get("segments")?;
-    let size: Option<f64> = row.try_get("size")?;
+    let segments = row.float("segments")?;
+    let size = row.optional_float("size")?;
     let mut out = vec![Family::gauge("pg_wal_segments", "Number of WAL segments").single(segments)];
     // As upstream: no size when the directory is empty (SUM of nothing).
     if let Some(size) = size {
