@@ -26,6 +26,7 @@ use crate::config::{self, Loaded};
 use crate::encode::{Format, encode};
 use crate::metrics::Family;
 use crate::registry::{ExporterStats, Registry};
+use crate::trimmer;
 
 /// The running exporter: the current collectors and what outlives reloads.
 pub struct Exporter {
@@ -217,26 +218,8 @@ async fn metrics(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> R
         .and_then(scrape_deadline);
     let body = encode(&exporter.gather_within(cap).await, format);
     // The families are freed; their pages go back while the answer is sent.
-    tokio::spawn(async { release_free_memory() });
+    trimmer::request();
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
-}
-
-/// Returns the heap's free pages to the system. A scrape allocates its
-/// families (thousands of small label strings, the PostgreSQL answers) and
-/// frees them all once the text is written; glibc keeps those pages, and
-/// whatever stays allocated among them keeps them resident until the next
-/// scrape reuses them. Trimming after each scrape keeps the resident size
-/// closer to what the exporter holds between scrapes (connections,
-/// caches): 0.1 to 0.3 MiB less in `scripts/bench/exporter` (12.1 against
-/// 12.2 MiB for the full stack, 9.9 against 10.2 MiB for the primary
-/// alone, same run), off the scrape's path.
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free memory of the allocator's
-    // arenas to the system; it touches no memory in use.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// Prometheus tells how long it waits for the scrape
