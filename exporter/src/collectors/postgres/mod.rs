@@ -19,10 +19,10 @@
 //! would not say why; a direct connect fails at once with the real reason
 //! (connection refused, password authentication failed).
 //!
-//! A collection runs in one transaction on the main connection, in two
+//! A collection runs in one transaction on the main connection, in three
 //! round trips (see `scrape.rs`): the server's version (which picks the
-//! queries) and what the user may read, then every view at once; custom
-//! queries after them. Then per-table statistics of each discovered
+//! queries) and what the user may read, then every view at once in one
+//! prepared statement, then the commit; custom queries before the commit. Then per-table statistics of each discovered
 //! database on its own connection, all databases at once. Any failure on
 //! the main connection fails the collection; a discovered database that
 //! cannot be read is logged and left out (and
@@ -36,7 +36,7 @@
 //! ```text
 //! mod.rs        build(), the collector and its kept connections
 //! scrape.rs     the order of a collection, round trip by round trip
-//! batch.rs      many statements in one round trip
+//! batch.rs      many views in one prepared statement (JSON), one round trip
 //! config.rs     PostgresTarget (YAML), opt-in collectors, server label, static labels
 //! dsn.rs        URL and libpq keyword DSNs, password forms for scrubbing
 //! error.rs      sqlx errors -> CollectError (kind, scrubbed reason)
