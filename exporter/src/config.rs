@@ -74,6 +74,11 @@ pub struct Global {
     /// `queries_file` of its own (postgres_exporter's `queries.yaml`).
     #[serde(default)]
     pub queries_file: Option<std::path::PathBuf>,
+    /// PostgreSQL's opt-in collectors for every target that does not
+    /// choose for itself, by postgres_exporter's names
+    /// (`{ stat_statements: true }`).
+    #[serde(default)]
+    pub collectors: postgres::OptIn,
 }
 
 impl Default for Global {
@@ -81,6 +86,7 @@ impl Default for Global {
         Global {
             timeout: DEFAULT_TIMEOUT,
             queries_file: None,
+            collectors: postgres::OptIn::default(),
         }
     }
 }
@@ -194,7 +200,11 @@ pub fn build_reusing(parsed: &Parsed<Config>, previous: &Reusable) -> Result<Loa
             (None, Some(path)) => key.with_file("global.queries_file", path),
             _ => key,
         };
-        add_keyed("postgres", i, key, &|| postgres::build(t, global_queries));
+        // So do changed global collectors.
+        let key = key.with_value("global.collectors", &format!("{:?}", c.global.collectors));
+        add_keyed("postgres", i, key, &|| {
+            postgres::build(t, global_queries, c.global.collectors)
+        });
     }
     for (i, t) in c.redis.iter().enumerate() {
         add_keyed("redis", i, TargetKey::of(&doc, "redis", i), &|| {

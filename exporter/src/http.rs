@@ -26,6 +26,7 @@ use crate::config::{self, Loaded};
 use crate::encode::{Format, encode};
 use crate::metrics::Family;
 use crate::registry::{ExporterStats, Registry};
+use crate::trimmer;
 
 /// The running exporter: the current collectors and what outlives reloads.
 pub struct Exporter {
@@ -216,6 +217,8 @@ async fn metrics(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> R
         .and_then(|v| v.to_str().ok())
         .and_then(scrape_deadline);
     let body = encode(&exporter.gather_within(cap).await, format);
+    // The families are freed; their pages go back while the answer is sent.
+    trimmer::request();
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
 }
 

@@ -12,5 +12,6 @@ pub mod encode;
 pub mod http;
 pub mod metrics;
 pub mod registry;
+pub mod trimmer;
 
 pub use http::{Exporter, router, serve};

@@ -6,6 +6,8 @@
 //!   `../shared/anchors/contract.tsv`) present with the same type and label
 //!   names, extra target/static labels allowed, except the deviations listed
 //!   with their reasons in `exporter/contract-deviations.tsv`;
+//! - public rule files (`exporter_contract/community_rules.tsv`): every
+//!   metric name they use that a default configuration gives is there;
 //! - `promtool check metrics`: no complaint about a name that is ours;
 //!   inherited contract names may keep theirs (printed);
 //! - failures: stopping Redis, PostgreSQL or HAProxy sets that target's
@@ -29,6 +31,8 @@ use vigil_tests::redis::{RedisOptions, RedisServer};
 
 #[path = "exporter_contract/current.rs"]
 mod current;
+#[path = "exporter_contract/rules.rs"]
+mod rules;
 
 const CONTRACT: &str = include_str!("exporter_contract.tsv");
 const DEVIATIONS: &str = include_str!("../../exporter/contract-deviations.tsv");
@@ -454,9 +458,10 @@ fn main() {
     args.test_threads = Some(1);
     let env = std::sync::Arc::new(Env::start());
     type Test = fn(&Env) -> Result<(), Failed>;
-    let tests: [(&str, Test); 6] = [
+    let tests: [(&str, Test); 7] = [
         ("contract_families_types_and_labels", contract),
         ("current_catalogue_families", current::current_catalogue),
+        ("community_rule_files", rules::community_rule_files),
         ("promtool_check_metrics", promtool),
         ("redis_stop_and_start", redis_stop_and_start),
         ("postgres_stop_and_start", postgres_stop_and_start),

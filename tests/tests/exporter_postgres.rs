@@ -12,6 +12,8 @@ mod current;
 mod custom_queries;
 #[path = "exporter_postgres/failures.rs"]
 mod failures;
+#[path = "exporter_postgres/opt_in.rs"]
+mod opt_in;
 #[path = "exporter_postgres/replication.rs"]
 mod replication;
 #[path = "exporter_postgres/support.rs"]
@@ -150,35 +152,6 @@ fn monitoring_role_sees_what_a_superuser_sees(env: &Env) -> Result<(), Failed> {
     Ok(())
 }
 
-/// An open transaction shows as the oldest transaction's age; none has run
-/// for a minute in this short test, so none counts as long-running.
-fn open_transaction_age(env: &Env) -> Result<(), Failed> {
-    let dsn = env.primary().dsn();
-    let opened = Instant::now();
-    let age = env.rt.block_on(async {
-        use sqlx::{Connection, Executor};
-        let mut conn = sqlx::PgConnection::connect(&dsn).await?;
-        conn.execute("BEGIN").await?;
-        conn.execute("SELECT 1").await?;
-        let fams = env.primary_collector.collect().await;
-        conn.execute("ROLLBACK").await?;
-        Ok::<_, sqlx::Error>(fams)
-    });
-    let fams = age.map_err(|e| e.to_string())??;
-    let oldest = value(
-        &fams,
-        "pg_long_running_transactions_oldest_timestamp_seconds",
-        &[],
-    );
-    let bound = opened.elapsed().as_secs_f64();
-    assert!(
-        oldest > 0.0 && oldest <= bound + 0.5,
-        "oldest {oldest}, opened {bound} s ago"
-    );
-    assert_eq!(value(&fams, "pg_long_running_transactions", &[]), 0.0);
-    Ok(())
-}
-
 /// A discovered database the role may not connect to is skipped: the
 /// target stays up, the others' tables are there, and
 /// `pg_exporter_last_scrape_error` says the scrape was incomplete.
@@ -210,9 +183,9 @@ fn unreadable_database_is_skipped(env: &Env) -> Result<(), Failed> {
     Ok(())
 }
 
-/// With `stat_statements: true` and the extension installed, the most
-/// expensive statements appear per user, database and query id; without the
-/// option there is no such family.
+/// With the `stat_statements` collector and the extension installed, the
+/// most expensive statements appear per user, database and query id;
+/// without the collector there is no such family.
 fn statement_statistics(env: &Env) -> Result<(), Failed> {
     let primary = env.primary();
     primary
@@ -226,7 +199,7 @@ fn statement_statistics(env: &Env) -> Result<(), Failed> {
     let dsn = primary.dsn();
     drop(primary);
     let mut t = support::target(&dsn, false, std::time::Duration::from_secs(5));
-    t.stat_statements = true;
+    t.collectors.stat_statements = Some(true);
     t.stat_statements_limit = Some(1000);
     let fams = env.collect(&support::collector_from(t))?;
     let calls = family(&fams, "pg_stat_statements_calls_total");
@@ -451,7 +424,14 @@ fn main() {
             "unreadable_database_is_skipped",
             unreadable_database_is_skipped,
         ),
-        ("open_transaction_age", open_transaction_age),
+        (
+            "opt_in_collectors_by_name",
+            opt_in::opt_in_collectors_by_name,
+        ),
+        (
+            "statement_text_is_truncated",
+            opt_in::statement_text_is_truncated,
+        ),
         ("statement_statistics", statement_statistics),
         ("promtool_accepts_our_names", promtool_accepts_our_names),
         ("settings_match_the_server", settings_match_the_server),

@@ -53,6 +53,13 @@ impl TargetKey {
             .push_str(&format!("\n{name}={}#{:x}", path.display(), h.finish()));
         self
     }
+
+    /// The same key, also holding a setting from outside the target's YAML
+    /// (`global.collectors`).
+    pub fn with_value(mut self, name: &str, value: &str) -> TargetKey {
+        self.0.push_str(&format!("\n{name}={value}"));
+        self
+    }
 }
 
 #[cfg(test)]

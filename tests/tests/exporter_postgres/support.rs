@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use vigil_exporter::collectors::postgres::{PostgresTarget, build};
+use vigil_exporter::collectors::postgres::{OptIn, PostgresTarget, build};
 use vigil_exporter::collectors::{CollectError, Collector};
 use vigil_exporter::metrics::Family;
 use vigil_exporter::registry::{ExporterStats, Registry};
@@ -155,7 +155,7 @@ pub(crate) fn target(dsn: &str, auto_discover: bool, timeout: Duration) -> Postg
         timeout: Some(timeout),
         labels: [("cluster".to_string(), "test".to_string())].into(),
         auto_discover_databases: auto_discover,
-        stat_statements: false,
+        collectors: OptIn::default(),
         stat_statements_limit: None,
         stat_statements_include_query: false,
         stat_statements_query_length: None,
@@ -165,7 +165,7 @@ pub(crate) fn target(dsn: &str, auto_discover: bool, timeout: Duration) -> Postg
 }
 
 pub(crate) fn collector_from(target: PostgresTarget) -> Arc<dyn Collector> {
-    build(&target, None).expect("build the collector")
+    build(&target, None, OptIn::default()).expect("build the collector")
 }
 
 pub(crate) fn family<'a>(fams: &'a [Family], name: &str) -> &'a Family {

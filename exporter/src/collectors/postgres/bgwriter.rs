@@ -10,8 +10,7 @@
 //! relation buffers of every backend type except the checkpointer and the
 //! background writer, which is what the old columns counted.
 
-use sqlx::PgConnection;
-
+use super::batch::{Batch, Results, Slot};
 use super::columns::{self, Column};
 use crate::metrics::{Family, MetricType::*};
 
@@ -272,45 +271,71 @@ fn bgwriter_query(version: u32) -> (&'static [Column], String) {
     }
 }
 
-pub(crate) async fn collect(
-    conn: &mut PgConnection,
+/// Where the views' rows will be in a batch.
+pub(crate) struct Plan {
     version: u32,
-) -> Result<Vec<Family>, sqlx::Error> {
+    table: &'static [Column],
+    bgwriter: Slot,
+    checkpointer: Option<Slot>,
+    archiver: Slot,
+}
+
+/// Adds the statements for a server of `version` to `batch`.
+pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
     let (table, sql) = bgwriter_query(version);
-    let rows = sqlx::query(columns::audited(sql))
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut out = columns::families("pg_stat_bgwriter", table, version, &[], &rows)?;
-    if version >= 170000 {
+    let bgwriter = batch.add(&sql);
+    let checkpointer = (version >= 170000).then(|| {
         let sql = format!(
             "SELECT {} FROM pg_stat_checkpointer",
             columns::select_list(CHECKPOINTER, version)
         );
-        let rows = sqlx::query(columns::audited(sql))
-            .fetch_all(&mut *conn)
-            .await?;
-        out.extend(columns::families(
-            "pg_stat_checkpointer",
-            CHECKPOINTER,
-            version,
-            &[],
-            &rows,
-        )?);
-    }
-
+        batch.add(&sql)
+    });
     let sql = format!(
         "SELECT {} FROM pg_stat_archiver",
         columns::select_list(ARCHIVER, version)
     );
-    let rows = sqlx::query(columns::audited(sql))
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut archiver = columns::families("pg_stat_archiver", ARCHIVER, version, &[], &rows)?;
-    for family in &mut archiver {
-        family.samples.retain(|s| !s.value.is_nan());
+    Plan {
+        version,
+        table,
+        bgwriter,
+        checkpointer,
+        archiver: batch.add(&sql),
     }
-    out.extend(archiver);
-    Ok(out)
+}
+
+impl Plan {
+    pub(crate) fn decode(&self, results: &Results) -> Result<Vec<Family>, sqlx::Error> {
+        let version = self.version;
+        let mut out = columns::families(
+            "pg_stat_bgwriter",
+            self.table,
+            version,
+            &[],
+            results.rows(self.bgwriter),
+        )?;
+        if let Some(slot) = self.checkpointer {
+            out.extend(columns::families(
+                "pg_stat_checkpointer",
+                CHECKPOINTER,
+                version,
+                &[],
+                results.rows(slot),
+            )?);
+        }
+        let mut archiver = columns::families(
+            "pg_stat_archiver",
+            ARCHIVER,
+            version,
+            &[],
+            results.rows(self.archiver),
+        )?;
+        for family in &mut archiver {
+            family.samples.retain(|s| !s.value.is_nan());
+        }
+        out.extend(archiver);
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

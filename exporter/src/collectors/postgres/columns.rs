@@ -12,8 +12,7 @@
 //! the decoder reads only `Option<f64>`; SQL `NULL` becomes `NaN`, as
 //! postgres_exporter writes it.
 
-use sqlx::Row;
-use sqlx::postgres::PgRow;
+use super::batch::Row;
 
 use crate::metrics::{Family, MetricType};
 
@@ -74,12 +73,13 @@ pub(crate) fn families(
     columns: &[Column],
     version: u32,
     label_names: &[&'static str],
-    rows: &[PgRow],
+    rows: impl IntoIterator<Item = impl std::borrow::Borrow<Row>>,
 ) -> Result<Vec<Family>, sqlx::Error> {
     let mut out: Vec<Family> = available(columns, version)
         .map(|c| Family::new(format!("{prefix}_{}", c.name), c.help, c.kind))
         .collect();
     for row in rows {
+        let row = row.borrow();
         let labels = text_labels(row, label_names)?;
         for (family, column) in out.iter_mut().zip(available(columns, version)) {
             family.push(labels.clone(), float(row, column.name)?);
@@ -88,32 +88,21 @@ pub(crate) fn families(
     Ok(out)
 }
 
-/// Marks SQL text as audited for sqlx. Every dynamic statement of this
-/// collector is assembled only from the `'static` column tables and SQL
-/// fragments of these modules and the server's version number; no label,
-/// configuration value or row ever becomes part of a statement.
-pub(crate) fn audited(sql: String) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(sql)
-}
-
-/// Reads the named text columns as labels of the same names.
+/// Reads the named text columns as labels of the same names (`NULL` is
+/// `""`).
 pub(crate) fn text_labels(
-    row: &PgRow,
+    row: &Row,
     names: &[&'static str],
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
     names
         .iter()
-        .map(|name| {
-            let value: Option<String> = row.try_get(*name)?;
-            Ok(((*name).to_string(), value.unwrap_or_default()))
-        })
+        .map(|name| Ok(((*name).to_string(), row.text(name)?.unwrap_or_default())))
         .collect()
 }
 
 /// Reads a `float8` column; `NULL` is `NaN`.
-pub(crate) fn float(row: &PgRow, name: &str) -> Result<f64, sqlx::Error> {
-    let value: Option<f64> = row.try_get(name)?;
-    Ok(value.unwrap_or(f64::NAN))
+pub(crate) fn float(row: &Row, name: &str) -> Result<f64, sqlx::Error> {
+    row.float(name)
 }
 
 #[cfg(test)]
@@ -136,7 +125,7 @@ mod tests {
 
     #[test]
     fn families_follow_the_available_columns() {
-        let fams = families("pg_t", COLUMNS, 130000, &[], &[]).unwrap();
+        let fams = families("pg_t", COLUMNS, 130000, &[], &[] as &[Row]).unwrap();
         let names: Vec<_> = fams.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["pg_t_a"]);
         assert_eq!(fams[0].kind, MetricType::Counter);

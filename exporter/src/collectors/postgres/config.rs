@@ -52,11 +52,12 @@ pub struct PostgresTarget {
     /// every database that accepts connections, not only the DSN's own.
     #[serde(default)]
     pub auto_discover_databases: bool,
-    /// Collect `pg_stat_statements_*` (the extension must be installed in
-    /// the DSN's database). Off by default: each statement is a series.
+    /// The opt-in collectors this target runs, by postgres_exporter's
+    /// names; a collector it does not name follows `global.collectors`.
     #[serde(default)]
-    pub stat_statements: bool,
-    /// How many statements to keep, those with the most execution time.
+    pub collectors: OptIn,
+    /// `stat_statements`: how many statements to keep, those with the most
+    /// execution time.
     #[serde(default)]
     pub stat_statements_limit: Option<u32>,
     /// Also write each kept statement's text, as
@@ -76,6 +77,53 @@ pub struct PostgresTarget {
     /// accept our connections and are always left out).
     #[serde(default)]
     pub exclude_databases: Vec<String>,
+}
+
+/// postgres_exporter's collectors that it runs only when asked
+/// (`--collector.<name>`), which people enable most, on or off by name:
+/// `collectors: { stat_statements: true }`. Each is off unless the target
+/// or `global.collectors` turns it on (the target's word wins). An
+/// unknown name is an error, so a typo never leaves a collector silently
+/// off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptIn {
+    /// `pg_stat_statements_*`: the statements with the most execution
+    /// time (the extension must be installed in the DSN's database). Each
+    /// statement is a series.
+    #[serde(default)]
+    pub stat_statements: Option<bool>,
+    /// `pg_long_running_transactions` and `_oldest_timestamp_seconds`.
+    #[serde(default)]
+    pub long_running_transactions: Option<bool>,
+    /// `pg_stat_user_indexes_*`: scans and tuples per index. Each index of
+    /// each collected database is a series.
+    #[serde(default)]
+    pub stat_user_indexes: Option<bool>,
+}
+
+/// Which opt-in collectors run, once the target's and the global choices
+/// are combined.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Enabled {
+    pub stat_statements: bool,
+    pub long_running_transactions: bool,
+    pub stat_user_indexes: bool,
+}
+
+impl OptIn {
+    /// This target's choices over `global`'s; off where neither says.
+    pub(crate) fn over(self, global: OptIn) -> Enabled {
+        let pick = |own: Option<bool>, global: Option<bool>| own.or(global).unwrap_or(false);
+        Enabled {
+            stat_statements: pick(self.stat_statements, global.stat_statements),
+            long_running_transactions: pick(
+                self.long_running_transactions,
+                global.long_running_transactions,
+            ),
+            stat_user_indexes: pick(self.stat_user_indexes, global.stat_user_indexes),
+        }
+    }
 }
 
 /// The pieces of a target that the collector needs, resolved once at build.
@@ -233,6 +281,29 @@ mod tests {
         for bad in ["server", "1x", "a-b", "__x", ""] {
             assert!(check_labels(&labels(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn opt_in_collectors_follow_the_target_then_the_global_choice() {
+        let t = target(
+            "{dsn: 'postgres://h/d', collectors: {stat_statements: true, stat_user_indexes: false}}",
+        );
+        let global: OptIn =
+            yaml_serde::from_str("{stat_user_indexes: true, long_running_transactions: true}")
+                .unwrap();
+        assert_eq!(
+            t.collectors.over(global),
+            Enabled {
+                stat_statements: true,
+                long_running_transactions: true,
+                stat_user_indexes: false,
+            }
+        );
+        assert_eq!(OptIn::default().over(OptIn::default()), Enabled::default());
+        let err =
+            yaml_serde::from_str::<PostgresTarget>("{dsn: x, collectors: {stat_statement: true}}")
+                .unwrap_err();
+        assert!(err.to_string().contains("stat_statement"), "{err}");
     }
 
     #[test]

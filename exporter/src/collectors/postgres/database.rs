@@ -9,9 +9,7 @@
 //! were unknown to it and are `untyped`. Times stay in milliseconds, as the
 //! view has them and as postgres_exporter exports them.
 
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
-
+use super::batch::{Batch, Results, Row, Slot};
 use super::columns::{self, Column};
 use crate::metrics::{Family, MetricType::*};
 
@@ -129,65 +127,78 @@ const WRAPAROUND: &[Column] = &[
     ),
 ];
 
-/// Collects the three views on one connection.
-pub(crate) async fn collect(
-    conn: &mut PgConnection,
+/// Where the three views' rows will be in a batch.
+pub(crate) struct Plan {
     version: u32,
-) -> Result<Vec<Family>, sqlx::Error> {
-    let labels = &["datid", "datname"];
-    let sql = format!(
+    stat: Slot,
+    conflicts: Slot,
+    databases: Slot,
+}
+
+/// Adds the three views' statements to `batch`.
+pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
+    let stat = format!(
         "SELECT datid::text AS datid, datname::text AS datname, {} FROM pg_stat_database",
         columns::select_list(STAT_DATABASE, version)
     );
-    let rows = sqlx::query(columns::audited(sql))
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut out = columns::families("pg_stat_database", STAT_DATABASE, version, labels, &rows)?;
-
-    let sql = format!(
+    let conflicts = format!(
         "SELECT datid::text AS datid, datname::text AS datname, {} FROM pg_stat_database_conflicts",
         columns::select_list(CONFLICTS, version)
     );
-    let rows = sqlx::query(columns::audited(sql))
-        .fetch_all(&mut *conn)
-        .await?;
-    out.extend(columns::families(
-        "pg_stat_database_conflicts",
-        CONFLICTS,
-        version,
-        labels,
-        &rows,
-    )?);
-
-    let sql = format!(
+    let databases = format!(
         "SELECT datname::text AS datname, datallowconn, {}, {} FROM pg_database",
         columns::select_list(DATABASE, version),
         columns::select_list(WRAPAROUND, version)
     );
-    let rows = sqlx::query(columns::audited(sql))
-        .fetch_all(&mut *conn)
-        .await?;
-    out.extend(columns::families(
-        "pg_database",
-        DATABASE,
+    Plan {
         version,
-        &["datname"],
-        &rows,
-    )?);
-    // Upstream reads wraparound ages only for databases that accept
-    // connections (template0 is frozen and never vacuumed).
-    let allowed: Vec<PgRow> = rows
-        .into_iter()
-        .filter(|row| row.try_get::<bool, _>("datallowconn").unwrap_or(false))
-        .collect();
-    out.extend(columns::families(
-        "pg_database_wraparound",
-        WRAPAROUND,
-        version,
-        &["datname"],
-        &allowed,
-    )?);
-    Ok(out)
+        stat: batch.add(&stat),
+        conflicts: batch.add(&conflicts),
+        databases: batch.add(&databases),
+    }
+}
+
+impl Plan {
+    pub(crate) fn decode(&self, results: &Results) -> Result<Vec<Family>, sqlx::Error> {
+        let version = self.version;
+        let labels = &["datid", "datname"];
+        let mut out = columns::families(
+            "pg_stat_database",
+            STAT_DATABASE,
+            version,
+            labels,
+            results.rows(self.stat),
+        )?;
+        out.extend(columns::families(
+            "pg_stat_database_conflicts",
+            CONFLICTS,
+            version,
+            labels,
+            results.rows(self.conflicts),
+        )?);
+        let rows = results.rows(self.databases);
+        out.extend(columns::families(
+            "pg_database",
+            DATABASE,
+            version,
+            &["datname"],
+            rows,
+        )?);
+        // Upstream reads wraparound ages only for databases that accept
+        // connections (template0 is frozen and never vacuumed).
+        let allowed: Vec<&Row> = rows
+            .iter()
+            .filter(|row| row.flag("datallowconn").unwrap_or(false))
+            .collect();
+        out.extend(columns::families(
+            "pg_database_wraparound",
+            WRAPAROUND,
+            version,
+            &["datname"],
+            allowed,
+        )?);
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

@@ -25,8 +25,7 @@
 //! (postgres_exporter 0.11 put the walsender's process id in it), empty when
 //! the standby streams without one.
 
-use sqlx::PgConnection;
-
+use super::batch::{Batch, Results, Row, Slot};
 use super::columns::{self, Column};
 use crate::metrics::{Family, MetricType::*};
 
@@ -106,18 +105,14 @@ const STANDBYS: &[Column] = &[
     ),
 ];
 
-pub(crate) async fn collect(
-    conn: &mut PgConnection,
+/// Where the two statements' rows will be in a batch.
+pub(crate) struct Plan {
     version: u32,
-) -> Result<Vec<Family>, sqlx::Error> {
-    let mut out = lag(conn).await?;
-    out.extend(standbys(conn, version).await?);
-    Ok(out)
+    lag: Slot,
+    standbys: Slot,
 }
 
-async fn lag(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT (CASE WHEN pg_is_in_recovery() THEN 1 ELSE 0 END)::float8 AS is_replica, \
+const LAG: &str = "SELECT (CASE WHEN pg_is_in_recovery() THEN 1 ELSE 0 END)::float8 AS is_replica, \
            (CASE WHEN NOT pg_is_in_recovery() THEN 0 \
                  WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0 \
                  ELSE greatest(0, extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())) \
@@ -125,26 +120,59 @@ async fn lag(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
            greatest(0, coalesce(extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0))::float8 \
              AS last_replay, \
            (SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming')::float8 \
-             AS streaming",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let lag = columns::float(&row, "lag")?;
-    let is_replica = columns::float(&row, "is_replica")?;
+             AS streaming";
+
+/// Adds the statements for a server of `version` to `batch`.
+pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
+    let standbys = format!(
+        "SELECT coalesce(r.application_name, '') AS application_name, \
+           coalesce(host(r.client_addr), '') AS client_addr, \
+           coalesce(s.slot_name::text, '') AS slot_name, \
+           coalesce(r.state, '') AS state, {} \
+         FROM pg_stat_replication r \
+         LEFT JOIN pg_replication_slots s ON s.active_pid = r.pid \
+         CROSS JOIN (SELECT {CURRENT_LSN} AS cur) w \
+         ORDER BY 1, 2, 3",
+        columns::select_list(STANDBYS, version)
+    );
+    Plan {
+        version,
+        lag: batch.add(LAG),
+        standbys: batch.add(&standbys),
+    }
+}
+
+impl Plan {
+    pub(crate) fn decode(&self, results: &Results) -> Result<Vec<Family>, sqlx::Error> {
+        let mut out = lag(results.one(self.lag)?)?;
+        out.extend(columns::families(
+            "pg_stat_replication",
+            STANDBYS,
+            self.version,
+            &["application_name", "client_addr", "slot_name", "state"],
+            results.rows(self.standbys),
+        )?);
+        Ok(out)
+    }
+}
+
+fn lag(row: &Row) -> Result<Vec<Family>, sqlx::Error> {
+    let lag = columns::float(row, "lag")?;
+    let is_replica = columns::float(row, "is_replica")?;
     // As postgres_exporter 0.20: on every server, 0 on a primary and on a
     // standby that has replayed no transaction yet.
     let last_replay = Family::gauge(
         "pg_replication_last_replay_seconds",
         "Age of the last transaction replayed by this standby, in seconds (0 on a primary)",
     )
-    .single(columns::float(&row, "last_replay")?);
+    .single(columns::float(row, "last_replay")?);
     let mut streaming = Family::gauge(
         "pg_replication_wal_receiver_streaming",
         "Whether this standby's WAL receiver is streaming from its upstream (standbys only; \
          needs pg_monitor or pg_read_all_stats to see the receiver's status)",
     );
     if is_replica == 1.0 {
-        streaming.push(Vec::new(), columns::float(&row, "streaming")?);
+        streaming.push(Vec::new(), columns::float(row, "streaming")?);
     }
     Ok(vec![
         Family::gauge(
@@ -157,28 +185,4 @@ async fn lag(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
         last_replay,
         streaming,
     ])
-}
-
-async fn standbys(conn: &mut PgConnection, version: u32) -> Result<Vec<Family>, sqlx::Error> {
-    let sql = format!(
-        "SELECT coalesce(r.application_name, '') AS application_name, \
-           coalesce(host(r.client_addr), '') AS client_addr, \
-           coalesce(s.slot_name::text, '') AS slot_name, \
-           coalesce(r.state, '') AS state, {} \
-         FROM pg_stat_replication r \
-         LEFT JOIN pg_replication_slots s ON s.active_pid = r.pid \
-         CROSS JOIN (SELECT {CURRENT_LSN} AS cur) w \
-         ORDER BY 1, 2, 3",
-        columns::select_list(STANDBYS, version)
-    );
-    let rows = sqlx::query(columns::audited(sql))
-        .fetch_all(&mut *conn)
-        .await?;
-    columns::families(
-        "pg_stat_replication",
-        STANDBYS,
-        version,
-        &["application_name", "client_addr", "slot_name", "state"],
-        &rows,
-    )
 }

@@ -1,8 +1,7 @@
 //! `pg_roles_connection_limit{rolname}`, postgres_exporter's `roles`
 //! collector: one sample per role, -1 for no limit.
 
-use sqlx::PgConnection;
-
+use super::batch::{Batch, Results, Slot};
 use super::columns::{self, Column};
 use crate::metrics::{Family, MetricType::*};
 
@@ -13,16 +12,19 @@ const ROLES: &[Column] = &[Column::new(
     "Connection limit set for the role (-1: no limit)",
 )];
 
-pub(crate) async fn collect(
-    conn: &mut PgConnection,
-    version: u32,
-) -> Result<Vec<Family>, sqlx::Error> {
+/// Adds the statement to `batch`; its rows decode with [`decode`].
+pub(crate) fn plan(batch: &mut Batch, version: u32) -> Slot {
     let sql = format!(
         "SELECT rolname::text AS rolname, {} FROM pg_roles ORDER BY 1",
         columns::select_list(ROLES, version)
     );
-    let rows = sqlx::query(columns::audited(sql))
-        .fetch_all(&mut *conn)
-        .await?;
-    columns::families("pg_roles", ROLES, version, &["rolname"], &rows)
+    batch.add(&sql)
+}
+
+pub(crate) fn decode(
+    results: &Results,
+    slot: Slot,
+    version: u32,
+) -> Result<Vec<Family>, sqlx::Error> {
+    columns::families("pg_roles", ROLES, version, &["rolname"], results.rows(slot))
 }

@@ -2,9 +2,10 @@
 //! queries for everything else), `pg_static`,
 //! `pg_postmaster_start_time_seconds` and the `pg_settings_*` gauges.
 
-use sqlx::{PgConnection, Row};
+use sqlx::Row as _;
+use sqlx::postgres::PgRow;
 
-use super::columns::float;
+use super::batch::Row;
 use super::settings::{self, SettingRow};
 use crate::metrics::{Family, MetricType, labels};
 
@@ -19,6 +20,9 @@ pub(crate) struct ServerInfo {
     /// Whether this user may call `pg_ls_waldir()` (asked here, so the
     /// WAL directory costs no round trip of its own to find out).
     pub wal_allowed: bool,
+    /// Whether the `pg_stat_statements` view exists in the connected
+    /// database (asked here for the same reason).
+    pub has_stat_statements: bool,
     pub families: Vec<Family>,
 }
 
@@ -43,17 +47,24 @@ pub(crate) struct CachedSettings {
     pub families: Vec<Family>,
 }
 
-pub(crate) async fn info(conn: &mut PgConnection) -> Result<ServerInfo, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT current_setting('server_version_num')::int4 AS version_num, \
-           version() AS version, current_setting('server_version') AS server_version, \
-           extract(epoch FROM pg_postmaster_start_time())::float8 AS start_time, \
-           extract(epoch FROM pg_conf_load_time())::float8 AS conf_load_time, \
-           pg_is_in_recovery() AS in_recovery, \
-           has_function_privilege('pg_ls_waldir()', 'EXECUTE') AS wal_allowed",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+/// The statement [`info`] reads: the first of every collection, since its
+/// answer picks the others.
+pub(crate) const INFO: &str = "SELECT current_setting('server_version_num')::int4 AS version_num, \
+       version() AS version, current_setting('server_version') AS server_version, \
+       extract(epoch FROM pg_postmaster_start_time())::float8 AS start_time, \
+       extract(epoch FROM pg_conf_load_time())::float8 AS conf_load_time, \
+       pg_is_in_recovery() AS in_recovery, \
+       has_function_privilege('pg_ls_waldir()', 'EXECUTE') AS wal_allowed, \
+       to_regclass('pg_stat_statements') IS NOT NULL AS has_stat_statements";
+
+/// A `float8` column of [`INFO`]'s row; `NULL` is `NaN`.
+fn float(row: &PgRow, name: &str) -> Result<f64, sqlx::Error> {
+    let value: Option<f64> = row.try_get(name)?;
+    Ok(value.unwrap_or(f64::NAN))
+}
+
+/// The server's facts from [`INFO`]'s row.
+pub(crate) fn info(row: &PgRow) -> Result<ServerInfo, sqlx::Error> {
     let version_num: i32 = row.try_get("version_num")?;
     let version: String = row.try_get("version")?;
     let server_version: String = row.try_get("server_version")?;
@@ -73,51 +84,41 @@ pub(crate) async fn info(conn: &mut PgConnection) -> Result<ServerInfo, sqlx::Er
         "pg_postmaster_start_time_seconds",
         "Time at which postmaster started",
     )
-    .single(float(&row, "start_time")?);
+    .single(float(row, "start_time")?);
     let in_recovery: bool = row.try_get("in_recovery")?;
     Ok(ServerInfo {
         version_num: u32::try_from(version_num).unwrap_or(0),
         settings_key: SettingsKey {
-            conf_load_time: float(&row, "conf_load_time")?,
+            conf_load_time: float(row, "conf_load_time")?,
             in_recovery,
         },
         in_recovery,
         wal_allowed: row.try_get("wal_allowed")?,
+        has_stat_statements: row.try_get("has_stat_statements")?,
         families: vec![static_family, start],
     })
 }
 
-/// The `pg_settings_*` gauges under `key`: `cache`'s when it was read under
-/// the same key, else read now and kept in `cache`.
-pub(crate) async fn settings_cached(
-    conn: &mut PgConnection,
-    key: SettingsKey,
-    cache: &mut Option<CachedSettings>,
-) -> Result<Vec<Family>, sqlx::Error> {
-    let cached = match cache.take().filter(|c| c.key == key) {
-        Some(cached) => cached,
-        None => CachedSettings {
-            key,
-            families: settings(conn).await?,
-        },
-    };
-    let families = cached.families.clone();
-    *cache = Some(cached);
-    Ok(families)
+impl SettingsKey {
+    /// Whether `cache` was read under this key.
+    pub(crate) fn holds(&self, cache: Option<&CachedSettings>) -> bool {
+        cache.is_some_and(|c| c.key == *self)
+    }
 }
 
-/// The `pg_settings_*` gauges. A setting that cannot be mapped is logged and
-/// left out rather than failing the whole target.
-pub(crate) async fn settings(conn: &mut PgConnection) -> Result<Vec<Family>, sqlx::Error> {
-    let rows = sqlx::query(settings::QUERY).fetch_all(&mut *conn).await?;
+/// The `pg_settings_*` gauges from the rows of `settings::QUERY`. A
+/// setting that cannot be mapped is logged and left out rather than
+/// failing the whole target.
+pub(crate) fn settings(rows: &[Row]) -> Result<Vec<Family>, sqlx::Error> {
+    let text = |row: &Row, name: &str| row.text(name).map(Option::unwrap_or_default);
     let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
+    for row in rows {
         let setting = SettingRow {
-            name: row.try_get("name")?,
-            setting: row.try_get("setting")?,
-            unit: row.try_get("unit")?,
-            short_desc: row.try_get("short_desc")?,
-            vartype: row.try_get("vartype")?,
+            name: text(row, "name")?,
+            setting: text(row, "setting")?,
+            unit: text(row, "unit")?,
+            short_desc: text(row, "short_desc")?,
+            vartype: text(row, "vartype")?,
         };
         match settings::setting_family(&setting) {
             Ok(Some(family)) => out.push(family),

@@ -21,7 +21,7 @@ use crate::metrics::Family;
 /// The query whose rows [`setting_family`] maps.
 ///
 /// `statement_timeout` is read as its `reset_val`: the scrape's transaction
-/// sets it locally (see `begin_bounded` in `mod.rs`), and the gauge must
+/// sets it locally (see `begin` in `scrape.rs`), and the gauge must
 /// show the server's value, as a fresh session sees it, not the exporter's.
 pub(crate) const QUERY: &str = "SELECT name, \
      CASE WHEN name = 'statement_timeout' THEN reset_val ELSE setting END AS setting, \

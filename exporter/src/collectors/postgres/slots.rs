@@ -15,9 +15,7 @@
 //! `safe_wal_size_bytes` only when `max_slot_wal_keep_size` gives one, and
 //! `database` empty for physical slots.
 
-use sqlx::PgConnection;
-use sqlx::postgres::PgRow;
-
+use super::batch::{Batch, Results, Row, Slot};
 use super::columns::{self, Column};
 use crate::metrics::{Family, MetricType::*, Sample};
 
@@ -76,35 +74,47 @@ fn query(version: u32) -> String {
     )
 }
 
-pub(crate) async fn collect(
-    conn: &mut PgConnection,
-    version: u32,
-) -> Result<Vec<Family>, sqlx::Error> {
-    let rows = sqlx::query(columns::audited(query(version)))
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut out = columns::families(PREFIX, BY_TYPE, version, &["slot_name", "slot_type"], &rows)?;
-    out.extend(columns::families(
-        PREFIX,
-        BY_DATABASE,
+/// Adds the statement for a server of `version` to `batch`.
+pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
+    Plan {
         version,
-        &["database", "slot_name"],
-        &rows,
-    )?);
-    for family in out
-        .iter_mut()
-        .filter(|f| SKIP_NULL.contains(&f.name.as_str()))
-    {
-        family.samples.retain(|s| !s.value.is_nan());
+        slot: batch.add(&query(version)),
     }
-    if version >= 130000 {
-        out.push(wal_status(&rows)?);
+}
+
+/// Where the slots' rows will be in a batch.
+pub(crate) struct Plan {
+    version: u32,
+    slot: Slot,
+}
+
+impl Plan {
+    pub(crate) fn decode(&self, results: &Results) -> Result<Vec<Family>, sqlx::Error> {
+        let (version, rows) = (self.version, results.rows(self.slot));
+        let mut out =
+            columns::families(PREFIX, BY_TYPE, version, &["slot_name", "slot_type"], rows)?;
+        out.extend(columns::families(
+            PREFIX,
+            BY_DATABASE,
+            version,
+            &["database", "slot_name"],
+            rows,
+        )?);
+        for family in out
+            .iter_mut()
+            .filter(|f| SKIP_NULL.contains(&f.name.as_str()))
+        {
+            family.samples.retain(|s| !s.value.is_nan());
+        }
+        if version >= 130000 {
+            out.push(wal_status(rows)?);
+        }
+        Ok(out)
     }
-    Ok(out)
 }
 
 /// `pg_replication_slots_wal_status`: 1, with the state in a label.
-fn wal_status(rows: &[PgRow]) -> Result<Family, sqlx::Error> {
+fn wal_status(rows: &[Row]) -> Result<Family, sqlx::Error> {
     let mut status = Family::gauge(
         "pg_replication_slots_wal_status",
         "availability of WAL files claimed by this slot",

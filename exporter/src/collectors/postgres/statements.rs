@@ -3,18 +3,19 @@
 //! (`pg_stat_statements_calls_total{user,datname,queryid}`, ...), which
 //! community dashboards chart.
 //!
-//! Off unless the target sets `stat_statements: true`, as in
-//! postgres_exporter: every distinct statement is a series. Only the
+//! Off unless the `stat_statements` collector is enabled (`collectors:`),
+//! as in postgres_exporter: every distinct statement is a series. Only the
 //! statements with the most execution time are kept (`stat_statements_limit`,
-//! default 100), and nothing is collected when the extension is not
-//! installed in the DSN's database (the view lives where `CREATE EXTENSION`
-//! ran). PostgreSQL 17 renamed the block time columns to `shared_blk_*`.
+//! default 100). The view lives where `CREATE EXTENSION` ran: when the
+//! DSN's database has none, nothing is collected and
+//! `pg_scrape_collector_success{collector="stat_statements"}` is 0 (the
+//! target stays up). PostgreSQL 17 renamed the block time columns to
+//! `shared_blk_*`.
 //! `stat_statements_include_query` adds upstream's
 //! `pg_stat_statements_query_id{queryid,query}` (value 1), the statement's
 //! text cut to `stat_statements_query_length` characters (120).
 
-use sqlx::PgConnection;
-
+use super::batch::{Batch, Results, Slot};
 use super::columns::{self, Column};
 use crate::metrics::{Family, MetricType::*};
 
@@ -119,48 +120,54 @@ fn query(version: u32, options: Options) -> (&'static [Column], String) {
     (table, sql)
 }
 
-/// The statement families, or none when the extension is not installed in
-/// this database.
-pub(crate) async fn collect(
-    conn: &mut PgConnection,
-    version: u32,
-    options: Options,
-) -> Result<Vec<Family>, sqlx::Error> {
-    let installed: bool =
-        sqlx::query_scalar("SELECT to_regclass('pg_stat_statements') IS NOT NULL")
-            .fetch_one(&mut *conn)
-            .await?;
-    if !installed {
-        tracing::debug!("pg_stat_statements is not installed in this database");
-        return Ok(Vec::new());
-    }
+/// Adds the statement for a server of `version` to `batch`. Only when the
+/// extension is installed in the connected database (see `server::info`):
+/// the statement would fail otherwise, and with it the whole batch.
+pub(crate) fn plan(batch: &mut Batch, version: u32, options: Options) -> Plan {
     let (table, sql) = query(version, options);
-    let rows = sqlx::query(columns::audited(sql))
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut out = columns::families(
-        "pg_stat_statements",
-        table,
+    Plan {
         version,
-        &["user", "datname", "queryid"],
-        &rows,
-    )?;
-    if options.query_length.is_some() {
-        let mut texts = Family::counter(
-            "pg_stat_statements_query_id",
-            "SQL Query to queryid mapping",
-        );
-        let mut seen = std::collections::BTreeSet::new();
-        for row in &rows {
-            let labels = columns::text_labels(row, &["queryid", "query"])?;
-            // One statement text can be listed for several users/databases.
-            if seen.insert(labels.clone()) {
-                texts.push(labels, 1.0);
-            }
-        }
-        out.push(texts);
+        table,
+        include_query: options.query_length.is_some(),
+        slot: batch.add(&sql),
     }
-    Ok(out)
+}
+
+/// Where the statements' rows will be in a batch.
+pub(crate) struct Plan {
+    version: u32,
+    table: &'static [Column],
+    include_query: bool,
+    slot: Slot,
+}
+
+impl Plan {
+    pub(crate) fn decode(&self, results: &Results) -> Result<Vec<Family>, sqlx::Error> {
+        let rows = results.rows(self.slot);
+        let mut out = columns::families(
+            "pg_stat_statements",
+            self.table,
+            self.version,
+            &["user", "datname", "queryid"],
+            rows,
+        )?;
+        if self.include_query {
+            let mut texts = Family::counter(
+                "pg_stat_statements_query_id",
+                "SQL Query to queryid mapping",
+            );
+            let mut seen = std::collections::BTreeSet::new();
+            for row in rows {
+                let labels = columns::text_labels(row, &["queryid", "query"])?;
+                // One statement text can be listed for several users/databases.
+                if seen.insert(labels.clone()) {
+                    texts.push(labels, 1.0);
+                }
+            }
+            out.push(texts);
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

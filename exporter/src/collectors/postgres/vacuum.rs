@@ -9,8 +9,7 @@
 //! `*_dead_tuples` families then carry `max_dead_tuple_bytes` and
 //! `num_dead_item_ids`, the columns that took their place.
 
-use sqlx::PgConnection;
-
+use super::batch::{Batch, Results, Slot};
 use super::columns::{self, Column};
 use crate::metrics::{Family, MetricType::*, labels};
 
@@ -122,19 +121,28 @@ fn query(version: u32) -> (&'static [Column], String) {
     (table, sql)
 }
 
-pub(crate) async fn collect(
-    conn: &mut PgConnection,
-    version: u32,
-) -> Result<Vec<Family>, sqlx::Error> {
+/// Adds the statement for a server of `version` to `batch`.
+pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
     let (table, sql) = query(version);
-    let rows = sqlx::query(columns::audited(sql))
-        .fetch_all(&mut *conn)
-        .await?;
+    Plan {
+        table,
+        slot: batch.add(&sql),
+    }
+}
+
+/// Where the running VACUUMs' rows will be in a batch.
+pub(crate) struct Plan {
+    table: &'static [Column],
+    slot: Slot,
+}
+
+pub(crate) fn decode(results: &Results, plan: &Plan) -> Result<Vec<Family>, sqlx::Error> {
+    let (table, rows) = (plan.table, results.rows(plan.slot));
     let mut phase = Family::gauge(
         "pg_stat_progress_vacuum_phase",
         "Current vacuum phase (1 = active, 0 = inactive). Label 'phase' is human-readable.",
     );
-    for row in &rows {
+    for row in rows {
         let names = columns::text_labels(row, &["datname", "relname", "phase"])?;
         let current = &names[2].1;
         for name in PHASES {
@@ -155,7 +163,7 @@ pub(crate) async fn collect(
         table,
         0,
         &["datname", "relname"],
-        &rows,
+        rows,
     )?);
     Ok(out)
 }

@@ -8,24 +8,30 @@
 //! `server.rs`) and, without it, both families are left out (logged at
 //! debug) rather than failing the target.
 
-use sqlx::PgConnection;
+use super::batch::{Batch, Results, Slot};
 
 use crate::metrics::Family;
 
-pub(crate) async fn collect(
-    conn: &mut PgConnection,
-    allowed: bool,
-) -> Result<Vec<Family>, sqlx::Error> {
+/// Adds the statement to `batch` when the user may list the WAL
+/// directory; nothing otherwise.
+pub(crate) fn plan(batch: &mut Batch, allowed: bool) -> Option<Slot> {
     if !allowed {
         tracing::debug!("pg_ls_waldir() is not allowed for this user: no pg_wal_* families");
-        return Ok(Vec::new());
+        return None;
     }
-    let (segments, size): (f64, Option<f64>) = sqlx::query_as(
-        "SELECT count(*)::float8, sum(size)::float8 FROM pg_ls_waldir() \
+    Some(batch.add(
+        "SELECT count(*)::float8 AS segments, sum(size)::float8 AS size FROM pg_ls_waldir() \
          WHERE name ~ '^[0-9A-F]{24}$'",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    ))
+}
+
+pub(crate) fn decode(results: &Results, slot: Option<Slot>) -> Result<Vec<Family>, sqlx::Error> {
+    let Some(slot) = slot else {
+        return Ok(Vec::new());
+    };
+    let row = results.one(slot)?;
+    let segments = row.float("segments")?;
+    let size = row.optional_float("size")?;
     let mut out = vec![Family::gauge("pg_wal_segments", "Number of WAL segments").single(segments)];
     // As upstream: no size when the directory is empty (SUM of nothing).
     if let Some(size) = size {
