@@ -80,6 +80,14 @@ pub struct GlobalConfig {
     pub victorops_api_key_file: Option<String>,
     pub telegram_api_url: Option<String>,
     pub webex_api_url: Option<String>,
+    // Globals of integrations Alertmanager added after 0.25 (its newest
+    // `config.go`): Jira's API URL, and Rocket.Chat's URL and credentials.
+    pub jira_api_url: Option<String>,
+    pub rocketchat_api_url: Option<String>,
+    pub rocketchat_token: Option<Secret>,
+    pub rocketchat_token_file: Option<String>,
+    pub rocketchat_token_id: Option<Secret>,
+    pub rocketchat_token_id_file: Option<String>,
 }
 
 impl Default for GlobalConfig {

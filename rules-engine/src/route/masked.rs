@@ -17,7 +17,7 @@ pub const MASK: &str = "<secret>";
 
 /// The keys whose values are secrets (vigil's `Secret` fields). URLs of
 /// webhooks and Slack carry their own credentials, so they are secrets.
-const SECRET_KEYS: [&str; 24] = [
+const SECRET_KEYS: [&str; 27] = [
     "smtp_auth_password",
     "smtp_auth_secret",
     "slack_api_url",
@@ -45,6 +45,10 @@ const SECRET_KEYS: [&str; 24] = [
     "webhook_url",
     "token_id",
     "alert_source_token",
+    // OAuth2's client secret; Rocket.Chat's global credentials.
+    "client_secret",
+    "rocketchat_token",
+    "rocketchat_token_id",
 ];
 
 /// Secrets that are URLs: shown as a URL, so that a reader that parses the

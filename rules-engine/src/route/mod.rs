@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod global_check;
 pub mod http_check;
+pub mod http_config;
 pub mod load;
 pub mod locate;
 pub mod masked;

@@ -80,9 +80,14 @@ fn smtp_target(
             ))
         })
         .ok_or_else(|| format!("smarthost {smarthost:?} is not host:port"))?;
+    // The file wins when both are given, as Alertmanager reads them.
+    let inline = e
+        .auth_password
+        .as_ref()
+        .filter(|_| e.auth_password_file.is_none());
     let password = match secret(
         "auth_password",
-        e.auth_password.as_ref(),
+        inline,
         e.auth_password_file.as_deref(),
         base_dir,
     )? {

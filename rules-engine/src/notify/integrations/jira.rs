@@ -147,14 +147,18 @@ impl Build for Jira {
     type Config = JiraConfig;
     const KIND: &'static str = "jira";
 
-    fn global_problem(c: &Self::Config, _g: &crate::route::config::GlobalConfig) -> Option<String> {
-        c.api_url
-            .is_none()
+    /// The entry's `api_url`, else `global.jira_api_url`.
+    fn global_problem(c: &Self::Config, g: &crate::route::config::GlobalConfig) -> Option<String> {
+        (c.api_url.is_none() && g.jira_api_url.is_none())
             .then(|| "no global Jira Cloud URL set".to_string())
     }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
-        let api = c.api_url.as_deref().ok_or("no global Jira Cloud URL set")?;
+        let api = c
+            .api_url
+            .as_deref()
+            .or(cx.global.jira_api_url.as_deref())
+            .ok_or("no global Jira Cloud URL set")?;
         Ok(Jira {
             api: parse_url("api_url", api)?,
             client: client(c.http_config.as_ref(), cx)?,
