@@ -47,6 +47,16 @@ pub fn parse_str(
 ) -> Result<Loaded, ConfigErrors> {
     let parsed = vigil_common::parse_yaml::<AlertmanagerConfig>(file, text, lookup)
         .map_err(|e| ConfigErrors(e.0.into_iter().map(|l| refine(text, l)).collect()))?;
+    let quoted = super::yaml_bools::quoted_bool_problems::<AlertmanagerConfig>(&parsed.text);
+    if !quoted.is_empty() {
+        let errs = quoted.into_iter().map(|(line, column, message)| Located {
+            file: file.to_string(),
+            line,
+            column,
+            message,
+        });
+        return Err(ConfigErrors(errs.collect()));
+    }
     let mut loaded = validate(parsed)?;
     loaded.original = super::masked::masked(text);
     Ok(loaded)

@@ -17,6 +17,7 @@ pub mod template_syntax;
 pub mod time_intervals;
 pub mod tree;
 pub mod url_check;
+pub mod yaml_bools;
 
 pub use config::AlertmanagerConfig;
 pub use load::{Loaded, load_file, parse_str};

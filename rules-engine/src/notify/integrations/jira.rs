@@ -37,7 +37,10 @@ pub const MAX_DESCRIPTION_RUNES: usize = 32767;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JiraConfig {
-    #[serde(default = "yes")]
+    #[serde(
+        default = "yes",
+        deserialize_with = "crate::route::config::yaml11_bool"
+    )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
     /// The REST API's base, e.g. `https://x.atlassian.net/rest/api/2`.
@@ -84,6 +87,7 @@ pub enum FieldConfig {
 #[serde(deny_unknown_fields)]
 pub struct FieldFull {
     pub template: Option<String>,
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_opt_bool")]
     pub enable_update: Option<bool>,
 }
 

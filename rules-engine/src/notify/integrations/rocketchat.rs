@@ -30,7 +30,7 @@ pub const MAX_TITLE_RUNES: usize = 1024;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RocketchatConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
     /// `https://open.rocket.chat/` when absent.
@@ -46,14 +46,14 @@ pub struct RocketchatConfig {
     pub text: Option<String>,
     #[serde(default)]
     pub fields: Vec<Field>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
     pub short_fields: bool,
     pub emoji: Option<String>,
     pub icon_url: Option<String>,
     pub image_url: Option<String>,
     pub thumb_url: Option<String>,
     /// Read and not used, as in Alertmanager.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
     pub link_names: bool,
     #[serde(default)]
     pub actions: Vec<Action>,
@@ -64,6 +64,7 @@ http_entries!(RocketchatConfig);
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Field {
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_opt_bool")]
     pub short: Option<bool>,
     #[serde(default)]
     pub title: String,
@@ -86,11 +87,11 @@ pub struct Action {
     pub msg: String,
     #[serde(default)]
     pub imageurl: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
     pub iswebview: bool,
     #[serde(default)]
     pub webviewheightratio: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
     pub msginchatwindow: bool,
     #[serde(default)]
     pub msgprocessingtype: String,

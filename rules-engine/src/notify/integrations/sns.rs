@@ -35,7 +35,10 @@ pub const MAX_SMS_BYTES: usize = 1600;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnsConfig {
-    #[serde(default = "yes")]
+    #[serde(
+        default = "yes",
+        deserialize_with = "crate::route::config::yaml11_bool"
+    )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
     /// The endpoint (a template); the region's when absent.
