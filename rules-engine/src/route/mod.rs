@@ -18,6 +18,7 @@ pub mod time_intervals;
 pub mod tree;
 pub mod url_check;
 pub mod yaml_bools;
+pub mod zones;
 
 pub use config::AlertmanagerConfig;
 pub use load::{Loaded, load_file, parse_str};
