@@ -13,6 +13,7 @@ use super::global_check::check_global;
 use super::http_check::check_http_config;
 use super::locate::{Path as YamlPath, Problem, locate_problem};
 use super::receivers::Receiver;
+use crate::notify::template::Templates;
 
 /// A configuration that passed every check.
 #[derive(Debug, Clone)]
@@ -22,6 +23,9 @@ pub struct Loaded {
     pub file: String,
     /// The text as written, secrets masked (`/api/v2/status`).
     pub original: String,
+    /// The `templates:` files with the defaults, read and parsed once
+    /// while checking.
+    pub templates: Templates,
 }
 
 impl Loaded {
@@ -124,20 +128,19 @@ fn validate(parsed: Parsed<AlertmanagerConfig>) -> Result<Loaded, ConfigErrors> 
         ),
         Some(root) => check_root(&mut errs, root, &receivers, &intervals),
     }
-    if errs.out.is_empty() {
-        // As amtool: the templates once the rest is sound.
-        let globs = &parsed.value.templates;
-        errs.out = super::template_check::check_templates(&parsed.file, &parsed.text, globs);
+    if !errs.out.is_empty() {
+        return Err(ConfigErrors(errs.out));
     }
-    if errs.out.is_empty() {
-        Ok(Loaded {
-            config: parsed.value.clone(),
-            file: parsed.file.clone(),
-            original: String::new(),
-        })
-    } else {
-        Err(ConfigErrors(errs.out))
-    }
+    // As amtool: the templates once the rest is sound.
+    let globs = &parsed.value.templates;
+    let templates = super::template_check::check_templates(&parsed.file, &parsed.text, globs)
+        .map_err(ConfigErrors)?;
+    Ok(Loaded {
+        config: parsed.value.clone(),
+        file: parsed.file.clone(),
+        original: String::new(),
+        templates,
+    })
 }
 
 /// Collects errors, each placed at the best position the text gives.

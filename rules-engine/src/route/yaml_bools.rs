@@ -104,7 +104,7 @@ mod tests {
         assert_eq!(problems("text: \"on\"\nflag: 'on'\n"), vec![(2, 7)]);
         assert_eq!(
             problems("list:\n  - {text: 'no', flag: \"No\"}\n"),
-            vec![(2, 29)]
+            vec![(2, 24)]
         );
         // A comment and a block scalar are not values.
         assert_eq!(problems("flag: y # 'y'\ntext: |\n  'yes'\n"), vec![]);

@@ -352,7 +352,7 @@ pub fn signed_form_post(
 mod tests {
     use super::*;
 
-    fn lookup(vars: &[(&str, String)]) -> impl Fn(&str) -> Option<String> {
+    fn lookup(vars: &[(&str, String)]) -> impl Fn(&str) -> Option<String> + use<> {
         let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
