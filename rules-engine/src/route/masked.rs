@@ -121,4 +121,15 @@ mod tests {
         assert!(out.contains("url: http://<secret>/"), "{out}");
         assert_eq!(out.matches(MASK).count(), 6, "{out}");
     }
+
+    #[test]
+    fn oauth2_and_newer_globals_are_masked() {
+        let text = "global:\n  rocketchat_token: rc-t0ken\n  rocketchat_token_id: rc-1d\n  jira_api_url: https://jira.example/\n  http_config:\n    oauth2: {client_id: vigil, client_secret: 0auth-s3cret, token_url: 'https://auth/token'}\nroute: {receiver: r}\nreceivers: [{name: r}]\n";
+        let out = masked(text);
+        for s in ["rc-t0ken", "rc-1d", "0auth-s3cret"] {
+            assert!(!out.contains(s), "{s} in {out}");
+        }
+        assert!(out.contains("client_id: vigil"), "{out}");
+        assert!(out.contains("jira.example"), "{out}");
+    }
 }
