@@ -194,6 +194,15 @@ fn bad_files_errors_point_at_the_value() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// A secret URL that is refused is not quoted in the error.
+#[test]
+fn refused_secret_urls_are_not_shown() {
+    let f = dir("bad").join("receiver_webhook_url_secret_token.yml");
+    let (code, stderr) = vigil_check(&f);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stderr.contains("t0ken-s3cret"), "{stderr}");
+}
+
 #[test]
 fn secrets_stay_out_of_debug_output() {
     let loaded = vigil_load(&dir("good").join("full.yml")).unwrap();

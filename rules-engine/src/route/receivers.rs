@@ -128,7 +128,7 @@ fn yes() -> bool {
 /// An integration URL that must be http or https with a host.
 fn http_url_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
     let s = Secret::deserialize(d)?;
-    url_check::http_url(s.expose()).map_err(serde::de::Error::custom)?;
+    url_check::hidden_http_url(s.expose()).map_err(serde::de::Error::custom)?;
     Ok(Some(s))
 }
 
