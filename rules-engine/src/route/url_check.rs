@@ -20,7 +20,11 @@ pub fn http_url(s: &str) -> Result<(), String> {
 /// [`http_url`] for a URL that is a secret (it may carry a token): the
 /// error does not quote it, as Alertmanager's does not.
 pub fn hidden_http_url(s: &str) -> Result<(), String> {
-    let u = go_parse(s).map_err(|_| "invalid URL".to_string())?;
+    // Go's message is `parse "<url>": why`; only the why is kept.
+    let u = go_parse(s).map_err(|e| {
+        let why = e.rsplit_once("\": ").map_or("", |(_, w)| w);
+        format!("invalid URL: {why}")
+    })?;
     if u.scheme != "http" && u.scheme != "https" {
         return Err(format!("unsupported scheme {:?} for URL", u.scheme));
     }
