@@ -49,7 +49,8 @@ pub struct Lookup<'a> {
 }
 
 impl Lookup<'_> {
-    fn var(&self, name: &str) -> Option<String> {
+    /// A variable, when set and not empty.
+    pub fn var(&self, name: &str) -> Option<String> {
         (self.env)(name).filter(|v| !v.is_empty())
     }
 

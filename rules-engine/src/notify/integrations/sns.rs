@@ -113,12 +113,8 @@ impl Build for Sns {
             .region
             .clone()
             .filter(|r| !r.is_empty())
-            .or_else(|| std::env::var("AWS_REGION").ok().filter(|v| !v.is_empty()))
-            .or_else(|| {
-                std::env::var("AWS_DEFAULT_REGION")
-                    .ok()
-                    .filter(|v| !v.is_empty())
-            })
+            .or_else(|| l.var("AWS_REGION"))
+            .or_else(|| l.var("AWS_DEFAULT_REGION"))
             .or_else(|| aws::profile_region(profile, &l))
             .ok_or("region not configured in sns.sigv4.region or in the environment")?;
         let base = aws::base_keys(s.access_key.as_deref(), s.secret_key.as_ref(), profile, &l)
