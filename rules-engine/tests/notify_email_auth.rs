@@ -46,6 +46,7 @@ fn target(port: u16, password: &str) -> SmtpTarget {
         username: Some(USER.into()),
         password: Some(Secret::new(password.to_string())),
         root_pem: None,
+        tls_options: Default::default(),
     }
 }
 

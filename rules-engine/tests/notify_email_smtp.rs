@@ -3,7 +3,8 @@
 //! back the message as delivered (recipients, subject, headers, the text
 //! and HTML parts). Plain SMTP, STARTTLS required and opportunistic, and
 //! TLS from the first byte (a certificate made for the test and trusted
-//! explicitly).
+//! explicitly), and `tls_config`'s `server_name` and
+//! `insecure_skip_verify`.
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 mod smtpd;
 
 use smtpd::{Smtpd, free_port};
-use vigil::notify::smtp::{EmailContent, SmtpTarget, TlsMode, build_message, send};
+use vigil::notify::smtp::{EmailContent, SmtpTarget, SmtpTls, TlsMode, build_message, send};
 
 /// An aiosmtpd on a free port with a Maildir of its own.
 struct Server {
@@ -81,6 +82,7 @@ fn target(port: u16, tls: TlsMode, root_pem: Option<Vec<u8>>) -> SmtpTarget {
         username: None,
         password: None,
         root_pem,
+        tls_options: Default::default(),
     }
 }
 
@@ -197,4 +199,45 @@ async fn implicit_tls_delivers_from_the_first_byte() {
     let got = server.delivered();
     assert_eq!(got.len(), 1);
     check(&got[0]);
+}
+
+/// A server whose certificate names `mail.example.org`, reached at
+/// 127.0.0.1: refused unless `server_name` says that name, or
+/// `insecure_skip_verify` skips the check.
+#[tokio::test]
+async fn server_name_and_insecure_skip_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["mail.example.org".to_string()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let server = smtpd(Some((&cert_path, &key_path)));
+    let pem = cert.cert.pem().into_bytes();
+    let with = |root: Option<Vec<u8>>, tls_options: SmtpTls| SmtpTarget {
+        tls_options,
+        ..target(server.port, TlsMode::StartTlsRequired, root)
+    };
+    let msg = || build_message(&content()).unwrap();
+    let plain = with(Some(pem.clone()), SmtpTls::default());
+    assert!(
+        send(&plain, msg()).await.is_err(),
+        "127.0.0.1 is not the name"
+    );
+    let named = with(
+        Some(pem),
+        SmtpTls {
+            server_name: Some("mail.example.org".into()),
+            ..Default::default()
+        },
+    );
+    send(&named, msg()).await.unwrap();
+    let insecure = with(
+        None,
+        SmtpTls {
+            insecure_skip_verify: true,
+            ..Default::default()
+        },
+    );
+    send(&insecure, msg()).await.unwrap();
+    assert_eq!(server.delivered().len(), 2);
 }

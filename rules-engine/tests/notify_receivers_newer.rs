@@ -252,6 +252,14 @@ fn newer_entries_are_checked() {
             "msteams_configs: [{webhook_url: 'http://a', colour: red}]",
             "unknown field `colour`",
         ),
+        (
+            "jira_configs: [{project: P, issue_type: Bug}]",
+            "no global Jira Cloud URL set",
+        ),
+        (
+            "rocketchat_configs: [{token: t}]",
+            "no global Rocketchat TokenID set",
+        ),
     ] {
         let text = format!("route: {{receiver: r}}\nreceivers:\n  - name: r\n    {entry}\n");
         let e = parse_str("am.yml", &text, &|_| None)
@@ -259,6 +267,54 @@ fn newer_entries_are_checked() {
             .to_string();
         assert!(e.contains(problem), "{entry}: {e}");
     }
+}
+
+/// The globals of Alertmanager's newest configuration: `rocketchat_*`
+/// (the token from its file) and `jira_api_url` stand in for an entry's
+/// own keys.
+#[tokio::test]
+async fn newer_globals_fill_the_entries() {
+    vigil_common::install_crypto_provider();
+    let rec = Recorder::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rc-token"), format!("{RC_TOKEN}\n")).unwrap();
+    let text = format!(
+        "global:\n  rocketchat_api_url: {}/rcg\n  rocketchat_token_file: rc-token\n  rocketchat_token_id: rcglobal\n  jira_api_url: 'http://127.0.0.1:9/rest/api/2'\nroute: {{receiver: r}}\nreceivers:\n  - name: r\n    rocketchat_configs: [{{channel: '#ops'}}]\n    jira_configs: [{{project: P, issue_type: Bug}}]\n",
+        rec.base()
+    );
+    let loaded = parse_str("am.yml", &text, &|_| None).unwrap();
+    let built = build_receiver(
+        &loaded.config.receivers[0],
+        &loaded.config.global,
+        dir.path(),
+    )
+    .unwrap();
+    assert_eq!(built.len(), 2);
+    let rc = built
+        .iter()
+        .find(|i| i.kind.as_str() == "rocketchat")
+        .unwrap();
+    let alerts = alerts(false);
+    let group = Labels::from_pairs([("alertname", "Disk")]);
+    let notice = Notice {
+        group_key: "{}:{alertname=\"Disk\"}",
+        group_labels: &group,
+        alerts: &alerts,
+        external_url: "http://vigil.example",
+        now: Utc::now(),
+    };
+    let r = rc.render(&Templates::defaults(), &notice).unwrap();
+    let d = rc.deliver(&r.payload, Utc::now()).await;
+    assert_eq!(
+        d.decision,
+        vigil::notify::Decision::Delivered,
+        "{}",
+        d.detail
+    );
+    let (r, v) = body(&rec.under("/rcg/"), "/rcg/api/v1/chat.postMessage");
+    assert_eq!(r.headers["x-auth-token"], RC_TOKEN);
+    assert_eq!(r.headers["x-user-id"], "rcglobal");
+    assert_eq!(v["channel"], "#ops");
 }
 
 /// A Jira standing in for the real one: one issue at most, whose status

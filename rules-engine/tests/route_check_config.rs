@@ -12,42 +12,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Files where vigil does not yet answer as amtool does, each about one
-/// receiver's keys or the shape of `http_config` (the receivers work of
-/// issue 18 owns those structs). Entries are removed as vigil catches up;
-/// `known_divergences_are_still_divergent` fails once one agrees.
-const KNOWN_DIVERGENT: [(&str, &str); 8] = [
-    (
-        "good/http_basic_auth_no_username.yml",
-        "basic_auth.username is required by vigil's HttpConfig",
-    ),
-    ("good/http_oauth2.yml", "http_config has no oauth2 in vigil"),
-    (
-        "good/http_tls_max_version.yml",
-        "tls_config has no max_version in vigil",
-    ),
-    (
-        "good/receiver_email_password_and_file.yml",
-        "vigil refuses auth_password with auth_password_file on email; Alertmanager takes both",
-    ),
-    (
-        "bad/receiver_email_duplicate_header.yml",
-        "email headers are not compared case-insensitively",
-    ),
-    (
-        "bad/receiver_email_smarthost_no_port.yml",
-        "an email smarthost is not checked as host:port",
-    ),
-    (
-        "bad/receiver_webhook_url_file.yml",
-        "vigil reads url_file (Alertmanager 0.26 and later); 0.25 refuses the key",
-    ),
-    (
-        "bad/receiver_webhook_url_scheme.yml",
-        "a webhook url is not checked for http(s)",
-    ),
-];
-
 fn dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/route/check")
@@ -64,22 +28,6 @@ fn files(name: &str) -> Vec<PathBuf> {
     out.sort();
     assert!(!out.is_empty(), "no files in {}", d.display());
     out
-}
-
-/// `good/x.yml` or `bad/x.yml`, as KNOWN_DIVERGENT names files.
-fn short(path: &Path) -> String {
-    let sub = path
-        .parent()
-        .unwrap()
-        .file_name()
-        .unwrap()
-        .to_string_lossy();
-    format!("{sub}/{}", path.file_name().unwrap().to_string_lossy())
-}
-
-fn known_divergent(path: &Path) -> bool {
-    let s = short(path);
-    KNOWN_DIVERGENT.iter().any(|(f, _)| *f == s)
 }
 
 /// Every data file with whether it must be accepted.
@@ -183,9 +131,6 @@ fn same_verdict_as_amtool() {
                 f.display()
             ));
         }
-        if known_divergent(&f) {
-            continue;
-        }
         let vigil = vigil_load(&f);
         if vigil.is_ok() != want {
             wrong.push(format!(
@@ -205,9 +150,6 @@ fn vigil_check_config_exits_as_amtool() {
     let expected = expectations();
     let mut wrong = Vec::new();
     for (f, _) in all_files() {
-        if known_divergent(&f) {
-            continue;
-        }
         let am = amtool_exit(&f);
         let (code, stderr) = vigil_check(&f);
         if code != am {
@@ -240,9 +182,6 @@ fn bad_files_errors_point_at_the_value() {
             wrong.push(format!("{name}: not in expect.txt"));
             continue;
         };
-        if known_divergent(&f) {
-            continue;
-        }
         if let Err(e) = error_as_expected(&f, want) {
             wrong.push(format!("{name}: {e}"));
         }
@@ -255,26 +194,13 @@ fn bad_files_errors_point_at_the_value() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-/// A listed divergence that vigil has fixed must leave the list, so the
-/// comparison covers it again.
+/// A secret URL that is refused is not quoted in the error.
 #[test]
-fn known_divergences_are_still_divergent() {
-    let expected = expectations();
-    let mut fixed = Vec::new();
-    for (name, why) in KNOWN_DIVERGENT {
-        let path = dir(name);
-        assert!(path.exists(), "{name} (listed as divergent) does not exist");
-        let agrees = match name.strip_prefix("bad/") {
-            Some(file) => error_as_expected(&path, &expected[file]).is_ok(),
-            None => vigil_load(&path).is_ok(),
-        };
-        if agrees {
-            fixed.push(format!(
-                "{name} ({why}) now agrees with amtool: remove it from KNOWN_DIVERGENT"
-            ));
-        }
-    }
-    assert!(fixed.is_empty(), "{}", fixed.join("\n"));
+fn refused_secret_urls_are_not_shown() {
+    let f = dir("bad").join("receiver_webhook_url_secret_token.yml");
+    let (code, stderr) = vigil_check(&f);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stderr.contains("t0ken-s3cret"), "{stderr}");
 }
 
 #[test]

@@ -112,3 +112,63 @@ fn route_test_reads_labels_as_amtool() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// `vigil route test --tree` and `amtool config routes test --tree` on
+/// every routing tree of the data files, with label sets that reach the
+/// default route, one route, routes that continue, and nested routes:
+/// the same text, matching tree and receivers.
+#[test]
+fn route_test_tree_matches_amtool() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/route/trees");
+    let label_sets: &[&[&str]] = &[
+        &[],
+        &["x=y"],
+        &["team=db"],
+        &["team=db", "severity=page"],
+        &["team=web", "severity=critical"],
+        &["service=database", "owner=team-X"],
+        &["service=files", "severity=critical"],
+        &["alertname=Watchdog", "env=prod"],
+        &["l1=x", "l2=y", "l3=zz"],
+        &["l1=x", "l2=y", "l3=q"],
+        &["team=api", "severity=page", "env=staging"],
+        &["team=web", "owner=dev"],
+        &["service=mysql", "severity=critical"],
+        &["service=postgres", "env=staging", "severity=warning"],
+    ];
+    let mut wrong = Vec::new();
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_none_or(|x| x != "yml") {
+            continue;
+        }
+        for args in label_sets {
+            let am = Command::new("amtool")
+                .args(["config", "routes", "test", "--tree"])
+                .arg(format!("--config.file={}", p.display()))
+                .args(*args)
+                .output()
+                .expect("amtool not found: install Debian's prometheus-alertmanager");
+            let ours = Command::new(env!("CARGO_BIN_EXE_vigil"))
+                .args(["route", "test", "--tree", "--alertmanager.config"])
+                .arg(&p)
+                .args(*args)
+                .output()
+                .unwrap();
+            let (am_out, our_out) = (
+                String::from_utf8_lossy(&am.stdout),
+                String::from_utf8_lossy(&ours.stdout),
+            );
+            if am.status.code() != ours.status.code() || am_out != our_out {
+                wrong.push(format!(
+                    "{} {args:?}:\namtool:\n{am_out}\nvigil:\n{our_out}",
+                    p.display()
+                ));
+            }
+            n += 1;
+        }
+    }
+    assert!(n > 0);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -37,6 +37,9 @@ pub enum RouteCommand {
         /// Exit 1 unless the receivers are exactly these (comma-separated).
         #[arg(long = "verify.receivers")]
         verify: Option<String>,
+        /// Draw the matching routes first (as amtool's `--tree`).
+        #[arg(long)]
+        tree: bool,
     },
     /// Print the routing tree (as `amtool config routes show`).
     Show,
@@ -150,9 +153,16 @@ pub fn route(args: &RouteArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     match &args.command {
-        RouteCommand::Test { labels, verify } => super::check::print_outcome(
-            crate::route::cli::route_test(&loaded, labels, verify.as_deref()),
-        ),
+        RouteCommand::Test {
+            labels,
+            verify,
+            tree,
+        } => super::check::print_outcome(crate::route::cli::route_test(
+            &loaded,
+            labels,
+            verify.as_deref(),
+            *tree,
+        )),
         RouteCommand::Show => finish(crate::route::cli::route_show(&loaded)),
     }
 }

@@ -8,8 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
 
+use super::oauth2::TokenSource;
 use super::retry::{self, Decision};
-use crate::route::receivers::HttpConfig;
+use crate::route::receivers::{HttpConfig, TlsConfig};
 use vigil_common::{Secret, resolve_secret};
 
 /// Why a client could not be built or a request not be sent.
@@ -41,6 +42,8 @@ impl HttpSendError {
 pub struct HttpClient {
     client: reqwest::Client,
     authorization: Option<Secret>,
+    /// `http_config.oauth2`: a token fetched before the request.
+    oauth2: Option<TokenSource>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -50,6 +53,7 @@ impl std::fmt::Debug for HttpClient {
                 "authorization",
                 &self.authorization.as_ref().map(|_| "<secret>"),
             )
+            .field("oauth2", &self.oauth2)
             .finish()
     }
 }
@@ -118,60 +122,30 @@ impl HttpClient {
         cfg: &HttpConfig,
         timeout: Duration,
     ) -> Result<HttpClient, HttpSendError> {
-        vigil_common::install_crypto_provider();
         let cerr = |e: &dyn std::fmt::Display| HttpSendError::Config(e.to_string());
-        let mut b = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(if cfg.follow_redirects {
-                reqwest::redirect::Policy::limited(10)
-            } else {
-                reqwest::redirect::Policy::none()
-            });
-        if let Some(ca) = &cfg.tls_config.ca_file {
-            let pem = std::fs::read(ca).map_err(|e| cerr(&format!("ca_file {ca}: {e}")))?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| cerr(&e))?;
-            b = b.add_root_certificate(cert);
-        }
-        if cfg.tls_config.insecure_skip_verify {
-            b = b.danger_accept_invalid_certs(true);
-        }
-        match (&cfg.tls_config.cert_file, &cfg.tls_config.key_file) {
-            (Some(cert), Some(key)) => {
-                let read = |f: &String| std::fs::read(f).map_err(|e| cerr(&format!("{f}: {e}")));
-                let mut pem = read(key)?;
-                pem.push(b'\n');
-                pem.extend(read(cert)?);
-                let id = reqwest::Identity::from_pem(&pem).map_err(|e| cerr(&e))?;
-                b = b.identity(id);
+        let redirect = if cfg.follow_redirects {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        };
+        let client = reqwest_client(&cfg.tls_config, cfg.proxy_url.as_deref(), timeout)
+            .map_err(|e| cerr(&e))?
+            .redirect(redirect)
+            .build()
+            .map_err(|e| cerr(&e))?;
+        let oauth2 = match &cfg.oauth2 {
+            Some(o) => {
+                let token_client = reqwest_client(&o.tls_config, o.proxy_url.as_deref(), timeout)
+                    .and_then(|b| b.build().map_err(|e| e.to_string()))
+                    .map_err(|e| cerr(&format!("oauth2: {e}")))?;
+                Some(TokenSource::new(o, token_client))
             }
-            (None, None) => {}
-            _ => return Err(cerr(&"tls_config: cert_file and key_file go together")),
-        }
-        if let Some(v) = &cfg.tls_config.min_version {
-            let version = match v.as_str() {
-                "TLS10" => reqwest::tls::Version::TLS_1_0,
-                "TLS11" => reqwest::tls::Version::TLS_1_1,
-                "TLS12" => reqwest::tls::Version::TLS_1_2,
-                "TLS13" => reqwest::tls::Version::TLS_1_3,
-                other => return Err(cerr(&format!("tls_config: unknown min_version {other:?}"))),
-            };
-            b = b.min_tls_version(version);
-        }
-        if cfg.tls_config.server_name.is_some() {
-            tracing::warn!(
-                "http_config: tls_config.server_name is not supported; the URL's host name is verified"
-            );
-        }
-        if let Some(proxy) = &cfg.proxy_url {
-            let p = reqwest::Proxy::all(proxy.as_str())
-                .map_err(|e| cerr(&format!("proxy_url: {e}")))?;
-            b = b.proxy(p);
-        }
-        b = b.user_agent(USER_AGENT);
-        let client = b.build().map_err(|e| cerr(&e))?;
+            None => None,
+        };
         Ok(HttpClient {
             client,
             authorization: authorization(cfg)?,
+            oauth2,
         })
     }
 
@@ -187,10 +161,13 @@ impl HttpClient {
             own_auth |= name.eq_ignore_ascii_case("authorization");
             req = req.header(*name, value.expose());
         }
-        if let Some(auth) = &self.authorization
-            && !own_auth
-        {
-            req = req.header(AUTHORIZATION, auth.expose());
+        if !own_auth {
+            if let Some(auth) = &self.authorization {
+                req = req.header(AUTHORIZATION, auth.expose());
+            } else if let Some(source) = &self.oauth2 {
+                let auth = source.authorization().await?;
+                req = req.header(AUTHORIZATION, auth.expose());
+            }
         }
         let resp = req.send().await.map_err(|e| network_kind(&e))?;
         let status = resp.status().as_u16();
@@ -231,6 +208,24 @@ impl HttpClient {
             d => Err(fail(format!("receiver answered {}", answer.status), d)),
         }
     }
+}
+
+/// A client builder with `tls_config` (see [`super::tls`]), a proxy, the
+/// timeout and vigil's user agent.
+fn reqwest_client(
+    tls: &TlsConfig,
+    proxy: Option<&str>,
+    timeout: Duration,
+) -> Result<reqwest::ClientBuilder, String> {
+    let mut b = reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(USER_AGENT)
+        .tls_backend_preconfigured(super::tls::client_config(tls)?);
+    if let Some(proxy) = proxy {
+        let p = reqwest::Proxy::all(proxy).map_err(|e| format!("proxy_url: {e}"))?;
+        b = b.proxy(p);
+    }
+    Ok(b)
 }
 
 fn network_kind(e: &reqwest::Error) -> String {

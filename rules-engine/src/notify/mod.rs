@@ -32,6 +32,7 @@ pub mod integration;
 pub mod integrations;
 pub mod metrics;
 pub mod notifier;
+pub mod oauth2;
 pub mod peers;
 pub mod retry;
 pub mod running;
@@ -42,6 +43,7 @@ pub mod smtp;
 pub mod stages;
 pub mod template;
 pub mod template_methods;
+pub mod tls;
 
 pub use alert::{Alert, Status};
 pub use data::Data;

@@ -63,8 +63,8 @@ impl Notifier {
             let built = build_receiver(r, &c.global, &base_dir)?;
             receivers.insert(r.name.clone(), built.into_iter().map(Arc::new).collect());
         }
-        let templates = Templates::load(&c.templates, &base_dir)
-            .map_err(|e| format!("{}: {e}", loaded.file))?;
+        // Read and parsed once, when the file was checked.
+        let templates = loaded.templates.clone();
         let time_intervals = c
             .time_intervals
             .iter()

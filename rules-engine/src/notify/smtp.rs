@@ -123,6 +123,21 @@ pub struct SmtpTarget {
     pub password: Option<Secret>,
     /// PEM roots to trust in addition to none (tests, private CAs).
     pub root_pem: Option<Vec<u8>>,
+    /// The rest of the entry's `tls_config`.
+    pub tls_options: SmtpTls,
+}
+
+/// An email entry's `tls_config` beyond its CA: the name the server's
+/// certificate is checked against (the smarthost's host by default),
+/// whether to check it at all, the lowest version, a client certificate.
+#[derive(Debug, Clone, Default)]
+pub struct SmtpTls {
+    pub server_name: Option<String>,
+    pub insecure_skip_verify: bool,
+    /// `TLS12` or `TLS13` (lower ones allow 1.2).
+    pub min_version: Option<String>,
+    /// The client certificate and key, PEM.
+    pub identity: Option<(Vec<u8>, Secret)>,
 }
 
 /// Bounds one SMTP exchange so a stuck server frees the worker.
@@ -145,10 +160,22 @@ pub async fn send(target: &SmtpTarget, msg: Message) -> Result<(), EmailError> {
         retryable: !e.is_permanent(),
         message: e.to_string(),
     };
-    let mut params = TlsParameters::builder(target.host.clone());
+    let o = &target.tls_options;
+    let name = o.server_name.clone().filter(|n| !n.is_empty());
+    let mut params = TlsParameters::builder(name.unwrap_or_else(|| target.host.clone()))
+        .dangerous_accept_invalid_certs(o.insecure_skip_verify)
+        .dangerous_accept_invalid_hostnames(o.insecure_skip_verify);
     if let Some(pem) = &target.root_pem {
         let cert = lettre::transport::smtp::client::Certificate::from_pem(pem).map_err(smtp_err)?;
         params = params.add_root_certificate(cert);
+    }
+    if o.min_version.as_deref() == Some("TLS13") {
+        params = params.set_min_tls_version(lettre::transport::smtp::client::TlsVersion::Tlsv13);
+    }
+    if let Some((cert, key)) = &o.identity {
+        let id = lettre::transport::smtp::client::Identity::from_pem(cert, key.expose().as_bytes())
+            .map_err(smtp_err)?;
+        params = params.identify_with(id);
     }
     let tls = match target.tls {
         TlsMode::None => Tls::None,

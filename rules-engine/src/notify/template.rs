@@ -45,12 +45,6 @@ pub struct Templates {
     sources: Arc<Vec<(String, String)>>,
 }
 
-impl std::fmt::Debug for Templates {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Templates")
-    }
-}
-
 /// The name the template being rendered is added under.
 const MAIN: &str = "__vigil_main";
 
@@ -84,25 +78,19 @@ fn rewritten_trees(text: &str) -> gotmpl::Result<(ListNode, Vec<(String, ListNod
     Ok((main, defines))
 }
 
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.sources.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Templates")
+            .field("sources", &names)
+            .finish()
+    }
+}
+
 impl Templates {
-    /// The defaults plus every file matching the `templates:` globs
-    /// (relative ones against `base_dir`); later definitions win.
-    pub fn load(globs: &[String], base_dir: &std::path::Path) -> Result<Templates, TemplateError> {
-        let mut sources = vec![("default.tmpl".to_string(), DEFAULTS.to_string())];
-        for g in globs {
-            let pattern = if std::path::Path::new(g).is_absolute() {
-                g.clone()
-            } else {
-                base_dir.join(g).display().to_string()
-            };
-            let paths = glob::glob(&pattern).map_err(|e| TemplateError(format!("{g}: {e}")))?;
-            for p in paths.flatten() {
-                let text = std::fs::read_to_string(&p)
-                    .map_err(|e| TemplateError(format!("{}: {e}", p.display())))?;
-                sources.push((p.display().to_string(), text));
-            }
-        }
-        Templates::from_sources(&sources)
+    /// Alertmanager's `default.tmpl`, the first source of every set.
+    pub fn default_source() -> (String, String) {
+        ("default.tmpl".to_string(), DEFAULTS.to_string())
     }
 
     /// Parses `(name, text)` sources in order.

@@ -10,9 +10,10 @@ use crate::rules::cli::Outcome;
 
 /// The receivers `label=value...` reaches, comma-separated in tree order
 /// (as amtool prints them). With `verify`, exit 1 unless they equal it
-/// (the warning on standard output, as amtool). Labels that do not parse
+/// (the warning on standard output, as amtool). With `tree`, the matching
+/// routes are drawn first (amtool's `--tree`). Labels that do not parse
 /// are an error on standard error, exit 1.
-pub fn route_test(loaded: &Loaded, args: &[String], verify: Option<&str>) -> Outcome {
+pub fn route_test(loaded: &Loaded, args: &[String], verify: Option<&str>, tree: bool) -> Outcome {
     let pairs = match parse_labels(args) {
         Ok(p) => p,
         Err(e) => {
@@ -31,8 +32,16 @@ pub fn route_test(loaded: &Loaded, args: &[String], verify: Option<&str>) -> Out
         .map(|r| r.opts.receiver.clone())
         .collect();
     let got = receivers.join(",");
+    let mut stdout = String::new();
+    if tree {
+        stdout.push_str("Matching routes:\n.\n");
+        draw_matching(&root, &labels, "", true, &mut stdout);
+        // Println of a text ending in a newline, then Print("\n").
+        stdout.push_str("\n\n");
+    }
+    stdout.push_str(&format!("{got}\n"));
     let mut out = Outcome {
-        stdout: format!("{got}\n"),
+        stdout,
         stderr: String::new(),
         code: 0,
     };
@@ -70,30 +79,60 @@ pub fn route_show(loaded: &Loaded) -> (String, i32) {
     (out, 0)
 }
 
-fn slug(r: &Route) -> String {
+/// A route's line: its matchers (or `default-route`), then optionally
+/// `continue: true` and the receiver (amtool's `getRouteTreeSlug`).
+fn slug(r: &Route, show_continue: bool, show_receiver: bool) -> String {
     let mut s = if r.matchers.is_empty() {
         "default-route".to_string()
     } else {
         Display(&r.matchers).to_string()
     };
-    if r.continue_matching {
+    if r.continue_matching && show_continue {
         s.push_str("  continue: true");
     }
-    s.push_str("  receiver: ");
-    s.push_str(&r.opts.receiver);
+    if show_receiver {
+        s.push_str("  receiver: ");
+        s.push_str(&r.opts.receiver);
+    }
     s
 }
 
-fn draw(r: &Route, prefix: &str, last: bool, out: &mut String) {
+/// One line of a tree as treeprint (amtool's tree drawer) writes it, and
+/// the prefix of its children (the bar padded with two no-break spaces).
+fn line(prefix: &str, last: bool, text: &str, out: &mut String) -> String {
     out.push_str(prefix);
     out.push_str(if last { "└── " } else { "├── " });
-    out.push_str(&slug(r));
+    out.push_str(text);
     out.push('\n');
-    // treeprint (amtool's tree drawer) pads the bar with two no-break
-    // spaces.
-    let child_prefix = format!("{prefix}{}", if last { "    " } else { "│\u{a0}\u{a0} " });
+    format!("{prefix}{}", if last { "    " } else { "│\u{a0}\u{a0} " })
+}
+
+fn draw(r: &Route, prefix: &str, last: bool, out: &mut String) {
+    let child_prefix = line(prefix, last, &slug(r, true, true), out);
     for (i, c) in r.routes.iter().enumerate() {
         draw(c, &child_prefix, i + 1 == r.routes.len(), out);
+    }
+}
+
+/// The routes `labels` go down, as amtool's `getMatchingTree`: a child
+/// is followed when its own matchers match, siblings after it only when
+/// it continues; the routes where the walk ends show their receiver.
+fn draw_matching(r: &Route, labels: &Labels, prefix: &str, last: bool, out: &mut String) {
+    let followed: Vec<&Route> = {
+        let mut v = Vec::new();
+        for c in &r.routes {
+            if super::matchers::matches_all(&c.matchers, labels) {
+                v.push(c);
+                if !c.continue_matching {
+                    break;
+                }
+            }
+        }
+        v
+    };
+    let child_prefix = line(prefix, last, &slug(r, false, followed.is_empty()), out);
+    for (i, c) in followed.iter().enumerate() {
+        draw_matching(c, labels, &child_prefix, i + 1 == followed.len(), out);
     }
 }
 
@@ -110,20 +149,20 @@ mod tests {
     fn test_prints_receivers_and_verifies() {
         let l = loaded();
         let args = vec!["team=db".to_string(), "severity=page".to_string()];
-        let ok = route_test(&l, &args, None);
+        let ok = route_test(&l, &args, None, false);
         assert_eq!((ok.stdout.as_str(), ok.code), ("pager,pager\n", 0));
-        assert_eq!(route_test(&l, &args, Some("pager,pager")).code, 0);
-        let wrong = route_test(&l, &args, Some("db"));
+        assert_eq!(route_test(&l, &args, Some("pager,pager"), false).code, 0);
+        let wrong = route_test(&l, &args, Some("db"), false);
         assert_eq!(wrong.code, 1);
         assert!(
             wrong
                 .stdout
                 .ends_with("did not match resolved receivers.\n")
         );
-        let bad = route_test(&l, &["oops".into()], None);
+        let bad = route_test(&l, &["oops".into()], None, false);
         assert_eq!((bad.code, bad.stdout.as_str()), (1, ""));
         assert!(bad.stderr.contains("bad matcher format"));
-        assert_eq!(route_test(&l, &["team!=db".into()], None).code, 1);
+        assert_eq!(route_test(&l, &["team!=db".into()], None, false).code, 1);
     }
 
     #[test]
@@ -153,6 +192,21 @@ mod tests {
         assert_eq!(got, want);
         assert!(parse_labels(&["1a=b".into()]).is_err());
         assert!(parse_labels(&[r#"a="b"c""#.into()]).is_err());
+    }
+
+    #[test]
+    fn tree_draws_the_matching_routes_like_amtool() {
+        let args = vec!["team=db".to_string(), "severity=page".to_string()];
+        let out = route_test(&loaded(), &args, None, true);
+        assert_eq!(
+            out.stdout,
+            "Matching routes:\n.\n└── default-route\n    ├── {team=\"db\"}\n    │\u{a0}\u{a0} └── {severity=\"page\"}  receiver: pager\n    └── {severity=~\"page|critical\"}  receiver: pager\n\n\npager,pager\n"
+        );
+        let out = route_test(&loaded(), &["x=y".to_string()], None, true);
+        assert_eq!(
+            out.stdout,
+            "Matching routes:\n.\n└── default-route  receiver: default\n\n\ndefault\n"
+        );
     }
 
     #[test]

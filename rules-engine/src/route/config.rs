@@ -80,6 +80,14 @@ pub struct GlobalConfig {
     pub victorops_api_key_file: Option<String>,
     pub telegram_api_url: Option<String>,
     pub webex_api_url: Option<String>,
+    // Globals of integrations Alertmanager added after 0.25 (its newest
+    // `config.go`): Jira's API URL, and Rocket.Chat's URL and credentials.
+    pub jira_api_url: Option<String>,
+    pub rocketchat_api_url: Option<String>,
+    pub rocketchat_token: Option<Secret>,
+    pub rocketchat_token_file: Option<String>,
+    pub rocketchat_token_id: Option<Secret>,
+    pub rocketchat_token_id_file: Option<String>,
 }
 
 impl Default for GlobalConfig {
@@ -112,25 +120,50 @@ fn some_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PromDuration>
     duration(d).map(Some)
 }
 
-/// A boolean as YAML 1.1 (Alertmanager's YAML library) reads it: besides
-/// `true`/`false`, `yes`/`no`, `on`/`off` and `y`/`n` in their usual
-/// capitalisations. yaml_serde follows YAML 1.2, where those are strings;
-/// a quoted `'yes'` cannot be told apart here and is read as true too.
+/// A boolean as YAML 1.1 (Alertmanager's YAML library, Go's yaml.v2)
+/// reads it: besides `true`/`false`, `yes`/`no`, `on`/`off` and `y`/`n`
+/// in their usual capitalisations. Every boolean of the file is read
+/// with it. yaml_serde follows YAML 1.2, where those words are strings;
+/// a quoted `'yes'` cannot be told apart from a plain one here, so
+/// [`super::yaml_bools`] refuses the quoted ones after parsing, as yaml.v2
+/// does (a quoted `"true"` is refused here already).
 pub fn yaml11_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    use serde::de::Error;
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Bool(bool),
-        Text(String),
+    RawBool::deserialize(d)?.value()
+}
+
+/// An optional [`yaml11_bool`]; a null is no value, as in Go.
+pub fn yaml11_opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Option::<RawBool>::deserialize(d)?
+        .map(RawBool::value)
+        .transpose()
+}
+
+/// A boolean as written: a YAML 1.2 one, or a word to look up.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawBool {
+    Bool(bool),
+    Text(String),
+}
+
+impl RawBool {
+    fn value<E: serde::de::Error>(self) -> Result<bool, E> {
+        match self {
+            RawBool::Bool(b) => Ok(b),
+            RawBool::Text(t) => {
+                yaml11_word(&t).ok_or_else(|| E::custom(format!("{t:?} is not a boolean")))
+            }
+        }
     }
-    match Raw::deserialize(d)? {
-        Raw::Bool(b) => Ok(b),
-        Raw::Text(t) => match t.as_str() {
-            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "True" | "TRUE" => Ok(true),
-            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "False" | "FALSE" => Ok(false),
-            _ => Err(D::Error::custom(format!("{t:?} is not a boolean"))),
-        },
+}
+
+/// The YAML 1.1 boolean words that reach [`yaml11_bool`] as strings
+/// (a plain `true`/`false` arrives as a boolean).
+pub fn yaml11_word(t: &str) -> Option<bool> {
+    match t {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "True" | "TRUE" => Some(true),
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "False" | "FALSE" => Some(false),
+        _ => None,
     }
 }
 

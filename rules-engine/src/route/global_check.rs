@@ -21,6 +21,8 @@ pub fn check_global(g: &GlobalConfig) -> Vec<Problem> {
         ("victorops_api_url", g.victorops_api_url.as_deref()),
         ("telegram_api_url", g.telegram_api_url.as_deref()),
         ("webex_api_url", g.webex_api_url.as_deref()),
+        ("jira_api_url", g.jira_api_url.as_deref()),
+        ("rocketchat_api_url", g.rocketchat_api_url.as_deref()),
     ];
     let checked = urls
         .into_iter()
@@ -58,6 +60,17 @@ pub fn check_global(g: &GlobalConfig) -> Vec<Problem> {
             &g.smtp_auth_password_file,
             "smtp_auth_password",
         ),
+        // Pointers in Alertmanager: given even when empty.
+        (
+            g.rocketchat_token.is_some(),
+            &g.rocketchat_token_file,
+            "rocketchat_token",
+        ),
+        (
+            g.rocketchat_token_id.is_some(),
+            &g.rocketchat_token_id_file,
+            "rocketchat_token_id",
+        ),
     ];
     for (inline, file, key) in pairs {
         if inline && given(file.as_deref()) {
@@ -89,6 +102,18 @@ mod tests {
     fn sound_globals_pass() {
         let ok = "{smtp_smarthost: '[::1]:25', slack_api_url: '<secret>', pagerduty_url: 'https://p/', opsgenie_api_key: k, smtp_auth_password_file: /p}";
         assert_eq!(problems(ok), Vec::<String>::new());
+    }
+
+    #[test]
+    fn newer_globals_are_checked() {
+        let got = problems(
+            "{jira_api_url: 'jira.example.org', rocketchat_api_url: 'https://chat/', rocketchat_token: t, rocketchat_token_file: /t, rocketchat_token_id_file: /i}",
+        );
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].starts_with("global.jira_api_url: jira_api_url: unsupported scheme"));
+        assert!(
+            got[1].starts_with("global.rocketchat_token_file: at most one of rocketchat_token")
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The checks Prometheus's common HTTP client configuration makes when it
 //! is loaded (prometheus/common as Alertmanager 0.25 uses it): at most one
 //! way to authenticate, at most one of a secret and its `_file`, no
-//! `authorization` of type `basic`, a known TLS version, a proxy URL that
-//! parses. Each integration with an `http_config` runs them on its block,
+//! `authorization` of type `basic`, OAuth2 with a client ID, a secret and
+//! a token URL, known TLS versions, proxy URLs that parse. Each integration with an `http_config` runs them on its block,
 //! and the global block is checked once.
 
 use super::locate::{Path, Problem};
@@ -13,24 +13,76 @@ use super::url_check;
 /// reports only its first; `None` when it is sound.
 pub fn check_http_config(h: &HttpConfig, at: &Path) -> Option<Problem> {
     auth_problem(h, at)
+        .or_else(|| oauth2_problem(h, at))
         .or_else(|| check_tls_config(&h.tls_config, &at.key("tls_config")))
+        .or_else(|| proxy_problem(h.proxy_url.as_deref(), at))
         .or_else(|| {
-            let url = h.proxy_url.as_deref()?;
-            let e = url_check::proxy_url(url).err()?;
-            Some(Problem::new(at.key("proxy_url"), format!("proxy_url: {e}")))
+            let o = h.oauth2.as_ref()?;
+            let at = at.key("oauth2");
+            check_tls_config(&o.tls_config, &at.key("tls_config"))
+                .or_else(|| proxy_problem(o.proxy_url.as_deref(), &at))
         })
 }
 
-/// `tls_config`: `min_version` is one of Go's names.
+fn proxy_problem(url: Option<&str>, at: &Path) -> Option<Problem> {
+    let e = url_check::proxy_url(url?).err()?;
+    Some(Problem::new(at.key("proxy_url"), format!("proxy_url: {e}")))
+}
+
+/// Go's names of TLS versions, as `min_version` and `max_version` take them.
+pub const TLS_VERSIONS: [&str; 4] = ["TLS10", "TLS11", "TLS12", "TLS13"];
+
+/// `tls_config`: `min_version` and `max_version` are Go's names.
 pub fn check_tls_config(t: &TlsConfig, at: &Path) -> Option<Problem> {
-    let v = t.min_version.as_deref()?;
-    if ["TLS10", "TLS11", "TLS12", "TLS13"].contains(&v) {
+    [
+        ("min_version", &t.min_version),
+        ("max_version", &t.max_version),
+    ]
+    .into_iter()
+    .find_map(|(key, v)| {
+        let v = v.as_deref().filter(|v| !TLS_VERSIONS.contains(v))?;
+        Some(Problem::new(
+            at.key(key),
+            format!("unknown TLS version {v:?} (TLS10, TLS11, TLS12 or TLS13)"),
+        ))
+    })
+}
+
+/// The OAuth2 rules, after the others (prometheus/common's order).
+fn oauth2_problem(h: &HttpConfig, at: &Path) -> Option<Problem> {
+    let o = h.oauth2.as_ref()?;
+    let at = at.key("oauth2");
+    let secret = o
+        .client_secret
+        .as_ref()
+        .is_some_and(|s| !s.expose().is_empty());
+    let secret_file = o
+        .client_secret_file
+        .as_deref()
+        .is_some_and(|f| !f.is_empty());
+    let (path, message) = if h.basic_auth.is_some() {
+        (
+            at,
+            "at most one of basic_auth, oauth2 & authorization must be configured",
+        )
+    } else if o.client_id.is_empty() {
+        (at, "oauth2 client_id must be configured")
+    } else if !secret && !secret_file {
+        (
+            at,
+            "either oauth2 client_secret or client_secret_file must be configured",
+        )
+    } else if o.token_url.is_empty() {
+        (at, "oauth2 token_url must be configured")
+    } else if secret && secret_file {
+        (
+            at.key("client_secret_file"),
+            "at most one of oauth2 client_secret & client_secret_file must be configured",
+        )
+    } else {
         return None;
-    }
-    Some(Problem::new(
-        at.key("min_version"),
-        format!("unknown TLS version {v:?} (TLS10, TLS11, TLS12 or TLS13)"),
-    ))
+    };
+    Some(Problem::at_key(path, message))
 }
 
 /// The authentication rules, in prometheus/common's order. An empty value
@@ -51,7 +103,7 @@ fn auth_problem(h: &HttpConfig, at: &Path) -> Option<Problem> {
             "at most one of bearer_token & bearer_token_file must be configured",
         );
     }
-    if h.basic_auth.is_some() && (bearer || bearer_file) {
+    if (h.basic_auth.is_some() || h.oauth2.is_some()) && (bearer || bearer_file) {
         return problem(
             at.key(bearer_key),
             "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured",
@@ -87,7 +139,7 @@ fn auth_problem(h: &HttpConfig, at: &Path) -> Option<Problem> {
             "authorization type cannot be set to \"basic\", use \"basic_auth\" instead",
         ));
     }
-    if h.basic_auth.is_some() {
+    if h.basic_auth.is_some() || h.oauth2.is_some() {
         return problem(
             auth,
             "at most one of basic_auth, oauth2 & authorization must be configured",

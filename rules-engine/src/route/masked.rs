@@ -17,7 +17,7 @@ pub const MASK: &str = "<secret>";
 
 /// The keys whose values are secrets (vigil's `Secret` fields). URLs of
 /// webhooks and Slack carry their own credentials, so they are secrets.
-const SECRET_KEYS: [&str; 24] = [
+const SECRET_KEYS: [&str; 27] = [
     "smtp_auth_password",
     "smtp_auth_secret",
     "slack_api_url",
@@ -45,6 +45,10 @@ const SECRET_KEYS: [&str; 24] = [
     "webhook_url",
     "token_id",
     "alert_source_token",
+    // OAuth2's client secret; Rocket.Chat's global credentials.
+    "client_secret",
+    "rocketchat_token",
+    "rocketchat_token_id",
 ];
 
 /// Secrets that are URLs: shown as a URL, so that a reader that parses the
@@ -116,5 +120,16 @@ mod tests {
         assert!(out.contains("name: r"), "{out}");
         assert!(out.contains("url: http://<secret>/"), "{out}");
         assert_eq!(out.matches(MASK).count(), 6, "{out}");
+    }
+
+    #[test]
+    fn oauth2_and_newer_globals_are_masked() {
+        let text = "global:\n  rocketchat_token: rc-t0ken\n  rocketchat_token_id: rc-1d\n  jira_api_url: https://jira.example/\n  http_config:\n    oauth2: {client_id: vigil, client_secret: 0auth-s3cret, token_url: 'https://auth/token'}\nroute: {receiver: r}\nreceivers: [{name: r}]\n";
+        let out = masked(text);
+        for s in ["rc-t0ken", "rc-1d", "0auth-s3cret"] {
+            assert!(!out.contains(s), "{s} in {out}");
+        }
+        assert!(out.contains("client_id: vigil"), "{out}");
+        assert!(out.contains("jira.example"), "{out}");
     }
 }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod global_check;
 pub mod http_check;
+pub mod http_config;
 pub mod load;
 pub mod locate;
 pub mod masked;
@@ -16,6 +17,8 @@ pub mod template_syntax;
 pub mod time_intervals;
 pub mod tree;
 pub mod url_check;
+pub mod yaml_bools;
+pub mod zones;
 
 pub use config::AlertmanagerConfig;
 pub use load::{Loaded, load_file, parse_str};

@@ -3,7 +3,8 @@
 //! files may come later), and every file it matches must parse, with the
 //! functions notifications can call. A parse error points into the
 //! template file (`file:line:column`), a bad pattern at its entry in the
-//! configuration.
+//! configuration. Each file is read once: the parsed [`Templates`] are
+//! what the notifications use.
 
 use std::path::Path;
 
@@ -13,9 +14,14 @@ use super::locate::{Path as YamlPath, locate_best};
 use super::template_syntax;
 use crate::notify::template::{Templates, function_names};
 
-/// The errors of the `globs` written in `text`, which came from `file`
-/// (relative globs are taken from its folder, as Alertmanager does).
-pub fn check_templates(file: &str, text: &str, globs: &[String]) -> Vec<Located> {
+/// The templates of the `globs` written in `text`, which came from `file`
+/// (relative globs are taken from its folder, as Alertmanager does),
+/// with the defaults first; or their errors.
+pub fn check_templates(
+    file: &str,
+    text: &str,
+    globs: &[String],
+) -> Result<Templates, Vec<Located>> {
     let base = Path::new(file).parent().unwrap_or(Path::new("."));
     let mut errors = Vec::new();
     let mut files = Vec::new();
@@ -36,31 +42,39 @@ pub fn check_templates(file: &str, text: &str, globs: &[String]) -> Vec<Located>
         }
     }
     if !errors.is_empty() {
-        return errors;
+        return Err(errors);
     }
-    if let Err(e) = Templates::load(globs, base) {
-        return vec![place(&e.0, &files, file)];
+    let mut sources = vec![Templates::default_source()];
+    for f in &files {
+        let text = std::fs::read_to_string(f).map_err(|e| {
+            vec![Located {
+                file: f.clone(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read: {e}"),
+            }]
+        })?;
+        sources.push((f.clone(), text));
     }
+    let templates =
+        Templates::from_sources(&sources).map_err(|e| vec![place(&e.0, &files, file)])?;
     // What Go's parser refuses and gotmpl's accepts.
     let funcs = function_names();
-    for f in &files {
-        let Ok(text) = std::fs::read_to_string(f) else {
-            continue;
-        };
-        if let Some(e) = template_syntax::check(&text, &funcs) {
-            return vec![Located {
+    for (f, text) in &sources[1..] {
+        if let Some(e) = template_syntax::check(text, &funcs) {
+            return Err(vec![Located {
                 file: f.clone(),
                 line: e.line,
                 column: e.column,
                 message: e.message,
-            }];
+            }]);
         }
     }
-    Vec::new()
+    Ok(templates)
 }
 
-/// `Templates::load`'s message is `FILE: template: [NAME:]LINE:COL: what`
-/// for a parse error, `FILE: what` for a read error.
+/// `Templates::from_sources`'s message is `FILE: template: [NAME:]LINE:COL:
+/// what` for a parse error.
 fn place(message: &str, files: &[String], config: &str) -> Located {
     let found = files
         .iter()

@@ -6,6 +6,8 @@
 use chrono::{DateTime, Datelike, NaiveDate, Offset, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Deserializer};
 
+use super::zones::Zone;
+
 /// One interval: every given dimension must contain the instant; an absent
 /// (or empty) dimension contains every instant.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -241,7 +243,8 @@ impl Bound for Year {
 }
 
 /// Where the interval's wall clock is read: UTC, the host's `Local` zone,
-/// or an IANA zone name.
+/// or a zone of the IANA database (looked up as Go does, see
+/// [`super::zones`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Location {
     Utc,
@@ -252,13 +255,16 @@ pub enum Location {
 impl<'de> Deserialize<'de> for Location {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        match s.as_str() {
-            "" | "UTC" => Ok(Location::Utc),
-            "Local" => Ok(Location::Local),
-            _ => s
-                .parse()
-                .map(Location::Zone)
-                .map_err(|_| serde::de::Error::custom(format!("unknown time zone location {s:?}"))),
+        match super::zones::load_location(&s) {
+            Ok(Zone::Utc) => Ok(Location::Utc),
+            Ok(Zone::Local) => Ok(Location::Local),
+            Ok(Zone::Tz(tz)) => Ok(Location::Zone(tz)),
+            Err(e) if e.starts_with("unknown time zone") => Err(serde::de::Error::custom(format!(
+                "unknown time zone location {s:?}"
+            ))),
+            Err(e) => Err(serde::de::Error::custom(format!(
+                "unknown time zone location {s:?}: {e}"
+            ))),
         }
     }
 }

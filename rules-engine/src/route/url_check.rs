@@ -5,7 +5,7 @@
 //! (anything Go's `url.Parse` takes).
 
 /// Alertmanager's `URL`: Go's `url.Parse`, then scheme `http` or `https`
-/// and a host.
+/// and a host. The error quotes the URL.
 pub fn http_url(s: &str) -> Result<(), String> {
     let u = go_parse(s)?;
     if u.scheme != "http" && u.scheme != "https" {
@@ -17,13 +17,30 @@ pub fn http_url(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Alertmanager's `SecretURL`: an [`http_url`], or `<secret>` as a served
-/// configuration shows it (amtool reads that back).
+/// [`http_url`] for a URL that is a secret (it may carry a token): the
+/// error does not quote it, as Alertmanager's does not.
+pub fn hidden_http_url(s: &str) -> Result<(), String> {
+    // Go's message is `parse "<url>": why`; only the why is kept.
+    let u = go_parse(s).map_err(|e| {
+        let why = e.rsplit_once("\": ").map_or("", |(_, w)| w);
+        format!("invalid URL: {why}")
+    })?;
+    if u.scheme != "http" && u.scheme != "https" {
+        return Err(format!("unsupported scheme {:?} for URL", u.scheme));
+    }
+    if u.host.is_empty() {
+        return Err("missing host for URL".into());
+    }
+    Ok(())
+}
+
+/// Alertmanager's `SecretURL`: a [`hidden_http_url`], or `<secret>` as a
+/// served configuration shows it (amtool reads that back).
 pub fn secret_url(s: &str) -> Result<(), String> {
     if s == super::masked::MASK {
         return Ok(());
     }
-    http_url(s)
+    hidden_http_url(s)
 }
 
 /// A proxy URL: whatever Go's `url.Parse` accepts.
@@ -179,6 +196,10 @@ mod tests {
         }
         assert_eq!(secret_url("<secret>"), Ok(()));
         assert!(http_url("<secret>").is_err());
+        let e = secret_url("ftp://hooks.example/T/B/t0ken").unwrap_err();
+        assert_eq!(e, "unsupported scheme \"ftp\" for URL");
+        let e = hidden_http_url("http://h/%zz?t0ken").unwrap_err();
+        assert!(!e.contains("t0ken"), "{e}");
     }
 
     #[test]

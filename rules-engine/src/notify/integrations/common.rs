@@ -93,10 +93,17 @@ pub fn client(own: Option<&HttpConfig>, cx: &BuildContext<'_>) -> Result<Arc<Htt
             *p = cx.base_dir.join(&*p).display().to_string();
         }
     };
-    anchor(&mut cfg.tls_config.ca_file);
-    anchor(&mut cfg.tls_config.cert_file);
-    anchor(&mut cfg.tls_config.key_file);
+    let anchor_tls = |t: &mut crate::route::receivers::TlsConfig| {
+        anchor(&mut t.ca_file);
+        anchor(&mut t.cert_file);
+        anchor(&mut t.key_file);
+    };
+    anchor_tls(&mut cfg.tls_config);
     anchor(&mut cfg.bearer_token_file);
+    if let Some(o) = cfg.oauth2.as_mut() {
+        anchor(&mut o.client_secret_file);
+        anchor_tls(&mut o.tls_config);
+    }
     if let Some(b) = cfg.basic_auth.as_mut() {
         anchor(&mut b.password_file);
     }

@@ -14,10 +14,11 @@ use super::common::{Check, Entry, secret};
 use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::notify::integration::Delivery;
 use crate::notify::retry::Decision;
-use crate::notify::smtp::{self, EmailContent, EmailError, SmtpTarget, TlsMode};
+use crate::notify::smtp::{self, EmailContent, EmailError, SmtpTarget, SmtpTls, TlsMode};
 use crate::notify::template::TemplateError;
 use crate::route::config::GlobalConfig;
 use crate::route::receivers::EmailConfig;
+use vigil_common::Secret;
 
 /// A built `email_configs` entry.
 pub struct Email {
@@ -80,9 +81,14 @@ fn smtp_target(
             ))
         })
         .ok_or_else(|| format!("smarthost {smarthost:?} is not host:port"))?;
+    // The file wins when both are given, as Alertmanager reads them.
+    let inline = e
+        .auth_password
+        .as_ref()
+        .filter(|_| e.auth_password_file.is_none());
     let password = match secret(
         "auth_password",
-        e.auth_password.as_ref(),
+        inline,
         e.auth_password_file.as_deref(),
         base_dir,
     )? {
@@ -104,9 +110,25 @@ fn smtp_target(
     if e.auth_identity.is_some() || g.smtp_auth_identity.is_some() {
         tracing::warn!("email: auth_identity is not supported; PLAIN authorizes as the user");
     }
-    let root_pem = match &e.tls_config.ca_file {
-        Some(f) => Some(std::fs::read(base_dir.join(f)).map_err(|x| format!("ca_file {f}: {x}"))?),
-        None => None,
+    let read = |what: &str, f: &String| {
+        std::fs::read(base_dir.join(f)).map_err(|x| format!("tls_config: {what} {f}: {x}"))
+    };
+    let t = &e.tls_config;
+    let root_pem = t.ca_file.as_ref().map(|f| read("ca_file", f)).transpose()?;
+    let identity = match (&t.cert_file, &t.key_file) {
+        (Some(c), Some(k)) => {
+            let key = String::from_utf8(read("key_file", k)?)
+                .map_err(|_| format!("tls_config: key_file {k}: not PEM"))?;
+            Some((read("cert_file", c)?, Secret::new(key)))
+        }
+        (None, None) => None,
+        _ => return Err("tls_config: cert_file and key_file go together".into()),
+    };
+    let tls_options = SmtpTls {
+        server_name: t.server_name.clone(),
+        insecure_skip_verify: t.insecure_skip_verify,
+        min_version: t.min_version.clone(),
+        identity,
     };
     let require_tls = e.require_tls.unwrap_or(g.smtp_require_tls);
     let from = e
@@ -126,6 +148,7 @@ fn smtp_target(
                 .or_else(|| g.smtp_auth_username.clone()),
             password,
             root_pem,
+            tls_options,
         },
         from,
     ))

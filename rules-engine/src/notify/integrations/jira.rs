@@ -37,7 +37,10 @@ pub const MAX_DESCRIPTION_RUNES: usize = 32767;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JiraConfig {
-    #[serde(default = "yes")]
+    #[serde(
+        default = "yes",
+        deserialize_with = "crate::route::config::yaml11_bool"
+    )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
     /// The REST API's base, e.g. `https://x.atlassian.net/rest/api/2`.
@@ -84,6 +87,7 @@ pub enum FieldConfig {
 #[serde(deny_unknown_fields)]
 pub struct FieldFull {
     pub template: Option<String>,
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_opt_bool")]
     pub enable_update: Option<bool>,
 }
 
@@ -147,14 +151,18 @@ impl Build for Jira {
     type Config = JiraConfig;
     const KIND: &'static str = "jira";
 
-    fn global_problem(c: &Self::Config, _g: &crate::route::config::GlobalConfig) -> Option<String> {
-        c.api_url
-            .is_none()
+    /// The entry's `api_url`, else `global.jira_api_url`.
+    fn global_problem(c: &Self::Config, g: &crate::route::config::GlobalConfig) -> Option<String> {
+        (c.api_url.is_none() && g.jira_api_url.is_none())
             .then(|| "no global Jira Cloud URL set".to_string())
     }
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
-        let api = c.api_url.as_deref().ok_or("no global Jira Cloud URL set")?;
+        let api = c
+            .api_url
+            .as_deref()
+            .or(cx.global.jira_api_url.as_deref())
+            .ok_or("no global Jira Cloud URL set")?;
         Ok(Jira {
             api: parse_url("api_url", api)?,
             client: client(c.http_config.as_ref(), cx)?,

@@ -26,7 +26,10 @@ pub const MAX_TEXT_RUNES: usize = 16383;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MattermostConfig {
-    #[serde(default = "yes")]
+    #[serde(
+        default = "yes",
+        deserialize_with = "crate::route::config::yaml11_bool"
+    )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
     pub webhook_url: Option<Secret>,
@@ -74,6 +77,7 @@ pub struct Field {
     pub title: String,
     #[serde(default)]
     pub value: String,
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_opt_bool")]
     pub short: Option<bool>,
 }
 
@@ -89,9 +93,9 @@ pub struct Props {
 pub struct Priority {
     #[serde(default)]
     pub priority: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
     pub requested_ack: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
     pub persistent_notifications: bool,
 }
 

@@ -40,6 +40,7 @@ macro_rules! http_entries {
     };
 }
 
+pub mod aws;
 pub mod common;
 pub mod discord;
 pub mod email;

@@ -20,7 +20,10 @@ use vigil_common::Secret;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MsTeamsConfig {
-    #[serde(default = "yes")]
+    #[serde(
+        default = "yes",
+        deserialize_with = "crate::route::config::yaml11_bool"
+    )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
     pub webhook_url: Option<Secret>,

@@ -33,7 +33,10 @@ pub const MAX_MESSAGE_RUNES: usize = 130;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpsgenieConfig {
-    #[serde(default = "yes")]
+    #[serde(
+        default = "yes",
+        deserialize_with = "crate::route::config::yaml11_bool"
+    )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
     pub api_key: Option<Secret>,
@@ -55,7 +58,7 @@ pub struct OpsgenieConfig {
     pub tags: Option<String>,
     pub note: Option<String>,
     pub priority: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
     pub update_alerts: bool,
 }
 

@@ -37,7 +37,10 @@ pub const MAX_SUMMARY_RUNES: usize = 1024;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PagerdutyConfig {
-    #[serde(default = "yes")]
+    #[serde(
+        default = "yes",
+        deserialize_with = "crate::route::config::yaml11_bool"
+    )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
     pub service_key: Option<Secret>,

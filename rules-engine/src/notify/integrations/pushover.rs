@@ -28,7 +28,10 @@ pub const MAX_URL_RUNES: usize = 512;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PushoverConfig {
-    #[serde(default = "yes")]
+    #[serde(
+        default = "yes",
+        deserialize_with = "crate::route::config::yaml11_bool"
+    )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
     pub user_key: Option<Secret>,
@@ -51,7 +54,7 @@ pub struct PushoverConfig {
     pub retry: u64,
     #[serde(default = "one_hour", deserialize_with = "go_duration")]
     pub expire: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
     pub html: bool,
 }
 

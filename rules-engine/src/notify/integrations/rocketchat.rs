@@ -2,8 +2,9 @@
 //! Rocket.Chat REST API with one attachment (title cut to 1024
 //! characters, link, text, colour red while firing and green once
 //! resolved, fields, buttons), authorized by `X-Auth-Token` and
-//! `X-User-Id`. Delivered when the answer says `success`. vigil has no
-//! `rocketchat_*` globals: each entry gives its token and token ID.
+//! `X-User-Id`. Delivered when the answer says `success`. The URL, token
+//! and token ID default to the `rocketchat_*` globals (each with its
+//! `_file`), as in Alertmanager's newest configuration.
 
 use std::sync::Arc;
 
@@ -12,12 +13,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::common::{
-    Check, at_most_one, classify, client, insert_nonempty, join_path, parse_url, secret,
+    Check, at_most_one, classify, client, insert_nonempty, join_path, parse_url, secret_or_global,
 };
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
 use crate::notify::retry::Decision;
 use crate::notify::template::TemplateError;
+use crate::route::config::GlobalConfig;
 use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
@@ -28,7 +30,7 @@ pub const MAX_TITLE_RUNES: usize = 1024;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RocketchatConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
     /// `https://open.rocket.chat/` when absent.
@@ -44,14 +46,14 @@ pub struct RocketchatConfig {
     pub text: Option<String>,
     #[serde(default)]
     pub fields: Vec<Field>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
     pub short_fields: bool,
     pub emoji: Option<String>,
     pub icon_url: Option<String>,
     pub image_url: Option<String>,
     pub thumb_url: Option<String>,
     /// Read and not used, as in Alertmanager.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
     pub link_names: bool,
     #[serde(default)]
     pub actions: Vec<Action>,
@@ -62,6 +64,7 @@ http_entries!(RocketchatConfig);
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Field {
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_opt_bool")]
     pub short: Option<bool>,
     #[serde(default)]
     pub title: String,
@@ -84,11 +87,11 @@ pub struct Action {
     pub msg: String,
     #[serde(default)]
     pub imageurl: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
     pub iswebview: bool,
     #[serde(default)]
     pub webviewheightratio: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
     pub msginchatwindow: bool,
     #[serde(default)]
     pub msgprocessingtype: String,
@@ -122,11 +125,13 @@ impl Build for Rocketchat {
     type Config = RocketchatConfig;
     const KIND: &'static str = "rocketchat";
 
-    fn global_problem(c: &Self::Config, _g: &crate::route::config::GlobalConfig) -> Option<String> {
-        if c.token_id.is_none() && c.token_id_file.is_none() {
+    fn global_problem(c: &Self::Config, g: &GlobalConfig) -> Option<String> {
+        let id = c.token_id.is_some() || c.token_id_file.is_some();
+        if !id && g.rocketchat_token_id.is_none() && g.rocketchat_token_id_file.is_none() {
             return Some("no global Rocketchat TokenID set either inline or in a file".into());
         }
-        if c.token.is_none() && c.token_file.is_none() {
+        let token = c.token.is_some() || c.token_file.is_some();
+        if !token && g.rocketchat_token.is_none() && g.rocketchat_token_file.is_none() {
             return Some("no global Rocketchat Token set either inline or in a file".into());
         }
         None
@@ -136,17 +141,32 @@ impl Build for Rocketchat {
         if let Some(p) = Self::global_problem(c, cx.global) {
             return Err(p);
         }
-        let dir = cx.base_dir;
-        let token = secret("token", c.token.as_ref(), c.token_file.as_deref(), dir)?
-            .ok_or("no Rocketchat token")?;
-        let token_id = secret(
-            "token_id",
-            c.token_id.as_ref(),
-            c.token_id_file.as_deref(),
-            dir,
+        let g = cx.global;
+        let token = secret_or_global(
+            cx,
+            ("token", c.token.as_ref(), c.token_file.as_deref()),
+            (
+                "rocketchat_token",
+                g.rocketchat_token.as_ref(),
+                g.rocketchat_token_file.as_deref(),
+            ),
+        )?
+        .ok_or("no Rocketchat token")?;
+        let token_id = secret_or_global(
+            cx,
+            ("token_id", c.token_id.as_ref(), c.token_id_file.as_deref()),
+            (
+                "rocketchat_token_id",
+                g.rocketchat_token_id.as_ref(),
+                g.rocketchat_token_id_file.as_deref(),
+            ),
         )?
         .ok_or("no Rocketchat token ID")?;
-        let api = c.api_url.as_deref().unwrap_or("https://open.rocket.chat/");
+        let api = c
+            .api_url
+            .as_deref()
+            .or(g.rocketchat_api_url.as_deref())
+            .unwrap_or("https://open.rocket.chat/");
         let api = parse_url("api_url", api)?;
         let url = join_path(&super::common::with_slash(api), "api/v1/chat.postMessage");
         Ok(Rocketchat {

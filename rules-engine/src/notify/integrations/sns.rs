@@ -1,27 +1,28 @@
 //! `sns_configs`: Amazon SNS `Publish`, as Alertmanager 0.25 calls it
 //! (through the AWS SDK's query protocol): a form-encoded POST to the
-//! endpoint (`api_url`, else the region's), signed with SigV4 from static
-//! keys (`sigv4.access_key`/`secret_key`, else the `AWS_*` environment
-//! variables). One of `topic_arn`, `phone_number`, `target_arn`; a FIFO
-//! topic gets the SHA-256 of the group key as deduplication and group ID.
-//! The message is cut to 256 KiB (1600 bytes for SMS), and then carries
-//! the attribute `truncated=true`. Roles (`role_arn`) and profiles are not
-//! supported.
+//! endpoint (`api_url`, else the region's), signed with SigV4: static
+//! keys (`sigv4.access_key`/`secret_key`), a `sigv4.profile` of the shared
+//! credentials file, the `AWS_*` environment, and with `sigv4.role_arn`
+//! the temporary keys of that role (see [`super::aws`]). One of
+//! `topic_arn`, `phone_number`, `target_arn`; a FIFO topic gets the
+//! SHA-256 of the group key as deduplication and group ID. The message is
+//! cut to 256 KiB (1600 bytes for SMS), and then carries the attribute
+//! `truncated=true`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::SystemTime;
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::common::{Check, client, parse_url};
-use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
+use super::aws::{self, Keys, Signer};
+use super::common::{Check, classify, client, parse_url};
+use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
+use crate::notify::integration::Delivery;
+use crate::notify::retry::Decision;
 use crate::notify::template::TemplateError;
 use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
@@ -34,7 +35,10 @@ pub const MAX_SMS_BYTES: usize = 1600;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnsConfig {
-    #[serde(default = "yes")]
+    #[serde(
+        default = "yes",
+        deserialize_with = "crate::route::config::yaml11_bool"
+    )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
     /// The endpoint (a template); the region's when absent.
@@ -90,15 +94,9 @@ impl Check for SnsConfig {
 /// A built `sns_configs` entry.
 pub struct Sns {
     region: String,
-    access_key: String,
-    secret_key: Secret,
-    session_token: Option<Secret>,
+    signer: Signer,
     client: Arc<HttpClient>,
     cfg: Box<SnsConfig>,
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 impl Build for Sns {
@@ -107,34 +105,29 @@ impl Build for Sns {
 
     fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
         let s = &c.sigv4;
-        if s.role_arn.is_some() || s.profile.is_some() {
-            return Err(
-                "sigv4: role_arn and profile are not supported; give access_key and secret_key"
-                    .into(),
-            );
-        }
+        let l = aws::Lookup {
+            env: &aws::process_env,
+        };
+        let profile = s.profile.as_deref();
         let region = s
             .region
             .clone()
-            .or_else(|| env("AWS_REGION"))
-            .or_else(|| env("AWS_DEFAULT_REGION"))
+            .filter(|r| !r.is_empty())
+            .or_else(|| l.var("AWS_REGION"))
+            .or_else(|| l.var("AWS_DEFAULT_REGION"))
+            .or_else(|| aws::profile_region(profile, &l))
             .ok_or("region not configured in sns.sigv4.region or in the environment")?;
-        let (access_key, secret_key, session_token) = match (&s.access_key, &s.secret_key) {
-            (Some(a), Some(k)) => (a.clone(), k.clone(), None),
-            _ => (
-                env("AWS_ACCESS_KEY_ID").ok_or("no sigv4 access_key and no AWS_ACCESS_KEY_ID")?,
-                Secret::new(
-                    env("AWS_SECRET_ACCESS_KEY")
-                        .ok_or("no sigv4 secret_key and no AWS_SECRET_ACCESS_KEY")?,
-                ),
-                env("AWS_SESSION_TOKEN").map(Secret::new),
-            ),
+        let base = aws::base_keys(s.access_key.as_deref(), s.secret_key.as_ref(), profile, &l)
+            .map_err(|e| format!("sigv4: {e}"))?;
+        let signer = match s.role_arn.as_deref().filter(|r| !r.is_empty()) {
+            Some(role) => Signer::Role(Box::new(
+                aws::AssumeRole::new(base, role, &region, &l).map_err(|e| format!("sigv4: {e}"))?,
+            )),
+            None => Signer::Fixed(base),
         };
         Ok(Sns {
             region,
-            access_key,
-            secret_key,
-            session_token,
+            signer,
             client: client(c.http_config.as_ref(), cx)?,
             cfg: Box::new(c.clone()),
         })
@@ -158,11 +151,7 @@ fn cut_bytes(s: String, max: usize) -> (String, bool) {
     (s[..end].to_string(), true)
 }
 
-impl HttpIntegration for Sns {
-    fn client(&self) -> &HttpClient {
-        &self.client
-    }
-
+impl Integrate for Sns {
     fn render(&self, cx: &Render<'_>) -> Result<Value, TemplateError> {
         let c = &self.cfg;
         let t = |s: &str| cx.text(s);
@@ -215,7 +204,53 @@ impl HttpIntegration for Sns {
         Ok(json!({"endpoint": endpoint, "params": params}))
     }
 
-    fn requests(&self, payload: &Value, now: DateTime<Utc>) -> Result<Vec<HttpRequest>, String> {
+    fn deliver<'a>(&'a self, payload: &'a Value, now: DateTime<Utc>) -> BoxFuture<'a, Delivery> {
+        Box::pin(async move {
+            let keys = match &self.signer {
+                Signer::Fixed(k) => k.clone(),
+                Signer::Role(r) => match r.keys(now).await {
+                    Ok(k) => k,
+                    // As the SDK's failed credential refresh: retried.
+                    Err(detail) => {
+                        return Delivery {
+                            decision: crate::notify::retry::from_network_error(),
+                            detail,
+                        };
+                    }
+                },
+            };
+            let req = match self.request(payload, &keys, now) {
+                Ok(r) => r,
+                Err(e) => return Delivery::fail("bad_payload", e),
+            };
+            let answer = match self.client.send(&req).await {
+                Ok(a) => a,
+                Err(detail) => {
+                    return Delivery {
+                        decision: crate::notify::retry::from_network_error(),
+                        detail,
+                    };
+                }
+            };
+            match classify(&answer, &[], now) {
+                Decision::Delivered => Delivery::ok(),
+                decision => Delivery {
+                    decision,
+                    detail: answer.detail(),
+                },
+            }
+        })
+    }
+}
+
+impl Sns {
+    /// The signed `Publish` request of a stored payload.
+    fn request(
+        &self,
+        payload: &Value,
+        keys: &Keys,
+        now: DateTime<Utc>,
+    ) -> Result<HttpRequest, String> {
         let params: BTreeMap<String, String> =
             serde_json::from_value(payload["params"].clone()).map_err(|e| e.to_string())?;
         let endpoint = match payload["endpoint"].as_str().unwrap_or("") {
@@ -230,51 +265,6 @@ impl HttpIntegration for Sns {
             .extend_pairs(&params)
             .finish()
             .into_bytes();
-        let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-        let identity = Credentials::new(
-            &self.access_key,
-            self.secret_key.expose(),
-            self.session_token.as_ref().map(|t| t.expose().to_string()),
-            None,
-            "vigil",
-        )
-        .into();
-        let time = SystemTime::from(now);
-        let signing = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("sns")
-            .time(time)
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| format!("sigv4: {e}"))?
-            .into();
-        let url_text = url.to_string();
-        let signable = SignableRequest::new(
-            "POST",
-            &url_text,
-            [("content-type", content_type)].into_iter(),
-            SignableBody::Bytes(&body),
-        )
-        .map_err(|e| format!("sigv4: {e}"))?;
-        let (instructions, _) = sign(signable, &signing)
-            .map_err(|e| format!("sigv4: {e}"))?
-            .into_parts();
-        let mut headers = vec![("Content-Type", Secret::new(content_type))];
-        for (name, value) in instructions.headers() {
-            let name: &'static str = match name.to_ascii_lowercase().as_str() {
-                "authorization" => "Authorization",
-                "x-amz-date" => "X-Amz-Date",
-                "x-amz-security-token" => "X-Amz-Security-Token",
-                _ => continue,
-            };
-            headers.push((name, Secret::new(value)));
-        }
-        Ok(vec![HttpRequest {
-            method: reqwest::Method::POST,
-            url: Secret::new(url_text),
-            headers,
-            body,
-        }])
+        aws::signed_form_post(&url, body, keys, &self.region, "sns", now)
     }
 }

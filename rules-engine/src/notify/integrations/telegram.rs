@@ -25,7 +25,10 @@ pub const MAX_MESSAGE_RUNES: usize = 4096;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TelegramConfig {
-    #[serde(default = "yes")]
+    #[serde(
+        default = "yes",
+        deserialize_with = "crate::route::config::yaml11_bool"
+    )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
     /// `global.telegram_api_url` when absent.
@@ -36,7 +39,7 @@ pub struct TelegramConfig {
     #[serde(default)]
     pub chat_id: i64,
     pub message: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
     pub disable_notifications: bool,
     /// `HTML` when absent; empty for plain text.
     #[serde(default = "html")]

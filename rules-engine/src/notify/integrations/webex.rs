@@ -23,7 +23,10 @@ pub const MAX_MESSAGE_BYTES: usize = 7439;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebexConfig {
-    #[serde(default = "yes")]
+    #[serde(
+        default = "yes",
+        deserialize_with = "crate::route::config::yaml11_bool"
+    )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
     /// `global.webex_api_url` when absent.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::common::{Check, client, secret};
+use super::common::{Check, client};
 use super::{Build, BuildContext, HttpIntegration, Render};
 use crate::notify::alert::Alert;
 use crate::notify::data::Data;
@@ -69,8 +69,7 @@ impl Build for Webhook {
     const KIND: &'static str = "webhook";
 
     fn build(c: &WebhookConfig, cx: &BuildContext<'_>) -> Result<Self, String> {
-        let url = secret("url", c.url.as_ref(), c.url_file.as_deref(), cx.base_dir)?
-            .ok_or("url missing")?;
+        let url = c.url.clone().ok_or("missing URL in webhook config")?;
         Ok(Webhook {
             url,
             client: client(c.http_config.as_ref(), cx)?,

@@ -31,7 +31,7 @@ const TOKEN_TTL: Duration = Duration::from_secs(2 * 3600);
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WechatConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
     /// `global.wechat_api_secret` when absent.
