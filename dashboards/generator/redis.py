@@ -6,6 +6,9 @@ from grafana import (UP_DOWN, Layout, bargauge, dashboard, gauge, query_variable
                      row, stat, steps, table, target, timeline, timeseries)
 
 R = 'job=~"$job",instance=~"$instance",target=~"$target"'
+# Sentinels are Redis targets too (redis_mode="sentinel"); panels about the
+# data servers leave them out.
+SERVERS = f'{R},redis_mode!="sentinel"'
 # The exporter's target label for Redis is `target`.
 BY = "job, instance, target"
 RATE = "[$__rate_interval]"
@@ -20,11 +23,11 @@ def role(lay):
         table("Role", "Each server's role (master or slave) and version "
               "(redis_instance_info).",
               "none", [target(f"max by (target, role, redis_version) "
-                              f"(redis_instance_info{{{R}}})", table=True)],
+                              f"(redis_instance_info{{{SERVERS}}})", table=True)],
               w=8, h=5, hide=("Value",)),
         stat("Masters", "Servers that say they are master: one is right, two is a "
              "split brain.",
-             "short", [target(f'count(redis_instance_info{{{R},role="master"}}) or vector(0)',
+             "short", [target(f'count(redis_instance_info{{{SERVERS},role="master"}}) or vector(0)',
                               "masters")], w=4, h=5,
              thresholds=steps((1, "green"), (2, "red"), base="red")),
         stat("Replicas connected", "Replicas attached to each master "
@@ -35,7 +38,7 @@ def role(lay):
         stat("Roles seen in range", "Distinct roles each server had during the time "
              "range: 2 means it was promoted or demoted (a failover).",
              "short", [target("count by (target) (count by (target, role) "
-                              f"(count_over_time(redis_instance_info{{{R}}}[$__range])))",
+                              f"(count_over_time(redis_instance_info{{{SERVERS}}}[$__range])))",
                               "{{target}}")], w=4, h=5,
              thresholds=steps((2, "orange"))),
     )
@@ -68,6 +71,9 @@ REDIS_FAILOVER_ALERTS = ("Redis(Failover|SplitBrain|SentinelQuorumLost|SentinelM
 ROLE_MAPPINGS = [{"type": "value", "options": {
     "1": {"text": "master", "color": "green", "index": 0},
     "0": {"text": "replica", "color": "blue", "index": 1}}}]
+SENTINEL_VIEW = [{"type": "value", "options": {
+    "0": {"text": "down", "color": "red", "index": 0},
+    "1": {"text": "ok", "color": "green", "index": 1}}}]
 OK_FAILED = [{"type": "value", "options": {
     "0": {"text": "failed", "color": "red", "index": 0},
     "1": {"text": "ok", "color": "green", "index": 1}}}]
@@ -75,7 +81,7 @@ OK_FAILED = [{"type": "value", "options": {
 
 def failover(lay):
     lay.add(row("Failover and persistence"))
-    master = f'redis_instance_info{{{R},role="master",redis_mode!="sentinel"}}'
+    master = f'redis_instance_info{{{SERVERS},role="master"}}'
     replica = f'redis_instance_info{{{R},role="slave"}}'
     lay.add(
         timeline("Role over time", "Master or replica at each moment: a Sentinel "
@@ -99,6 +105,38 @@ def failover(lay):
              "none", [target(f"redis_rdb_last_bgsave_status{{{R}}}", "{{target}} RDB"),
                       target(f"redis_aof_last_write_status{{{R}}}", "{{target}} AOF")],
              w=4, h=6, thresholds=steps((1, "green"), base="red"), mappings=OK_FAILED),
+    )
+    lay.add(
+        timeline("Sentinel's view of the master",
+                 "What each Sentinel thinks of the master it watches "
+                 "(redis_sentinel_master_status): ok, or down (subjectively or, "
+                 "with the quorum agreeing, objectively: RedisSentinelMasterDown).",
+                 [target(f"max by (target, master_name) "
+                         f"(redis_sentinel_master_status{{{R}}})",
+                         "{{target}} {{master_name}}")],
+                 w=8, h=6, mappings=SENTINEL_VIEW),
+        timeseries("Sentinel quorum",
+                   "Sentinels each Sentinel can reach for the master, itself included "
+                   "(redis_sentinel_master_ok_sentinels), against the quorum a "
+                   "failover needs (redis_sentinel_master_setting_ckquorum); "
+                   "RedisSentinelQuorumLost fires below it.",
+                   "short",
+                   [target(f"redis_sentinel_master_ok_sentinels{{{R}}}",
+                           "{{target}} reachable"),
+                    target(f"max by (master_name) "
+                           f"(redis_sentinel_master_setting_ckquorum{{{R}}})",
+                           "quorum {{master_name}}")],
+                   w=8, h=6, minimum=0),
+        stat("CKQUORUM and failovers",
+             "Whether each Sentinel's SENTINEL CKQUORUM passes (it can authorize a "
+             "failover), and how many times the master changed during the time "
+             "range as each Sentinel saw it (redis_sentinel_master_changes_total).",
+             "short",
+             [target(f"redis_sentinel_master_ckquorum_status{{{R}}}",
+                     "{{target}} ckquorum"),
+              target(f"increase(redis_sentinel_master_changes_total{{{R}}}[$__range])",
+                     "{{target}} failovers")],
+             w=8, h=6),
     )
     lay.add(
         table("Failover alerts", "The failover, Sentinel and persistence alerts of "

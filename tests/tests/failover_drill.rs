@@ -1,27 +1,34 @@
 //! The failover drill, end to end on real servers: PostgreSQL primary and
 //! two streaming standbys, a Redis master and replica with three Sentinels,
-//! vigil-exporter, and the `vigil` binary with the repository's
-//! `rules/failover.rules.yml` (every duration a tenth, see
-//! `failover_drill/rules.rs`) notifying a webhook receiver.
+//! three demo apps behind HAProxy, vigil-exporter, and the `vigil` binary
+//! with the repository's `rules/failover.rules.yml` and the stack's
+//! availability alerts (every duration a tenth, see
+//! `failover_drill/rules.rs`) notifying a webhook receiver, aiosmtpd and a
+//! Slack-shaped receiver.
 //!
 //! 1. standby c is promoted (`pg_ctl promote`) while the primary a runs:
 //!    PostgreSQLSplitBrain and PostgreSQLFailover (c) fire; c stops and the
 //!    split brain resolves;
 //! 2. the primary a stops and, [`GAP`] later, standby b is promoted:
-//!    PostgreSQLFailover (b), no PostgreSQLNoPrimary once b is primary, and
-//!    `vigil sla report` lists one failover as long as the drill measured
-//!    (within [`TOLERANCE_MS`]), in every format;
-//! 3. `SENTINEL FAILOVER`: RedisFailover for the replica, which the
-//!    exporter now reads as master (no restart);
+//!    PostgreSQLFailover (b), DatabaseDown for a, no PostgreSQLNoPrimary
+//!    once b is primary, and `vigil sla report` lists one failover as long
+//!    as the drill measured (within one scrape interval), in every format;
+//! 3. the Redis master is killed (by its pid): Sentinel elects the replica,
+//!    RedisFailover for it and RedisDown for the old master; the exporter,
+//!    not restarted, reads the replica as master; the old master started
+//!    again is turned into a replica by Sentinel and RedisDown resolves;
 //! 4. two of the three Sentinels stop: RedisSentinelQuorumLost;
 //! 5. the new primary b is restarted with an `archive_command` that exits 1
 //!    and switches WAL: PostgreSQLWALArchivingFailing;
-//! 6. every alert was notified firing exactly once, and each that resolved,
-//!    resolved once.
+//! 6. on each channel (webhook, email, Slack) every alert was notified
+//!    firing exactly once, and each that resolved, resolved once.
 //!
-//! The servers start once; the drill takes about a minute after they are
-//! up, half of it waiting for b's promotion alert to end before step 5.
+//! The servers start once; the drill takes under a minute after they are
+//! up, a fifth of it waiting for Sentinel to turn the returning old master
+//! into a replica.
 
+#[path = "failover_drill/notes.rs"]
+mod notes;
 #[path = "failover_drill/rules.rs"]
 mod rules;
 // The outage drill's report helpers (month, `vigil sla report`); its
@@ -40,9 +47,9 @@ use serde_json::Value;
 use tokio::task::block_in_place;
 use vigil_tests::api::{alerts, get_json};
 use vigil_tests::postgres::PgServer;
-use vigil_tests::sentinel::MASTER_NAME;
 
-use stack::{HOOK_PATH, PG_CLUSTER, REDIS_CLUSTER, Stack};
+use notes::subject;
+use stack::{PG_CLUSTER, REDIS_CLUSTER, Stack};
 
 /// How long an alert may take to show: a scrape and an evaluation (1 s
 /// each), the scaled `for` (6 s at most here), generous for a loaded CI.
@@ -51,9 +58,15 @@ const ALERT_SECS: u64 = 60;
 /// for a 1 s evaluation to see it, shorter than PostgreSQLNoPrimary's
 /// scaled `for` (3 s).
 const GAP: Duration = Duration::from_millis(1500);
-/// The report's failover may differ from the drill's stop-to-promotion
-/// time by a scrape (1 s) and an SLA evaluation (1 s).
-const TOLERANCE_MS: i64 = 2_000;
+/// vigil's scrape interval in the drill (`stack.rs`), also the rules' and
+/// the SLA task's evaluation interval. The report's failover may differ
+/// from the drill's stop-to-promotion time by at most one of them: each
+/// end of the failover is recorded at the first SLA slot that holds the
+/// first scrape after the event, so it is late by the time to that scrape
+/// (under one interval) plus the scrape-to-slot offset, which both ends
+/// share because scrapes and slots tick at the same interval; only the
+/// first part differs between the ends.
+const SCRAPE_INTERVAL_MS: i64 = 1_000;
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -71,16 +84,6 @@ impl Timeline {
         eprintln!("drill +{:7.1}s  {what}", (t - self.0) as f64 / 1000.0);
         t
     }
-}
-
-/// The label that tells one of the drill's alerts from another of the same
-/// name: the PostgreSQL server, the Redis target, or the cluster.
-fn subject(labels: &Value) -> String {
-    ["server", "target", "cluster"]
-        .iter()
-        .find_map(|k| labels[*k].as_str())
-        .unwrap_or("")
-        .to_string()
 }
 
 /// `(alertname, subject, state)` of vigil's active alerts, sorted.
@@ -156,7 +159,7 @@ async fn wait_steady(stack: &Stack) {
         let m = query(stack, &masters).await;
         let rules = get_json(&stack.vigil.url("/api/v1/rules")).await;
         let evaluated = rules["data"]["groups"].as_array().is_some_and(|gs| {
-            gs.len() == 3
+            gs.len() == 4
                 && gs.iter().all(|g| {
                     g["rules"]
                         .as_array()
@@ -170,6 +173,21 @@ async fn wait_steady(stack: &Stack) {
         assert!(
             Instant::now() < deadline,
             "vigil never saw the steady stack: {p:?} {m:?}\n{rules}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Until the exporter, as vigil scraped it, gives the Redis server `target`
+/// the `role` (`master` or `slave`).
+async fn wait_role(stack: &Stack, target: &str, role: &str) {
+    let expr = format!("redis_instance_info{{target=\"{target}\", role=\"{role}\"}}");
+    let deadline = Instant::now() + Duration::from_secs(ALERT_SECS);
+    while query(stack, &expr).await.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "vigil never read {target} as {role}\n--- exporter\n{}",
+            tail(&stack.exporter.logs())
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -234,23 +252,6 @@ fn restart_with_failing_archive(server: &PgServer) {
     );
 }
 
-/// Every webhook notification as `(alertname, subject, status)`, one entry
-/// per alert in each call.
-fn notifications(stack: &Stack) -> Vec<(String, String, String)> {
-    let mut out = Vec::new();
-    for r in stack.hook.received() {
-        assert_eq!(r.path, HOOK_PATH);
-        for a in r.body["alerts"].as_array().cloned().unwrap_or_default() {
-            out.push((
-                a["labels"]["alertname"].as_str().unwrap_or("").to_string(),
-                subject(&a["labels"]),
-                a["status"].as_str().unwrap_or("").to_string(),
-            ));
-        }
-    }
-    out
-}
-
 /// The `database` service's failovers in the JSON report, once its ledger
 /// has up time after the failover (the up time grows between two reads).
 async fn failovers_after_recovery(stack: &Stack, month: &str) -> Value {
@@ -273,17 +274,30 @@ async fn failovers_after_recovery(stack: &Stack, month: &str) -> Value {
     }
 }
 
+/// When the drill ran a command: just before it and once it returned. The
+/// event it causes (the primary gone, the standby writable) is in between.
+#[derive(Clone, Copy)]
+struct Ran {
+    from: i64,
+    to: i64,
+}
+
 /// One failover in the report, as long as the drill's stop-to-promotion
-/// time, judged against the 3 s objective, and shown by every format.
-async fn check_failover_report(stack: &Stack, stopped: i64, promoted: i64) {
-    let measured = promoted - stopped;
-    let month = sla::month_of(stopped);
+/// time within one scrape interval, judged against the 3 s objective, and
+/// shown by every format. The time the drill measured is a range: from the
+/// end of the stop to the start of the promotion at the shortest, from the
+/// start of the stop to the end of the promotion at the longest.
+async fn check_failover_report(stack: &Stack, stop: Ran, promote: Ran) {
+    let (shortest, longest) = (promote.from - stop.to, promote.to - stop.from);
+    let month = sla::month_of(stop.from);
     let f = failovers_after_recovery(stack, &month).await;
     let got = f["list"][0]["duration_ms"].as_i64().unwrap();
-    eprintln!("no writable primary: the drill measured {measured} ms, the report says {got} ms");
+    eprintln!(
+        "no writable primary: the drill measured {shortest}..{longest} ms, the report says {got} ms"
+    );
     assert!(
-        (got - measured).abs() <= TOLERANCE_MS,
-        "report {got} ms vs measured {measured} ms: {f:#}"
+        (shortest - SCRAPE_INTERVAL_MS..=longest + SCRAPE_INTERVAL_MS).contains(&got),
+        "report {got} ms vs measured {shortest}..{longest} ms: {f:#}"
     );
     assert_eq!(f["objective_ms"], 3000);
     assert_eq!(f["longest_ms"], got);
@@ -339,11 +353,19 @@ async fn failover_drill() {
     tl.mark("c stopped: split brain resolved");
 
     // 2. The primary stops; standby b takes over.
+    let stop_from = now_ms();
     block_in_place(|| stack.pg_a.stop()).expect("stop a");
-    let stopped = tl.mark("primary a stopped");
+    let stop = Ran {
+        from: stop_from,
+        to: tl.mark("primary a stopped"),
+    };
     tokio::time::sleep(GAP).await;
+    let promote_from = now_ms();
     block_in_place(|| pg_ctl_promote(&stack.pg_b));
-    let promoted = tl.mark("standby b promoted");
+    let promote = Ran {
+        from: promote_from,
+        to: tl.mark("standby b promoted"),
+    };
     wait_for(&stack, "b's promotion", |al| {
         has(al, "PostgreSQLFailover", &b, "firing")
     })
@@ -353,34 +375,36 @@ async fn failover_drill() {
     })
     .await;
     tl.mark("PostgreSQLFailover (b) firing, a primary exists");
-    check_failover_report(&stack, stopped, promoted).await;
+    wait_for(&stack, "DatabaseDown for the old primary", |al| {
+        has(al, "DatabaseDown", &a, "firing")
+    })
+    .await;
+    tl.mark("DatabaseDown (a) firing");
+    check_failover_report(&stack, stop, promote).await;
     tl.mark("the SLA report lists the failover");
 
-    // 3. Sentinel fails the Redis master over.
-    tl.mark("SENTINEL FAILOVER");
-    block_in_place(|| stack.sentinels[0].cli(&["SENTINEL", "FAILOVER", MASTER_NAME]))
-        .expect("SENTINEL FAILOVER");
+    // 3. The Redis master dies; Sentinel fails it over.
+    let master_target = stack.redis_master.url();
+    let master_target = master_target.trim_start_matches("redis://").to_string();
+    let pid = stack.redis_master.pid().expect("the master runs");
+    block_in_place(|| stack.redis_master.stop());
+    tl.mark(&format!("Redis master {master_target} killed (pid {pid})"));
     wait_for(&stack, "RedisFailover for the replica", |al| {
         has(al, "RedisFailover", &replica_target, "firing")
     })
     .await;
-    tl.mark("RedisFailover firing: the exporter reads the replica as master");
-    let masters = format!(
-        "count(redis_instance_info{{cluster=\"{REDIS_CLUSTER}\", role=\"master\", redis_mode!=\"sentinel\"}})"
-    );
-    let deadline = Instant::now() + Duration::from_secs(ALERT_SECS);
-    while !query(&stack, &masters)
-        .await
-        .first()
-        .is_some_and(|r| r["value"][1] == "1")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the old master never became a replica"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tl.mark("Sentinel turned the old master into a replica");
+    tl.mark("RedisFailover firing: Sentinel elected the replica");
+    wait_role(&stack, &replica_target, "master").await;
+    tl.mark("the exporter reads the replica as master");
+    wait_for(&stack, "RedisDown for the old master", |al| {
+        has(al, "RedisDown", &master_target, "firing")
+    })
+    .await;
+    tl.mark("RedisDown (old master) firing");
+    block_in_place(|| stack.redis_master.start()).expect("start the old master again");
+    wait_role(&stack, &master_target, "slave").await;
+    tl.mark("the old master is back, and Sentinel made it a replica");
+    wait_for(&stack, "RedisDown to resolve", |al| !named(al, "RedisDown")).await;
 
     // 4. Two of the three Sentinels stop.
     drop(stack.sentinels.split_off(1));
@@ -420,45 +444,66 @@ async fn failover_drill() {
 
     // 6. Once each: after a clean shutdown nothing more can come.
     block_in_place(|| stack.vigil.terminate());
-    let mut counts: BTreeMap<(String, String, String), usize> = BTreeMap::new();
-    for n in notifications(&stack) {
-        *counts.entry(n).or_default() += 1;
+    let mut counts: BTreeMap<(&str, String, String, String), usize> = BTreeMap::new();
+    for n in notes::all(&stack) {
+        *counts
+            .entry((n.channel, n.alertname, n.subject, n.status))
+            .or_default() += 1;
     }
     eprintln!("notifications: {counts:#?}");
-    for (name, subject) in [
+    let firing = [
         ("PostgreSQLSplitBrain", PG_CLUSTER),
         ("PostgreSQLFailover", c.as_str()),
+        ("DatabaseDown", c.as_str()),
         ("PostgreSQLFailover", b.as_str()),
+        ("DatabaseDown", a.as_str()),
         ("RedisFailover", replica_target.as_str()),
+        ("RedisDown", master_target.as_str()),
         ("RedisSentinelQuorumLost", sentinel_target.as_str()),
         ("PostgreSQLWALArchivingFailing", b.as_str()),
-    ] {
-        let key = (name.to_string(), subject.to_string(), "firing".to_string());
-        assert_eq!(counts.get(&key), Some(&1), "{key:?} once: {counts:#?}");
-    }
-    for (name, subject) in [
+    ];
+    let resolved = [
         ("PostgreSQLSplitBrain", PG_CLUSTER),
         ("PostgreSQLFailover", b.as_str()),
-    ] {
-        let key = (
-            name.to_string(),
-            subject.to_string(),
-            "resolved".to_string(),
-        );
-        assert_eq!(counts.get(&key), Some(&1), "{key:?} once: {counts:#?}");
+        ("RedisDown", master_target.as_str()),
+    ];
+    for channel in ["webhook", "email", "slack"] {
+        let wanted = firing
+            .iter()
+            .map(|n| (n, "firing"))
+            .chain(resolved.iter().map(|n| (n, "resolved")));
+        for ((name, subject), status) in wanted {
+            let key = (
+                channel,
+                name.to_string(),
+                subject.to_string(),
+                status.to_string(),
+            );
+            assert_eq!(counts.get(&key), Some(&1), "{key:?} once: {counts:#?}");
+        }
     }
     assert!(
         counts.values().all(|n| *n == 1),
         "each notification once: {counts:#?}"
     );
+    // Every channel told the same story.
+    let story = |channel: &str| -> Vec<_> {
+        counts
+            .keys()
+            .filter(|k| k.0 == channel)
+            .map(|k| (&k.1, &k.2, &k.3))
+            .collect()
+    };
+    assert_eq!(story("webhook"), story("email"), "{counts:#?}");
+    assert_eq!(story("webhook"), story("slack"), "{counts:#?}");
     // The old primary was never promoted; the Redis switch left no moment
     // with two masters long enough to count.
     assert!(
         !counts
             .keys()
-            .any(|(name, subject, _)| name == "RedisSplitBrain"
+            .any(|(_, name, subject, _)| name == "RedisSplitBrain"
                 || (name == "PostgreSQLFailover" && *subject == a)),
         "{counts:#?}"
     );
-    tl.mark("each notification once: done");
+    tl.mark("each notification once on each channel: done");
 }

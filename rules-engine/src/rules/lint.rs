@@ -1,14 +1,19 @@
 //! Lint warnings for `vigil check rules`: rules that parse but cannot do
 //! what they say. Each lint catches one of the mistakes DESIGN.md lists
 //! (found in the documents' original rules) and says how to fix it. Metric
-//! names, types and label names come from the exporter's contract catalog
-//! (the community exporters' names) plus the names vigil itself writes.
+//! names, types and label names come from [`Catalog`].
 
-use std::collections::{HashMap, HashSet};
+mod catalog;
+
+use std::collections::HashSet;
 
 use promql_parser::parser::Expr;
 
 use super::file::{RuleDef, RuleFile};
+pub use catalog::Catalog;
+
+/// Gauges whose 0 means "no limit": dividing by them gives +Inf.
+const ZERO_MEANS_UNLIMITED: &[&str] = &["redis_config_maxmemory"];
 
 /// One warning: a stable id, what is wrong, and the suggested fix.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,73 +29,6 @@ pub struct RuleLint {
     pub group: String,
     pub rule: String,
     pub lint: Lint,
-}
-
-const CONTRACT: &str = include_str!("../../../tests/tests/exporter_contract.tsv");
-
-/// Names outside the contract that vigil-exporter or vigil write, with
-/// their type and labels (beyond the target's `job` and `instance`).
-const EXTRA: &[(&str, &str, &str)] = &[
-    ("up", "gauge", ""),
-    ("instance_health", "gauge", "instance"),
-    ("app_up", "gauge", "instance"),
-    ("app_ready", "gauge", "instance"),
-    ("app_live", "gauge", "instance"),
-    ("app_uptime_seconds", "gauge", "instance"),
-    ("haproxy_up", "gauge", ""),
-    ("haproxy_backend_up", "gauge", "proxy"),
-    ("haproxy_server_up", "gauge", "proxy,server"),
-    ("pg_replication_lag_seconds", "gauge", "server"),
-    ("pg_replication_is_replica", "gauge", "server"),
-    ("ALERTS", "gauge", "alertname,alertstate"),
-    ("ALERTS_FOR_STATE", "gauge", "alertname"),
-];
-
-/// Gauges whose 0 means "no limit": dividing by them gives +Inf.
-const ZERO_MEANS_UNLIMITED: &[&str] = &["redis_config_maxmemory"];
-
-/// What is known about the metrics rules may use.
-pub struct Catalog {
-    /// name -> (type, label names)
-    metrics: HashMap<String, (String, Vec<String>)>,
-}
-
-impl Catalog {
-    /// The exporter contract and vigil's own names.
-    pub fn builtin() -> Catalog {
-        let mut metrics = HashMap::new();
-        for line in CONTRACT.lines().filter(|l| !l.starts_with('#')) {
-            let cols: Vec<&str> = line.split('\t').collect();
-            if let [_, name, ty, labels, ..] = cols[..] {
-                let labels = labels.split(',').filter(|l| *l != "-" && !l.is_empty());
-                metrics.insert(
-                    name.to_string(),
-                    (ty.to_string(), labels.map(String::from).collect()),
-                );
-            }
-        }
-        for (name, ty, labels) in EXTRA {
-            let labels = labels
-                .split(',')
-                .filter(|l| !l.is_empty())
-                .map(String::from);
-            metrics.insert(name.to_string(), (ty.to_string(), labels.collect()));
-        }
-        Catalog { metrics }
-    }
-
-    /// The family a series name belongs to (`x_bucket` -> histogram `x`).
-    fn lookup(&self, name: &str) -> Option<&(String, Vec<String>)> {
-        self.metrics.get(name).or_else(|| {
-            ["_bucket", "_count", "_sum", "_total", "_created"]
-                .iter()
-                .find_map(|s| name.strip_suffix(s).and_then(|base| self.metrics.get(base)))
-        })
-    }
-
-    fn known(&self, name: &str) -> bool {
-        name.starts_with("vigil_") || name.starts_with("scrape_") || self.lookup(name).is_some()
-    }
 }
 
 /// Lints every rule of a validated file.

@@ -1,6 +1,7 @@
 //! The monitored stack for the end-to-end dashboard test, on loopback:
 //! PostgreSQL primary + streaming replica, Redis master + replica (with a
-//! `maxmemory`, a key, and lookups), three demo apps behind HAProxy (with
+//! `maxmemory`, a key, and lookups) watched by three Sentinels (the Redis
+//! failover row's Sentinel panels), three demo apps behind HAProxy (with
 //! traffic), vigil-exporter watching all of it, Debian's Prometheus
 //! scraping it with the repository's rules, and vigil (in this process)
 //! scraping the same exporter. Everything stops when [`Stack`] is dropped.
@@ -20,6 +21,7 @@ use vigil_tests::ports::free_port;
 use vigil_tests::postgres::PgServer;
 use vigil_tests::process::{ChildGuard, wait_for_tcp};
 use vigil_tests::redis::{RedisOptions, RedisServer};
+use vigil_tests::sentinel::Sentinel;
 
 const REDIS_PASSWORD: &str = "dashboards-redis-pw";
 const HAPROXY_PASSWORD: &str = "dashboards-haproxy-pw";
@@ -32,6 +34,7 @@ pub struct Stack {
     pub vigil: String,
     _pg: (PgServer, PgServer),
     _redis: (RedisServer, RedisServer),
+    _sentinels: Vec<Sentinel>,
     _apps: Vec<DemoApp>,
     _haproxy: HaproxyServer,
     _exporter: ExporterProcess,
@@ -53,6 +56,7 @@ impl Drop for Stack {
 fn exporter_config(
     pg: &(PgServer, PgServer),
     redis: &(RedisServer, RedisServer),
+    sentinels: &[Sentinel],
     h: &HaproxyServer,
     apps: &[DemoApp],
 ) -> String {
@@ -64,6 +68,9 @@ fn exporter_config(
     c += "redis:\n";
     for r in [&redis.0, &redis.1] {
         c += &format!("  - address: {}\n    password: {REDIS_PASSWORD}\n", r.url());
+    }
+    for s in sentinels {
+        c += &format!("  - address: {}\n", s.url());
     }
     c += &format!(
         "haproxy:\n  - url: {}\n    username: admin\n    password: {HAPROXY_PASSWORD}\n    socket: {}\napps:\n",
@@ -110,6 +117,8 @@ impl Stack {
             ..Default::default()
         })
         .expect("redis replica");
+        let sentinels = Sentinel::start_group(3, master.addr(), Some(REDIS_PASSWORD), 1)
+            .expect("start three redis-sentinel");
         let mut apps = Vec::new();
         for (i, state) in [AppState::Healthy, AppState::Healthy, AppState::Degraded]
             .into_iter()
@@ -128,7 +137,8 @@ impl Stack {
         .expect("start haproxy");
         let pg = (pg_primary, pg_replica);
         let redis = (master, replica);
-        let exporter = ExporterProcess::start(&exporter_config(&pg, &redis, &haproxy, &apps));
+        let exporter =
+            ExporterProcess::start(&exporter_config(&pg, &redis, &sentinels, &haproxy, &apps));
 
         let dir = tempfile::tempdir().unwrap();
         let vigil_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -143,6 +153,7 @@ impl Stack {
             vigil: format!("http://{vigil_addr}"),
             _pg: pg,
             _redis: redis,
+            _sentinels: sentinels,
             _apps: apps,
             _haproxy: haproxy,
             _exporter: exporter,
