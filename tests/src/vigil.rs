@@ -46,6 +46,23 @@ impl VigilProcess {
         }
     }
 
+    /// [`VigilProcess::start`] once `vigil check config CONFIG` accepts the
+    /// file (a drill's config mistake then fails with vigil's own message,
+    /// not a timeout later).
+    pub fn start_checked(config: &Path, log: &Path) -> VigilProcess {
+        let check = Command::new(vigil_bin())
+            .args(["check", "config"])
+            .arg(config)
+            .output()
+            .expect("run vigil check config");
+        assert!(
+            check.status.success(),
+            "vigil check config: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        VigilProcess::start(config, log)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

@@ -9,7 +9,6 @@
 //! directory and is stopped by pid when the stack drops.
 
 use std::path::Path;
-use std::process::Command;
 
 use vigil_tests::demo_app::AppSet;
 use vigil_tests::exporter::{ExporterProcess, sample_value, samples};
@@ -93,17 +92,7 @@ impl Stack {
             vigil_config(&exporter.addr.to_string(), &hook.base, &smtpd, &slack.base),
         )
         .unwrap();
-        let check = Command::new(vigil_tests::bins::vigil_bin())
-            .args(["check", "config"])
-            .arg(&config)
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "vigil check config: {}",
-            String::from_utf8_lossy(&check.stderr)
-        );
-        let vigil = VigilProcess::start(&config, &dir.path().join("vigil.log"));
+        let vigil = VigilProcess::start_checked(&config, &dir.path().join("vigil.log"));
         Stack {
             vigil,
             exporter,

@@ -67,17 +67,7 @@ impl Stack {
             vigil_config(&exporter.addr.to_string(), &smtpd, &slack),
         )
         .unwrap();
-        let check = std::process::Command::new(vigil_tests::bins::vigil_bin())
-            .args(["check", "config"])
-            .arg(&config)
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "vigil check config: {}",
-            String::from_utf8_lossy(&check.stderr)
-        );
-        let vigil = VigilProcess::start(&config, &dir.path().join("vigil.log"));
+        let vigil = VigilProcess::start_checked(&config, &dir.path().join("vigil.log"));
         Stack {
             vigil,
             apps,
