@@ -74,7 +74,7 @@ pub(crate) fn eval_range_fn(
 }
 
 /// The value of series `s` at step `i`, if any.
-fn step_value(
+pub(crate) fn step_value(
     ctx: &Ctx,
     name: &str,
     arg: &RangeArg,
@@ -151,7 +151,7 @@ fn check_factor(what: &str, short: &str, f: f64) -> Result<(), QueryError> {
 
 /// Prometheus's info for `rate`/`increase` over a metric whose name does
 /// not look like a counter's.
-fn annotate_non_counter(ctx: &mut Ctx, s: &RangeSeries, pos: &str) {
+pub(crate) fn annotate_non_counter(ctx: &mut Ctx, s: &RangeSeries, pos: &str) {
     let Some(name) = s.labels.get(METRIC_NAME) else {
         return;
     };
