@@ -33,8 +33,9 @@ use super::subquery::{RangeArg, matrix_plan, range_series};
 use super::{Ctx, Elem, Steps, Val, eval_scalar};
 use crate::model::Labels;
 use crate::promql::error::QueryError;
-use crate::promql::functions::range::{annotate_non_counter, step_value};
+use crate::promql::functions::range::{annotate_non_counter, step_value, window_value};
 use crate::promql::functions::unwrap_parens;
+use crate::promql::range_modes::RangeMode;
 
 /// One group's running value at one step.
 #[derive(Debug, Clone, Copy)]
@@ -112,6 +113,7 @@ pub(crate) fn try_eval(
     arg.mode.check(name)?;
     let pos = ctx.pos_of_expr(args[mi]);
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
+    let sliding = arg.mode == RangeMode::Plain && arg.refs.is_sorted();
 
     let grouper = Grouper::new(&a.modifier);
     let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
@@ -140,11 +142,36 @@ pub(crate) fn try_eval(
                 }
             };
             let mut computed = false;
-            for i in 0..steps.len() {
-                if let Some(v) = step_value(ctx, name, &arg, &s, i, &params, steps)? {
-                    computed = true;
-                    points += 1;
-                    fold(op, &mut groups[g].steps[i], v, seq);
+            let accs = &mut groups[g].steps;
+            if sliding {
+                // Windows move forward with the steps: two cursors instead
+                // of two binary searches per step.
+                let (mut lo, mut hi) = (0, 0);
+                let p = &s.samples;
+                for (i, &end) in arg.refs.iter().enumerate() {
+                    let start = end - arg.range;
+                    while lo < p.len() && p[lo].t <= start {
+                        lo += 1;
+                    }
+                    hi = hi.max(lo);
+                    while hi < p.len() && p[hi].t <= end {
+                        hi += 1;
+                    }
+                    if let Some(v) =
+                        window_value(name, &p[lo..hi], (start, end), i, &params, steps)?
+                    {
+                        computed = true;
+                        points += 1;
+                        fold(op, &mut accs[i], v, seq);
+                    }
+                }
+            } else {
+                for (i, acc) in accs.iter_mut().enumerate() {
+                    if let Some(v) = step_value(ctx, name, &arg, &s, i, &params, steps)? {
+                        computed = true;
+                        points += 1;
+                        fold(op, acc, v, seq);
+                    }
                 }
             }
             if computed && matches!(name, "rate" | "increase") {

@@ -94,7 +94,19 @@ pub(crate) fn step_value(
         };
         return Ok(extended::compute(name, arg.mode, &w));
     }
-    let samples = arg.window(s, i);
+    window_value(name, arg.window(s, i), (start, end), i, params, steps)
+}
+
+/// The value of a plain window `(start, end]` holding `samples` at step
+/// `i`, if any.
+pub(crate) fn window_value(
+    name: &str,
+    samples: &[Sample],
+    (start, end): (i64, i64),
+    i: usize,
+    params: &[Vec<f64>],
+    steps: &Steps,
+) -> Result<Option<f64>, QueryError> {
     if samples.is_empty() {
         return Ok(None);
     }
