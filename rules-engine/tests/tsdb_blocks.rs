@@ -255,7 +255,7 @@ fn openmetrics(series: &Expected) -> String {
 /// Every chunk Prometheus wrote is exactly what vigil's encoder makes of
 /// the same samples.
 fn assert_reencodes_bit_for_bit(b: &Block) {
-    for &id in b.index().all_series() {
+    for id in b.index().all_series() {
         let (labels, chunks) = b.index().series(id).unwrap();
         for c in &chunks {
             let (_, data) = b.chunk_data(c).unwrap();
@@ -523,7 +523,7 @@ fn vigil_backfill_is_byte_identical_to_promtool_for_regular_data() {
     assert_eq!(theirs.len(), ours.len());
     for (t, o) in theirs.iter().zip(&ours) {
         let (ti, oi) = (t.index(), o.index());
-        for (&a, &b) in ti.all_series().iter().zip(oi.all_series()) {
+        for (a, b) in ti.all_series().into_iter().zip(oi.all_series()) {
             let ((la, ca), (_, cb)) = (ti.series(a).unwrap(), oi.series(b).unwrap());
             let span = |c: &[vigil::store::block::index::ChunkMeta]| {
                 c.iter().map(|c| (c.mint, c.maxt)).collect::<Vec<_>>()

@@ -41,6 +41,8 @@ mod depth_tests;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
+mod fused_tests;
+#[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
 mod matching_tests;

@@ -45,6 +45,7 @@ pub use series::{MemSeries, SeriesMemory};
 pub use stats::HeadStats;
 
 use std::borrow::Cow;
+use std::ops::ControlFlow;
 
 use crate::model::{Labels, Matcher, Sample};
 
@@ -179,6 +180,26 @@ pub trait Querier: Send + Sync {
     /// instant query's time). Series with no sample in the window are left
     /// out.
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesSamples>;
+
+    /// Hands the series [`Querier::select`] would return to `each`, one at
+    /// a time and in an order of the store's choosing, until `each` breaks.
+    /// For callers that reduce series as they come (an aggregation of a
+    /// range function): stores that read from disk implement it so that
+    /// only one series' samples are in memory at once, instead of weeks of
+    /// samples of every selected series. The default reads them all first.
+    fn select_each(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        each: &mut dyn FnMut(SeriesSamples) -> ControlFlow<()>,
+    ) {
+        for s in self.select(matchers, mint, maxt) {
+            if each(s).is_break() {
+                return;
+            }
+        }
+    }
 
     /// Label sets of the series matching `matchers` that have samples in
     /// `[mint, maxt]`, sorted (for `/api/v1/series`).

@@ -14,6 +14,7 @@
 //! never on the append or query path; the list of open blocks is swapped
 //! whole, so a query keeps the blocks it started with.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -374,6 +375,25 @@ impl Querier for Storage {
         self.querier().select(matchers, mint, maxt)
     }
 
+    fn select_each(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        each: &mut dyn FnMut(SeriesSamples) -> ControlFlow<()>,
+    ) {
+        let blocks = self.blocks();
+        let newest_first: Vec<&Block> = blocks.iter().rev().map(|b| b.as_ref()).collect();
+        super::block::stream::select_each(
+            self.head.as_ref(),
+            &newest_first,
+            matchers,
+            mint,
+            maxt,
+            each,
+        );
+    }
+
     fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
         self.querier().series(matchers, mint, maxt)
     }
@@ -407,6 +427,16 @@ impl ReadView {
 impl Querier for ReadView {
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesSamples> {
         self.with(|q| q.select(matchers, mint, maxt))
+    }
+
+    fn select_each(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        each: &mut dyn FnMut(SeriesSamples) -> ControlFlow<()>,
+    ) {
+        self.with(|q| q.select_each(matchers, mint, maxt, each))
     }
 
     fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {

@@ -31,6 +31,9 @@ pub(crate) fn eval_aggregate(
     steps: &Steps,
     a: &AggregateExpr,
 ) -> Result<Val, QueryError> {
+    if let Some(v) = super::fused::try_eval(ctx, steps, a)? {
+        return Ok(v);
+    }
     let op = a.op.id();
     let param = eval_param(ctx, steps, op, a.param.as_deref())?;
     let input = eval_vector(ctx, steps, &a.expr)?;
@@ -104,12 +107,12 @@ pub(crate) fn group_key(labels: &Labels, modifier: &Option<LabelModifier>) -> La
 /// the grouping labels in place; the group's label set is built once, for
 /// its first member, so a step of N series allocates per group, not per
 /// series.
-struct Grouper<'m> {
+pub(super) struct Grouper<'m> {
     modifier: &'m Option<LabelModifier>,
 }
 
 impl<'m> Grouper<'m> {
-    fn new(modifier: &'m Option<LabelModifier>) -> Self {
+    pub(super) fn new(modifier: &'m Option<LabelModifier>) -> Self {
         Grouper { modifier }
     }
 
@@ -125,7 +128,7 @@ impl<'m> Grouper<'m> {
     }
 
     /// A hash of the grouping labels of `labels`; equal groups hash equal.
-    fn hash(&self, labels: &Labels) -> u64 {
+    pub(super) fn hash(&self, labels: &Labels) -> u64 {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         for l in labels.iter().filter(|l| self.keeps(&l.name)) {
             l.hash(&mut h);
@@ -134,7 +137,7 @@ impl<'m> Grouper<'m> {
     }
 
     /// Whether `labels` falls in the group whose label set is `key`.
-    fn same_group(&self, labels: &Labels, key: &Labels) -> bool {
+    pub(super) fn same_group(&self, labels: &Labels, key: &Labels) -> bool {
         let mut kept = labels.iter().filter(|l| self.keeps(&l.name));
         key.iter().all(|k| kept.next() == Some(k)) && kept.next().is_none()
     }

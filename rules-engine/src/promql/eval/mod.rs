@@ -7,6 +7,7 @@
 
 pub(crate) mod aggregate;
 pub(crate) mod binary;
+pub(crate) mod fused;
 pub(crate) mod selectors;
 pub(crate) mod subquery;
 

@@ -5,13 +5,14 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use promql_parser::parser::{Expr, MatrixSelector, SubqueryExpr};
+use promql_parser::parser::{Expr, MatrixSelector, SubqueryExpr, VectorSelector};
 
 use super::selectors::{min_max, ref_time, select};
 use super::{Ctx, RangeSeries, Steps, Val, eval};
 use crate::model::{Labels, Sample, is_stale_nan};
 use crate::promql::error::QueryError;
 use crate::promql::range_modes::{RangeMode, take_mode};
+use crate::store::SeriesSamples;
 
 /// A range vector for every step: the series' points plus, per step, the
 /// end of its window (`refs`); each window is `(ref - range, ref]`.
@@ -61,14 +62,21 @@ pub(crate) fn eval_range_arg(
     }
 }
 
-fn eval_matrix_selector(
-    ctx: &mut Ctx,
-    steps: &Steps,
-    ms: &MatrixSelector,
-) -> Result<RangeArg, QueryError> {
+/// What a matrix selector reads for a whole query: its selector (range
+/// mode matcher taken out), the window length, each step's window end and
+/// the time span to select.
+pub(crate) struct MatrixPlan {
+    pub vs: VectorSelector,
+    pub mode: RangeMode,
+    pub range: i64,
+    pub refs: Vec<i64>,
+    pub mint: i64,
+    pub maxt: i64,
+}
+
+pub(crate) fn matrix_plan(ctx: &Ctx, steps: &Steps, ms: &MatrixSelector) -> MatrixPlan {
     let mut vs = ms.vs.clone();
     let mode = take_mode(&mut vs);
-    let vs = &vs;
     let range = ms.range.as_millis() as i64;
     let refs: Vec<i64> = steps
         .iter()
@@ -80,25 +88,42 @@ fn eval_matrix_selector(
         RangeMode::Plain => 0,
         _ => ctx.opts.lookback_delta.as_millis() as i64,
     };
-    let selected = select(ctx, vs, lo - range - extra + 1, hi + extra)?;
-    let series = selected
-        .into_iter()
-        .map(|s| RangeSeries {
-            labels: Rc::new(s.labels),
-            drop_name: false,
-            // Staleness markers end a series but are never points of a range.
-            samples: s
-                .samples
-                .into_iter()
-                .filter(|p| !is_stale_nan(p.v))
-                .collect(),
-        })
-        .collect();
-    Ok(RangeArg {
-        series,
+    MatrixPlan {
+        vs,
+        mode,
         range,
         refs,
-        mode,
+        mint: lo - range - extra + 1,
+        maxt: hi + extra,
+    }
+}
+
+/// A selected series as a range vector holds it.
+pub(crate) fn range_series(s: SeriesSamples) -> RangeSeries {
+    RangeSeries {
+        labels: Rc::new(s.labels),
+        drop_name: false,
+        // Staleness markers end a series but are never points of a range.
+        samples: s
+            .samples
+            .into_iter()
+            .filter(|p| !is_stale_nan(p.v))
+            .collect(),
+    }
+}
+
+fn eval_matrix_selector(
+    ctx: &mut Ctx,
+    steps: &Steps,
+    ms: &MatrixSelector,
+) -> Result<RangeArg, QueryError> {
+    let plan = matrix_plan(ctx, steps, ms);
+    let selected = select(ctx, &plan.vs, plan.mint, plan.maxt)?;
+    Ok(RangeArg {
+        series: selected.into_iter().map(range_series).collect(),
+        range: plan.range,
+        refs: plan.refs,
+        mode: plan.mode,
     })
 }
 

@@ -74,7 +74,7 @@ pub(crate) fn eval_range_fn(
 }
 
 /// The value of series `s` at step `i`, if any.
-fn step_value(
+pub(crate) fn step_value(
     ctx: &Ctx,
     name: &str,
     arg: &RangeArg,
@@ -94,7 +94,19 @@ fn step_value(
         };
         return Ok(extended::compute(name, arg.mode, &w));
     }
-    let samples = arg.window(s, i);
+    window_value(name, arg.window(s, i), (start, end), i, params, steps)
+}
+
+/// The value of a plain window `(start, end]` holding `samples` at step
+/// `i`, if any.
+pub(crate) fn window_value(
+    name: &str,
+    samples: &[Sample],
+    (start, end): (i64, i64),
+    i: usize,
+    params: &[Vec<f64>],
+    steps: &Steps,
+) -> Result<Option<f64>, QueryError> {
     if samples.is_empty() {
         return Ok(None);
     }
@@ -151,7 +163,7 @@ fn check_factor(what: &str, short: &str, f: f64) -> Result<(), QueryError> {
 
 /// Prometheus's info for `rate`/`increase` over a metric whose name does
 /// not look like a counter's.
-fn annotate_non_counter(ctx: &mut Ctx, s: &RangeSeries, pos: &str) {
+pub(crate) fn annotate_non_counter(ctx: &mut Ctx, s: &RangeSeries, pos: &str) {
     let Some(name) = s.labels.get(METRIC_NAME) else {
         return;
     };

@@ -155,6 +155,13 @@ impl ChunkReader {
         self.segments.iter().map(MappedFile::size).sum()
     }
 
+    /// See [`MappedFile::release`].
+    pub fn release(&self) {
+        for s in &self.segments {
+            s.release();
+        }
+    }
+
     /// The encoding and data of the chunk at `reference`, its checksum
     /// verified.
     pub fn chunk(&self, reference: u64) -> Result<(u8, &[u8]), BlockError> {

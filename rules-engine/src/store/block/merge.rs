@@ -20,6 +20,19 @@ pub fn merge_samples(lists: Vec<Vec<Sample>>) -> Vec<Sample> {
         _ => {}
     }
     let mut out = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+    // Blocks cover disjoint time ranges: then the lists, put in time
+    // order, only need appending one after the other.
+    let mut by_time: Vec<&Vec<Sample>> = lists.iter().collect();
+    by_time.sort_by_key(|l| l[0].t);
+    if by_time
+        .windows(2)
+        .all(|p| p[0][p[0].len() - 1].t < p[1][0].t)
+    {
+        for l in by_time {
+            out.extend_from_slice(l);
+        }
+        return out;
+    }
     let mut pos = vec![0usize; lists.len()];
     loop {
         // The list whose next sample is earliest; the first on ties.

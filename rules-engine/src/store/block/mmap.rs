@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use memmap2::Mmap;
+use memmap2::{Mmap, UncheckedAdvice};
 
 use super::error::{BlockError, IoContext};
 
@@ -46,5 +46,22 @@ impl MappedFile {
     /// Bytes in the file.
     pub fn size(&self) -> u64 {
         self.bytes().len() as u64
+    }
+
+    /// Unmaps the pages read so far from this process (`MADV_DONTNEED`);
+    /// they stay in the kernel's page cache, and the next read maps them
+    /// again from there. Without this, every page a check or query ever
+    /// touched would count in vigil's resident memory for as long as the
+    /// block is open, so memory would grow with retention, the more so
+    /// the more history queries read. Failure only costs memory, so it
+    /// is ignored.
+    pub fn release(&self) {
+        if let Some(map) = &self.map {
+            // SAFETY: the mapping is read-only and shared, of a file that
+            // never changes while open (see `open`): dropping its pages
+            // loses nothing, a later read faults the same bytes back in.
+            // References into the map stay valid across the call.
+            let _ = unsafe { map.unchecked_advise(UncheckedAdvice::DontNeed) };
+        }
     }
 }

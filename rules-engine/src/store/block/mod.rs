@@ -82,6 +82,7 @@ mod mmap;
 pub mod reader;
 pub mod retention;
 pub mod scan;
+pub mod stream;
 #[cfg(test)]
 mod tests;
 pub mod tombstones;

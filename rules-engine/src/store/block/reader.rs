@@ -126,16 +126,42 @@ impl Block {
         maxt: i64,
     ) -> Result<SeriesSamples, BlockError> {
         let (labels, chunks) = self.index.series(id)?;
+        let samples = self.read_samples(id, &chunks, mint, maxt)?;
+        Ok(SeriesSamples { labels, samples })
+    }
+
+    /// The samples in `[mint, maxt]` of series `id` (whose chunks are
+    /// `chunks`), without deleted ones: the chunks overlapping the window
+    /// decoded straight into one list.
+    pub fn read_samples(
+        &self,
+        id: u64,
+        chunks: &[ChunkMeta],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Sample>, BlockError> {
         let mut samples = Vec::new();
         for c in chunks.iter().filter(|c| c.overlaps(mint, maxt)) {
-            let decoded = self.chunk_samples(c)?;
-            samples.extend(
-                decoded
-                    .into_iter()
-                    .filter(|s| s.t >= mint && s.t <= maxt && !self.tombstones.covers(id, s.t)),
-            );
+            let (enc, data) = self.chunks.chunk(c.reference)?;
+            if enc != ENCODING_XOR {
+                samples.extend(self.chunk_samples(c)?); // the error, or nothing
+                continue;
+            }
+            xor::decode_into(data, mint, maxt, &mut samples).map_err(|e| {
+                BlockError::corrupt(&self.dir.join(CHUNKS_DIR), c.reference, e.to_string())
+            })?;
         }
-        Ok(SeriesSamples { labels, samples })
+        if !self.tombstones.get(id).is_empty() {
+            samples.retain(|s| !self.tombstones.covers(id, s.t));
+        }
+        Ok(samples)
+    }
+
+    /// Unmaps the pages of the index and chunks that reads touched (see
+    /// [`super::mmap::MappedFile::release`]), at the end of a query.
+    pub fn release(&self) {
+        self.index.release();
+        self.chunks.release();
     }
 
     /// Whether series `id` has a sample in `[mint, maxt]`, decoding only
@@ -256,7 +282,7 @@ impl Block {
     /// Reads and decodes every chunk: a full check, for scans that must
     /// know a block is sound before relying on it.
     pub fn verify(&self) -> Result<(), BlockError> {
-        for &id in self.index.all_series() {
+        for id in self.index.all_series() {
             let (_, chunks) = self.index.series(id)?;
             for c in &chunks {
                 let (enc, _) = self.chunks.chunk(c.reference)?;
@@ -285,23 +311,27 @@ impl Block {
     pub fn all_series(&self) -> impl Iterator<Item = Result<SeriesSamples, BlockError>> + '_ {
         self.index
             .all_series()
-            .iter()
-            .map(|&id| self.series_samples(id, i64::MIN, i64::MAX))
+            .into_iter()
+            .map(|id| self.series_samples(id, i64::MIN, i64::MAX))
     }
 
     /// Keeps (and logs, once per block) the first failure; the caller
-    /// answers without this block.
+    /// answers without this block. Releases the pages the read touched.
     fn failed<T: Default>(&self, r: Result<T, BlockError>) -> T {
-        match r {
-            Ok(x) => x,
-            Err(e) => {
-                let mut f = self.failure.lock();
-                if f.is_none() {
-                    tracing::error!(block = %self.dir.display(), error = %e, "block read failed; left out of queries' answers");
-                    *f = Some(e.to_string());
-                }
-                T::default()
-            }
+        self.release();
+        r.unwrap_or_else(|e| {
+            self.record_failure(e);
+            T::default()
+        })
+    }
+
+    /// Keeps (and logs) the first failure of a read, for
+    /// [`Block::failure`].
+    pub fn record_failure(&self, e: BlockError) {
+        let mut f = self.failure.lock();
+        if f.is_none() {
+            tracing::error!(block = %self.dir.display(), error = %e, "block read failed; left out of queries' answers");
+            *f = Some(e.to_string());
         }
     }
 }

@@ -242,8 +242,18 @@ impl Bits<'_> {
         if n == 0 {
             return Some(0);
         }
-        if self.pos + usize::from(n) > self.b.len() * 8 {
+        let wanted = usize::from(n);
+        if self.pos + wanted > self.b.len() * 8 {
             return None;
+        }
+        // Fast path: the bits lie in the 8 bytes from the current one.
+        let (byte, used) = (self.pos / 8, self.pos % 8);
+        if let Some(w) = self.b.get(byte..byte + 8)
+            && used + wanted <= 64
+        {
+            let w = u64::from_be_bytes(w.try_into().expect("8 bytes"));
+            self.pos += wanted;
+            return Some((w << used) >> (64 - wanted));
         }
         let mut out = 0u64;
         let mut left = n;
@@ -282,6 +292,20 @@ impl Bits<'_> {
 /// Decodes every sample of a chunk's data (the bytes after the encoding
 /// byte). Damaged data gives an error, never a panic.
 pub fn decode(chunk: &[u8]) -> Result<Vec<Sample>, XorError> {
+    let mut out = Vec::new();
+    decode_into(chunk, i64::MIN, i64::MAX, &mut out)?;
+    Ok(out)
+}
+
+/// Decodes a chunk's data, appending to `out` the samples in `[mint,
+/// maxt]` (the whole chunk is still read, so damage anywhere in it is an
+/// error): a query's reads decode straight into one buffer per series.
+pub fn decode_into(
+    chunk: &[u8],
+    mint: i64,
+    maxt: i64,
+    out: &mut Vec<Sample>,
+) -> Result<(), XorError> {
     let err = |sample, what| XorError { sample, what };
     if chunk.len() < 2 {
         return Err(err(0, "missing sample count"));
@@ -295,7 +319,7 @@ pub fn decode(chunk: &[u8]) -> Result<Vec<Sample>, XorError> {
         b: &chunk[2..],
         pos: 0,
     };
-    let mut out = Vec::with_capacity(n);
+    out.reserve(n);
     let (mut t, mut v, mut t_delta) = (0i64, 0u64, 0u64);
     let (mut leading, mut trailing) = (0u8, 0u8);
     for i in 0..n {
@@ -317,12 +341,14 @@ pub fn decode(chunk: &[u8]) -> Result<Vec<Sample>, XorError> {
                 v = read_value(&mut r, v, &mut leading, &mut trailing).map_err(|w| err(i, w))?;
             }
         }
-        out.push(Sample {
-            t,
-            v: f64::from_bits(v),
-        });
+        if t >= mint && t <= maxt {
+            out.push(Sample {
+                t,
+                v: f64::from_bits(v),
+            });
+        }
     }
-    Ok(out)
+    Ok(())
 }
 
 fn read_dod(r: &mut Bits<'_>) -> Option<i64> {

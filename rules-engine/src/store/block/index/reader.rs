@@ -2,10 +2,13 @@
 //!
 //! Opening checks the header, the TOC and the checksum of every section,
 //! series entry and postings list, and that every postings entry names a
-//! series that exists; what stays in memory is one offset per symbol, per
-//! series and per label pair. After that, lookups only decode bytes
-//! already proven sound, so queries cannot meet a checksum failure in the
-//! index (chunks are checked when read).
+//! series that exists; what stays in memory is one offset per symbol and
+//! per label pair (a few hundred for typical label sets, whatever the
+//! number of series), and the pages the checks read are handed back to
+//! the page cache ([`MappedFile::release`]): an open block costs neither
+//! heap nor resident memory per series. After that, lookups only decode
+//! bytes already proven sound, so queries cannot meet a checksum failure
+//! in the index (chunks are checked when read).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -29,8 +32,11 @@ struct ValueEntry {
 pub struct IndexReader {
     file: MappedFile,
     symbols: Vec<u32>,
-    /// Offsets (bytes / 16) of every series, ascending: the series ids.
-    series: Vec<u64>,
+    /// Where the all-series postings list is: the series ids (offsets /
+    /// 16) in ascending order, read from the file when needed.
+    all_at: u64,
+    /// How many series the block has.
+    num_series: usize,
     /// Label name -> its values, sorted by value.
     names: BTreeMap<String, Vec<ValueEntry>>,
 }
@@ -41,14 +47,17 @@ impl IndexReader {
         let mut r = IndexReader {
             file,
             symbols: Vec::new(),
-            series: Vec::new(),
+            all_at: 0,
+            num_series: 0,
             names: BTreeMap::new(),
         };
         let toc = r.read_toc()?;
         r.read_symbols(toc.symbols)?;
-        r.read_series(&toc)?;
-        r.read_postings_table(toc.postings_table)?;
+        let series = r.read_series(&toc)?;
+        r.read_postings_table(toc.postings_table, &series)?;
         r.check_label_indices(toc.label_indices_table)?;
+        r.num_series = series.len();
+        r.file.release();
         Ok(r)
     }
 
@@ -143,8 +152,8 @@ impl IndexReader {
         Ok(())
     }
 
-    /// Walks the series section, checking each entry; records the ids.
-    fn read_series(&mut self, toc: &Toc) -> Result<(), BlockError> {
+    /// Walks the series section, checking each entry; returns the ids.
+    fn read_series(&self, toc: &Toc) -> Result<Vec<u64>, BlockError> {
         let b = self.file.bytes();
         let start = toc.series as usize;
         // The section ends where the next one starts.
@@ -173,8 +182,7 @@ impl IndexReader {
             ids.push(id);
             pos += len;
         }
-        self.series = ids;
-        Ok(())
+        Ok(ids)
     }
 
     /// The checked body of series `id` and the entry's total length.
@@ -200,7 +208,9 @@ impl IndexReader {
         Ok((body, total))
     }
 
-    fn read_postings_table(&mut self, off: u64) -> Result<(), BlockError> {
+    /// Reads the postings offset table, checking every list against
+    /// `series` (the ids of the series section).
+    fn read_postings_table(&mut self, off: u64, series: &[u64]) -> Result<(), BlockError> {
         let (start, body) = self.section(off)?;
         let mut d = Decbuf::new(body);
         let count = d.be32().map_err(self.decode_err(start))?;
@@ -227,7 +237,7 @@ impl IndexReader {
                 return Err(self.corrupt(entry_at, "postings table not sorted"));
             }
             last = Some((name, value));
-            self.check_postings(postings_at)?;
+            self.check_postings(postings_at, series)?;
             if name.is_empty() {
                 all_at = Some(postings_at);
                 continue;
@@ -239,12 +249,13 @@ impl IndexReader {
         }
         let all_at = all_at.ok_or_else(|| self.corrupt(start, "no all-series postings list"))?;
         let all = self.postings_at(all_at);
-        if all != self.series {
+        if all != series {
             return Err(self.corrupt(
                 all_at as usize,
                 "all-series postings differ from the series section",
             ));
         }
+        self.all_at = all_at;
         self.names = names;
         Ok(())
     }
@@ -277,7 +288,7 @@ impl IndexReader {
     }
 
     /// Checks a postings list: checksum, length, sorted ids of real series.
-    fn check_postings(&self, off: u64) -> Result<(), BlockError> {
+    fn check_postings(&self, off: u64, series: &[u64]) -> Result<(), BlockError> {
         let (start, body) = self.section(off)?;
         let n = body
             .get(..4)
@@ -292,7 +303,7 @@ impl IndexReader {
             if prev.is_some_and(|p| p >= id) {
                 return Err(self.corrupt(start, "postings list not sorted"));
             }
-            if self.series.binary_search(&id).is_err() {
+            if series.binary_search(&id).is_err() {
                 return Err(self.corrupt(
                     start,
                     format!("postings name series {id}, which does not exist"),
@@ -331,8 +342,19 @@ impl IndexReader {
     }
 
     /// Every series id, ascending (which is label order).
-    pub fn all_series(&self) -> &[u64] {
-        &self.series
+    pub fn all_series(&self) -> Vec<u64> {
+        self.postings_at(self.all_at)
+    }
+
+    /// How many series the block has.
+    pub fn num_series(&self) -> usize {
+        self.num_series
+    }
+
+    /// See [`MappedFile::release`]: after a query, so the pages it read
+    /// do not stay in vigil's resident memory.
+    pub fn release(&self) {
+        self.file.release();
     }
 
     /// Sorted label names.
@@ -436,6 +458,6 @@ impl crate::store::select::PostingsSource for IndexReader {
     }
 
     fn all(&self) -> Cow<'_, [u64]> {
-        Cow::Borrowed(&self.series)
+        Cow::Owned(self.all_series())
     }
 }
