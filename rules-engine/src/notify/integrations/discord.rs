@@ -3,15 +3,12 @@
 //! while firing, green once resolved (0.25 cuts nothing). The webhook URL
 //! carries its own token, so it is a secret.
 
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::common::{Check, at_most_one, client, secret};
-use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
-use crate::notify::http::{HttpClient, HttpRequest};
+use super::common::{Check, at_most_one};
+use super::json_post::{JsonPost, JsonPostConfig};
+use super::{Render, tmpl_or};
 use crate::notify::template::TemplateError;
 use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
@@ -57,39 +54,18 @@ impl Check for DiscordConfig {
 }
 
 /// A built `discord_configs` entry.
-pub struct Discord {
-    url: Secret,
-    client: Arc<HttpClient>,
-    cfg: Box<DiscordConfig>,
-}
+pub type Discord = JsonPost<DiscordConfig>;
 
-impl Build for Discord {
-    type Config = DiscordConfig;
+impl JsonPostConfig for DiscordConfig {
     const KIND: &'static str = "discord";
+    const MISSING: &'static str = "no discord webhook URL provided";
 
-    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
-        let url = secret(
-            "webhook_url",
-            c.webhook_url.as_ref(),
-            c.webhook_url_file.as_deref(),
-            cx.base_dir,
-        )?
-        .ok_or("no discord webhook URL provided")?;
-        Ok(Discord {
-            url,
-            client: client(c.http_config.as_ref(), cx)?,
-            cfg: Box::new(c.clone()),
-        })
-    }
-}
-
-impl HttpIntegration for Discord {
-    fn client(&self) -> &HttpClient {
-        &self.client
+    fn webhook_url(&self) -> (Option<&Secret>, Option<&str>) {
+        (self.webhook_url.as_ref(), self.webhook_url_file.as_deref())
     }
 
-    fn render(&self, cx: &Render<'_>) -> Result<Value, TemplateError> {
-        let c = &self.cfg;
+    fn payload(&self, cx: &Render<'_>) -> Result<Value, TemplateError> {
+        let c = self;
         let title = cx.text(&tmpl_or(&c.title, "discord.default.title"))?;
         let description = cx.text(&tmpl_or(&c.message, "discord.default.message"))?;
         let color = if cx.firing() { RED } else { GREEN };
@@ -97,9 +73,5 @@ impl HttpIntegration for Discord {
             "content": "",
             "embeds": [{"title": title, "description": description, "color": color}],
         }))
-    }
-
-    fn requests(&self, payload: &Value, _now: DateTime<Utc>) -> Result<Vec<HttpRequest>, String> {
-        Ok(vec![HttpRequest::json(self.url.clone(), payload)])
     }
 }

@@ -5,16 +5,12 @@
 //! rules for acknowledgement and persistent notifications). The webhook
 //! URL carries its token, so it is a secret.
 
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::common::{Check, client, insert_nonempty, secret};
-use super::msteams::check_webhook;
-use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
-use crate::notify::http::{HttpClient, HttpRequest};
+use super::common::{Check, insert_nonempty};
+use super::json_post::{JsonPost, JsonPostConfig, check_webhook};
+use super::{Render, tmpl_or};
 use crate::notify::template::TemplateError;
 use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
@@ -121,57 +117,19 @@ impl Check for MattermostConfig {
 }
 
 /// A built `mattermost_configs` entry.
-pub struct Mattermost {
-    url: Secret,
-    client: Arc<HttpClient>,
-    cfg: Box<MattermostConfig>,
-}
+pub type Mattermost = JsonPost<MattermostConfig>;
 
-impl Build for Mattermost {
-    type Config = MattermostConfig;
+impl JsonPostConfig for MattermostConfig {
     const KIND: &'static str = "mattermost";
+    const MISSING: &'static str = "webhook url missing";
+    const EMPTY_IS_MISSING: bool = true;
 
-    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
-        let url = secret(
-            "webhook_url",
-            c.webhook_url.as_ref(),
-            c.webhook_url_file.as_deref(),
-            cx.base_dir,
-        )?
-        .filter(|u| !u.is_empty())
-        .ok_or("webhook url missing")?;
-        Ok(Mattermost {
-            url,
-            client: client(c.http_config.as_ref(), cx)?,
-            cfg: Box::new(c.clone()),
-        })
-    }
-}
-
-/// Mattermost's priority rules: an unknown priority is standard; a
-/// standard post asks for no acknowledgement; only urgent ones persist.
-fn priority(cx: &Render<'_>, p: &Priority) -> Result<Value, TemplateError> {
-    let mut level = cx.text(&p.priority)?.to_lowercase();
-    if !["urgent", "important", "standard"].contains(&level.as_str()) {
-        level = "standard".into();
-    }
-    let mut v = json!({ "priority": level });
-    if p.requested_ack && level != "standard" {
-        v["requested_ack"] = Value::Bool(true);
-    }
-    if p.persistent_notifications && level == "urgent" {
-        v["persistent_notifications"] = Value::Bool(true);
-    }
-    Ok(v)
-}
-
-impl HttpIntegration for Mattermost {
-    fn client(&self) -> &HttpClient {
-        &self.client
+    fn webhook_url(&self) -> (Option<&Secret>, Option<&str>) {
+        (self.webhook_url.as_ref(), self.webhook_url_file.as_deref())
     }
 
-    fn render(&self, cx: &Render<'_>) -> Result<Value, TemplateError> {
-        let c = &self.cfg;
+    fn payload(&self, cx: &Render<'_>) -> Result<Value, TemplateError> {
+        let c = self;
         let text = cx.text(&tmpl_or(&c.text, "mattermost.default.text"))?;
         let mut o = Map::new();
         o.insert(
@@ -231,8 +189,21 @@ impl HttpIntegration for Mattermost {
         }
         Ok(Value::Object(o))
     }
+}
 
-    fn requests(&self, payload: &Value, _now: DateTime<Utc>) -> Result<Vec<HttpRequest>, String> {
-        Ok(vec![HttpRequest::json(self.url.clone(), payload)])
+/// Mattermost's priority rules: an unknown priority is standard; a
+/// standard post asks for no acknowledgement; only urgent ones persist.
+fn priority(cx: &Render<'_>, p: &Priority) -> Result<Value, TemplateError> {
+    let mut level = cx.text(&p.priority)?.to_lowercase();
+    if !["urgent", "important", "standard"].contains(&level.as_str()) {
+        level = "standard".into();
     }
+    let mut v = json!({ "priority": level });
+    if p.requested_ack && level != "standard" {
+        v["requested_ack"] = Value::Bool(true);
+    }
+    if p.persistent_notifications && level == "urgent" {
+        v["persistent_notifications"] = Value::Bool(true);
+    }
+    Ok(v)
 }

@@ -46,6 +46,7 @@ pub mod discord;
 pub mod email;
 pub mod incidentio;
 pub mod jira;
+pub mod json_post;
 pub mod mattermost;
 pub mod msteams;
 pub mod msteamsv2;

@@ -3,15 +3,12 @@
 //! Markdown text from templates, theme colour red while firing and green
 //! once resolved. The webhook URL carries its token, so it is a secret.
 
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::common::{Check, at_most_one, client, secret};
-use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
-use crate::notify::http::{HttpClient, HttpRequest};
+use super::common::Check;
+use super::json_post::{JsonPost, JsonPostConfig, check_webhook};
+use super::{Render, tmpl_or};
 use crate::notify::template::TemplateError;
 use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
@@ -39,14 +36,6 @@ fn yes() -> bool {
     true
 }
 
-/// Both Teams kinds: a webhook URL, inline or in a file.
-pub(super) fn check_webhook(url: &Option<Secret>, file: &Option<String>) -> Result<(), String> {
-    if url.is_none() && file.is_none() {
-        return Err("one of webhook_url or webhook_url_file must be configured".into());
-    }
-    at_most_one(url, file, ("webhook_url", "webhook_url_file"))
-}
-
 impl Check for MsTeamsConfig {
     fn check(&self) -> Result<(), String> {
         check_webhook(&self.webhook_url, &self.webhook_url_file)
@@ -54,39 +43,18 @@ impl Check for MsTeamsConfig {
 }
 
 /// A built `msteams_configs` entry.
-pub struct MsTeams {
-    url: Secret,
-    client: Arc<HttpClient>,
-    cfg: Box<MsTeamsConfig>,
-}
+pub type MsTeams = JsonPost<MsTeamsConfig>;
 
-impl Build for MsTeams {
-    type Config = MsTeamsConfig;
+impl JsonPostConfig for MsTeamsConfig {
     const KIND: &'static str = "msteams";
+    const MISSING: &'static str = "one of webhook_url or webhook_url_file must be configured";
 
-    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
-        let url = secret(
-            "webhook_url",
-            c.webhook_url.as_ref(),
-            c.webhook_url_file.as_deref(),
-            cx.base_dir,
-        )?
-        .ok_or("one of webhook_url or webhook_url_file must be configured")?;
-        Ok(MsTeams {
-            url,
-            client: client(c.http_config.as_ref(), cx)?,
-            cfg: Box::new(c.clone()),
-        })
-    }
-}
-
-impl HttpIntegration for MsTeams {
-    fn client(&self) -> &HttpClient {
-        &self.client
+    fn webhook_url(&self) -> (Option<&Secret>, Option<&str>) {
+        (self.webhook_url.as_ref(), self.webhook_url_file.as_deref())
     }
 
-    fn render(&self, cx: &Render<'_>) -> Result<Value, TemplateError> {
-        let c = &self.cfg;
+    fn payload(&self, cx: &Render<'_>) -> Result<Value, TemplateError> {
+        let c = self;
         Ok(json!({
             "@context": "http://schema.org/extensions",
             "type": "MessageCard",
@@ -95,9 +63,5 @@ impl HttpIntegration for MsTeams {
             "text": cx.text(&tmpl_or(&c.text, "msteams.default.text"))?,
             "themeColor": if cx.firing() { "8C1A1A" } else { "2DC72D" },
         }))
-    }
-
-    fn requests(&self, payload: &Value, _now: DateTime<Utc>) -> Result<Vec<HttpRequest>, String> {
-        Ok(vec![HttpRequest::json(self.url.clone(), payload)])
     }
 }

@@ -4,16 +4,12 @@
 //! resolved) and a wrapped Markdown text block. The flow's URL carries its
 //! signature, so it is a secret.
 
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::common::{Check, client, secret};
-use super::msteams::check_webhook;
-use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
-use crate::notify::http::{HttpClient, HttpRequest};
+use super::common::Check;
+use super::json_post::{JsonPost, JsonPostConfig, check_webhook};
+use super::{Render, tmpl_or};
 use crate::notify::template::TemplateError;
 use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
@@ -47,39 +43,18 @@ impl Check for MsTeamsV2Config {
 }
 
 /// A built `msteamsv2_configs` entry.
-pub struct MsTeamsV2 {
-    url: Secret,
-    client: Arc<HttpClient>,
-    cfg: Box<MsTeamsV2Config>,
-}
+pub type MsTeamsV2 = JsonPost<MsTeamsV2Config>;
 
-impl Build for MsTeamsV2 {
-    type Config = MsTeamsV2Config;
+impl JsonPostConfig for MsTeamsV2Config {
     const KIND: &'static str = "msteamsv2";
+    const MISSING: &'static str = "one of webhook_url or webhook_url_file must be configured";
 
-    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
-        let url = secret(
-            "webhook_url",
-            c.webhook_url.as_ref(),
-            c.webhook_url_file.as_deref(),
-            cx.base_dir,
-        )?
-        .ok_or("one of webhook_url or webhook_url_file must be configured")?;
-        Ok(MsTeamsV2 {
-            url,
-            client: client(c.http_config.as_ref(), cx)?,
-            cfg: Box::new(c.clone()),
-        })
-    }
-}
-
-impl HttpIntegration for MsTeamsV2 {
-    fn client(&self) -> &HttpClient {
-        &self.client
+    fn webhook_url(&self) -> (Option<&Secret>, Option<&str>) {
+        (self.webhook_url.as_ref(), self.webhook_url_file.as_deref())
     }
 
-    fn render(&self, cx: &Render<'_>) -> Result<Value, TemplateError> {
-        let c = &self.cfg;
+    fn payload(&self, cx: &Render<'_>) -> Result<Value, TemplateError> {
+        let c = self;
         let title = cx.text(&tmpl_or(&c.title, "msteamsv2.default.title"))?;
         let text = cx.text(&tmpl_or(&c.text, "msteamsv2.default.text"))?;
         let color = if cx.firing() { "Attention" } else { "Good" };
@@ -100,9 +75,5 @@ impl HttpIntegration for MsTeamsV2 {
                 },
             }],
         }))
-    }
-
-    fn requests(&self, payload: &Value, _now: DateTime<Utc>) -> Result<Vec<HttpRequest>, String> {
-        Ok(vec![HttpRequest::json(self.url.clone(), payload)])
     }
 }
