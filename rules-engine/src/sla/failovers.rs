@@ -17,7 +17,7 @@
 use serde::Serialize;
 
 use super::ledger::{Interval, State};
-use super::span::Span;
+use super::span::{self, Span};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failover {
@@ -44,16 +44,13 @@ pub struct FailoverSummary {
 /// The failovers of a service over `period` from its tiled ledger (see
 /// `ledger::tile`), judged against `objective_ms`.
 pub fn failovers(period: Span, tiled: &[Interval], objective_ms: i64) -> FailoverSummary {
-    let mut runs: Vec<Span> = Vec::new();
-    for iv in tiled.iter().filter(|iv| iv.state == State::Down) {
-        let Some(piece) = iv.span.intersect(period) else {
-            continue;
-        };
-        match runs.last_mut() {
-            Some(last) if last.end == piece.start => last.end = piece.end,
-            _ => runs.push(piece),
-        }
-    }
+    let runs = span::merge(
+        tiled
+            .iter()
+            .filter(|iv| iv.state == State::Down)
+            .filter_map(|iv| iv.span.intersect(period))
+            .collect(),
+    );
     let list: Vec<Failover> = runs
         .into_iter()
         .map(|r| Failover {

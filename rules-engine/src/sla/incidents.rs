@@ -52,15 +52,13 @@ pub fn incidents(
     rto_ms: i64,
     mttr_ms: i64,
 ) -> IncidentSummary {
-    let mut runs: Vec<Span> = Vec::new();
-    for iv in tiled.iter().filter(|iv| iv.state == State::Down) {
-        for piece in span::subtract(iv.span, excluded) {
-            match runs.last_mut() {
-                Some(last) if last.end == piece.start => last.end = piece.end,
-                _ => runs.push(piece),
-            }
-        }
-    }
+    let runs = span::merge(
+        tiled
+            .iter()
+            .filter(|iv| iv.state == State::Down)
+            .flat_map(|iv| span::subtract(iv.span, excluded))
+            .collect(),
+    );
     let list: Vec<Incident> = runs
         .into_iter()
         .filter_map(|r| r.intersect(period))
