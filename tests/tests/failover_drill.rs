@@ -441,6 +441,20 @@ async fn failover_drill() {
     })
     .await;
     tl.mark("PostgreSQLWALArchivingFailing firing");
+    // Its notifications are still on their way (group wait, delivery):
+    // stopping vigil now would lose them, not show a drill failure.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while notes::all(&stack)
+        .iter()
+        .filter(|n| n.alertname == "PostgreSQLWALArchivingFailing" && n.status == "firing")
+        .map(|n| n.channel)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        < 3
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // 6. Once each: after a clean shutdown nothing more can come.
     block_in_place(|| stack.vigil.terminate());
