@@ -54,7 +54,13 @@ async fn dispatcher(dsn: &str, cfg: &str, instance: &str) -> Dispatcher {
         poll: Duration::from_millis(50),
         ..DispatchOptions::default()
     };
-    Dispatcher::start(n, db, opts, NotifyMetrics::default())
+    Dispatcher::start(
+        n,
+        db,
+        opts,
+        NotifyMetrics::default(),
+        std::sync::Arc::new(vigil::clock::SystemClock),
+    )
 }
 
 #[tokio::test]

@@ -8,6 +8,9 @@
 //!
 //! One task owns the schedule and is the only clock reader on this side:
 //! it reads the time once per wake-up and passes it to every pure stage.
+//! Every wait (group_wait, group_interval, the sender's retries, leases
+//! and polls, heartbeats) runs on the [`Clock`] given at start, so a
+//! manual clock drives the whole pipeline in tests.
 //! Group state lives in memory (as in Alertmanager); what must survive a
 //! restart — the notification log, the outbox, silences, history — is in
 //! SQL, so after a restart groups are rebuilt from re-sent alerts and the
@@ -30,6 +33,7 @@ use super::notifier::Notifier;
 use super::retry::Backoff;
 use super::silence::{ActiveSilence, SilenceState};
 use super::stages::{self, FlushContext, FlushPlan, IntegrationView};
+use crate::clock::Clock;
 use crate::db::Db;
 use crate::db::history::{HistoryEvent, notification_event};
 use crate::db::outbox::{NewNotification, from_ms};
@@ -115,6 +119,7 @@ pub(super) struct Shared {
     pub(super) opts: DispatchOptions,
     pub(super) wake_sender: Notify,
     pub(super) cancel: CancellationToken,
+    pub(super) clock: Arc<dyn Clock>,
 }
 
 impl Shared {
@@ -149,12 +154,14 @@ impl AlertSink for Dispatcher {
 }
 
 impl Dispatcher {
-    /// Starts the dispatch and send tasks on the current runtime.
+    /// Starts the dispatch and send tasks on the current runtime; all
+    /// their instants and waits are on `clock`.
     pub fn start(
         notifier: Notifier,
         db: Db,
         opts: DispatchOptions,
         metrics: NotifyMetrics,
+        clock: Arc<dyn Clock>,
     ) -> Dispatcher {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
@@ -165,6 +172,7 @@ impl Dispatcher {
             opts,
             wake_sender: Notify::new(),
             cancel: CancellationToken::new(),
+            clock,
         });
         let d = Dispatcher {
             shared: shared.clone(),
@@ -216,6 +224,11 @@ impl Dispatcher {
         self.shared.notifier()
     }
 
+    /// The clock the pipeline runs on (the API's instants too).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.shared.clock
+    }
+
     /// The held alerts with the receivers each reaches, for the API.
     pub fn alerts(&self) -> Vec<(Alert, Vec<String>)> {
         let n = self.shared.notifier();
@@ -253,26 +266,25 @@ impl Dispatcher {
 
 async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Vec<Alert>>) {
     loop {
-        let now = Utc::now();
+        let now = shared.clock.now();
         let wake = {
             let st = shared.state.lock();
             st.groups.values().map(AggrGroup::next_flush).min()
         }
         .unwrap_or_else(|| after(now, Duration::from_secs(10)));
-        let wait = (wake - now).to_std().unwrap_or(Duration::ZERO);
         tokio::select! {
             _ = shared.cancel.cancelled() => return,
             batch = rx.recv() => match batch {
                 Some(b) => {
-                    let (events, views) = ingest(&shared, b, Utc::now());
+                    let (events, views) = ingest(&shared, b, shared.clock.now());
                     record(&shared, &events).await;
                     super::peers::write_views(&shared, &views).await;
                 }
                 None => return,
             },
-            _ = tokio::time::sleep(wait) => {}
+            _ = shared.clock.sleep_until(wake) => {}
         }
-        flush_due(&shared, Utc::now()).await;
+        flush_due(&shared, shared.clock.now()).await;
     }
 }
 

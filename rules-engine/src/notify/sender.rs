@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::dispatch::Shared;
 use super::group::after;
@@ -30,7 +30,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
         if shared.cancel.is_cancelled() {
             return;
         }
-        let now = Utc::now();
+        let now = shared.clock.now();
         let rows = match shared
             .db
             .claim_due(&owner, now, after(now, shared.opts.lease), BATCH)
@@ -50,14 +50,14 @@ pub(super) async fn run(shared: Arc<Shared>) {
             continue;
         }
         let next = shared.db.next_due().await.ok().flatten();
-        let mut wait = shared.opts.poll;
+        let mut wake = after(now, shared.opts.poll);
         if let Some(next) = next {
-            wait = wait.min((next - Utc::now()).to_std().unwrap_or(Duration::ZERO));
+            wake = wake.min(next);
         }
         tokio::select! {
             _ = shared.cancel.cancelled() => return,
             _ = shared.wake_sender.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
+            _ = shared.clock.sleep_until(wake) => {}
         }
     }
 }
@@ -73,8 +73,8 @@ async fn renewing<T>(shared: &Shared, sends: impl std::future::Future<Output = T
     loop {
         tokio::select! {
             out = &mut sends => return out,
-            _ = tokio::time::sleep(every) => {
-                let now = Utc::now();
+            _ = shared.clock.sleep(every) => {
+                let now = shared.clock.now();
                 if let Err(e) = shared.db.renew_leases(owner, after(now, shared.opts.lease)).await {
                     shared.metrics.errors.inc();
                     tracing::warn!(error = %e, "notify: cannot renew delivery leases");
@@ -99,27 +99,33 @@ async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
             &row,
             "failed",
             "integration_removed: no longer in the configuration",
+            shared.clock.now(),
         );
     };
     let kind = integ.kind.as_str();
-    let d = integ.deliver(&row.payload, Utc::now()).await;
-    let now = Utc::now();
+    let d = integ.deliver(&row.payload, shared.clock.now()).await;
+    let now = shared.clock.now();
     match d.decision {
         Decision::Delivered => {
             shared.metrics.outcome(kind, "delivered", "");
-            done(&row, "delivered", "")
+            done(&row, "delivered", "", now)
         }
         Decision::Fail { reason } => {
             shared.metrics.outcome(kind, "failed", reason);
             tracing::warn!(integration = %row.integration, reason, detail = %d.detail, "notification failed; not retried");
-            done(&row, "failed", &format!("{reason}: {}", d.detail))
+            done(&row, "failed", &format!("{reason}: {}", d.detail), now)
         }
         ref retry @ Decision::Retry { reason, .. } => {
             let queued = from_ms(row.created_at);
             if after(queued, shared.opts.give_up_after) <= now {
                 shared.metrics.outcome(kind, "failed", "gave_up");
                 tracing::warn!(integration = %row.integration, reason, detail = %d.detail, "notification given up");
-                return done(&row, "failed", &format!("gave_up: {reason}: {}", d.detail));
+                return done(
+                    &row,
+                    "failed",
+                    &format!("gave_up: {reason}: {}", d.detail),
+                    now,
+                );
             }
             shared.metrics.outcome(kind, "retry", reason);
             let attempt = u32::try_from(row.attempts).unwrap_or(0);
@@ -149,8 +155,7 @@ async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
     }
 }
 
-fn done(row: &OutboxRow, status: &str, detail: &str) -> Outcome {
-    let now = Utc::now();
+fn done(row: &OutboxRow, status: &str, detail: &str, now: DateTime<Utc>) -> Outcome {
     Outcome {
         id: row.id,
         result: RowResult::Done {
