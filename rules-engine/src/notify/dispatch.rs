@@ -26,13 +26,14 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::alert::{Alert, Status};
-use super::group::{AggrGroup, after};
+use super::group::{AggrGroup, GroupKey, after};
 use super::integration::Notice;
 use super::metrics::NotifyMetrics;
 use super::notifier::Notifier;
 use super::retry::Backoff;
 use super::silence::{ActiveSilence, SilenceState};
 use super::stages::{self, FlushContext, FlushPlan, IntegrationView};
+use super::status::{HistoryKind, HistoryStatus};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::db::history::{HistoryEvent, notification_event};
@@ -105,7 +106,7 @@ impl Default for DispatchOptions {
 struct State {
     /// Every alert by fingerprint: inhibition sources, the API's list.
     alerts: BTreeMap<u64, Alert>,
-    groups: BTreeMap<(String, String), AggrGroup>,
+    groups: BTreeMap<GroupKey, AggrGroup>,
     /// Whether alerts are being dropped at the cap (logged once per change).
     dropping: bool,
 }
@@ -333,12 +334,12 @@ fn ingest(
         if before != Some(status) && !(before.is_none() && status == Status::Resolved) {
             events.push(HistoryEvent {
                 at: now,
-                kind: "alert".into(),
+                kind: HistoryKind::Alert,
                 fingerprint: format!("{fp:016x}"),
                 labels: label_set_string(&a.labels),
                 group_key: String::new(),
                 integration: String::new(),
-                status: status.as_str().into(),
+                status: status.into(),
                 detail: String::new(),
                 state: String::new(),
             });
@@ -348,7 +349,10 @@ fn ingest(
             let wait = route.opts.group_wait;
             let g = st
                 .groups
-                .entry((route.id.clone(), key.clone()))
+                .entry(GroupKey {
+                    route: route.id.clone(),
+                    group: key.clone(),
+                })
                 .or_insert_with(|| {
                     AggrGroup::new(
                         key,
@@ -369,7 +373,7 @@ fn ingest(
 
 /// One due group's flush, taken out of the state.
 pub(super) struct Job {
-    key: (String, String),
+    key: GroupKey,
     labels: crate::model::Labels,
     pub(super) alerts: Vec<Alert>,
 }
@@ -389,7 +393,7 @@ async fn flush_due(shared: &Shared, now: DateTime<Utc>) {
         for (key, g) in st.groups.iter_mut().filter(|(_, g)| g.is_due(now)) {
             let interval = n
                 .routes
-                .get(&key.0)
+                .get(&key.route)
                 .map_or(crate::route::tree::DEFAULT_GROUP_INTERVAL, |o| {
                     o.group_interval
                 });
@@ -450,11 +454,11 @@ fn plan_job(
     out: &mut Vec<NewNotification>,
     p: &mut Planning,
 ) {
-    let Some(opts) = n.routes.get(&job.key.0) else {
+    let Some(opts) = n.routes.get(&job.key.route) else {
         return;
     };
     let integrations = n.receivers.get(&opts.receiver).cloned().unwrap_or_default();
-    let group_key = &job.key.1;
+    let group_key = &job.key.group;
     let views: Vec<IntegrationView<'_>> = integrations
         .iter()
         .map(|i| IntegrationView {
@@ -512,7 +516,7 @@ fn plan_job(
                         ctx.now,
                         group_key,
                         &integ.key,
-                        "failed",
+                        HistoryStatus::Failed,
                         &e.to_string(),
                         state,
                     );
@@ -527,7 +531,7 @@ fn plan_job(
                 ctx.now,
                 group_key,
                 &integ.key,
-                "queued",
+                HistoryStatus::Queued,
                 planned.reason,
                 state,
             );
@@ -555,14 +559,14 @@ async fn flush_jobs(
     silences: &[ActiveSilence],
     now: DateTime<Utc>,
 ) {
-    let keys: Vec<String> = jobs.iter().map(|j| j.key.1.clone()).collect();
+    let keys: Vec<String> = jobs.iter().map(|j| j.key.group.clone()).collect();
     let mut planning = Planning::default();
     let res = shared
         .db
         .flush_groups(&keys, now, |logs| {
             let mut out = Vec::new();
             for job in jobs {
-                let Some(opts) = n.routes.get(&job.key.0) else {
+                let Some(opts) = n.routes.get(&job.key.route) else {
                     continue;
                 };
                 let ctx = FlushContext {
@@ -573,7 +577,14 @@ async fn flush_jobs(
                     silences,
                     time_intervals: &n.time_intervals,
                 };
-                plan_job(n, job, &ctx, logs.get(&job.key.1), &mut out, &mut planning);
+                plan_job(
+                    n,
+                    job,
+                    &ctx,
+                    logs.get(&job.key.group),
+                    &mut out,
+                    &mut planning,
+                );
             }
             (out, std::mem::take(&mut planning.events))
         })

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use super::dispatch::Shared;
 use super::group::after;
 use super::retry::Decision;
+use super::status::{DeliveryOutcome, HistoryStatus, OutboxState};
 use crate::db::history::notification_event;
 use crate::db::outbox::{OutboxRow, Outcome, RowResult, from_ms};
 
@@ -97,7 +98,7 @@ async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
     let Some(integ) = n.integration(&row.integration).cloned() else {
         return done(
             &row,
-            "failed",
+            OutboxState::Failed,
             "integration_removed: no longer in the configuration",
             shared.clock.now(),
         );
@@ -107,27 +108,36 @@ async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
     let now = shared.clock.now();
     match d.decision {
         Decision::Delivered => {
-            shared.metrics.outcome(kind, "delivered", "");
-            done(&row, "delivered", "", now)
+            shared.metrics.outcome(kind, DeliveryOutcome::Delivered, "");
+            done(&row, OutboxState::Delivered, "", now)
         }
         Decision::Fail { reason } => {
-            shared.metrics.outcome(kind, "failed", reason);
+            shared
+                .metrics
+                .outcome(kind, DeliveryOutcome::Failed, reason);
             tracing::warn!(integration = %row.integration, reason, detail = %d.detail, "notification failed; not retried");
-            done(&row, "failed", &format!("{reason}: {}", d.detail), now)
+            done(
+                &row,
+                OutboxState::Failed,
+                &format!("{reason}: {}", d.detail),
+                now,
+            )
         }
         ref retry @ Decision::Retry { reason, .. } => {
             let queued = from_ms(row.created_at);
             if after(queued, shared.opts.give_up_after) <= now {
-                shared.metrics.outcome(kind, "failed", "gave_up");
+                shared
+                    .metrics
+                    .outcome(kind, DeliveryOutcome::Failed, "gave_up");
                 tracing::warn!(integration = %row.integration, reason, detail = %d.detail, "notification given up");
                 return done(
                     &row,
-                    "failed",
+                    OutboxState::Failed,
                     &format!("gave_up: {reason}: {}", d.detail),
                     now,
                 );
             }
-            shared.metrics.outcome(kind, "retry", reason);
+            shared.metrics.outcome(kind, DeliveryOutcome::Retry, reason);
             let attempt = u32::try_from(row.attempts).unwrap_or(0);
             let wait = shared
                 .opts
@@ -146,7 +156,7 @@ async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
                     now,
                     &row.group_key,
                     &row.integration,
-                    "retry",
+                    HistoryStatus::Retry,
                     &detail,
                     &row.state,
                 ),
@@ -155,19 +165,20 @@ async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
     }
 }
 
-fn done(row: &OutboxRow, status: &str, detail: &str, now: DateTime<Utc>) -> Outcome {
+/// A final outcome (delivered or failed) and its history row.
+fn done(row: &OutboxRow, status: OutboxState, detail: &str, now: DateTime<Utc>) -> Outcome {
     Outcome {
         id: row.id,
         result: RowResult::Done {
-            status: status.to_string(),
+            status,
             at: now,
-            error: (status != "delivered").then(|| detail.to_string()),
+            error: (status != OutboxState::Delivered).then(|| detail.to_string()),
         },
         event: notification_event(
             now,
             &row.group_key,
             &row.integration,
-            status,
+            status.into(),
             detail,
             &row.state,
         ),
