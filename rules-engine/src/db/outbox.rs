@@ -558,9 +558,8 @@ mod tests {
         let second = queue(&db, 1, 2).await;
         let got = db.claim_due("a", t(2), t(12), 10).await.unwrap();
         assert_eq!(got.iter().map(|r| r.id).collect::<Vec<_>>(), vec![second]);
-        let status = |rows: &[OutboxStatus], id: i64| {
-            rows.iter().find(|r| r.id == id).unwrap().status
-        };
+        let status =
+            |rows: &[OutboxStatus], id: i64| rows.iter().find(|r| r.id == id).unwrap().status;
         assert_eq!(
             status(&db.outbox_list().await.unwrap(), first),
             "superseded"

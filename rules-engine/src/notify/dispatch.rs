@@ -33,7 +33,7 @@ use super::notifier::Notifier;
 use super::retry::Backoff;
 use super::silence::{ActiveSilence, SilenceState};
 use super::stages::{self, FlushContext, FlushPlan, IntegrationView};
-use super::status::{HistoryKind, HistoryStatus};
+use super::status::{FlushResult, HistoryKind, HistoryStatus};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::db::history::{HistoryEvent, notification_event};
@@ -440,7 +440,7 @@ async fn flush_due(shared: &Shared, now: DateTime<Utc>) {
 #[derive(Default)]
 struct Planning {
     events: Vec<HistoryEvent>,
-    decisions: Vec<String>,
+    decisions: Vec<FlushResult>,
     /// `(kind, field)` of every field cut to a receiver's limit.
     truncations: Vec<(&'static str, &'static str)>,
 }
@@ -469,7 +469,7 @@ fn plan_job(
         .collect();
     let items = match stages::run(ctx, job.alerts.clone(), &views) {
         FlushPlan::Muted(_, reason) => {
-            p.decisions.push(reason.to_string());
+            p.decisions.push(FlushResult::Muted(reason));
             return;
         }
         FlushPlan::Notify(items) => items,
@@ -478,7 +478,7 @@ fn plan_job(
         let planned = match item {
             Ok(x) => x,
             Err((_, reason)) => {
-                p.decisions.push(reason.to_string());
+                p.decisions.push(FlushResult::Skipped(reason));
                 continue;
             }
         };
@@ -511,7 +511,7 @@ fn plan_job(
                     Some(r.payload)
                 }
                 Err(e) => {
-                    p.decisions.push("template_error".into());
+                    p.decisions.push(FlushResult::TemplateError);
                     let ev = notification_event(
                         ctx.now,
                         group_key,
@@ -526,18 +526,18 @@ fn plan_job(
             }
         };
         if payload.is_some() {
-            p.decisions.push("queued".into());
+            p.decisions.push(FlushResult::Queued);
             let ev = notification_event(
                 ctx.now,
                 group_key,
                 &integ.key,
                 HistoryStatus::Queued,
-                planned.reason,
+                planned.reason.as_str(),
                 state,
             );
             p.events.push(ev);
         } else {
-            p.decisions.push("logged_only".into());
+            p.decisions.push(FlushResult::LoggedOnly);
         }
         out.push(NewNotification {
             group_key: group_key.clone(),
@@ -592,7 +592,7 @@ async fn flush_jobs(
     match res {
         Ok(ids) => {
             for d in &planning.decisions {
-                shared.metrics.flush(d);
+                shared.metrics.flush(*d);
             }
             for (kind, field) in &planning.truncations {
                 shared.metrics.truncated(kind, field);

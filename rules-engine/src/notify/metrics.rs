@@ -8,7 +8,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use super::status::DeliveryOutcome;
+use super::status::{DeliveryOutcome, FlushResult};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
@@ -109,10 +109,10 @@ impl NotifyMetrics {
             .inc();
     }
 
-    pub fn flush(&self, result: &str) {
+    pub fn flush(&self, result: FlushResult) {
         self.flushes
             .get_or_create(&FlushLabels {
-                result: result.to_string(),
+                result: result.as_str().to_string(),
             })
             .inc();
     }

@@ -138,6 +138,71 @@ impl From<DeliveryOutcome> for HistoryStatus {
     }
 }
 
+words! {
+    /// Why a muting stage stopped a group's flush (the flush metric's
+    /// `result`).
+    MuteReason("mute reason") {
+        /// Every alert is inhibited by a firing source.
+        AllInhibited => "all_inhibited",
+        /// Outside all of the route's `active_time_intervals`.
+        OutsideActiveTime => "outside_active_time",
+        /// Inside one of the route's `mute_time_intervals`.
+        MuteTime => "mute_time",
+        /// Every alert is silenced.
+        AllSilenced => "all_silenced",
+    }
+}
+
+words! {
+    /// Why dedup sends to an integration or not (the flush metric's
+    /// `result` when nothing is sent; a queued notification's history
+    /// detail when something is).
+    DedupReason("dedup reason") {
+        FirstNotification => "first_notification",
+        NewFiring => "new_firing",
+        AllResolved => "all_resolved",
+        NewlyResolved => "newly_resolved",
+        RepeatInterval => "repeat_interval",
+        Unchanged => "unchanged",
+        /// Fired and resolved between flushes: never told, nothing to say.
+        ResolvedBeforeNotified => "resolved_before_notified",
+        AlreadyResolved => "already_resolved",
+    }
+}
+
+/// What one integration's part of a group flush came to (the metric
+/// `vigil_notify_flush_decisions_total{result}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlushResult {
+    Muted(MuteReason),
+    /// Dedup found nothing to tell.
+    Skipped(DedupReason),
+    /// A notification was written to the outbox.
+    Queued,
+    /// Only the log changed (nothing left to send).
+    LoggedOnly,
+    /// The template failed; recorded as a failed notification.
+    TemplateError,
+}
+
+impl FlushResult {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FlushResult::Muted(r) => r.as_str(),
+            FlushResult::Skipped(r) => r.as_str(),
+            FlushResult::Queued => "queued",
+            FlushResult::LoggedOnly => "logged_only",
+            FlushResult::TemplateError => "template_error",
+        }
+    }
+}
+
+impl fmt::Display for FlushResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A row's state as its history tells it: a pending row was queued.
 impl From<OutboxState> for HistoryStatus {
     fn from(s: OutboxState) -> HistoryStatus {
@@ -182,6 +247,8 @@ mod tests {
         check(HistoryStatus::ALL, HistoryStatus::as_str);
         check(DeliveryOutcome::ALL, DeliveryOutcome::as_str);
         check(OutboxState::ALL, OutboxState::as_str);
+        check(MuteReason::ALL, MuteReason::as_str);
+        check(DedupReason::ALL, DedupReason::as_str);
     }
 
     #[test]
@@ -191,6 +258,10 @@ mod tests {
             "\"superseded\""
         );
         assert!(OutboxState::Pending == "pending");
+        assert_eq!(
+            FlushResult::Skipped(DedupReason::Unchanged).to_string(),
+            "unchanged"
+        );
         assert_eq!(
             "sent".parse::<DeliveryOutcome>().unwrap_err().to_string(),
             "unknown delivery outcome \"sent\""
