@@ -38,7 +38,6 @@ use crate::route::matchers::{matches_all, parse_matcher};
 
 /// The routes, with the dispatcher as state.
 pub fn router(d: Dispatcher) -> Router {
-    super::api_status::mark_start();
     Router::new()
         .route("/api/v2/status", get(super::api_status::status))
         .route("/api/v2/receivers", get(super::api_status::receivers))

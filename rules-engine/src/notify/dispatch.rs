@@ -121,6 +121,8 @@ pub(super) struct Shared {
     pub(super) wake_sender: Notify,
     pub(super) cancel: CancellationToken,
     pub(super) clock: Arc<dyn Clock>,
+    /// When the dispatcher started (the status API's `uptime`).
+    started: DateTime<Utc>,
 }
 
 impl Shared {
@@ -173,6 +175,7 @@ impl Dispatcher {
             opts,
             wake_sender: Notify::new(),
             cancel: CancellationToken::new(),
+            started: clock.now(),
             clock,
         });
         let d = Dispatcher {
@@ -228,6 +231,11 @@ impl Dispatcher {
     /// The clock the pipeline runs on (the API's instants too).
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.shared.clock
+    }
+
+    /// When the dispatcher started.
+    pub fn started(&self) -> DateTime<Utc> {
+        self.shared.started
     }
 
     /// The held alerts with the receivers each reaches, for the API.
