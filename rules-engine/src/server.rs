@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use vigil_common::web::WebConfig;
 
 use crate::api::{self, ApiState, ServerMetrics};
+use crate::clock::Clock;
 use crate::config::{Config, ConfigError, PromDuration, ScrapeConfig};
 use crate::db::{Db, DbError};
 use crate::notify;
@@ -31,7 +32,7 @@ use crate::rules::manager::{ManagerDeps, Ready, always_ready};
 use crate::rules::remote::RemoteQuery;
 use crate::rules::runtime::{GroupsView, RuleManager, load_rule_files};
 use crate::rules::{AlertSink, EngineQuery, RuleError, RuleQuery};
-use crate::scrape::{Clock, ScrapeManager};
+use crate::scrape::ScrapeManager;
 use crate::store::storage::{BlockOptions, ReadView, Storage};
 use crate::store::wal::WalError;
 use crate::store::{Head, HeadOptions};
@@ -174,7 +175,7 @@ impl Vigil {
             engine,
             scrape,
             metrics,
-            clock,
+            clock: clock.clone(),
             sla_gauges,
             notify_metrics,
             notify: tokio::sync::Mutex::new(None),
@@ -182,7 +183,7 @@ impl Vigil {
             config_file,
             config: Mutex::new(config),
             extra_routes: Mutex::new(Router::new()),
-            sink: Mutex::new(Arc::new(LogSink)),
+            sink: Mutex::new(Arc::new(LogSink(clock.clone()))),
             groups_view,
             prepared: tokio::sync::Mutex::new(None),
             rules: std::sync::OnceLock::new(),
@@ -366,7 +367,6 @@ impl Vigil {
                 ready,
             ),
         };
-        let clock = self.clock.clone();
         ManagerDeps {
             query: query.clone(),
             appender: Arc::new(TeeAppender {
@@ -381,7 +381,7 @@ impl Vigil {
             },
             resend_delay_ms: self.resend_delay_ms.load(Ordering::Relaxed),
             db: Some(db),
-            clock: Arc::new(move || clock.now_ms()),
+            clock: self.clock.clone(),
             ready,
             eval_seconds: Some(self.metrics.rules.eval_seconds.clone()),
         }
@@ -524,6 +524,7 @@ impl Vigil {
                 prepared.db.clone(),
                 &self.notify_metrics,
                 &external_url,
+                self.clock.clone(),
             )
             .map_err(ServeError::Notify)?;
             if let Some(running) = running {

@@ -156,7 +156,7 @@ async fn self_scrape_follows_the_servers_tls() {
     let vigil = Arc::new(vigil::server::Vigil::build(
         Config::default(),
         None,
-        Arc::new(vigil::scrape::SystemClock),
+        Arc::new(vigil::clock::SystemClock),
     ));
     let served = support::served::Served::start_with(vigil, web).await;
     let base = served.base.clone();

@@ -156,7 +156,7 @@ async fn start_vigil(
     let vigil = Arc::new(Vigil::build(
         cfg,
         Some(config),
-        Arc::new(vigil::scrape::SystemClock),
+        Arc::new(vigil::clock::SystemClock),
     ));
     vigil.set_alert_sink(sink);
     vigil.load_rules().await.unwrap();

@@ -36,7 +36,7 @@ async fn serve(
     let vigil = Arc::new(Vigil::build(
         cfg,
         Some(config.to_path_buf()),
-        Arc::new(vigil::scrape::SystemClock),
+        Arc::new(vigil::clock::SystemClock),
     ));
     vigil.set_alert_sink(sink);
     vigil.load_rules().await.unwrap();

@@ -41,6 +41,7 @@ pub mod silence;
 pub mod silence_store;
 pub mod smtp;
 pub mod stages;
+pub mod status;
 pub mod template;
 pub mod template_methods;
 pub mod tls;

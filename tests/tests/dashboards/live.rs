@@ -181,7 +181,7 @@ fn start_vigil(
     let vigil = Arc::new(vigil::server::Vigil::build(
         config,
         Some(path),
-        Arc::new(vigil::scrape::SystemClock),
+        Arc::new(vigil::clock::SystemClock),
     ));
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
