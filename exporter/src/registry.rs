@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::collectors::{CollectError, Collector, Source};
-use crate::metrics::{Family, Label, MetricType, labels};
+use crate::metrics::{Family, labels};
 
 /// One configured target, ready to collect.
 struct Target {
@@ -123,20 +123,23 @@ impl Registry {
     }
 
     /// Collects from every target and returns all families, self-metrics
-    /// last.
+    /// last, each sample with its target's labels.
     pub async fn gather(&self) -> Vec<Family> {
-        self.gather_within(None).await
+        self.gather_within(None).await.into_families()
     }
 
-    /// [`gather`](Self::gather), with no target's deadline later than `cap`
+    /// [`gather`](Self::gather) as the encoder takes it (target labels kept
+    /// once, see [`Gathered`]), with no target's deadline later than `cap`
     /// (the scraper's own timeout, less a margin, so that its scrape gets
     /// an answer with `*_up 0` rather than none).
-    pub async fn gather_within(&self, cap: Option<Duration>) -> Vec<Family> {
+    pub async fn gather_within(&self, cap: Option<Duration>) -> Gathered {
         let started = Instant::now();
         self.stats.scrapes.fetch_add(1, Ordering::Relaxed);
         let outcomes = futures::future::join_all(self.targets.iter().map(|t| run(t, cap))).await;
 
-        let mut merged = Merger::default();
+        // Every family may have a name of its own, plus the self-metrics.
+        let families = outcomes.iter().map(|o| o.families.len()).sum::<usize>() + 16;
+        let mut merged = Gathered::with_capacity(families);
         let mut ups: Vec<(Source, Family)> = Vec::new();
         let mut duration = Family::gauge(
             "vigil_exporter_collector_duration_seconds",
@@ -157,8 +160,9 @@ impl Registry {
                 families.extend(c.failure_families(e));
             }
             let up_name = source.up_metric();
+            let labels_index = merged.target(c.target_labels());
             for family in families.into_iter().filter(|f| f.name != up_name) {
-                merged.add(family, c.target_labels());
+                merged.add(family, Some(labels_index));
             }
             let up = match ups.iter_mut().find(|(s, _)| *s == source) {
                 Some((_, f)) => f,
@@ -172,12 +176,15 @@ impl Registry {
             duration.push(self_labels.clone(), outcome.duration.as_secs_f64());
             success.push(self_labels, if ok { 1.0 } else { 0.0 });
         }
-        let mut out = merged.into_families();
-        out.extend(ups.into_iter().map(|(_, f)| f));
-        out.push(duration);
-        out.push(success);
-        out.extend(self.stats_families(started.elapsed()));
-        out
+        for (_, up) in ups {
+            merged.push(up);
+        }
+        merged.push(duration);
+        merged.push(success);
+        for family in self.stats_families(started.elapsed()) {
+            merged.push(family);
+        }
+        merged
     }
 
     fn stats_families(&self, scrape_time: Duration) -> Vec<Family> {
@@ -265,42 +272,9 @@ async fn run(target: &Target, cap: Option<Duration>) -> Outcome {
     }
 }
 
-/// Families merged by name, in order of first appearance.
-#[derive(Default)]
-struct Merger {
-    families: Vec<Family>,
-    index: HashMap<String, usize>,
-}
+mod merge;
 
-impl Merger {
-    fn add(&mut self, mut family: Family, target: &[Label]) {
-        for sample in &mut family.samples {
-            for (name, value) in target {
-                if !sample.labels.iter().any(|(n, _)| n == name) {
-                    sample.labels.push((name.clone(), value.clone()));
-                }
-            }
-        }
-        match self.index.get(&family.name) {
-            Some(&i) => {
-                let existing = &mut self.families[i];
-                if existing.kind == family.kind || existing.kind == MetricType::Untyped {
-                    existing.samples.extend(family.samples);
-                } else {
-                    tracing::debug!(family = %family.name, "dropping samples of a second type");
-                }
-            }
-            None => {
-                self.index.insert(family.name.clone(), self.families.len());
-                self.families.push(family);
-            }
-        }
-    }
-
-    fn into_families(self) -> Vec<Family> {
-        self.families
-    }
-}
+pub use merge::Gathered;
 
 #[cfg(test)]
 mod tests;

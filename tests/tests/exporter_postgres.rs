@@ -432,6 +432,10 @@ fn main() {
             "statement_text_is_truncated",
             opt_in::statement_text_is_truncated,
         ),
+        (
+            "prepared_batch_follows_the_facts",
+            opt_in::prepared_batch_follows_the_facts,
+        ),
         ("statement_statistics", statement_statistics),
         ("promtool_accepts_our_names", promtool_accepts_our_names),
         ("settings_match_the_server", settings_match_the_server),

@@ -8,7 +8,8 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use super::*;
-use crate::metrics::Family;
+use crate::encode::{Format, encode, write_gathered};
+use crate::metrics::{Family, Label};
 
 /// Answers `families` after `delay`, or fails with `error`.
 struct Scripted {
@@ -118,6 +119,59 @@ async fn merges_families_and_adds_target_labels() {
     assert_eq!(build.samples[0].labels[0].0, "version");
 }
 
+/// The encoder writes target labels from the runs of each merged family;
+/// its text must be that of the families with the labels copied in.
+#[tokio::test(start_paused = true)]
+async fn text_from_runs_equals_text_of_labelled_families() {
+    let r = registry(
+        vec![
+            scripted(
+                Source::Postgres,
+                "a:1",
+                Ok(vec![
+                    gauge("pg_x", &[("datname", "d")], 1.0),
+                    gauge("pg_y", &[], 3.0),
+                ]),
+            ),
+            scripted(Source::Redis, "r:1", Ok(vec![gauge("redis_z", &[], 4.0)])),
+            scripted(
+                Source::Postgres,
+                "b:2",
+                Ok(vec![
+                    gauge("pg_x", &[("server", "own")], 2.0),
+                    gauge("pg_x", &[("datname", "e")], 5.0),
+                ]),
+            ),
+            scripted(Source::App, "api-1", Err(("connect", "refused"))),
+        ],
+        Duration::from_secs(5),
+    );
+    for format in [Format::Text, Format::OpenMetrics] {
+        let gathered = r.gather_within(None).await;
+        let mut from_runs = String::new();
+        let mut pieces = 0;
+        write_gathered(&gathered, format, &mut from_runs, 1, &mut |_| pieces += 1);
+        assert!(pieces > 5, "flushed between families: {pieces}");
+        let mut whole = String::new();
+        write_gathered(&gathered, format, &mut whole, usize::MAX, &mut |_| {});
+        let copied = encode(&gathered.into_families(), format);
+        // Self-metrics (durations, scrape count) differ between scrapes.
+        let stable = |t: &str| -> String {
+            t.lines()
+                .filter(|l| !l.starts_with("vigil_exporter_"))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        };
+        assert_eq!(from_runs, whole);
+        assert_eq!(stable(&whole), stable(&copied));
+        assert!(
+            whole.contains("pg_x{server=\"own\",env=\"test\"} 2\n")
+                && whole.contains("pg_x{datname=\"e\",server=\"b:2\",env=\"test\"} 5\n"),
+            "{whole}"
+        );
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_slow_target_is_cut_at_its_deadline_and_others_unaffected() {
     let mut slow = scripted(
@@ -171,7 +225,10 @@ async fn the_scrapers_timeout_caps_every_deadline() {
     slow.delay = Duration::from_secs(60);
     let r = registry(vec![slow], Duration::from_secs(5));
     let started = tokio::time::Instant::now();
-    let out = r.gather_within(Some(Duration::from_secs(1))).await;
+    let out = r
+        .gather_within(Some(Duration::from_secs(1)))
+        .await
+        .into_families();
     assert_eq!(started.elapsed(), Duration::from_secs(1));
     assert_eq!(find(&out, "app_up").samples[0].value, 0.0);
 }

@@ -225,3 +225,65 @@ pub(crate) fn statement_text_is_truncated(env: &Env) -> Result<(), Failed> {
     );
     Ok(())
 }
+
+/// The views' batch is prepared once per kept connection, by the facts
+/// the scrape reads first. When they change between scrapes
+/// (`pg_stat_statements` dropped, then created again), the next scrape
+/// reads the server as it now is: the target stays up, and the families
+/// follow the extension.
+pub(crate) fn prepared_batch_follows_the_facts(env: &Env) -> Result<(), Failed> {
+    let primary = env.primary();
+    primary
+        .query("CREATE DATABASE prepdb")
+        .map_err(|e| e.to_string())?;
+    primary
+        .query_db("prepdb", "CREATE EXTENSION pg_stat_statements")
+        .map_err(|e| e.to_string())?;
+    let dsn = primary.dsn_for(
+        "postgres",
+        vigil_tests::postgres::SUPERUSER_PASSWORD,
+        "prepdb",
+    );
+    drop(primary);
+    let collectors = from_config(&format!(
+        "global:\n  collectors: {{ stat_statements: true }}\npostgres:\n  - dsn: '{dsn}'\n    server: prepared\n"
+    ));
+    let scrape = || env.rt.block_on(registry(&[&collectors[0]]).gather());
+    let statements = |fams: &[Family]| {
+        fams.iter()
+            .any(|f| f.name.starts_with("pg_stat_statements_") && !f.samples.is_empty())
+    };
+    let success = |fams: &[Family]| {
+        value(
+            fams,
+            "pg_scrape_collector_success",
+            &[("collector", "stat_statements")],
+        )
+    };
+    // The first scrape prepares the batch; later ones reuse it.
+    for _ in 0..3 {
+        let fams = scrape();
+        assert_eq!(pg_up(&fams, "prepared"), 1.0);
+        assert!(statements(&fams), "pg_stat_statements families");
+        assert_eq!(success(&fams), 1.0);
+    }
+    env.primary()
+        .query_db("prepdb", "DROP EXTENSION pg_stat_statements")
+        .map_err(|e| e.to_string())?;
+    for _ in 0..2 {
+        let fams = scrape();
+        assert_eq!(pg_up(&fams, "prepared"), 1.0, "up without the extension");
+        assert!(!statements(&fams), "no pg_stat_statements families");
+        assert_eq!(success(&fams), 0.0);
+    }
+    env.primary()
+        .query_db("prepdb", "CREATE EXTENSION pg_stat_statements")
+        .map_err(|e| e.to_string())?;
+    for _ in 0..2 {
+        let fams = scrape();
+        assert_eq!(pg_up(&fams, "prepared"), 1.0);
+        assert!(statements(&fams), "pg_stat_statements families again");
+        assert_eq!(success(&fams), 1.0);
+    }
+    Ok(())
+}

@@ -9,9 +9,9 @@
 //! restart needs no exporter restart and costs no failed scrape. No ping
 //! comes first: the scrape's `BEGIN` tells as much, without its own round
 //! trip. A connection is taken out of its slot for the scrape and put back
-//! only when the scrape succeeded: a scrape that failed, or that the
-//! registry abandoned at its deadline, drops it, so a connection in an
-//! unknown state is never reused.
+//! only when the scrape succeeded and its transaction was committed: a
+//! scrape that failed, or that the registry abandoned at its deadline,
+//! drops it, so a connection in an unknown state is never reused.
 //!
 //! Why not sqlx's `PgPool`: when the server refuses connections it retries
 //! until its acquire timeout and then reports only "pool timed out", so a
@@ -19,10 +19,11 @@
 //! would not say why; a direct connect fails at once with the real reason
 //! (connection refused, password authentication failed).
 //!
-//! A collection runs in one transaction on the main connection, in three
+//! A collection runs in one transaction on the main connection, in two
 //! round trips (see `scrape.rs`): the server's version (which picks the
 //! queries) and what the user may read, then every view at once in one
-//! prepared statement, then the commit; custom queries before the commit. Then per-table statistics of each discovered
+//! prepared statement; custom queries after; the commit's round trip is
+//! not waited for. Then per-table statistics of each discovered
 //! database on its own connection, all databases at once. Any failure on
 //! the main connection fails the collection; a discovered database that
 //! cannot be read is logged and left out (and
@@ -149,7 +150,7 @@ pub fn build(
             }),
         }),
         queries,
-        connection: Mutex::new(None),
+        connection: Arc::new(Mutex::new(None)),
         database_connections: Mutex::new(BTreeMap::new()),
     }))
 }
@@ -174,8 +175,9 @@ struct PostgresCollector {
     /// so that its absence is logged once, not at every scrape.
     statements_missing: AtomicBool,
     /// The connection to the DSN's database, between scrapes, with the
-    /// settings last read on it.
-    connection: Mutex<Option<KeptConnection>>,
+    /// settings last read on it. Shared with the task that ends a scrape's
+    /// transaction (see `scrape.rs`), which holds the lock until then.
+    connection: Arc<Mutex<Option<KeptConnection>>>,
     /// The custom queries of `queries_file`, if any.
     queries: Option<queries::UserQueries>,
     /// Connections to discovered databases by name; databases that

@@ -1,0 +1,134 @@
+//! The body of a `/metrics` answer: the text, gzipped when the scraper
+//! accepts it (Prometheus always does).
+//!
+//! The text goes to the compressor in pieces of [`CHUNK`] bytes as it is
+//! written, so a full stack's 300 KB of text never sits in memory whole
+//! (it was mapped, faulted in and unmapped on every scrape), and the
+//! compressed answer is built in one buffer. tower-http's compression
+//! layer did the same work through an async stream of small buffers, which
+//! cost about as much again as the compression itself (`perf` during
+//! `scripts/bench/exporter`).
+
+use std::io::Write;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+use crate::encode::{Format, write_gathered};
+use crate::registry::Gathered;
+
+/// How much text is handed to the compressor at a time.
+const CHUNK: usize = 32 * 1024;
+
+/// The answer's bytes: gzip at zlib's fastest level when `gzip` (on a
+/// 250 KB body the default level cost ~4.5 ms, more than collecting
+/// PostgreSQL, for a body only ~15 % smaller), else the text itself.
+pub fn body(gathered: &Gathered, format: Format, gzip: bool) -> std::io::Result<Vec<u8>> {
+    if !gzip {
+        let mut text = String::new();
+        write_gathered(gathered, format, &mut text, usize::MAX, &mut |_| {});
+        return Ok(text.into_bytes());
+    }
+    let mut encoder = GzEncoder::new(Vec::with_capacity(64 * 1024), Compression::fast());
+    let mut text = String::with_capacity(CHUNK + 4 * 1024);
+    let mut failed = None;
+    write_gathered(gathered, format, &mut text, CHUNK, &mut |piece| {
+        if failed.is_none()
+            && let Err(e) = encoder.write_all(piece.as_bytes())
+        {
+            failed = Some(e);
+        }
+        piece.clear();
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    encoder.finish()
+}
+
+/// Whether an `Accept-Encoding` header (all its lines) accepts gzip:
+/// `gzip` or `x-gzip` with a q-value above 0, or, when neither is named,
+/// `*` with a q-value above 0 (RFC 9110, 12.5.3).
+pub fn accepts_gzip<'a>(lines: impl Iterator<Item = &'a str>) -> bool {
+    let mut named: Option<bool> = None;
+    let mut any = false;
+    for line in lines {
+        for item in line.split(',') {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or("").to_ascii_lowercase();
+            let mut q = 1.0f32;
+            for p in parts {
+                if let Some((k, v)) = p.split_once('=')
+                    && k.trim().eq_ignore_ascii_case("q")
+                {
+                    q = v.trim().parse().unwrap_or(0.0);
+                }
+            }
+            match coding.as_str() {
+                "gzip" | "x-gzip" => named = Some(named.unwrap_or(false) || q > 0.0),
+                "*" => any |= q > 0.0,
+                _ => {}
+            }
+        }
+    }
+    named.unwrap_or(any)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+    use crate::metrics::{Family, labels};
+
+    fn gathered() -> Gathered {
+        let mut g = Gathered::default();
+        let a = g.target(&labels(&[("server", "a:1")]));
+        let b = g.target(&labels(&[("server", "b:2")]));
+        for (target, n) in [(a, 3000), (b, 2000)] {
+            let mut f = Family::counter("pg_x_total", "help");
+            for i in 0..n {
+                f.push(labels(&[("datname", &format!("db{i}"))]), i as f64);
+            }
+            g.add(f, Some(target));
+        }
+        g.push(Family::gauge("vigil_exporter_scrapes", "h").single(1.0));
+        g
+    }
+
+    #[test]
+    fn gzip_inflates_to_the_plain_text() {
+        let g = gathered();
+        let plain = body(&g, Format::Text, false).unwrap();
+        assert!(plain.len() > 2 * CHUNK, "several chunks: {}", plain.len());
+        let zipped = body(&g, Format::Text, true).unwrap();
+        assert_eq!(&zipped[..2], &[0x1f, 0x8b]);
+        let mut inflated = Vec::new();
+        flate2::read::GzDecoder::new(&zipped[..])
+            .read_to_end(&mut inflated)
+            .unwrap();
+        assert_eq!(inflated, plain);
+        let text = String::from_utf8(plain).unwrap();
+        assert!(text.contains("pg_x_total{datname=\"db2999\",server=\"a:1\"} 2999\n"));
+        assert!(text.contains("pg_x_total{datname=\"db0\",server=\"b:2\"} 0\n"));
+        assert_eq!(text.matches("# TYPE pg_x_total").count(), 1);
+        let om = body(&g, Format::OpenMetrics, false).unwrap();
+        assert!(om.ends_with(b"# EOF\n"));
+    }
+
+    #[test]
+    fn accept_encoding() {
+        let accepts = |lines: &[&str]| accepts_gzip(lines.iter().copied());
+        assert!(accepts(&["gzip"]));
+        assert!(accepts(&["deflate, GZip;q=0.5"]));
+        assert!(accepts(&["identity", "x-gzip"]));
+        assert!(accepts(&["*"]));
+        assert!(accepts(&["br;q=1.0, *;q=0.1"]));
+        assert!(!accepts(&[]));
+        assert!(!accepts(&["identity"]));
+        assert!(!accepts(&["gzip;q=0"]));
+        assert!(!accepts(&["*, gzip;q=0"]));
+        assert!(!accepts(&["*;q=0"]));
+        assert!(!accepts(&["gzip;q=nonsense"]));
+    }
+}
