@@ -14,10 +14,10 @@ use axum::{Router, extract::State, routing::post};
 use prometheus_client::registry::Registry;
 
 use vigil::db::Db;
-use vigil::db::history::HistoryQuery;
 use vigil::model::Labels;
 use vigil::notify::metrics::NotifyMetrics;
 use vigil::notify::retry::Backoff;
+use vigil::notify::tables::history::HistoryQuery;
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
 use vigil::route::parse_str;
 use vigil::rules::query::{AlertSink, OutgoingAlert};

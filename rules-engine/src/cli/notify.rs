@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 
 use crate::config::Config;
 use crate::db::Db;
-use crate::db::history::HistoryQuery;
+use crate::notify::tables::history::HistoryQuery;
 use crate::route::Loaded;
 
 #[derive(Args)]

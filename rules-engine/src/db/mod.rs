@@ -2,17 +2,14 @@
 //! the data directory, created on first start) by default, PostgreSQL when
 //! given a `postgres://` URL. sqlx's runtime API only (no compile-time
 //! checked macros, which would need a database at build time); migrations
-//! are embedded per backend.
+//! are embedded per backend. Each stage owns its tables and their queries
+//! (`rules/state_store.rs`, `notify/tables/`, `sla/ledger_sql.rs`); this
+//! module keeps the pool, the migrations and [`on_db`], which picks the
+//! dialect.
 
-mod alert_state;
-pub mod history;
-mod ledger;
-pub mod outbox;
-pub mod peers;
-pub mod silences;
 mod sql;
 
-pub use alert_state::{StoredAlert, rule_key};
+pub(crate) use sql::on_db;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -13,8 +13,8 @@ use super::group::after;
 use super::silence::{Silence, SilenceMatcher};
 use super::silence_store::{self, SilenceError};
 use crate::db::Db;
-use crate::db::history::HistoryQuery;
 use crate::model::{MatchOp, Matcher};
+use crate::notify::tables::history::HistoryQuery;
 use crate::route::matchers::parse_matchers;
 
 fn to_silence_matcher(m: &Matcher) -> SilenceMatcher {
@@ -172,7 +172,7 @@ pub async fn alerts_history(db: &Db, q: &HistoryQuery) -> (String, i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::history::HistoryEvent;
+    use crate::notify::tables::history::HistoryEvent;
     use chrono::TimeZone;
 
     fn t(s: i64) -> DateTime<Utc> {

@@ -31,8 +31,8 @@ use super::retry::Backoff;
 use super::silence::{ActiveSilence, SilenceState};
 use super::stages::{self, FlushContext, FlushPlan, IntegrationView};
 use crate::db::Db;
-use crate::db::history::{HistoryEvent, notification_event};
-use crate::db::outbox::{NewNotification, from_ms};
+use crate::notify::tables::history::{HistoryEvent, notification_event};
+use crate::notify::tables::outbox::{NewNotification, from_ms};
 use crate::route::tree::label_set_string;
 use crate::rules::query::{AlertSink, OutgoingAlert};
 
@@ -348,7 +348,11 @@ fn ingest(
                 });
             g.insert(a.clone(), wait, now);
         }
-        views.push((fp, a.ends_at.map_or(i64::MAX, crate::db::outbox::ms)));
+        views.push((
+            fp,
+            a.ends_at
+                .map_or(i64::MAX, crate::notify::tables::outbox::ms),
+        ));
         st.alerts.insert(fp, a);
     }
     shared.metrics.groups.set(st.groups.len() as i64);

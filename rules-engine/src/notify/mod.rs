@@ -8,7 +8,8 @@
 //!               -> dedup against the notification log (dedup.rs)
 //! integration.rs render and deliver through integrations/ (one module per
 //!               receiver kind: webhook, slack, email, pagerduty, opsgenie, ...)
-//! db/outbox.rs  outbox + log in one transaction
+//! tables/       outbox + log in one transaction (outbox.rs), history,
+//!               silences, peers: the stage's SQL tables
 //! sender.rs     claim -> deliver (http.rs, smtp.rs) -> retry (retry.rs) -> record
 //! forward.rs    alerts to existing Alertmanagers, as Prometheus sends them
 //! ```
@@ -41,6 +42,7 @@ pub mod silence;
 pub mod silence_store;
 pub mod smtp;
 pub mod stages;
+pub mod tables;
 pub mod template;
 pub mod template_methods;
 pub mod tls;

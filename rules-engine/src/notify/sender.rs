@@ -15,8 +15,8 @@ use chrono::Utc;
 use super::dispatch::Shared;
 use super::group::after;
 use super::retry::Decision;
-use crate::db::history::notification_event;
-use crate::db::outbox::{OutboxRow, Outcome, RowResult, from_ms};
+use crate::notify::tables::history::notification_event;
+use crate::notify::tables::outbox::{OutboxRow, Outcome, RowResult, from_ms};
 
 /// At most this many notifications are in flight per instance.
 const BATCH: i64 = 32;

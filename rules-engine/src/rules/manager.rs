@@ -15,8 +15,9 @@ use super::alerting::AlertContext;
 use super::group::{EvalDeps, Group, Rule};
 use super::query::{AlertSink, RuleQuery};
 use super::schedule;
+use super::state_store::{AlertStateStore, rule_key};
 use super::validate::{RuleError, check_file};
-use crate::db::{Db, rule_key};
+use crate::db::Db;
 use crate::store::Appender;
 
 /// Milliseconds since the epoch.

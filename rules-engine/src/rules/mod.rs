@@ -32,6 +32,7 @@ pub mod recording;
 pub mod remote;
 pub mod runtime;
 pub mod schedule;
+pub mod state_store;
 pub mod unittest;
 pub mod validate;
 pub mod yaml;

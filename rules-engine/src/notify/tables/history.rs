@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::outbox::{from_ms, ms};
-use super::sql::on_db;
-use super::{Db, DbError};
+use crate::db::on_db;
+use crate::db::{Db, DbError};
 
 /// One history row.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,9 +70,9 @@ pub(super) const INSERT: &str = "INSERT INTO alert_history (at, kind, fingerprin
 /// for the history's own appends and the outbox's transactions.
 macro_rules! insert_history {
     ($conn:expr, $sql:ident, $e:expr) => {{
-        let e: &$crate::db::history::HistoryEvent = $e;
-        sqlx::query($sql($crate::db::history::INSERT))
-            .bind($crate::db::outbox::ms(e.at))
+        let e: &$crate::notify::tables::history::HistoryEvent = $e;
+        sqlx::query($sql($crate::notify::tables::history::INSERT))
+            .bind($crate::notify::tables::outbox::ms(e.at))
             .bind(&e.kind)
             .bind(&e.fingerprint)
             .bind(&e.labels)

@@ -4,8 +4,8 @@
 use sqlx::Row;
 
 use super::outbox::{from_ms, ms};
-use super::sql::on_db;
-use super::{Db, DbError};
+use crate::db::on_db;
+use crate::db::{Db, DbError};
 use crate::notify::silence::{Silence, SilenceMatcher};
 
 const UPSERT: &str = "INSERT INTO silences (id, matchers, starts_at, ends_at, updated_at, created_by, comment) \

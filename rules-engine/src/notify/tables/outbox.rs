@@ -31,8 +31,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::history::HistoryEvent;
-use super::sql::on_db;
-use super::{Db, DbError};
+use crate::db::on_db;
+use crate::db::{Db, DbError};
 use crate::notify::dedup::LogEntry;
 
 /// One notification to write during a flush.

@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::outbox::ms;
-use super::sql::on_db;
-use super::{Db, DbError};
+use crate::db::on_db;
+use crate::db::{Db, DbError};
 
 const HEARTBEAT: &str = "INSERT INTO notify_instances (instance, heartbeat_at) VALUES ($1, $2) \
      ON CONFLICT (instance) DO UPDATE SET heartbeat_at = excluded.heartbeat_at";
