@@ -34,8 +34,7 @@ async fn a_firing_rule_reaches_the_webhook_and_the_v2_api() {
     )
     .unwrap();
     std::fs::create_dir(dir.path().join("data")).unwrap();
-    let vigil = vigil_from(&config_path);
-    vigil.load_rules().await.unwrap();
+    let vigil = vigil_from(&config_path).await;
     let v = Served::start(vigil).await;
 
     let payload = tokio::time::timeout(Duration::from_secs(20), payloads.recv())

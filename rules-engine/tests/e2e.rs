@@ -19,7 +19,7 @@ async fn start(config_text: &str) -> Running {
     let config_path = dir.path().join("vigil.yml");
     std::fs::write(&config_path, config_text).unwrap();
     Running {
-        served: Served::start(vigil_from(&config_path)).await,
+        served: Served::start(vigil_from(&config_path).await).await,
         _dir: dir,
         config_path,
     }

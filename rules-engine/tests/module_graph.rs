@@ -8,9 +8,12 @@
 //! `crate::<top>`, `crate::{<top>, ...}`, `$crate::<top>` and `super::`
 //! chains that climb out of the file's own top-level module. Inline
 //! `mod name { ... }` blocks are followed, so `super::` inside them
-//! resolves like the compiler does. The edges form a graph; any strongly
-//! connected set of two or more modules is a cycle, reported with each
-//! edge and the `file:line` that makes it.
+//! resolves like the compiler does. Code under `#[cfg(test)]` (inline test
+//! modules and test-only files) is left out, as `cargo modules` leaves it
+//! out by default: a stage's unit tests may read the whole config file.
+//! The edges form a graph; any strongly connected set of two or more
+//! modules is a cycle, reported with each edge and the `file:line` that
+//! makes it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -32,13 +35,36 @@ fn top_level_modules_form_no_cycle() {
         "expected the crate's top-level modules in {}, found {tops:?}",
         src.display()
     );
+    let files: Vec<(PathBuf, String)> = rust_files(&src)
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+            let rel = file
+                .strip_prefix(&src)
+                .expect("file under src")
+                .to_path_buf();
+            (rel, text)
+        })
+        .collect();
+    let test_only: Vec<PathBuf> = files
+        .iter()
+        .flat_map(|(rel, text)| test_modules(rel, text))
+        .collect();
     let mut edges = Vec::new();
-    for file in rust_files(&src) {
-        let text = std::fs::read_to_string(&file)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
-        let rel = file.strip_prefix(&src).expect("file under src");
-        edges.extend(file_edges(rel, &text, &tops));
+    for (rel, text) in &files {
+        if test_only
+            .iter()
+            .any(|t| rel.starts_with(t) || rel.with_extension("") == *t)
+        {
+            continue;
+        }
+        edges.extend(file_edges(rel, text, &tops));
     }
+    assert!(
+        test_only.iter().any(|t| t.ends_with("config_tests")),
+        "expected remote_write's test-only config_tests module among {test_only:?}"
+    );
     let cycles = cycles(&tops, &edges);
     if !cycles.is_empty() {
         let mut report = String::new();
@@ -60,7 +86,8 @@ fn top_level_modules_form_no_cycle() {
 fn scanner_sees_every_kind_of_path() {
     let tops: BTreeSet<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
     let a = "use crate::{b::X, c};\n// crate::d in a comment\nlet s = \"crate::d\";\n";
-    let b = "fn f() { super::super::a::g() }\nmod tests { use super::Y; }\n";
+    let b = "fn f() { super::super::a::g() }\nmod tests { use super::Y; }\n\
+             #[cfg(test)]\nmod t { use crate::c::Z; }\n#[cfg(test)]\nuse crate::d::W;\n";
     let c = "macro_rules! m { () => { $crate::d::Z } }\n";
     let d = "mod inner { fn f() { super::super::c::h() } }\n";
     let mut edges = file_edges(Path::new("a.rs"), a, &tops);
@@ -79,6 +106,54 @@ fn scanner_sees_every_kind_of_path() {
     assert_eq!(pairs, want);
     let found = cycles(&tops, &edges);
     assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(
+        test_modules(
+            Path::new("a/mod.rs"),
+            "#[cfg(test)]\n#[allow(x)]\nmod t1;\nmod t2;\n"
+        ),
+        vec![PathBuf::from("a/t1")]
+    );
+    assert_eq!(
+        test_modules(Path::new("a/b.rs"), "#[cfg(test)]\nmod t;\n"),
+        vec![PathBuf::from("a/b/t")]
+    );
+}
+
+/// `#[cfg(test)] mod name;` in a file: the test-only module's path under
+/// `src/`, without extension (`a/b/name`: the file `a/b/name.rs` or the
+/// folder `a/b/name/`).
+fn test_modules(rel: &Path, text: &str) -> Vec<PathBuf> {
+    let code = strip_comments_and_strings(text);
+    let dir = match rel.file_stem().and_then(|s| s.to_str()) {
+        Some("mod" | "lib" | "main") => rel.parent().map(Path::to_path_buf).unwrap_or_default(),
+        _ => rel.with_extension(""),
+    };
+    let mut out = Vec::new();
+    for (at, _) in code.match_indices("#[cfg(test)]") {
+        let chars: Vec<char> = code[at + "#[cfg(test)]".len()..].chars().collect();
+        let mut i = skip_ws(&chars, 0);
+        // Other attributes between.
+        while chars.get(i) == Some(&'#') {
+            while i < chars.len() && chars[i] != ']' {
+                i += 1;
+            }
+            i = skip_ws(&chars, i + 1);
+        }
+        let (word, end) = ident_at(&chars, i);
+        let (word, end) = if word == "pub" {
+            ident_at(&chars, skip_ws(&chars, end))
+        } else {
+            (word, end)
+        };
+        if word != "mod" {
+            continue;
+        }
+        let (name, after) = ident_at(&chars, skip_ws(&chars, end));
+        if !name.is_empty() && chars.get(skip_ws(&chars, after)) == Some(&';') {
+            out.push(dir.join(name));
+        }
+    }
+    out
 }
 
 /// The folders and files directly under `src/` that are modules.
@@ -137,12 +212,15 @@ fn file_edges(rel: &Path, text: &str, tops: &BTreeSet<String>) -> Vec<Edge> {
     let code = strip_comments_and_strings(text);
     let chars: Vec<char> = code.chars().collect();
     let mut edges = Vec::new();
-    // Inline modules open at a brace depth; `super::` inside climbs from them.
-    let mut inline: Vec<(String, usize)> = Vec::new();
+    // Inline modules open at a brace depth (and are test-only or not);
+    // `super::` inside climbs from them.
+    let mut inline: Vec<(String, usize, bool)> = Vec::new();
+    // After `#[cfg(test)]`, until the item it marks begins.
+    let mut cfg_test = false;
     let mut depth = 0usize;
     let mut line = 1usize;
     let mut i = 0usize;
-    let mut add = |to: &str, line: usize, edges: &mut Vec<Edge>| {
+    let add = |to: &str, line: usize, edges: &mut Vec<Edge>| {
         if to != from && tops.contains(to) {
             edges.push(Edge {
                 from: from.clone(),
@@ -155,12 +233,21 @@ fn file_edges(rel: &Path, text: &str, tops: &BTreeSet<String>) -> Vec<Edge> {
         let c = chars[i];
         match c {
             '\n' => line += 1,
-            '{' => depth += 1,
+            '{' => {
+                depth += 1;
+                cfg_test = false;
+            }
             '}' => {
                 depth = depth.saturating_sub(1);
-                while inline.last().is_some_and(|(_, d)| *d > depth) {
+                while inline.last().is_some_and(|(_, d, _)| *d > depth) {
                     inline.pop();
                 }
+            }
+            ';' => cfg_test = false,
+            '#' if starts_with(&chars, i, "#[cfg(test)]") => {
+                cfg_test = true;
+                i += "#[cfg(test)]".len();
+                continue;
             }
             _ => {}
         }
@@ -174,19 +261,20 @@ fn file_edges(rel: &Path, text: &str, tops: &BTreeSet<String>) -> Vec<Edge> {
             let (name, after) = ident_at(&chars, skip_ws(&chars, end));
             let brace = skip_ws(&chars, after);
             if !name.is_empty() && chars.get(brace) == Some(&'{') {
-                inline.push((name, depth + 1));
+                let test = cfg_test || inline.last().is_some_and(|(_, _, t)| *t);
+                inline.push((name, depth + 1, test));
             }
             i = end;
             continue;
         }
+        let in_test = cfg_test || inline.last().is_some_and(|(_, _, t)| *t);
         if (word == "crate" || word == "super") && starts_with(&chars, end, "::") {
-            let preceded_by_dollar = i > 0 && chars[i - 1] == '$';
-            let _ = preceded_by_dollar; // `$crate::` resolves like `crate::`
+            // `$crate::` resolves like `crate::`.
             let mut path: Vec<String> = if word == "crate" {
                 Vec::new()
             } else {
                 let mut p = file_mod.clone();
-                p.extend(inline.iter().map(|(n, _)| n.clone()));
+                p.extend(inline.iter().map(|(n, _, _)| n.clone()));
                 p.pop();
                 p
             };
@@ -201,9 +289,9 @@ fn file_edges(rel: &Path, text: &str, tops: &BTreeSet<String>) -> Vec<Edge> {
                     break;
                 }
             }
-            if !path.is_empty() {
+            if !path.is_empty() || in_test {
                 i = j;
-                continue; // still inside a top-level module: its own
+                continue; // still inside its own top-level module, or a test
             }
             if chars.get(j) == Some(&'{') {
                 for (name, at) in group_heads(&chars, j) {

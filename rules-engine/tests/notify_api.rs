@@ -13,8 +13,8 @@ use axum::{Router, extract::State, routing::post};
 
 use vigil::db::Db;
 use vigil::notify::metrics::NotifyMetrics;
+use vigil::notify::route::parse_str;
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
-use vigil::route::parse_str;
 
 fn amtool(url: &str, args: &[&str]) -> String {
     let out = Command::new("amtool")

@@ -17,9 +17,9 @@ use vigil::db::Db;
 use vigil::model::Labels;
 use vigil::notify::metrics::NotifyMetrics;
 use vigil::notify::retry::Backoff;
+use vigil::notify::route::parse_str;
 use vigil::notify::tables::history::HistoryQuery;
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
-use vigil::route::parse_str;
 use vigil::rules::query::{AlertSink, OutgoingAlert};
 
 #[derive(Default)]

@@ -15,8 +15,8 @@ use vigil::db::Db;
 use vigil::model::Labels;
 use vigil::notify::metrics::NotifyMetrics;
 use vigil::notify::retry::Backoff;
+use vigil::notify::route::parse_str;
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
-use vigil::route::parse_str;
 use vigil::rules::query::{AlertSink, OutgoingAlert};
 
 fn now_ms() -> i64 {

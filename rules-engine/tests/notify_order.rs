@@ -13,9 +13,9 @@ use vigil::db::Db;
 use vigil::model::Labels;
 use vigil::notify::metrics::NotifyMetrics;
 use vigil::notify::retry::Backoff;
+use vigil::notify::route::parse_str;
 use vigil::notify::tables::history::HistoryQuery;
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
-use vigil::route::parse_str;
 use vigil::rules::query::{AlertSink, OutgoingAlert};
 
 type Seen = Arc<Mutex<Vec<serde_json::Value>>>;

@@ -98,25 +98,6 @@ impl Db {
         }
     }
 
-    /// The store the `storage` section asks for: PostgreSQL when a URL is
-    /// given, else `vigil.db` in `storage.path` (the folder is created), else
-    /// in memory.
-    pub async fn for_storage(s: &crate::config::StorageConfig) -> Result<Db, DbError> {
-        let url = s
-            .database_url()
-            .map_err(|e| DbError::Config(e.to_string()))?;
-        match (url, &s.path) {
-            (Some(u), _) => Db::open_postgres(u.expose()).await,
-            (None, Some(dir)) => {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    DbError::Config(format!("cannot create storage.path {}: {e}", dir.display()))
-                })?;
-                Db::open_sqlite(&dir.join(SQLITE_FILE)).await
-            }
-            (None, None) => Db::open_memory().await,
-        }
-    }
-
     /// Where the state is kept, for the start-up log (never the URL).
     pub fn describe(&self) -> &'static str {
         match self {

@@ -33,8 +33,8 @@ use super::inhibit::inhibited_by;
 use super::silence::{ActiveSilence, Silence, SilenceMatcher, SilenceState, silenced_by};
 use super::silence_store::{self, SilenceError};
 use crate::model::{Labels, Matcher};
+use crate::notify::route::matchers::{matches_all, parse_matcher};
 use crate::notify::tables::history::HistoryQuery;
-use crate::route::matchers::{matches_all, parse_matcher};
 
 /// The routes, with the dispatcher as state.
 pub fn router(d: Dispatcher) -> Router {

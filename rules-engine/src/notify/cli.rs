@@ -14,8 +14,8 @@ use super::silence::{Silence, SilenceMatcher};
 use super::silence_store::{self, SilenceError};
 use crate::db::Db;
 use crate::model::{MatchOp, Matcher};
+use crate::notify::route::matchers::parse_matchers;
 use crate::notify::tables::history::HistoryQuery;
-use crate::route::matchers::parse_matchers;
 
 fn to_silence_matcher(m: &Matcher) -> SilenceMatcher {
     let (is_regex, is_equal) = match m.op {

@@ -31,9 +31,9 @@ use super::retry::Backoff;
 use super::silence::{ActiveSilence, SilenceState};
 use super::stages::{self, FlushContext, FlushPlan, IntegrationView};
 use crate::db::Db;
+use crate::notify::route::tree::label_set_string;
 use crate::notify::tables::history::{HistoryEvent, notification_event};
 use crate::notify::tables::outbox::{NewNotification, from_ms};
-use crate::route::tree::label_set_string;
 use crate::rules::query::{AlertSink, OutgoingAlert};
 
 /// The delivery lease (`alerting.delivery_lease`): a few seconds, so a
@@ -382,7 +382,7 @@ async fn flush_due(shared: &Shared, now: DateTime<Utc>) {
             let interval = n
                 .routes
                 .get(&key.0)
-                .map_or(crate::route::tree::DEFAULT_GROUP_INTERVAL, |o| {
+                .map_or(crate::notify::route::tree::DEFAULT_GROUP_INTERVAL, |o| {
                     o.group_interval
                 });
             jobs.push(Job {

@@ -36,6 +36,7 @@ pub mod notifier;
 pub mod oauth2;
 pub mod peers;
 pub mod retry;
+pub mod route;
 pub mod running;
 pub mod sender;
 pub mod silence;

@@ -19,7 +19,7 @@ use super::forward::{BuiltTarget, ForwardMetrics, Forwarder, Tee, build_targets}
 use super::metrics::NotifyMetrics;
 use super::notifier::Notifier;
 use crate::db::Db;
-use crate::route::Loaded;
+use crate::notify::route::Loaded;
 use crate::rules::AlertSink;
 
 /// The `alerting:` section, checked.

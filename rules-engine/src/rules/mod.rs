@@ -20,6 +20,7 @@
 pub mod alerting;
 pub mod api_json;
 pub mod cli;
+pub mod datasource;
 pub mod external_url;
 pub mod file;
 pub mod group;

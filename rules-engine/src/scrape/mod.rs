@@ -8,6 +8,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod config;
 pub mod file_sd;
 pub mod manager;
 pub mod metadata;
