@@ -162,9 +162,8 @@ fn top_level_modules(src: &Path) -> BTreeSet<String> {
     for entry in std::fs::read_dir(src).expect("read src") {
         let path = entry.expect("dir entry").path();
         let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        if path.is_dir() {
-            out.insert(name.to_string());
-        } else if path.extension().is_some_and(|e| e == "rs") && name != "lib" && name != "main" {
+        let rust_file = path.extension().is_some_and(|e| e == "rs");
+        if path.is_dir() || (rust_file && name != "lib" && name != "main") {
             out.insert(name.to_string());
         }
     }
@@ -280,7 +279,7 @@ fn file_edges(rel: &Path, text: &str, tops: &BTreeSet<String>) -> Vec<Edge> {
             };
             let mut j = end + 2;
             // Further `super::` segments.
-            while word == "super" {
+            while word == "super" && !path.is_empty() {
                 let (next, e) = ident_at(&chars, j);
                 if next == "super" && starts_with(&chars, e, "::") {
                     path.pop();

@@ -231,14 +231,13 @@ impl StorageConfig {
     /// given, else `vigil.db` in `path` (the folder is created), else in
     /// memory.
     pub async fn open_db(&self) -> Result<Db, DbError> {
-        let url = self
-            .database_url()
-            .map_err(|e| DbError::Config(e.to_string()))?;
+        let url = self.database_url().map_err(DbError::DatabaseUrl)?;
         match (url, &self.path) {
             (Some(u), _) => Db::open_postgres(u.expose()).await,
             (None, Some(dir)) => {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    DbError::Config(format!("cannot create storage.path {}: {e}", dir.display()))
+                std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+                    path: dir.clone(),
+                    source,
                 })?;
                 Db::open_sqlite(&dir.join(SQLITE_FILE)).await
             }

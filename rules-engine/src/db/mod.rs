@@ -27,8 +27,15 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database: stored alert is malformed: {0}")]
     Corrupt(String),
+    /// `storage.database_url_file` could not be read.
     #[error("storage: {0}")]
-    Config(String),
+    DatabaseUrl(#[source] vigil_common::secret::SecretFileError),
+    #[error("storage: cannot create storage.path {}: {source}", path.display())]
+    CreateDir {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("database: SLA ledger row is malformed: {0}")]
     CorruptLedger(String),
 }
