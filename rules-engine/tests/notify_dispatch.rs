@@ -19,6 +19,7 @@ use vigil::notify::metrics::NotifyMetrics;
 use vigil::notify::retry::Backoff;
 use vigil::notify::route::parse_str;
 use vigil::notify::tables::history::HistoryQuery;
+use vigil::notify::tables::{HistoryStore, OutboxStore};
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
 use vigil::rules::query::{AlertSink, OutgoingAlert};
 

@@ -16,6 +16,7 @@ use vigil::model::Labels;
 use vigil::notify::metrics::NotifyMetrics;
 use vigil::notify::retry::Backoff;
 use vigil::notify::route::parse_str;
+use vigil::notify::tables::OutboxStore;
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
 use vigil::rules::query::{AlertSink, OutgoingAlert};
 

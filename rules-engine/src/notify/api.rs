@@ -32,6 +32,7 @@ use super::dispatch::Dispatcher;
 use super::inhibit::inhibited_by;
 use super::silence::{ActiveSilence, Silence, SilenceMatcher, SilenceState, silenced_by};
 use super::silence_store::{self, SilenceError};
+use super::tables::{HistoryStore, SilenceStore};
 use crate::model::{Labels, Matcher};
 use crate::notify::route::matchers::{matches_all, parse_matcher};
 use crate::notify::tables::history::HistoryQuery;

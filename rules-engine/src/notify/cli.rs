@@ -12,6 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use super::group::after;
 use super::silence::{Silence, SilenceMatcher};
 use super::silence_store::{self, SilenceError};
+use super::tables::HistoryStore;
 use crate::db::Db;
 use crate::model::{MatchOp, Matcher};
 use crate::notify::route::matchers::parse_matchers;

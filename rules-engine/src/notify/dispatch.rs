@@ -30,6 +30,7 @@ use super::notifier::Notifier;
 use super::retry::Backoff;
 use super::silence::{ActiveSilence, SilenceState};
 use super::stages::{self, FlushContext, FlushPlan, IntegrationView};
+use super::tables::{HistoryStore, OutboxStore, PeerStore, SilenceStore};
 use crate::db::Db;
 use crate::notify::route::tree::label_set_string;
 use crate::notify::tables::history::{HistoryEvent, notification_event};

@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use super::alert::Status;
 use super::dispatch::{Job, Shared};
 use super::group::after;
+use super::tables::PeerStore;
 
 /// Heartbeats until the dispatcher stops.
 pub(super) async fn heartbeat(shared: Arc<Shared>) {

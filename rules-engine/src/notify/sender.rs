@@ -15,6 +15,7 @@ use chrono::Utc;
 use super::dispatch::Shared;
 use super::group::after;
 use super::retry::Decision;
+use super::tables::OutboxStore;
 use crate::notify::tables::history::notification_event;
 use crate::notify::tables::outbox::{OutboxRow, Outcome, RowResult, from_ms};
 

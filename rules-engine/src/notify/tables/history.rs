@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
+use std::future::Future;
 
 use super::outbox::{from_ms, ms};
 use crate::db::on_db;
@@ -90,8 +91,23 @@ pub(super) use insert_history;
 const SELECT: &str = "SELECT at, kind, fingerprint, labels, group_key, integration, status, detail, state FROM alert_history \
      WHERE at >= $1 AND ($2 = '' OR kind = $2) AND ($3 = '' OR fingerprint = $3) ORDER BY at DESC, id DESC LIMIT $4";
 
-impl Db {
-    pub async fn append_history(&self, events: &[HistoryEvent]) -> Result<(), DbError> {
+/// The append-only alert history.
+/// Implemented for [`Db`] below, for SQLite and PostgreSQL alike.
+pub trait HistoryStore: Send + Sync {
+    fn append_history(
+        &self,
+        events: &[HistoryEvent],
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Matching rows, newest first (at most 1000 unless told).
+    fn history(
+        &self,
+        q: &HistoryQuery,
+    ) -> impl Future<Output = Result<Vec<HistoryEvent>, DbError>> + Send;
+}
+
+impl HistoryStore for Db {
+    async fn append_history(&self, events: &[HistoryEvent]) -> Result<(), DbError> {
         if events.is_empty() {
             return Ok(());
         }
@@ -106,7 +122,7 @@ impl Db {
     }
 
     /// Matching rows, newest first (at most 1000 unless told).
-    pub async fn history(&self, q: &HistoryQuery) -> Result<Vec<HistoryEvent>, DbError> {
+    async fn history(&self, q: &HistoryQuery) -> Result<Vec<HistoryEvent>, DbError> {
         on_db!(self, |pool, sql, _begin| {
             let rows = sqlx::query(sql(SELECT))
                 .bind(q.since.map_or(i64::MIN, ms))

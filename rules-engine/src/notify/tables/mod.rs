@@ -7,3 +7,8 @@ pub mod history;
 pub mod outbox;
 pub mod peers;
 pub mod silences;
+
+pub use history::HistoryStore;
+pub use outbox::OutboxStore;
+pub use peers::PeerStore;
+pub use silences::SilenceStore;
