@@ -1,4 +1,4 @@
-//! The notification pipeline in a running vigil: `Vigil::serve` with an
+//! The notification pipeline in a running vigil: `Loaded::serve` with an
 //! `alerting:` section (inline Alertmanager routing to a webhook), a rule
 //! that fires at once, and a local HTTP receiver standing in for the
 //! webhook. The alert must travel rules -> dispatcher -> outbox -> webhook,

@@ -1,4 +1,4 @@
-//! vigil as a whole: `Vigil::serve` on port 0 scraping a real local target
+//! vigil as a whole: `Loaded::serve` on port 0 scraping a real local target
 //! with real loops and the wall clock; everything is observed through the
 //! HTTP API, polling until it holds.
 

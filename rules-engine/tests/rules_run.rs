@@ -1,4 +1,4 @@
-//! Rules in a running vigil: `Vigil::serve` on port 0 scraping a real local
+//! Rules in a running vigil: `Loaded::serve` on port 0 scraping a real local
 //! target, evaluating the configured rule files with the wall clock, alert
 //! state in SQLite under `storage.path`, alerts handed to a sink the test
 //! plugs in. Everything is observed through the HTTP API.

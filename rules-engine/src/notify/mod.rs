@@ -3,6 +3,8 @@
 //! is sent.
 //!
 //! ```text
+//! route/        Alertmanager's configuration format, checked at load, and the
+//!               routing tree (which receivers, how grouped)
 //! dispatch.rs   AlertSink -> aggregation groups (group.rs) -> flush
 //! stages.rs     inhibit (inhibit.rs) -> time intervals -> silences (silence.rs)
 //!               -> dedup against the notification log (dedup.rs)

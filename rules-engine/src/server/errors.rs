@@ -76,7 +76,8 @@ pub enum ReloadError {
         #[source]
         source: ClientError,
     },
-    #[error("not serving yet")]
+    /// Before serving started, or after it ended.
+    #[error("not serving")]
     NotServing,
 }
 

@@ -178,12 +178,7 @@ pub async fn load(config: Config, options: Options) -> Result<Loaded, LoadError>
             .with_registry(|r| remote_metrics.register(r)),
     );
     metrics.rules.reloaded(true, clock.now_ms());
-    let handle = Handle::new(
-        options.config_file.clone(),
-        clock,
-        metrics.clone(),
-        metrics.rules.groups.0.clone(),
-    );
+    let handle = Handle::new(options.config_file.clone(), clock, metrics.rules.clone());
     Ok(Loaded {
         config,
         options,

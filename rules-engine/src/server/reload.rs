@@ -6,20 +6,20 @@
 //! running; rules that stay keep their alerts.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::errors::ReloadError;
 use super::load::external_labels;
-use crate::api::ServerMetrics;
+use crate::api::rule_metrics::RuleMetrics;
 use crate::config::Config;
 use crate::notify;
 use crate::remote_write::{self, RemoteWrite};
 use crate::rules::group::Group;
 use crate::rules::manager::RunningGroup;
-use crate::rules::runtime::{GroupsView, RuleManager, load_rule_files};
+use crate::rules::runtime::{RuleManager, load_rule_files};
 use crate::scrape::{Clock, ScrapeManager};
 
 /// What a reload swaps into: the running stages, set once serving starts.
@@ -41,6 +41,8 @@ struct Next {
 }
 
 /// Reloads and reads a running vigil: `POST /-/reload`, SIGHUP, tests.
+/// It does not keep the stages (nor the store they read) alive once
+/// serving ended.
 #[derive(Clone)]
 pub struct Handle(Arc<Shared>);
 
@@ -48,9 +50,11 @@ struct Shared {
     /// `None`: the defaults; nothing to reload.
     config_file: Option<PathBuf>,
     clock: Arc<dyn Clock>,
-    metrics: Arc<ServerMetrics>,
-    groups_view: GroupsView,
-    stages: OnceLock<Arc<Stages>>,
+    /// The reload gauges and the running groups.
+    rules: RuleMetrics,
+    /// Set when serving starts.
+    external_url: OnceLock<String>,
+    stages: OnceLock<Weak<Stages>>,
     /// One reload at a time.
     reloading: tokio::sync::Mutex<()>,
 }
@@ -59,53 +63,50 @@ impl Handle {
     pub(super) fn new(
         config_file: Option<PathBuf>,
         clock: Arc<dyn Clock>,
-        metrics: Arc<ServerMetrics>,
-        groups_view: GroupsView,
+        rules: RuleMetrics,
     ) -> Handle {
         Handle(Arc::new(Shared {
             config_file,
             clock,
-            metrics,
-            groups_view,
+            rules,
+            external_url: OnceLock::new(),
             stages: OnceLock::new(),
             reloading: tokio::sync::Mutex::new(()),
         }))
     }
 
     /// Called once, by serve, when the stages run.
-    pub(super) fn serving(&self, stages: Arc<Stages>) {
-        let _ = self.0.stages.set(stages);
+    pub(super) fn serving(&self, stages: &Arc<Stages>) {
+        let _ = self.0.external_url.set(stages.external_url.clone());
+        let _ = self.0.stages.set(Arc::downgrade(stages));
     }
 
     /// The rule groups being evaluated, in file order.
     pub fn rule_groups(&self) -> Vec<Arc<RunningGroup>> {
-        self.0.groups_view.read().clone()
+        self.0.rules.groups.0.read().clone()
     }
 
-    /// The external URL in use, once serving (the default for the
-    /// listener when none was given).
+    /// The external URL in use, once serving started (the default for
+    /// the listener when none was given).
     pub fn external_url(&self) -> Option<String> {
-        self.0.stages.get().map(|s| s.external_url.clone())
+        self.0.external_url.get().cloned()
     }
 
     /// Re-reads the config file and the rule files, then applies the scrape
     /// jobs, the rule groups, remote write and the notifier.
     pub async fn reload(&self) -> Result<(), ReloadError> {
         let _one = self.0.reloading.lock().await;
-        let result = match self.0.stages.get() {
+        let result = match self.0.stages.get().and_then(Weak::upgrade) {
             None => Err(ReloadError::NotServing),
             Some(stages) => match &self.0.config_file {
                 None => Ok(()),
-                Some(path) => match load_next(path, stages) {
-                    Ok(next) => swap(stages, next).await,
+                Some(path) => match load_next(path, &stages) {
+                    Ok(next) => swap(&stages, next).await,
                     Err(e) => Err(e),
                 },
             },
         };
-        self.0
-            .metrics
-            .rules
-            .reloaded(result.is_ok(), self.0.clock.now_ms());
+        self.0.rules.reloaded(result.is_ok(), self.0.clock.now_ms());
         if result.is_ok()
             && let Some(path) = &self.0.config_file
         {

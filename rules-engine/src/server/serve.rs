@@ -103,7 +103,7 @@ impl Loaded {
             notify,
             external_url,
         });
-        self.handle.serving(stages.clone());
+        self.handle.serving(&stages);
         let ready = Arc::new(AtomicBool::new(true));
         let router = self.router(ready.clone(), routes);
         let result =
