@@ -89,16 +89,33 @@ async fn a_notification_pending_at_a_sigkill_is_delivered_once_after_restart() {
     assert!(hook.delivered.lock().is_empty());
 
     hook.accepting.store(true, Ordering::SeqCst);
-    let second = VigilProcess::start(&config);
+    // A short resend delay: the restored alert (its last send restored
+    // too) is handed to the dispatcher again at once, not a minute later.
+    let second = VigilProcess::start_with(&config, &["--rules.alert.resend-delay=200ms"]);
     wait_until(
         "the delivery after the restart",
         Duration::from_secs(60),
         || !hook.delivered.lock().is_empty(),
     )
     .await;
-    // Long enough for the restored alert to reach the dispatcher again and
-    // for any second send to happen.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // The restored alert reaches the dispatcher again; its group's one
+    // flush (the next is group_interval, 10 minutes, away) finds the
+    // notification in the log and queues nothing.
+    let flushed = "the restored alert's flush, deciding \"unchanged\"";
+    let mut metrics = String::new();
+    let start = Instant::now();
+    while !metrics.contains(r#"vigil_notify_flush_decisions_total{result="unchanged"} 1"#) {
+        assert!(
+            !metrics.contains(r#"vigil_notify_flush_decisions_total{result="queued"}"#),
+            "the restored alert was queued again:\n{metrics}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {flushed}:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        metrics = second.text("/metrics").await;
+    }
     let delivered = hook.delivered.lock().clone();
     assert_eq!(delivered.len(), 1, "delivered once: {delivered:#?}");
     assert_eq!(delivered[0]["status"], "firing");

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use support::served::Served;
+use vigil::clock::ManualClock;
 use vigil::config::Config;
 use vigil::model::{Labels, stale_nan};
-use vigil::scrape::ManualClock;
 use vigil::server::{Options, load};
 use vigil::store::Appender;
 use vigil::store::Head;

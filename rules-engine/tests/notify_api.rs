@@ -3,7 +3,14 @@
 //! silence add` mutes it (no notification while the silence is active),
 //! `amtool silence query` and `amtool alert query` read back through the
 //! API, `amtool silence expire` lifts it — after which the alert is
-//! notified — and the expired silence is still listed for audit.
+//! notified — and the expired silence is still listed for audit. The
+//! pipeline runs on a manual clock the test moves
+//! (`support/manual_time.rs`), half a minute behind amtool's wall clock:
+//! the silence starts at the pipeline's "now" (`--start`), and the
+//! silence the pipeline expires has ended on amtool's clock too.
+
+#[path = "support/manual_time.rs"]
+mod manual_time;
 
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -11,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use axum::{Router, extract::State, routing::post};
 
+use manual_time::{drive_until, ingested, run_for, wall_ms};
+use vigil::clock::{Clock, ManualClock};
 use vigil::db::Db;
 use vigil::notify::metrics::NotifyMetrics;
 use vigil::notify::route::parse_str;
@@ -63,13 +72,26 @@ receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:
         poll: Duration::from_millis(50),
         ..DispatchOptions::default()
     };
-    let d = Dispatcher::start(n, db, opts, NotifyMetrics::default());
+    let clock = ManualClock::new(wall_ms() - 30_000);
+    let d = Dispatcher::start(
+        n,
+        db.clone(),
+        opts,
+        NotifyMetrics::default(),
+        Arc::new(clock.clone()),
+    );
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://127.0.0.1:{}", l.local_addr().unwrap().port());
     let app = vigil::notify::api::router(d.clone());
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
 
     let u = url.clone();
+    let start = format!(
+        "--start={}",
+        clock
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
     let id = tokio::task::spawn_blocking(move || {
         amtool(
             &u,
@@ -80,6 +102,7 @@ receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:
                 "--comment=disk swap",
                 "--author=ops",
                 "--duration=1h",
+                &start,
             ],
         )
     })
@@ -103,7 +126,9 @@ receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:
     })
     .await
     .unwrap();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    ingested(&d, |held| held.len() == 1).await;
+    let step = Duration::from_millis(100);
+    run_for(&clock, &db, step, Duration::from_secs(3)).await;
     assert!(
         seen.lock().unwrap().is_empty(),
         "a silenced alert was notified"
@@ -133,14 +158,16 @@ receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:
     tokio::task::spawn_blocking(move || amtool(&u, &["silence", "expire", &i]))
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while seen.lock().unwrap().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "not notified after the silence expired"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = "not notified after the silence expired";
+    drive_until(
+        &clock,
+        &db,
+        what,
+        step,
+        Duration::from_secs(10),
+        async || !seen.lock().unwrap().is_empty(),
+    )
+    .await;
     assert_eq!(
         seen.lock().unwrap()[0]["alerts"][0]["labels"]["instance"],
         "a"

@@ -3,16 +3,24 @@
 //! group_interval), resolved sent once, a receiver answering 500 retried
 //! until delivered, 400 not retried (logged, counted, in the history), a
 //! receiver that was down when the alert fired delivered once after a
-//! restart of the dispatcher on the same database.
+//! restart of the dispatcher on the same database. The pipeline runs on a
+//! manual clock that the tests move (`support/manual_time.rs`): waiting
+//! for group_wait or a retry, and proving that nothing more is sent, take
+//! no real time.
+
+#[path = "support/manual_time.rs"]
+mod manual_time;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::{Router, extract::State, routing::post};
 use prometheus_client::registry::Registry;
 
+use manual_time::{drive_until, run_for, send, wall_ms};
+use vigil::clock::{Clock, ManualClock};
 use vigil::db::Db;
 use vigil::model::Labels;
 use vigil::notify::metrics::NotifyMetrics;
@@ -21,7 +29,12 @@ use vigil::notify::route::parse_str;
 use vigil::notify::tables::history::HistoryQuery;
 use vigil::notify::tables::{HistoryStore, OutboxStore};
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
-use vigil::rules::query::{AlertSink, OutgoingAlert};
+use vigil::rules::query::OutgoingAlert;
+
+/// How far the tests move the clock at a time.
+const STEP: Duration = Duration::from_millis(100);
+/// The most clock time a test waits for something to arrive.
+const LIMIT: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
 struct Hook {
@@ -79,17 +92,10 @@ fn opts() -> DispatchOptions {
     }
 }
 
-async fn start(db: &Db, cfg: &str, metrics: NotifyMetrics) -> Dispatcher {
+async fn start(db: &Db, cfg: &str, metrics: NotifyMetrics, clock: &ManualClock) -> Dispatcher {
     let loaded = parse_str("am.yml", cfg, &|_| None).unwrap();
     let n = Notifier::build(&loaded, "http://vigil.example").unwrap();
-    Dispatcher::start(n, db.clone(), opts(), metrics)
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
+    Dispatcher::start(n, db.clone(), opts(), metrics, Arc::new(clock.clone()))
 }
 
 fn alert(name: &str, instance: &str, starts: i64, ends: i64) -> OutgoingAlert {
@@ -99,14 +105,6 @@ fn alert(name: &str, instance: &str, starts: i64, ends: i64) -> OutgoingAlert {
         starts_at: starts,
         ends_at: ends,
         generator_url: "http://prom/graph".into(),
-    }
-}
-
-async fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -131,18 +129,26 @@ async fn groups_wait_then_notify_and_resolve_once() {
     let (listener, port) = bind().await;
     let h = hook(listener).await;
     let (_dir, db) = sqlite().await;
-    let d = start(&db, &config(port), NotifyMetrics::default()).await;
-    let t0 = Instant::now();
-    let now = now_ms();
-    d.send(vec![
-        alert("Down", "a", now, now + 3_600_000),
-        alert("Down", "b", now, now + 3_600_000),
-    ]);
-    wait_for("the firing notification", 10, || {
-        !h.lock().unwrap().seen.is_empty()
-    })
+    let clock = ManualClock::new(wall_ms());
+    let d = start(&db, &config(port), NotifyMetrics::default(), &clock).await;
+    let now = clock.now_ms();
+    send(
+        &d,
+        vec![
+            alert("Down", "a", now, now + 3_600_000),
+            alert("Down", "b", now, now + 3_600_000),
+        ],
+    )
     .await;
-    let waited = t0.elapsed();
+    let waited = drive_until(
+        &clock,
+        &db,
+        "the firing notification",
+        STEP,
+        LIMIT,
+        async || !h.lock().unwrap().seen.is_empty(),
+    )
+    .await;
     assert!(
         waited >= Duration::from_millis(900) && waited < Duration::from_millis(2500),
         "first notification after {waited:?}, group_wait is 1s"
@@ -155,11 +161,16 @@ async fn groups_wait_then_notify_and_resolve_once() {
         assert_eq!(body["status"], "firing");
     }
     // b resolves; the next flush (group_interval after the first) says so.
-    let end = now_ms();
-    d.send(vec![alert("Down", "b", now, end)]);
-    wait_for("the resolved notification", 10, || {
-        h.lock().unwrap().seen.len() >= 2
-    })
+    let end = clock.now_ms();
+    send(&d, vec![alert("Down", "b", now, end)]).await;
+    drive_until(
+        &clock,
+        &db,
+        "the resolved notification",
+        STEP,
+        LIMIT,
+        async || h.lock().unwrap().seen.len() >= 2,
+    )
     .await;
     {
         let h = h.lock().unwrap();
@@ -167,12 +178,17 @@ async fn groups_wait_then_notify_and_resolve_once() {
         assert_eq!(instances(&h.seen[1].2, "resolved"), ["b"]);
     }
     // a resolves too: one "resolved" for the group, then silence.
-    d.send(vec![alert("Down", "a", now, now_ms())]);
-    wait_for("the all-resolved notification", 10, || {
-        h.lock().unwrap().seen.len() >= 3
-    })
+    send(&d, vec![alert("Down", "a", now, clock.now_ms())]).await;
+    drive_until(
+        &clock,
+        &db,
+        "the all-resolved notification",
+        STEP,
+        LIMIT,
+        async || h.lock().unwrap().seen.len() >= 3,
+    )
     .await;
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    run_for(&clock, &db, STEP, Duration::from_secs(5)).await;
     let seen = h.lock().unwrap().seen.clone();
     assert_eq!(seen.len(), 3, "resolved is sent once: {seen:?}");
     assert_eq!(seen[2].2["status"], "resolved");
@@ -200,11 +216,15 @@ async fn server_errors_are_retried_until_delivered() {
     h.lock().unwrap().script.extend([500, 503]);
     let (_dir, db) = sqlite().await;
     let metrics = NotifyMetrics::default();
-    let d = start(&db, &config(port), metrics.clone()).await;
-    let now = now_ms();
-    d.send(vec![alert("Down", "a", now - 60_000, now + 3_600_000)]);
-    wait_for("three attempts", 10, || h.lock().unwrap().seen.len() >= 3).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let clock = ManualClock::new(wall_ms());
+    let d = start(&db, &config(port), metrics.clone(), &clock).await;
+    let now = clock.now_ms();
+    send(&d, vec![alert("Down", "a", now - 60_000, now + 3_600_000)]).await;
+    drive_until(&clock, &db, "three attempts", STEP, LIMIT, async || {
+        h.lock().unwrap().seen.len() >= 3
+    })
+    .await;
+    run_for(&clock, &db, STEP, Duration::from_millis(500)).await;
     d.shutdown().await;
     let codes: Vec<u16> = h.lock().unwrap().seen.iter().map(|s| s.1).collect();
     assert_eq!(codes, [500, 503, 200]);
@@ -232,11 +252,15 @@ async fn client_errors_are_not_retried() {
     h.lock().unwrap().script.extend([400]);
     let (_dir, db) = sqlite().await;
     let metrics = NotifyMetrics::default();
-    let d = start(&db, &config(port), metrics.clone()).await;
-    let now = now_ms();
-    d.send(vec![alert("Down", "a", now - 60_000, now + 3_600_000)]);
-    wait_for("one attempt", 10, || !h.lock().unwrap().seen.is_empty()).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let clock = ManualClock::new(wall_ms());
+    let d = start(&db, &config(port), metrics.clone(), &clock).await;
+    let now = clock.now_ms();
+    send(&d, vec![alert("Down", "a", now - 60_000, now + 3_600_000)]).await;
+    drive_until(&clock, &db, "one attempt", STEP, LIMIT, async || {
+        !h.lock().unwrap().seen.is_empty()
+    })
+    .await;
+    run_for(&clock, &db, STEP, Duration::from_secs(2)).await;
     d.shutdown().await;
     assert_eq!(h.lock().unwrap().seen.len(), 1, "a 400 is not retried");
     let rows = db.outbox_list().await.unwrap();
@@ -268,11 +292,13 @@ async fn pending_notifications_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vigil.db");
     let db = Db::open_sqlite(&path).await.unwrap();
-    let d = start(&db, &config(port), NotifyMetrics::default()).await;
-    let now = now_ms();
-    d.send(vec![alert("Down", "a", now - 60_000, now + 3_600_000)]);
-    wait_for("a failed attempt", 10, || {
-        futures::executor::block_on(db.outbox_list())
+    let clock = ManualClock::new(wall_ms());
+    let d = start(&db, &config(port), NotifyMetrics::default(), &clock).await;
+    let now = clock.now_ms();
+    send(&d, vec![alert("Down", "a", now - 60_000, now + 3_600_000)]).await;
+    drive_until(&clock, &db, "a failed attempt", STEP, LIMIT, async || {
+        db.outbox_list()
+            .await
             .unwrap()
             .first()
             .is_some_and(|r| r.attempts >= 1)
@@ -288,12 +314,17 @@ async fn pending_notifications_survive_a_restart() {
         .unwrap();
     let h = hook(listener).await;
     let db = Db::open_sqlite(&path).await.unwrap();
-    let d = start(&db, &config(port), NotifyMetrics::default()).await;
-    wait_for("delivery after restart", 10, || {
-        !h.lock().unwrap().seen.is_empty()
-    })
+    let d = start(&db, &config(port), NotifyMetrics::default(), &clock).await;
+    drive_until(
+        &clock,
+        &db,
+        "delivery after restart",
+        STEP,
+        LIMIT,
+        async || !h.lock().unwrap().seen.is_empty(),
+    )
     .await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    run_for(&clock, &db, STEP, Duration::from_secs(1)).await;
     d.shutdown().await;
     let seen = h.lock().unwrap().seen.clone();
     assert_eq!(seen.len(), 1);
@@ -318,13 +349,18 @@ async fn slack_blocks_max_alerts_and_send_resolved() {
         "route:\n  receiver: both\n  group_by: [alertname]\n  group_wait: 0s\n  group_interval: 1s\n\
 receivers:\n  - name: both\n    slack_configs:\n      - api_url: http://127.0.0.1:{port}/slack\n        channel: '#ops'\n        fields: [{{title: Instances, value: '{{{{ range .Alerts }}}}{{{{ .Labels.instance }}}} {{{{ end }}}}'}}]\n    webhook_configs:\n      - url: http://127.0.0.1:{port}/hook\n        max_alerts: 1\n        send_resolved: false\n"
     );
-    let d = start(&db, &cfg, NotifyMetrics::default()).await;
-    let now = now_ms();
-    d.send(vec![
-        alert("Down", "a", now - 1000, now + 3_600_000),
-        alert("Down", "b", now - 1000, now + 3_600_000),
-    ]);
-    wait_for("slack and webhook", 10, || {
+    let clock = ManualClock::new(wall_ms());
+    let d = start(&db, &cfg, NotifyMetrics::default(), &clock).await;
+    let now = clock.now_ms();
+    send(
+        &d,
+        vec![
+            alert("Down", "a", now - 1000, now + 3_600_000),
+            alert("Down", "b", now - 1000, now + 3_600_000),
+        ],
+    )
+    .await;
+    drive_until(&clock, &db, "slack and webhook", STEP, LIMIT, async || {
         h.lock().unwrap().seen.len() >= 2
     })
     .await;
@@ -351,12 +387,16 @@ receivers:\n  - name: both\n    slack_configs:\n      - api_url: http://127.0.0.
 
     // Resolved: neither Slack (default send_resolved: false) nor this
     // webhook (send_resolved: false) is told.
-    let end = now_ms();
-    d.send(vec![
-        alert("Down", "a", now - 1000, end),
-        alert("Down", "b", now - 1000, end),
-    ]);
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let end = clock.now_ms();
+    send(
+        &d,
+        vec![
+            alert("Down", "a", now - 1000, end),
+            alert("Down", "b", now - 1000, end),
+        ],
+    )
+    .await;
+    run_for(&clock, &db, STEP, Duration::from_secs(3)).await;
     d.shutdown().await;
     assert_eq!(h.lock().unwrap().seen.len(), 2);
     let rows = db.outbox_list().await.unwrap();

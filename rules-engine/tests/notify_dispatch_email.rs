@@ -1,16 +1,24 @@
 //! Email through the dispatcher against Debian's aiosmtpd: the SMTP server
 //! is down when the alert fires, the notification waits in the outbox with
 //! backoff, and is delivered exactly once when the server comes back —
-//! with the default templates' subject, text and HTML parts.
+//! with the default templates' subject, text and HTML parts. The pipeline
+//! runs on a manual clock the test moves (`support/manual_time.rs`); the
+//! SMTP server is real.
+
+#[path = "support/manual_time.rs"]
+mod manual_time;
 
 #[path = "support/smtpd.rs"]
 mod smtpd;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use smtpd::{Smtpd, free_port};
 
+use manual_time::{drive_until, run_for, send, wall_ms};
+use vigil::clock::{Clock, ManualClock};
 use vigil::db::Db;
 use vigil::model::Labels;
 use vigil::notify::metrics::NotifyMetrics;
@@ -18,14 +26,10 @@ use vigil::notify::retry::Backoff;
 use vigil::notify::route::parse_str;
 use vigil::notify::tables::OutboxStore;
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
-use vigil::rules::query::{AlertSink, OutgoingAlert};
+use vigil::rules::query::OutgoingAlert;
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
+/// How far the test moves the clock at a time.
+const STEP: Duration = Duration::from_millis(100);
 
 #[tokio::test]
 async fn smtp_down_then_back_delivers_once() {
@@ -49,40 +53,48 @@ receivers:\n  - name: mail\n    email_configs:\n      - to: ops@example.org\n   
         poll: Duration::from_millis(100),
         ..DispatchOptions::default()
     };
-    let d = Dispatcher::start(n, db.clone(), opts, NotifyMetrics::default());
-    let now = now_ms();
-    d.send(vec![OutgoingAlert {
-        labels: Labels::from_pairs([
-            ("alertname", "PostgresDown"),
-            ("instance", "db1"),
-            ("team", "dba"),
-        ]),
-        annotations: vec![("summary".into(), "db1 is down".into())],
-        starts_at: now,
-        ends_at: now + 3_600_000,
-        generator_url: "http://prom/graph".into(),
-    }]);
+    let clock = ManualClock::new(wall_ms());
+    let d = Dispatcher::start(
+        n,
+        db.clone(),
+        opts,
+        NotifyMetrics::default(),
+        Arc::new(clock.clone()),
+    );
+    let now = clock.now_ms();
+    send(
+        &d,
+        vec![OutgoingAlert {
+            labels: Labels::from_pairs([
+                ("alertname", "PostgresDown"),
+                ("instance", "db1"),
+                ("team", "dba"),
+            ]),
+            annotations: vec![("summary".into(), "db1 is down".into())],
+            starts_at: now,
+            ends_at: now + 3_600_000,
+            generator_url: "http://prom/graph".into(),
+        }],
+    )
+    .await;
     // Let it fail a few times against the closed port.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let limit = Duration::from_secs(10);
+    drive_until(&clock, &db, "no failed attempts", STEP, limit, async || {
         let rows = db.outbox_list().await.unwrap();
-        if rows.first().is_some_and(|r| r.attempts >= 2) {
+        let failed = rows.first().is_some_and(|r| r.attempts >= 2);
+        if failed {
             assert_eq!(rows[0].status, "pending");
-            break;
         }
-        assert!(Instant::now() < deadline, "no failed attempts: {rows:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        failed
+    })
+    .await;
     let smtpd = Smtpd::start(port, &maildir, None);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while smtpd.delivered().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "no mail after the server came back"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let what = "no mail after the server came back";
+    drive_until(&clock, &db, what, STEP, limit, async || {
+        !smtpd.delivered().is_empty()
+    })
+    .await;
+    run_for(&clock, &db, STEP, Duration::from_secs(2)).await;
     d.shutdown().await;
     let mails = smtpd.delivered();
     assert_eq!(mails.len(), 1, "delivered once");

@@ -173,8 +173,26 @@ alerting:
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Past the first retry's backoff (1 s): a 535 is not tried again.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // A 535 is not tried again: the notification is recorded failed (a
+    // retry would be recorded "retry", and only pending rows are claimed),
+    // so once the history says so no second attempt can come.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let history = v.get("/api/v1/alerts/history?kind=notification").await;
+        let recorded = history["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["status"] == "failed" && r["detail"].as_str().unwrap().contains("535"));
+        if recorded {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never recorded failed: {history}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mails = smtp.delivered();
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("To: ops@example.org"), "{}", mails[0]);

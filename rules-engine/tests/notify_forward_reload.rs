@@ -18,10 +18,15 @@ use vigil_bin::VigilProcess;
 
 const AM_CONFIG: &str = "route:\n  receiver: none\nreceivers:\n  - name: none\n";
 
+/// Rules that always fire; a name `Later` fires only after 500 ms
+/// pending, so its alert leaves vigil after the others.
 fn rules(names: &[&str]) -> String {
     let mut s = String::from("groups:\n  - name: always\n    interval: 200ms\n    rules:\n");
     for n in names {
         s.push_str(&format!("      - alert: {n}\n        expr: vector(1)\n"));
+        if *n == "Later" {
+            s.push_str("        for: 500ms\n");
+        }
     }
     s
 }
@@ -84,13 +89,19 @@ async fn reload_swaps_the_alertmanagers_forwarded_to() {
     assert_eq!(status, 500, "{why}");
     assert!(why.contains("alertmanager 1"), "{why}");
 
-    write_config(dir.path(), &[new.base()], &["BeforeReload", "AfterReload"]);
+    write_config(
+        dir.path(),
+        &[new.base()],
+        &["BeforeReload", "AfterReload", "Later"],
+    );
     let (status, why) = reload(&v).await;
     assert_eq!(status, 200, "{why}");
     wait_for(&new, "AfterReload").await;
-    // The rule evaluates every 200 ms and a new alert is sent at once:
-    // had the old Alertmanager still been on the list, it would have it.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // A new alert is forwarded at once, one batch at a time to every
+    // Alertmanager on the list: once `Later` (sent after AfterReload) has
+    // reached the new one, had the old one still been on the list, it
+    // would have AfterReload.
+    wait_for(&new, "Later").await;
     assert_eq!(old.alert_names().await, ["BeforeReload"]);
     assert!(
         !new.alert_names().await.iter().any(|n| n == "Refused"),

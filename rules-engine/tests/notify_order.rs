@@ -2,13 +2,19 @@
 //! receiver: the receiver refuses connections while an alert fires and
 //! resolves (and vigil's dispatcher restarts in between); when it comes
 //! back, the last notification it holds for the group is "resolved", and
-//! whatever it received came in the order the states happened.
+//! whatever it received came in the order the states happened. The
+//! pipeline runs on a manual clock the test moves (`support/manual_time.rs`).
+
+#[path = "support/manual_time.rs"]
+mod manual_time;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::{Router, extract::State, routing::post};
 
+use manual_time::{drive_until, run_for, send, wall_ms};
+use vigil::clock::{Clock, ManualClock};
 use vigil::db::Db;
 use vigil::model::Labels;
 use vigil::notify::metrics::NotifyMetrics;
@@ -17,7 +23,10 @@ use vigil::notify::route::parse_str;
 use vigil::notify::tables::history::HistoryQuery;
 use vigil::notify::tables::{HistoryStore, OutboxStore};
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
-use vigil::rules::query::{AlertSink, OutgoingAlert};
+use vigil::rules::query::OutgoingAlert;
+
+/// How far the test moves the clock at a time.
+const STEP: Duration = Duration::from_millis(100);
 
 type Seen = Arc<Mutex<Vec<serde_json::Value>>>;
 
@@ -41,13 +50,6 @@ async fn receiver_on(port: u16) -> Seen {
     seen
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 fn alert(starts: i64, ends: i64) -> OutgoingAlert {
     OutgoingAlert {
         labels: Labels::from_pairs([("alertname", "Down"), ("instance", "a")]),
@@ -58,7 +60,7 @@ fn alert(starts: i64, ends: i64) -> OutgoingAlert {
     }
 }
 
-async fn start(db: &Db, port: u16) -> Dispatcher {
+async fn start(db: &Db, port: u16, clock: &ManualClock) -> Dispatcher {
     let cfg = format!(
         "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 200ms\n  group_interval: 500ms\n  repeat_interval: 1h\n\
 receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:{port}/hook\n"
@@ -76,24 +78,34 @@ receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:
         poll: Duration::from_millis(100),
         ..DispatchOptions::default()
     };
-    Dispatcher::start(n, db.clone(), opts, NotifyMetrics::default())
+    Dispatcher::start(
+        n,
+        db.clone(),
+        opts,
+        NotifyMetrics::default(),
+        Arc::new(clock.clone()),
+    )
 }
 
-/// Waits until the history holds `n` notification rows of `status`.
-async fn history_count(db: &Db, status: &str, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let h = db.history(&HistoryQuery::default()).await.unwrap();
-        if h.iter()
-            .filter(|e| e.kind == "notification" && e.status == status)
-            .count()
-            >= n
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never {n} {status}: {h:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// Moves the clock until the history holds `n` notification rows of
+/// `status`.
+async fn history_count(clock: &ManualClock, db: &Db, status: &str, n: usize) {
+    let what = format!("{n} {status} notifications in the history");
+    drive_until(
+        clock,
+        db,
+        &what,
+        STEP,
+        Duration::from_secs(20),
+        async || {
+            let h = db.history(&HistoryQuery::default()).await.unwrap();
+            h.iter()
+                .filter(|e| e.kind == "notification" && e.status == status)
+                .count()
+                >= n
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -105,22 +117,23 @@ async fn after_an_outage_the_last_notification_is_the_current_state() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let d = start(&db, port).await;
-    let t0 = now_ms();
-    d.send(vec![alert(t0, t0 + 3_600_000)]);
-    history_count(&db, "queued", 1).await;
-    history_count(&db, "retry", 2).await;
-    d.send(vec![alert(t0, now_ms())]);
-    history_count(&db, "queued", 2).await;
-    history_count(&db, "superseded", 1).await;
+    let clock = ManualClock::new(wall_ms());
+    let d = start(&db, port, &clock).await;
+    let t0 = clock.now_ms();
+    send(&d, vec![alert(t0, t0 + 3_600_000)]).await;
+    history_count(&clock, &db, "queued", 1).await;
+    history_count(&clock, &db, "retry", 2).await;
+    send(&d, vec![alert(t0, clock.now_ms())]).await;
+    history_count(&clock, &db, "queued", 2).await;
+    history_count(&clock, &db, "superseded", 1).await;
     // A restart while the receiver is still down.
     d.shutdown().await;
-    let d = start(&db, port).await;
-    history_count(&db, "retry", 3).await;
+    let d = start(&db, port, &clock).await;
+    history_count(&clock, &db, "retry", 3).await;
     let seen = receiver_on(port).await;
-    history_count(&db, "delivered", 1).await;
+    history_count(&clock, &db, "delivered", 1).await;
     // Several retry periods and group intervals: nothing else arrives.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    run_for(&clock, &db, STEP, Duration::from_secs(3)).await;
     d.shutdown().await;
     let statuses: Vec<String> = seen
         .lock()

@@ -140,7 +140,13 @@ async fn same_notifications_as_alertmanager() {
         poll: Duration::from_millis(50),
         ..DispatchOptions::default()
     };
-    let vigil = Dispatcher::start(n, db, opts, NotifyMetrics::default());
+    let vigil = Dispatcher::start(
+        n,
+        db,
+        opts,
+        NotifyMetrics::default(),
+        std::sync::Arc::new(vigil::clock::SystemClock),
+    );
     let client = reqwest::Client::new();
 
     let start = Utc::now();
@@ -280,6 +286,7 @@ async fn forwarder_posts_alerts_into_alertmanager() {
             http: Default::default(),
         }],
         ForwardMetrics::default(),
+        std::sync::Arc::new(vigil::clock::SystemClock),
     )
     .unwrap();
     let now = Utc::now().timestamp_millis();

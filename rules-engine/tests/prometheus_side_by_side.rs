@@ -8,7 +8,7 @@ mod support;
 use serde_json::Value;
 use support::prometheus::Prometheus;
 use support::served::{Served, vigil_from};
-use vigil::scrape::SystemClock;
+use vigil::clock::SystemClock;
 
 const BODY: &str = r#"# HELP http_requests_total Requests by "code" and path.
 # TYPE http_requests_total counter
@@ -186,7 +186,7 @@ trait NowSecs {
 
 impl NowSecs for SystemClock {
     fn now_secs() -> f64 {
-        use vigil::scrape::Clock;
+        use vigil::clock::Clock;
         // Whole milliseconds, so both servers get the very same instant.
         SystemClock.now_ms() as f64 / 1000.0
     }

@@ -170,7 +170,7 @@ async fn rules_evaluate_notify_and_are_served() {
     eventually!(20, "resolution sent", {
         let sent = v.sink.0.lock().unwrap();
         sent.last()
-            .is_some_and(|a| a.ends_at <= vigil::rules::manager::system_clock()())
+            .is_some_and(|a| a.ends_at <= vigil::clock::Clock::now_ms(&vigil::clock::SystemClock))
     });
     v.stop().await;
 }

@@ -7,11 +7,12 @@ mod support;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
+use vigil::clock::ManualClock;
 use vigil::config::{Config, ScrapeConfig};
 use vigil::model::{Matcher, is_stale_nan};
 use vigil::scrape::client::ScrapeClient;
 use vigil::scrape::target::{TargetGroup, targets_from_group};
-use vigil::scrape::{ManualClock, ScrapeManager, Scraper};
+use vigil::scrape::{ScrapeManager, Scraper};
 use vigil::store::{Head, HeadOptions, Querier};
 
 const T0: i64 = 1_700_000_000_000;

@@ -155,7 +155,7 @@ async fn self_scrape_follows_the_servers_tls() {
     let web = WebConfig::load(&web_yml).unwrap();
     let options = vigil::server::Options {
         web,
-        ..vigil::server::Options::new(None, Arc::new(vigil::scrape::SystemClock))
+        ..vigil::server::Options::new(None, Arc::new(vigil::clock::SystemClock))
     };
     let vigil = vigil::server::load(Config::default(), options)
         .await

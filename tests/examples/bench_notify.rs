@@ -99,6 +99,7 @@ async fn main() {
         db,
         DispatchOptions::default(),
         NotifyMetrics::default(),
+        std::sync::Arc::new(vigil::clock::SystemClock),
     );
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let vigil_port = l.local_addr().unwrap().port();

@@ -55,7 +55,13 @@ async fn dispatcher(dsn: &str, cfg: &str, instance: &str) -> Dispatcher {
         poll: Duration::from_millis(50),
         ..DispatchOptions::default()
     };
-    Dispatcher::start(n, db, opts, NotifyMetrics::default())
+    Dispatcher::start(
+        n,
+        db,
+        opts,
+        NotifyMetrics::default(),
+        std::sync::Arc::new(vigil::clock::SystemClock),
+    )
 }
 
 #[tokio::test]
@@ -193,12 +199,12 @@ async fn newer_notifications_supersede_older_ones_on_postgres() {
         },
         event: vigil::notify::tables::history::HistoryEvent {
             at: t(4),
-            kind: "notification".into(),
+            kind: vigil::notify::status::HistoryKind::Notification,
             fingerprint: String::new(),
             labels: String::new(),
             group_key: "g".into(),
             integration: "r/webhook/0".into(),
-            status: "retry".into(),
+            status: vigil::notify::status::HistoryStatus::Retry,
             detail: String::new(),
             state: "firing".into(),
         },
@@ -213,7 +219,7 @@ async fn newer_notifications_supersede_older_ones_on_postgres() {
         .await
         .unwrap()
         .into_iter()
-        .map(|r| (r.id, r.status))
+        .map(|r| (r.id, r.status.to_string()))
         .collect();
     assert_eq!(status[&first], "superseded");
     assert_eq!(status[&second], "superseded");

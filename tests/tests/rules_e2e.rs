@@ -154,7 +154,7 @@ async fn start_vigil(
     let cfg = vigil::config::Config::load(&config).unwrap();
     let options = Options {
         alert_sink: Some(sink),
-        ..Options::new(Some(config), Arc::new(vigil::scrape::SystemClock))
+        ..Options::new(Some(config), Arc::new(vigil::clock::SystemClock))
     };
     let vigil = load(cfg, options).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

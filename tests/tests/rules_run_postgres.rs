@@ -37,7 +37,7 @@ async fn serve(
         alert_sink: Some(sink),
         ..Options::new(
             Some(config.to_path_buf()),
-            Arc::new(vigil::scrape::SystemClock),
+            Arc::new(vigil::clock::SystemClock),
         )
     };
     let vigil = load(cfg, options).await.unwrap();

@@ -24,8 +24,9 @@ use axum::routing::get;
 pub use error::{ApiError, ErrorType};
 pub use metrics::ServerMetrics;
 
+use crate::clock::Clock;
 use crate::promql::Engine;
-use crate::scrape::{Clock, ScrapeManager};
+use crate::scrape::ScrapeManager;
 use crate::store::Querier;
 
 /// What the handlers share.

@@ -8,8 +8,8 @@ use anyhow::{Context, anyhow};
 use vigil_common::web::WebConfig;
 
 use super::RunArgs;
+use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::scrape::SystemClock;
 use crate::server::{Handle, Options, load};
 
 pub async fn run(args: &RunArgs) -> anyhow::Result<()> {

@@ -330,8 +330,8 @@ fn parse_time(s: &str) -> anyhow::Result<i64> {
 }
 
 fn now_ms() -> i64 {
-    use crate::scrape::Clock;
-    crate::scrape::SystemClock.now_ms()
+    use crate::clock::Clock;
+    crate::clock::SystemClock.now_ms()
 }
 
 #[cfg(test)]

@@ -39,7 +39,6 @@ use crate::notify::tables::history::HistoryQuery;
 
 /// The routes, with the dispatcher as state.
 pub fn router(d: Dispatcher) -> Router {
-    super::api_status::mark_start();
     Router::new()
         .route("/api/v2/status", get(super::api_status::status))
         .route("/api/v2/receivers", get(super::api_status::receivers))
@@ -132,7 +131,7 @@ async fn list_silences(
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let f = filters(&params(q))?;
-    let now = Utc::now();
+    let now = d.clock().now();
     let mut all = silence_store::list(d.db(), &f).await?;
     // Alertmanager lists active, then pending, then expired.
     all.sort_by_key(|s| match s.state(now) {
@@ -190,7 +189,7 @@ async fn post_silence(
     body: Result<Json<PostableSilence>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Json(p) = body.map_err(rejected)?;
-    let now = Utc::now();
+    let now = d.clock().now();
     let s = Silence {
         id: p.id,
         matchers: p.matchers,
@@ -210,14 +209,14 @@ async fn get_silence(
 ) -> Result<Json<Value>, ApiError> {
     let s = d.db().silences(&id).await.map_err(SilenceError::from)?;
     let s = s.first().ok_or(SilenceError::NotFound)?;
-    Ok(Json(silence_json(s, Utc::now())))
+    Ok(Json(silence_json(s, d.clock().now())))
 }
 
 async fn delete_silence(
     State(d): State<Dispatcher>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    silence_store::expire(d.db(), &id, Utc::now()).await?;
+    silence_store::expire(d.db(), &id, d.clock().now()).await?;
     Ok(StatusCode::OK)
 }
 
@@ -238,7 +237,7 @@ async fn list_alerts(
         ),
         None => None,
     };
-    let now = Utc::now();
+    let now = d.clock().now();
     let silences: Vec<ActiveSilence> = d
         .db()
         .silences("")
@@ -374,7 +373,7 @@ async fn post_alerts(
     body: Result<Json<Vec<PostableAlert>>, axum::extract::rejection::JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Json(posted) = body.map_err(rejected)?;
-    let now = Utc::now();
+    let now = d.clock().now();
     let mut alerts = Vec::with_capacity(posted.len());
     let mut errors = Vec::new();
     for p in posted {

@@ -6,24 +6,15 @@
 //! cluster, so `disabled` — two instances share work through the
 //! database instead), `versionInfo`, `config.original` (the routing
 //! configuration as written, secrets shown as `<secret>`, see
-//! route/masked.rs) and `uptime` (when this process started serving).
-
-use std::sync::LazyLock;
+//! route/masked.rs) and `uptime` (when the dispatcher started, on its
+//! clock).
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use serde_json::{Value, json};
 
 use super::dispatch::Dispatcher;
-
-/// When the API was first built: the process's start, to a few ms.
-static STARTED: LazyLock<DateTime<Utc>> = LazyLock::new(Utc::now);
-
-/// Pins [`STARTED`]; called when the routes are built.
-pub fn mark_start() {
-    LazyLock::force(&STARTED);
-}
 
 pub async fn status(State(d): State<Dispatcher>) -> Json<Value> {
     let n = d.notifier();
@@ -39,7 +30,7 @@ pub async fn status(State(d): State<Dispatcher>) -> Json<Value> {
             "goVersion": "",
         },
         "config": {"original": n.original},
-        "uptime": STARTED.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "uptime": d.started().to_rfc3339_opts(SecondsFormat::Millis, true),
     }))
 }
 

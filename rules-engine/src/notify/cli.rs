@@ -249,12 +249,12 @@ mod tests {
         let db = Db::open_sqlite(&dir.path().join("v.db")).await.unwrap();
         let ev = |at, kind: &str, status: &str| HistoryEvent {
             at: t(at),
-            kind: kind.into(),
+            kind: kind.parse().unwrap(),
             fingerprint: "00000000000000aa".into(),
             labels: "{alertname=\"A\"}".into(),
             group_key: "{}:{}".into(),
             integration: "hook/webhook/0".into(),
-            status: status.into(),
+            status: status.parse().unwrap(),
             detail: String::new(),
             state: if kind == "alert" {
                 String::new()

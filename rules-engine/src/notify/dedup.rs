@@ -14,6 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::group::after;
+use super::status::DedupReason;
 
 /// What an integration was last told about a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +28,8 @@ pub struct LogEntry {
 /// Whether to notify, and why (the reason is a bounded metric label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dedup {
-    Send(&'static str),
-    Skip(&'static str),
+    Send(DedupReason),
+    Skip(DedupReason),
 }
 
 impl Dedup {
@@ -50,31 +51,31 @@ pub fn needs_update(
         // Never notified: only firing alerts are news; a group that fired
         // and resolved between flushes was never seen by the receiver.
         return if firing.is_empty() {
-            Dedup::Skip("resolved_before_notified")
+            Dedup::Skip(DedupReason::ResolvedBeforeNotified)
         } else {
-            Dedup::Send("first_notification")
+            Dedup::Send(DedupReason::FirstNotification)
         };
     };
     if !firing.is_subset(&entry.firing) {
-        return Dedup::Send("new_firing");
+        return Dedup::Send(DedupReason::NewFiring);
     }
     if firing.is_empty() {
         // Sent whatever send_resolved says, so that the log forgets the
         // firing alerts; the integration filters resolved ones itself.
         return if entry.firing.is_empty() {
-            Dedup::Skip("already_resolved")
+            Dedup::Skip(DedupReason::AlreadyResolved)
         } else {
-            Dedup::Send("all_resolved")
+            Dedup::Send(DedupReason::AllResolved)
         };
     }
     if send_resolved && !resolved.is_subset(&entry.resolved) {
-        return Dedup::Send("newly_resolved");
+        return Dedup::Send(DedupReason::NewlyResolved);
     }
     // Strictly after, as Alertmanager's `Timestamp.Before(now - repeat)`.
     if after(entry.at, repeat_interval) < now {
-        return Dedup::Send("repeat_interval");
+        return Dedup::Send(DedupReason::RepeatInterval);
     }
-    Dedup::Skip("unchanged")
+    Dedup::Skip(DedupReason::Unchanged)
 }
 
 #[cfg(test)]
@@ -108,11 +109,11 @@ mod tests {
     fn first_notification_needs_something_firing() {
         assert_eq!(
             decide(None, &[1], &[], true, 0),
-            Dedup::Send("first_notification")
+            Dedup::Send(DedupReason::FirstNotification)
         );
         assert_eq!(
             decide(None, &[], &[1], true, 0),
-            Dedup::Skip("resolved_before_notified")
+            Dedup::Skip(DedupReason::ResolvedBeforeNotified)
         );
     }
 
@@ -121,11 +122,11 @@ mod tests {
         let e = entry(&[1], &[], 0);
         assert_eq!(
             decide(Some(&e), &[1, 2], &[], true, 10),
-            Dedup::Send("new_firing")
+            Dedup::Send(DedupReason::NewFiring)
         );
         assert_eq!(
             decide(Some(&e), &[1], &[], true, 10),
-            Dedup::Skip("unchanged")
+            Dedup::Skip(DedupReason::Unchanged)
         );
     }
 
@@ -134,11 +135,11 @@ mod tests {
         let e = entry(&[1, 2], &[], 0);
         assert_eq!(
             decide(Some(&e), &[1], &[2], true, 10),
-            Dedup::Send("newly_resolved")
+            Dedup::Send(DedupReason::NewlyResolved)
         );
         assert_eq!(
             decide(Some(&e), &[1], &[2], false, 10),
-            Dedup::Skip("unchanged")
+            Dedup::Skip(DedupReason::Unchanged)
         );
     }
 
@@ -147,17 +148,17 @@ mod tests {
         let e = entry(&[1], &[], 0);
         assert_eq!(
             decide(Some(&e), &[], &[1], true, 10),
-            Dedup::Send("all_resolved")
+            Dedup::Send(DedupReason::AllResolved)
         );
         // Even without send_resolved, so the log forgets the firing alert.
         assert_eq!(
             decide(Some(&e), &[], &[1], false, 10),
-            Dedup::Send("all_resolved")
+            Dedup::Send(DedupReason::AllResolved)
         );
         let after_resolved = entry(&[], &[1], 10);
         assert_eq!(
             decide(Some(&after_resolved), &[], &[1], true, 10_000),
-            Dedup::Skip("already_resolved")
+            Dedup::Skip(DedupReason::AlreadyResolved)
         );
     }
 
@@ -166,11 +167,11 @@ mod tests {
         let e = entry(&[1], &[], 0);
         assert_eq!(
             decide(Some(&e), &[1], &[], true, 3600),
-            Dedup::Skip("unchanged")
+            Dedup::Skip(DedupReason::Unchanged)
         );
         assert_eq!(
             decide(Some(&e), &[1], &[], true, 3601),
-            Dedup::Send("repeat_interval")
+            Dedup::Send(DedupReason::RepeatInterval)
         );
     }
 }

@@ -8,6 +8,9 @@
 //!
 //! One task owns the schedule and is the only clock reader on this side:
 //! it reads the time once per wake-up and passes it to every pure stage.
+//! Every wait (group_wait, group_interval, the sender's retries, leases
+//! and polls, heartbeats) runs on the [`Clock`] given at start, so a
+//! manual clock drives the whole pipeline in tests.
 //! Group state lives in memory (as in Alertmanager); what must survive a
 //! restart — the notification log, the outbox, silences, history — is in
 //! SQL, so after a restart groups are rebuilt from re-sent alerts and the
@@ -23,14 +26,16 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::alert::{Alert, Status};
-use super::group::{AggrGroup, after};
+use super::group::{AggrGroup, GroupKey, after};
 use super::integration::Notice;
 use super::metrics::NotifyMetrics;
 use super::notifier::Notifier;
 use super::retry::Backoff;
 use super::silence::{ActiveSilence, SilenceState};
 use super::stages::{self, FlushContext, FlushPlan, IntegrationView};
+use super::status::{FlushResult, HistoryKind, HistoryStatus};
 use super::tables::{HistoryStore, OutboxStore, PeerStore, SilenceStore};
+use crate::clock::Clock;
 use crate::db::Db;
 use crate::notify::route::tree::label_set_string;
 use crate::notify::tables::history::{HistoryEvent, notification_event};
@@ -102,7 +107,7 @@ impl Default for DispatchOptions {
 struct State {
     /// Every alert by fingerprint: inhibition sources, the API's list.
     alerts: BTreeMap<u64, Alert>,
-    groups: BTreeMap<(String, String), AggrGroup>,
+    groups: BTreeMap<GroupKey, AggrGroup>,
     /// Whether alerts are being dropped at the cap (logged once per change).
     dropping: bool,
 }
@@ -116,6 +121,9 @@ pub(super) struct Shared {
     pub(super) opts: DispatchOptions,
     pub(super) wake_sender: Notify,
     pub(super) cancel: CancellationToken,
+    pub(super) clock: Arc<dyn Clock>,
+    /// When the dispatcher started (the status API's `uptime`).
+    started: DateTime<Utc>,
 }
 
 impl Shared {
@@ -150,12 +158,14 @@ impl AlertSink for Dispatcher {
 }
 
 impl Dispatcher {
-    /// Starts the dispatch and send tasks on the current runtime.
+    /// Starts the dispatch and send tasks on the current runtime; all
+    /// their instants and waits are on `clock`.
     pub fn start(
         notifier: Notifier,
         db: Db,
         opts: DispatchOptions,
         metrics: NotifyMetrics,
+        clock: Arc<dyn Clock>,
     ) -> Dispatcher {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
@@ -166,6 +176,8 @@ impl Dispatcher {
             opts,
             wake_sender: Notify::new(),
             cancel: CancellationToken::new(),
+            started: clock.now(),
+            clock,
         });
         let d = Dispatcher {
             shared: shared.clone(),
@@ -217,6 +229,16 @@ impl Dispatcher {
         self.shared.notifier()
     }
 
+    /// The clock the pipeline runs on (the API's instants too).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.shared.clock
+    }
+
+    /// When the dispatcher started.
+    pub fn started(&self) -> DateTime<Utc> {
+        self.shared.started
+    }
+
     /// The held alerts with the receivers each reaches, for the API.
     pub fn alerts(&self) -> Vec<(Alert, Vec<String>)> {
         let n = self.shared.notifier();
@@ -254,26 +276,25 @@ impl Dispatcher {
 
 async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Vec<Alert>>) {
     loop {
-        let now = Utc::now();
+        let now = shared.clock.now();
         let wake = {
             let st = shared.state.lock();
             st.groups.values().map(AggrGroup::next_flush).min()
         }
         .unwrap_or_else(|| after(now, Duration::from_secs(10)));
-        let wait = (wake - now).to_std().unwrap_or(Duration::ZERO);
         tokio::select! {
             _ = shared.cancel.cancelled() => return,
             batch = rx.recv() => match batch {
                 Some(b) => {
-                    let (events, views) = ingest(&shared, b, Utc::now());
+                    let (events, views) = ingest(&shared, b, shared.clock.now());
                     record(&shared, &events).await;
                     super::peers::write_views(&shared, &views).await;
                 }
                 None => return,
             },
-            _ = tokio::time::sleep(wait) => {}
+            _ = shared.clock.sleep_until(wake) => {}
         }
-        flush_due(&shared, Utc::now()).await;
+        flush_due(&shared, shared.clock.now()).await;
     }
 }
 
@@ -322,12 +343,12 @@ fn ingest(
         if before != Some(status) && !(before.is_none() && status == Status::Resolved) {
             events.push(HistoryEvent {
                 at: now,
-                kind: "alert".into(),
+                kind: HistoryKind::Alert,
                 fingerprint: format!("{fp:016x}"),
                 labels: label_set_string(&a.labels),
                 group_key: String::new(),
                 integration: String::new(),
-                status: status.as_str().into(),
+                status: status.into(),
                 detail: String::new(),
                 state: String::new(),
             });
@@ -337,7 +358,10 @@ fn ingest(
             let wait = route.opts.group_wait;
             let g = st
                 .groups
-                .entry((route.id.clone(), key.clone()))
+                .entry(GroupKey {
+                    route: route.id.clone(),
+                    group: key.clone(),
+                })
                 .or_insert_with(|| {
                     AggrGroup::new(
                         key,
@@ -362,7 +386,7 @@ fn ingest(
 
 /// One due group's flush, taken out of the state.
 pub(super) struct Job {
-    key: (String, String),
+    key: GroupKey,
     labels: crate::model::Labels,
     pub(super) alerts: Vec<Alert>,
 }
@@ -382,7 +406,7 @@ async fn flush_due(shared: &Shared, now: DateTime<Utc>) {
         for (key, g) in st.groups.iter_mut().filter(|(_, g)| g.is_due(now)) {
             let interval = n
                 .routes
-                .get(&key.0)
+                .get(&key.route)
                 .map_or(crate::notify::route::tree::DEFAULT_GROUP_INTERVAL, |o| {
                     o.group_interval
                 });
@@ -429,7 +453,7 @@ async fn flush_due(shared: &Shared, now: DateTime<Utc>) {
 #[derive(Default)]
 struct Planning {
     events: Vec<HistoryEvent>,
-    decisions: Vec<String>,
+    decisions: Vec<FlushResult>,
     /// `(kind, field)` of every field cut to a receiver's limit.
     truncations: Vec<(&'static str, &'static str)>,
 }
@@ -443,11 +467,11 @@ fn plan_job(
     out: &mut Vec<NewNotification>,
     p: &mut Planning,
 ) {
-    let Some(opts) = n.routes.get(&job.key.0) else {
+    let Some(opts) = n.routes.get(&job.key.route) else {
         return;
     };
     let integrations = n.receivers.get(&opts.receiver).cloned().unwrap_or_default();
-    let group_key = &job.key.1;
+    let group_key = &job.key.group;
     let views: Vec<IntegrationView<'_>> = integrations
         .iter()
         .map(|i| IntegrationView {
@@ -458,7 +482,7 @@ fn plan_job(
         .collect();
     let items = match stages::run(ctx, job.alerts.clone(), &views) {
         FlushPlan::Muted(_, reason) => {
-            p.decisions.push(reason.to_string());
+            p.decisions.push(FlushResult::Muted(reason));
             return;
         }
         FlushPlan::Notify(items) => items,
@@ -467,7 +491,7 @@ fn plan_job(
         let planned = match item {
             Ok(x) => x,
             Err((_, reason)) => {
-                p.decisions.push(reason.to_string());
+                p.decisions.push(FlushResult::Skipped(reason));
                 continue;
             }
         };
@@ -500,12 +524,12 @@ fn plan_job(
                     Some(r.payload)
                 }
                 Err(e) => {
-                    p.decisions.push("template_error".into());
+                    p.decisions.push(FlushResult::TemplateError);
                     let ev = notification_event(
                         ctx.now,
                         group_key,
                         &integ.key,
-                        "failed",
+                        HistoryStatus::Failed,
                         &e.to_string(),
                         state,
                     );
@@ -515,18 +539,18 @@ fn plan_job(
             }
         };
         if payload.is_some() {
-            p.decisions.push("queued".into());
+            p.decisions.push(FlushResult::Queued);
             let ev = notification_event(
                 ctx.now,
                 group_key,
                 &integ.key,
-                "queued",
-                planned.reason,
+                HistoryStatus::Queued,
+                planned.reason.as_str(),
                 state,
             );
             p.events.push(ev);
         } else {
-            p.decisions.push("logged_only".into());
+            p.decisions.push(FlushResult::LoggedOnly);
         }
         out.push(NewNotification {
             group_key: group_key.clone(),
@@ -548,14 +572,14 @@ async fn flush_jobs(
     silences: &[ActiveSilence],
     now: DateTime<Utc>,
 ) {
-    let keys: Vec<String> = jobs.iter().map(|j| j.key.1.clone()).collect();
+    let keys: Vec<String> = jobs.iter().map(|j| j.key.group.clone()).collect();
     let mut planning = Planning::default();
     let res = shared
         .db
         .flush_groups(&keys, now, |logs| {
             let mut out = Vec::new();
             for job in jobs {
-                let Some(opts) = n.routes.get(&job.key.0) else {
+                let Some(opts) = n.routes.get(&job.key.route) else {
                     continue;
                 };
                 let ctx = FlushContext {
@@ -566,7 +590,14 @@ async fn flush_jobs(
                     silences,
                     time_intervals: &n.time_intervals,
                 };
-                plan_job(n, job, &ctx, logs.get(&job.key.1), &mut out, &mut planning);
+                plan_job(
+                    n,
+                    job,
+                    &ctx,
+                    logs.get(&job.key.group),
+                    &mut out,
+                    &mut planning,
+                );
             }
             (out, std::mem::take(&mut planning.events))
         })
@@ -574,7 +605,7 @@ async fn flush_jobs(
     match res {
         Ok(ids) => {
             for d in &planning.decisions {
-                shared.metrics.flush(d);
+                shared.metrics.flush(*d);
             }
             for (kind, field) in &planning.truncations {
                 shared.metrics.truncated(kind, field);

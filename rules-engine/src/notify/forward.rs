@@ -11,7 +11,6 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use chrono::Utc;
 use parking_lot::Mutex;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -23,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::data::go_time;
 use super::http::HttpClient;
+use crate::clock::Clock;
 use crate::notify::route::receivers::HttpConfig;
 use crate::notify::tables::outbox::from_ms;
 use crate::rules::query::{AlertSink, OutgoingAlert};
@@ -114,6 +114,7 @@ struct Inner {
     wake: Notify,
     metrics: ForwardMetrics,
     cancel: CancellationToken,
+    clock: Arc<dyn Clock>,
 }
 
 /// The forwarding sink. Cloning shares it.
@@ -148,6 +149,7 @@ impl Forwarder {
     pub fn start(
         targets: Vec<ForwardTarget>,
         metrics: ForwardMetrics,
+        clock: Arc<dyn Clock>,
     ) -> Result<Forwarder, String> {
         let built = build_targets(targets)?;
         let inner = Arc::new(Inner {
@@ -156,6 +158,7 @@ impl Forwarder {
             wake: Notify::new(),
             metrics,
             cancel: CancellationToken::new(),
+            clock,
         });
         tokio::spawn(run(inner.clone()));
         Ok(Forwarder { inner })
@@ -215,7 +218,7 @@ async fn run(inner: Arc<Inner>) {
                     alertmanager: i.to_string(),
                 };
                 match client
-                    .post_json("alertmanager", url, body, Utc::now())
+                    .post_json("alertmanager", url, body, inner.clock.now())
                     .await
                 {
                     Ok(()) => {

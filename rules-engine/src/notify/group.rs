@@ -26,6 +26,18 @@ use chrono::{DateTime, Utc};
 use super::alert::{Alert, Status, notification_order};
 use crate::model::Labels;
 
+/// An aggregation group's identity: the route it belongs to and its
+/// Alertmanager group key. The same group key under two routes is two
+/// groups; the group key alone names the group in the notification log
+/// and to receivers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupKey {
+    /// The route's unique id.
+    pub route: String,
+    /// `<route key>:<group labels>`.
+    pub group: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct AggrGroup {
     /// Alertmanager's group key (`<route key>:<group labels>`).

@@ -8,6 +8,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+use super::status::{DeliveryOutcome, FlushResult};
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
     pub integration: String,
@@ -88,11 +90,11 @@ impl NotifyMetrics {
         );
     }
 
-    pub fn outcome(&self, integration: &str, outcome: &str, reason: &str) {
+    pub fn outcome(&self, integration: &str, outcome: DeliveryOutcome, reason: &str) {
         self.notifications
             .get_or_create(&OutcomeLabels {
                 integration: integration.to_string(),
-                outcome: outcome.to_string(),
+                outcome: outcome.as_str().to_string(),
                 reason: reason.to_string(),
             })
             .inc();
@@ -107,10 +109,10 @@ impl NotifyMetrics {
             .inc();
     }
 
-    pub fn flush(&self, result: &str) {
+    pub fn flush(&self, result: FlushResult) {
         self.flushes
             .get_or_create(&FlushLabels {
-                result: result.to_string(),
+                result: result.as_str().to_string(),
             })
             .inc();
     }

@@ -45,6 +45,7 @@ pub mod silence;
 pub mod silence_store;
 pub mod smtp;
 pub mod stages;
+pub mod status;
 pub mod tables;
 pub mod template;
 pub mod template_methods;

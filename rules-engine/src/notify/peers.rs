@@ -27,7 +27,7 @@ pub(super) async fn heartbeat(shared: Arc<Shared>) {
     let every = (shared.opts.peer_timeout / 3).max(Duration::from_millis(10));
     let mut failing = false;
     loop {
-        let now = Utc::now();
+        let now = shared.clock.now();
         // Views and instances silent for much longer than anything that
         // could still count are deleted, so the tables stay small.
         let forget = now - chrono::Duration::from_std(shared.opts.retention).unwrap_or_default();
@@ -51,7 +51,7 @@ pub(super) async fn heartbeat(shared: Arc<Shared>) {
         }
         tokio::select! {
             _ = shared.cancel.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
+            _ = shared.clock.sleep(every) => {}
         }
     }
 }

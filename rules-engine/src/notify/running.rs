@@ -18,6 +18,7 @@ use super::dispatch::Dispatcher;
 use super::forward::{BuiltTarget, ForwardMetrics, Forwarder, Tee, build_targets};
 use super::metrics::NotifyMetrics;
 use super::notifier::Notifier;
+use crate::clock::Clock;
 use crate::db::Db;
 use crate::notify::route::Loaded;
 use crate::rules::AlertSink;
@@ -96,6 +97,7 @@ pub fn start(
     db: Db,
     metrics: &PipelineMetrics,
     external_url: &str,
+    clock: Arc<dyn Clock>,
 ) -> Result<Option<Running>, String> {
     let Prepared { alerting, routing } = prepared;
     let mut sinks: Vec<Arc<dyn AlertSink>> = Vec::new();
@@ -107,6 +109,7 @@ pub fn start(
                 db,
                 alerting.dispatch_options(),
                 metrics.notify.clone(),
+                clock.clone(),
             );
             sinks.push(Arc::new(d.clone()));
             Some(d)
@@ -117,7 +120,7 @@ pub fn start(
     if dispatcher.is_none() && targets.is_empty() {
         return Ok(None);
     }
-    let forwarder = Forwarder::start(targets, metrics.forward.clone())?;
+    let forwarder = Forwarder::start(targets, metrics.forward.clone(), clock)?;
     sinks.push(Arc::new(forwarder.clone()));
     let sink: Arc<dyn AlertSink> = match sinks.len() {
         1 => sinks.remove(0),

@@ -10,11 +10,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::dispatch::Shared;
 use super::group::after;
 use super::retry::Decision;
+use super::status::{DeliveryOutcome, HistoryStatus, OutboxState};
 use super::tables::OutboxStore;
 use crate::notify::tables::history::notification_event;
 use crate::notify::tables::outbox::{OutboxRow, Outcome, RowResult, from_ms};
@@ -31,7 +32,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
         if shared.cancel.is_cancelled() {
             return;
         }
-        let now = Utc::now();
+        let now = shared.clock.now();
         let rows = match shared
             .db
             .claim_due(&owner, now, after(now, shared.opts.lease), BATCH)
@@ -51,14 +52,14 @@ pub(super) async fn run(shared: Arc<Shared>) {
             continue;
         }
         let next = shared.db.next_due().await.ok().flatten();
-        let mut wait = shared.opts.poll;
+        let mut wake = after(now, shared.opts.poll);
         if let Some(next) = next {
-            wait = wait.min((next - Utc::now()).to_std().unwrap_or(Duration::ZERO));
+            wake = wake.min(next);
         }
         tokio::select! {
             _ = shared.cancel.cancelled() => return,
             _ = shared.wake_sender.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
+            _ = shared.clock.sleep_until(wake) => {}
         }
     }
 }
@@ -74,8 +75,8 @@ async fn renewing<T>(shared: &Shared, sends: impl std::future::Future<Output = T
     loop {
         tokio::select! {
             out = &mut sends => return out,
-            _ = tokio::time::sleep(every) => {
-                let now = Utc::now();
+            _ = shared.clock.sleep(every) => {
+                let now = shared.clock.now();
                 if let Err(e) = shared.db.renew_leases(owner, after(now, shared.opts.lease)).await {
                     shared.metrics.errors.inc();
                     tracing::warn!(error = %e, "notify: cannot renew delivery leases");
@@ -98,31 +99,46 @@ async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
     let Some(integ) = n.integration(&row.integration).cloned() else {
         return done(
             &row,
-            "failed",
+            OutboxState::Failed,
             "integration_removed: no longer in the configuration",
+            shared.clock.now(),
         );
     };
     let kind = integ.kind.as_str();
-    let d = integ.deliver(&row.payload, Utc::now()).await;
-    let now = Utc::now();
+    let d = integ.deliver(&row.payload, shared.clock.now()).await;
+    let now = shared.clock.now();
     match d.decision {
         Decision::Delivered => {
-            shared.metrics.outcome(kind, "delivered", "");
-            done(&row, "delivered", "")
+            shared.metrics.outcome(kind, DeliveryOutcome::Delivered, "");
+            done(&row, OutboxState::Delivered, "", now)
         }
         Decision::Fail { reason } => {
-            shared.metrics.outcome(kind, "failed", reason);
+            shared
+                .metrics
+                .outcome(kind, DeliveryOutcome::Failed, reason);
             tracing::warn!(integration = %row.integration, reason, detail = %d.detail, "notification failed; not retried");
-            done(&row, "failed", &format!("{reason}: {}", d.detail))
+            done(
+                &row,
+                OutboxState::Failed,
+                &format!("{reason}: {}", d.detail),
+                now,
+            )
         }
         ref retry @ Decision::Retry { reason, .. } => {
             let queued = from_ms(row.created_at);
             if after(queued, shared.opts.give_up_after) <= now {
-                shared.metrics.outcome(kind, "failed", "gave_up");
+                shared
+                    .metrics
+                    .outcome(kind, DeliveryOutcome::Failed, "gave_up");
                 tracing::warn!(integration = %row.integration, reason, detail = %d.detail, "notification given up");
-                return done(&row, "failed", &format!("gave_up: {reason}: {}", d.detail));
+                return done(
+                    &row,
+                    OutboxState::Failed,
+                    &format!("gave_up: {reason}: {}", d.detail),
+                    now,
+                );
             }
-            shared.metrics.outcome(kind, "retry", reason);
+            shared.metrics.outcome(kind, DeliveryOutcome::Retry, reason);
             let attempt = u32::try_from(row.attempts).unwrap_or(0);
             let wait = shared
                 .opts
@@ -141,7 +157,7 @@ async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
                     now,
                     &row.group_key,
                     &row.integration,
-                    "retry",
+                    HistoryStatus::Retry,
                     &detail,
                     &row.state,
                 ),
@@ -150,20 +166,20 @@ async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
     }
 }
 
-fn done(row: &OutboxRow, status: &str, detail: &str) -> Outcome {
-    let now = Utc::now();
+/// A final outcome (delivered or failed) and its history row.
+fn done(row: &OutboxRow, status: OutboxState, detail: &str, now: DateTime<Utc>) -> Outcome {
     Outcome {
         id: row.id,
         result: RowResult::Done {
-            status: status.to_string(),
+            status,
             at: now,
-            error: (status != "delivered").then(|| detail.to_string()),
+            error: (status != OutboxState::Delivered).then(|| detail.to_string()),
         },
         event: notification_event(
             now,
             &row.group_key,
             &row.integration,
-            status,
+            status.into(),
             detail,
             &row.state,
         ),

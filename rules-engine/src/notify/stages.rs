@@ -21,6 +21,7 @@ use super::alert::{Alert, Status};
 use super::dedup::{Dedup, LogEntry, needs_update};
 use super::inhibit::{InhibitRule, inhibited_by};
 use super::silence::{ActiveSilence, silenced_by};
+use super::status::{DedupReason, MuteReason};
 use crate::notify::route::RouteOpts;
 use crate::notify::route::time_intervals::{TimeIntervalSpec, any_contains};
 
@@ -39,7 +40,7 @@ pub struct FlushContext<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     Go(Vec<Alert>),
-    Stop(&'static str),
+    Stop(MuteReason),
 }
 
 pub type Stage = fn(&FlushContext<'_>, Vec<Alert>) -> Step;
@@ -58,7 +59,7 @@ pub fn inhibit(ctx: &FlushContext<'_>, alerts: Vec<Alert>) -> Step {
         .into_iter()
         .filter(|a| inhibited_by(ctx.inhibit_rules, ctx.all_alerts, &a.labels, ctx.now).is_none())
         .collect();
-    non_empty(kept, "all_inhibited")
+    non_empty(kept, MuteReason::AllInhibited)
 }
 
 /// Outside all of the route's `active_time_intervals`: nothing is sent.
@@ -67,7 +68,7 @@ pub fn time_active(ctx: &FlushContext<'_>, alerts: Vec<Alert>) -> Step {
     if names.is_empty() || names.iter().any(|n| in_interval(ctx, n)) {
         Step::Go(alerts)
     } else {
-        Step::Stop("outside_active_time")
+        Step::Stop(MuteReason::OutsideActiveTime)
     }
 }
 
@@ -79,7 +80,7 @@ pub fn time_mute(ctx: &FlushContext<'_>, alerts: Vec<Alert>) -> Step {
         .iter()
         .any(|n| in_interval(ctx, n))
     {
-        Step::Stop("mute_time")
+        Step::Stop(MuteReason::MuteTime)
     } else {
         Step::Go(alerts)
     }
@@ -97,10 +98,10 @@ pub fn silence(ctx: &FlushContext<'_>, alerts: Vec<Alert>) -> Step {
         .into_iter()
         .filter(|a| silenced_by(ctx.silences, &a.labels, ctx.now).is_empty())
         .collect();
-    non_empty(kept, "all_silenced")
+    non_empty(kept, MuteReason::AllSilenced)
 }
 
-fn non_empty(alerts: Vec<Alert>, reason: &'static str) -> Step {
+fn non_empty(alerts: Vec<Alert>, reason: MuteReason) -> Step {
     if alerts.is_empty() {
         Step::Stop(reason)
     } else {
@@ -126,16 +127,16 @@ pub struct Planned {
     pub alerts: Vec<Alert>,
     /// The new log entry.
     pub entry: LogEntry,
-    pub reason: &'static str,
+    pub reason: DedupReason,
 }
 
 /// The outcome of one flush.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FlushPlan {
     /// A muting stage stopped it: `(stage, reason)`.
-    Muted(&'static str, &'static str),
+    Muted(&'static str, MuteReason),
     /// Per integration: a notification, or the reason for none.
-    Notify(Vec<Result<Planned, (String, &'static str)>>),
+    Notify(Vec<Result<Planned, (String, DedupReason)>>),
 }
 
 /// The whole chain for one group flush.
@@ -164,7 +165,7 @@ pub fn dedup(
     ctx: &FlushContext<'_>,
     alerts: &[Alert],
     i: &IntegrationView<'_>,
-) -> Result<Planned, (String, &'static str)> {
+) -> Result<Planned, (String, DedupReason)> {
     let (mut firing, mut resolved) = (BTreeSet::new(), BTreeSet::new());
     for a in alerts {
         match a.status_at(ctx.now) {
@@ -292,7 +293,7 @@ time_intervals:\n  - name: day\n    time_intervals: [{times: [{start_time: '08:0
         let c = ctx(&f, &f.route.opts, &all, &[], t(10));
         assert_eq!(
             run(&c, vec![warn], &[HOOK]),
-            FlushPlan::Muted("inhibit", "all_inhibited")
+            FlushPlan::Muted("inhibit", MuteReason::AllInhibited)
         );
     }
 
@@ -306,7 +307,7 @@ time_intervals:\n  - name: day\n    time_intervals: [{times: [{start_time: '08:0
         let c = ctx(&f, night, &all, &[], t(60));
         assert_eq!(
             run(&c, all.to_vec(), &[HOOK]),
-            FlushPlan::Muted("time_mute", "mute_time")
+            FlushPlan::Muted("time_mute", MuteReason::MuteTime)
         );
         let c = ctx(&f, night, &all, &[], t(13 * 3600));
         assert!(matches!(
@@ -339,7 +340,7 @@ time_intervals:\n  - name: day\n    time_intervals: [{times: [{start_time: '08:0
         let c = ctx(&f, &f.route.opts, &all, &sil, t(50));
         assert_eq!(
             run(&c, all.to_vec(), &[HOOK]),
-            FlushPlan::Muted("silence", "all_silenced")
+            FlushPlan::Muted("silence", MuteReason::AllSilenced)
         );
         let c = ctx(&f, &f.route.opts, &all, &sil, t(100));
         assert!(matches!(
@@ -376,7 +377,7 @@ time_intervals:\n  - name: day\n    time_intervals: [{times: [{start_time: '08:0
             };
             assert_eq!(
                 dedup(&c, &all, &i),
-                Err(("r/webhook/0".into(), "already_resolved"))
+                Err(("r/webhook/0".into(), DedupReason::AlreadyResolved))
             );
         }
     }

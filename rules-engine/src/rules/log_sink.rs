@@ -4,15 +4,18 @@
 //! (labels, state, start and end), so the alert flow can be followed and
 //! tested from the log alone.
 
-use super::query::{AlertSink, OutgoingAlert};
+use std::sync::Arc;
 
-/// Logs each alert at info level as `alert notification`.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct LogSink;
+use super::query::{AlertSink, OutgoingAlert};
+use crate::clock::Clock;
+
+/// Logs each alert at info level as `alert notification`; the clock
+/// tells a resolution from a firing alert.
+pub struct LogSink(pub Arc<dyn Clock>);
 
 impl AlertSink for LogSink {
     fn send(&self, alerts: Vec<OutgoingAlert>) {
-        let now = crate::rules::manager::system_clock()();
+        let now = self.0.now_ms();
         for a in alerts {
             tracing::info!(
                 alertname = a.labels.get("alertname").unwrap_or(""),

@@ -6,7 +6,6 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
@@ -17,20 +16,9 @@ use super::query::{AlertSink, RuleQuery};
 use super::schedule;
 use super::state_store::{AlertStateStore, rule_key};
 use super::validate::{RuleError, check_file};
+use crate::clock::Clock;
 use crate::db::Db;
 use crate::store::Appender;
-
-/// Milliseconds since the epoch.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
-/// The wall clock.
-pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-    })
-}
 
 /// Whether the data source is ready for rules: after a start, the first
 /// scrape of every target has landed in the (empty) store. Until then slots
@@ -52,7 +40,7 @@ pub struct ManagerDeps {
     pub alert_ctx: AlertContext,
     pub resend_delay_ms: i64,
     pub db: Option<Db>,
-    pub clock: Clock,
+    pub clock: Arc<dyn Clock>,
     pub ready: Ready,
     /// `vigil_rule_evaluation_duration_seconds`, one observation per rule
     /// evaluation (as Prometheus's summary of the same name).
@@ -172,12 +160,11 @@ pub async fn run_group(g: Arc<RunningGroup>, deps: ManagerDeps, shutdown: Cancel
     };
     let mut prev: Option<i64> = None;
     loop {
-        let now = (deps.clock)();
+        let now = deps.clock.now_ms();
         let slot = schedule::next_slot(now.max(prev.map_or(i64::MIN, |p| p + 1)), interval, offset);
-        let wait = Duration::from_millis(u64::try_from(slot - now).unwrap_or(0));
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
+            _ = deps.clock.sleep_until_ms(slot) => {}
         }
         if !(deps.ready)() {
             continue;
@@ -270,6 +257,7 @@ mod tests {
     use crate::promql::Engine;
     use crate::rules::query::{EngineQuery, OutgoingAlert};
     use crate::store::Head;
+    use std::time::Duration;
 
     struct Chan(tokio::sync::mpsc::UnboundedSender<Vec<OutgoingAlert>>);
 
@@ -300,7 +288,7 @@ mod tests {
             alert_ctx: AlertContext::default(),
             resend_delay_ms: 60_000,
             db: Some(db.clone()),
-            clock: system_clock(),
+            clock: Arc::new(crate::clock::SystemClock),
             ready: always_ready(),
             eval_seconds: None,
         };

@@ -145,7 +145,7 @@ impl RuleManager {
     /// lingering for the lookback window.
     fn mark_stale(&self, old: &Group, new: Option<&Group>) {
         let keep = new.map(Group::written_series).unwrap_or_default();
-        let now = (self.deps.clock)();
+        let now = self.deps.clock.now_ms();
         for l in old.written_series().difference(&keep) {
             let _ = self.deps.appender.append(l, now, crate::model::stale_nan());
         }

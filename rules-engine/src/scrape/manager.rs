@@ -17,13 +17,13 @@ use crate::scrape::config::ScrapeConfig;
 use crate::store::Appender;
 
 use super::client::{ClientError, ScrapeClient};
-use super::clock::Clock;
 use super::file_sd::{FileSd, static_groups};
 use super::metadata::MetadataStore;
 use super::scrape_loop;
 use super::scraper::{RestoredHistory, ScrapeStatus, Scraper};
 use super::stats::ScrapeCounters;
 use super::target::{Target, TargetGroup, targets_from_group};
+use crate::clock::Clock;
 
 /// File discovery reacts to edits within this time even when the job's
 /// `refresh_interval` is longer: Prometheus watches the files, we poll.

@@ -7,7 +7,6 @@
 //! ```
 
 pub mod client;
-pub mod clock;
 pub mod config;
 pub mod file_sd;
 pub mod manager;
@@ -19,7 +18,6 @@ pub mod scraper;
 pub mod stats;
 pub mod target;
 
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use manager::{ActiveTarget, ScrapeManager, TargetsView};
 pub use scraper::{Health, RestoredHistory, ScrapeReport, ScrapeStatus, Scraper};
 pub use target::{Target, TargetGroup};

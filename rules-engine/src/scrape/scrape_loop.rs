@@ -9,8 +9,8 @@ use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use super::clock::Clock;
 use super::scraper::Scraper;
+use crate::clock::Clock;
 
 /// How far into each interval this target's scrapes fall. Spreading targets
 /// by a hash of their identity keeps hundreds of targets from being scraped

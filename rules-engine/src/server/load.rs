@@ -11,6 +11,7 @@ use vigil_common::web::WebConfig;
 use super::errors::LoadError;
 use super::reload::Handle;
 use crate::api::{self, ServerMetrics};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::model::Labels;
@@ -21,7 +22,7 @@ use crate::rules::group::{DEFAULT_RESEND_DELAY_MS, Group};
 use crate::rules::remote::RemoteQuery;
 use crate::rules::runtime::load_rule_files;
 use crate::rules::{AlertSink, log_sink::LogSink};
-use crate::scrape::{Clock, RestoredHistory, ScrapeManager};
+use crate::scrape::{RestoredHistory, ScrapeManager};
 use crate::sla::metrics::SlaGauges;
 use crate::store::storage::{BlockOptions, ReadView, Storage};
 use crate::store::{Head, HeadOptions};
@@ -257,6 +258,6 @@ pub(super) fn external_labels(config: &Config) -> Labels {
 
 /// Where alerts go without an `alerting:` pipeline or a replacement:
 /// the log.
-pub(super) fn default_sink() -> Arc<dyn AlertSink> {
-    Arc::new(LogSink)
+pub(super) fn default_sink(clock: Arc<dyn Clock>) -> Arc<dyn AlertSink> {
+    Arc::new(LogSink(clock))
 }

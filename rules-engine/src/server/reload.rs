@@ -14,13 +14,14 @@ use axum::http::StatusCode;
 use super::errors::ReloadError;
 use super::load::external_labels;
 use crate::api::rule_metrics::RuleMetrics;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::notify;
 use crate::remote_write::{self, RemoteWrite};
 use crate::rules::group::Group;
 use crate::rules::manager::RunningGroup;
 use crate::rules::runtime::{RuleManager, load_rule_files};
-use crate::scrape::{Clock, ScrapeManager};
+use crate::scrape::ScrapeManager;
 
 /// What a reload swaps into: the running stages, set once serving starts.
 pub(super) struct Stages {

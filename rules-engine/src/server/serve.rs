@@ -13,6 +13,7 @@ use super::errors::ServeError;
 use super::load::{Loaded, default_sink, external_labels};
 use super::reload::{Stages, reload_handler};
 use crate::api::{self, ApiState};
+use crate::clock::Clock;
 use crate::config::{PromDuration, ScrapeConfig};
 use crate::notify;
 use crate::remote_write::TeeAppender;
@@ -21,7 +22,7 @@ use crate::rules::alerting::AlertContext;
 use crate::rules::manager::{ManagerDeps, Ready, always_ready};
 use crate::rules::runtime::RuleManager;
 use crate::rules::{EngineQuery, RuleQuery};
-use crate::scrape::{Clock, ScrapeManager};
+use crate::scrape::ScrapeManager;
 use crate::sla::run::{SlaDeps, SlaHandle};
 use crate::store::storage::start_maintenance;
 
@@ -75,7 +76,8 @@ impl Loaded {
         };
         let sink = match &notify {
             Some(n) => n.sink.clone(),
-            None => self.options.alert_sink.clone().unwrap_or_else(default_sink),
+            None => (self.options.alert_sink.clone())
+                .unwrap_or_else(|| default_sink(self.options.clock.clone())),
         };
         let groups = std::mem::take(&mut self.groups);
         let rules = self.start_rules(groups, sink, &jobs, &external_url).await;
@@ -159,6 +161,7 @@ impl Loaded {
             self.db.clone(),
             &self.notify_metrics,
             external_url,
+            self.options.clock.clone(),
         )
         .map_err(ServeError::Notify)
     }
@@ -186,7 +189,6 @@ impl Loaded {
                 warm_up(jobs, &self.scrape, &self.options.clock),
             ),
         };
-        let clock = self.options.clock.clone();
         let deps = ManagerDeps {
             query: query.clone(),
             appender: Arc::new(TeeAppender {
@@ -202,7 +204,7 @@ impl Loaded {
             resend_delay_ms: i64::try_from(self.options.resend_delay.as_millis())
                 .unwrap_or(i64::MAX),
             db: Some(self.db.clone()),
-            clock: Arc::new(move || clock.now_ms()),
+            clock: self.options.clock.clone(),
             ready,
             eval_seconds: Some(self.metrics.rules.eval_seconds.clone()),
         };
@@ -217,7 +219,6 @@ impl Loaded {
         let Some(sla) = self.config.sla.clone() else {
             return Ok(None);
         };
-        let clock = self.options.clock.clone();
         let first_scrapes_ms = jobs
             .iter()
             .map(|s| s.interval().as_millis() + s.timeout().as_millis())
@@ -231,7 +232,7 @@ impl Loaded {
             }),
             ledger: Arc::new(self.db.clone()),
             gauges: self.sla_gauges.clone(),
-            clock: Arc::new(move || clock.now_ms()),
+            clock: self.options.clock.clone(),
             interval_ms: self.config.global.evaluation_interval.as_millis(),
             first_scrapes_ms,
         })?))

@@ -13,7 +13,6 @@
 //! interval, and the ledger still holds state changes, not samples.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use promql_parser::parser::Expr;
 use tokio_util::sync::CancellationToken;
@@ -25,7 +24,7 @@ use super::metrics::SlaGauges;
 use super::period;
 use super::report::service_report;
 use super::span::Span;
-use crate::rules::manager::Clock;
+use crate::clock::Clock;
 use crate::rules::query::RuleQuery;
 use crate::rules::schedule;
 
@@ -36,7 +35,7 @@ pub struct SlaDeps<L> {
     pub query: Arc<dyn RuleQuery>,
     pub ledger: Arc<L>,
     pub gauges: SlaGauges,
-    pub clock: Clock,
+    pub clock: Arc<dyn Clock>,
     /// The evaluation interval (`global.evaluation_interval`).
     pub interval_ms: i64,
     /// How long after the task starts every target has been scraped once
@@ -198,15 +197,14 @@ pub fn start<L: LedgerStore + 'static>(deps: SlaDeps<L>) -> Result<SlaHandle, St
     let token = stop.clone();
     let task = tokio::spawn(async move {
         let interval = deps.interval_ms.max(1);
-        let scraped_from = (deps.clock)().saturating_add(deps.first_scrapes_ms);
+        let scraped_from = deps.clock.now_ms().saturating_add(deps.first_scrapes_ms);
         let mut prev: Option<i64> = None;
         loop {
-            let now = (deps.clock)();
+            let now = deps.clock.now_ms();
             let slot = schedule::next_slot(now.max(prev.map_or(i64::MIN, |p| p + 1)), interval, 0);
-            let wait = Duration::from_millis(u64::try_from(slot - now).unwrap_or(0));
             tokio::select! {
                 _ = token.cancelled() => return,
-                _ = tokio::time::sleep(wait) => {}
+                _ = deps.clock.sleep_until_ms(slot) => {}
             }
             prev = Some(slot);
             if slot < scraped_from {
@@ -231,6 +229,7 @@ mod tests {
     use crate::rules::query::EngineQuery;
     use crate::sla::ledger::MemoryLedger;
     use crate::store::{Appender, Head};
+    use std::time::Duration;
 
     const MIN: i64 = 60_000;
 
@@ -260,7 +259,7 @@ mod tests {
             }),
             ledger,
             gauges: SlaGauges::default(),
-            clock: Arc::new(|| 0),
+            clock: Arc::new(crate::clock::ManualClock::new(0)),
             interval_ms: MIN,
             first_scrapes_ms: 0,
         }
@@ -362,8 +361,8 @@ mod tests {
         let ledger = Arc::new(MemoryLedger::default());
         let mut d = deps(head.clone(), ledger.clone());
         d.interval_ms = 20;
-        d.clock = crate::rules::manager::system_clock();
-        let now = (d.clock)();
+        d.clock = Arc::new(crate::clock::SystemClock);
+        let now = d.clock.now_ms();
         scrape(&head, now - 5 * MIN, 0..10, 0..0);
         let gauges = d.gauges.clone();
         let mut h = start(d).unwrap();
@@ -391,8 +390,8 @@ mod tests {
         d.config.services[0].up = "sum(up{job=\"app\"}) or vector(0)".into();
         d.interval_ms = 20;
         d.first_scrapes_ms = 200;
-        d.clock = crate::rules::manager::system_clock();
-        let started = (d.clock)();
+        d.clock = Arc::new(crate::clock::SystemClock);
+        let started = d.clock.now_ms();
         let mut h = start(d).unwrap();
         let first = evaluated_after(&mut h, i64::MIN).await;
         h.stop().await;

@@ -420,7 +420,15 @@ impl Head {
         Counters::sub(&self.counters.chunk_bytes, bytes as u64);
         Counters::sub(&self.counters.series, removed.len() as u64);
         Counters::add(&self.counters.series_removed, removed.len() as u64);
-        removed.len()
+        let count = removed.len();
+        if count > 0 {
+            // An append batch may still hold pointers to these series
+            // (`batch.rs`): free them once every batch pinned now is done.
+            let guard = crossbeam_epoch::pin();
+            guard.defer(move || drop(removed));
+            guard.flush();
+        }
+        count
     }
 
     /// Whether a series with exactly these labels is in the head.

@@ -8,9 +8,9 @@
 //! ```
 //!
 //! A slot keeps its series' handle and log reference beside the pointer:
-//! logging a scrape needs each series' reference and a check that the
-//! handle is current, and reading both from the slot array (walked in
-//! order) spares a visit to every series' own memory.
+//! a batch resolves every item (handle still current, pointer, log
+//! reference) from the slot array alone, walked in order, before it visits
+//! any series' own memory.
 //!
 //! Slots are reused after retention removes a series; the generation in the
 //! handle makes a handle of the old series miss instead of writing into the
@@ -100,12 +100,17 @@ impl Shard {
         }
     }
 
-    /// The log reference of the series behind `handle`, unless it was
-    /// removed; reads only the slot array.
+    /// The series behind `handle` as a pointer, with its log reference,
+    /// unless it was removed; reads only the slot array, so a batch can
+    /// resolve all its items before touching any series' own memory.
     #[inline]
-    pub fn wal_ref_of(&self, handle: u64) -> Option<u64> {
+    pub fn resolve(&self, handle: u64) -> Option<(*const MemSeries, u64)> {
         match self.slots.get(slot_of(handle)) {
-            Some(slot) if slot.handle == handle && handle != 0 => Some(slot.wal_ref),
+            Some(Slot {
+                handle: h,
+                wal_ref,
+                series: Some(s),
+            }) if *h == handle => Some((Arc::as_ptr(s), *wal_ref)),
             _ => None,
         }
     }

@@ -307,6 +307,64 @@ fn batch_appends_match_single_appends() {
     assert_eq!(items[0].result, Err(AppendError::TooOld));
 }
 
+#[test]
+fn batches_racing_retention_land_in_the_right_series() {
+    // A batch resolves its series before appending through them; here
+    // another thread truncates in between, removing series the batch
+    // resolved (each was emptied by a cut at the batch's own time). Their
+    // samples must go to a fresh series with the same labels, never be
+    // lost to the removed one or land in another.
+    let h = Arc::new(Head::new(HeadOptions::default()));
+    let labels: Vec<Labels> = (0..2000)
+        .map(|i| l(&[("__name__", "race"), ("i", &i.to_string())]))
+        .collect();
+    let rounds = 200i64;
+    let round = Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let truncator = {
+        let (h, round) = (h.clone(), round.clone());
+        std::thread::spawn(move || {
+            for k in 1..rounds {
+                while round.load(std::sync::atomic::Ordering::Acquire) < k {
+                    std::thread::yield_now();
+                }
+                h.truncate(k * 1000);
+            }
+        })
+    };
+    let mut refs = vec![SeriesRef::NONE; labels.len()];
+    for k in 0..rounds {
+        let mut items: Vec<BatchItem<'_>> = labels
+            .iter()
+            .zip(&refs)
+            .enumerate()
+            .map(|(i, (lab, r))| BatchItem::new(*r, lab, k * 1000, i as f64))
+            .collect();
+        round.store(k, std::sync::atomic::Ordering::Release);
+        h.append_batch(&mut items);
+        for (r, it) in refs.iter_mut().zip(&items) {
+            assert_eq!(it.result, Ok(()), "round {k}");
+            *r = it.sref;
+        }
+    }
+    truncator.join().unwrap();
+    // Tens of thousands of series are removed under a running batch here.
+    assert!(h.stats().series_removed > 0, "the truncations never raced");
+    for (i, lab) in labels.iter().enumerate() {
+        let got = h.select(&[Matcher::equal("i", i.to_string())], i64::MIN, i64::MAX);
+        assert_eq!(got.len(), 1, "series {lab}");
+        let last = got[0].samples.last().unwrap();
+        assert_eq!(
+            (last.t, last.v),
+            ((rounds - 1) * 1000, i as f64),
+            "series {lab}"
+        );
+        assert!(
+            got[0].samples.iter().all(|s| s.v == i as f64),
+            "series {lab}"
+        );
+    }
+}
+
 mod model_check {
     //! The head against a naive model: random appends (some out of order,
     //! some duplicates), then selections by random matchers and windows.

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tokio::sync::oneshot;
+use vigil::clock::SystemClock;
 use vigil::config::Config;
-use vigil::scrape::SystemClock;
 use vigil::server::{LoadError, Loaded, Options, load};
 
 /// `vigil run`'s defaults for the config file at `path`, on the wall clock.

@@ -23,10 +23,16 @@ pub struct VigilProcess {
 impl VigilProcess {
     /// Starts `vigil run --config.file config` and waits until it listens.
     pub fn start(config: &Path) -> VigilProcess {
+        Self::start_with(config, &[])
+    }
+
+    /// [`VigilProcess::start`] with more flags for `vigil run`.
+    pub fn start_with(config: &Path, flags: &[&str]) -> VigilProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
             .args(["run", "--web.listen-address", "127.0.0.1:0"])
             .args(["--log.format", "json", "--config.file"])
             .arg(config)
+            .args(flags)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -178,7 +178,7 @@ async fn start_vigil(
     )
     .unwrap();
     let config = vigil::config::Config::load(&path).unwrap_or_else(|e| panic!("vigil config: {e}"));
-    let options = vigil::server::Options::new(Some(path), Arc::new(vigil::scrape::SystemClock));
+    let options = vigil::server::Options::new(Some(path), Arc::new(vigil::clock::SystemClock));
     let vigil = vigil::server::load(config, options)
         .await
         .unwrap_or_else(|e| panic!("vigil: {e}"));

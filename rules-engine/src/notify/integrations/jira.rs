@@ -216,7 +216,14 @@ fn join(url: &url::Url, path: &str) -> url::Url {
 type Step = Result<Value, Delivery>;
 
 impl Jira {
-    async fn call(&self, method: reqwest::Method, url: url::Url, body: Option<&Value>) -> Step {
+    /// One API call; `now` reads a `Retry-After` date in the answer.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        url: url::Url,
+        body: Option<&Value>,
+        now: DateTime<Utc>,
+    ) -> Step {
         let req = HttpRequest {
             method,
             url: Secret::new(url.to_string()),
@@ -232,7 +239,7 @@ impl Jira {
             decision: from_network_error(),
             detail: what,
         })?;
-        match classify(&answer, &[429], Utc::now()) {
+        match classify(&answer, &[429], now) {
             Decision::Delivered => Ok(serde_json::from_str(&answer.body).unwrap_or(Value::Null)),
             decision => Err(Delivery {
                 decision,
@@ -285,9 +292,11 @@ impl Jira {
         jql
     }
 
-    async fn transition(&self, key: &str, name: &str) -> Step {
+    async fn transition(&self, key: &str, name: &str, now: DateTime<Utc>) -> Step {
         let url = join(&self.api, &format!("issue/{key}/transitions"));
-        let list = self.call(reqwest::Method::GET, url.clone(), None).await?;
+        let list = self
+            .call(reqwest::Method::GET, url.clone(), None, now)
+            .await?;
         let id = list["transitions"]
             .as_array()
             .into_iter()
@@ -302,10 +311,11 @@ impl Jira {
             })?
             .to_string();
         let body = json!({"transition": {"id": id}});
-        self.call(reqwest::Method::POST, url, Some(&body)).await
+        self.call(reqwest::Method::POST, url, Some(&body), now)
+            .await
     }
 
-    async fn deliver_issue(&self, p: &Value) -> Step {
+    async fn deliver_issue(&self, p: &Value, now: DateTime<Utc>) -> Step {
         let firing = p["firing"].as_bool().unwrap_or(true);
         let project = p["project"].as_str().unwrap_or("");
         let label = p["label"].as_str().unwrap_or("");
@@ -315,7 +325,7 @@ impl Jira {
             "maxResults": 2,
         });
         let found = self
-            .call(reqwest::Method::POST, self.search_url(), Some(&search))
+            .call(reqwest::Method::POST, self.search_url(), Some(&search), now)
             .await?;
         let existing = found["issues"].as_array().and_then(|i| i.first()).cloned();
         let Some(mut fields) = p["fields"].as_object().cloned() else {
@@ -336,7 +346,7 @@ impl Jira {
             }
         };
         let issue = json!({ "fields": fields });
-        self.call(method, join(&self.api, &path), Some(&issue))
+        self.call(method, join(&self.api, &path), Some(&issue), now)
             .await?;
         let Some(e) = existing else {
             return Ok(Value::Null);
@@ -354,7 +364,7 @@ impl Jira {
         if key.is_empty() || transition.is_empty() {
             return Ok(Value::Null);
         }
-        self.transition(key, transition).await
+        self.transition(key, transition, now).await
     }
 }
 
@@ -412,9 +422,9 @@ impl Integrate for Jira {
         }))
     }
 
-    fn deliver<'a>(&'a self, payload: &'a Value, _now: DateTime<Utc>) -> BoxFuture<'a, Delivery> {
+    fn deliver<'a>(&'a self, payload: &'a Value, now: DateTime<Utc>) -> BoxFuture<'a, Delivery> {
         Box::pin(async move {
-            match self.deliver_issue(payload).await {
+            match self.deliver_issue(payload, now).await {
                 Ok(_) => Delivery::ok(),
                 Err(d) => d,
             }

@@ -9,13 +9,13 @@ use std::future::Future;
 use super::outbox::{from_ms, ms};
 use crate::db::on_db;
 use crate::db::{Db, DbError};
+use crate::notify::status::{HistoryKind, HistoryStatus};
 
 /// One history row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryEvent {
     pub at: DateTime<Utc>,
-    /// `alert` or `notification`.
-    pub kind: String,
+    pub kind: HistoryKind,
     /// The alert's fingerprint (16 hex digits); empty for notifications.
     pub fingerprint: String,
     /// The alert's labels, or the group's, as `{a="1", ...}`.
@@ -23,8 +23,8 @@ pub struct HistoryEvent {
     pub group_key: String,
     pub integration: String,
     /// `firing`/`resolved` for alerts; `queued`, `delivered`, `retry`,
-    /// `failed` for notifications.
-    pub status: String,
+    /// `failed`, `superseded` for notifications.
+    pub status: HistoryStatus,
     /// The reason or error (no secrets).
     pub detail: String,
     /// For notifications: what it told, `firing` or `resolved` (empty for
@@ -37,18 +37,18 @@ pub fn notification_event(
     at: DateTime<Utc>,
     group_key: &str,
     integration: &str,
-    status: &str,
+    status: HistoryStatus,
     detail: &str,
     state: &str,
 ) -> HistoryEvent {
     HistoryEvent {
         at,
-        kind: "notification".into(),
+        kind: HistoryKind::Notification,
         fingerprint: String::new(),
         labels: String::new(),
         group_key: group_key.to_string(),
         integration: integration.to_string(),
-        status: status.to_string(),
+        status,
         detail: detail.to_string(),
         state: state.to_string(),
     }
@@ -74,12 +74,12 @@ macro_rules! insert_history {
         let e: &$crate::notify::tables::history::HistoryEvent = $e;
         sqlx::query($sql($crate::notify::tables::history::INSERT))
             .bind($crate::notify::tables::outbox::ms(e.at))
-            .bind(&e.kind)
+            .bind(e.kind.as_str())
             .bind(&e.fingerprint)
             .bind(&e.labels)
             .bind(&e.group_key)
             .bind(&e.integration)
-            .bind(&e.status)
+            .bind(e.status.as_str())
             .bind(&e.detail)
             .bind(&e.state)
             .execute($conn)
@@ -90,6 +90,14 @@ macro_rules! insert_history {
 pub(super) use insert_history;
 const SELECT: &str = "SELECT at, kind, fingerprint, labels, group_key, integration, status, detail, state FROM alert_history \
      WHERE at >= $1 AND ($2 = '' OR kind = $2) AND ($3 = '' OR fingerprint = $3) ORDER BY at DESC, id DESC LIMIT $4";
+
+/// A stored word read back as its type.
+fn word<T: std::str::FromStr<Err = crate::notify::status::UnknownWord>>(
+    s: String,
+) -> Result<T, DbError> {
+    s.parse()
+        .map_err(|e: crate::notify::status::UnknownWord| DbError::Corrupt(e.to_string()))
+}
 
 /// The append-only alert history.
 /// Implemented for [`Db`] below, for SQLite and PostgreSQL alike.
@@ -135,12 +143,12 @@ impl HistoryStore for Db {
             for row in rows {
                 out.push(HistoryEvent {
                     at: from_ms(row.try_get(0)?),
-                    kind: row.try_get(1)?,
+                    kind: word(row.try_get(1)?)?,
                     fingerprint: row.try_get(2)?,
                     labels: row.try_get(3)?,
                     group_key: row.try_get(4)?,
                     integration: row.try_get(5)?,
-                    status: row.try_get(6)?,
+                    status: word(row.try_get(6)?)?,
                     detail: row.try_get(7)?,
                     state: row.try_get(8)?,
                 });

@@ -35,6 +35,7 @@ use super::history::HistoryEvent;
 use crate::db::on_db;
 use crate::db::{Db, DbError};
 use crate::notify::dedup::LogEntry;
+use crate::notify::status::{HistoryStatus, OutboxState, UnknownWord};
 
 /// One notification to write during a flush.
 #[derive(Debug, Clone)]
@@ -67,9 +68,9 @@ pub struct OutboxRow {
 /// How one delivery attempt ends for its row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RowResult {
-    /// `delivered` or `failed`.
+    /// Delivered or failed.
     Done {
-        status: String,
+        status: OutboxState,
         at: DateTime<Utc>,
         error: Option<String>,
     },
@@ -90,7 +91,7 @@ pub struct Outcome {
 pub struct OutboxStatus {
     pub id: i64,
     pub integration: String,
-    pub status: String,
+    pub status: OutboxState,
     pub attempts: i32,
     pub last_error: Option<String>,
 }
@@ -178,7 +179,14 @@ fn superseded_event(
     state: &str,
 ) -> HistoryEvent {
     let detail = format!("outbox row {id} replaced by a newer notification of the group");
-    super::history::notification_event(at, group_key, integration, "superseded", &detail, state)
+    super::history::notification_event(
+        at,
+        group_key,
+        integration,
+        HistoryStatus::Superseded,
+        &detail,
+        state,
+    )
 }
 
 /// The outbox and the notification log, as the dispatcher and the senders use
@@ -393,7 +401,7 @@ impl OutboxStore for Db {
                         sqlx::query(sql(DONE))
                             .bind(o.id)
                             .bind(owner)
-                            .bind(status)
+                            .bind(status.as_str())
                             .bind(ms(*at))
                             .bind(error.as_deref())
                             .execute(&mut *tx)
@@ -461,7 +469,10 @@ impl OutboxStore for Db {
                 out.push(OutboxStatus {
                     id: row.try_get(0)?,
                     integration: row.try_get(1)?,
-                    status: row.try_get(2)?,
+                    status: row
+                        .try_get::<String, _>(2)?
+                        .parse()
+                        .map_err(|e: UnknownWord| DbError::Corrupt(e.to_string()))?,
                     attempts: row.try_get(3)?,
                     last_error: row.try_get(4)?,
                 });
@@ -484,12 +495,12 @@ mod tests {
     fn event(status: &str) -> HistoryEvent {
         HistoryEvent {
             at: t(0),
-            kind: "notification".into(),
+            kind: crate::notify::status::HistoryKind::Notification,
             fingerprint: String::new(),
             labels: String::new(),
             group_key: "g".into(),
             integration: "r/webhook/0".into(),
-            status: status.into(),
+            status: status.parse().unwrap(),
             detail: String::new(),
             state: "firing".into(),
         }
@@ -537,7 +548,7 @@ mod tests {
         let done = |status: &str| Outcome {
             id: ids[0],
             result: RowResult::Done {
-                status: status.into(),
+                status: status.parse().unwrap(),
                 at: t(63),
                 error: None,
             },
@@ -601,9 +612,8 @@ mod tests {
         let second = queue(&db, 1, 2).await;
         let got = db.claim_due("a", t(2), t(12), 10).await.unwrap();
         assert_eq!(got.iter().map(|r| r.id).collect::<Vec<_>>(), vec![second]);
-        let status = |rows: &[OutboxStatus], id: i64| {
-            rows.iter().find(|r| r.id == id).unwrap().status.clone()
-        };
+        let status =
+            |rows: &[OutboxStatus], id: i64| rows.iter().find(|r| r.id == id).unwrap().status;
         assert_eq!(
             status(&db.outbox_list().await.unwrap(), first),
             "superseded"

@@ -16,14 +16,15 @@
 
 use std::path::{Path, PathBuf};
 
-use super::codec::{Cursor, put_str, put_uvarint};
+use super::codec::Cursor;
 use super::dir::sync_dir;
 use super::page::PageFramer;
 use super::reader::SegmentReader;
 use super::replay::Replayer;
 use crate::model::{Label, Labels};
-use crate::store::Head;
+use crate::store::prefetch::prefetch_all;
 use crate::store::series::SeriesData;
+use crate::store::{Head, MemSeries};
 
 const SERIES: u8 = 201;
 const END: u8 = 202;
@@ -71,13 +72,18 @@ pub fn write(data_dir: &Path, head: &Head, pos: LogPosition) -> std::io::Result<
     let mut count: u64 = 0;
     // The series are collected first so no shard lock is held while the
     // file is written (scrapes creating series would wait on it).
-    for s in head.all_series() {
-        rec.extend_from_slice(&s.wal_ref.to_be_bytes());
-        put_uvarint(&mut rec, s.labels.len() as u64);
-        for (n, v) in s.labels.iter() {
-            put_str(&mut rec, n);
-            put_str(&mut rec, v);
+    let all = head.all_series();
+    for (i, s) in all.iter().enumerate() {
+        // Each series' memory is a miss of its own: ask for the next ones
+        // early, the series first, then (once it is near) its labels.
+        if let Some(far) = all.get(i + 16) {
+            prefetch_all::<MemSeries>(far);
         }
+        if let Some(near) = all.get(i + 8) {
+            near.labels.prefetch();
+        }
+        rec.extend_from_slice(&s.wal_ref.to_be_bytes());
+        s.labels.put_wal(&mut rec);
         s.data.lock().persist(&mut rec);
         count += 1;
         if rec.len() >= RECORD_BYTES {

@@ -69,9 +69,6 @@ pub struct LogBatch {
     min_t: i64,
     max_t: i64,
     packed: Vec<u8>,
-    /// The log reference of each item of the batch being logged (0 while
-    /// unresolved), kept here so its buffer is reused.
-    pub refs: Vec<u64>,
 }
 
 impl Default for LogBatch {
@@ -82,7 +79,6 @@ impl Default for LogBatch {
             min_t: i64::MAX,
             max_t: i64::MIN,
             packed: Vec::new(),
-            refs: Vec::new(),
         }
     }
 }
@@ -93,7 +89,6 @@ impl LogBatch {
         self.samples.clear();
         self.min_t = i64::MAX;
         self.max_t = i64::MIN;
-        self.refs.clear();
     }
 
     fn time_range(&self) -> Option<(i64, i64)> {
