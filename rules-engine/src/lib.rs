@@ -12,7 +12,6 @@ pub mod notify;
 pub mod parse;
 pub mod promql;
 pub mod remote_write;
-pub mod route;
 pub mod rules;
 pub mod scrape;
 pub mod server;

@@ -1,4 +1,4 @@
-//! The notification pipeline in a running vigil: `Vigil::serve` with an
+//! The notification pipeline in a running vigil: `Loaded::serve` with an
 //! `alerting:` section (inline Alertmanager routing to a webhook), a rule
 //! that fires at once, and a local HTTP receiver standing in for the
 //! webhook. The alert must travel rules -> dispatcher -> outbox -> webhook,
@@ -34,8 +34,7 @@ async fn a_firing_rule_reaches_the_webhook_and_the_v2_api() {
     )
     .unwrap();
     std::fs::create_dir(dir.path().join("data")).unwrap();
-    let vigil = vigil_from(&config_path);
-    vigil.load_rules().await.unwrap();
+    let vigil = vigil_from(&config_path).await;
     let v = Served::start(vigil).await;
 
     let payload = tokio::time::timeout(Duration::from_secs(20), payloads.recv())

@@ -12,15 +12,16 @@ use support::served::Served;
 use vigil::clock::ManualClock;
 use vigil::config::Config;
 use vigil::model::{Labels, stale_nan};
-use vigil::server::Vigil;
+use vigil::server::{Options, load};
 use vigil::store::Appender;
+use vigil::store::Head;
 use vigil_common::web::WebConfig;
 
 const T0: i64 = 1_700_000_000_000;
 
 struct Server {
     served: Served,
-    vigil: Arc<Vigil>,
+    head: Arc<Head>,
     _dir: tempfile::TempDir,
 }
 
@@ -31,18 +32,22 @@ impl Server {
         std::fs::write(&path, config_text).unwrap();
         let cfg = Config::load(&path).unwrap();
         let clock = Arc::new(ManualClock::new(T0 + 60_000));
-        let vigil = Arc::new(Vigil::build(cfg, Some(path), clock));
-        let served = Served::start_with(vigil.clone(), web).await;
+        let options = Options {
+            web,
+            ..Options::new(Some(path), clock)
+        };
+        let vigil = load(cfg, options).await.unwrap();
+        let head = vigil.head.clone();
+        let served = Served::start(vigil).await;
         Server {
             served,
-            vigil,
+            head,
             _dir: dir,
         }
     }
 
     fn add(&self, pairs: &[(&str, &str)], t: i64, v: f64) {
-        self.vigil
-            .head
+        self.head
             .append(&Labels::from_pairs(pairs.iter().copied()), t, v)
             .unwrap();
     }
@@ -359,15 +364,14 @@ async fn other_stages_can_add_routes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vigil.yml");
     std::fs::write(&path, "").unwrap();
-    let vigil = Arc::new(Vigil::build(
-        Config::load(&path).unwrap(),
-        Some(path),
-        Arc::new(ManualClock::new(T0)),
-    ));
-    vigil.add_routes(axum::Router::new().route(
-        "/api/v2/silences",
-        axum::routing::get(|| async { axum::Json(json!([])) }),
-    ));
+    let options = Options {
+        routes: axum::Router::new().route(
+            "/api/v2/silences",
+            axum::routing::get(|| async { axum::Json(json!([])) }),
+        ),
+        ..Options::new(Some(path.clone()), Arc::new(ManualClock::new(T0)))
+    };
+    let vigil = load(Config::load(&path).unwrap(), options).await.unwrap();
     let served = Served::start(vigil).await;
     let body = served.get("/api/v2/silences").await;
     assert_eq!(body, json!([]));

@@ -1,4 +1,4 @@
-//! vigil as a whole: `Vigil::serve` on port 0 scraping a real local target
+//! vigil as a whole: `Loaded::serve` on port 0 scraping a real local target
 //! with real loops and the wall clock; everything is observed through the
 //! HTTP API, polling until it holds.
 
@@ -19,7 +19,7 @@ async fn start(config_text: &str) -> Running {
     let config_path = dir.path().join("vigil.yml");
     std::fs::write(&config_path, config_text).unwrap();
     Running {
-        served: Served::start(vigil_from(&config_path)).await,
+        served: Served::start(vigil_from(&config_path).await).await,
         _dir: dir,
         config_path,
     }

@@ -10,7 +10,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::served::{Served, vigil_from};
+use support::served::{Served, options, vigil_with};
 use vigil::rules::external_url::compute;
 
 const RULES: &str = "groups:
@@ -35,8 +35,14 @@ async fn the_external_url_reaches_templates_links_and_the_notifier() {
         ),
     )
     .unwrap();
-    let vigil = vigil_from(&path);
-    vigil.set_external_url(compute(Some("http://vigil.example:9999/prefix/"), 10188).unwrap());
+    let vigil = vigil_with(
+        &path,
+        vigil::server::Options {
+            external_url: Some(compute(Some("http://vigil.example:9999/prefix/"), 10188).unwrap()),
+            ..options(&path)
+        },
+    )
+    .await;
     let v = Served::start(vigil).await;
     let payload = tokio::time::timeout(Duration::from_secs(20), payloads.recv())
         .await
@@ -61,11 +67,18 @@ async fn the_default_external_url_is_hostname_and_port_and_resend_delay_is_set()
     std::fs::write(dir.path().join("r.yml"), RULES).unwrap();
     let path = dir.path().join("vigil.yml");
     std::fs::write(&path, "rule_files: [r.yml]\n").unwrap();
-    let vigil = vigil_from(&path);
     let sink = Arc::new(support::Recorder::default());
-    vigil.set_alert_sink(sink.clone());
-    vigil.set_resend_delay(Duration::from_millis(300));
-    let v = Served::start(vigil.clone()).await;
+    let loaded = vigil_with(
+        &path,
+        vigil::server::Options {
+            alert_sink: Some(sink.clone()),
+            resend_delay: Duration::from_millis(300),
+            ..options(&path)
+        },
+    )
+    .await;
+    let vigil = loaded.handle();
+    let v = Served::start(loaded).await;
     eventually!(20, "three sends", sink.0.lock().unwrap().len() >= 3);
     let port = v.base.rsplit(':').next().unwrap().to_string();
     v.stop().await;

@@ -22,8 +22,8 @@ use manual_time::{drive_until, ingested, run_for, wall_ms};
 use vigil::clock::{Clock, ManualClock};
 use vigil::db::Db;
 use vigil::notify::metrics::NotifyMetrics;
+use vigil::notify::route::parse_str;
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
-use vigil::route::parse_str;
 
 fn amtool(url: &str, args: &[&str]) -> String {
     let out = Command::new("amtool")

@@ -23,8 +23,9 @@ use vigil::db::Db;
 use vigil::model::Labels;
 use vigil::notify::metrics::NotifyMetrics;
 use vigil::notify::retry::Backoff;
+use vigil::notify::route::parse_str;
+use vigil::notify::tables::OutboxStore;
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
-use vigil::route::parse_str;
 use vigil::rules::query::OutgoingAlert;
 
 /// How far the test moves the clock at a time.

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
 use vigil::notify::http::{HttpClient, HttpRequest};
-use vigil::route::receivers::HttpConfig;
+use vigil::notify::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
 const CLIENT_SECRET: &str = "s3cr3t-oauth-7f2e";

@@ -16,12 +16,13 @@ use axum::{Router, extract::State, routing::post};
 use manual_time::{drive_until, run_for, send, wall_ms};
 use vigil::clock::{Clock, ManualClock};
 use vigil::db::Db;
-use vigil::db::history::HistoryQuery;
 use vigil::model::Labels;
 use vigil::notify::metrics::NotifyMetrics;
 use vigil::notify::retry::Backoff;
+use vigil::notify::route::parse_str;
+use vigil::notify::tables::history::HistoryQuery;
+use vigil::notify::tables::{HistoryStore, OutboxStore};
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
-use vigil::route::parse_str;
 use vigil::rules::query::OutgoingAlert;
 
 /// How far the test moves the clock at a time.

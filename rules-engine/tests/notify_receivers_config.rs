@@ -272,7 +272,7 @@ fn amtool(path: &Path) -> (bool, String) {
 /// the globals checked against every entry) and every integration builds
 /// (as `vigil run` does at start).
 fn vigil(path: &Path) -> Result<(), String> {
-    let loaded = vigil::route::load_file(path).map_err(|e| e.to_string())?;
+    let loaded = vigil::notify::route::load_file(path).map_err(|e| e.to_string())?;
     let c = &loaded.config;
     for r in &c.receivers {
         build_receiver(r, &c.global, path.parent().unwrap())?;

@@ -19,8 +19,8 @@ use recorder::{Recorded, Recorder};
 use vigil::model::Labels;
 use vigil::notify::Alert;
 use vigil::notify::integration::{Notice, build_receiver};
+use vigil::notify::route::parse_str;
 use vigil::notify::template::Templates;
-use vigil::route::parse_str;
 
 const TOKEN: &str = "incidentiotoken7d2a";
 const RC_TOKEN: &str = "rocketchattoken3b8e";

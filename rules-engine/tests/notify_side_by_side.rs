@@ -18,8 +18,8 @@ use vigil::db::Db;
 use vigil::model::Labels;
 use vigil::notify::forward::{ForwardMetrics, ForwardTarget, Forwarder};
 use vigil::notify::metrics::NotifyMetrics;
+use vigil::notify::route::parse_str;
 use vigil::notify::{Alert, DispatchOptions, Dispatcher, Notifier};
-use vigil::route::parse_str;
 use vigil::rules::query::{AlertSink, OutgoingAlert};
 use vigil_common::Secret;
 
@@ -316,7 +316,7 @@ async fn forwarder_posts_alerts_into_alertmanager() {
     assert_eq!(a["labels"]["alertname"], "Forwarded");
     assert_eq!(a["annotations"]["summary"], "from vigil");
     assert_eq!(a["generatorURL"], "http://vigil.example/graph");
-    let fp = vigil::route::tree::am_fingerprint(&Labels::from_pairs([
+    let fp = vigil::notify::route::tree::am_fingerprint(&Labels::from_pairs([
         ("alertname", "Forwarded"),
         ("job", "node"),
     ]));

@@ -15,8 +15,8 @@ use chrono::Utc;
 use vigil::model::Labels;
 use vigil::notify::Alert;
 use vigil::notify::integration::{Notice, build_receiver};
+use vigil::notify::route::parse_str;
 use vigil::notify::template::Templates;
-use vigil::route::parse_str;
 
 /// Path, `Authorization`, `X-Amz-Security-Token`, body.
 type Seen = Arc<Mutex<Vec<(String, String, String, String)>>>;

@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use vigil::model::Labels;
 use vigil::notify::alert::notification_order;
 use vigil::notify::integrations::webhook::limit;
+use vigil::notify::route::{Route, parse_str};
 use vigil::notify::{Alert, Data, WebhookMessage};
-use vigil::route::{Route, parse_str};
 
 #[path = "support/alertmanager.rs"]
 mod alertmanager;

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use vigil::notify::http::{HttpClient, HttpSendError};
 use vigil::notify::retry::Decision;
-use vigil::route::receivers::HttpConfig;
+use vigil::notify::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
 #[derive(Default)]

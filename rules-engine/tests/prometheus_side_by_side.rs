@@ -104,7 +104,7 @@ async fn same_answers_as_prometheus() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vigil.yml");
     std::fs::write(&path, config(&addr)).unwrap();
-    let v = Served::start(vigil_from(&path)).await;
+    let v = Served::start(vigil_from(&path).await).await;
     let base = v.base.clone();
 
     wait_for_data(&base).await;

@@ -93,7 +93,7 @@ async fn prometheus_receives_recording_results_and_alerts() {
         ),
     )
     .unwrap();
-    let v = Served::start(vigil_from(&path)).await;
+    let v = Served::start(vigil_from(&path).await).await;
 
     let answer = prom_wait(&prom.base, "demo:answer").await;
     assert_eq!(answer[0]["value"][1], "42");
@@ -216,7 +216,7 @@ async fn failures_are_retried_refusals_dropped_and_everything_counted() {
         ),
     )
     .unwrap();
-    let v = Served::start(vigil_from(&path)).await;
+    let v = Served::start(vigil_from(&path).await).await;
     eventually!(30, "six requests", {
         receiver.seen.lock().unwrap().len() >= 6
     });
@@ -304,7 +304,7 @@ async fn a_reload_starts_remote_write() {
     std::fs::write(dir.path().join("r.yml"), RULES).unwrap();
     let path = dir.path().join("vigil.yml");
     std::fs::write(&path, "rule_files: [r.yml]\n").unwrap();
-    let v = Served::start(vigil_from(&path)).await;
+    let v = Served::start(vigil_from(&path).await).await;
     std::fs::write(
         &path,
         format!("rule_files: [r.yml]\nremote_write:\n  - url: http://{addr}/write\n    queue_config: {{batch_send_deadline: 50ms}}\n"),

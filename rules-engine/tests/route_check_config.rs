@@ -48,8 +48,8 @@ fn amtool_exit(path: &Path) -> i32 {
         .unwrap_or(-1)
 }
 
-fn vigil_load(path: &Path) -> Result<vigil::route::Loaded, vigil_common::ConfigErrors> {
-    vigil::route::load_file(path)
+fn vigil_load(path: &Path) -> Result<vigil::notify::route::Loaded, vigil_common::ConfigErrors> {
+    vigil::notify::route::load_file(path)
 }
 
 /// `vigil check config FILE`: exit code and stderr.

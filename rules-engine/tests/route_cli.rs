@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use vigil::route::cli::route_show;
-use vigil::route::load_file;
+use vigil::notify::route::cli::route_show;
+use vigil::notify::route::load_file;
 
 #[test]
 fn route_show_matches_amtool() {

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use vigil::route::load_file;
-use vigil::route::time_intervals::any_contains;
+use vigil::notify::route::load_file;
+use vigil::notify::route::time_intervals::any_contains;
 
 #[test]
 fn table_of_instants() {

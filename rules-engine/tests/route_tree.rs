@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use vigil::model::Labels;
-use vigil::route::{Route, load_file};
+use vigil::notify::route::{Route, load_file};
 
 struct Case {
     line: usize,

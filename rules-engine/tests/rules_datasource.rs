@@ -9,7 +9,7 @@ mod support;
 use std::sync::Arc;
 
 use support::prometheus::Prometheus;
-use support::served::{Served, vigil_from};
+use support::served::{Served, options, vigil_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_query_prometheus_and_survive_its_outage() {
@@ -36,9 +36,15 @@ async fn rules_query_prometheus_and_survive_its_outage() {
         format!("rule_files: [r.yml]\ndatasource:\n  url: {prom_url}\n  timeout: 2s\n"),
     )
     .unwrap();
-    let vigil = vigil_from(&path);
     let sink = Arc::new(support::Recorder::default());
-    vigil.set_alert_sink(sink.clone());
+    let vigil = vigil_with(
+        &path,
+        vigil::server::Options {
+            alert_sink: Some(sink.clone()),
+            ..options(&path)
+        },
+    )
+    .await;
     let v = Served::start(vigil).await;
 
     // The recording rule's result, computed by Prometheus, is in vigil.

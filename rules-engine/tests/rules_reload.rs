@@ -95,8 +95,9 @@ async fn post_reload_is_a_transaction() {
     std::fs::write(&rules, BEFORE).unwrap();
     let config = dir.path().join("vigil.yml");
     std::fs::write(&config, "rule_files: ['*.rules.yml']\n").unwrap();
-    let vigil = vigil_from(&config);
-    let served = Served::start(vigil.clone()).await;
+    let loaded = vigil_from(&config).await;
+    let vigil = loaded.handle();
+    let served = Served::start(loaded).await;
     let base = served.base.clone();
     eventually!(20, "three alerts", alerts(&base).await.len() == 3);
     let before = alerts(&base).await;

@@ -1,4 +1,4 @@
-//! Rules in a running vigil: `Vigil::serve` on port 0 scraping a real local
+//! Rules in a running vigil: `Loaded::serve` on port 0 scraping a real local
 //! target, evaluating the configured rule files with the wall clock, alert
 //! state in SQLite under `storage.path`, alerts handed to a sink the test
 //! plugs in. Everything is observed through the HTTP API.
@@ -8,7 +8,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use support::served::{Served, vigil_from};
+use support::served::{Served, options, try_vigil_with, vigil_from, vigil_with};
 use vigil::rules::{AlertSink, OutgoingAlert};
 
 /// Records what the rules send.
@@ -53,10 +53,15 @@ async fn start(target: &str) -> Running {
         ),
     )
     .unwrap();
-    let vigil = vigil_from(&config_path);
     let sink = Arc::new(Recorder::default());
-    vigil.set_alert_sink(sink.clone());
-    vigil.load_rules().await.unwrap();
+    let vigil = vigil_with(
+        &config_path,
+        vigil::server::Options {
+            alert_sink: Some(sink.clone()),
+            ..options(&config_path)
+        },
+    )
+    .await;
     Running {
         served: Served::start(vigil).await,
         dir,
@@ -181,7 +186,7 @@ async fn a_failing_rule_is_unhealthy_and_counted() {
     .unwrap();
     let path = dir.path().join("vigil.yml");
     std::fs::write(&path, "rule_files: [r.yml]\n").unwrap();
-    let served = Served::start(vigil_from(&path)).await;
+    let served = Served::start(vigil_from(&path).await).await;
     let get = |path: &'static str| served.text(path);
     eventually!(20, "evaluated", {
         let r: Value = serde_json::from_str(&get("/api/v1/rules").await).unwrap();
@@ -213,11 +218,10 @@ async fn a_bad_rule_file_is_refused_before_serving() {
     .unwrap();
     let path = dir.path().join("vigil.yml");
     std::fs::write(&path, "rule_files: ['*.yml']\n").unwrap();
-    let err = vigil_from(&path)
-        .load_rules()
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = match try_vigil_with(&path, options(&path)).await {
+        Ok(_) => panic!("a bad rule file loaded"),
+        Err(e) => e.to_string(),
+    };
     let bad = dir.path().join("bad.yml");
     assert!(err.starts_with(&format!("{}:5:", bad.display())), "{err}");
     assert!(err.contains("group \"g\", rule 1, \"A\""), "{err}");

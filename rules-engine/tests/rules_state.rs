@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use vigil::alert::AlertState;
-use vigil::db::{Db, rule_key};
+use vigil::db::Db;
 use vigil::promql::Engine;
 use vigil::rules::alerting::AlertContext;
+use vigil::rules::state_store::{AlertStateStore, rule_key};
 use vigil::rules::{AlertSink, EngineQuery, EvalDeps, Group, OutgoingAlert, Rule};
 use vigil::store::{Appender, Head};
 

@@ -153,12 +153,14 @@ async fn self_scrape_follows_the_servers_tls() {
     let dir = t._dir.path();
     let web_yml = dir.join("web.yml");
     let web = WebConfig::load(&web_yml).unwrap();
-    let vigil = Arc::new(vigil::server::Vigil::build(
-        Config::default(),
-        None,
-        Arc::new(vigil::clock::SystemClock),
-    ));
-    let served = support::served::Served::start_with(vigil, web).await;
+    let options = vigil::server::Options {
+        web,
+        ..vigil::server::Options::new(None, Arc::new(vigil::clock::SystemClock))
+    };
+    let vigil = vigil::server::load(Config::default(), options)
+        .await
+        .unwrap();
+    let served = support::served::Served::start(vigil).await;
     let base = served.base.clone();
     let client = reqwest::Client::builder()
         .tls_danger_accept_invalid_certs(true)

@@ -43,7 +43,7 @@ async fn a_running_vigil_keeps_the_ledger_and_the_gauges() {
         ),
     )
     .unwrap();
-    let v = Served::start(vigil_from(&path)).await;
+    let v = Served::start(vigil_from(&path).await).await;
 
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

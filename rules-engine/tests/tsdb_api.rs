@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::served::{Served, vigil_from};
+use support::served::{Served, options, vigil_from, vigil_with};
 use vigil::model::Matcher;
 use vigil::store::Querier;
 use vigil::store::block::Block;
@@ -26,8 +26,7 @@ async fn status_and_snapshot() {
         ),
     )
     .unwrap();
-    let vigil = vigil_from(&config);
-    let served = Served::start(vigil.clone()).await;
+    let served = Served::start(vigil_from(&config).await).await;
     eventually!(20, "two scrapes", {
         let r = served
             .query("count_over_time(app_requests_total[1m])")
@@ -87,11 +86,16 @@ async fn status_and_snapshot() {
     let body: serde_json::Value = off.json().await.unwrap();
     assert_eq!(body["error"], "admin APIs disabled");
     served.stop().await;
-    drop(vigil);
 
-    let vigil = vigil_from(&config);
-    vigil.set_admin_api(true);
-    let served = Served::start(vigil.clone()).await;
+    let vigil = vigil_with(
+        &config,
+        vigil::server::Options {
+            admin_api: true,
+            ..options(&config)
+        },
+    )
+    .await;
+    let served = Served::start(vigil).await;
     let snap: serde_json::Value = http
         .post(format!("{}/api/v1/admin/tsdb/snapshot", served.base))
         .send()

@@ -17,8 +17,8 @@ use axum::{Router, extract::State, routing::post};
 
 use vigil::db::Db;
 use vigil::notify::metrics::NotifyMetrics;
+use vigil::notify::route::parse_str;
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
-use vigil::route::parse_str;
 
 /// Arrival time of the first notification naming each alert id, per side.
 type Arrivals = Arc<Mutex<HashMap<(String, u64), Instant>>>;

@@ -15,8 +15,9 @@ use vigil::db::Db;
 use vigil::model::Labels;
 use vigil::notify::metrics::NotifyMetrics;
 use vigil::notify::retry::Backoff;
+use vigil::notify::route::parse_str;
+use vigil::notify::tables::{HistoryStore, OutboxStore};
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
-use vigil::route::parse_str;
 use vigil::rules::query::{AlertSink, OutgoingAlert};
 use vigil_tests::postgres::PgServer;
 
@@ -147,15 +148,15 @@ receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:
 /// outcome is superseded at the next claim.
 #[tokio::test]
 async fn newer_notifications_supersede_older_ones_on_postgres() {
-    use vigil::db::history::HistoryQuery;
-    use vigil::db::outbox::{NewNotification, Outcome, RowResult};
     use vigil::notify::dedup::LogEntry;
+    use vigil::notify::tables::history::HistoryQuery;
+    use vigil::notify::tables::outbox::{NewNotification, Outcome, RowResult};
 
     let pg = PgServer::start_primary().expect(
         "PostgreSQL could not start: install Debian's postgresql package (scripts/test does)",
     );
     let db = Db::open_postgres(&pg.dsn()).await.unwrap();
-    let t = |s: i64| vigil::db::outbox::from_ms((1_800_000_000 + s) * 1000);
+    let t = |s: i64| vigil::notify::tables::outbox::from_ms((1_800_000_000 + s) * 1000);
     let queue = |at: i64| {
         let db = db.clone();
         async move {
@@ -179,8 +180,9 @@ async fn newer_notifications_supersede_older_ones_on_postgres() {
             .unwrap()[0]
         }
     };
-    let ids =
-        |rows: Vec<vigil::db::outbox::OutboxRow>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+    let ids = |rows: Vec<vigil::notify::tables::outbox::OutboxRow>| {
+        rows.iter().map(|r| r.id).collect::<Vec<_>>()
+    };
     let first = queue(0).await;
     let second = queue(1).await;
     assert_eq!(
@@ -195,7 +197,7 @@ async fn newer_notifications_supersede_older_ones_on_postgres() {
             next: t(5),
             error: "down".into(),
         },
-        event: vigil::db::history::HistoryEvent {
+        event: vigil::notify::tables::history::HistoryEvent {
             at: t(4),
             kind: vigil::notify::status::HistoryKind::Notification,
             fingerprint: String::new(),

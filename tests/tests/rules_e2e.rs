@@ -19,8 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use vigil::rules::{AlertSink, OutgoingAlert};
-use vigil::server::Vigil;
-use vigil_common::web::WebConfig;
+use vigil::server::{Options, load};
 use vigil_tests::api::{alerts, get_json, get_text, wait_alerts};
 use vigil_tests::demo_app::AppSet;
 use vigil_tests::exporter::ExporterProcess;
@@ -153,19 +152,17 @@ async fn start_vigil(
     )
     .unwrap();
     let cfg = vigil::config::Config::load(&config).unwrap();
-    let vigil = Arc::new(Vigil::build(
-        cfg,
-        Some(config),
-        Arc::new(vigil::clock::SystemClock),
-    ));
-    vigil.set_alert_sink(sink);
-    vigil.load_rules().await.unwrap();
+    let options = Options {
+        alert_sink: Some(sink),
+        ..Options::new(Some(config), Arc::new(vigil::clock::SystemClock))
+    };
+    let vigil = load(cfg, options).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         vigil
-            .serve(listener, &WebConfig::default(), async {
+            .serve(listener, async {
                 let _ = rx.await;
             })
             .await

@@ -7,10 +7,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use vigil::db::{Db, rule_key};
+use vigil::db::Db;
+use vigil::rules::state_store::{AlertStateStore, rule_key};
 use vigil::rules::{AlertSink, OutgoingAlert};
-use vigil::server::Vigil;
-use vigil_common::web::WebConfig;
+use vigil::server::{Options, load};
 use vigil_tests::api::{alerts, get_text};
 use vigil_tests::postgres::PgServer;
 
@@ -33,19 +33,20 @@ async fn serve(
     tokio::task::JoinHandle<()>,
 ) {
     let cfg = vigil::config::Config::load(config).unwrap();
-    let vigil = Arc::new(Vigil::build(
-        cfg,
-        Some(config.to_path_buf()),
-        Arc::new(vigil::clock::SystemClock),
-    ));
-    vigil.set_alert_sink(sink);
-    vigil.load_rules().await.unwrap();
+    let options = Options {
+        alert_sink: Some(sink),
+        ..Options::new(
+            Some(config.to_path_buf()),
+            Arc::new(vigil::clock::SystemClock),
+        )
+    };
+    let vigil = load(cfg, options).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let h = tokio::spawn(async move {
         vigil
-            .serve(listener, &WebConfig::default(), async {
+            .serve(listener, async {
                 let _ = rx.await;
             })
             .await

@@ -4,8 +4,9 @@
 //! reads back as written.
 
 use vigil::alert::{Alert, AlertState};
-use vigil::db::{Db, rule_key};
+use vigil::db::Db;
 use vigil::model::Labels;
+use vigil::rules::state_store::{AlertStateStore, rule_key};
 use vigil_tests::postgres::PgServer;
 
 fn alert(instance: &str, state: AlertState) -> Alert {

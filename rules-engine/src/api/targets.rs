@@ -55,7 +55,7 @@ fn rfc3339(ms: Option<i64>) -> String {
 }
 
 fn duration(d: std::time::Duration) -> String {
-    crate::config::PromDuration(d).to_string()
+    crate::model::units::PromDuration(d).to_string()
 }
 
 pub async fn targets(

@@ -86,7 +86,7 @@ fn is_alertmanager_file(f: &Path) -> bool {
 /// Checks an Alertmanager file as `amtool check-config` does (routes,
 /// receivers, inhibit rules, time intervals, globals, templates).
 fn alertmanager_config(f: &Path) -> bool {
-    match crate::route::load_file(f) {
+    match crate::notify::route::load_file(f) {
         Ok(l) => {
             let c = &l.config;
             println!(

@@ -78,15 +78,15 @@ pub struct RunArgs {
     /// Minimum wait before a firing alert is sent again (Prometheus's
     /// `--rules.alert.resend-delay`).
     #[arg(long = "rules.alert.resend-delay", default_value = "1m", value_parser = parse_duration)]
-    pub resend_delay: crate::config::PromDuration,
+    pub resend_delay: crate::model::units::PromDuration,
     /// Serve `POST /api/v1/admin/tsdb/snapshot` (Prometheus's flag).
     #[arg(long = "web.enable-admin-api")]
     pub enable_admin_api: bool,
 }
 
 /// A flag's duration, written as in configs (`1m`, `30s`).
-pub(crate) fn parse_duration(s: &str) -> Result<crate::config::PromDuration, String> {
-    crate::config::PromDuration::parse(s)
+pub(crate) fn parse_duration(s: &str) -> Result<crate::model::units::PromDuration, String> {
+    crate::model::units::PromDuration::parse(s)
 }
 
 #[derive(Args)]

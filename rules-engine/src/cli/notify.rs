@@ -12,8 +12,8 @@ use clap::{Args, Subcommand};
 
 use crate::config::Config;
 use crate::db::Db;
-use crate::db::history::HistoryQuery;
-use crate::route::Loaded;
+use crate::notify::route::Loaded;
+use crate::notify::tables::history::HistoryQuery;
 
 #[derive(Args)]
 pub struct RouteArgs {
@@ -114,7 +114,7 @@ pub enum AlertsCommand {
 
 /// A Prometheus duration (`90m`, `1h30m`).
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    crate::config::PromDuration::parse(s).map(|d| d.as_duration())
+    crate::model::units::PromDuration::parse(s).map(|d| d.as_duration())
 }
 
 /// Prints a command's text and turns its code into the exit code.
@@ -134,7 +134,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 fn routing(args: &RouteArgs) -> Result<Loaded, String> {
     if let Some(file) = &args.alertmanager_config {
-        return crate::route::load_file(file).map_err(|e| e.to_string());
+        return crate::notify::route::load_file(file).map_err(|e| e.to_string());
     }
     let file = &args.config_file;
     let alerting = Config::load(file)
@@ -157,21 +157,19 @@ pub fn route(args: &RouteArgs) -> ExitCode {
             labels,
             verify,
             tree,
-        } => super::check::print_outcome(crate::route::cli::route_test(
+        } => super::check::print_outcome(crate::notify::route::cli::route_test(
             &loaded,
             labels,
             verify.as_deref(),
             *tree,
         )),
-        RouteCommand::Show => finish(crate::route::cli::route_show(&loaded)),
+        RouteCommand::Show => finish(crate::notify::route::cli::route_show(&loaded)),
     }
 }
 
 async fn open(store: &StoreArgs) -> Result<Db, String> {
     let config = Config::load(&store.config_file).map_err(|e| e.to_string())?;
-    Db::for_storage(&config.storage)
-        .await
-        .map_err(|e| e.to_string())
+    config.storage.open_db().await.map_err(|e| e.to_string())
 }
 
 pub async fn silence(args: &SilenceArgs) -> ExitCode {

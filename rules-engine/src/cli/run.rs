@@ -10,7 +10,7 @@ use vigil_common::web::WebConfig;
 use super::RunArgs;
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::server::Vigil;
+use crate::server::{Handle, Options, load};
 
 pub async fn run(args: &RunArgs) -> anyhow::Result<()> {
     vigil_common::install_crypto_provider();
@@ -22,40 +22,39 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<()> {
         Some(path) => WebConfig::load(path).map_err(|e| anyhow!("bad web config:\n{e}"))?,
         None => WebConfig::default(),
     };
-    let vigil = Arc::new(Vigil::build(
-        config,
-        args.config_file.clone(),
-        Arc::new(SystemClock),
-    ));
     let external_url = crate::rules::external_url::compute(
         args.external_url.as_deref(),
         args.listen_address.port(),
     )
     .map_err(|e| anyhow!("--web.external-url: {e}"))?;
-    vigil.set_external_url(external_url);
-    vigil.set_resend_delay(args.resend_delay.as_duration());
-    vigil.set_admin_api(args.enable_admin_api);
-    vigil
-        .load_rules()
+    let options = Options {
+        web,
+        external_url: Some(external_url),
+        resend_delay: args.resend_delay.as_duration(),
+        admin_api: args.enable_admin_api,
+        ..Options::new(args.config_file.clone(), Arc::new(SystemClock))
+    };
+    let tls = options.web.tls.is_some();
+    let loaded = load(config, options)
         .await
         .map_err(|e| anyhow!("bad rules or state store:\n{e}"))?;
-    reload_on_sighup(vigil.clone())?;
+    reload_on_sighup(loaded.handle())?;
     let listener = tokio::net::TcpListener::bind(args.listen_address)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen_address))?;
-    tracing::info!(address = %listener.local_addr()?, tls = web.tls.is_some(), "listening");
-    vigil.serve(listener, &web, shutdown_signal()).await?;
+    tracing::info!(address = %listener.local_addr()?, tls, "listening");
+    loaded.serve(listener, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
 #[cfg(unix)]
-fn reload_on_sighup(vigil: Arc<Vigil>) -> anyhow::Result<()> {
+fn reload_on_sighup(handle: Handle) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
-            if let Err(e) = vigil.reload().await {
+            if let Err(e) = handle.reload().await {
                 tracing::error!(error = %e, "reload failed; keeping the running configuration");
             }
         }
@@ -64,7 +63,7 @@ fn reload_on_sighup(vigil: Arc<Vigil>) -> anyhow::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn reload_on_sighup(_: Arc<Vigil>) -> anyhow::Result<()> {
+fn reload_on_sighup(_: Handle) -> anyhow::Result<()> {
     Ok(())
 }
 

@@ -106,8 +106,8 @@ pub struct BackfillArgs {
     #[arg(long = "source.url", default_value = "http://127.0.0.1:10188")]
     pub source_url: String,
     /// Step between evaluations (default: global.evaluation_interval).
-    #[arg(long, value_parser = crate::config::PromDuration::parse)]
-    pub step: Option<crate::config::PromDuration>,
+    #[arg(long, value_parser = crate::model::units::PromDuration::parse)]
+    pub step: Option<crate::model::units::PromDuration>,
 }
 
 /// Runs a `vigil sla` subcommand and says how it ended.
@@ -194,7 +194,7 @@ async fn open_existing(config: &Config) -> anyhow::Result<Db> {
 async fn open_postgres(config: &Config) -> anyhow::Result<Option<Db>> {
     let url = config.storage.database_url().map_err(|e| anyhow!("{e}"))?;
     match url {
-        Some(_) => Ok(Some(Db::for_storage(&config.storage).await?)),
+        Some(_) => Ok(Some(config.storage.open_db().await?)),
         None => Ok(None),
     }
 }

@@ -32,7 +32,7 @@ pub struct CreateBlocksArgs {
     /// Maximum duration created blocks may span. Anything less than 2h is
     /// ignored.
     #[arg(long = "max-block-duration", global = true, hide = true, value_parser = super::parse_duration)]
-    pub max_block_duration: Option<crate::config::PromDuration>,
+    pub max_block_duration: Option<crate::model::units::PromDuration>,
     #[command(subcommand)]
     pub source: Source,
 }

@@ -3,9 +3,10 @@
 //! everything once and reports each problem as `file:line:column: message`;
 //! the rest of the program trusts the result.
 
-pub mod datasource;
-pub mod scrape;
-pub mod units;
+// Each stage owns its section's types; the file's shape is assembled here.
+pub use crate::model::units;
+pub use crate::rules::datasource;
+pub use crate::scrape::config as scrape;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,8 @@ use vigil_common::secret::{Secret, SecretFileError, resolve_secret};
 use vigil_common::{ConfigErrors, Parsed, parse_yaml};
 
 pub use datasource::DataSourceConfig;
+
+use crate::db::{Db, DbError, SQLITE_FILE};
 pub use scrape::{ScrapeConfig, StaticConfig};
 pub use units::{ByteSize, PromDuration};
 
@@ -223,6 +226,24 @@ impl StorageConfig {
             self.database_url_file.as_deref(),
         )
     }
+
+    /// The SQL store this section asks for: PostgreSQL when a URL is
+    /// given, else `vigil.db` in `path` (the folder is created), else in
+    /// memory.
+    pub async fn open_db(&self) -> Result<Db, DbError> {
+        let url = self.database_url().map_err(DbError::DatabaseUrl)?;
+        match (url, &self.path) {
+            (Some(u), _) => Db::open_postgres(u.expose()).await,
+            (None, Some(dir)) => {
+                std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+                    path: dir.clone(),
+                    source,
+                })?;
+                Db::open_sqlite(&dir.join(SQLITE_FILE)).await
+            }
+            (None, None) => Db::open_memory().await,
+        }
+    }
 }
 
 impl Default for StorageConfig {
@@ -398,7 +419,7 @@ impl Config {
                 );
                 errors.push(parsed.error_at("scrape_configs", i, Some("job_name"), msg));
             }
-            if let Err(m) = sc.resolve(&self.global) {
+            if let Err(m) = sc.resolve(self.global.scrape_interval, self.global.scrape_timeout) {
                 errors.push(parsed.error_at("scrape_configs", i, Some("job_name"), m));
             }
         }

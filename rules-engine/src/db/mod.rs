@@ -2,17 +2,14 @@
 //! the data directory, created on first start) by default, PostgreSQL when
 //! given a `postgres://` URL. sqlx's runtime API only (no compile-time
 //! checked macros, which would need a database at build time); migrations
-//! are embedded per backend.
+//! are embedded per backend. Each stage owns its tables and their queries
+//! (`rules/state_store.rs`, `notify/tables/`, `sla/ledger_sql.rs`); this
+//! module keeps the pool, the migrations and [`on_db`], which picks the
+//! dialect.
 
-mod alert_state;
-pub mod history;
-mod ledger;
-pub mod outbox;
-pub mod peers;
-pub mod silences;
 mod sql;
 
-pub use alert_state::{StoredAlert, rule_key};
+pub(crate) use sql::on_db;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -30,8 +27,15 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database: stored alert is malformed: {0}")]
     Corrupt(String),
+    /// `storage.database_url_file` could not be read.
     #[error("storage: {0}")]
-    Config(String),
+    DatabaseUrl(#[source] vigil_common::secret::SecretFileError),
+    #[error("storage: cannot create storage.path {}: {source}", path.display())]
+    CreateDir {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("database: SLA ledger row is malformed: {0}")]
     CorruptLedger(String),
 }
@@ -98,25 +102,6 @@ impl Db {
             }
             Some(u) => Db::open_sqlite(Path::new(u.trim_start_matches("sqlite://"))).await,
             None => Db::open_sqlite(&data_dir.join(SQLITE_FILE)).await,
-        }
-    }
-
-    /// The store the `storage` section asks for: PostgreSQL when a URL is
-    /// given, else `vigil.db` in `storage.path` (the folder is created), else
-    /// in memory.
-    pub async fn for_storage(s: &crate::config::StorageConfig) -> Result<Db, DbError> {
-        let url = s
-            .database_url()
-            .map_err(|e| DbError::Config(e.to_string()))?;
-        match (url, &s.path) {
-            (Some(u), _) => Db::open_postgres(u.expose()).await,
-            (None, Some(dir)) => {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    DbError::Config(format!("cannot create storage.path {}: {e}", dir.display()))
-                })?;
-                Db::open_sqlite(&dir.join(SQLITE_FILE)).await
-            }
-            (None, None) => Db::open_memory().await,
         }
     }
 

@@ -3,6 +3,7 @@
 pub mod labels;
 pub mod matcher;
 pub mod sample;
+pub mod units;
 
 pub use labels::{Label, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};

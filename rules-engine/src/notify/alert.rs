@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use chrono::{DateTime, Utc};
 
 use crate::model::Labels;
-use crate::route::tree::am_fingerprint;
+use crate::notify::route::tree::am_fingerprint;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {

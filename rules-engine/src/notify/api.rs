@@ -32,9 +32,10 @@ use super::dispatch::Dispatcher;
 use super::inhibit::inhibited_by;
 use super::silence::{ActiveSilence, Silence, SilenceMatcher, SilenceState, silenced_by};
 use super::silence_store::{self, SilenceError};
-use crate::db::history::HistoryQuery;
+use super::tables::{HistoryStore, SilenceStore};
 use crate::model::{Labels, Matcher};
-use crate::route::matchers::{matches_all, parse_matcher};
+use crate::notify::route::matchers::{matches_all, parse_matcher};
+use crate::notify::tables::history::HistoryQuery;
 
 /// The routes, with the dispatcher as state.
 pub fn router(d: Dispatcher) -> Router {

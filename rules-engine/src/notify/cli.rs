@@ -12,10 +12,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use super::group::after;
 use super::silence::{Silence, SilenceMatcher};
 use super::silence_store::{self, SilenceError};
+use super::tables::HistoryStore;
 use crate::db::Db;
-use crate::db::history::HistoryQuery;
 use crate::model::{MatchOp, Matcher};
-use crate::route::matchers::parse_matchers;
+use crate::notify::route::matchers::parse_matchers;
+use crate::notify::tables::history::HistoryQuery;
 
 fn to_silence_matcher(m: &Matcher) -> SilenceMatcher {
     let (is_regex, is_equal) = match m.op {
@@ -172,7 +173,7 @@ pub async fn alerts_history(db: &Db, q: &HistoryQuery) -> (String, i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::history::HistoryEvent;
+    use crate::notify::tables::history::HistoryEvent;
     use chrono::TimeZone;
 
     fn t(s: i64) -> DateTime<Utc> {

@@ -24,9 +24,9 @@ use vigil_common::{ConfigErrors, Secret};
 
 use super::dispatch::DispatchOptions;
 use super::forward::ForwardTarget;
-use crate::config::units::PromDuration;
-use crate::route::receivers::HttpConfig;
-use crate::route::{Loaded, load_file, parse_str};
+use crate::model::units::PromDuration;
+use crate::notify::route::receivers::HttpConfig;
+use crate::notify::route::{Loaded, load_file, parse_str};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -34,11 +34,12 @@ use super::retry::Backoff;
 use super::silence::{ActiveSilence, SilenceState};
 use super::stages::{self, FlushContext, FlushPlan, IntegrationView};
 use super::status::{FlushResult, HistoryKind, HistoryStatus};
+use super::tables::{HistoryStore, OutboxStore, PeerStore, SilenceStore};
 use crate::clock::Clock;
 use crate::db::Db;
-use crate::db::history::{HistoryEvent, notification_event};
-use crate::db::outbox::{NewNotification, from_ms};
-use crate::route::tree::label_set_string;
+use crate::notify::route::tree::label_set_string;
+use crate::notify::tables::history::{HistoryEvent, notification_event};
+use crate::notify::tables::outbox::{NewNotification, from_ms};
 use crate::rules::query::{AlertSink, OutgoingAlert};
 
 /// The delivery lease (`alerting.delivery_lease`): a few seconds, so a
@@ -372,7 +373,11 @@ fn ingest(
                 });
             g.insert(a.clone(), wait, now);
         }
-        views.push((fp, a.ends_at.map_or(i64::MAX, crate::db::outbox::ms)));
+        views.push((
+            fp,
+            a.ends_at
+                .map_or(i64::MAX, crate::notify::tables::outbox::ms),
+        ));
         st.alerts.insert(fp, a);
     }
     shared.metrics.groups.set(st.groups.len() as i64);
@@ -402,7 +407,7 @@ async fn flush_due(shared: &Shared, now: DateTime<Utc>) {
             let interval = n
                 .routes
                 .get(&key.route)
-                .map_or(crate::route::tree::DEFAULT_GROUP_INTERVAL, |o| {
+                .map_or(crate::notify::route::tree::DEFAULT_GROUP_INTERVAL, |o| {
                     o.group_interval
                 });
             jobs.push(Job {

@@ -10,7 +10,7 @@ use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
 
 use super::oauth2::TokenSource;
 use super::retry::{self, Decision};
-use crate::route::receivers::{HttpConfig, TlsConfig};
+use crate::notify::route::receivers::{HttpConfig, TlsConfig};
 use vigil_common::{Secret, resolve_secret};
 
 /// Why a client could not be built or a request not be sent.

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 
 use super::alert::{Alert, Status};
 use crate::model::{Labels, Matcher};
-use crate::route::config::{AmRegex, InhibitRuleConfig, LabelName, MatcherList};
-use crate::route::matchers::matches_all;
+use crate::notify::route::config::{AmRegex, InhibitRuleConfig, LabelName, MatcherList};
+use crate::notify::route::matchers::matches_all;
 
 /// One built inhibit rule.
 #[derive(Debug, Clone)]
@@ -95,7 +95,7 @@ mod tests {
 
     fn rules(yaml: &str) -> Vec<InhibitRule> {
         let text = format!("route: {{receiver: r}}\nreceivers: [{{name: r}}]\n{yaml}");
-        let loaded = crate::route::parse_str("t.yml", &text, &|_| None).unwrap();
+        let loaded = crate::notify::route::parse_str("t.yml", &text, &|_| None).unwrap();
         loaded
             .config
             .inhibit_rules

@@ -20,7 +20,7 @@ use super::integrations::{self, BuildContext, Integrate, Receiver, Render};
 use super::retry::Decision;
 use super::template::{TemplateError, Templates};
 use crate::model::Labels;
-use crate::route::config::GlobalConfig;
+use crate::notify::route::config::GlobalConfig;
 
 /// An integration's kind (`webhook`, `pagerduty`, ...): the name of its
 /// `<kind>_configs` key and the `integration` label of metrics.
@@ -138,7 +138,7 @@ mod tests {
     use super::*;
     use crate::notify::Alert;
     use crate::notify::retry::Decision;
-    use crate::route::parse_str;
+    use crate::notify::route::parse_str;
     use chrono::TimeZone;
 
     /// One secret per place a secret can be: inline, in a `_file`, in a

@@ -3,12 +3,15 @@
 //! is sent.
 //!
 //! ```text
+//! route/        Alertmanager's configuration format, checked at load, and the
+//!               routing tree (which receivers, how grouped)
 //! dispatch.rs   AlertSink -> aggregation groups (group.rs) -> flush
 //! stages.rs     inhibit (inhibit.rs) -> time intervals -> silences (silence.rs)
 //!               -> dedup against the notification log (dedup.rs)
 //! integration.rs render and deliver through integrations/ (one module per
 //!               receiver kind: webhook, slack, email, pagerduty, opsgenie, ...)
-//! db/outbox.rs  outbox + log in one transaction
+//! tables/       outbox + log in one transaction (outbox.rs), history,
+//!               silences, peers: the stage's SQL tables
 //! sender.rs     claim -> deliver (http.rs, smtp.rs) -> retry (retry.rs) -> record
 //! forward.rs    alerts to existing Alertmanagers, as Prometheus sends them
 //! ```
@@ -35,6 +38,7 @@ pub mod notifier;
 pub mod oauth2;
 pub mod peers;
 pub mod retry;
+pub mod route;
 pub mod running;
 pub mod sender;
 pub mod silence;
@@ -42,6 +46,7 @@ pub mod silence_store;
 pub mod smtp;
 pub mod stages;
 pub mod status;
+pub mod tables;
 pub mod template;
 pub mod template_methods;
 pub mod tls;

@@ -12,8 +12,8 @@ use std::time::Duration;
 use super::inhibit::InhibitRule;
 use super::integration::{Integration, build_receiver};
 use super::template::Templates;
-use crate::route::time_intervals::TimeIntervalSpec;
-use crate::route::{Loaded, Route, RouteOpts};
+use crate::notify::route::time_intervals::TimeIntervalSpec;
+use crate::notify::route::{Loaded, Route, RouteOpts};
 
 pub struct Notifier {
     pub route: Route,

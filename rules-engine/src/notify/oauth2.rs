@@ -18,7 +18,7 @@ use base64::Engine;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::route::receivers::OAuth2;
+use crate::notify::route::receivers::OAuth2;
 use vigil_common::Secret;
 
 /// A token is renewed this long before it expires (x/oauth2's

@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use super::alert::Status;
 use super::dispatch::{Job, Shared};
 use super::group::after;
+use super::tables::PeerStore;
 
 /// Heartbeats until the dispatcher stops.
 pub(super) async fn heartbeat(shared: Arc<Shared>) {
@@ -107,8 +108,10 @@ pub(super) async fn hold_firing_elsewhere(
         }
         if let Some(&ends) = firing.get(&a.fingerprint()) {
             tracing::debug!(alert = %a.labels, "resolved here, firing on a live peer: held firing");
-            a.ends_at =
-                Some(crate::db::outbox::from_ms(ends).max(after(now, Duration::from_millis(1))));
+            a.ends_at = Some(
+                crate::notify::tables::outbox::from_ms(ends)
+                    .max(after(now, Duration::from_millis(1))),
+            );
         }
     }
     true

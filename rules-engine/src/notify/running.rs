@@ -20,7 +20,7 @@ use super::metrics::NotifyMetrics;
 use super::notifier::Notifier;
 use crate::clock::Clock;
 use crate::db::Db;
-use crate::route::Loaded;
+use crate::notify::route::Loaded;
 use crate::rules::AlertSink;
 
 /// The `alerting:` section, checked.

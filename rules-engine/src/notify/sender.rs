@@ -16,8 +16,9 @@ use super::dispatch::Shared;
 use super::group::after;
 use super::retry::Decision;
 use super::status::{DeliveryOutcome, HistoryStatus, OutboxState};
-use crate::db::history::notification_event;
-use crate::db::outbox::{OutboxRow, Outcome, RowResult, from_ms};
+use super::tables::OutboxStore;
+use crate::notify::tables::history::notification_event;
+use crate::notify::tables::outbox::{OutboxRow, Outcome, RowResult, from_ms};
 
 /// At most this many notifications are in flight per instance.
 const BATCH: i64 = 32;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Labels, Matcher};
-use crate::route::matchers::{self, matches_all};
+use crate::notify::route::matchers::{self, matches_all};
 
 /// One matcher as the API writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

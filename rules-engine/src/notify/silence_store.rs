@@ -14,9 +14,10 @@ use chrono::{DateTime, Utc};
 use md5::{Digest, Md5};
 
 use super::silence::{Silence, SilenceState};
+use super::tables::SilenceStore;
 use crate::db::{Db, DbError};
 use crate::model::{Labels, Matcher};
-use crate::route::matchers::matches_all;
+use crate::notify::route::matchers::matches_all;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SilenceError {

@@ -22,8 +22,8 @@ use super::dedup::{Dedup, LogEntry, needs_update};
 use super::inhibit::{InhibitRule, inhibited_by};
 use super::silence::{ActiveSilence, silenced_by};
 use super::status::{DedupReason, MuteReason};
-use crate::route::RouteOpts;
-use crate::route::time_intervals::{TimeIntervalSpec, any_contains};
+use crate::notify::route::RouteOpts;
+use crate::notify::route::time_intervals::{TimeIntervalSpec, any_contains};
 
 /// What the stages of one flush see.
 pub struct FlushContext<'a> {
@@ -206,8 +206,8 @@ pub fn dedup(
 mod tests {
     use super::*;
     use crate::model::Labels;
+    use crate::notify::route::{Route, parse_str};
     use crate::notify::silence::{Silence, SilenceMatcher};
-    use crate::route::{Route, parse_str};
     use chrono::TimeZone;
 
     fn t(s: i64) -> DateTime<Utc> {

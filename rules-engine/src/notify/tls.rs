@@ -19,7 +19,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme, SupportedProtocolVersion};
 
-use crate::route::receivers::TlsConfig;
+use crate::notify::route::receivers::TlsConfig;
 
 /// The rustls configuration for `t`, speaking HTTP/1.1. The error names
 /// the setting and file, never a key's content.

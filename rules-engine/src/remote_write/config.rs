@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use vigil_common::Secret;
 
-use crate::config::PromDuration;
-use crate::config::scrape::{BasicAuth, TlsConfig};
+use crate::model::units::PromDuration;
+use crate::scrape::config::{BasicAuth, TlsConfig};
 use crate::scrape::relabel::RelabelConfig;
 
 /// One receiver.

@@ -56,6 +56,16 @@ pub struct RemoteWrite {
     remotes: RwLock<Vec<Running>>,
 }
 
+/// A receiver whose client could not be built, named by its URL without
+/// credentials.
+#[derive(Debug, thiserror::Error)]
+#[error("remote write to {url}: {source}")]
+pub struct PrepareError {
+    pub url: String,
+    #[source]
+    pub source: crate::scrape::client::ClientError,
+}
+
 impl RemoteWrite {
     pub fn new(metrics: RemoteWriteMetrics) -> RemoteWrite {
         RemoteWrite {
@@ -70,13 +80,15 @@ impl RemoteWrite {
         &self,
         configs: &[RemoteWriteConfig],
         external_labels: &Labels,
-    ) -> Result<Vec<Prepared>, String> {
+    ) -> Result<Vec<Prepared>, PrepareError> {
         configs
             .iter()
             .map(|c| {
                 let url = c.display_url();
-                let client = client::RemoteClient::new(c)
-                    .map_err(|e| format!("remote write to {url}: {e}"))?;
+                let client = match client::RemoteClient::new(c) {
+                    Ok(client) => client,
+                    Err(source) => return Err(PrepareError { url, source }),
+                };
                 Ok(Prepared {
                     capacity: c.queue_config.capacity,
                     batch: c.queue_config.max_samples_per_send,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::yaml;
 pub use super::yaml::YamlError;
-use crate::config::PromDuration;
+use crate::model::units::PromDuration;
 
 /// One rule file as written.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -59,7 +59,7 @@ impl Rule {
             labels.retain(|(gk, _)| gk != k);
             labels.push((k.clone(), v.clone()));
         }
-        let ms = |d: Option<crate::config::PromDuration>| d.map_or(0, |d| d.as_millis());
+        let ms = |d: Option<crate::model::units::PromDuration>| d.map_or(0, |d| d.as_millis());
         Ok(match (&def.record, &def.alert) {
             (Some(name), None) => Rule::Recording(RecordingRule {
                 name: name.clone(),

@@ -1,6 +1,6 @@
 //! The default [`AlertSink`]: one log line per alert handed to
 //! notification, until a notification pipeline is plugged in with
-//! `Vigil::set_alert_sink`. The line carries what a receiver would get
+//! `server::Options::alert_sink`. The line carries what a receiver would get
 //! (labels, state, start and end), so the alert flow can be followed and
 //! tested from the log alone.
 

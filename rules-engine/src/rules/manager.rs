@@ -14,9 +14,10 @@ use super::alerting::AlertContext;
 use super::group::{EvalDeps, Group, Rule};
 use super::query::{AlertSink, RuleQuery};
 use super::schedule;
+use super::state_store::{AlertStateStore, rule_key};
 use super::validate::{RuleError, check_file};
 use crate::clock::Clock;
-use crate::db::{Db, rule_key};
+use crate::db::Db;
 use crate::store::Appender;
 
 /// Whether the data source is ready for rules: after a start, the first

@@ -20,6 +20,7 @@
 pub mod alerting;
 pub mod api_json;
 pub mod cli;
+pub mod datasource;
 pub mod external_url;
 pub mod file;
 pub mod group;
@@ -32,6 +33,7 @@ pub mod recording;
 pub mod remote;
 pub mod runtime;
 pub mod schedule;
+pub mod state_store;
 pub mod unittest;
 pub mod validate;
 pub mod yaml;

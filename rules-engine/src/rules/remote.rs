@@ -13,8 +13,8 @@ use promql_parser::parser::Expr;
 use serde_json::Value;
 
 use super::query::{QueryFailed, RuleQuery, RuleSample};
-use crate::config::DataSourceConfig;
 use crate::model::Labels;
+use crate::rules::datasource::DataSourceConfig;
 
 /// The API client; cheap to clone.
 #[derive(Clone)]
@@ -26,15 +26,35 @@ pub struct RemoteQuery {
     runtime: tokio::runtime::Handle,
 }
 
+/// Why the data source's client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum DataSourceError {
+    #[error("datasource: cannot read {}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("datasource: {0}")]
+    Client(#[source] reqwest::Error),
+    #[error("datasource: no async runtime")]
+    NoRuntime,
+    #[error("datasource: needs a multi-threaded runtime")]
+    SingleThreaded,
+}
+
 impl RemoteQuery {
     /// Builds the client (reading credential files now) on the current
     /// runtime, which must be multi-threaded: rule evaluation is
     /// synchronous and waits for the answer off the async workers.
-    pub fn new(cfg: &DataSourceConfig) -> Result<RemoteQuery, String> {
+    pub fn new(cfg: &DataSourceConfig) -> Result<RemoteQuery, DataSourceError> {
         let read = |p: &std::path::Path| {
             std::fs::read_to_string(p)
                 .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
-                .map_err(|e| format!("datasource: cannot read {}: {e}", p.display()))
+                .map_err(|source| DataSourceError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })
         };
         let auth = if let Some(b) = &cfg.basic_auth {
             let password = match (&b.password, &b.password_file) {
@@ -57,11 +77,11 @@ impl RemoteQuery {
         let client = reqwest::Client::builder()
             .timeout(cfg.timeout.as_duration())
             .build()
-            .map_err(|e| format!("datasource: {}", e.without_url()))?;
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| "datasource: no async runtime".to_string())?;
+            .map_err(|e| DataSourceError::Client(e.without_url()))?;
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| DataSourceError::NoRuntime)?;
         if runtime.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
-            return Err("datasource: needs a multi-threaded runtime".into());
+            return Err(DataSourceError::SingleThreaded);
         }
         Ok(RemoteQuery {
             client,

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::group::Group;
 use super::manager::{self, ManagerDeps, RunningGroup, alert_keys};
+use super::state_store::AlertStateStore;
 use super::validate::RuleError;
 
 /// The groups the manager runs, shared with whoever reads them (the API,

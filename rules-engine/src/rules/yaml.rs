@@ -10,7 +10,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
-use crate::config::PromDuration;
+use crate::model::units::PromDuration;
 
 /// A YAML syntax or shape error, with the position yaml_serde gives.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

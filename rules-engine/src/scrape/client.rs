@@ -8,8 +8,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 
-use crate::config::ScrapeConfig;
-use crate::config::scrape::{BasicAuth, TlsConfig};
+use crate::scrape::config::ScrapeConfig;
+use crate::scrape::config::{BasicAuth, TlsConfig};
 
 /// Prometheus's Accept header: OpenMetrics preferred, then text 0.0.4.
 pub const ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";

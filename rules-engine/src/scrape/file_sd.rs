@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::config::StaticConfig;
+use crate::scrape::config::StaticConfig;
 
 use super::target::TargetGroup;
 

@@ -12,8 +12,8 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::ScrapeConfig;
 use crate::model::Labels;
+use crate::scrape::config::ScrapeConfig;
 use crate::store::Appender;
 
 use super::client::{ClientError, ScrapeClient};

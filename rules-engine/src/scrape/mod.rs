@@ -7,6 +7,7 @@
 //! ```
 
 pub mod client;
+pub mod config;
 pub mod file_sd;
 pub mod manager;
 pub mod metadata;

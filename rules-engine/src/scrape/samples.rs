@@ -2,8 +2,8 @@
 //! scrape loop does it: target labels attached (with `honor_labels`
 //! conflict handling), `metric_relabel_configs`, then the label limits.
 
-use crate::config::ScrapeConfig;
 use crate::model::Labels;
+use crate::scrape::config::ScrapeConfig;
 
 use super::relabel;
 
@@ -126,10 +126,10 @@ mod tests {
 
     #[test]
     fn label_limits_fail_with_prometheus_wording() {
-        let mut cfg = crate::config::ScrapeConfig::for_static_target(
+        let mut cfg = crate::scrape::config::ScrapeConfig::for_static_target(
             "j",
             "h:1",
-            crate::config::PromDuration::from_secs(15),
+            crate::model::units::PromDuration::from_secs(15),
         );
         cfg.label_limit = 2;
         let err =

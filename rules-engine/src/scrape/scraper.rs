@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::config::ScrapeConfig;
 use crate::model::{Labels, stale_nan};
+use crate::scrape::config::ScrapeConfig;
 use crate::store::{Appender, BatchItem, PackedLabels, SeriesRef};
 
 use super::client::ScrapeClient;

@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::config::{PromDuration, ScrapeConfig};
+use super::config::ScrapeConfig;
+use crate::model::units::PromDuration;
 use crate::model::{Label, Labels};
 
 use super::relabel;

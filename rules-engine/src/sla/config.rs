@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 
 use super::exact::Decimal;
-use crate::config::units::PromDuration;
+use crate::model::units::PromDuration;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -21,6 +21,7 @@ pub mod exact;
 pub mod failovers;
 pub mod incidents;
 pub mod ledger;
+pub mod ledger_sql;
 pub mod locate;
 pub mod maintenance;
 pub mod metrics;

@@ -68,14 +68,16 @@ pub struct Evaluator {
 impl Evaluator {
     /// Parses every `up` expression (validated at load; an error here names
     /// the service).
-    pub fn new(config: SlaConfig) -> Result<Evaluator, String> {
+    pub fn new(config: SlaConfig) -> Result<Evaluator, StartError> {
         let max_gap = config.max_gap.as_millis();
         let services = config
             .services
             .iter()
             .map(|s| {
-                let expr = crate::promql::parse_expr(&s.up)
-                    .map_err(|e| format!("SLA service {:?}: bad up expression: {e}", s.name))?;
+                let expr = crate::promql::parse_expr(&s.up).map_err(|source| StartError {
+                    service: s.name.clone(),
+                    source,
+                })?;
                 Ok(Watched {
                     cfg: s.clone(),
                     expr,
@@ -84,7 +86,7 @@ impl Evaluator {
                     last_error: None,
                 })
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, StartError>>()?;
         Ok(Evaluator { config, services })
     }
 
@@ -135,8 +137,12 @@ impl Evaluator {
 
 /// Why the task could not start.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StartError(String);
+#[error("SLA service {service:?}: bad up expression: {source}")]
+pub struct StartError {
+    pub service: String,
+    #[source]
+    pub source: crate::promql::QueryError,
+}
 
 /// The running task.
 pub struct SlaHandle {
@@ -178,7 +184,7 @@ pub async fn step<L: LedgerStore>(ev: &mut Evaluator, deps: &SlaDeps<L>, t: i64)
 
 /// Starts the task; it runs until [`SlaHandle::stop`].
 pub fn start<L: LedgerStore + 'static>(deps: SlaDeps<L>) -> Result<SlaHandle, StartError> {
-    let mut ev = Evaluator::new(deps.config.clone()).map_err(StartError)?;
+    let mut ev = Evaluator::new(deps.config.clone())?;
     let names: Vec<&str> = deps
         .config
         .services
@@ -213,44 +219,6 @@ pub fn start<L: LedgerStore + 'static>(deps: SlaDeps<L>) -> Result<SlaHandle, St
         stop,
         evaluated: rx,
     })
-}
-
-/// What a running vigil calls: the task for the config's `sla:` section
-/// (`None` without one), its ledger in `db`, the database the server opened
-/// for alert state (SQLite in `storage.path`, PostgreSQL with
-/// `storage.database_url`, or in memory), so both share one pool.
-pub fn start_for(
-    config: &crate::config::Config,
-    engine: &crate::promql::Engine,
-    querier: Arc<dyn crate::store::Querier>,
-    gauges: &SlaGauges,
-    clock: &Arc<dyn Clock>,
-    db: &crate::db::Db,
-) -> Result<Option<SlaHandle>, StartError> {
-    let Some(sla) = config.sla.clone() else {
-        return Ok(None);
-    };
-    let query: Arc<dyn RuleQuery> = Arc::new(crate::rules::query::EngineQuery {
-        engine: engine.clone(),
-        querier,
-    });
-    let (clock, gauges) = (clock.clone(), gauges.clone());
-    let first_scrapes_ms = config
-        .scrape_configs
-        .iter()
-        .map(|s| s.interval().as_millis() + s.timeout().as_millis())
-        .max()
-        .unwrap_or(0);
-    let handle = start(SlaDeps {
-        config: sla,
-        query,
-        ledger: Arc::new(db.clone()),
-        gauges,
-        clock,
-        interval_ms: config.global.evaluation_interval.as_millis(),
-        first_scrapes_ms,
-    })?;
-    Ok(Some(handle))
 }
 
 #[cfg(test)]
@@ -442,7 +410,7 @@ mod tests {
     fn a_bad_expression_names_the_service() {
         let mut c = config();
         c.services[0].up = "sum(".into();
-        let err = Evaluator::new(c).err().unwrap();
+        let err = Evaluator::new(c).err().unwrap().to_string();
         assert!(
             err.starts_with("SLA service \"app\": bad up expression"),
             "{err}"

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use vigil::clock::{Clock, ManualClock};
 use vigil::db::Db;
 use vigil::notify::Dispatcher;
+use vigil::notify::tables::OutboxStore;
 use vigil::rules::query::{AlertSink, OutgoingAlert};
 
 /// The tasks of an idle dispatcher on SQLite that sleep on the clock: the

@@ -1,4 +1,4 @@
-//! A vigil serving inside the test's process: [`Vigil::serve`] on
+//! A vigil serving inside the test's process: [`Loaded::serve`] on
 //! 127.0.0.1:0 until [`Served::stop`], and the HTTP reads tests make of it.
 
 use std::path::Path;
@@ -8,16 +8,28 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use vigil::clock::SystemClock;
 use vigil::config::Config;
-use vigil::server::Vigil;
-use vigil_common::web::WebConfig;
+use vigil::server::{LoadError, Loaded, Options, load};
 
-/// A vigil built from the config file at `path`, on the wall clock.
-pub fn vigil_from(path: &Path) -> Arc<Vigil> {
-    Arc::new(Vigil::build(
-        Config::load(path).unwrap(),
-        Some(path.to_path_buf()),
-        Arc::new(SystemClock),
-    ))
+/// `vigil run`'s defaults for the config file at `path`, on the wall clock.
+pub fn options(path: &Path) -> Options {
+    Options::new(Some(path.to_path_buf()), Arc::new(SystemClock))
+}
+
+/// A vigil loaded from the config file at `path`, on the wall clock.
+pub async fn vigil_from(path: &Path) -> Loaded {
+    vigil_with(path, options(path)).await
+}
+
+/// A vigil loaded from the config file at `path` with `options`.
+pub async fn vigil_with(path: &Path, options: Options) -> Loaded {
+    try_vigil_with(path, options)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// What loading the config file at `path` with `options` gives.
+pub async fn try_vigil_with(path: &Path, options: Options) -> Result<Loaded, LoadError> {
+    load(Config::load(path).unwrap(), options).await
 }
 
 pub struct Served {
@@ -28,18 +40,18 @@ pub struct Served {
 }
 
 impl Served {
-    pub async fn start(vigil: Arc<Vigil>) -> Served {
-        Self::start_with(vigil, WebConfig::default()).await
-    }
-
-    pub async fn start_with(vigil: Arc<Vigil>, web: WebConfig) -> Served {
+    pub async fn start(vigil: Loaded) -> Served {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let scheme = if web.tls.is_some() { "https" } else { "http" };
+        let scheme = if vigil.options().web.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let base = format!("{scheme}://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             vigil
-                .serve(listener, &web, async {
+                .serve(listener, async {
                     let _ = rx.await;
                 })
                 .await

@@ -144,7 +144,7 @@ impl Stack {
         let vigil_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let vigil_addr = vigil_listener.local_addr().unwrap().to_string();
         let jobs = scrape_configs(&exporter.addr.to_string(), &vigil_addr);
-        let stop_vigil = start_vigil(&dir, vigil_listener, &jobs);
+        let stop_vigil = start_vigil(&dir, vigil_listener, &jobs).await;
         let (prometheus, guard) = start_prometheus(&dir, &jobs);
         let stop_traffic = Arc::new(AtomicBool::new(false));
         traffic(haproxy.web_url(), &redis.0, stop_traffic.clone());
@@ -166,7 +166,7 @@ impl Stack {
 }
 
 /// vigil in this process, as `vigil run` assembles it.
-fn start_vigil(
+async fn start_vigil(
     dir: &tempfile::TempDir,
     listener: tokio::net::TcpListener,
     jobs: &str,
@@ -178,16 +178,14 @@ fn start_vigil(
     )
     .unwrap();
     let config = vigil::config::Config::load(&path).unwrap_or_else(|e| panic!("vigil config: {e}"));
-    let vigil = Arc::new(vigil::server::Vigil::build(
-        config,
-        Some(path),
-        Arc::new(vigil::clock::SystemClock),
-    ));
+    let options = vigil::server::Options::new(Some(path), Arc::new(vigil::clock::SystemClock));
+    let vigil = vigil::server::load(config, options)
+        .await
+        .unwrap_or_else(|e| panic!("vigil: {e}"));
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
-        let web = vigil_common::web::WebConfig::default();
         let _ = vigil
-            .serve(listener, &web, async {
+            .serve(listener, async {
                 let _ = stopped.await;
             })
             .await;

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::BuildContext;
 use crate::notify::http::{Answer, HttpClient};
 use crate::notify::retry::{self, Decision};
-use crate::route::receivers::HttpConfig;
+use crate::notify::route::receivers::HttpConfig;
 use vigil_common::{Secret, resolve_secret};
 
 /// What the pipeline reads of every `*_configs` entry: the two keys each
@@ -93,7 +93,7 @@ pub fn client(own: Option<&HttpConfig>, cx: &BuildContext<'_>) -> Result<Arc<Htt
             *p = cx.base_dir.join(&*p).display().to_string();
         }
     };
-    let anchor_tls = |t: &mut crate::route::receivers::TlsConfig| {
+    let anchor_tls = |t: &mut crate::notify::route::receivers::TlsConfig| {
         anchor(&mut t.ca_file);
         anchor(&mut t.cert_file);
         anchor(&mut t.key_file);

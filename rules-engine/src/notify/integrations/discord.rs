@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use super::common::{Check, at_most_one};
 use super::json_post::{JsonPost, JsonPostConfig};
 use super::{Render, tmpl_or};
+use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
-use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
 /// Discord's colours, as Alertmanager's.
@@ -23,7 +23,7 @@ pub const GREEN: u32 = 0x2ECC71;
 pub struct DiscordConfig {
     #[serde(
         default = "yes",
-        deserialize_with = "crate::route::config::yaml11_bool"
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
     )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,

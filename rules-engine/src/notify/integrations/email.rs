@@ -14,10 +14,10 @@ use super::common::{Check, Entry, secret};
 use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::notify::integration::Delivery;
 use crate::notify::retry::Decision;
+use crate::notify::route::config::GlobalConfig;
+use crate::notify::route::receivers::EmailConfig;
 use crate::notify::smtp::{self, EmailContent, EmailError, SmtpTarget, SmtpTls, TlsMode};
 use crate::notify::template::TemplateError;
-use crate::route::config::GlobalConfig;
-use crate::route::receivers::EmailConfig;
 use vigil_common::Secret;
 
 /// A built `email_configs` entry.

@@ -20,8 +20,8 @@ use super::{Build, BuildContext, HttpIntegration, Render};
 use crate::notify::data::Data;
 use crate::notify::http::{Answer, HttpClient, HttpRequest, REQUEST_TIMEOUT};
 use crate::notify::retry::Decision;
+use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
-use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
 /// The largest message incident.io takes, in bytes.
@@ -33,7 +33,7 @@ pub const MAX_PAYLOAD: usize = 512 * 1024;
 pub struct IncidentioConfig {
     #[serde(
         default = "yes",
-        deserialize_with = "crate::route::config::yaml11_bool"
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
     )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,

@@ -22,12 +22,12 @@ use serde_json::{Map, Value, json};
 
 use super::common::{Check, classify, client, parse_url};
 use super::{Build, BuildContext, Integrate, Render, tmpl_or};
-use crate::config::units::PromDuration;
+use crate::model::units::PromDuration;
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
 use crate::notify::integration::Delivery;
 use crate::notify::retry::{Decision, from_network_error};
+use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
-use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
 pub const MAX_SUMMARY_RUNES: usize = 255;
@@ -39,7 +39,7 @@ pub const MAX_DESCRIPTION_RUNES: usize = 32767;
 pub struct JiraConfig {
     #[serde(
         default = "yes",
-        deserialize_with = "crate::route::config::yaml11_bool"
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
     )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
@@ -87,7 +87,10 @@ pub enum FieldConfig {
 #[serde(deny_unknown_fields)]
 pub struct FieldFull {
     pub template: Option<String>,
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_opt_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_opt_bool"
+    )]
     pub enable_update: Option<bool>,
 }
 
@@ -152,7 +155,10 @@ impl Build for Jira {
     const KIND: &'static str = "jira";
 
     /// The entry's `api_url`, else `global.jira_api_url`.
-    fn global_problem(c: &Self::Config, g: &crate::route::config::GlobalConfig) -> Option<String> {
+    fn global_problem(
+        c: &Self::Config,
+        g: &crate::notify::route::config::GlobalConfig,
+    ) -> Option<String> {
         (c.api_url.is_none() && g.jira_api_url.is_none())
             .then(|| "no global Jira Cloud URL set".to_string())
     }

@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 use super::common::{Check, insert_nonempty};
 use super::json_post::{JsonPost, JsonPostConfig, check_webhook};
 use super::{Render, tmpl_or};
+use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
-use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
 /// The longest text Mattermost takes, in characters.
@@ -24,7 +24,7 @@ pub const MAX_TEXT_RUNES: usize = 16383;
 pub struct MattermostConfig {
     #[serde(
         default = "yes",
-        deserialize_with = "crate::route::config::yaml11_bool"
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
     )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
@@ -73,7 +73,10 @@ pub struct Field {
     pub title: String,
     #[serde(default)]
     pub value: String,
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_opt_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_opt_bool"
+    )]
     pub short: Option<bool>,
 }
 
@@ -89,9 +92,15 @@ pub struct Props {
 pub struct Priority {
     #[serde(default)]
     pub priority: String,
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
+    )]
     pub requested_ack: bool,
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
+    )]
     pub persistent_notifications: bool,
 }
 

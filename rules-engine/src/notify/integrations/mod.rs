@@ -32,7 +32,7 @@ macro_rules! http_entries {
                 fn send_resolved(&self) -> bool {
                     self.send_resolved
                 }
-                fn http_config(&self) -> Option<&$crate::route::receivers::HttpConfig> {
+                fn http_config(&self) -> Option<&$crate::notify::route::receivers::HttpConfig> {
                     self.http_config.as_ref()
                 }
             }
@@ -76,8 +76,8 @@ use super::http::{Answer, HttpClient, HttpRequest};
 use super::integration::{Delivery, Notice};
 use super::retry::Decision;
 use super::template::{TemplateError, Templates};
-use crate::route::config::GlobalConfig;
-use crate::route::receivers::HttpConfig;
+use crate::notify::route::config::GlobalConfig;
+use crate::notify::route::receivers::HttpConfig;
 use common::{Check, Entry};
 
 /// Building an integration from its configuration entry.

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use super::common::Check;
 use super::json_post::{JsonPost, JsonPostConfig, check_webhook};
 use super::{Render, tmpl_or};
+use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
-use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
 /// One `msteams_configs` entry.
@@ -19,7 +19,7 @@ use vigil_common::Secret;
 pub struct MsTeamsConfig {
     #[serde(
         default = "yes",
-        deserialize_with = "crate::route::config::yaml11_bool"
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
     )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,

@@ -21,9 +21,9 @@ use super::common::{
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
 use crate::notify::retry::Decision;
+use crate::notify::route::config::GlobalConfig;
+use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
-use crate::route::config::GlobalConfig;
-use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
 /// The longest message Opsgenie takes, in characters.
@@ -35,7 +35,7 @@ pub const MAX_MESSAGE_RUNES: usize = 130;
 pub struct OpsgenieConfig {
     #[serde(
         default = "yes",
-        deserialize_with = "crate::route::config::yaml11_bool"
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
     )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
@@ -58,7 +58,10 @@ pub struct OpsgenieConfig {
     pub tags: Option<String>,
     pub note: Option<String>,
     pub priority: Option<String>,
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
+    )]
     pub update_alerts: bool,
 }
 

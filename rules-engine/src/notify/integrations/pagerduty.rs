@@ -22,8 +22,8 @@ use super::common::{
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
 use crate::notify::retry::Decision;
+use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
-use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
 /// Alertmanager's v1 endpoint (not configurable there).
@@ -39,7 +39,7 @@ pub const MAX_SUMMARY_RUNES: usize = 1024;
 pub struct PagerdutyConfig {
     #[serde(
         default = "yes",
-        deserialize_with = "crate::route::config::yaml11_bool"
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
     )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
@@ -348,7 +348,7 @@ impl HttpIntegration for PagerDuty {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::route::parse_str;
+    use crate::notify::route::parse_str;
     use std::path::Path;
 
     fn built(entry: &str) -> PagerDuty {

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use super::common::{Check, at_most_one, client, parse_go_duration, secret};
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
+use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
-use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
 /// Alertmanager 0.25's endpoint (not configurable there).
@@ -30,7 +30,7 @@ pub const MAX_URL_RUNES: usize = 512;
 pub struct PushoverConfig {
     #[serde(
         default = "yes",
-        deserialize_with = "crate::route::config::yaml11_bool"
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
     )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
@@ -54,7 +54,10 @@ pub struct PushoverConfig {
     pub retry: u64,
     #[serde(default = "one_hour", deserialize_with = "go_duration")]
     pub expire: u64,
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
+    )]
     pub html: bool,
 }
 

@@ -18,9 +18,9 @@ use super::common::{
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
 use crate::notify::retry::Decision;
+use crate::notify::route::config::GlobalConfig;
+use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
-use crate::route::config::GlobalConfig;
-use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
 /// The longest title, in characters.
@@ -30,7 +30,10 @@ pub const MAX_TITLE_RUNES: usize = 1024;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RocketchatConfig {
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
+    )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
     /// `https://open.rocket.chat/` when absent.
@@ -46,14 +49,20 @@ pub struct RocketchatConfig {
     pub text: Option<String>,
     #[serde(default)]
     pub fields: Vec<Field>,
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
+    )]
     pub short_fields: bool,
     pub emoji: Option<String>,
     pub icon_url: Option<String>,
     pub image_url: Option<String>,
     pub thumb_url: Option<String>,
     /// Read and not used, as in Alertmanager.
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
+    )]
     pub link_names: bool,
     #[serde(default)]
     pub actions: Vec<Action>,
@@ -64,7 +73,10 @@ http_entries!(RocketchatConfig);
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Field {
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_opt_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_opt_bool"
+    )]
     pub short: Option<bool>,
     #[serde(default)]
     pub title: String,
@@ -87,11 +99,17 @@ pub struct Action {
     pub msg: String,
     #[serde(default)]
     pub imageurl: String,
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
+    )]
     pub iswebview: bool,
     #[serde(default)]
     pub webviewheightratio: String,
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
+    )]
     pub msginchatwindow: bool,
     #[serde(default)]
     pub msgprocessingtype: String,

@@ -15,8 +15,8 @@ use super::common::{Check, client, secret_or_global};
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::data::Data;
 use crate::notify::http::{HttpClient, HttpRequest};
+use crate::notify::route::receivers::SlackConfig;
 use crate::notify::template::TemplateError;
-use crate::route::receivers::SlackConfig;
 use vigil_common::Secret;
 
 /// Slack's limits (api.slack.com/reference/block-kit/blocks).

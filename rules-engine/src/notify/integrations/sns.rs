@@ -23,8 +23,8 @@ use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::integration::Delivery;
 use crate::notify::retry::Decision;
+use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
-use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
 /// SNS's message limits, in bytes.
@@ -37,7 +37,7 @@ pub const MAX_SMS_BYTES: usize = 1600;
 pub struct SnsConfig {
     #[serde(
         default = "yes",
-        deserialize_with = "crate::route::config::yaml11_bool"
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
     )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,

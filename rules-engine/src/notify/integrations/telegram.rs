@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use super::common::{Check, at_most_one, client, parse_url, secret};
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
+use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
-use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
 /// The longest message Telegram takes, in characters.
@@ -27,7 +27,7 @@ pub const MAX_MESSAGE_RUNES: usize = 4096;
 pub struct TelegramConfig {
     #[serde(
         default = "yes",
-        deserialize_with = "crate::route::config::yaml11_bool"
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
     )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
@@ -39,7 +39,10 @@ pub struct TelegramConfig {
     #[serde(default)]
     pub chat_id: i64,
     pub message: Option<String>,
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
+    )]
     pub disable_notifications: bool,
     /// `HTML` when absent; empty for plain text.
     #[serde(default = "html")]

@@ -18,9 +18,9 @@ use super::common::{
 };
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
+use crate::notify::route::config::GlobalConfig;
+use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
-use crate::route::config::GlobalConfig;
-use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
 /// The longest state message, in characters.
@@ -32,7 +32,7 @@ pub const MAX_MESSAGE_RUNES: usize = 20480;
 pub struct VictorOpsConfig {
     #[serde(
         default = "yes",
-        deserialize_with = "crate::route::config::yaml11_bool"
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
     )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,

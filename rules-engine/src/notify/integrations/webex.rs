@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use super::common::{Check, client, parse_url, truncate_bytes};
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
+use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
-use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
 /// The longest message Webex takes, in bytes.
@@ -25,7 +25,7 @@ pub const MAX_MESSAGE_BYTES: usize = 7439;
 pub struct WebexConfig {
     #[serde(
         default = "yes",
-        deserialize_with = "crate::route::config::yaml11_bool"
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
     )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,

@@ -14,8 +14,8 @@ use super::{Build, BuildContext, HttpIntegration, Render};
 use crate::notify::alert::Alert;
 use crate::notify::data::Data;
 use crate::notify::http::{HttpClient, HttpRequest};
+use crate::notify::route::receivers::WebhookConfig;
 use crate::notify::template::TemplateError;
-use crate::route::receivers::WebhookConfig;
 use vigil_common::Secret;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

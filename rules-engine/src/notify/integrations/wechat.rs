@@ -19,9 +19,9 @@ use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::integration::Delivery;
 use crate::notify::retry::{Decision, from_network_error};
+use crate::notify::route::config::GlobalConfig;
+use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
-use crate::route::config::GlobalConfig;
-use crate::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
 /// How long a fetched access token is used.
@@ -31,7 +31,10 @@ const TOKEN_TTL: Duration = Duration::from_secs(2 * 3600);
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WechatConfig {
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
+    )]
     pub send_resolved: bool,
     pub http_config: Option<HttpConfig>,
     /// `global.wechat_api_secret` when absent.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::config::PromDuration;
+use crate::model::units::PromDuration;
 use crate::rules::yaml::{duration, opt_duration};
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -8,9 +8,8 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use vigil_common::Secret;
 
-use super::GlobalConfig;
-use super::units::{ByteSize, PromDuration};
-use crate::scrape::relabel::RelabelConfig;
+use super::relabel::RelabelConfig;
+use crate::model::units::{ByteSize, PromDuration};
 
 /// One scrape job.
 #[derive(Debug, Clone, Deserialize)]
@@ -176,15 +175,20 @@ impl ScrapeConfig {
         }
     }
 
-    /// Fills interval and timeout from `global` (the timeout is capped at
-    /// the interval when only the global value was given, as Prometheus
-    /// does) and checks what serde cannot: one way of authenticating,
-    /// a known scheme, a timeout within the interval.
-    pub fn resolve(&mut self, global: &GlobalConfig) -> Result<(), String> {
-        let interval = self.scrape_interval.unwrap_or(global.scrape_interval);
+    /// Fills interval and timeout from `global.scrape_interval` and
+    /// `global.scrape_timeout` (the timeout is capped at the interval when
+    /// only the global value was given, as Prometheus does) and checks what
+    /// serde cannot: one way of authenticating, a known scheme, a timeout
+    /// within the interval.
+    pub fn resolve(
+        &mut self,
+        global_interval: PromDuration,
+        global_timeout: PromDuration,
+    ) -> Result<(), String> {
+        let interval = self.scrape_interval.unwrap_or(global_interval);
         let timeout = match self.scrape_timeout {
             Some(t) => t,
-            None => global.scrape_timeout.min(interval),
+            None => global_timeout.min(interval),
         };
         if timeout > interval {
             return Err(format!(
@@ -254,7 +258,7 @@ impl ScrapeConfig {
     }
 
     /// Applies `join` to every file path (secrets, TLS files, file_sd globs).
-    pub(super) fn resolve_paths(
+    pub(crate) fn resolve_paths(
         &mut self,
         join: &dyn Fn(&mut PathBuf),
         join_str: &dyn Fn(&mut String),

@@ -83,7 +83,10 @@ mod tests {
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]
     struct T {
-        #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
+        #[serde(
+            default,
+            deserialize_with = "crate::notify::route::config::yaml11_bool"
+        )]
         flag: bool,
         #[serde(default)]
         text: String,

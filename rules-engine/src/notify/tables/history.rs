@@ -4,10 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
+use std::future::Future;
 
 use super::outbox::{from_ms, ms};
-use super::sql::on_db;
-use super::{Db, DbError};
+use crate::db::on_db;
+use crate::db::{Db, DbError};
 use crate::notify::status::{HistoryKind, HistoryStatus};
 
 /// One history row.
@@ -70,9 +71,9 @@ pub(super) const INSERT: &str = "INSERT INTO alert_history (at, kind, fingerprin
 /// for the history's own appends and the outbox's transactions.
 macro_rules! insert_history {
     ($conn:expr, $sql:ident, $e:expr) => {{
-        let e: &$crate::db::history::HistoryEvent = $e;
-        sqlx::query($sql($crate::db::history::INSERT))
-            .bind($crate::db::outbox::ms(e.at))
+        let e: &$crate::notify::tables::history::HistoryEvent = $e;
+        sqlx::query($sql($crate::notify::tables::history::INSERT))
+            .bind($crate::notify::tables::outbox::ms(e.at))
             .bind(e.kind.as_str())
             .bind(&e.fingerprint)
             .bind(&e.labels)
@@ -98,8 +99,23 @@ fn word<T: std::str::FromStr<Err = crate::notify::status::UnknownWord>>(
         .map_err(|e: crate::notify::status::UnknownWord| DbError::Corrupt(e.to_string()))
 }
 
-impl Db {
-    pub async fn append_history(&self, events: &[HistoryEvent]) -> Result<(), DbError> {
+/// The append-only alert history.
+/// Implemented for [`Db`] below, for SQLite and PostgreSQL alike.
+pub trait HistoryStore: Send + Sync {
+    fn append_history(
+        &self,
+        events: &[HistoryEvent],
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Matching rows, newest first (at most 1000 unless told).
+    fn history(
+        &self,
+        q: &HistoryQuery,
+    ) -> impl Future<Output = Result<Vec<HistoryEvent>, DbError>> + Send;
+}
+
+impl HistoryStore for Db {
+    async fn append_history(&self, events: &[HistoryEvent]) -> Result<(), DbError> {
         if events.is_empty() {
             return Ok(());
         }
@@ -114,7 +130,7 @@ impl Db {
     }
 
     /// Matching rows, newest first (at most 1000 unless told).
-    pub async fn history(&self, q: &HistoryQuery) -> Result<Vec<HistoryEvent>, DbError> {
+    async fn history(&self, q: &HistoryQuery) -> Result<Vec<HistoryEvent>, DbError> {
         on_db!(self, |pool, sql, _begin| {
             let rows = sqlx::query(sql(SELECT))
                 .bind(q.since.map_or(i64::MIN, ms))

@@ -14,8 +14,8 @@ use serde::{Deserialize, Deserializer};
 use super::matchers::{self, MatcherParseError};
 use super::receivers::{HttpConfig, Receiver};
 use super::time_intervals::TimeIntervalSpec;
-use crate::config::units::PromDuration;
 use crate::model::Matcher;
+use crate::model::units::PromDuration;
 use vigil_common::Secret;
 
 /// The whole file.

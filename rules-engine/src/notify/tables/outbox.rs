@@ -26,13 +26,14 @@
 //! not overwrite the new owner's outcome.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::history::HistoryEvent;
-use super::sql::on_db;
-use super::{Db, DbError};
+use crate::db::on_db;
+use crate::db::{Db, DbError};
 use crate::notify::dedup::LogEntry;
 use crate::notify::status::{HistoryStatus, OutboxState, UnknownWord};
 
@@ -188,17 +189,73 @@ fn superseded_event(
     )
 }
 
-impl Db {
+/// The outbox and the notification log, as the dispatcher and the senders use
+/// them: one transaction per flush, leases per sender.
+/// Implemented for [`Db`] below, for SQLite and PostgreSQL alike.
+pub trait OutboxStore: Send + Sync {
     /// The flush of the groups `keys`: `decide` sees each group's log
     /// entries by integration and returns the notifications and history
     /// events to write; returns the new row ids.
-    pub async fn flush_groups(
+    fn flush_groups(
         &self,
         keys: &[String],
         now: DateTime<Utc>,
         decide: impl FnOnce(
             &BTreeMap<String, BTreeMap<String, LogEntry>>,
-        ) -> (Vec<NewNotification>, Vec<HistoryEvent>),
+        ) -> (Vec<NewNotification>, Vec<HistoryEvent>)
+        + Send,
+    ) -> impl Future<Output = Result<Vec<i64>, DbError>> + Send;
+
+    /// Claims up to `limit` due rows for `owner` until `lease_until`.
+    fn claim_due(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<OutboxRow>, DbError>> + Send;
+
+    /// Records delivery outcomes of rows `owner` claimed, each with its
+    /// history event, in one transaction. Rows whose lease was lost are
+    /// left alone (their new owner records them); returns how many.
+    fn record_outcomes(
+        &self,
+        owner: &str,
+        outcomes: &[Outcome],
+    ) -> impl Future<Output = Result<usize, DbError>> + Send;
+
+    /// Moves the end of every lease `owner` holds to `until` (while its
+    /// sends are in progress).
+    fn renew_leases(
+        &self,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, DbError>> + Send;
+
+    /// Frees the leases `owner` holds (a clean shutdown, or a restart
+    /// under the same instance name), so its rows need not wait for the
+    /// lease to run out.
+    fn release_leases(&self, owner: &str) -> impl Future<Output = Result<u64, DbError>> + Send;
+
+    /// When the next pending row is due.
+    fn next_due(&self) -> impl Future<Output = Result<Option<DateTime<Utc>>, DbError>> + Send;
+
+    /// Every row, oldest first (tests, `vigil alerts history`).
+    fn outbox_list(&self) -> impl Future<Output = Result<Vec<OutboxStatus>, DbError>> + Send;
+}
+
+impl OutboxStore for Db {
+    /// The flush of the groups `keys`: `decide` sees each group's log
+    /// entries by integration and returns the notifications and history
+    /// events to write; returns the new row ids.
+    async fn flush_groups(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+        decide: impl FnOnce(
+            &BTreeMap<String, BTreeMap<String, LogEntry>>,
+        ) -> (Vec<NewNotification>, Vec<HistoryEvent>)
+        + Send,
     ) -> Result<Vec<i64>, DbError> {
         let pg = matches!(self, Db::Postgres(_));
         let mut keys: Vec<&String> = keys.iter().collect();
@@ -273,7 +330,7 @@ impl Db {
     }
 
     /// Claims up to `limit` due rows for `owner` until `lease_until`.
-    pub async fn claim_due(
+    async fn claim_due(
         &self,
         owner: &str,
         now: DateTime<Utc>,
@@ -331,11 +388,7 @@ impl Db {
     /// Records delivery outcomes of rows `owner` claimed, each with its
     /// history event, in one transaction. Rows whose lease was lost are
     /// left alone (their new owner records them); returns how many.
-    pub async fn record_outcomes(
-        &self,
-        owner: &str,
-        outcomes: &[Outcome],
-    ) -> Result<usize, DbError> {
+    async fn record_outcomes(&self, owner: &str, outcomes: &[Outcome]) -> Result<usize, DbError> {
         if outcomes.is_empty() {
             return Ok(0);
         }
@@ -378,7 +431,7 @@ impl Db {
 
     /// Moves the end of every lease `owner` holds to `until` (while its
     /// sends are in progress).
-    pub async fn renew_leases(&self, owner: &str, until: DateTime<Utc>) -> Result<u64, DbError> {
+    async fn renew_leases(&self, owner: &str, until: DateTime<Utc>) -> Result<u64, DbError> {
         on_db!(self, |pool, sql, _begin| {
             let r = sqlx::query(sql(RENEW))
                 .bind(owner)
@@ -392,7 +445,7 @@ impl Db {
     /// Frees the leases `owner` holds (a clean shutdown, or a restart
     /// under the same instance name), so its rows need not wait for the
     /// lease to run out.
-    pub async fn release_leases(&self, owner: &str) -> Result<u64, DbError> {
+    async fn release_leases(&self, owner: &str) -> Result<u64, DbError> {
         on_db!(self, |pool, sql, _begin| {
             let r = sqlx::query(sql(RELEASE)).bind(owner).execute(pool).await?;
             Ok(r.rows_affected())
@@ -400,7 +453,7 @@ impl Db {
     }
 
     /// When the next pending row is due.
-    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, DbError> {
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, DbError> {
         on_db!(self, |pool, sql, _begin| {
             let row = sqlx::query(sql(NEXT_DUE)).fetch_one(pool).await?;
             let v: Option<i64> = row.try_get(0)?;
@@ -409,7 +462,7 @@ impl Db {
     }
 
     /// Every row, oldest first (tests, `vigil alerts history`).
-    pub async fn outbox_list(&self) -> Result<Vec<OutboxStatus>, DbError> {
+    async fn outbox_list(&self) -> Result<Vec<OutboxStatus>, DbError> {
         on_db!(self, |pool, sql, _begin| {
             let mut out = Vec::new();
             for row in sqlx::query(sql(LIST)).fetch_all(pool).await? {
@@ -432,6 +485,7 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::notify::tables::HistoryStore;
     use chrono::TimeZone;
 
     fn t(s: i64) -> DateTime<Utc> {

@@ -1,12 +1,15 @@
 //! Alert state rows: each active (pending, firing, or resolved and still
 //! retained) alert of an alerting rule, written after every evaluation and
-//! read back at start.
+//! read back at start. The rule stage owns this table: [`AlertStateStore`]
+//! is what it needs, implemented here for both SQL backends.
+
+use std::future::Future;
 
 use sqlx::Row;
 
-use super::sql::on_db;
-use super::{Db, DbError};
 use crate::alert::{Alert, AlertState};
+use crate::db::on_db;
+use crate::db::{Db, DbError};
 use crate::model::Labels;
 
 /// An alert as stored, with the rule it belongs to.
@@ -89,13 +92,26 @@ macro_rules! read_alert {
     }};
 }
 
-impl Db {
+/// Where the rule stage keeps its alerts across restarts, keyed by
+/// [`rule_key`].
+pub trait AlertStateStore: Send + Sync {
     /// Makes the stored alerts of `rule` be `alerts`, atomically: upserts
     /// them and deletes the rule's other rows.
-    pub async fn save_alerts<'a>(
+    fn save_alerts<'a>(
         &self,
         rule: &str,
-        alerts: impl IntoIterator<Item = &'a Alert>,
+        alerts: impl IntoIterator<Item = &'a Alert> + Send,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// The stored alerts of `rule`, sorted by labels.
+    fn load_alerts(&self, rule: &str) -> impl Future<Output = Result<Vec<Alert>, DbError>> + Send;
+}
+
+impl AlertStateStore for Db {
+    async fn save_alerts<'a>(
+        &self,
+        rule: &str,
+        alerts: impl IntoIterator<Item = &'a Alert> + Send,
     ) -> Result<(), DbError> {
         let delete = match self {
             Db::Postgres(_) => DELETE_OTHERS_PG,
@@ -121,8 +137,7 @@ impl Db {
         })
     }
 
-    /// The stored alerts of `rule`, sorted by labels.
-    pub async fn load_alerts(&self, rule: &str) -> Result<Vec<Alert>, DbError> {
+    async fn load_alerts(&self, rule: &str) -> Result<Vec<Alert>, DbError> {
         on_db!(self, |pool, sql, _begin| {
             let mut out = Vec::new();
             for row in sqlx::query(sql(SELECT)).bind(rule).fetch_all(pool).await? {

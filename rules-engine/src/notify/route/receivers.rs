@@ -25,7 +25,10 @@ pub use crate::notify::integrations::Receiver;
 pub struct EmailConfig {
     /// Alertmanager 0.25's default (`DefaultEmailConfig`): email does not
     /// tell of resolution unless asked to.
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
+    )]
     pub send_resolved: bool,
     /// Comma-separated addresses; required.
     pub to: Option<String>,
@@ -50,7 +53,10 @@ pub struct EmailConfig {
     pub html: Option<String>,
     /// The plain-text body template; none when absent.
     pub text: Option<String>,
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_opt_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_opt_bool"
+    )]
     pub require_tls: Option<bool>,
     #[serde(default)]
     pub tls_config: TlsConfig,
@@ -61,7 +67,10 @@ pub struct EmailConfig {
 #[serde(deny_unknown_fields)]
 pub struct SlackConfig {
     /// Alertmanager's default: Slack is not told of resolution.
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
+    )]
     pub send_resolved: bool,
     /// The webhook URL, a secret (it carries its own credential).
     pub api_url: Option<Secret>,
@@ -76,7 +85,10 @@ pub struct SlackConfig {
     pub text: Option<String>,
     #[serde(default)]
     pub fields: Vec<SlackField>,
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
+    )]
     pub short_fields: bool,
     pub footer: Option<String>,
     pub fallback: Option<String>,
@@ -85,7 +97,10 @@ pub struct SlackConfig {
     pub icon_url: Option<String>,
     pub image_url: Option<String>,
     pub thumb_url: Option<String>,
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
+    )]
     pub link_names: bool,
     #[serde(default)]
     pub mrkdwn_in: Vec<String>,
@@ -97,7 +112,10 @@ pub struct SlackConfig {
 pub struct SlackField {
     pub title: String,
     pub value: String,
-    #[serde(default, deserialize_with = "crate::route::config::yaml11_opt_bool")]
+    #[serde(
+        default,
+        deserialize_with = "crate::notify::route::config::yaml11_opt_bool"
+    )]
     pub short: Option<bool>,
 }
 
@@ -107,7 +125,7 @@ pub struct SlackField {
 pub struct WebhookConfig {
     #[serde(
         default = "yes",
-        deserialize_with = "crate::route::config::yaml11_bool"
+        deserialize_with = "crate::notify::route::config::yaml11_bool"
     )]
     pub send_resolved: bool,
     /// The URL, a secret (it may carry a token); http or https. Alertmanager

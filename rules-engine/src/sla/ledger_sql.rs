@@ -16,10 +16,10 @@
 
 use sqlx::Row;
 
-use super::sql::on_db;
-use super::{Db, DbError};
-use crate::sla::ledger::{Interval, LedgerStore, State};
-use crate::sla::span::Span;
+use super::ledger::{Interval, LedgerStore, State};
+use super::span::Span;
+use crate::db::on_db;
+use crate::db::{Db, DbError};
 
 // sqlx 0.9 takes only static SQL, and SQLite spells positional parameters
 // `?N`: each statement is written out for both backends.

@@ -2,10 +2,11 @@
 //! silence rewrites its end, so the table is the audit trail.
 
 use sqlx::Row;
+use std::future::Future;
 
 use super::outbox::{from_ms, ms};
-use super::sql::on_db;
-use super::{Db, DbError};
+use crate::db::on_db;
+use crate::db::{Db, DbError};
 use crate::notify::silence::{Silence, SilenceMatcher};
 
 const UPSERT: &str = "INSERT INTO silences (id, matchers, starts_at, ends_at, updated_at, created_by, comment) \
@@ -15,8 +16,17 @@ const UPSERT: &str = "INSERT INTO silences (id, matchers, starts_at, ends_at, up
 const SELECT: &str = "SELECT id, matchers, starts_at, ends_at, updated_at, created_by, comment FROM silences \
      WHERE ($1 = '' OR id = $1) ORDER BY starts_at, id";
 
-impl Db {
-    pub async fn save_silence(&self, s: &Silence) -> Result<(), DbError> {
+/// Silences, kept as an audit trail (nothing deleted).
+/// Implemented for [`Db`] below, for SQLite and PostgreSQL alike.
+pub trait SilenceStore: Send + Sync {
+    fn save_silence(&self, s: &Silence) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Every silence (`id` empty), or the one with that id.
+    fn silences(&self, id: &str) -> impl Future<Output = Result<Vec<Silence>, DbError>> + Send;
+}
+
+impl SilenceStore for Db {
+    async fn save_silence(&self, s: &Silence) -> Result<(), DbError> {
         let matchers = serde_json::to_string(&s.matchers).unwrap_or_default();
         on_db!(self, |pool, sql, _begin| {
             sqlx::query(sql(UPSERT))
@@ -34,7 +44,7 @@ impl Db {
     }
 
     /// Every silence (`id` empty), or the one with that id.
-    pub async fn silences(&self, id: &str) -> Result<Vec<Silence>, DbError> {
+    async fn silences(&self, id: &str) -> Result<Vec<Silence>, DbError> {
         on_db!(self, |pool, sql, _begin| {
             let rows = sqlx::query(sql(SELECT)).bind(id).fetch_all(pool).await?;
             let mut out = Vec::new();

@@ -142,7 +142,7 @@ mod tests {
 
     fn loaded() -> Loaded {
         let text = "route:\n  receiver: default\n  routes:\n    - matchers: [team=\"db\"]\n      receiver: db\n      continue: true\n      routes:\n        - match: {severity: page}\n          receiver: pager\n    - matchers: [severity=~\"page|critical\"]\n      receiver: pager\nreceivers: [{name: default}, {name: db}, {name: pager}]\n";
-        crate::route::parse_str("t.yml", text, &|_| None).unwrap()
+        crate::notify::route::parse_str("t.yml", text, &|_| None).unwrap()
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use vigil_common::Secret;
 
-use super::PromDuration;
-use super::scrape::BasicAuth;
+use crate::model::units::PromDuration;
+use crate::scrape::config::BasicAuth;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,7 +50,7 @@ impl DataSourceConfig {
         Ok(())
     }
 
-    pub(super) fn resolve_paths(&mut self, join: &dyn Fn(&mut PathBuf)) {
+    pub(crate) fn resolve_paths(&mut self, join: &dyn Fn(&mut PathBuf)) {
         if let Some(p) = self.bearer_token_file.as_mut() {
             join(p);
         }

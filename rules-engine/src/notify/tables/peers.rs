@@ -8,13 +8,14 @@
 //! instance's rows at once.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::outbox::ms;
-use super::sql::on_db;
-use super::{Db, DbError};
+use crate::db::on_db;
+use crate::db::{Db, DbError};
 
 const HEARTBEAT: &str = "INSERT INTO notify_instances (instance, heartbeat_at) VALUES ($1, $2) \
      ON CONFLICT (instance) DO UPDATE SET heartbeat_at = excluded.heartbeat_at";
@@ -40,15 +41,54 @@ pub fn fp_hex(fp: u64) -> String {
     format!("{fp:016x}")
 }
 
-impl Db {
+/// The peers' shared views of alerts (PostgreSQL: several instances; SQLite:
+/// one instance, nothing shared).
+/// Implemented for [`Db`] below, for SQLite and PostgreSQL alike.
+pub trait PeerStore: Send + Sync {
     /// Whether other instances can share this database (PostgreSQL).
-    pub fn is_shared(&self) -> bool {
+    fn is_shared(&self) -> bool;
+
+    /// Records that `instance` is alive at `now`, and drops what is long
+    /// dead: views ended before `forget_before`, instances silent since.
+    fn heartbeat(
+        &self,
+        instance: &str,
+        now: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Records `instance`'s view of alerts: fingerprint and until when it
+    /// sees each firing (milliseconds; in the past for a resolved one).
+    fn write_views(
+        &self,
+        instance: &str,
+        views: &[(u64, i64)],
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Of `fps`, those another instance with a heartbeat since `live_since`
+    /// sees firing at `now`, each with the latest end any of them gives.
+    fn firing_elsewhere(
+        &self,
+        instance: &str,
+        fps: &[u64],
+        now: DateTime<Utc>,
+        live_since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<BTreeMap<u64, i64>, DbError>> + Send;
+
+    /// Removes `instance`'s heartbeat and views (a clean shutdown: its view
+    /// stops counting at once).
+    fn forget_instance(&self, instance: &str) -> impl Future<Output = Result<(), DbError>> + Send;
+}
+
+impl PeerStore for Db {
+    /// Whether other instances can share this database (PostgreSQL).
+    fn is_shared(&self) -> bool {
         matches!(self, Db::Postgres(_))
     }
 
     /// Records that `instance` is alive at `now`, and drops what is long
     /// dead: views ended before `forget_before`, instances silent since.
-    pub async fn heartbeat(
+    async fn heartbeat(
         &self,
         instance: &str,
         now: DateTime<Utc>,
@@ -74,7 +114,7 @@ impl Db {
 
     /// Records `instance`'s view of alerts: fingerprint and until when it
     /// sees each firing (milliseconds; in the past for a resolved one).
-    pub async fn write_views(&self, instance: &str, views: &[(u64, i64)]) -> Result<(), DbError> {
+    async fn write_views(&self, instance: &str, views: &[(u64, i64)]) -> Result<(), DbError> {
         if views.is_empty() {
             return Ok(());
         }
@@ -95,7 +135,7 @@ impl Db {
 
     /// Of `fps`, those another instance with a heartbeat since `live_since`
     /// sees firing at `now`, each with the latest end any of them gives.
-    pub async fn firing_elsewhere(
+    async fn firing_elsewhere(
         &self,
         instance: &str,
         fps: &[u64],
@@ -133,7 +173,7 @@ impl Db {
 
     /// Removes `instance`'s heartbeat and views (a clean shutdown: its view
     /// stops counting at once).
-    pub async fn forget_instance(&self, instance: &str) -> Result<(), DbError> {
+    async fn forget_instance(&self, instance: &str) -> Result<(), DbError> {
         on_db!(self, |pool, sql, begin| {
             let mut tx = pool.begin_with(begin).await?;
             for q in [FORGET_VIEWS, FORGET_INSTANCE] {
