@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use support::served::{Served, vigil_from};
 use vigil::rules::{AlertSink, OutgoingAlert};
+use vigil_test_support::eventually;
 
 /// Records what the rules send.
 #[derive(Default)]
