@@ -6,7 +6,6 @@
 
 mod support;
 
-
 use support::served::{Served, vigil_from};
 use vigil_test_support::Recorder;
 
