@@ -18,6 +18,7 @@ use axum::{Json, Router, extract::State, routing::post};
 use parking_lot::Mutex;
 use serde_json::Value;
 use vigil_bin::VigilProcess;
+use vigil_test_support::eventually;
 
 #[derive(Default)]
 struct Hook {
@@ -51,14 +52,6 @@ async fn hook() -> (String, Arc<Hook>) {
     (url, state)
 }
 
-async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_notification_pending_at_a_sigkill_is_delivered_once_after_restart() {
     let (url, hook) = hook().await;
@@ -79,7 +72,7 @@ async fn a_notification_pending_at_a_sigkill_is_delivered_once_after_restart() {
     std::fs::create_dir(dir.path().join("data")).unwrap();
 
     let first = VigilProcess::start(&config);
-    wait_until(
+    eventually(
         "the first (refused) attempt",
         Duration::from_secs(30),
         || hook.refused.load(Ordering::SeqCst) > 0,
@@ -92,7 +85,7 @@ async fn a_notification_pending_at_a_sigkill_is_delivered_once_after_restart() {
     // A short resend delay: the restored alert (its last send restored
     // too) is handed to the dispatcher again at once, not a minute later.
     let second = VigilProcess::start_with(&config, &["--rules.alert.resend-delay=200ms"]);
-    wait_until(
+    eventually(
         "the delivery after the restart",
         Duration::from_secs(60),
         || !hook.delivered.lock().is_empty(),

@@ -6,9 +6,8 @@
 
 mod support;
 
-use std::time::Duration;
-
 use support::served::{Served, vigil_from};
+use vigil_test_support::Recorder;
 
 const RULES: &str = "groups:
   - name: always
@@ -22,7 +21,8 @@ const RULES: &str = "groups:
 
 #[tokio::test]
 async fn a_firing_rule_reaches_the_webhook_and_the_v2_api() {
-    let (hook, mut payloads) = support::webhook().await;
+    let recorder = Recorder::start().await;
+    let hook = format!("{}/hook", recorder.base());
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("always.rules.yml"), RULES).unwrap();
     let config_path = dir.path().join("vigil.yml");
@@ -37,10 +37,12 @@ async fn a_firing_rule_reaches_the_webhook_and_the_v2_api() {
     let vigil = vigil_from(&config_path).await;
     let v = Served::start(vigil).await;
 
-    let payload = tokio::time::timeout(Duration::from_secs(20), payloads.recv())
-        .await
-        .expect("the webhook got a notification in time")
-        .unwrap();
+    recorder
+        .wait_for(20, "the webhook got a notification", |seen| {
+            !seen.is_empty()
+        })
+        .await;
+    let payload = recorder.received()[0].json();
     assert_eq!(payload["version"], "4");
     assert_eq!(payload["receiver"], "hook");
     assert_eq!(payload["status"], "firing");

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use axum::{Router, extract::State, routing};
 use serde_json::{Value, json};
 use vigil_bin::VigilProcess;
+use vigil_test_support::eventually;
 
 type Seen = Arc<Mutex<Vec<Value>>>;
 
@@ -79,14 +80,6 @@ async fn raw_get(v: &VigilProcess, path: &str) -> (u16, String) {
         .map_or("", |(_, b)| b)
         .to_string();
     (code, body)
-}
-
-async fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,8 +218,11 @@ async fn history_names_each_delivery_across_a_restart() {
             .0,
         200
     );
-    wait_for("the firing delivery", || seen.lock().unwrap().len() == 1).await;
-    wait_for("the delivery recorded", || {
+    eventually("the firing delivery", Duration::from_secs(20), || {
+        seen.lock().unwrap().len() == 1
+    })
+    .await;
+    eventually("the delivery recorded", Duration::from_secs(20), || {
         history(&cfg).contains("delivered")
     })
     .await;
@@ -245,12 +241,19 @@ async fn history_names_each_delivery_across_a_restart() {
         .0,
         200
     );
-    wait_for("the resolved delivery", || seen.lock().unwrap().len() == 2).await;
-    let mut text = String::new();
-    wait_for("both deliveries in the history", || {
-        text = history(&cfg);
-        text.lines().filter(|l| l.contains("delivered")).count() == 2
+    eventually("the resolved delivery", Duration::from_secs(20), || {
+        seen.lock().unwrap().len() == 2
     })
+    .await;
+    let mut text = String::new();
+    eventually(
+        "both deliveries in the history",
+        Duration::from_secs(20),
+        || {
+            text = history(&cfg);
+            text.lines().filter(|l| l.contains("delivered")).count() == 2
+        },
+    )
     .await;
     let delivered: Vec<&str> = text.lines().filter(|l| l.contains("delivered")).collect();
     assert!(delivered[0].contains("resolved hook/webhook/0"), "{text}");

@@ -7,6 +7,7 @@ mod support;
 use axum::http::StatusCode;
 use serde_json::Value;
 use support::served::{Served, vigil_from};
+use vigil_test_support::eventually;
 
 struct Running {
     served: Served,

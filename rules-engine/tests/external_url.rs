@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use support::served::{Served, options, vigil_with};
 use vigil::rules::external_url::compute;
+use vigil_test_support::Recorder;
+use vigil_test_support::eventually;
 
 const RULES: &str = "groups:
   - name: always
@@ -24,7 +26,8 @@ const RULES: &str = "groups:
 
 #[tokio::test]
 async fn the_external_url_reaches_templates_links_and_the_notifier() {
-    let (hook, mut payloads) = support::webhook().await;
+    let recorder = Recorder::start().await;
+    let hook = format!("{}/hook", recorder.base());
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("r.yml"), RULES).unwrap();
     let path = dir.path().join("vigil.yml");
@@ -44,10 +47,10 @@ async fn the_external_url_reaches_templates_links_and_the_notifier() {
     )
     .await;
     let v = Served::start(vigil).await;
-    let payload = tokio::time::timeout(Duration::from_secs(20), payloads.recv())
-        .await
-        .expect("a notification in time")
-        .unwrap();
+    recorder
+        .wait_for(20, "a notification", |seen| !seen.is_empty())
+        .await;
+    let payload = recorder.received()[0].json();
     v.stop().await;
     assert_eq!(payload["externalURL"], "http://vigil.example:9999/prefix");
     let alert = &payload["alerts"][0];

@@ -8,14 +8,11 @@
 #[path = "support/manual_time.rs"]
 mod manual_time;
 
-#[path = "support/smtpd.rs"]
-mod smtpd;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use smtpd::{Smtpd, free_port};
+use vigil_test_support::{Smtpd, free_port};
 
 use manual_time::{drive_until, run_for, send, wall_ms};
 use vigil::clock::{Clock, ManualClock};

@@ -9,18 +9,16 @@
 //! tested against a server that offers only that one; and, like it, sends
 //! without authenticating to a server that offers no AUTH.
 
-#[path = "support/smtpd.rs"]
-mod smtpd;
 #[path = "support/vigil_bin.rs"]
 mod vigil_bin;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use smtpd::{Smtpd, free_port};
 use vigil::notify::smtp::{EmailContent, SmtpTarget, TlsMode, build_message, send};
 use vigil_bin::VigilProcess;
 use vigil_common::Secret;
+use vigil_test_support::{Smtpd, free_port};
 
 const USER: &str = "vigil";
 const RIGHT: &str = "c0rrect-h0rse-batt3ry";

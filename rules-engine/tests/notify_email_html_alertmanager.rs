@@ -8,19 +8,17 @@
 
 #[path = "support/alertmanager.rs"]
 mod alertmanager;
-#[path = "support/smtpd.rs"]
-mod smtpd;
 
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 
 use alertmanager::Alertmanager;
-use smtpd::{Smtpd, free_port};
 use vigil::model::Labels;
 use vigil::notify::alert::notification_order;
 use vigil::notify::template::{DEFAULTS, Templates};
 use vigil::notify::{Alert, Data};
+use vigil_test_support::{Smtpd, free_port};
 
 const SHARE: &str = "/usr/share/prometheus/alertmanager";
 const EXTERNAL: &str = "http://am.example:9093";

@@ -8,11 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-#[path = "support/smtpd.rs"]
-mod smtpd;
-
-use smtpd::{Smtpd, free_port};
 use vigil::notify::smtp::{EmailContent, SmtpTarget, SmtpTls, TlsMode, build_message, send};
+use vigil_test_support::{Smtpd, free_port};
 
 /// An aiosmtpd on a free port with a Maildir of its own.
 struct Server {

@@ -17,8 +17,6 @@
 
 #[path = "support/alertmanager.rs"]
 mod alertmanager;
-#[path = "support/recorder.rs"]
-mod recorder;
 #[path = "support/vigil_bin.rs"]
 mod vigil_bin;
 
@@ -28,8 +26,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use alertmanager::Alertmanager;
-use recorder::{ProxyCert, Recorded, Recorder};
 use vigil_bin::VigilProcess;
+use vigil_test_support::{ProxyCert, Recorded, Recorder};
 
 const PD_KEY: &str = "pdroutingkey0c9f1e";
 const OG_KEY: &str = "opsgenieapikey5b2d7a";

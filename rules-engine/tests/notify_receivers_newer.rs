@@ -7,20 +7,18 @@
 //! applied; and Jira's search, create, update and transitions against a
 //! stand-in Jira.
 
-#[path = "support/recorder.rs"]
-mod recorder;
 #[path = "support/vigil_bin.rs"]
 mod vigil_bin;
 
 use chrono::{Duration, Utc};
 use serde_json::Value;
 
-use recorder::{Recorded, Recorder};
 use vigil::model::Labels;
 use vigil::notify::Alert;
 use vigil::notify::integration::{Notice, build_receiver};
 use vigil::notify::route::parse_str;
 use vigil::notify::template::Templates;
+use vigil_test_support::{Recorded, Recorder};
 
 const TOKEN: &str = "incidentiotoken7d2a";
 const RC_TOKEN: &str = "rocketchattoken3b8e";

@@ -15,6 +15,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 use vigil::promql::limits::{MAX_BYTES, MAX_DEPTH};
 use vigil_bin::VigilProcess;
+use vigil_test_support::eventually;
 
 fn nested(open: &str, leaf: &str, close: &str, n: usize) -> String {
     format!("{}{leaf}{}", open.repeat(n), close.repeat(n))

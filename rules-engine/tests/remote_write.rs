@@ -17,6 +17,7 @@ use serde_json::Value;
 use support::prometheus::Prometheus;
 use support::served::{Served, vigil_from};
 use vigil::remote_write::proto;
+use vigil_test_support::eventually;
 
 const RULES: &str = "groups:
   - name: rw

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use support::prometheus::Prometheus;
 use support::served::{Served, options, vigil_with};
+use vigil_test_support::eventually;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_query_prometheus_and_survive_its_outage() {

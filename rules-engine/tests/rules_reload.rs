@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use support::served::{Served, vigil_from};
+use vigil_test_support::eventually;
 
 const BEFORE: &str = "groups:
   - name: keep

@@ -12,6 +12,7 @@ mod vigil_bin;
 
 use serde_json::Value;
 use vigil_bin::VigilProcess;
+use vigil_test_support::eventually;
 
 /// `for` of the pending rule: long enough to crash and restart inside it.
 const PENDING_FOR_MS: i64 = 15_000;

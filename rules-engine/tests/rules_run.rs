@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use support::served::{Served, options, try_vigil_with, vigil_from, vigil_with};
 use vigil::rules::{AlertSink, OutgoingAlert};
+use vigil_test_support::eventually;
 
 /// Records what the rules send.
 #[derive(Default)]

@@ -14,6 +14,7 @@ use vigil::scrape::client::ScrapeClient;
 use vigil::scrape::target::{TargetGroup, targets_from_group};
 use vigil::scrape::{ScrapeManager, Scraper};
 use vigil::store::{Head, HeadOptions, Querier};
+use vigil_test_support::eventually;
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -277,18 +278,22 @@ async fn removing_a_target_from_file_sd_marks_it_stale() {
     let manager = ScrapeManager::new(head.clone(), clock.clone());
     manager.apply(&[cfg]).unwrap();
     assert_eq!(manager.targets().active.len(), 2);
-    support::eventually(10, "both targets scraped", || {
-        value_at(&head, "from_a", T0).is_some() && value_at(&head, "from_b", T0).is_some()
-    })
+    eventually(
+        "both targets scraped",
+        std::time::Duration::from_secs(10),
+        || value_at(&head, "from_a", T0).is_some() && value_at(&head, "from_b", T0).is_some(),
+    )
     .await;
 
     clock.set(T0 + 60_000);
     write(std::slice::from_ref(&addr_a));
-    support::eventually(15, "target b removed", || {
-        manager.targets().active.len() == 1
-    })
+    eventually(
+        "target b removed",
+        std::time::Duration::from_secs(15),
+        || manager.targets().active.len() == 1,
+    )
     .await;
-    support::eventually(10, "b marked stale", || {
+    eventually("b marked stale", std::time::Duration::from_secs(10), || {
         value_at(&head, "from_b", T0 + 60_000).is_some_and(is_stale_nan)
             && value_at(&head, "up", T0 + 60_000).is_some()
     })

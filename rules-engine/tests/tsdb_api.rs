@@ -9,6 +9,7 @@ use support::served::{Served, options, vigil_from, vigil_with};
 use vigil::model::Matcher;
 use vigil::store::Querier;
 use vigil::store::block::Block;
+use vigil_test_support::eventually;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn status_and_snapshot() {

@@ -20,6 +20,7 @@ use axum::{Json, Router, extract::State, routing::post};
 use parking_lot::Mutex;
 use serde_json::Value;
 use vigil_bin::{VigilProcess, now_ms};
+use vigil_test_support::eventually;
 
 type Payloads = Arc<Mutex<Vec<Value>>>;
 

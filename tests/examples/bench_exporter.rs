@@ -36,11 +36,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use vigil_test_support::free_port;
+use vigil_test_support::{ChildGuard, wait_for_tcp};
 use vigil_tests::demo_app::{AppOptions, AppState, DemoApp};
 use vigil_tests::haproxy::{HaproxyOptions, HaproxyServer};
-use vigil_tests::ports::free_port;
 use vigil_tests::postgres::PgServer;
-use vigil_tests::process::{ChildGuard, wait_for_tcp};
 use vigil_tests::redis::RedisServer;
 
 const REDIS_PASSWORD: &str = "bench-redis-pw";

@@ -80,7 +80,7 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let am_cfg = dir.path().join("alertmanager.yml");
     std::fs::write(&am_cfg, config(hook_port, "am", group_wait)).unwrap();
-    let am_port = vigil_tests::ports::free_port();
+    let am_port = vigil_test_support::free_port();
     let mut am = Command::new("prometheus-alertmanager")
         .arg(format!("--config.file={}", am_cfg.display()))
         .arg(format!("--storage.path={}", dir.path().display()))

@@ -180,7 +180,7 @@ pub fn start_child(
     bin: &std::path::Path,
     port: u16,
     opts: &AppOptions,
-) -> std::io::Result<crate::process::ChildGuard> {
+) -> std::io::Result<vigil_test_support::ChildGuard> {
     let child = std::process::Command::new(bin)
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
@@ -192,8 +192,8 @@ pub fn start_child(
         .arg(opts.initial.as_str())
         .stdin(std::process::Stdio::null())
         .spawn()?;
-    let guard = crate::process::ChildGuard::new(format!("demo app {}", opts.instance), child);
-    crate::process::wait_for_tcp(
+    let guard = vigil_test_support::ChildGuard::new(format!("demo app {}", opts.instance), child);
+    vigil_test_support::wait_for_tcp(
         SocketAddr::from(([127, 0, 0, 1], port)),
         std::time::Duration::from_secs(10),
     );
@@ -363,7 +363,7 @@ pub struct AppSet {
     bin: std::path::PathBuf,
     instances: Vec<String>,
     ports: Vec<u16>,
-    children: Vec<Option<crate::process::ChildGuard>>,
+    children: Vec<Option<vigil_test_support::ChildGuard>>,
 }
 
 impl AppSet {
@@ -374,7 +374,7 @@ impl AppSet {
             instances: instances.iter().map(|s| s.to_string()).collect(),
             ports: instances
                 .iter()
-                .map(|_| crate::ports::free_port())
+                .map(|_| vigil_test_support::free_port())
                 .collect(),
             children: instances.iter().map(|_| None).collect(),
         };

@@ -12,8 +12,8 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::ports::free_port;
-use crate::process::ChildGuard;
+use vigil_test_support::ChildGuard;
+use vigil_test_support::free_port;
 
 /// How long a starting exporter may take to listen.
 const START_TIMEOUT: Duration = Duration::from_secs(30);

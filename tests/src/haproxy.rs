@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::ports::free_port;
-use crate::process::{ChildGuard, wait_for_tcp, wait_until};
+use vigil_test_support::free_port;
+use vigil_test_support::{ChildGuard, wait_for_tcp, wait_until};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 

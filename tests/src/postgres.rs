@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::ports::free_port;
+use vigil_test_support::free_port;
 
 /// The password of the `postgres` superuser in every test cluster. TCP
 /// connections use scram-sha-256, so a DSN must carry it; a test that wants
@@ -297,7 +297,7 @@ impl PgServer {
         // A switch on an empty segment does nothing: write something first.
         self.query("CREATE TABLE vigil_wal_switch (); DROP TABLE vigil_wal_switch")?;
         self.query("SELECT pg_switch_wal()")?;
-        crate::process::wait_until("a WAL segment archived", PATIENCE, || {
+        vigil_test_support::wait_until("a WAL segment archived", PATIENCE, || {
             self.query("SELECT archived_count FROM pg_stat_archiver")
                 .is_ok_and(|n| n.trim() != before.trim())
         });

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::ports::free_port;
-use crate::process::{ChildGuard, wait_until};
+use vigil_test_support::free_port;
+use vigil_test_support::{ChildGuard, wait_until};
 
 /// How long a server may take to accept commands, or a replica to finish
 /// its first synchronisation. Generous for a loaded CI machine; polling

@@ -8,9 +8,9 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::ports::free_port;
-use crate::process::{ChildGuard, wait_until};
 use crate::redis::RedisError;
+use vigil_test_support::free_port;
+use vigil_test_support::{ChildGuard, wait_until};
 
 /// How long a Sentinel may take to answer, or a group to see each other.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);

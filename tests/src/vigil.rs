@@ -8,8 +8,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use crate::bins::vigil_bin;
-use crate::ports::free_port;
-use crate::process::{ChildGuard, wait_for_tcp};
+use vigil_test_support::free_port;
+use vigil_test_support::{ChildGuard, wait_for_tcp};
 
 pub struct VigilProcess {
     child: ChildGuard,

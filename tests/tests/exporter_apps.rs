@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
+use vigil_test_support::free_port;
 use vigil_tests::demo_app::{AppOptions, AppState, DemoApp, set_app_state};
 use vigil_tests::exporter::{ExporterProcess, sample_value};
-use vigil_tests::ports::free_port;
 
 async fn app(instance: &str, state: AppState) -> DemoApp {
     let mut opts = AppOptions::new(instance);

@@ -4,9 +4,9 @@
 //! log line however many scrapes fail; a reachable target of the same kind
 //! next to it is unaffected.
 
+use vigil_test_support::free_port;
 use vigil_tests::demo_app::{AppOptions, DemoApp};
 use vigil_tests::exporter::{ExporterProcess, sample_value, samples};
-use vigil_tests::ports::free_port;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_collector_reports_failure_the_same_way() {

@@ -7,9 +7,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use vigil_test_support::free_port;
 use vigil_tests::demo_app::{AppOptions, DemoApp};
 use vigil_tests::exporter::{ExporterProcess, exporter_bin, sample_value};
-use vigil_tests::ports::free_port;
 
 fn check_config(text: &str, env: &[(&str, &str)]) -> (bool, String, String) {
     let dir = tempfile::tempdir().unwrap();

@@ -22,11 +22,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use vigil_test_support::ChildGuard;
 use vigil_tests::demo_app::{AppOptions, AppState, DemoApp};
 use vigil_tests::exporter::{ExporterProcess, Sample, parse_line, sample_value};
 use vigil_tests::haproxy::{HaproxyOptions, HaproxyServer};
 use vigil_tests::postgres::PgServer;
-use vigil_tests::process::ChildGuard;
 use vigil_tests::redis::{RedisOptions, RedisServer};
 
 #[path = "exporter_contract/current.rs"]
@@ -185,7 +185,7 @@ fn idle_session(server: &PgServer) -> ChildGuard {
         .spawn()
         .expect("start psql");
     let guard = ChildGuard::new("idle psql", child);
-    vigil_tests::process::wait_until("the idle psql session", Duration::from_secs(20), || {
+    vigil_test_support::wait_until("the idle psql session", Duration::from_secs(20), || {
         server
             .query("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'contract-idle' AND state = 'idle'")
             .is_ok_and(|n| n.trim() == "1")

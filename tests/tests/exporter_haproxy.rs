@@ -93,7 +93,7 @@ impl Env {
 
     /// Polls until the health checks have settled on `want` for `server`.
     fn wait_for_server_up(&self, server: &str, want: f64) {
-        vigil_tests::process::wait_until(
+        vigil_test_support::wait_until(
             &format!("haproxy_server_up{{server={server:?}}} == {want}"),
             Duration::from_secs(20),
             || {

@@ -29,7 +29,7 @@ use support::{
 };
 use vigil_exporter::encode::{Format, encode};
 use vigil_exporter::metrics::MetricType;
-use vigil_tests::process::wait_until;
+use vigil_test_support::wait_until;
 
 /// A password that appears nowhere else, so finding it in an error proves a
 /// leak.

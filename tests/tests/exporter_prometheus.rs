@@ -7,11 +7,11 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use vigil_test_support::free_port;
+use vigil_test_support::{ChildGuard, wait_for_tcp};
 use vigil_tests::demo_app::{AppOptions, AppState, DemoApp};
 use vigil_tests::exporter::{ExporterProcess, http_client};
-use vigil_tests::ports::free_port;
 use vigil_tests::postgres::PgServer;
-use vigil_tests::process::{ChildGuard, wait_for_tcp};
 
 /// Runs `query` against Prometheus's API until it returns a non-empty
 /// vector whose first value satisfies `ok` (at most 60 s).

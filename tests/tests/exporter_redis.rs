@@ -279,7 +279,7 @@ fn commandstats_count_each_command(env: &Env) -> Result<(), Failed> {
 }
 
 fn unreachable_server_fails_with_connect(env: &Env) -> Result<(), Failed> {
-    let port = vigil_tests::ports::free_port();
+    let port = vigil_test_support::free_port();
     let c = collector(&format!("redis://127.0.0.1:{port}"), None, Some(PASSWORD));
     let err = env.collect(&c).err().ok_or("nothing listens there")?;
     check(err.kind == "connect", format!("kind {}: {err}", err.kind))?;

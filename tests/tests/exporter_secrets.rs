@@ -4,9 +4,9 @@
 
 use std::process::Command;
 
+use vigil_test_support::free_port;
 use vigil_tests::demo_app::{AppOptions, DemoApp};
 use vigil_tests::exporter::{ExporterProcess, exporter_bin};
-use vigil_tests::ports::free_port;
 
 const PASSWORD: &str = "Vigil-Sekrit-7f3a9c";
 

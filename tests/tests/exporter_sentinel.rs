@@ -19,7 +19,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use vigil_exporter::collectors::Collector;
 use vigil_exporter::collectors::redis::{RedisTarget, build};
 use vigil_exporter::metrics::Family;
-use vigil_tests::process::wait_until;
+use vigil_test_support::wait_until;
 use vigil_tests::redis::RedisServer;
 use vigil_tests::sentinel::{MASTER_NAME, Sentinel};
 
@@ -216,7 +216,7 @@ fn shapes(text: &str) -> BTreeMap<String, (String, BTreeSet<String>)> {
 }
 
 fn side_by_side_with_redis_exporter(env: &Env) -> Result<(), Failed> {
-    let port = vigil_tests::ports::free_port();
+    let port = vigil_test_support::free_port();
     let child = std::process::Command::new("prometheus-redis-exporter")
         .arg(format!("-redis.addr={}", env.sentinels[0].url()))
         .arg(format!("-web.listen-address=127.0.0.1:{port}"))
@@ -227,9 +227,9 @@ fn side_by_side_with_redis_exporter(env: &Env) -> Result<(), Failed> {
         .map_err(|e| {
             format!("cannot run prometheus-redis-exporter ({e}); install it with `apt-get install -y prometheus-redis-exporter`")
         })?;
-    let _guard = vigil_tests::process::ChildGuard::new("redis_exporter", child);
+    let _guard = vigil_test_support::ChildGuard::new("redis_exporter", child);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    vigil_tests::process::wait_for_tcp(addr, Duration::from_secs(20));
+    vigil_test_support::wait_for_tcp(addr, Duration::from_secs(20));
     let url = format!("http://{addr}/metrics");
     let body = env
         .rt

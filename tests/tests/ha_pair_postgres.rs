@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use support::{Env, Hook, Pair, Target, TrialDb};
-use vigil_tests::process::wait_until;
+use vigil_test_support::wait_until;
 
 /// The flip service is up for two seconds, down for two (the evaluation
 /// time decides, so both instances see the same state at the same slot).

@@ -19,6 +19,7 @@ use vigil::notify::route::parse_str;
 use vigil::notify::tables::{HistoryStore, OutboxStore};
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
 use vigil::rules::query::{AlertSink, OutgoingAlert};
+use vigil_test_support::eventually;
 use vigil_tests::postgres::PgServer;
 
 type Seen = Arc<Mutex<Vec<serde_json::Value>>>;
@@ -118,8 +119,27 @@ receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:
     a.send(resolved.clone());
     b.send(resolved);
     wait_count(2 * GROUPS).await;
-    // Several more group intervals: nothing else may arrive.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Nothing else may arrive. Settled once both instances hold no group
+    // (each group left at the flush that handled its resolved alerts, so
+    // no later flush can queue anything) and no outbox row waits to be
+    // sent; shutting down then waits for any send still in flight, so a
+    // duplicate would be in `seen` below. (Each instance's first flush
+    // ran a group interval before the resolved ones could be queued, so
+    // its gauge of zero is a count, not "never set".)
+    eventually(
+        "both instances holding no group and no outbox row pending",
+        Duration::from_secs(20),
+        || {
+            a.metrics().groups.get() == 0
+                && b.metrics().groups.get() == 0
+                && pg
+                    .query("SELECT count(*) FROM notify_outbox WHERE status = 'pending'")
+                    .unwrap()
+                    .trim()
+                    == "0"
+        },
+    )
+    .await;
     a.shutdown().await;
     b.shutdown().await;
 

@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use vigil::rules::{AlertSink, OutgoingAlert};
 use vigil::server::{Options, load};
+use vigil_test_support::free_port;
+use vigil_test_support::{ChildGuard, wait_for_tcp};
 use vigil_tests::api::{alerts, get_json, get_text, wait_alerts};
 use vigil_tests::demo_app::AppSet;
 use vigil_tests::exporter::ExporterProcess;
-use vigil_tests::ports::free_port;
-use vigil_tests::process::{ChildGuard, wait_for_tcp};
 
 const INSTANCE_DOWN_FOR_MS: i64 = 3_000;
 const INSUFFICIENT_FOR_MS: i64 = 2_000;

@@ -1,32 +1,19 @@
 //! Debian's Alertmanager 0.25 (`prometheus-alertmanager`) on a free
 //! loopback port with a config and storage of its own in a temp dir,
-//! clustering off; killed (by its pid, through the handle) on drop.
+//! clustering off; killed (by its pid) on drop.
 //! Included with `#[path]` by the tests that need one.
 
 #![allow(dead_code)]
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use vigil_test_support::{ChildGuard, free_port};
+
 pub struct Alertmanager {
-    child: Child,
+    _child: ChildGuard,
     pub port: u16,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Alertmanager {
@@ -58,7 +45,7 @@ impl Alertmanager {
                 "prometheus-alertmanager not found: install Debian's `prometheus-alertmanager`",
             );
         let am = Alertmanager {
-            child,
+            _child: ChildGuard::new(format!("alertmanager :{port}"), child),
             port,
             _dir: dir,
         };

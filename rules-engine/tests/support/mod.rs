@@ -1,6 +1,7 @@
 //! Test support: a real HTTP target (axum on 127.0.0.1:0) whose body and
 //! status the test sets, stopped through a channel; a vigil served in the
-//! test's process ([`served`]); waiting for background loops.
+//! test's process ([`served`]). Waiting, processes, SMTP and the
+//! recording receiver are in `vigil-test-support`.
 
 #![allow(dead_code)]
 
@@ -105,69 +106,11 @@ async fn serve(
     (r.status, h, r.body)
 }
 
-/// Polls an async condition every 50 ms until it holds, failing after
-/// `secs` seconds (the async twin of [`eventually`]).
-#[macro_export]
-macro_rules! eventually {
-    ($secs:expr, $what:expr, $cond:expr) => {{
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs($secs);
-        loop {
-            if $cond {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "timed out waiting for {}",
-                $what
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    }};
-}
-
-/// Polls `cond` until it holds, failing after `secs` seconds. For waiting
-/// on background loops without sleeping for a guessed time.
-pub async fn eventually(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    while !cond() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 /// An HTTP client for tests (reqwest is built without a default crypto
 /// provider; ring is installed first, as the binaries do).
 pub fn http() -> reqwest::Client {
     vigil_common::install_crypto_provider();
     reqwest::Client::new()
-}
-
-/// A webhook receiver on a free loopback port: its URL, and every JSON
-/// payload it gets.
-pub async fn webhook() -> (
-    String,
-    tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
-) {
-    use tokio::sync::mpsc::UnboundedSender;
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let app = Router::new()
-        .route(
-            "/hook",
-            axum::routing::post(
-                |State(tx): State<UnboundedSender<serde_json::Value>>,
-                 axum::Json(v): axum::Json<serde_json::Value>| async move {
-                    let _ = tx.send(v);
-                },
-            ),
-        )
-        .with_state(tx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, rx)
 }
 
 /// An alert sink keeping every alert the rules hand over.

@@ -1,12 +1,14 @@
 //! Debian's Prometheus as the tests' reference: started from
 //! `/usr/bin/prometheus` on a free loopback port, its configuration and
-//! TSDB in a folder the test owns, stopped with SIGTERM when dropped.
+//! TSDB in a folder the test owns, killed (by its pid) when dropped.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use vigil_test_support::{ChildGuard, free_port};
 
 pub struct Prometheus {
-    child: Option<Child>,
+    child: ChildGuard,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
 }
@@ -22,11 +24,7 @@ impl Prometheus {
         );
         let cfg = dir.join("prometheus.yml");
         std::fs::write(&cfg, config).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new(bin)
             .arg(format!("--config.file={}", cfg.display()))
             .arg(format!(
@@ -40,27 +38,13 @@ impl Prometheus {
             .spawn()
             .expect("start prometheus");
         Prometheus {
-            child: Some(child),
+            child: ChildGuard::new(format!("prometheus :{port}"), child),
             base: format!("http://127.0.0.1:{port}"),
         }
     }
 
     /// SIGKILL: the data source vanishes mid-test.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap();
-            c.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-            let _ = c.wait();
-        }
+        self.child.stop();
     }
 }

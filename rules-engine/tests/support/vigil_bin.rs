@@ -1,20 +1,21 @@
 //! The real `vigil` binary as a child process: started on port 0 with JSON
 //! logs, its log lines collected by a thread (the `listening` line gives
-//! the address), stopped with SIGKILL or SIGTERM. Killed on drop, so a
-//! failing test leaves nothing running.
+//! the address), stopped with SIGKILL or SIGTERM. Killed (by its pid) on
+//! drop, so a failing test leaves nothing running.
 
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
+use vigil_test_support::ChildGuard;
 
 pub struct VigilProcess {
-    child: Child,
+    child: ChildGuard,
     pub base: String,
     /// Every log line so far, parsed.
     pub logs: Arc<Mutex<Vec<Value>>>,
@@ -40,6 +41,7 @@ impl VigilProcess {
         let logs: Arc<Mutex<Vec<Value>>> = Arc::default();
         let (tx, rx) = std::sync::mpsc::channel::<String>();
         let stderr = child.stderr.take().unwrap();
+        let child = ChildGuard::new("vigil", child);
         let sink = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -66,18 +68,12 @@ impl VigilProcess {
 
     /// SIGKILL: no chance to save anything on the way out.
     pub fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+        self.child.stop();
     }
 
     /// Sends a signal by name (`HUP`, `TERM`).
     pub fn signal(&self, name: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{name}");
+        self.child.signal(name);
     }
 
     /// The `alert notification` log lines so far.
@@ -127,13 +123,6 @@ impl VigilProcess {
             .iter()
             .find(|a| a["labels"]["alertname"] == name)
             .cloned()
-    }
-}
-
-impl Drop for VigilProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -14,12 +14,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::oneshot;
+use vigil_test_support::free_port;
+use vigil_test_support::{ChildGuard, wait_for_tcp};
 use vigil_tests::demo_app::{AppOptions, AppState, DemoApp};
 use vigil_tests::exporter::{ExporterProcess, http_client};
 use vigil_tests::haproxy::{HaproxyOptions, HaproxyServer};
-use vigil_tests::ports::free_port;
 use vigil_tests::postgres::PgServer;
-use vigil_tests::process::{ChildGuard, wait_for_tcp};
 use vigil_tests::redis::{RedisOptions, RedisServer};
 use vigil_tests::sentinel::Sentinel;
 

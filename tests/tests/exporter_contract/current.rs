@@ -20,8 +20,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use libtest_mimic::Failed;
+use vigil_test_support::{ChildGuard, wait_until};
 use vigil_tests::catalog::{self, Row};
-use vigil_tests::process::{ChildGuard, wait_until};
 
 use super::{Env, deviations, families, target_labels};
 

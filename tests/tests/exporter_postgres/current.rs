@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use libtest_mimic::Failed;
-use vigil_tests::process::{ChildGuard, wait_until};
+use vigil_test_support::{ChildGuard, wait_until};
 
 use super::support::{Env, family, psql_f64, value};
 

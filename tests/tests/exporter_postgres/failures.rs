@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use vigil_tests::process::wait_until;
+use vigil_test_support::wait_until;
 
 use libtest_mimic::Failed;
 use vigil_exporter::encode::{Format, encode};
@@ -82,17 +82,13 @@ pub(crate) fn tls_by_sslmode(env: &Env) -> Result<(), Failed> {
         );
         assert_eq!(tls_sessions, 1.0, "{query}: our kept session uses TLS");
         drop(c); // closes the session before the next mode is tried
-        vigil_tests::process::wait_until(
-            "the probe session to end",
-            Duration::from_secs(10),
-            || {
-                primary
-                    .query(&format!(
-                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}'"
-                    ))
-                    .is_ok_and(|n| n == "0")
-            },
-        );
+        vigil_test_support::wait_until("the probe session to end", Duration::from_secs(10), || {
+            primary
+                .query(&format!(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}'"
+                ))
+                .is_ok_and(|n| n == "0")
+        });
     }
     // A certificate that does not match: verify-full must refuse it.
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;

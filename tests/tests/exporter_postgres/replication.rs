@@ -96,7 +96,7 @@ pub(crate) fn paused_replay_shows_real_lag(env: &Env) -> Result<(), Failed> {
     env.primary()
         .query_db("appdb", "INSERT INTO t VALUES (100)")
         .map_err(|e| e.to_string())?;
-    vigil_tests::process::wait_until(
+    vigil_test_support::wait_until(
         "the standby to receive WAL it does not replay",
         Duration::from_secs(30),
         || {

@@ -125,7 +125,7 @@ pub fn cluster_mode_gives_cluster_info_families(env: &Env) -> Result<(), Failed>
         ..RedisOptions::default()
     })?;
     server.cli(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"])?;
-    vigil_tests::process::wait_until("the cluster state ok", Duration::from_secs(30), || {
+    vigil_test_support::wait_until("the cluster state ok", Duration::from_secs(30), || {
         server
             .cli(&["CLUSTER", "INFO"])
             .is_ok_and(|i| i.contains("cluster_state:ok"))

@@ -58,7 +58,7 @@ pub fn contract_check(fams: &[Family], skip: &[&str]) -> Result<(usize, usize), 
 /// Runs Debian's prometheus-redis-exporter against `server` and returns its
 /// `/metrics`. The password goes through the environment, not argv.
 fn redis_exporter_scrape(env: &Env, server: &RedisServer) -> Result<String, Failed> {
-    let port = vigil_tests::ports::free_port();
+    let port = vigil_test_support::free_port();
     let child = std::process::Command::new("prometheus-redis-exporter")
         .arg(format!("-redis.addr={}", server.url()))
         .arg(format!("-web.listen-address=127.0.0.1:{port}"))
@@ -70,9 +70,9 @@ fn redis_exporter_scrape(env: &Env, server: &RedisServer) -> Result<String, Fail
         .map_err(|e| {
             format!("cannot run prometheus-redis-exporter ({e}); install it with `apt-get install -y prometheus-redis-exporter`")
         })?;
-    let _guard = vigil_tests::process::ChildGuard::new("redis_exporter", child);
+    let _guard = vigil_test_support::ChildGuard::new("redis_exporter", child);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    vigil_tests::process::wait_for_tcp(addr, Duration::from_secs(20));
+    vigil_test_support::wait_for_tcp(addr, Duration::from_secs(20));
     let url = format!("http://{addr}/metrics");
     Ok(env
         .rt

@@ -40,12 +40,13 @@ pub fn all(stack: &Stack) -> Vec<Note> {
     }
     for r in stack.slack.received() {
         assert_eq!(r.path, SLACK_PATH);
-        if let Err(e) = slack_shape::check(&r.body) {
-            panic!("Slack would refuse this message ({e}): {}", r.body);
+        let body = r.json();
+        if let Err(e) = slack_shape::check(&body) {
+            panic!("Slack would refuse this message ({e}): {body}");
         }
         out.extend(lines(
             "slack",
-            &slack_shape::section_texts(&r.body).join("\n"),
+            &slack_shape::section_texts(&body).join("\n"),
         ));
     }
     out
@@ -56,7 +57,7 @@ fn webhook(stack: &Stack) -> Vec<Note> {
     let mut out = Vec::new();
     for r in stack.hook.received() {
         assert_eq!(r.path, HOOK_PATH);
-        for a in r.body["alerts"].as_array().cloned().unwrap_or_default() {
+        for a in r.json()["alerts"].as_array().cloned().unwrap_or_default() {
             out.push(Note {
                 channel: "webhook",
                 alertname: a["labels"]["alertname"].as_str().unwrap_or("").to_string(),

@@ -10,14 +10,14 @@
 
 use std::path::Path;
 
+use vigil_test_support::Recorder;
+use vigil_test_support::{Smtpd, free_port};
 use vigil_tests::demo_app::AppSet;
 use vigil_tests::exporter::{ExporterProcess, sample_value, samples};
 use vigil_tests::haproxy::{HaproxyOptions, HaproxyServer};
 use vigil_tests::postgres::PgServer;
-use vigil_tests::receiver::Receiver;
 use vigil_tests::redis::RedisServer;
 use vigil_tests::sentinel::Sentinel;
-use vigil_tests::smtpd::Smtpd;
 use vigil_tests::vigil::VigilProcess;
 
 /// The `cluster` label of the PostgreSQL servers.
@@ -36,9 +36,9 @@ pub const INSTANCES: [&str; 3] = ["api-1", "api-2", "api-3"];
 pub struct Stack {
     pub vigil: VigilProcess,
     pub exporter: ExporterProcess,
-    pub hook: Receiver,
+    pub hook: Recorder,
     pub smtpd: Smtpd,
-    pub slack: Receiver,
+    pub slack: Recorder,
     /// The primary at the start.
     pub pg_a: PgServer,
     /// The standby that takes over when pg_a stops.
@@ -82,14 +82,19 @@ impl Stack {
             &apps,
         ));
         wait_exporter_steady(&exporter).await;
-        let hook = Receiver::start().await;
-        let smtpd = Smtpd::start(&dir.path().join("mail"));
-        let slack = Receiver::start().await;
+        let hook = Recorder::start().await;
+        let smtpd = Smtpd::start(free_port(), &dir.path().join("mail"), None);
+        let slack = Recorder::start().await;
         std::fs::write(dir.path().join("failover.rules.json"), rules).unwrap();
         let config = dir.path().join("vigil.yml");
         std::fs::write(
             &config,
-            vigil_config(&exporter.addr.to_string(), &hook.base, &smtpd, &slack.base),
+            vigil_config(
+                &exporter.addr.to_string(),
+                &hook.base(),
+                &smtpd,
+                &slack.base(),
+            ),
         )
         .unwrap();
         let vigil = VigilProcess::start_checked(&config, &dir.path().join("vigil.log"));

@@ -2,9 +2,9 @@
 //! (aiosmtpd's Maildir, the Slack-shaped receiver) into one shape: which
 //! channel, firing or resolved, which alert, which instance, what summary.
 
-use vigil_tests::receiver::Receiver;
+use vigil_test_support::Recorder;
+use vigil_test_support::Smtpd;
 use vigil_tests::slack_shape;
-use vigil_tests::smtpd::Smtpd;
 
 use super::stack::SLACK_PATH;
 
@@ -67,17 +67,18 @@ fn email(msg: &str) -> Note {
 /// from its Block Kit header (the title) and its section text
 /// (`*alertname* (status): summary`, vigil's default text). The instance is
 /// the title's group label after the alert name.
-pub fn slack(receiver: &Receiver) -> Vec<Note> {
+pub fn slack(receiver: &Recorder) -> Vec<Note> {
     receiver
         .received()
         .into_iter()
         .map(|r| {
             assert_eq!(r.path, SLACK_PATH);
-            if let Err(e) = slack_shape::check(&r.body) {
-                panic!("Slack would refuse this message ({e}): {}", r.body);
+            let body = r.json();
+            if let Err(e) = slack_shape::check(&body) {
+                panic!("Slack would refuse this message ({e}): {body}");
             }
-            let title = slack_shape::header(&r.body).expect("a header block");
-            let text = slack_shape::section_texts(&r.body).join("\n");
+            let title = slack_shape::header(&body).expect("a header block");
+            let text = slack_shape::section_texts(&body).join("\n");
             let line = text
                 .lines()
                 .find_map(|l| l.strip_prefix('*'))

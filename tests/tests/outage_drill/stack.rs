@@ -7,13 +7,13 @@
 
 use std::path::Path;
 
+use vigil_test_support::Recorder;
+use vigil_test_support::{Smtpd, free_port};
 use vigil_tests::demo_app::AppSet;
 use vigil_tests::exporter::{ExporterProcess, sample_value, samples};
 use vigil_tests::haproxy::{HaproxyOptions, HaproxyServer};
 use vigil_tests::postgres::PgServer;
-use vigil_tests::receiver::Receiver;
 use vigil_tests::redis::RedisServer;
-use vigil_tests::smtpd::Smtpd;
 use vigil_tests::vigil::VigilProcess;
 
 pub const INSTANCES: [&str; 3] = ["api-1", "api-2", "api-3"];
@@ -26,7 +26,7 @@ pub struct Stack {
     pub apps: AppSet,
     pub primary: PgServer,
     pub smtpd: Smtpd,
-    pub slack: Receiver,
+    pub slack: Recorder,
     pub exporter: ExporterProcess,
     _replica: PgServer,
     _redis: RedisServer,
@@ -57,8 +57,8 @@ impl Stack {
         ));
         wait_exporter_steady(&exporter).await;
         let maildir = dir.path().join("mail");
-        let smtpd = Smtpd::start(&maildir);
-        let slack = Receiver::start().await;
+        let smtpd = Smtpd::start(free_port(), &maildir, None);
+        let slack = Recorder::start().await;
 
         std::fs::write(dir.path().join("drill.rules.yml"), rules).unwrap();
         let config = dir.path().join("vigil.yml");
@@ -140,7 +140,7 @@ fn exporter_config(
 /// takes about two minutes. The SLA section keeps the defaults (the seeds'
 /// objective and credit tiers; time without data excluded), so the report
 /// judges the drill's own window.
-fn vigil_config(exporter: &str, smtpd: &Smtpd, slack: &Receiver) -> String {
+fn vigil_config(exporter: &str, smtpd: &Smtpd, slack: &Recorder) -> String {
     format!(
         r#"global:
   scrape_interval: 1s
@@ -190,6 +190,6 @@ sla:
       up: 'pg_up{{role="primary"}}'
 "#,
         smarthost = smtpd.smarthost(),
-        slack = slack.base,
+        slack = slack.base(),
     )
 }

@@ -1,12 +1,14 @@
-//! Debian's `python3-aiosmtpd` as the tests' SMTP server, on a loopback
-//! port, delivering into a Maildir the test reads back. Killed on drop.
-//! Included with `#[path]` by the tests that send email.
+//! Debian's `python3-aiosmtpd` as the tests' SMTP server on a loopback
+//! port, delivering into a Maildir the test reads back: plain, STARTTLS,
+//! TLS from the first byte, or requiring AUTH. Stopped by pid on drop.
 
-#![allow(dead_code)]
-
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::eventually::wait_until;
+use crate::process::ChildGuard;
 
 /// aiosmtpd's controller with what its command line does not offer: TLS
 /// from the first byte (port-465 style).
@@ -52,25 +54,9 @@ c.stop()
 "#;
 
 pub struct Smtpd {
-    child: Child,
+    _child: ChildGuard,
     pub port: u16,
     pub maildir: PathBuf,
-}
-
-impl Drop for Smtpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A loopback port nothing listens on (yet).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Smtpd {
@@ -116,35 +102,44 @@ impl Smtpd {
 
     fn spawn(mut cmd: Command, port: u16, maildir: &Path) -> Smtpd {
         let child = cmd
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("python3 not found: install Debian's python3-aiosmtpd (scripts/test does)");
         let server = Smtpd {
-            child,
+            _child: ChildGuard::new(format!("aiosmtpd :{port}"), child),
             port,
             maildir: maildir.to_path_buf(),
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "aiosmtpd did not listen on {port} (is python3-aiosmtpd installed?)"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        wait_until(
+            &format!("aiosmtpd on {addr} (is python3-aiosmtpd installed?)"),
+            Duration::from_secs(20),
+            || TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok(),
+        );
         server
     }
 
-    /// The messages delivered so far, as text, sorted.
+    /// `host:port` for a `smarthost` setting.
+    pub fn smarthost(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The messages delivered so far, as raw text, in the order of their
+    /// Maildir file names (which begin with the delivery time).
     pub fn delivered(&self) -> Vec<String> {
-        let mut out: Vec<String> = std::fs::read_dir(self.maildir.join("new"))
-            .map(|d| {
-                d.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-                    .collect()
+        let Ok(dir) = std::fs::read_dir(self.maildir.join("new")) else {
+            return Vec::new();
+        };
+        let mut files: Vec<PathBuf> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| {
+                std::fs::read_to_string(p)
+                    .unwrap_or_else(|e| panic!("read delivered mail {}: {e}", p.display()))
             })
-            .unwrap_or_default();
-        out.sort();
-        out
+            .collect()
     }
 }

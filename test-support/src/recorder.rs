@@ -1,16 +1,15 @@
 //! A local HTTP server standing in for every receiver's API: it records
 //! each request (method, path, query, headers, body) and answers as the
 //! real service would for a success (Telegram's `ok`, WeChat's token and
-//! `code: 0`, SNS's `PublishResponse`, `{}` otherwise), so neither
-//! Alertmanager nor vigil retries. A path with a `/fail` segment gets a
-//! 503. Included with `#[path]` by the tests that need it.
+//! `code: 0`, SNS's `PublishResponse`, `{}` otherwise; a webhook or
+//! Slack-shaped hook takes any 200), so neither Alertmanager nor vigil
+//! retries. A path with a `/fail` segment gets a 503. Served on
+//! 127.0.0.1:0 by the test's tokio runtime; stops with it.
 //!
 //! For receivers whose URL is fixed (Pushover, PagerDuty's v1 API), it is
 //! also an HTTP proxy: [`Recorder::tls_proxy`] answers `CONNECT`, ends the
 //! TLS itself with a certificate the client is told to trust, and records
 //! what comes through under a prefix of the test's choosing.
-
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -34,6 +33,12 @@ pub struct Recorded {
 }
 
 impl Recorded {
+    /// The body parsed as JSON (`Null` when it is not JSON, which the
+    /// test's checks then report).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
     /// Everything as text, to look for secrets.
     pub fn text(&self) -> String {
         format!(
@@ -154,7 +159,9 @@ impl Recorder {
         use tower::ServiceExt;
         let app = Router::new().fallback(record).with_state(self.seen.clone());
         let acceptor = tokio_rustls::TlsAcceptor::from(cert.config.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let port = listener.local_addr().unwrap().port();
         let prefix = prefix.to_string();
         tokio::spawn(async move {
@@ -193,7 +200,9 @@ impl Recorder {
     pub async fn start() -> Recorder {
         let seen: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let app = Router::new().fallback(record).with_state(seen.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Recorder { seen, port }
@@ -201,6 +210,11 @@ impl Recorder {
 
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn received(&self) -> Vec<Recorded> {
+        self.seen.lock().unwrap().clone()
     }
 
     /// The requests whose path starts with `prefix`, in arrival order.

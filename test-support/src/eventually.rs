@@ -1,0 +1,57 @@
+//! Waiting for background work without guessing a sleep: poll a condition
+//! until it holds, failing with what was awaited once the limit passes.
+//! The limit is a ceiling for a stuck test, never part of an assertion.
+
+use std::time::{Duration, Instant};
+
+/// How often a condition is polled.
+pub const POLL: Duration = Duration::from_millis(20);
+
+/// Polls `ready` (blocking the thread) until it holds; panics naming
+/// `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ready() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(POLL);
+    }
+}
+
+/// [`wait_until`] for async tests: sleeps on the runtime between polls, so
+/// the tasks being waited for keep running on a current-thread runtime.
+pub async fn eventually(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ready() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// [`eventually`] for a condition that awaits (an HTTP query, a database
+/// read): `eventually!(SECS, "what", cond)` re-evaluates `cond` in the
+/// calling async function until it is true, failing after `SECS` seconds.
+#[macro_export]
+macro_rules! eventually {
+    ($secs:expr, $what:expr, $cond:expr) => {{
+        let timeout = ::std::time::Duration::from_secs($secs);
+        let deadline = ::std::time::Instant::now() + timeout;
+        loop {
+            if $cond {
+                break;
+            }
+            assert!(
+                ::std::time::Instant::now() < deadline,
+                "timed out after {:?} waiting for {}",
+                timeout,
+                $what
+            );
+            ::tokio::time::sleep($crate::eventually::POLL).await;
+        }
+    }};
+}
