@@ -247,7 +247,7 @@ pub fn build_reusing(parsed: &Parsed<Config>, previous: &Reusable) -> Result<Loa
                 }
             }
             Err(e) => {
-                let key = field_of(&e.reason);
+                let key = e.field.as_deref();
                 errors.push(parsed.error_at(section, i, key, format!("{section}[{n}]: {e}")));
             }
         }
@@ -262,13 +262,6 @@ pub fn build_reusing(parsed: &Parsed<Config>, previous: &Reusable) -> Result<Loa
         errors.sort_by_key(|e| (e.line, e.column));
         Err(ConfigErrors(errors))
     }
-}
-
-/// The field a build error's reason starts with (`url: not a URL`), to
-/// point at its line.
-fn field_of(reason: &str) -> Option<&str> {
-    let head = reason.split(':').next()?.trim().trim_matches('`');
-    (!head.is_empty() && head.chars().all(|c| c.is_ascii_lowercase() || c == '_')).then_some(head)
 }
 
 #[cfg(test)]
@@ -333,15 +326,5 @@ mod tests {
             shown[1].starts_with("x.yml:5:5: apps[2]: app target (unnamed): url:"),
             "{shown:?}"
         );
-    }
-
-    #[test]
-    fn field_of_reason() {
-        assert_eq!(field_of("url: bad"), Some("url"));
-        assert_eq!(
-            field_of("`password_file`: cannot read"),
-            Some("password_file")
-        );
-        assert_eq!(field_of("Bad thing"), None);
     }
 }

@@ -123,5 +123,43 @@ pub trait Collector: Send + Sync {
 #[error("{target}: {reason}")]
 pub struct BuildError {
     pub target: String,
+    /// The target's field at fault (`url`, `password_file`), when one is:
+    /// the config error points at its line.
+    pub field: Option<String>,
+    /// What is wrong; starts with the field's name when there is one.
     pub reason: String,
+}
+
+impl BuildError {
+    /// An error about the target as a whole.
+    pub fn new(target: &str, reason: impl Into<String>) -> Self {
+        BuildError {
+            target: target.to_string(),
+            field: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// An error about one field of the target.
+    pub fn at(target: &str, field: &str, reason: impl std::fmt::Display) -> Self {
+        BuildError {
+            target: target.to_string(),
+            field: Some(field.to_string()),
+            reason: format!("{field}: {reason}"),
+        }
+    }
+
+    /// A `*_file` secret that could not be used: an unreadable file is
+    /// the `*_file` field's fault; both fields set is the target's.
+    pub fn secret(target: &str, e: &vigil_common::secret::SecretFileError) -> Self {
+        use vigil_common::secret::SecretFileError;
+        BuildError {
+            target: target.to_string(),
+            field: match e {
+                SecretFileError::Read { field, .. } => Some(format!("{field}_file")),
+                SecretFileError::Both { .. } => None,
+            },
+            reason: e.to_string(),
+        }
+    }
 }

@@ -104,21 +104,25 @@ fn default_max_body() -> usize {
 
 /// Makes the collector for one app target.
 pub fn build(target: &AppTarget) -> Result<Arc<dyn Collector>, BuildError> {
-    let fail = |reason: String| BuildError {
-        target: format!(
-            "app target {}",
-            target.instance.as_deref().unwrap_or("(unnamed)")
-        ),
-        reason,
-    };
-    let base =
-        reqwest::Url::parse(&target.url).map_err(|e| fail(format!("url: not a URL ({e})")))?;
+    let who = format!(
+        "app target {}",
+        target.instance.as_deref().unwrap_or("(unnamed)")
+    );
+    let fail = |reason: String| BuildError::new(&who, reason);
+    let base = reqwest::Url::parse(&target.url)
+        .map_err(|e| BuildError::at(&who, "url", format!("not a URL ({e})")))?;
     if !matches!(base.scheme(), "http" | "https") {
-        return Err(fail("url: expected an http:// or https:// URL".into()));
+        return Err(BuildError::at(
+            &who,
+            "url",
+            "expected an http:// or https:// URL",
+        ));
     }
     if base.password().is_some() || !base.username().is_empty() {
-        return Err(fail(
-            "url: must not contain credentials; use username and password or password_file".into(),
+        return Err(BuildError::at(
+            &who,
+            "url",
+            "must not contain credentials; use username and password or password_file",
         ));
     }
     let password = resolve_secret(
@@ -126,7 +130,7 @@ pub fn build(target: &AppTarget) -> Result<Arc<dyn Collector>, BuildError> {
         target.password.as_ref(),
         target.password_file.as_deref(),
     )
-    .map_err(|e| fail(e.to_string()))?;
+    .map_err(|e| BuildError::secret(&who, &e))?;
     let auth = match (&target.username, password) {
         (Some(u), p) => Some((u.clone(), p.unwrap_or_default())),
         (None, Some(_)) => return Err(fail("password given without username".into())),
@@ -143,7 +147,11 @@ pub fn build(target: &AppTarget) -> Result<Arc<dyn Collector>, BuildError> {
     let mut target_labels: Vec<Label> = vec![(TARGET_LABEL.to_string(), instance.clone())];
     for (k, v) in &target.labels {
         if k == TARGET_LABEL || !valid_label_name(k) {
-            return Err(fail(format!("labels: invalid label name {k:?}")));
+            return Err(BuildError::at(
+                &who,
+                "labels",
+                format!("invalid label name {k:?}"),
+            ));
         }
         target_labels.push((k.clone(), v.clone()));
     }

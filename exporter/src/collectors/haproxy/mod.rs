@@ -85,22 +85,20 @@ pub struct HaproxyTarget {
 
 /// Makes the collector for one HAProxy target. Contacts nothing.
 pub fn build(target: &HaproxyTarget) -> Result<Arc<dyn Collector>, BuildError> {
-    let fail = |reason: String| BuildError {
-        target: match &target.name {
-            Some(name) => format!("haproxy target {name}"),
-            None => "haproxy target".to_string(),
-        },
-        reason,
+    let who = match &target.name {
+        Some(name) => format!("haproxy target {name}"),
+        None => "haproxy target".to_string(),
     };
+    let fail = |reason: String| BuildError::new(&who, reason);
     let password = resolve_secret(
         "password",
         target.password.as_ref(),
         target.password_file.as_deref(),
     )
-    .map_err(|e| fail(e.to_string()))?;
+    .map_err(|e| BuildError::secret(&who, &e))?;
     let (stats, display) = match (&target.url, &target.socket) {
         (Some(url), _) => {
-            let (http, display) = http_stats(url, target, password.clone()).map_err(&fail)?;
+            let (http, display) = http_stats(&who, url, target, password.clone())?;
             (StatsSource::Http(http), display)
         }
         (None, Some(path)) => (
@@ -123,16 +121,20 @@ pub fn build(target: &HaproxyTarget) -> Result<Arc<dyn Collector>, BuildError> {
 }
 
 fn http_stats(
+    who: &str,
     url: &str,
     target: &HaproxyTarget,
     password: Option<Secret>,
-) -> Result<(HttpStats, String), String> {
-    let mut parsed = reqwest::Url::parse(url).map_err(|e| format!("url: {e}"))?;
+) -> Result<(HttpStats, String), BuildError> {
+    let fail = |reason: &str| BuildError::new(who, reason);
+    let mut parsed = reqwest::Url::parse(url).map_err(|e| BuildError::at(who, "url", e))?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err("url must not contain credentials; use `username` and `password`".into());
+        return Err(fail(
+            "url must not contain credentials; use `username` and `password`",
+        ));
     }
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err("url must be http:// or https://".into());
+        return Err(fail("url must be http:// or https://"));
     }
     if !parsed.path().ends_with(";csv") {
         let path = format!("{};csv", parsed.path());

@@ -144,10 +144,7 @@ impl PostgresTarget {
             .server
             .clone()
             .unwrap_or_else(|| "postgres".to_string());
-        let fail = |reason: String| BuildError {
-            target: name.clone(),
-            reason,
-        };
+        let fail = |reason: String| BuildError::new(&name, reason);
         let dsn = match (&self.dsn, &self.dsn_file) {
             (Some(dsn), None) => dsn.clone(),
             (None, Some(path)) => {

@@ -111,9 +111,12 @@ pub fn build(
     let resolved = target.resolve()?;
     let enabled = target.collectors.over(global_collectors);
     let queries = match target.queries_file.as_deref().or(global_queries) {
-        Some(path) => Some(queries::UserQueries::load(path).map_err(|e| BuildError {
-            target: resolved.server.clone(),
-            reason: format!("queries_file: {}", e.to_string().replace('\n', "; ")),
+        Some(path) => Some(queries::UserQueries::load(path).map_err(|e| {
+            BuildError::at(
+                &resolved.server,
+                "queries_file",
+                e.to_string().replace('\n', "; "),
+            )
         })?),
         None => None,
     };
@@ -122,10 +125,8 @@ pub fn build(
     if options.get_application_name().is_none() {
         options = options.application_name("vigil-exporter");
     }
-    config::check_labels(&target.labels).map_err(|reason| BuildError {
-        target: resolved.server.clone(),
-        reason,
-    })?;
+    config::check_labels(&target.labels)
+        .map_err(|reason| BuildError::new(&resolved.server, reason))?;
     let mut target_labels: Vec<Label> = vec![("server".to_string(), resolved.server.clone())];
     target_labels.extend(target.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(Arc::new(PostgresCollector {

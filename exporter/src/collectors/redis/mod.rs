@@ -82,19 +82,17 @@ pub struct RedisTarget {
 /// Makes the collector for one Redis target. Connects nothing: the first
 /// scrape does, so a server that is down at start shows as `redis_up 0`.
 pub fn build(target: &RedisTarget) -> Result<Arc<dyn Collector>, BuildError> {
-    let fail = |reason: String| BuildError {
-        target: match &target.name {
-            Some(name) => format!("redis target {name}"),
-            None => "redis target".to_string(),
-        },
-        reason,
+    let who = match &target.name {
+        Some(name) => format!("redis target {name}"),
+        None => "redis target".to_string(),
     };
+    let fail = |reason: String| BuildError::new(&who, reason);
     let password = resolve_secret(
         "password",
         target.password.as_ref(),
         target.password_file.as_deref(),
     )
-    .map_err(|e| fail(e.to_string()))?;
+    .map_err(|e| BuildError::secret(&who, &e))?;
     let info = target
         .address
         .as_str()
