@@ -126,15 +126,15 @@ fn http_stats(
     target: &HaproxyTarget,
     password: Option<Secret>,
 ) -> Result<(HttpStats, String), BuildError> {
-    let fail = |reason: &str| BuildError::new(who, reason);
+    let fail = |reason: String| BuildError::new(who, reason);
     let mut parsed = reqwest::Url::parse(url).map_err(|e| BuildError::at(who, "url", e))?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(fail(
-            "url must not contain credentials; use `username` and `password`",
+            "url must not contain credentials; use `username` and `password`".into(),
         ));
     }
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(fail("url must be http:// or https://"));
+        return Err(fail("url must be http:// or https://".into()));
     }
     if !parsed.path().ends_with(";csv") {
         let path = format!("{};csv", parsed.path());
@@ -156,21 +156,32 @@ fn http_stats(
     }
     if let Some(path) = &target.tls_ca_file {
         if parsed.scheme() != "https" {
-            return Err("tls_ca_file needs an https:// url".into());
+            return Err(fail("tls_ca_file needs an https:// url".into()));
         }
-        let pem = std::fs::read(path)
-            .map_err(|e| format!("cannot read tls_ca_file {}: {}", path.display(), e.kind()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|_| format!("tls_ca_file {} holds no PEM certificate", path.display()))?;
-        if certs.is_empty() {
-            return Err(format!(
+        let pem = std::fs::read(path).map_err(|e| {
+            fail(format!(
+                "cannot read tls_ca_file {}: {}",
+                path.display(),
+                e.kind()
+            ))
+        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
+            fail(format!(
                 "tls_ca_file {} holds no PEM certificate",
                 path.display()
-            ));
+            ))
+        })?;
+        if certs.is_empty() {
+            return Err(fail(format!(
+                "tls_ca_file {} holds no PEM certificate",
+                path.display()
+            )));
         }
         builder = builder.tls_certs_only(certs);
     }
-    let client = builder.build().map_err(|e| format!("http client: {e}"))?;
+    let client = builder
+        .build()
+        .map_err(|e| fail(format!("http client: {e}")))?;
     Ok((
         HttpStats {
             client,
@@ -193,7 +204,8 @@ mod tests {
     #[test]
     fn url_gets_csv_suffix_and_names_the_target() {
         let t = target("url: http://127.0.0.1:8404/stats\nusername: admin\npassword: pw\n");
-        let (http, display) = http_stats(t.url.as_deref().unwrap(), &t, None).unwrap();
+        let (http, display) =
+            http_stats("haproxy target", t.url.as_deref().unwrap(), &t, None).unwrap();
         assert_eq!(http.url.as_str(), "http://127.0.0.1:8404/stats;csv");
         assert_eq!(display, "127.0.0.1:8404");
         let c = build(&t).unwrap();
