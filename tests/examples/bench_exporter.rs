@@ -31,7 +31,7 @@
 //!
 //! Usage: `bench_exporter --exporter target/release/vigil-exporter [--compare OTHER] [--scrapes 30] [--no-gzip]`
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -94,7 +94,6 @@ fn main() -> anyhow::Result<()> {
     })?;
 
     let dir = tempfile::Builder::new().prefix("vigil-bench-").tempdir()?;
-    let config = dir.path().join("vigil-exporter.yml");
     let full_config = vigil_config(
         &primary,
         &pg_replica,
@@ -103,7 +102,6 @@ fn main() -> anyhow::Result<()> {
         &haproxy,
         &apps,
     );
-    std::fs::write(&config, &full_config)?;
 
     let pg_port = free_port();
     let pg_exporter = spawn(
@@ -122,28 +120,14 @@ fn main() -> anyhow::Result<()> {
             .arg(format!("-web.listen-address=127.0.0.1:{redis_port}")),
         redis_port,
     )?;
-    let vigil_port = free_port();
-    let vigil = spawn(
-        "vigil-exporter",
-        Command::new(&exporter)
-            .arg("--config.file")
-            .arg(&config)
-            .arg("--web.listen-address")
-            .arg(format!("127.0.0.1:{vigil_port}"))
-            .arg("--log.level")
-            .arg("warn"),
-        vigil_port,
-    )?;
-
-    // Like-for-like rows: vigil-exporter with the one target each anchor
-    // scrapes, so each source's cost can be compared on its own.
-    let single = |name: &str, yaml: String| -> anyhow::Result<(ChildGuard, u16)> {
+    // One vigil-exporter process of `binary` on `yaml`, on a free port.
+    let start = |binary: &Path, name: &str, yaml: &str| -> anyhow::Result<(ChildGuard, u16)> {
         let path = dir.path().join(format!("{name}.yml"));
         std::fs::write(&path, yaml)?;
         let port = free_port();
         let guard = spawn(
             name,
-            Command::new(&exporter)
+            Command::new(binary)
                 .arg("--config.file")
                 .arg(&path)
                 .arg("--web.listen-address")
@@ -154,6 +138,11 @@ fn main() -> anyhow::Result<()> {
         )?;
         Ok((guard, port))
     };
+    let (vigil, vigil_port) = start(&exporter, "vigil-exporter", &full_config)?;
+
+    // Like-for-like rows: vigil-exporter with the one target each anchor
+    // scrapes, so each source's cost can be compared on its own.
+    let single = |name: &str, yaml: String| start(&exporter, name, &yaml);
     let (vigil_pg, vigil_pg_port) = single(
         "vigil-postgres",
         format!("postgres:\n  - dsn: \"{}\"\n", primary.dsn()),
@@ -184,21 +173,7 @@ fn main() -> anyhow::Result<()> {
                     format!("postgres:\n  - dsn: \"{}\"\n", primary.dsn()),
                 ),
             ] {
-                let path = dir.path().join(format!("{name}.yml"));
-                std::fs::write(&path, yaml)?;
-                let port = free_port();
-                let guard = spawn(
-                    name,
-                    Command::new(other)
-                        .arg("--config.file")
-                        .arg(&path)
-                        .arg("--web.listen-address")
-                        .arg(format!("127.0.0.1:{port}"))
-                        .arg("--log.level")
-                        .arg("warn"),
-                    port,
-                )?;
-                started.push((guard, port));
+                started.push(start(other, name, &yaml)?);
             }
             started
         }
