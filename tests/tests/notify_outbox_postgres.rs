@@ -176,7 +176,7 @@ async fn newer_notifications_supersede_older_ones_on_postgres() {
         "PostgreSQL could not start: install Debian's postgresql package (scripts/test does)",
     );
     let db = Db::open_postgres(&pg.dsn()).await.unwrap();
-    let t = |s: i64| vigil::notify::tables::outbox::from_ms((1_800_000_000 + s) * 1000);
+    let t = |s: i64| vigil::clock::from_ms((1_800_000_000 + s) * 1000);
     let queue = |at: i64| {
         let db = db.clone();
         async move {

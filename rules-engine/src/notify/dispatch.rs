@@ -36,10 +36,11 @@ use super::stages::{self, FlushContext, FlushPlan, IntegrationView};
 use super::status::{FlushResult, HistoryKind, HistoryStatus};
 use super::tables::{HistoryStore, OutboxStore, PeerStore, SilenceStore};
 use crate::clock::Clock;
+use crate::clock::from_ms;
 use crate::db::Db;
 use crate::notify::route::tree::label_set_string;
 use crate::notify::tables::history::{HistoryEvent, notification_event};
-use crate::notify::tables::outbox::{NewNotification, from_ms};
+use crate::notify::tables::outbox::NewNotification;
 use crate::rules::query::{AlertSink, OutgoingAlert};
 
 /// The delivery lease (`alerting.delivery_lease`): a few seconds, so a

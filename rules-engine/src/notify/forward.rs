@@ -23,8 +23,8 @@ use tokio_util::sync::CancellationToken;
 use super::data::go_time;
 use super::http::HttpClient;
 use crate::clock::Clock;
+use crate::clock::from_ms;
 use crate::notify::route::receivers::HttpConfig;
-use crate::notify::tables::outbox::from_ms;
 use crate::rules::query::{AlertSink, OutgoingAlert};
 use vigil_common::Secret;
 

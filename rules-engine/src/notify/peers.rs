@@ -108,10 +108,7 @@ pub(super) async fn hold_firing_elsewhere(
         }
         if let Some(&ends) = firing.get(&a.fingerprint()) {
             tracing::debug!(alert = %a.labels, "resolved here, firing on a live peer: held firing");
-            a.ends_at = Some(
-                crate::notify::tables::outbox::from_ms(ends)
-                    .max(after(now, Duration::from_millis(1))),
-            );
+            a.ends_at = Some(crate::clock::from_ms(ends).max(after(now, Duration::from_millis(1))));
         }
     }
     true

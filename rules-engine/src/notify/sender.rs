@@ -17,8 +17,9 @@ use super::group::after;
 use super::retry::Decision;
 use super::status::{DeliveryOutcome, HistoryStatus, OutboxState};
 use super::tables::OutboxStore;
+use crate::clock::from_ms;
 use crate::notify::tables::history::notification_event;
-use crate::notify::tables::outbox::{OutboxRow, Outcome, RowResult, from_ms};
+use crate::notify::tables::outbox::{OutboxRow, Outcome, RowResult};
 
 /// At most this many notifications are in flight per instance.
 const BATCH: i64 = 32;

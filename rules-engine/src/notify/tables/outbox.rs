@@ -32,6 +32,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::history::HistoryEvent;
+use crate::clock::from_ms;
 use crate::db::on_db;
 use crate::db::{Db, DbError};
 use crate::notify::dedup::LogEntry;
@@ -98,10 +99,6 @@ pub struct OutboxStatus {
 
 pub fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
-}
-
-pub fn from_ms(v: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(v).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 fn fps_json(s: &BTreeSet<u64>) -> String {

@@ -4,7 +4,8 @@
 use sqlx::Row;
 use std::future::Future;
 
-use super::outbox::{from_ms, ms};
+use super::outbox::ms;
+use crate::clock::from_ms;
 use crate::db::on_db;
 use crate::db::{Db, DbError};
 use crate::notify::silence::{Silence, SilenceMatcher};
