@@ -86,12 +86,7 @@ impl Loaded {
         let sla = match self.start_sla(&jobs) {
             Ok(sla) => sla,
             Err(e) => {
-                rules.stop().await;
-                self.remote_write.stop().await;
-                if let Some(n) = &notify {
-                    n.shutdown().await;
-                }
-                self.scrape.shutdown().await;
+                self.stop_stages(&rules, notify.as_ref(), None).await;
                 return Err(e);
             }
         };
@@ -113,21 +108,32 @@ impl Loaded {
 
         // Stopped in reverse: nothing appends once the store closes.
         ready.store(false, Ordering::Release);
-        rules.stop().await;
-        self.remote_write.stop().await;
-        if let Some(n) = &stages.notify {
-            n.shutdown().await;
-        }
-        if let Some(sla) = sla {
-            sla.stop().await;
-        }
-        self.scrape.shutdown().await;
+        self.stop_stages(&rules, stages.notify.as_ref(), sla).await;
         drop(maintenance);
         if let Some(storage) = self.storage.get().cloned() {
             // Appends have stopped: the snapshot is the whole head.
             let _ = tokio::task::spawn_blocking(move || storage.shutdown()).await;
         }
         result.map_err(ServeError::from)
+    }
+
+    /// Stops the stages that started, in reverse order of the data flow
+    /// (the store is the caller's, and closes last).
+    async fn stop_stages(
+        &self,
+        rules: &RuleManager,
+        notify: Option<&notify::running::Running>,
+        sla: Option<SlaHandle>,
+    ) {
+        rules.stop().await;
+        self.remote_write.stop().await;
+        if let Some(n) = notify {
+            n.shutdown().await;
+        }
+        if let Some(sla) = sla {
+            sla.stop().await;
+        }
+        self.scrape.shutdown().await;
     }
 
     /// The scrape jobs to run: the config's, or with no config file at
