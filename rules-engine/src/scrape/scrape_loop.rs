@@ -41,12 +41,14 @@ pub async fn run(
     // A scrape that overran its slot is not made up for: Prometheus skips
     // it too, rather than scraping twice in a row.
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut last_scrape_ms = None;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = ticker.tick() => {}
         }
         let t = clock.now_ms();
+        last_scrape_ms = Some(t);
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = scraper.scrape(t) => {}
@@ -55,13 +57,31 @@ pub async fn run(
     if exiting.load(Ordering::Acquire) {
         scraper.leave();
     } else {
-        scraper.stop(clock.now_ms());
+        scraper.stop(stale_time(clock.now_ms(), last_scrape_ms));
+    }
+}
+
+/// When the end-of-run staleness markers go: now, but always after the
+/// last scrape. A marker at the last sample's own millisecond would be a
+/// duplicate timestamp the store refuses, and the removed target's series
+/// would stay visible for the lookback window.
+fn stale_time(now_ms: i64, last_scrape_ms: Option<i64>) -> i64 {
+    match last_scrape_ms {
+        Some(last) if last >= now_ms => last + 1,
+        _ => now_ms,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staleness_markers_come_after_the_last_scrape() {
+        assert_eq!(stale_time(5_000, None), 5_000);
+        assert_eq!(stale_time(5_000, Some(4_000)), 5_000);
+        assert_eq!(stale_time(5_000, Some(5_000)), 5_001);
+    }
 
     #[test]
     fn offset_is_stable_and_within_the_interval() {
