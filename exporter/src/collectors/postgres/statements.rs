@@ -105,15 +105,19 @@ fn query(version: u32, options: Options) -> (&'static [Column], String) {
     let table = if version >= 170000 { FROM_17 } else { UP_TO_16 };
     let limit = options.limit;
     // An integer from the configuration: nothing else reaches the text.
-    let text = match options.query_length {
-        Some(n) => format!("left(s.query, {n})"),
-        None => "''".to_string(),
+    // Without the text, the function form is asked not to read it: the
+    // view (`showtext` true) reads the whole query-text file, up to every
+    // tracked statement's text, on each call, for rows that are then cut
+    // to the top `limit` and never show it.
+    let (text, showtext) = match options.query_length {
+        Some(n) => (format!("left(s.query, {n})"), true),
+        None => ("''".to_string(), false),
     };
     let sql = format!(
         "SELECT coalesce(pg_get_userbyid(s.userid)::text, '') AS \"user\", \
            coalesce(d.datname::text, '') AS datname, coalesce(s.queryid::text, '') AS queryid, \
            coalesce({text}, '') AS query, {} \
-         FROM pg_stat_statements s LEFT JOIN pg_database d ON d.oid = s.dbid \
+         FROM pg_stat_statements({showtext}) s LEFT JOIN pg_database d ON d.oid = s.dbid \
          ORDER BY s.total_exec_time DESC LIMIT {limit}",
         columns::select_list(table, version)
     );
