@@ -25,8 +25,8 @@
 //! is read once afterwards, decompressed.
 //!
 //! `--compare PATH` runs another build (an older commit's) on the same
-//! stack in the same rounds, with the full configuration less the opt-in
-//! collectors and with the primary alone, so that a change is measured
+//! stack in the same rounds, with the full configuration and with the
+//! primary alone, so that a change is measured
 //! against what it replaces under the same load.
 //!
 //! Usage: `bench_exporter --exporter target/release/vigil-exporter [--compare OTHER] [--scrapes 30] [--no-gzip]`
@@ -154,20 +154,13 @@ fn main() -> anyhow::Result<()> {
             master.url()
         ),
     )?;
-    // The same two configurations on the build to compare with, the full
-    // one without the opt-in collectors (an older build may not know them).
+    // The same two configurations on the build to compare with (every
+    // build since the opt-in collectors came knows them).
     let compared = match &compare {
         Some(other) => {
             let mut started = Vec::new();
             for (name, yaml) in [
-                (
-                    "compare-all",
-                    full_config
-                        .lines()
-                        .filter(|l| !l.starts_with("global:") && !l.starts_with("  collectors:"))
-                        .map(|l| format!("{l}\n"))
-                        .collect::<String>(),
-                ),
+                ("compare-all", full_config.clone()),
                 (
                     "compare-postgres",
                     format!("postgres:\n  - dsn: \"{}\"\n", primary.dsn()),
