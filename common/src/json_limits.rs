@@ -1,15 +1,18 @@
 //! hyper answers a request line longer than 64 KiB (414) or headers over
 //! its buffer (431) itself, before any router sees the request, with an
-//! empty body. The APIs promise a JSON error for every limit, so the
-//! plain-TCP listener's connections are wrapped: when hyper writes one of
-//! those two bodiless answers, the answer goes out with Prometheus's JSON
-//! error instead (same status, same headers, `content-type` and length
-//! added). Nothing else written on the connection is touched.
+//! empty body. The APIs promise a JSON error for every limit, so every
+//! connection is wrapped, plain TCP ([`JsonLimitsListener`]) and TLS alike
+//! ([`JsonLimitsAcceptor`], around the TLS stream, where hyper's plain
+//! text is written): when hyper writes one of those two bodiless answers,
+//! the answer goes out with Prometheus's JSON error instead (same status,
+//! same headers, `content-type` and length added). Nothing else written on
+//! the connection is touched.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use axum_server::accept::Accept;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -65,13 +68,7 @@ impl axum::serve::Listener for JsonLimitsListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         let (io, addr) = axum::serve::Listener::accept(&mut self.0).await;
-        (
-            JsonLimitsStream {
-                inner: io,
-                pending: Vec::new(),
-            },
-            addr,
-        )
+        (JsonLimitsStream::new(io), addr)
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
@@ -79,14 +76,53 @@ impl axum::serve::Listener for JsonLimitsListener {
     }
 }
 
+/// The TLS server's acceptor with its streams wrapped in
+/// [`JsonLimitsStream`]: `A` (rustls) does the handshake, the wrapper
+/// sees the plain text hyper writes.
+#[derive(Clone)]
+pub struct JsonLimitsAcceptor<A>(pub A);
+
+/// An accepted connection and its service, once `A`'s work is done.
+type Accepted<A, I, S> = io::Result<(
+    JsonLimitsStream<<A as Accept<I, S>>::Stream>,
+    <A as Accept<I, S>>::Service,
+)>;
+
+impl<A, I, S> Accept<I, S> for JsonLimitsAcceptor<A>
+where
+    A: Accept<I, S>,
+    A::Future: Send + 'static,
+{
+    type Stream = JsonLimitsStream<A::Stream>;
+    type Service = A::Service;
+    type Future = Pin<Box<dyn Future<Output = Accepted<A, I, S>> + Send>>;
+
+    fn accept(&self, stream: I, service: S) -> Self::Future {
+        let handshake = self.0.accept(stream, service);
+        Box::pin(async move {
+            let (stream, service) = handshake.await?;
+            Ok((JsonLimitsStream::new(stream), service))
+        })
+    }
+}
+
 /// A connection whose limit answers are rewritten.
-pub struct JsonLimitsStream {
-    inner: TcpStream,
+pub struct JsonLimitsStream<S = TcpStream> {
+    inner: S,
     /// Rewritten bytes not yet written (before anything else is).
     pending: Vec<u8>,
 }
 
-impl JsonLimitsStream {
+impl<S> JsonLimitsStream<S> {
+    fn new(inner: S) -> Self {
+        JsonLimitsStream {
+            inner,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> JsonLimitsStream<S> {
     fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while !self.pending.is_empty() {
             let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending))?;
@@ -99,7 +135,7 @@ impl JsonLimitsStream {
     }
 }
 
-impl AsyncRead for JsonLimitsStream {
+impl<S: AsyncRead + Unpin> AsyncRead for JsonLimitsStream<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -109,7 +145,7 @@ impl AsyncRead for JsonLimitsStream {
     }
 }
 
-impl AsyncWrite for JsonLimitsStream {
+impl<S: AsyncWrite + Unpin> AsyncWrite for JsonLimitsStream<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -39,7 +39,9 @@ pub async fn serve(
                 stopper.graceful_shutdown(Some(DRAIN));
             });
             let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.clone());
+            // hyper's own 414/431 answers get a JSON body here too.
             axum_server::from_tcp_rustls(listener.into_std()?, config)?
+                .map(crate::json_limits::JsonLimitsAcceptor)
                 .handle(handle)
                 .serve(router.into_make_service())
                 .await

@@ -8,6 +8,7 @@ use vigil_tests::exporter::{ExporterOptions, ExporterProcess, exporter_bin};
 struct Tls {
     dir: tempfile::TempDir,
     cert_pem: String,
+    cert_der: rustls::pki_types::CertificateDer<'static>,
 }
 
 /// A self-signed certificate for 127.0.0.1, written to a temp dir.
@@ -23,7 +24,11 @@ fn tls() -> Tls {
         key.signing_key.serialize_pem(),
     )
     .unwrap();
-    Tls { dir, cert_pem }
+    Tls {
+        dir,
+        cert_pem,
+        cert_der: key.cert.der().clone(),
+    }
 }
 
 fn client(tls: &Tls) -> reqwest::Client {
@@ -161,4 +166,60 @@ fn a_bad_web_config_stops_the_start() {
         )),
         "{stderr}"
     );
+}
+
+/// hyper refuses a request line over 64 KiB before any route sees it; over
+/// TLS, as over plain TCP, the 414 carries Prometheus's JSON error rather
+/// than an empty body. Raw TLS: HTTP clients refuse such URIs themselves.
+#[test]
+fn an_overlong_request_line_over_tls_gets_a_json_error() {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+
+    let tls = tls();
+    let web = format!(
+        "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+        tls.dir.path().join("server.crt").display(),
+        tls.dir.path().join("server.key").display(),
+    );
+    let exporter = ExporterProcess::start_with(
+        "apps:\n",
+        ExporterOptions {
+            web_config: Some(&web),
+            https: true,
+            ..Default::default()
+        },
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(tls.cert_der.clone()).unwrap();
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let tcp = std::net::TcpStream::connect(exporter.addr).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut stream = rustls::StreamOwned::new(conn, tcp);
+    let request = format!(
+        "GET /metrics?x={} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n",
+        "a".repeat(100_000)
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    // The server closes the connection after the answer; a TLS close
+    // without close_notify is an error here, after all bytes were read.
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 414 "), "{answer}");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    let error: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(error["status"], "error");
+    assert_eq!(error["errorType"], "bad_data");
 }
