@@ -120,13 +120,13 @@ fn write_family(
     targets: &[Vec<Label>],
 ) {
     let (meta_name, kind) = match (format, family.kind) {
-        (Format::Text, k) => (family.name.as_str(), k.as_str()),
+        (Format::Text, k) => (&*family.name, k.as_str()),
         (Format::OpenMetrics, MetricType::Counter) => match family.name.strip_suffix("_total") {
             Some(base) => (base, "counter"),
-            None => (family.name.as_str(), "unknown"),
+            None => (&*family.name, "unknown"),
         },
-        (Format::OpenMetrics, MetricType::Untyped) => (family.name.as_str(), "unknown"),
-        (Format::OpenMetrics, k) => (family.name.as_str(), k.as_str()),
+        (Format::OpenMetrics, MetricType::Untyped) => (&*family.name, "unknown"),
+        (Format::OpenMetrics, k) => (&*family.name, k.as_str()),
     };
     if !family.help.is_empty() {
         let _ = write!(out, "# HELP {meta_name} ");

@@ -4,6 +4,8 @@
 //! `pg_stat_database_xact_commit` are counters without `_total`, and must stay
 //! so (see DESIGN.md, "exposition out").
 
+use std::borrow::Cow;
+
 /// The exposition type of a family, as written on its `# TYPE` line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricType {
@@ -27,9 +29,15 @@ impl MetricType {
     }
 }
 
-/// A label pair. Names are `&'static str` where the collector knows them at
-/// compile time, which is nearly always; values are owned.
-pub type Label = (String, String);
+/// A name known at compile time, which most metric and label names and
+/// help texts are, is borrowed; one made at run time (custom queries,
+/// Redis INFO keys) is owned. A full stack's scrape has a few thousand
+/// samples with a few labels each: allocating every label name again, on
+/// every scrape, was a large share of the exporter's allocations.
+pub type Name = Cow<'static, str>;
+
+/// A label pair: its name and its value.
+pub type Label = (Name, String);
 
 /// One sample of a family. `suffix` is `""` for counters and gauges, and
 /// `"_bucket"`, `"_sum"`, `"_count"` for histogram and summary parts.
@@ -43,14 +51,14 @@ pub struct Sample {
 /// A metric family: one name, one help text, one type, its samples.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Family {
-    pub name: String,
-    pub help: String,
+    pub name: Name,
+    pub help: Name,
     pub kind: MetricType,
     pub samples: Vec<Sample>,
 }
 
 impl Family {
-    pub fn new(name: impl Into<String>, help: impl Into<String>, kind: MetricType) -> Self {
+    pub fn new(name: impl Into<Name>, help: impl Into<Name>, kind: MetricType) -> Self {
         Family {
             name: name.into(),
             help: help.into(),
@@ -59,11 +67,11 @@ impl Family {
         }
     }
 
-    pub fn gauge(name: impl Into<String>, help: impl Into<String>) -> Self {
+    pub fn gauge(name: impl Into<Name>, help: impl Into<Name>) -> Self {
         Self::new(name, help, MetricType::Gauge)
     }
 
-    pub fn counter(name: impl Into<String>, help: impl Into<String>) -> Self {
+    pub fn counter(name: impl Into<Name>, help: impl Into<Name>) -> Self {
         Self::new(name, help, MetricType::Counter)
     }
 
@@ -85,9 +93,9 @@ impl Family {
 }
 
 /// Builds a label list from string pairs: `labels(&[("datname", db)])`.
-pub fn labels(pairs: &[(&str, &str)]) -> Vec<Label> {
+pub fn labels(pairs: &[(&'static str, &str)]) -> Vec<Label> {
     pairs
         .iter()
-        .map(|(n, v)| ((*n).to_string(), (*v).to_string()))
+        .map(|(n, v)| (Cow::Borrowed(*n), (*v).to_string()))
         .collect()
 }

@@ -40,7 +40,7 @@ fn contract_families(env: &Env) -> Result<(), Failed> {
     assert!(
         env.primary_collector
             .target_labels()
-            .contains(&("server".to_string(), env.primary().server_label()))
+            .contains(&("server".into(), env.primary().server_label()))
     );
     let mut missing = Vec::new();
     let mut wrong = Vec::new();
@@ -63,7 +63,7 @@ fn contract_families(env: &Env) -> Result<(), Failed> {
             wrong.push(format!("{name}: no samples"));
         }
         for s in &f.samples {
-            let mut got: BTreeSet<String> = s.labels.iter().map(|(n, _)| n.clone()).collect();
+            let mut got: BTreeSet<String> = s.labels.iter().map(|(n, _)| n.to_string()).collect();
             got.insert("server".into()); // added by the registry from target_labels()
             let mut want = labels.clone();
             if f.kind == MetricType::Histogram && s.suffix != "_bucket" {

@@ -203,11 +203,7 @@ fn replication_labels_name_both_ends(env: &Env) -> Result<(), Failed> {
 fn instance_info_has_no_run_id_or_process_id(env: &Env) -> Result<(), Failed> {
     let fams = env.collect(&env.master_collector)?;
     let info = family(&fams, "redis_instance_info")?;
-    let names: BTreeSet<&str> = info.samples[0]
-        .labels
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .collect();
+    let names: BTreeSet<&str> = info.samples[0].labels.iter().map(|(n, _)| &**n).collect();
     check(
         !names.contains("run_id") && !names.contains("process_id"),
         format!("labels {names:?}"),

@@ -111,7 +111,7 @@ fn check(ok: bool, message: impl Into<String>) -> Result<(), Failed> {
 fn label_names(f: &Family) -> BTreeSet<String> {
     f.samples
         .iter()
-        .flat_map(|s| s.labels.iter().map(|(n, _)| n.clone()))
+        .flat_map(|s| s.labels.iter().map(|(n, _)| n.to_string()))
         .collect()
 }
 
@@ -236,7 +236,7 @@ fn side_by_side_with_redis_exporter(env: &Env) -> Result<(), Failed> {
         .block_on(async { reqwest::get(url).await?.error_for_status()?.text().await })?;
     let theirs = shapes(&body);
     let ours = env.collect(&env.sentinel_collector)?;
-    let ours: BTreeMap<&str, &Family> = ours.iter().map(|f| (f.name.as_str(), f)).collect();
+    let ours: BTreeMap<&str, &Family> = ours.iter().map(|f| (&*f.name, f)).collect();
     // redis_instance_info: run_id and process_id are dropped on purpose
     // (exporter/contract-deviations.tsv).
     let dropped = ["run_id", "process_id", "master_replid"];

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use foldhash::fast::RandomState;
 
-use crate::metrics::{Family, Label, MetricType};
+use crate::metrics::{Family, Label, MetricType, Name};
 
 /// A scrape's families in order of first appearance, with target labels by
 /// reference.
@@ -24,7 +24,7 @@ pub struct Gathered {
     /// Each collected target's labels, once.
     pub(crate) targets: Vec<Vec<Label>>,
     pub(crate) families: Vec<Merged>,
-    index: HashMap<String, usize, RandomState>,
+    index: HashMap<Name, usize, RandomState>,
 }
 
 /// One family and which target each run of its samples came from.

@@ -58,7 +58,7 @@ fn scripted(
     }
 }
 
-fn gauge(name: &str, pairs: &[(&str, &str)], v: f64) -> Family {
+fn gauge(name: &'static str, pairs: &[(&'static str, &str)], v: f64) -> Family {
     let mut f = Family::gauge(name, "help");
     f.push(labels(pairs), v);
     f

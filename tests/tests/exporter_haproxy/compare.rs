@@ -16,9 +16,9 @@ fn shapes(fams: &[Family]) -> BTreeMap<String, (String, BTreeSet<String>)> {
             let labels = f
                 .samples
                 .iter()
-                .flat_map(|s| s.labels.iter().map(|(n, _)| n.clone()))
+                .flat_map(|s| s.labels.iter().map(|(n, _)| n.to_string()))
                 .collect();
-            (f.name.clone(), (f.kind.as_str().to_string(), labels))
+            (f.name.to_string(), (f.kind.as_str().to_string(), labels))
         })
         .collect()
 }
@@ -144,7 +144,7 @@ pub fn stable_values_match_the_builtin_exporter(env: &Env) -> Result<(), Failed>
             .labels
             .iter()
             .filter(|l| l.name != "__name__")
-            .map(|l| (l.name.as_str(), l.value.as_str()))
+            .map(|l| (&*l.name, l.value.as_str()))
             .collect();
         compared += 1;
         match value(&ours, name, &want) {

@@ -22,7 +22,7 @@ const OPT_IN_PREFIXES: [&str; 4] = [
 fn label_names(f: &Family) -> BTreeSet<&str> {
     f.samples
         .iter()
-        .flat_map(|s| s.labels.iter().map(|(n, _)| n.as_str()))
+        .flat_map(|s| s.labels.iter().map(|(n, _)| &**n))
         .collect()
 }
 

@@ -13,7 +13,7 @@ use super::{CONTRACT, DROPPED_LABELS, Env, NOT_COLLECTED, PASSWORD, check, value
 /// Compares the families with the contract's: present, same type, same
 /// label names (the target's own labels aside). Returns (found, expected).
 pub fn contract_check(fams: &[Family], skip: &[&str]) -> Result<(usize, usize), Failed> {
-    let by_name: BTreeMap<&str, &Family> = fams.iter().map(|f| (f.name.as_str(), f)).collect();
+    let by_name: BTreeMap<&str, &Family> = fams.iter().map(|f| (&*f.name, f)).collect();
     let mut problems = Vec::new();
     let (mut found, mut expected) = (0, 0);
     for line in CONTRACT.lines().filter(|l| l.starts_with("redis\t")) {
@@ -45,7 +45,7 @@ pub fn contract_check(fams: &[Family], skip: &[&str]) -> Result<(usize, usize), 
         let have: BTreeSet<&str> = f
             .samples
             .iter()
-            .flat_map(|s| s.labels.iter().map(|(n, _)| n.as_str()))
+            .flat_map(|s| s.labels.iter().map(|(n, _)| &**n))
             .collect();
         if have != want {
             problems.push(format!("{name}: labels {have:?} != {want:?}"));
@@ -101,7 +101,7 @@ pub fn families_and_values_match_redis_exporter(env: &Env) -> Result<(), Failed>
             entry.extend(
                 s.labels
                     .iter()
-                    .map(|l| l.name.as_str())
+                    .map(|l| &*l.name)
                     .filter(|n| *n != "__name__"),
             );
         }
@@ -125,7 +125,7 @@ pub fn families_and_values_match_redis_exporter(env: &Env) -> Result<(), Failed>
             let have: BTreeSet<&str> = f
                 .samples
                 .iter()
-                .flat_map(|s| s.labels.iter().map(|(n, _)| n.as_str()))
+                .flat_map(|s| s.labels.iter().map(|(n, _)| &**n))
                 .collect();
             if have != want {
                 problems.push(format!("{name}: labels {have:?} != {want:?}"));
@@ -154,7 +154,7 @@ pub fn families_and_values_match_redis_exporter(env: &Env) -> Result<(), Failed>
                 .labels
                 .iter()
                 .filter(|l| l.name != "__name__")
-                .map(|l| (l.name.as_str(), l.value.as_str()))
+                .map(|l| (&*l.name, l.value.as_str()))
                 .collect();
             match value(&ours, name, &want) {
                 Ok(v) if v == s.value => {}

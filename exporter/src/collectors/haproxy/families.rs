@@ -19,11 +19,11 @@ struct Out {
 }
 
 impl Out {
-    fn family(&mut self, name: &str, help: &str, kind: MetricType) -> &mut Family {
+    fn family(&mut self, name: &str, help: &'static str, kind: MetricType) -> &mut Family {
         if !self.map.contains_key(name) {
             self.order.push(name.to_string());
             self.map
-                .insert(name.to_string(), Family::new(name, help, kind));
+                .insert(name.to_string(), Family::new(name.to_string(), help, kind));
         }
         self.map.get_mut(name).expect("inserted above")
     }
@@ -105,7 +105,7 @@ fn http_codes(out: &mut Out, scope: &str, row: &Row, ids: &[Label]) {
             continue;
         };
         let mut l = ids.to_vec();
-        l.push(("code".to_string(), (*code).to_string()));
+        l.push(("code".into(), (*code).to_string()));
         out.family(
             &name,
             "HTTP responses since start, by status class",
@@ -144,7 +144,7 @@ fn status(out: &mut Out, scope: &str, row: &Row, ids: &[Label]) {
     );
     for s in states {
         let mut l = ids.to_vec();
-        l.push(("state".to_string(), (*s).to_string()));
+        l.push(("state".into(), (*s).to_string()));
         family.push(l, f64::from(*s == current));
     }
     let (name, help) = match row.kind {
@@ -180,7 +180,7 @@ fn check_status(out: &mut Out, row: &Row, ids: &[Label]) {
     );
     for s in CHECK_STATES {
         let mut l = ids.to_vec();
-        l.push(("state".to_string(), (*s).to_string()));
+        l.push(("state".into(), (*s).to_string()));
         family.push(l, f64::from(*s == current));
     }
 }
@@ -202,7 +202,7 @@ fn aggregates(out: &mut Out, rows: &[Row]) {
                 .map(|s| {
                     let n = servers.iter().filter(|r| f(r) == Some(*s)).count();
                     let mut l = ids.clone();
-                    l.push(("state".to_string(), (*s).to_string()));
+                    l.push(("state".into(), (*s).to_string()));
                     (l, n as f64)
                 })
                 .collect::<Vec<_>>()
@@ -243,7 +243,7 @@ mod tests {
         families(&stats::parse(include_str!("testdata/stats_2.6.csv")).unwrap())
     }
 
-    fn value(f: &[Family], name: &str, want: &[(&str, &str)]) -> Option<f64> {
+    fn value(f: &[Family], name: &str, want: &[(&'static str, &str)]) -> Option<f64> {
         let want = labels(want);
         f.iter()
             .find(|f| f.name == name)?

@@ -14,7 +14,7 @@
 
 use super::batch::Row;
 
-use crate::metrics::{Family, MetricType};
+use crate::metrics::{Family, Label, MetricType};
 
 /// One numeric column of a view.
 pub(crate) struct Column {
@@ -90,13 +90,10 @@ pub(crate) fn families(
 
 /// Reads the named text columns as labels of the same names (`NULL` is
 /// `""`).
-pub(crate) fn text_labels(
-    row: &Row,
-    names: &[&'static str],
-) -> Result<Vec<(String, String)>, sqlx::Error> {
+pub(crate) fn text_labels(row: &Row, names: &[&'static str]) -> Result<Vec<Label>, sqlx::Error> {
     names
         .iter()
-        .map(|name| Ok(((*name).to_string(), row.text(name)?.unwrap_or_default())))
+        .map(|name| Ok(((*name).into(), row.text(name)?.unwrap_or_default())))
         .collect()
 }
 
@@ -126,7 +123,7 @@ mod tests {
     #[test]
     fn families_follow_the_available_columns() {
         let fams = families("pg_t", COLUMNS, 130000, &[], &[] as &[Row]).unwrap();
-        let names: Vec<_> = fams.iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<_> = fams.iter().map(|f| &*f.name).collect();
         assert_eq!(names, ["pg_t_a"]);
         assert_eq!(fams[0].kind, MetricType::Counter);
     }

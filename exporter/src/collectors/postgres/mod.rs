@@ -127,8 +127,13 @@ pub fn build(
     }
     config::check_labels(&target.labels)
         .map_err(|reason| BuildError::new(&resolved.server, reason))?;
-    let mut target_labels: Vec<Label> = vec![("server".to_string(), resolved.server.clone())];
-    target_labels.extend(target.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let mut target_labels: Vec<Label> = vec![("server".into(), resolved.server.clone())];
+    target_labels.extend(
+        target
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone().into(), v.clone())),
+    );
     Ok(Arc::new(PostgresCollector {
         server: resolved.server,
         secrets: resolved.secrets,
@@ -251,7 +256,7 @@ mod tests {
         let want = [("server", "db:6432"), ("az", "b"), ("cluster", "main")];
         let want: Vec<Label> = want
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| ((*k).into(), v.to_string()))
             .collect();
         assert_eq!(c.target_labels(), want.as_slice());
         assert_eq!(c.source(), Source::Postgres);

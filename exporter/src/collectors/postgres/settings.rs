@@ -163,7 +163,11 @@ mod tests {
         assert_eq!(fam.kind, MetricType::Gauge);
         assert_eq!(fam.samples.len(), 1);
         assert!(fam.samples[0].labels.is_empty());
-        (fam.name, fam.samples[0].value, fam.help)
+        (
+            fam.name.into_owned(),
+            fam.samples[0].value,
+            fam.help.into_owned(),
+        )
     }
 
     /// Values from the captured postgres_exporter scrape of PostgreSQL 15

@@ -100,10 +100,7 @@ impl Plan {
             &["database", "slot_name"],
             rows,
         )?);
-        for family in out
-            .iter_mut()
-            .filter(|f| SKIP_NULL.contains(&f.name.as_str()))
-        {
+        for family in out.iter_mut().filter(|f| SKIP_NULL.contains(&&*f.name)) {
             family.samples.retain(|s| !s.value.is_nan());
         }
         if version >= 130000 {

@@ -59,10 +59,7 @@ mod tests {
         let text = "cluster_state:ok\r\ncluster_slots_assigned:16384\r\ncluster_slots_pfail:0\r\ncluster_stats_messages_ping_sent:12\r\ncluster_stats_messages_sent:30\r\ntotal_cluster_links_buffer_limit_exceeded:0\r\n";
         let mut out = Vec::new();
         families(text, &mut out);
-        let got: Vec<(&str, f64)> = out
-            .iter()
-            .map(|f| (f.name.as_str(), f.samples[0].value))
-            .collect();
+        let got: Vec<(&str, f64)> = out.iter().map(|f| (&*f.name, f.samples[0].value)).collect();
         assert_eq!(
             got,
             [

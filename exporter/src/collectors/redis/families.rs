@@ -356,7 +356,7 @@ mod tests {
     fn instance_info_has_no_run_id_or_process_id() {
         let f = snapshot(MASTER);
         let sample = &find(&f, "redis_instance_info").unwrap().samples[0];
-        let names: Vec<&str> = sample.labels.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = sample.labels.iter().map(|(n, _)| &**n).collect();
         assert_eq!(
             names,
             [
@@ -417,7 +417,7 @@ mod tests {
     #[test]
     fn family_names_are_unique() {
         let f = snapshot(MASTER);
-        let mut names: Vec<&str> = f.iter().map(|f| f.name.as_str()).collect();
+        let mut names: Vec<&str> = f.iter().map(|f| &*f.name).collect();
         names.sort();
         let before = names.len();
         names.dedup();

@@ -146,7 +146,7 @@ mod tests {
     #[test]
     fn replica_reports_its_master_link() {
         let out = run(include_str!("testdata/info_all_replica_7.0.txt"));
-        let names: Vec<&str> = out.iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<&str> = out.iter().map(|f| &*f.name).collect();
         assert_eq!(
             names,
             [

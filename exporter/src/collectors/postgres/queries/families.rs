@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use super::file::{Usage, UserQuery};
 use super::value::{Cell, array};
-use crate::metrics::{Family, MetricType, Sample};
+use crate::metrics::{Family, Label, MetricType, Sample};
 
 /// A result: its columns' names and type names, and each row's text
 /// values (`None` for `NULL`).
@@ -75,12 +75,12 @@ pub(crate) fn families(query: &UserQuery, result: &QueryResult) -> (Vec<Family>,
             type_name: &result.columns[i].1,
             text: row[i].as_deref(),
         };
-        let labels: Vec<(String, String)> = query
+        let labels: Vec<Label> = query
             .labels
             .iter()
             .map(|l| {
                 (
-                    l.clone(),
+                    l.clone().into(),
                     index
                         .get(l.as_str())
                         .map(|&i| cell(i).label())
@@ -146,7 +146,7 @@ fn histogram<'a>(
     column: &str,
     index: &BTreeMap<&str, usize>,
     cell: &dyn Fn(usize) -> Cell<'a>,
-    labels: &[(String, String)],
+    labels: &[Label],
 ) -> Result<Vec<Sample>, String> {
     let get = |suffix: &str| {
         let name = format!("{column}{suffix}");
@@ -169,7 +169,7 @@ fn histogram<'a>(
         .ok_or_else(|| format!("histogram {column}: _count is not a number"))?;
     let with_le = |le: String| {
         let mut l = labels.to_vec();
-        l.push(("le".to_string(), le));
+        l.push(("le".into(), le));
         l
     };
     let mut samples = Vec::new();
@@ -256,7 +256,7 @@ mod tests {
         );
         let (fams, problems) = families(&q, &r);
         assert!(problems.is_empty(), "{problems:?}");
-        let names: Vec<&str> = fams.iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<&str> = fams.iter().map(|f| &*f.name).collect();
         assert_eq!(
             names,
             [
@@ -268,15 +268,15 @@ mod tests {
             ]
         );
         let c = find(&fams, "pg_t_c");
-        assert_eq!((c.kind, c.help.as_str()), (MetricType::Counter, "C"));
-        assert_eq!(c.samples[0].labels, [("db".to_string(), "app".to_string())]);
+        assert_eq!((c.kind, &*c.help), (MetricType::Counter, "C"));
+        assert_eq!(c.samples[0].labels, [("db".into(), "app".to_string())]);
         assert_eq!(c.samples[0].value, 7.0);
         assert!(find(&fams, "pg_t_g").samples[0].value.is_nan());
         assert_eq!(find(&fams, "pg_t_m").samples[0].value, 1.0);
         assert_eq!(find(&fams, "pg_t_d_milliseconds").samples[0].value, 12.5);
         let extra = find(&fams, "pg_t_extra");
         assert_eq!(
-            (extra.kind, extra.help.as_str()),
+            (extra.kind, &*extra.help),
             (MetricType::Untyped, "Unknown metric from pg_t")
         );
     }
@@ -318,10 +318,7 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(fams.len(), 1, "{fams:?}");
         let h = &fams[0];
-        assert_eq!(
-            (h.name.as_str(), h.kind),
-            ("pg_h_seconds", MetricType::Histogram)
-        );
+        assert_eq!((&*h.name, h.kind), ("pg_h_seconds", MetricType::Histogram));
         let got: Vec<(&str, String, f64)> = h
             .samples
             .iter()

@@ -34,7 +34,7 @@ use futures::TryStreamExt;
 use sqlx::{AssertSqlSafe, Column, Either, PgConnection, Row, TypeInfo, ValueRef};
 use vigil_common::ConfigErrors;
 
-use crate::metrics::{Family, labels};
+use crate::metrics::{Family, Name, labels};
 use families::QueryResult;
 use file::UserQuery;
 
@@ -256,7 +256,7 @@ fn is_connection_error(e: &sqlx::Error) -> bool {
 /// family replaces it (an empty one too: its query ran and found no row),
 /// and the same family from several databases is one.
 pub(crate) fn merge(out: &mut Vec<Family>, custom: Vec<Family>) {
-    let names: std::collections::BTreeSet<String> = custom.iter().map(|f| f.name.clone()).collect();
+    let names: std::collections::BTreeSet<Name> = custom.iter().map(|f| f.name.clone()).collect();
     out.retain(|f| !names.contains(&f.name));
     let mut merged: Vec<Family> = Vec::new();
     for family in custom {
@@ -288,7 +288,7 @@ mod tests {
         );
         let got: Vec<(&str, &str, usize)> = out
             .iter()
-            .map(|f| (f.name.as_str(), f.help.as_str(), f.samples.len()))
+            .map(|f| (&*f.name, &*f.help, f.samples.len()))
             .collect();
         assert_eq!(
             got,
