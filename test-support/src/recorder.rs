@@ -3,8 +3,10 @@
 //! real service would for a success (Telegram's `ok`, WeChat's token and
 //! `code: 0`, SNS's `PublishResponse`, `{}` otherwise; a webhook or
 //! Slack-shaped hook takes any 200), so neither Alertmanager nor vigil
-//! retries. A path with a `/fail` segment gets a 503. Served on
-//! 127.0.0.1:0 by the test's tokio runtime; stops with it.
+//! retries. A path with a `/fail` segment gets a 503; the first request to
+//! a path with a `/hang-first` segment is recorded and never answered (a
+//! send that hangs), later ones are answered. Served on 127.0.0.1:0 by the
+//! test's tokio runtime; stops with it.
 //!
 //! For receivers whose URL is fixed (Pushover, PagerDuty's v1 API), it is
 //! also an HTTP proxy: [`Recorder::tls_proxy`] answers `CONNECT`, ends the
@@ -69,16 +71,24 @@ async fn record(
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let path = uri.path().to_string();
-    seen.lock().unwrap().push(Recorded {
-        method: method.to_string(),
-        path: path.clone(),
-        query,
-        headers: headers
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect(),
-        body: body.to_vec(),
-    });
+    let hang = {
+        let mut seen = seen.lock().unwrap();
+        let first = !seen.iter().any(|r| r.path == path);
+        seen.push(Recorded {
+            method: method.to_string(),
+            path: path.clone(),
+            query,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                .collect(),
+            body: body.to_vec(),
+        });
+        first && path.split('/').any(|s| s == "hang-first")
+    };
+    if hang {
+        std::future::pending::<()>().await;
+    }
     if path.split('/').any(|s| s == "fail") {
         return (StatusCode::SERVICE_UNAVAILABLE, String::new()).into_response();
     }

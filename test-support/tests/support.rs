@@ -106,3 +106,15 @@ fn free_port_can_be_bound() {
     let port = free_port();
     std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
 }
+
+#[tokio::test]
+async fn the_recorder_leaves_the_first_hang_first_request_unanswered() {
+    let rec = Recorder::start().await;
+    let first = tokio::spawn(post(rec.port, "/hook/hang-first", "1"));
+    rec.wait_for(5, "the first request recorded", |seen| seen.len() == 1)
+        .await;
+    assert_eq!(post(rec.port, "/hook/hang-first", "2").await, 200);
+    // Recorded before the second was sent, so an answer would be out by now.
+    assert!(!first.is_finished(), "the first request was answered");
+    first.abort();
+}
