@@ -4,9 +4,9 @@
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::eventually::{POLL, wait_until};
+use crate::eventually::{poll_until, wait_until};
 
 /// Owns a child process and kills it (by its pid, nothing else) on drop.
 pub struct ChildGuard {
@@ -56,10 +56,7 @@ impl ChildGuard {
         let _ = Command::new("kill")
             .args(["-TERM", &self.id().to_string()])
             .status();
-        let deadline = Instant::now() + grace;
-        while !self.has_exited() && Instant::now() < deadline {
-            std::thread::sleep(POLL);
-        }
+        poll_until(grace, || self.has_exited());
         self.stop();
     }
 

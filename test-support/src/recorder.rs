@@ -15,7 +15,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -240,22 +239,16 @@ impl Recorder {
 
     /// Waits until `cond` holds of all requests (at most `secs`).
     pub async fn wait_for(&self, secs: u64, what: &str, cond: impl Fn(&[Recorded]) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            if cond(&self.seen.lock().unwrap()) {
-                return;
-            }
-            if Instant::now() > deadline {
-                let paths: Vec<String> = self
-                    .seen
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .map(|r| format!("{} {}", r.method, r.path))
-                    .collect();
-                panic!("{what}: not within {secs} s; seen {paths:#?}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let seen = || {
+            let paths: Vec<String> = self
+                .seen
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|r| format!("{} {}", r.method, r.path))
+                .collect();
+            format!("{what}; seen {paths:#?}")
+        };
+        crate::eventually!(secs, seen(), cond(&self.seen.lock().unwrap()));
     }
 }
