@@ -207,11 +207,17 @@ impl Recorder {
     }
 
     pub async fn start() -> Recorder {
+        Recorder::start_on(0).await
+    }
+
+    /// [`Recorder::start`] on a given port (one a test kept refusing
+    /// connections until now); 0 lets the OS pick.
+    pub async fn start_on(port: u16) -> Recorder {
         let seen: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let app = Router::new().fallback(record).with_state(seen.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
-            .expect("bind 127.0.0.1:0");
+            .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port}: {e}"));
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Recorder { seen, port }
@@ -237,7 +243,8 @@ impl Recorder {
             .collect()
     }
 
-    /// Waits until `cond` holds of all requests (at most `secs`).
+    /// Waits until `cond` holds of all requests (at most `secs`); `cond`
+    /// gets a copy, so it may call the recorder itself.
     pub async fn wait_for(&self, secs: u64, what: &str, cond: impl Fn(&[Recorded]) -> bool) {
         let seen = || {
             let paths: Vec<String> = self
@@ -249,6 +256,6 @@ impl Recorder {
                 .collect();
             format!("{what}; seen {paths:#?}")
         };
-        crate::eventually!(secs, seen(), cond(&self.seen.lock().unwrap()));
+        crate::eventually!(secs, seen(), cond(&self.received()));
     }
 }

@@ -149,10 +149,11 @@ impl ExporterProcess {
     }
 
     /// Scrapes until `pred` holds of `/metrics` and returns that text;
-    /// fails naming `what`, with the last text, after `secs`.
+    /// fails naming `what`, with the last text and the exporter's log,
+    /// after `secs`.
     pub async fn scrape_until(&self, secs: u64, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let mut text;
-        eventually!(secs, format!("{what}:\n{text}"), {
+        eventually!(secs, format!("{what}:\n{text}\n{}", self.logs()), {
             text = self.scrape().await;
             pred(&text)
         });

@@ -121,21 +121,14 @@ impl Stack {
 /// knows its master and every app healthy: vigil starts after this, so its SLA ledger does not
 /// record the exporter's first connections as time without a primary.
 async fn wait_exporter_steady(exporter: &ExporterProcess) {
-    let mut text;
-    vigil_test_support::eventually!(
-        60,
-        format!(
-            "the exporter to see the stack up:\n{text}\n{}",
-            exporter.logs()
-        ),
-        {
-            text = exporter.scrape().await;
-            let roles: Vec<f64> = samples(&text, "pg_replication_is_replica")
+    exporter
+        .scrape_until(60, "the exporter to see the stack up", |text| {
+            let roles: Vec<f64> = samples(text, "pg_replication_is_replica")
                 .iter()
                 .map(|(_, v)| *v)
                 .collect();
-            let sentinel = sample_value(&text, "redis_sentinel_masters", &[]);
-            let healthy = samples(&text, "instance_health")
+            let sentinel = sample_value(text, "redis_sentinel_masters", &[]);
+            let healthy = samples(text, "instance_health")
                 .iter()
                 .filter(|(_, v)| *v == 1.0)
                 .count();
@@ -143,8 +136,8 @@ async fn wait_exporter_steady(exporter: &ExporterProcess) {
                 && roles.iter().sum::<f64>() == 2.0
                 && sentinel == Some(1.0)
                 && healthy == INSTANCES.len()
-        }
-    );
+        })
+        .await;
 }
 
 fn exporter_config(

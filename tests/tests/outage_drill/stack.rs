@@ -88,23 +88,16 @@ impl Stack {
 /// probe's deadline, and vigil, started after this, must not put that
 /// warm-up in the SLA ledger as downtime.
 async fn wait_exporter_steady(exporter: &ExporterProcess) {
-    let mut text;
-    vigil_test_support::eventually!(
-        60,
-        format!(
-            "the exporter to see the stack up:\n{text}\n{}",
-            exporter.logs()
-        ),
-        {
-            text = exporter.scrape().await;
-            let healthy = samples(&text, "instance_health")
+    exporter
+        .scrape_until(60, "the exporter to see the stack up", |text| {
+            let healthy = samples(text, "instance_health")
                 .iter()
                 .filter(|(_, v)| *v == 1.0)
                 .count();
-            let primary = sample_value(&text, "pg_up", &[("role", "primary")]);
+            let primary = sample_value(text, "pg_up", &[("role", "primary")]);
             healthy == INSTANCES.len() && primary == Some(1.0)
-        }
-    );
+        })
+        .await;
 }
 
 fn exporter_config(
