@@ -150,13 +150,18 @@ impl ExporterProcess {
 
     /// Scrapes until `pred` holds of `/metrics` and returns that text;
     /// fails naming `what`, with the last text and the exporter's log,
-    /// after `secs`.
+    /// after `secs`. Each look collects every target, so ten a second.
     pub async fn scrape_until(&self, secs: u64, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let mut text;
-        eventually!(secs, format!("{what}:\n{text}\n{}", self.logs()), {
-            text = self.scrape().await;
-            pred(&text)
-        });
+        eventually!(
+            secs,
+            format!("{what}:\n{text}\n{}", self.logs()),
+            {
+                text = self.scrape().await;
+                pred(&text)
+            },
+            every: Duration::from_millis(100)
+        );
         text
     }
 }
