@@ -295,15 +295,6 @@ where
     r.unwrap_or_else(|e| panic!("{}", Failed::from(e).message().unwrap_or("failed")))
 }
 
-/// Sends a signal to one of our servers, by its pid.
-fn signal(pid: u32, sig: &str) -> Result<(), Failed> {
-    let status = std::process::Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status()?;
-    check(status.success(), format!("kill -{sig} {pid}"))
-}
-
 /// A server that hangs (SIGSTOP) makes the collection fail at the target's
 /// timeout, not later; once it resumes (SIGCONT), the same collector works.
 fn hung_server_times_out_and_recovers(env: &Env) -> Result<(), Failed> {
@@ -319,12 +310,11 @@ fn hung_server_times_out_and_recovers(env: &Env) -> Result<(), Failed> {
         labels: BTreeMap::new(),
     })?;
     env.collect(&c)?;
-    let pid = replica.pid().ok_or("replica not running")?;
-    signal(pid, "STOP")?;
+    replica.signal("STOP");
     let started = Instant::now();
     let result = env.collect(&c);
     let waited = started.elapsed();
-    signal(pid, "CONT")?;
+    replica.signal("CONT");
     let err = result.err().ok_or("a hung server must fail")?;
     check(err.kind == "timeout", format!("kind {}: {err}", err.kind))?;
     // One attempt plus one retry on a dropped connection, each bounded.
