@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::alert::Alert;
 use super::integrations::{self, BuildContext, Integrate, Receiver, Render};
-use super::retry::Decision;
+use super::retry::{Decision, FailureReason};
 use super::template::{TemplateError, Templates};
 use crate::model::Labels;
 use crate::notify::route::config::GlobalConfig;
@@ -85,7 +85,7 @@ impl Delivery {
         }
     }
 
-    pub fn fail(reason: &'static str, detail: impl Into<String>) -> Delivery {
+    pub fn fail(reason: FailureReason, detail: impl Into<String>) -> Delivery {
         Delivery {
             decision: Decision::Fail { reason },
             detail: detail.into(),

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::dispatch::Shared;
 use super::group::after;
-use super::retry::Decision;
+use super::retry::{Decision, FailureReason};
 use super::status::{DeliveryOutcome, HistoryStatus, OutboxState};
 use super::tables::OutboxStore;
 use crate::clock::from_ms;
@@ -101,7 +101,10 @@ async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
         return done(
             &row,
             OutboxState::Failed,
-            "integration_removed: no longer in the configuration",
+            &format!(
+                "{}: no longer in the configuration",
+                FailureReason::IntegrationRemoved
+            ),
             shared.clock.now(),
         );
     };
@@ -110,14 +113,16 @@ async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
     let now = shared.clock.now();
     match d.decision {
         Decision::Delivered => {
-            shared.metrics.outcome(kind, DeliveryOutcome::Delivered, "");
+            shared
+                .metrics
+                .outcome(kind, DeliveryOutcome::Delivered, None);
             done(&row, OutboxState::Delivered, "", now)
         }
         Decision::Fail { reason } => {
             shared
                 .metrics
-                .outcome(kind, DeliveryOutcome::Failed, reason);
-            tracing::warn!(integration = %row.integration, reason, detail = %d.detail, "notification failed; not retried");
+                .outcome(kind, DeliveryOutcome::Failed, Some(reason));
+            tracing::warn!(integration = %row.integration, reason = reason.as_str(), detail = %d.detail, "notification failed; not retried");
             done(
                 &row,
                 OutboxState::Failed,
@@ -130,23 +135,25 @@ async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
             if after(queued, shared.opts.give_up_after) <= now {
                 shared
                     .metrics
-                    .outcome(kind, DeliveryOutcome::Failed, "gave_up");
-                tracing::warn!(integration = %row.integration, reason, detail = %d.detail, "notification given up");
+                    .outcome(kind, DeliveryOutcome::Failed, Some(FailureReason::GaveUp));
+                tracing::warn!(integration = %row.integration, reason = reason.as_str(), detail = %d.detail, "notification given up");
                 return done(
                     &row,
                     OutboxState::Failed,
-                    &format!("gave_up: {reason}: {}", d.detail),
+                    &format!("{}: {reason}: {}", FailureReason::GaveUp, d.detail),
                     now,
                 );
             }
-            shared.metrics.outcome(kind, DeliveryOutcome::Retry, reason);
+            shared
+                .metrics
+                .outcome(kind, DeliveryOutcome::Retry, Some(reason));
             let attempt = u32::try_from(row.attempts).unwrap_or(0);
             let wait = shared
                 .opts
                 .backoff
                 .wait(retry, attempt, spread(row.id))
                 .unwrap_or(shared.opts.backoff.initial);
-            tracing::info!(integration = %row.integration, reason, retry_in_ms = wait.as_millis() as u64, "notification will be retried");
+            tracing::info!(integration = %row.integration, reason = reason.as_str(), retry_in_ms = wait.as_millis() as u64, "notification will be retried");
             let detail = format!("{reason}: {}", d.detail);
             Outcome {
                 id: row.id,

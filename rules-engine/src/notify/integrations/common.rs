@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::BuildContext;
 use crate::notify::http::{Answer, HttpClient};
-use crate::notify::retry::{self, Decision};
+use crate::notify::retry::{self, Decision, FailureReason};
 use crate::notify::route::receivers::HttpConfig;
 use vigil_common::{Secret, resolve_secret};
 
@@ -222,22 +222,22 @@ pub fn classify(a: &Answer, retry_codes: &[u16], now: DateTime<Utc>) -> Decision
     match a.status {
         200..=299 => Decision::Delivered,
         429 => Decision::Retry {
-            reason: "rate_limited",
+            reason: FailureReason::RateLimited,
             not_before: not_before(),
         },
         500..=599 => Decision::Retry {
-            reason: "server_error",
+            reason: FailureReason::ServerError,
             not_before: not_before(),
         },
         s if retry_codes.contains(&s) => Decision::Retry {
-            reason: "retryable_status",
+            reason: FailureReason::RetryableStatus,
             not_before: not_before(),
         },
         400..=499 => Decision::Fail {
-            reason: "client_error",
+            reason: FailureReason::ClientError,
         },
         _ => Decision::Fail {
-            reason: "unexpected_status",
+            reason: FailureReason::UnexpectedStatus,
         },
     }
 }
@@ -335,7 +335,7 @@ mod tests {
         assert_eq!(
             classify(&a(429, Some("7")), &[], now),
             Decision::Retry {
-                reason: "rate_limited",
+                reason: FailureReason::RateLimited,
                 not_before: Some(std::time::Duration::from_secs(7))
             }
         );

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::common::{Check, Entry, secret};
 use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::notify::integration::Delivery;
-use crate::notify::retry::Decision;
+use crate::notify::retry::{Decision, FailureReason};
 use crate::notify::route::config::GlobalConfig;
 use crate::notify::route::receivers::EmailConfig;
 use crate::notify::smtp::{self, EmailContent, EmailError, SmtpTarget, SmtpTls, TlsMode};
@@ -187,7 +187,7 @@ impl Integrate for Email {
         Box::pin(async move {
             let mail: StoredEmail = match serde_json::from_value(payload.clone()) {
                 Ok(m) => m,
-                Err(e) => return Delivery::fail("bad_payload", e.to_string()),
+                Err(e) => return Delivery::fail(FailureReason::BadPayload, e.to_string()),
             };
             let content = EmailContent {
                 from: mail.from,
@@ -199,7 +199,7 @@ impl Integrate for Email {
             };
             let msg = match smtp::build_message(&content) {
                 Ok(m) => m,
-                Err(e) => return Delivery::fail("invalid_message", e.to_string()),
+                Err(e) => return Delivery::fail(FailureReason::InvalidMessage, e.to_string()),
             };
             match smtp::send(&self.smtp, msg).await {
                 Ok(()) => Delivery::ok(),
@@ -209,12 +209,12 @@ impl Integrate for Email {
                     },
                 ) => Delivery {
                     decision: Decision::Retry {
-                        reason: "smtp_unavailable",
+                        reason: FailureReason::SmtpUnavailable,
                         not_before: None,
                     },
                     detail: e.to_string(),
                 },
-                Err(e) => Delivery::fail("smtp_rejected", e.to_string()),
+                Err(e) => Delivery::fail(FailureReason::SmtpRejected, e.to_string()),
             }
         })
     }

@@ -25,7 +25,7 @@ use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::model::units::PromDuration;
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
 use crate::notify::integration::Delivery;
-use crate::notify::retry::{Decision, from_network_error};
+use crate::notify::retry::{Decision, FailureReason, from_network_error};
 use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
 use vigil_common::Secret;
@@ -305,7 +305,7 @@ impl Jira {
             .and_then(|t| t["id"].as_str())
             .ok_or_else(|| {
                 Delivery::fail(
-                    "no_transition",
+                    FailureReason::NoTransition,
                     format!("can't find transition {name} for issue {key}"),
                 )
             })?
@@ -329,7 +329,10 @@ impl Jira {
             .await?;
         let existing = found["issues"].as_array().and_then(|i| i.first()).cloned();
         let Some(mut fields) = p["fields"].as_object().cloned() else {
-            return Err(Delivery::fail("bad_payload", "payload has no issue fields"));
+            return Err(Delivery::fail(
+                FailureReason::BadPayload,
+                "payload has no issue fields",
+            ));
         };
         let (method, path) = match &existing {
             None if !firing => return Ok(Value::Null),

@@ -74,7 +74,7 @@ use serde_json::Value;
 use super::data::Data;
 use super::http::{Answer, HttpClient, HttpRequest};
 use super::integration::{Delivery, Notice};
-use super::retry::Decision;
+use super::retry::{Decision, FailureReason};
 use super::template::{TemplateError, Templates};
 use crate::notify::route::config::GlobalConfig;
 use crate::notify::route::receivers::HttpConfig;
@@ -135,7 +135,7 @@ impl<T: HttpIntegration> Integrate for T {
         Box::pin(async move {
             let reqs = match self.requests(payload, now) {
                 Ok(r) => r,
-                Err(e) => return Delivery::fail("bad_payload", e),
+                Err(e) => return Delivery::fail(FailureReason::BadPayload, e),
             };
             for req in &reqs {
                 let answer = match self.client().send(req).await {

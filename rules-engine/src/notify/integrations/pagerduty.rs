@@ -348,6 +348,7 @@ impl HttpIntegration for PagerDuty {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::notify::retry::FailureReason;
     use crate::notify::route::parse_str;
     use std::path::Path;
 
@@ -383,7 +384,7 @@ mod tests {
         assert_eq!(
             v2.classify(&answer(429, Some("30")), now),
             Decision::Retry {
-                reason: "rate_limited",
+                reason: FailureReason::RateLimited,
                 not_before: Some(std::time::Duration::from_secs(30))
             }
         );

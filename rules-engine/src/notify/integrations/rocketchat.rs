@@ -17,7 +17,7 @@ use super::common::{
 };
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
-use crate::notify::retry::Decision;
+use crate::notify::retry::{Decision, FailureReason};
 use crate::notify::route::config::GlobalConfig;
 use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
@@ -293,9 +293,11 @@ impl HttpIntegration for Rocketchat {
         }
         match serde_json::from_str::<Value>(&a.body) {
             Ok(v) if v["success"] == true => Decision::Delivered,
-            Ok(_) => Decision::Fail { reason: "rejected" },
+            Ok(_) => Decision::Fail {
+                reason: FailureReason::Rejected,
+            },
             Err(_) => Decision::Retry {
-                reason: "bad_answer",
+                reason: FailureReason::BadAnswer,
                 not_before: None,
             },
         }

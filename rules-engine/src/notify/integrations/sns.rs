@@ -22,7 +22,7 @@ use super::common::{Check, classify, client, parse_url};
 use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::integration::Delivery;
-use crate::notify::retry::Decision;
+use crate::notify::retry::{Decision, FailureReason};
 use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
 use vigil_common::Secret;
@@ -221,7 +221,7 @@ impl Integrate for Sns {
             };
             let req = match self.request(payload, &keys, now) {
                 Ok(r) => r,
-                Err(e) => return Delivery::fail("bad_payload", e),
+                Err(e) => return Delivery::fail(FailureReason::BadPayload, e),
             };
             let answer = match self.client.send(&req).await {
                 Ok(a) => a,

@@ -18,7 +18,7 @@ use super::common::{Check, client, join_path, parse_url, with_slash};
 use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::integration::Delivery;
-use crate::notify::retry::{Decision, from_network_error};
+use crate::notify::retry::{Decision, FailureReason, from_network_error};
 use crate::notify::route::config::GlobalConfig;
 use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
@@ -171,7 +171,7 @@ impl Wechat {
             .unwrap_or_default();
         if token.is_empty() {
             return Err(Delivery::fail(
-                "invalid_credentials",
+                FailureReason::InvalidCredentials,
                 format!("invalid APISecret for CorpID: {}", self.corp_id),
             ));
         }
@@ -236,7 +236,7 @@ impl Integrate for Wechat {
             if answer.status != 200 {
                 return Delivery {
                     decision: Decision::Retry {
-                        reason: "server_error",
+                        reason: FailureReason::ServerError,
                         not_before: None,
                     },
                     detail: answer.detail(),
@@ -245,7 +245,7 @@ impl Integrate for Wechat {
             let Ok(a) = serde_json::from_str::<SendAnswer>(&answer.body) else {
                 return Delivery {
                     decision: Decision::Retry {
-                        reason: "bad_answer",
+                        reason: FailureReason::BadAnswer,
                         not_before: None,
                     },
                     detail: "answer is not JSON".into(),
@@ -257,13 +257,13 @@ impl Integrate for Wechat {
                     *self.token.lock() = None;
                     Delivery {
                         decision: Decision::Retry {
-                            reason: "token_expired",
+                            reason: FailureReason::TokenExpired,
                             not_before: None,
                         },
                         detail: a.error,
                     }
                 }
-                _ => Delivery::fail("rejected", a.error),
+                _ => Delivery::fail(FailureReason::Rejected, a.error),
             }
         })
     }
