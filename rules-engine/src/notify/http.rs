@@ -150,8 +150,9 @@ impl HttpClient {
     }
 
     /// Sends one request. `Err` is a network failure, described without
-    /// the URL.
-    pub async fn send(&self, r: &HttpRequest) -> Result<Answer, String> {
+    /// the URL. `now` (the caller's clock) decides whether a cached OAuth2
+    /// token is still good.
+    pub async fn send(&self, r: &HttpRequest, now: DateTime<Utc>) -> Result<Answer, String> {
         let mut req = self
             .client
             .request(r.method.clone(), r.url.expose())
@@ -165,7 +166,7 @@ impl HttpClient {
             if let Some(auth) = &self.authorization {
                 req = req.header(AUTHORIZATION, auth.expose());
             } else if let Some(source) = &self.oauth2 {
-                let auth = source.authorization().await?;
+                let auth = source.authorization(now).await?;
                 req = req.header(AUTHORIZATION, auth.expose());
             }
         }
@@ -200,7 +201,7 @@ impl HttpClient {
             decision,
         };
         let answer = self
-            .send(&HttpRequest::json(url.clone(), body))
+            .send(&HttpRequest::json(url.clone(), body), now)
             .await
             .map_err(|what| fail(what, retry::from_network_error()))?;
         match retry::from_http_status(answer.status, answer.retry_after.as_deref(), now) {

@@ -254,7 +254,7 @@ impl AssumeRole {
         let req = signed_form_post(&url, body, &self.base, &self.region, "sts", now)?;
         let answer = self
             .client
-            .send(&req)
+            .send(&req, now)
             .await
             .map_err(|e| format!("sts AssumeRole: {e}"))?;
         if !(200..300).contains(&answer.status) {

@@ -235,7 +235,7 @@ impl Jira {
                 .map(|b| serde_json::to_vec(b).unwrap_or_default())
                 .unwrap_or_default(),
         };
-        let answer: Answer = self.client.send(&req).await.map_err(|what| Delivery {
+        let answer: Answer = self.client.send(&req, now).await.map_err(|what| Delivery {
             decision: from_network_error(),
             detail: what,
         })?;

@@ -138,7 +138,7 @@ impl<T: HttpIntegration> Integrate for T {
                 Err(e) => return Delivery::fail(FailureReason::BadPayload, e),
             };
             for req in &reqs {
-                let answer = match self.client().send(req).await {
+                let answer = match self.client().send(req, now).await {
                     Ok(a) => a,
                     Err(what) => {
                         return Delivery {

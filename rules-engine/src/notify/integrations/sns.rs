@@ -223,7 +223,7 @@ impl Integrate for Sns {
                 Ok(r) => r,
                 Err(e) => return Delivery::fail(FailureReason::BadPayload, e),
             };
-            let answer = match self.client.send(&req).await {
+            let answer = match self.client.send(&req, now).await {
                 Ok(a) => a,
                 Err(detail) => {
                     return Delivery {
