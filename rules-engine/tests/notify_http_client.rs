@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use vigil::clock::{Clock, ManualClock};
-use vigil::notify::http::{HttpClient, HttpRequest};
+use vigil::notify::http::{HttpClient, HttpRequest, HttpSendError};
 use vigil::notify::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
@@ -296,7 +296,7 @@ async fn tls_config_is_applied() {
 fn tls_build_errors_are_config_errors() {
     let cfg: HttpConfig =
         yaml_serde::from_str("tls_config: {min_version: TLS13, max_version: TLS12}").unwrap();
-    let e = HttpClient::build(&cfg).unwrap_err();
+    let e = HttpSendError::from(HttpClient::build(&cfg).unwrap_err());
     assert!(!e.retryable());
     assert!(e.to_string().contains("max_version"), "{e}");
 }

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::alert::Alert;
+use super::errors::BuildError;
 use super::integrations::{self, BuildContext, Integrate, Receiver, Render};
 use super::retry::{Decision, FailureReason};
 use super::template::{TemplateError, Templates};
@@ -99,7 +100,7 @@ pub fn build_receiver(
     r: &Receiver,
     g: &GlobalConfig,
     base_dir: &Path,
-) -> Result<Vec<Integration>, String> {
+) -> Result<Vec<Integration>, BuildError> {
     let cx = BuildContext {
         global: g,
         base_dir,

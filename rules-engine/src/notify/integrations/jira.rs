@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::common::{Check, classify, client, parse_url};
+use super::error::IntegrationError;
 use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::model::units::PromDuration;
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
@@ -163,12 +164,12 @@ impl Build for Jira {
             .then(|| "no global Jira Cloud URL set".to_string())
     }
 
-    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
+    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
         let api = c
             .api_url
             .as_deref()
             .or(cx.global.jira_api_url.as_deref())
-            .ok_or("no global Jira Cloud URL set")?;
+            .ok_or(IntegrationError::Missing("no global Jira Cloud URL set"))?;
         Ok(Jira {
             api: parse_url("api_url", api)?,
             client: client(c.http_config.as_ref(), cx)?,

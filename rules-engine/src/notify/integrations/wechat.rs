@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::common::{Check, client, join_path, parse_url, with_slash};
+use super::error::IntegrationError;
 use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::notify::group::after;
 use crate::notify::http::{HttpClient, HttpRequest};
@@ -99,7 +100,7 @@ impl Build for Wechat {
         None
     }
 
-    fn build(c: &WechatConfig, cx: &BuildContext<'_>) -> Result<Self, String> {
+    fn build(c: &WechatConfig, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
         let g = cx.global;
         let url = c
             .api_url
@@ -110,12 +111,12 @@ impl Build for Wechat {
             .api_secret
             .clone()
             .or_else(|| g.wechat_api_secret.clone())
-            .ok_or("no global Wechat ApiSecret set")?;
+            .ok_or(IntegrationError::Missing("no global Wechat ApiSecret set"))?;
         let corp_id = c
             .corp_id
             .clone()
             .or_else(|| g.wechat_api_corp_id.clone())
-            .ok_or("no global Wechat CorpID set")?;
+            .ok_or(IntegrationError::Missing("no global Wechat CorpID set"))?;
         Ok(Wechat {
             api_url: with_slash(parse_url("api_url", &url)?),
             api_secret,
