@@ -16,7 +16,7 @@ use super::dispatch::Shared;
 use super::group::after;
 use super::retry::{Decision, FailureReason};
 use super::status::{DeliveryOutcome, HistoryStatus, OutboxState};
-use super::tables::OutboxStore;
+use super::tables::NotifyTables;
 use crate::clock::from_ms;
 use crate::notify::tables::history::notification_event;
 use crate::notify::tables::outbox::{OutboxRow, Outcome, RowResult};
@@ -24,7 +24,7 @@ use crate::notify::tables::outbox::{OutboxRow, Outcome, RowResult};
 /// At most this many notifications are in flight per instance.
 const BATCH: i64 = 32;
 
-pub(super) async fn run(shared: Arc<Shared>) {
+pub(super) async fn run<S: NotifyTables>(shared: Arc<Shared<S>>) {
     let owner = shared.opts.instance.clone();
     if let Err(e) = shared.db.release_leases(&owner).await {
         tracing::warn!(error = %e, "notify: cannot release old leases");
@@ -69,7 +69,10 @@ pub(super) async fn run(shared: Arc<Shared>) {
 /// lease: the lease can then be short (a few seconds) however long a send
 /// may take, so when an instance dies mid-send another takes its rows over
 /// within one lease, not after the longest possible send.
-async fn renewing<T>(shared: &Shared, sends: impl std::future::Future<Output = T>) -> T {
+async fn renewing<T, S: NotifyTables>(
+    shared: &Shared<S>,
+    sends: impl std::future::Future<Output = T>,
+) -> T {
     let owner = &shared.opts.instance;
     let every = (shared.opts.lease / 3).max(Duration::from_millis(10));
     tokio::pin!(sends);
@@ -95,7 +98,7 @@ fn spread(id: i64) -> f64 {
 }
 
 /// Delivers one claimed row and says how to record it.
-async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
+async fn deliver<S: NotifyTables>(shared: &Shared<S>, row: OutboxRow) -> Outcome {
     let n = shared.notifier();
     let Some(integ) = n.integration(&row.integration).cloned() else {
         return done(
@@ -195,7 +198,7 @@ fn done(row: &OutboxRow, status: OutboxState, detail: &str, now: DateTime<Utc>) 
 }
 
 /// Records a batch's outcomes in one transaction.
-async fn record(shared: &Shared, outcomes: &[Outcome]) {
+async fn record<S: NotifyTables>(shared: &Shared<S>, outcomes: &[Outcome]) {
     match shared
         .db
         .record_outcomes(&shared.opts.instance, outcomes)
