@@ -36,7 +36,9 @@ pub enum HttpConfigError {
 /// Why a client could not be built or a request not be sent.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpSendError {
-    /// Configuration: retrying cannot help until the config changes.
+    /// Configuration: retrying cannot help until the config changes
+    /// ([`HttpClient::build`]'s error, for callers that build and send
+    /// as one step).
     #[error("http_config: {0}")]
     Config(#[from] HttpConfigError),
     /// The receiver answered, or could not be reached; `decision` says

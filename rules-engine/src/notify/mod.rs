@@ -14,6 +14,8 @@
 //!               silences, peers: the stage's SQL tables
 //! sender.rs     claim -> deliver (http.rs, smtp.rs) -> retry (retry.rs) -> record
 //! forward.rs    alerts to existing Alertmanagers, as Prometheus sends them
+//! errors.rs     why building, starting or reloading failed: the receiver
+//!               entry or Alertmanager and the setting at fault, no secret
 //! ```
 //!
 //! The stages and the timing are pure functions of the instant passed in;
