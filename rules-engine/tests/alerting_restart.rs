@@ -11,7 +11,7 @@ mod vigil_bin;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::{Json, Router, extract::State, routing::post};
@@ -95,20 +95,15 @@ async fn a_notification_pending_at_a_sigkill_is_delivered_once_after_restart() {
     // flush (the next is group_interval, 10 minutes, away) finds the
     // notification in the log and queues nothing.
     let flushed = "the restored alert's flush, deciding \"unchanged\"";
-    let mut metrics = String::new();
-    let start = Instant::now();
-    while !metrics.contains(r#"vigil_notify_flush_decisions_total{result="unchanged"} 1"#) {
+    let mut metrics;
+    eventually!(30, format!("{flushed}:\n{metrics}"), {
+        metrics = second.text("/metrics").await;
         assert!(
             !metrics.contains(r#"vigil_notify_flush_decisions_total{result="queued"}"#),
             "the restored alert was queued again:\n{metrics}"
         );
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {flushed}:\n{metrics}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        metrics = second.text("/metrics").await;
-    }
+        metrics.contains(r#"vigil_notify_flush_decisions_total{result="unchanged"} 1"#)
+    });
     let delivered = hook.delivered.lock().clone();
     assert_eq!(delivered.len(), 1, "delivered once: {delivered:#?}");
     assert_eq!(delivered[0]["status"], "firing");

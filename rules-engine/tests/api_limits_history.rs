@@ -9,30 +9,16 @@
 mod vigil_bin;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::{Router, extract::State, routing};
 use serde_json::{Value, json};
 use vigil_bin::VigilProcess;
-use vigil_test_support::eventually;
+use vigil_test_support::{Recorder, eventually};
 
-type Seen = Arc<Mutex<Vec<Value>>>;
-
-async fn hook() -> (String, Seen) {
-    let seen: Seen = Arc::default();
-    let app = Router::new()
-        .route(
-            "/hook",
-            routing::post(|State(s): State<Seen>, b: axum::Json<Value>| async move {
-                s.lock().unwrap().push(b.0);
-            }),
-        )
-        .with_state(seen.clone());
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", l.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    (url, seen)
+/// The shared recorder as the webhook receiver, and its URL.
+async fn hook() -> (String, Recorder) {
+    let rec = Recorder::start().await;
+    (format!("{}/hook", rec.base()), rec)
 }
 
 fn config(dir: &Path, hook: &str, extra: &str) -> std::path::PathBuf {
@@ -171,13 +157,11 @@ async fn bad_input_gets_json_errors_and_limits_hold() {
     .await;
     assert_eq!(code, 200);
     let metrics = || async { get(&v, "/metrics").await.1 };
-    let mut text = String::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !text.contains("vigil_notify_alerts_dropped_total 2") {
-        assert!(Instant::now() < deadline, "dropped never 2:\n{text}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut text;
+    eventually!(20, format!("dropped 2:\n{text}"), {
         text = metrics().await;
-    }
+        text.contains("vigil_notify_alerts_dropped_total 2")
+    });
     let alerts: Value = serde_json::from_str(&held().await).unwrap();
     assert_eq!(alerts.as_array().unwrap().len(), 3);
     assert!(v.logged("max_alerts").len() == 1, "the drop is logged once");
@@ -219,7 +203,7 @@ async fn history_names_each_delivery_across_a_restart() {
         200
     );
     eventually("the firing delivery", Duration::from_secs(20), || {
-        seen.lock().unwrap().len() == 1
+        seen.received().len() == 1
     })
     .await;
     eventually("the delivery recorded", Duration::from_secs(20), || {
@@ -242,7 +226,7 @@ async fn history_names_each_delivery_across_a_restart() {
         200
     );
     eventually("the resolved delivery", Duration::from_secs(20), || {
-        seen.lock().unwrap().len() == 2
+        seen.received().len() == 2
     })
     .await;
     let mut text = String::new();
@@ -259,10 +243,9 @@ async fn history_names_each_delivery_across_a_restart() {
     assert!(delivered[0].contains("resolved hook/webhook/0"), "{text}");
     assert!(delivered[1].contains("firing hook/webhook/0"), "{text}");
     let statuses: Vec<String> = seen
-        .lock()
-        .unwrap()
+        .received()
         .iter()
-        .map(|b| b["status"].as_str().unwrap().to_string())
+        .map(|r| r.json()["status"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(statuses, ["firing", "resolved"]);
 }

@@ -118,20 +118,14 @@ fn run_then_query_then_sigterm() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad_data"));
 
     // With no config file vigil scrapes itself.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
+    let mut text = String::new();
+    let up = vigil_test_support::poll_until(std::time::Duration::from_secs(30), || {
         let out = vigil(&["query", "up{job=\"vigil\"}", "--server", &server]);
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        if text.contains("=> 1 @") {
-            assert!(text.contains(&format!("instance=\"{addr}\"")), "{text}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "self-scrape never came up: {text}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+        text = String::from_utf8_lossy(&out.stdout).to_string();
+        text.contains("=> 1 @")
+    });
+    assert!(up, "self-scrape never came up: {text}");
+    assert!(text.contains(&format!("instance=\"{addr}\"")), "{text}");
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

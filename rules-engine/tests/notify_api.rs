@@ -13,10 +13,8 @@
 mod manual_time;
 
 use std::process::Command;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-use axum::{Router, extract::State, routing::post};
+use std::sync::Arc;
+use std::time::Duration;
 
 use manual_time::{drive_until, ingested, run_for, wall_ms};
 use vigil::clock::{Clock, ManualClock};
@@ -24,6 +22,7 @@ use vigil::db::Db;
 use vigil::notify::metrics::NotifyMetrics;
 use vigil::notify::route::parse_str;
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
+use vigil_test_support::{Recorder, eventually};
 
 fn amtool(url: &str, args: &[&str]) -> String {
     let out = Command::new("amtool")
@@ -41,21 +40,8 @@ fn amtool(url: &str, args: &[&str]) -> String {
 
 #[tokio::test]
 async fn amtool_silences_and_alerts() {
-    let seen: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
-    let hook = Router::new()
-        .route(
-            "/hook",
-            post(
-                |State(s): State<Arc<Mutex<Vec<serde_json::Value>>>>,
-                 body: axum::Json<serde_json::Value>| async move {
-                    s.lock().unwrap().push(body.0);
-                },
-            ),
-        )
-        .with_state(seen.clone());
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook_port = l.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(l, hook).await.unwrap() });
+    let seen = Recorder::start().await;
+    let hook_port = seen.port;
 
     let cfg = format!(
         "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 0s\n  group_interval: 1s\n\
@@ -129,10 +115,7 @@ receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:
     ingested(&d, |held| held.len() == 1).await;
     let step = Duration::from_millis(100);
     run_for(&clock, &db, step, Duration::from_secs(3)).await;
-    assert!(
-        seen.lock().unwrap().is_empty(),
-        "a silenced alert was notified"
-    );
+    assert!(seen.received().is_empty(), "a silenced alert was notified");
 
     let u = url.clone();
     let (silences, alerts) = tokio::task::spawn_blocking(move || {
@@ -165,11 +148,11 @@ receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:
         what,
         step,
         Duration::from_secs(10),
-        async || !seen.lock().unwrap().is_empty(),
+        async || !seen.received().is_empty(),
     )
     .await;
     assert_eq!(
-        seen.lock().unwrap()[0]["alerts"][0]["labels"]["instance"],
+        seen.received()[0].json()["alerts"][0]["labels"]["instance"],
         "a"
     );
 
@@ -209,26 +192,20 @@ receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:
     );
 
     // The history shows the alert firing and its notification delivered.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let h: serde_json::Value = client
-            .get(format!("{url}/api/v1/alerts/history"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let rows = h["data"].as_array().unwrap();
-        let has = |kind: &str, status: &str| {
-            rows.iter()
-                .any(|r| r["kind"] == kind && r["status"] == status)
-        };
-        if has("alert", "firing") && has("notification", "delivered") {
-            break;
+    let mut h: serde_json::Value;
+    eventually!(
+        5,
+        format!("the alert firing and delivered in the history: {h}"),
+        {
+            let history = reqwest::get(format!("{url}/api/v1/alerts/history"));
+            h = history.await.unwrap().json().await.unwrap();
+            let rows = h["data"].as_array().unwrap();
+            let has = |kind: &str, status: &str| {
+                rows.iter()
+                    .any(|r| r["kind"] == kind && r["status"] == status)
+            };
+            has("alert", "firing") && has("notification", "delivered")
         }
-        assert!(Instant::now() < deadline, "history: {h}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    );
     d.shutdown().await;
 }

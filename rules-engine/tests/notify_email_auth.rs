@@ -13,12 +13,11 @@
 mod vigil_bin;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use vigil::notify::smtp::{EmailContent, SmtpTarget, TlsMode, build_message, send};
 use vigil_bin::VigilProcess;
 use vigil_common::Secret;
-use vigil_test_support::{Smtpd, free_port};
+use vigil_test_support::{Smtpd, eventually, free_port};
 
 const USER: &str = "vigil";
 const RIGHT: &str = "c0rrect-h0rse-batt3ry";
@@ -161,36 +160,31 @@ alerting:
         .unwrap();
     assert_eq!(posted.status(), 200);
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while smtp.delivered().is_empty() || v.logged("notification failed").is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "mail {:?}, logs {:?}",
+    eventually!(
+        20,
+        format!(
+            "a mail and a failure logged: mail {:?}, logs {:?}",
             smtp.delivered(),
             v.logs.lock().unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        ),
+        !smtp.delivered().is_empty() && !v.logged("notification failed").is_empty()
+    );
     // A 535 is not tried again: the notification is recorded failed (a
     // retry would be recorded "retry", and only pending rows are claimed),
     // so once the history says so no second attempt can come.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let history = v.get("/api/v1/alerts/history?kind=notification").await;
-        let recorded = history["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["status"] == "failed" && r["detail"].as_str().unwrap().contains("535"));
-        if recorded {
-            break;
+    let mut history: serde_json::Value;
+    eventually!(
+        20,
+        format!("the notification recorded failed: {history}"),
+        {
+            history = v.get("/api/v1/alerts/history?kind=notification").await;
+            history["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["status"] == "failed" && r["detail"].as_str().unwrap().contains("535"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "never recorded failed: {history}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    );
     let mails = smtp.delivered();
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("To: ops@example.org"), "{}", mails[0]);

@@ -9,8 +9,6 @@
 #[path = "support/alertmanager.rs"]
 mod alertmanager;
 
-use std::time::{Duration, Instant};
-
 use chrono::{TimeZone, Utc};
 
 use alertmanager::Alertmanager;
@@ -95,11 +93,7 @@ async fn html_parts_match_alertmanager() {
     .await;
     let mut alerts = vec![alert("db1:5432"), alert("db2:5432")];
     am.post(&alerts).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while smtp.delivered().len() < 2 {
-        assert!(Instant::now() < deadline, "Alertmanager sent no mail");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    vigil_test_support::eventually!(20, "Alertmanager's two mails", smtp.delivered().len() >= 2);
     let mails = smtp.delivered();
     let to = |who: &str| {
         mails

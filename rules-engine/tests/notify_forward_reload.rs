@@ -11,7 +11,8 @@ mod alertmanager;
 mod vigil_bin;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+
+use vigil_test_support::eventually;
 
 use alertmanager::Alertmanager;
 use vigil_bin::VigilProcess;
@@ -47,15 +48,11 @@ fn write_config(dir: &Path, am_urls: &[String], rule_names: &[&str]) {
 }
 
 async fn wait_for(am: &Alertmanager, name: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !am.alert_names().await.iter().any(|n| n == name) {
-        assert!(
-            Instant::now() < deadline,
-            "{name} never reached Alertmanager {}",
-            am.port
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually!(
+        20,
+        format!("{name} to reach Alertmanager {}", am.port),
+        am.alert_names().await.iter().any(|n| n == name)
+    );
 }
 
 async fn reload(v: &VigilProcess) -> (u16, String) {

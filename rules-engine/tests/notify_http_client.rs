@@ -2,7 +2,8 @@
 //! local servers: OAuth2 client credentials (the token request as
 //! golang.org/x/oauth2 makes it, the token cached, the client moved into
 //! the form when the endpoint refuses basic auth, a rotated secret file
-//! fetching a new token), and `tls_config` (`ca_file`, `server_name`,
+//! fetching a new token, an expired one fetched again on the caller's
+//! clock), and `tls_config` (`ca_file`, `server_name`,
 //! `insecure_skip_verify`, `max_version`) over real TLS.
 
 use std::sync::{Arc, Mutex};
@@ -12,7 +13,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
-use vigil::notify::http::{HttpClient, HttpRequest};
+use chrono::{DateTime, Utc};
+use vigil::clock::{Clock, ManualClock};
+use vigil::notify::http::{HttpClient, HttpRequest, HttpSendError};
 use vigil::notify::route::receivers::HttpConfig;
 use vigil_common::Secret;
 
@@ -74,8 +77,13 @@ fn client(yaml: &str) -> HttpClient {
 }
 
 async fn post(c: &HttpClient, url: &str) -> Result<u16, String> {
+    post_at(c, url, Utc::now()).await
+}
+
+/// [`post`] at `now` on the caller's clock.
+async fn post_at(c: &HttpClient, url: &str, now: DateTime<Utc>) -> Result<u16, String> {
     let req = HttpRequest::json(Secret::new(url), &serde_json::json!({"a": 1}));
-    c.send(&req).await.map(|a| a.status)
+    c.send(&req, now).await.map(|a| a.status)
 }
 
 fn form(body: &str) -> Vec<(String, String)> {
@@ -111,6 +119,45 @@ async fn oauth2_token_is_fetched_once_and_sent() {
     assert_eq!(seen[1].1, "Bearer tok-1");
     assert_eq!(seen[2].1, "Bearer tok-1");
     assert!(!format!("{c:?}").contains(CLIENT_SECRET));
+}
+
+/// The token (`expires_in: 3600`) is kept until ten seconds before it
+/// expires on the clock the sends are made at, then fetched again: a
+/// manual clock moved past that point, no waiting.
+#[tokio::test]
+async fn oauth2_token_is_fetched_again_once_it_expires_on_the_clock() {
+    let (base, seen) = start(false).await;
+    let c = client(&format!(
+        "oauth2: {{client_id: id, client_secret: '{CLIENT_SECRET}', token_url: '{base}/token'}}"
+    ));
+    let clock = ManualClock::new(1_800_000_000_000);
+    let hook = format!("{base}/hook");
+    // Each request as `<path> <authorization>`, the token requests' basic
+    // auth left out.
+    let requests = || -> Vec<String> {
+        let seen = seen.lock().unwrap();
+        seen.iter()
+            .map(|(p, a, _)| match p.as_str() {
+                "/token" => p.clone(),
+                _ => format!("{p} {a}"),
+            })
+            .collect()
+    };
+    assert_eq!(post_at(&c, &hook, clock.now()).await, Ok(200));
+    clock.advance(std::time::Duration::from_secs(3589));
+    assert_eq!(post_at(&c, &hook, clock.now()).await, Ok(200));
+    assert_eq!(
+        requests(),
+        ["/token", "/hook Bearer tok-1", "/hook Bearer tok-1"],
+        "one token while it lasts"
+    );
+    clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(post_at(&c, &hook, clock.now()).await, Ok(200));
+    assert_eq!(
+        requests()[3..],
+        ["/token", "/hook Bearer tok-2"],
+        "fetched again ten seconds before it expires"
+    );
 }
 
 #[tokio::test]
@@ -249,7 +296,7 @@ async fn tls_config_is_applied() {
 fn tls_build_errors_are_config_errors() {
     let cfg: HttpConfig =
         yaml_serde::from_str("tls_config: {min_version: TLS13, max_version: TLS12}").unwrap();
-    let e = HttpClient::build(&cfg).unwrap_err();
+    let e = HttpSendError::from(HttpClient::build(&cfg).unwrap_err());
     assert!(!e.retryable());
     assert!(e.to_string().contains("max_version"), "{e}");
 }

@@ -8,10 +8,8 @@
 #[path = "support/manual_time.rs"]
 mod manual_time;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-use axum::{Router, extract::State, routing::post};
 
 use manual_time::{drive_until, run_for, send, wall_ms};
 use vigil::clock::{Clock, ManualClock};
@@ -24,31 +22,10 @@ use vigil::notify::tables::history::HistoryQuery;
 use vigil::notify::tables::{HistoryStore, OutboxStore};
 use vigil::notify::{DispatchOptions, Dispatcher, Notifier};
 use vigil::rules::query::OutgoingAlert;
+use vigil_test_support::Recorder;
 
 /// How far the test moves the clock at a time.
 const STEP: Duration = Duration::from_millis(100);
-
-type Seen = Arc<Mutex<Vec<serde_json::Value>>>;
-
-/// Serves the receiver on `port` (which was refusing connections so far).
-async fn receiver_on(port: u16) -> Seen {
-    let seen: Seen = Arc::default();
-    let app = Router::new()
-        .route(
-            "/hook",
-            post(
-                |State(s): State<Seen>, body: axum::Json<serde_json::Value>| async move {
-                    s.lock().unwrap().push(body.0);
-                },
-            ),
-        )
-        .with_state(seen.clone());
-    let l = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .unwrap();
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    seen
-}
 
 fn alert(starts: i64, ends: i64) -> OutgoingAlert {
     OutgoingAlert {
@@ -130,16 +107,15 @@ async fn after_an_outage_the_last_notification_is_the_current_state() {
     d.shutdown().await;
     let d = start(&db, port, &clock).await;
     history_count(&clock, &db, "retry", 3).await;
-    let seen = receiver_on(port).await;
+    let seen = Recorder::start_on(port).await;
     history_count(&clock, &db, "delivered", 1).await;
     // Several retry periods and group intervals: nothing else arrives.
     run_for(&clock, &db, STEP, Duration::from_secs(3)).await;
     d.shutdown().await;
     let statuses: Vec<String> = seen
-        .lock()
-        .unwrap()
+        .received()
         .iter()
-        .map(|b| b["status"].as_str().unwrap().to_string())
+        .map(|r| r.json()["status"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(statuses, ["resolved"]);
     let rows = db.outbox_list().await.unwrap();

@@ -301,27 +301,33 @@ async fn compare(rec: &Recorder, receiver: &str, n: usize, phase: &str) -> Vec<V
             .collect();
         all[all.len().saturating_sub(n)..].to_vec()
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let (am, vigil) = (side("am"), side("vigil"));
-        if am.len() == n && am == vigil {
-            return vigil;
-        }
-        if std::time::Instant::now() > deadline {
-            // Both short of `n` (even equally) is a failure too, not a
-            // reason to wait forever.
-            assert_eq!(am.len(), n, "{receiver} {phase}: Alertmanager's requests");
-            assert_eq!(vigil.len(), n, "{receiver} {phase}: vigil's requests");
-            for (i, (a, v)) in am.iter().zip(&vigil).enumerate() {
-                assert!(
-                    a == v,
-                    "{receiver} {phase}: request {i} differs\nalertmanager: {}\nvigil:        {}",
-                    serde_json::to_string_pretty(a).unwrap(),
-                    serde_json::to_string_pretty(v).unwrap()
-                );
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (mut am, mut vigil);
+    // Both short of `n` (even equally) is a failure too, not a reason to
+    // wait forever.
+    vigil_test_support::eventually!(30, unequal(receiver, phase, n, &am, &vigil), {
+        (am, vigil) = (side("am"), side("vigil"));
+        am.len() == n && am == vigil
+    });
+    vigil
+}
+
+/// How the two sides' last requests differ, for the failure message.
+fn unequal(receiver: &str, phase: &str, n: usize, am: &[Value], vigil: &[Value]) -> String {
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap();
+    if am.len() != n || vigil.len() != n {
+        return format!(
+            "{receiver} {phase}: {n} requests from each side; Alertmanager sent {}, vigil {}",
+            am.len(),
+            vigil.len()
+        );
+    }
+    match am.iter().zip(vigil).enumerate().find(|(_, (a, v))| a != v) {
+        Some((i, (a, v))) => format!(
+            "{receiver} {phase}: request {i} differs\nalertmanager: {}\nvigil:        {}",
+            pretty(a),
+            pretty(v)
+        ),
+        None => format!("{receiver} {phase}: the same requests"),
     }
 }
 

@@ -275,7 +275,7 @@ fn vigil(path: &Path) -> Result<(), String> {
     let loaded = vigil::notify::route::load_file(path).map_err(|e| e.to_string())?;
     let c = &loaded.config;
     for r in &c.receivers {
-        build_receiver(r, &c.global, path.parent().unwrap())?;
+        build_receiver(r, &c.global, path.parent().unwrap()).map_err(|e| e.to_string())?;
     }
     Ok(())
 }

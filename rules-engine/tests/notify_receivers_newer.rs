@@ -553,14 +553,11 @@ async fn newer_integrations_deliver_through_a_running_vigil() {
         paths.iter().all(|p| seen.iter().any(|r| r.path == *p))
     })
     .await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while j.issue.lock().unwrap().is_none() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no Jira issue created"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    vigil_test_support::eventually!(
+        30,
+        "the Jira issue created",
+        j.issue.lock().unwrap().is_some()
+    );
     let mut shown = String::new();
     for p in [
         "/metrics",

@@ -297,20 +297,11 @@ async fn forwarder_posts_alerts_into_alertmanager() {
         ends_at: now + 3_600_000,
         generator_url: "http://vigil.example/graph".into(),
     }]);
-    let client = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{}/api/v2/alerts", am.port);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let got = loop {
-        let v: serde_json::Value = client.get(&url).send().await.unwrap().json().await.unwrap();
-        if v.as_array().is_some_and(|a| !a.is_empty()) {
-            break v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Alertmanager never got the alert"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let mut got: serde_json::Value;
+    vigil_test_support::eventually!(10, "the alert at Alertmanager", {
+        got = am.get("/api/v2/alerts").await;
+        got.as_array().is_some_and(|a| !a.is_empty())
+    });
     fwd.shutdown();
     let a = &got[0];
     assert_eq!(a["labels"]["alertname"], "Forwarded");

@@ -11,17 +11,14 @@
 #[path = "support/alertmanager.rs"]
 mod alertmanager;
 
-use std::time::Duration;
-
-use axum::{Router, extract::State, routing::post};
 use chrono::{TimeZone, Utc};
-use tokio::sync::mpsc;
 
 use alertmanager::Alertmanager;
 use vigil::model::Labels;
 use vigil::notify::alert::notification_order;
 use vigil::notify::template::{DEFAULTS, Templates};
 use vigil::notify::{Alert, Data};
+use vigil_test_support::Recorder;
 
 /// Debian's copy of Alertmanager's built-in templates.
 const AM_DEFAULT_TMPL: &str = "/usr/share/prometheus/alertmanager/default.tmpl";
@@ -71,21 +68,8 @@ fn alert(instance: &str, description: &str) -> Alert {
 
 #[tokio::test]
 async fn alertmanager_template_idioms_render_as_in_alertmanager() {
-    let (tx, mut rx) = mpsc::unbounded_channel::<serde_json::Value>();
-    let app = Router::new()
-        .route(
-            "/slack",
-            post(
-                |State(tx): State<mpsc::UnboundedSender<serde_json::Value>>,
-                 body: axum::Json<serde_json::Value>| async move {
-                    let _ = tx.send(body.0);
-                },
-            ),
-        )
-        .with_state(tx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let rec = Recorder::start().await;
+    let port = rec.port;
 
     let am = Alertmanager::start(&config(port)).await;
     let mut alerts = vec![
@@ -93,10 +77,11 @@ async fn alertmanager_template_idioms_render_as_in_alertmanager() {
         alert("db2:5432", "db2 refuses"),
     ];
     am.post(&alerts).await;
-    let msg = tokio::time::timeout(Duration::from_secs(20), rx.recv())
-        .await
-        .expect("no Slack message from Alertmanager within 20 s")
-        .unwrap();
+    rec.wait_for(20, "a Slack message from Alertmanager", |seen| {
+        !seen.is_empty()
+    })
+    .await;
+    let msg = rec.received()[0].json();
     let got = &msg["attachments"][0];
 
     alerts.sort_by(notification_order);

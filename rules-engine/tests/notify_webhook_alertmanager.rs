@@ -4,17 +4,14 @@
 //! vigil builds for the same alert, group and route (group key, alert
 //! fingerprint, time formats, common labels, truncation count).
 
-use std::time::Duration;
-
-use axum::{Router, extract::State, routing::post};
 use chrono::{DateTime, TimeZone, Utc};
-use tokio::sync::mpsc;
 
 use vigil::model::Labels;
 use vigil::notify::alert::notification_order;
 use vigil::notify::integrations::webhook::limit;
 use vigil::notify::route::{Route, parse_str};
 use vigil::notify::{Alert, Data, WebhookMessage};
+use vigil_test_support::{Recorded, Recorder};
 
 #[path = "support/alertmanager.rs"]
 mod alertmanager;
@@ -40,22 +37,8 @@ fn alert(pairs: &[(&str, &str)], note: &str, starts: DateTime<Utc>, ends: DateTi
 #[tokio::test]
 async fn webhook_payload_matches_alertmanager() {
     vigil_common::install_crypto_provider();
-    let (tx, mut rx) = mpsc::unbounded_channel::<(String, serde_json::Value)>();
-    let app = Router::new()
-        .route(
-            "/{path}",
-            post(
-                |State(tx): State<mpsc::UnboundedSender<(String, serde_json::Value)>>,
-                 axum::extract::Path(path): axum::extract::Path<String>,
-                 body: axum::Json<serde_json::Value>| async move {
-                    let _ = tx.send((path, body.0));
-                },
-            ),
-        )
-        .with_state(tx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook_port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let rec = Recorder::start().await;
+    let hook_port = rec.port;
 
     let cfg_text = config(hook_port);
     let am =
@@ -102,14 +85,16 @@ async fn webhook_payload_matches_alertmanager() {
 
     let loaded = parse_str("am.yml", &cfg_text, &|_| None).unwrap();
     let root = Route::build(loaded.route());
-    let mut got = std::collections::BTreeMap::new();
-    while got.len() < 2 {
-        let (path, payload) = tokio::time::timeout(Duration::from_secs(20), rx.recv())
-            .await
-            .expect("no webhook from Alertmanager within 20 s")
-            .unwrap();
-        got.insert(path, payload);
-    }
+    let by_path = |seen: &[Recorded]| -> std::collections::BTreeMap<String, serde_json::Value> {
+        seen.iter()
+            .map(|r| (r.path.trim_start_matches('/').to_string(), r.json()))
+            .collect()
+    };
+    rec.wait_for(20, "webhooks from Alertmanager on two paths", |seen| {
+        by_path(seen).len() >= 2
+    })
+    .await;
+    let got = by_path(&rec.received());
 
     for (path, receiver, max) in [("hook", "hook", 0), ("db", "db-hook", 1)] {
         let mut mine: Vec<Alert> = alerts

@@ -9,6 +9,7 @@ use serde_json::Value;
 use support::prometheus::Prometheus;
 use support::served::{Served, vigil_from};
 use vigil::clock::SystemClock;
+use vigil_test_support::eventually;
 
 const BODY: &str = r#"# HELP http_requests_total Requests by "code" and path.
 # TYPE http_requests_total counter
@@ -77,21 +78,14 @@ async fn wait_for_data(base: &str) {
         "/api/v1/query?query={}",
         enc("count_over_time(up[1m]) >= 3")
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        if let Some((200, v)) = get(base, &q).await
+    eventually!(
+        60,
+        format!("{base} to scrape the target"),
+        get(base, &q).await.is_some_and(|(code, v)| code == 200
             && v["data"]["result"]
                 .as_array()
-                .is_some_and(|r| !r.is_empty())
-        {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{base} never scraped the target"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+                .is_some_and(|r| !r.is_empty()))
+    );
 }
 
 #[tokio::test]

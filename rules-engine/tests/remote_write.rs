@@ -46,18 +46,12 @@ async fn prom_query(base: &str, expr: &str) -> Option<Vec<Value>> {
 
 /// Polls Prometheus until `expr` has a result, and returns it.
 async fn prom_wait(base: &str, expr: &str) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let result = prom_query(base, expr).await.unwrap_or_default();
-        if !result.is_empty() {
-            return result;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {expr}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let mut result: Vec<Value>;
+    eventually!(60, expr, {
+        result = prom_query(base, expr).await.unwrap_or_default();
+        !result.is_empty()
+    });
+    result
 }
 
 /// The value of `name{url="..."}` on vigil's `/metrics` (0 when absent).
@@ -77,13 +71,7 @@ async fn prometheus_receives_recording_results_and_alerts() {
         "scrape_configs: []\n",
         &["--web.enable-remote-write-receiver"],
     );
-    eventually!(60, "Prometheus ready", {
-        support::http()
-            .get(format!("{}/-/ready", prom.base))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    });
+    prom.ready().await;
     std::fs::write(dir.path().join("r.yml"), RULES).unwrap();
     let path = dir.path().join("vigil.yml");
     std::fs::write(

@@ -166,9 +166,9 @@ async fn self_scrape_follows_the_servers_tls() {
         .tls_danger_accept_invalid_certs(true)
         .build()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
-    loop {
-        let body: serde_json::Value = client
+    let mut body: serde_json::Value;
+    vigil_test_support::eventually!(40, format!("a self-scrape: {body}"), {
+        body = client
             .get(format!("{base}/api/v1/query?query=up"))
             .send()
             .await
@@ -176,17 +176,12 @@ async fn self_scrape_follows_the_servers_tls() {
             .json()
             .await
             .unwrap();
-        let result = &body["data"]["result"];
-        if let Some(first) = result.as_array().and_then(|r| r.first()) {
-            assert_eq!(first["metric"]["job"], "vigil");
-            assert_eq!(first["value"][1], "1", "{body}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no self-scrape: {body}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        body["data"]["result"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+    });
+    let first = &body["data"]["result"][0];
+    assert_eq!(first["metric"]["job"], "vigil");
+    assert_eq!(first["value"][1], "1", "{body}");
     served.stop().await;
 }

@@ -18,10 +18,10 @@ mod support;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use support::prometheus::Prometheus;
 use vigil::sla::period;
+use vigil_test_support::eventually;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vigil");
 const MIN: i64 = 60_000;
@@ -81,27 +81,17 @@ async fn query(base: &str, expr: &str, t_secs: i64) -> serde_json::Value {
         .unwrap()
 }
 
-/// Polls until Prometheus answers a query with the month's data.
-async fn wait_ready(base: &str, end_secs: i64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = reqwest::get(format!("{base}/-/ready")).await
-            && r.status().is_success()
-        {
-            let v = query(base, "count(up)", end_secs).await;
-            if v["data"]["result"]
-                .as_array()
-                .is_some_and(|r| !r.is_empty())
-            {
-                return;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Prometheus at {base} never got ready"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+/// Polls until Prometheus is ready and answers a query with the month's
+/// data.
+async fn wait_ready(prom: &Prometheus, end_secs: i64) {
+    prom.ready().await;
+    let base = &prom.base;
+    eventually!(60, format!("Prometheus at {base} with the month's data"), {
+        let v = query(base, "count(up)", end_secs).await;
+        v["data"]["result"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+    });
 }
 
 fn vigil(args: &[&str], config: &Path) -> std::process::Output {
@@ -146,7 +136,7 @@ async fn report_downtime_equals_promql_down_minutes() {
         &["--storage.tsdb.retention.time=100y"],
     );
     let end_secs = month.span.end / 1000;
-    wait_ready(&prom.base, end_secs).await;
+    wait_ready(&prom, end_secs).await;
 
     let expr = format!("count_over_time((max_over_time(up[1m]) == 0)[{minutes}m:1m])");
     let v = query(&prom.base, &expr, end_secs).await;

@@ -5,29 +5,26 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use axum::http::StatusCode;
 use support::served::{Served, vigil_from};
 use vigil::db::Db;
 use vigil::sla::ledger::{LedgerStore, State};
 use vigil::sla::span::Span;
+use vigil_test_support::eventually;
 
 /// The value of the sample line starting with `prefix` on `/metrics`.
 async fn wait_for(v: &Served, prefix: &str, ok: impl Fn(f64) -> bool) -> f64 {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let text = v.text("/metrics").await;
-        let v = text
+    let (mut text, mut value);
+    eventually!(60, format!("{prefix} to match:\n{text}"), {
+        text = v.text("/metrics").await;
+        value = text
             .lines()
             .find_map(|l| l.strip_prefix(prefix))
-            .and_then(|v| v.trim().parse::<f64>().ok());
-        if let Some(v) = v.filter(|v| ok(*v)) {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{prefix} never matched:\n{text}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| ok(*v));
+        value.is_some()
+    });
+    value.unwrap()
 }
 
 #[tokio::test]

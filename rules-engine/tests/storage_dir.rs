@@ -201,17 +201,20 @@ async fn vigil_serves_a_prometheus_data_directory_and_its_wal() {
                 .unwrap_or_default()
         }
     };
+    // The target's counter moves on between Prometheus's scrapes (1 s).
     let mut n = 1;
-    let served = loop {
-        n += 1;
-        target.set_body(&format!("migrated_total {n}\nmigrated_gauge 0.5\n"));
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let got = raw(prom.base.clone()).await;
-        if got.len() >= 6 {
-            break got;
-        }
-        assert!(n < 200, "Prometheus did not scrape");
-    };
+    let mut served;
+    vigil_test_support::eventually!(
+        60,
+        "six samples scraped by Prometheus",
+        {
+            n += 1;
+            target.set_body(&format!("migrated_total {n}\nmigrated_gauge 0.5\n"));
+            served = raw(prom.base.clone()).await;
+            served.len() >= 6
+        },
+        every: Duration::from_millis(300)
+    );
     prom.kill();
     let copy = tempfile::tempdir().unwrap();
     copy_dir(&dir.path().join("data"), copy.path());

@@ -667,21 +667,8 @@ async fn prometheus_serving_vigil_blocks_answers_as_vigil_does() {
     let q = MergeQuerier::new(blocks);
 
     let prom = Prometheus::start(dir.path(), "global: {}\n", &[]);
+    prom.ready().await;
     let client = support::http();
-    let ready = format!("{}/-/ready", prom.base);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !client
-        .get(&ready)
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "prometheus never became ready"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
 
     let engine = Engine::new(EngineOptions::default());
     let (qs, qe, step) = (start + 600_000, start + 8 * 3_600_000, 60_000);

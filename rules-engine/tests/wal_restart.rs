@@ -14,40 +14,23 @@ mod vigil_bin;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::{Json, Router, extract::State, routing::post};
-use parking_lot::Mutex;
 use serde_json::Value;
 use vigil_bin::{VigilProcess, now_ms};
-use vigil_test_support::eventually;
+use vigil_test_support::{Recorder, eventually};
 
-type Payloads = Arc<Mutex<Vec<Value>>>;
-
-/// Every webhook payload, in arrival order.
-async fn receiver() -> (String, Payloads) {
-    let got: Payloads = Arc::default();
-    let app = Router::new()
-        .route(
-            "/hook",
-            post(
-                |State(got): State<Payloads>, Json(v): Json<Value>| async move {
-                    got.lock().push(v);
-                },
-            ),
-        )
-        .with_state(got.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, got)
+/// The shared recorder as the webhook receiver, and its URL.
+async fn receiver() -> (String, Recorder) {
+    let rec = Recorder::start().await;
+    (format!("{}/hook", rec.base()), rec)
 }
 
 /// The status of every `name` alert in every payload so far.
-fn notified(got: &Mutex<Vec<Value>>, name: &str) -> Vec<String> {
-    got.lock()
+fn notified(got: &Recorder, name: &str) -> Vec<String> {
+    got.received()
         .iter()
-        .flat_map(|p| p["alerts"].as_array().cloned().unwrap_or_default())
+        .flat_map(|p| p.json()["alerts"].as_array().cloned().unwrap_or_default())
         .filter(|a| a["labels"]["alertname"] == name)
         .map(|a| a["status"].as_str().unwrap_or("").to_string())
         .collect()
@@ -217,11 +200,11 @@ async fn alerts_and_samples_survive_sigkill_and_sigterm() {
 
     // A clean stop writes the snapshot; the restart loads it.
     second.signal("TERM");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while second.logged("head snapshot written").is_empty() {
-        assert!(Instant::now() < deadline, "no snapshot on SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually!(
+        20,
+        "the snapshot written on SIGTERM",
+        !second.logged("head snapshot written").is_empty()
+    );
     drop(second);
     let third = VigilProcess::start(&config);
     let restarted = now_ms();

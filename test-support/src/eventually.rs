@@ -9,15 +9,25 @@ pub const POLL: Duration = Duration::from_millis(20);
 
 /// Polls `ready` (blocking the thread) until it holds; panics naming
 /// `what` after `timeout`.
-pub fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+pub fn wait_until(what: &str, timeout: Duration, ready: impl FnMut() -> bool) {
+    assert!(
+        poll_until(timeout, ready),
+        "timed out after {timeout:?} waiting for {what}"
+    );
+}
+
+/// Polls `ready` (blocking the thread) until it holds (true) or `timeout`
+/// passes (false): for a caller whose failure is an error value, or whose
+/// message needs what was seen last (a log, a process that exited).
+pub fn poll_until(timeout: Duration, mut ready: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     while !ready() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
+        if Instant::now() >= deadline {
+            return false;
+        }
         std::thread::sleep(POLL);
     }
+    true
 }
 
 /// [`wait_until`] for async tests: sleeps on the runtime between polls, so
@@ -36,9 +46,16 @@ pub async fn eventually(what: &str, timeout: Duration, mut ready: impl FnMut() -
 /// [`eventually`] for a condition that awaits (an HTTP query, a database
 /// read): `eventually!(SECS, "what", cond)` re-evaluates `cond` in the
 /// calling async function until it is true, failing after `SECS` seconds.
+/// `what` is evaluated only on failure, after the last `cond`, so it can
+/// show what `cond` saw last. A costly condition (a subprocess, a hundred
+/// queries) is polled less often with `eventually!(SECS, what, cond,
+/// every: DURATION)`.
 #[macro_export]
 macro_rules! eventually {
-    ($secs:expr, $what:expr, $cond:expr) => {{
+    ($secs:expr, $what:expr, $cond:expr) => {
+        $crate::eventually!($secs, $what, $cond, every: $crate::eventually::POLL)
+    };
+    ($secs:expr, $what:expr, $cond:expr, every: $every:expr) => {{
         let timeout = ::std::time::Duration::from_secs($secs);
         let deadline = ::std::time::Instant::now() + timeout;
         loop {
@@ -51,7 +68,7 @@ macro_rules! eventually {
                 timeout,
                 $what
             );
-            ::tokio::time::sleep($crate::eventually::POLL).await;
+            ::tokio::time::sleep($every).await;
         }
     }};
 }

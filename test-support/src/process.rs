@@ -4,9 +4,9 @@
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::eventually::{POLL, wait_until};
+use crate::eventually::{poll_until, wait_until};
 
 /// Owns a child process and kills it (by its pid, nothing else) on drop.
 pub struct ChildGuard {
@@ -56,10 +56,7 @@ impl ChildGuard {
         let _ = Command::new("kill")
             .args(["-TERM", &self.id().to_string()])
             .status();
-        let deadline = Instant::now() + grace;
-        while !self.has_exited() && Instant::now() < deadline {
-            std::thread::sleep(POLL);
-        }
+        poll_until(grace, || self.has_exited());
         self.stop();
     }
 
@@ -79,13 +76,67 @@ impl Drop for ChildGuard {
     }
 }
 
-/// A port on 127.0.0.1 that was free a moment ago: the OS picks it (bind to
-/// port 0), then the listener is closed so a server we start can take it.
+/// A port on 127.0.0.1 that was free a moment ago, for a server a test
+/// starts (PostgreSQL, Redis, HAProxy take a port number, not a socket).
+///
+/// It is picked outside the kernel's ephemeral range: a port that binding
+/// to port 0 handed out comes from that range, and between closing it and
+/// the server binding it, any outgoing connection of the machine (other
+/// tests' clients) could take it as its local port. A random port below or
+/// above the range is checked free by binding it; only when none of many
+/// is free does the OS pick.
 pub fn free_port() -> u16 {
+    let (low, high) = ephemeral_range();
+    let outside = (low.saturating_sub(1024) as u32) + (65535 - high as u32);
+    let mut seed = seed();
+    for _ in 0..64 {
+        if outside == 0 {
+            break;
+        }
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let n = (seed % u64::from(outside)) as u32;
+        let port = if n < u32::from(low - 1024) {
+            1024 + n as u16
+        } else {
+            (u32::from(high) + 1 + n - u32::from(low - 1024)) as u16
+        };
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("no free port on 127.0.0.1")
+}
+
+/// The kernel's ephemeral port range (Linux's default when unreadable).
+fn ephemeral_range() -> (u16, u16) {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| {
+            let mut parts = text.split_whitespace().map(|p| p.parse::<u16>());
+            Some((parts.next()?.ok()?, parts.next()?.ok()?))
+        })
+        .filter(|(low, high)| 1024 <= *low && low <= high)
+        .unwrap_or((32768, 60999))
+}
+
+/// A different start for each call, process and thread: concurrent tests
+/// must not try the same ports in the same order.
+fn seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    if let Ok(d) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(d.as_nanos());
+    }
+    h.finish() | 1
 }
 
 /// Waits until something accepts TCP connections on `addr`.

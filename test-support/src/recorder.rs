@@ -3,8 +3,10 @@
 //! real service would for a success (Telegram's `ok`, WeChat's token and
 //! `code: 0`, SNS's `PublishResponse`, `{}` otherwise; a webhook or
 //! Slack-shaped hook takes any 200), so neither Alertmanager nor vigil
-//! retries. A path with a `/fail` segment gets a 503. Served on
-//! 127.0.0.1:0 by the test's tokio runtime; stops with it.
+//! retries. A path with a `/fail` segment gets a 503; the first request to
+//! a path with a `/hang-first` segment is recorded and never answered (a
+//! send that hangs), later ones are answered. Served on 127.0.0.1:0 by the
+//! test's tokio runtime; stops with it.
 //!
 //! For receivers whose URL is fixed (Pushover, PagerDuty's v1 API), it is
 //! also an HTTP proxy: [`Recorder::tls_proxy`] answers `CONNECT`, ends the
@@ -13,7 +15,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -69,16 +70,24 @@ async fn record(
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let path = uri.path().to_string();
-    seen.lock().unwrap().push(Recorded {
-        method: method.to_string(),
-        path: path.clone(),
-        query,
-        headers: headers
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect(),
-        body: body.to_vec(),
-    });
+    let hang = {
+        let mut seen = seen.lock().unwrap();
+        let first = !seen.iter().any(|r| r.path == path);
+        seen.push(Recorded {
+            method: method.to_string(),
+            path: path.clone(),
+            query,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                .collect(),
+            body: body.to_vec(),
+        });
+        first && path.split('/').any(|s| s == "hang-first")
+    };
+    if hang {
+        std::future::pending::<()>().await;
+    }
     if path.split('/').any(|s| s == "fail") {
         return (StatusCode::SERVICE_UNAVAILABLE, String::new()).into_response();
     }
@@ -198,11 +207,17 @@ impl Recorder {
     }
 
     pub async fn start() -> Recorder {
+        Recorder::start_on(0).await
+    }
+
+    /// [`Recorder::start`] on a given port (one a test kept refusing
+    /// connections until now); 0 lets the OS pick.
+    pub async fn start_on(port: u16) -> Recorder {
         let seen: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let app = Router::new().fallback(record).with_state(seen.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
-            .expect("bind 127.0.0.1:0");
+            .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port}: {e}"));
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Recorder { seen, port }
@@ -228,24 +243,19 @@ impl Recorder {
             .collect()
     }
 
-    /// Waits until `cond` holds of all requests (at most `secs`).
+    /// Waits until `cond` holds of all requests (at most `secs`); `cond`
+    /// gets a copy, so it may call the recorder itself.
     pub async fn wait_for(&self, secs: u64, what: &str, cond: impl Fn(&[Recorded]) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            if cond(&self.seen.lock().unwrap()) {
-                return;
-            }
-            if Instant::now() > deadline {
-                let paths: Vec<String> = self
-                    .seen
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .map(|r| format!("{} {}", r.method, r.path))
-                    .collect();
-                panic!("{what}: not within {secs} s; seen {paths:#?}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let seen = || {
+            let paths: Vec<String> = self
+                .seen
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|r| format!("{} {}", r.method, r.path))
+                .collect();
+            format!("{what}; seen {paths:#?}")
+        };
+        crate::eventually!(secs, seen(), cond(&self.received()));
     }
 }

@@ -106,3 +106,34 @@ fn free_port_can_be_bound() {
     let port = free_port();
     std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
 }
+
+/// Outgoing connections take their local ports from the ephemeral range;
+/// a port picked there could be taken before the server binds it.
+#[test]
+fn free_ports_lie_outside_the_ephemeral_range() {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+    let range: Vec<u16> = text
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let ports: std::collections::BTreeSet<u16> = (0..20).map(|_| free_port()).collect();
+    assert!(ports.len() > 1, "the same port every time: {ports:?}");
+    for port in ports {
+        assert!(
+            port >= 1024 && !(range[0]..=range[1]).contains(&port),
+            "{port} is in the ephemeral range {range:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_recorder_leaves_the_first_hang_first_request_unanswered() {
+    let rec = Recorder::start().await;
+    let first = tokio::spawn(post(rec.port, "/hook/hang-first", "1"));
+    rec.wait_for(5, "the first request recorded", |seen| seen.len() == 1)
+        .await;
+    assert_eq!(post(rec.port, "/hook/hang-first", "2").await, 200);
+    // Recorded before the second was sent, so an answer would be out by now.
+    assert!(!first.is_finished(), "the first request was answered");
+    first.abort();
+}

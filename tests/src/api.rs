@@ -2,9 +2,9 @@
 //! end-to-end tests read it: plain GETs, `/api/v1/alerts`, and waiting for
 //! a given set of alerts.
 
-use std::time::{Duration, Instant};
-
 use serde_json::Value;
+
+use vigil_test_support::eventually;
 
 use crate::exporter::http_client;
 
@@ -66,17 +66,12 @@ pub async fn wait_alerts(
         .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
         .collect();
     want.sort();
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let got = alerts(base).await;
-        let have = alert_summary(&got);
-        if have == want {
-            return got;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{who}: waited for {want:?}, have {have:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut got;
+    let mut have;
+    eventually!(secs, format!("{who}: {want:?}, have {have:?}"), {
+        got = alerts(base).await;
+        have = alert_summary(&got);
+        have == want
+    });
+    got
 }

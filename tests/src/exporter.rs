@@ -10,10 +10,9 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use vigil_test_support::ChildGuard;
-use vigil_test_support::free_port;
+use vigil_test_support::{ChildGuard, eventually, free_port, poll_until};
 
 /// How long a starting exporter may take to listen.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -88,19 +87,16 @@ impl ExporterProcess {
         }
         let child = cmd.spawn().expect("spawn vigil-exporter");
         let mut child = ChildGuard::new("vigil-exporter", child);
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                break;
-            }
-            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            assert!(!child.has_exited(), "vigil-exporter exited:\n{log}");
-            assert!(
-                Instant::now() < deadline,
-                "vigil-exporter not listening on {addr} after {START_TIMEOUT:?}:\n{log}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+        let listening = poll_until(START_TIMEOUT, || {
+            assert!(!child.has_exited(), "vigil-exporter exited:\n{}", log());
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+        });
+        assert!(
+            listening,
+            "vigil-exporter not listening on {addr} after {START_TIMEOUT:?}:\n{}",
+            log()
+        );
         ExporterProcess {
             addr,
             dir,
@@ -137,11 +133,7 @@ impl ExporterProcess {
 
     /// Sends SIGHUP (asks for a reload).
     pub fn sighup(&self) {
-        let status = Command::new("kill")
-            .args(["-HUP", &self.pid().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -HUP failed");
+        self.child.signal("HUP");
     }
 
     /// GETs `/metrics` as text format 0.0.4.
@@ -154,6 +146,23 @@ impl ExporterProcess {
             .expect("GET /metrics");
         assert!(res.status().is_success(), "GET /metrics: {}", res.status());
         res.text().await.expect("body of /metrics")
+    }
+
+    /// Scrapes until `pred` holds of `/metrics` and returns that text;
+    /// fails naming `what`, with the last text and the exporter's log,
+    /// after `secs`. Each look collects every target, so ten a second.
+    pub async fn scrape_until(&self, secs: u64, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let mut text;
+        eventually!(
+            secs,
+            format!("{what}:\n{text}\n{}", self.logs()),
+            {
+                text = self.scrape().await;
+                pred(&text)
+            },
+            every: Duration::from_millis(100)
+        );
+        text
     }
 }
 

@@ -29,9 +29,9 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use vigil_test_support::free_port;
+use vigil_test_support::{free_port, poll_until};
 
 /// The password of the `postgres` superuser in every test cluster. TCP
 /// connections use scram-sha-256, so a DSN must carry it; a test that wants
@@ -45,9 +45,6 @@ const OS_USER: &str = "postgres";
 /// above what it needs on an idle machine; tests poll, so this is only the
 /// point at which they give up.
 const PATIENCE: Duration = Duration::from_secs(60);
-
-/// Interval between two looks at a condition we wait for.
-const POLL: Duration = Duration::from_millis(50);
 
 /// A command around a test cluster failed; `output` holds its stderr (and the
 /// server log's tail when a start failed) so the failure explains itself.
@@ -407,16 +404,17 @@ impl PgServer {
         // statement: one call each.
         self.query("ALTER SYSTEM SET ssl = on")?;
         self.query("SELECT pg_reload_conf()")?;
-        let deadline = Instant::now() + PATIENCE;
-        while self.query("SHOW ssl")? != "on" {
-            if Instant::now() >= deadline {
-                return Err(PgError::new(
-                    "enabling TLS",
-                    "ssl is still off after the reload",
-                ));
-            }
-            std::thread::sleep(POLL);
+        let mut ssl = Ok(String::new());
+        if !poll_until(PATIENCE, || {
+            ssl = self.query("SHOW ssl");
+            ssl.as_ref().map_or(true, |v| v == "on")
+        }) {
+            return Err(PgError::new(
+                "enabling TLS",
+                "ssl is still off after the reload",
+            ));
         }
+        ssl?;
         Ok(root_cert)
     }
 
@@ -434,20 +432,22 @@ impl PgServer {
             "SELECT count(*) FROM pg_stat_replication WHERE application_name = '{app}' \
              AND state = 'streaming' AND replay_lsn >= pg_current_wal_lsn()"
         );
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let last = match primary.query(&sql) {
-                Ok(n) if n == "1" => return Ok(()),
+        let mut last = String::new();
+        let caught_up = poll_until(PATIENCE, || {
+            last = match primary.query(&sql) {
+                Ok(n) if n == "1" => return true,
                 Ok(n) => format!("{n} matching rows in pg_stat_replication"),
                 Err(e) => e.to_string(),
             };
-            if Instant::now() >= deadline {
-                return Err(PgError::new(
-                    format!("replica {app} did not catch up within {PATIENCE:?}"),
-                    last,
-                ));
-            }
-            std::thread::sleep(POLL);
+            false
+        });
+        if caught_up {
+            Ok(())
+        } else {
+            Err(PgError::new(
+                format!("replica {app} did not catch up within {PATIENCE:?}"),
+                last,
+            ))
         }
     }
 }

@@ -185,6 +185,13 @@ impl RedisServer {
         self.child.as_ref().map(ChildGuard::id)
     }
 
+    /// Sends a signal by name (`STOP`, `CONT`) to the running server, by
+    /// its pid.
+    pub fn signal(&self, name: &str) {
+        let child = self.child.as_ref();
+        child.expect("redis is not running").signal(name);
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

@@ -670,40 +670,50 @@ async fn live_panel_queries_return_data_from_prometheus_and_vigil() {
     eprintln!("stack up in {:?}", started.elapsed());
     // Rates need a few scrapes, `changes()` and the recording rules a few
     // evaluations; a restarted check settles in seconds. Poll until every
-    // query answers, within two minutes.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    // query answers, within two minutes; each round asks every query of
+    // both servers, so one round every two seconds.
     let mut pending: Vec<(String, String, Served, String)> = queries
         .into_iter()
         .map(|(place, q, s)| (place, q, s, "not asked yet".to_string()))
         .collect();
-    while !pending.is_empty() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-        let mut still = Vec::new();
-        for (place, q, served, _) in pending {
-            let prom = live::series(&stack.prometheus, &q).await;
-            let why = match (&prom, served) {
-                (Ok(p), _) if p.is_empty() => "no series from Prometheus".to_string(),
-                (Ok(_), Served::Prometheus) => continue,
-                (Ok(p), Served::Both) => match live::series(&stack.vigil, &q).await {
-                    Ok(v) if &v == p => continue,
-                    Ok(v) => format!("vigil answered {v:?}, Prometheus {p:?}"),
-                    Err(e) => format!("vigil: {e}"),
-                },
-                (Err(e), _) => format!("Prometheus: {e}"),
-            };
-            still.push((place, q, served, why));
-        }
-        pending = still;
-        eprintln!(
-            "{:?}: {} queries without their answer",
-            started.elapsed(),
-            pending.len()
-        );
-    }
-    report(
+    let problems = |pending: &[(String, String, Served, String)]| {
         pending
-            .into_iter()
+            .iter()
             .map(|(place, q, _, why)| format!("{place}: {q}\n    {why}"))
-            .collect(),
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    vigil_test_support::eventually!(
+        120,
+        format!(
+            "every live query's answer; {} without:\n{}",
+            pending.len(),
+            problems(&pending)
+        ),
+        {
+            let mut still = Vec::new();
+            for (place, q, served, _) in std::mem::take(&mut pending) {
+                let prom = live::series(&stack.prometheus, &q).await;
+                let why = match (&prom, served) {
+                    (Ok(p), _) if p.is_empty() => "no series from Prometheus".to_string(),
+                    (Ok(_), Served::Prometheus) => continue,
+                    (Ok(p), Served::Both) => match live::series(&stack.vigil, &q).await {
+                        Ok(v) if &v == p => continue,
+                        Ok(v) => format!("vigil answered {v:?}, Prometheus {p:?}"),
+                        Err(e) => format!("vigil: {e}"),
+                    },
+                    (Err(e), _) => format!("Prometheus: {e}"),
+                };
+                still.push((place, q, served, why));
+            }
+            pending = still;
+            eprintln!(
+                "{:?}: {} queries without their answer",
+                started.elapsed(),
+                pending.len()
+            );
+            pending.is_empty()
+        },
+        every: std::time::Duration::from_secs(2)
     );
 }

@@ -5,7 +5,7 @@
 
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use vigil_test_support::free_port;
 use vigil_tests::demo_app::{AppOptions, DemoApp};
@@ -176,26 +176,6 @@ fn a_bad_config_stops_the_start_before_listening() {
     assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err());
 }
 
-/// Polls `/metrics` until `pred` holds, for at most 20 s.
-async fn scrape_until(
-    exporter: &ExporterProcess,
-    what: &str,
-    pred: impl Fn(&str) -> bool,
-) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = exporter.scrape().await;
-        if pred(&text) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reload_is_all_or_nothing() {
     let a = DemoApp::start(AppOptions::new("api-1")).await.unwrap();
@@ -269,10 +249,11 @@ async fn reload_is_all_or_nothing() {
     // Through SIGHUP: back to one target.
     exporter.write_config(&one);
     exporter.sighup();
-    scrape_until(&exporter, "api-2 to disappear after SIGHUP", |t| {
-        sample_value(t, "app_up", &[("instance", "api-2")]).is_none()
-    })
-    .await;
+    exporter
+        .scrape_until(20, "api-2 to disappear after SIGHUP", |t| {
+            sample_value(t, "app_up", &[("instance", "api-2")]).is_none()
+        })
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

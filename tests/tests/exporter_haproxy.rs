@@ -11,13 +11,14 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use vigil_exporter::collectors::haproxy::{HaproxyTarget, build};
 use vigil_exporter::collectors::{CollectError, Collector};
 use vigil_exporter::metrics::Family;
 use vigil_exporter::registry::{ExporterStats, Registry};
+use vigil_test_support::poll_until;
 use vigil_tests::demo_app::{AppOptions, AppState, DemoApp, set_app_state};
 use vigil_tests::haproxy::{HaproxyOptions, HaproxyServer};
 
@@ -330,14 +331,13 @@ fn restarted_haproxy_is_collected_again(env: &Env) -> Result<(), Failed> {
         check(err.kind == "connect", format!("kind {}: {err}", err.kind))?;
     }
     env.haproxy().restart()?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while ups(&registry)? != [1.0, 1.0] {
-        if Instant::now() > deadline {
-            return Err("haproxy_up stayed 0 after the restart".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
+    // Polled until both are up or a scrape fails (reported as before).
+    let mut up = Ok(Vec::new());
+    poll_until(Duration::from_secs(20), || {
+        up = ups(&registry);
+        up.as_ref().map_or(true, |u| u == &[1.0, 1.0])
+    });
+    check(up? == [1.0, 1.0], "haproxy_up stayed 0 after the restart")
 }
 
 fn main() {

@@ -5,10 +5,10 @@
 //! would mark the target down and store nothing.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use vigil_test_support::free_port;
 use vigil_test_support::{ChildGuard, wait_for_tcp};
+use vigil_test_support::{eventually, free_port};
 use vigil_tests::demo_app::{AppOptions, AppState, DemoApp};
 use vigil_tests::exporter::{ExporterProcess, http_client};
 use vigil_tests::postgres::PgServer;
@@ -17,25 +17,25 @@ use vigil_tests::postgres::PgServer;
 /// vector whose first value satisfies `ok` (at most 60 s).
 async fn query_until(base: &str, query: &str, ok: impl Fn(f64) -> bool) -> serde_json::Value {
     let client = http_client();
-    let deadline = Instant::now() + Duration::from_secs(60);
     let mut last = serde_json::Value::Null;
-    while Instant::now() < deadline {
-        let mut url = reqwest::Url::parse(&format!("{base}/api/v1/query")).unwrap();
-        url.query_pairs_mut().append_pair("query", query);
-        if let Ok(res) = client.get(url).send().await
-            && let Ok(body) = res.json::<serde_json::Value>().await
+    eventually!(
+        60,
+        format!("Prometheus to answer {query} as expected; last answer: {last}"),
         {
-            let value = body["data"]["result"][0]["value"][1]
-                .as_str()
-                .and_then(|v| v.parse::<f64>().ok());
-            if value.is_some_and(&ok) {
-                return body;
+            let mut url = reqwest::Url::parse(&format!("{base}/api/v1/query")).unwrap();
+            url.query_pairs_mut().append_pair("query", query);
+            if let Ok(res) = client.get(url).send().await
+                && let Ok(body) = res.json::<serde_json::Value>().await
+            {
+                last = body;
             }
-            last = body;
+            last["data"]["result"][0]["value"][1]
+                .as_str()
+                .and_then(|v| v.parse::<f64>().ok())
+                .is_some_and(&ok)
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("Prometheus never answered {query} as expected; last answer: {last}");
+    );
+    last
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

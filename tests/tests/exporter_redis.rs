@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use vigil_test_support::{poll_until, wait_until};
+
 use libtest_mimic::{Arguments, Failed, Trial};
 use vigil_exporter::collectors::redis::{RedisTarget, build};
 use vigil_exporter::collectors::{CollectError, Collector};
@@ -241,18 +243,17 @@ fn keyspace_counts_keys_per_database(env: &Env) -> Result<(), Failed> {
     )?;
     // Redis estimates avg_ttl in its active expiry cycle (10 times a
     // second), so it may still be 0 just after the keys were written.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let fams = env.collect(&env.master_collector)?;
-        let ttl = value(&fams, "redis_db_avg_ttl_seconds", &[("db", "db0")])?;
-        if ttl > 0.0 {
-            return check(ttl <= 3600.0, format!("avg ttl {ttl} s"));
-        }
-        if Instant::now() > deadline {
-            return Err("redis_db_avg_ttl_seconds stayed 0".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut ttl = 0.0;
+    wait_until(
+        "redis_db_avg_ttl_seconds above 0",
+        Duration::from_secs(10),
+        || {
+            let fams = must(env.collect(&env.master_collector));
+            ttl = must(value(&fams, "redis_db_avg_ttl_seconds", &[("db", "db0")]));
+            ttl > 0.0
+        },
+    );
+    check(ttl <= 3600.0, format!("avg ttl {ttl} s"))
 }
 
 fn commandstats_count_each_command(env: &Env) -> Result<(), Failed> {
@@ -282,13 +283,12 @@ fn unreachable_server_fails_with_connect(env: &Env) -> Result<(), Failed> {
     check(err.reason.contains(&port.to_string()), "names the target")
 }
 
-/// Sends a signal to one of our servers, by its pid.
-fn signal(pid: u32, sig: &str) -> Result<(), Failed> {
-    let status = std::process::Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status()?;
-    check(status.success(), format!("kill -{sig} {pid}"))
+/// The value of a step inside a poll, which fails the trial as `?` would.
+fn must<T, E>(r: Result<T, E>) -> T
+where
+    Failed: From<E>,
+{
+    r.unwrap_or_else(|e| panic!("{}", Failed::from(e).message().unwrap_or("failed")))
 }
 
 /// A server that hangs (SIGSTOP) makes the collection fail at the target's
@@ -306,12 +306,11 @@ fn hung_server_times_out_and_recovers(env: &Env) -> Result<(), Failed> {
         labels: BTreeMap::new(),
     })?;
     env.collect(&c)?;
-    let pid = replica.pid().ok_or("replica not running")?;
-    signal(pid, "STOP")?;
+    replica.signal("STOP");
     let started = Instant::now();
     let result = env.collect(&c);
     let waited = started.elapsed();
-    signal(pid, "CONT")?;
+    replica.signal("CONT");
     let err = result.err().ok_or("a hung server must fail")?;
     check(err.kind == "timeout", format!("kind {}: {err}", err.kind))?;
     // One attempt plus one retry on a dropped connection, each bounded.
@@ -319,14 +318,11 @@ fn hung_server_times_out_and_recovers(env: &Env) -> Result<(), Failed> {
         waited < Duration::from_secs(3),
         format!("waited {waited:?}"),
     )?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while let Err(e) = env.collect(&c) {
-        if Instant::now() > deadline {
-            return Err(format!("not back after SIGCONT: {e}").into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
+    let mut last = String::new();
+    let back = poll_until(Duration::from_secs(20), || {
+        env.collect(&c).map_err(|e| last = e.to_string()).is_ok()
+    });
+    check(back, format!("not back after SIGCONT: {last}"))
 }
 
 /// `redis_up` for the one target of `registry`, and the families.
@@ -368,31 +364,28 @@ fn restarted_server_is_collected_again(env: &Env) -> Result<(), Failed> {
     )?;
     check(!format!("{err:?}").contains(PASSWORD), "password in error")?;
     // The replica is still up and reports its broken link.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let fams = env.collect(&env.replica_collector)?;
-        if value(&fams, "redis_master_link_up", &[])? == 0.0 {
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err("the replica never reported its master link down".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(
+        "the replica reporting its master link down",
+        Duration::from_secs(20),
+        || {
+            let fams = must(env.collect(&env.replica_collector));
+            must(value(&fams, "redis_master_link_up", &[])) == 0.0
+        },
+    );
 
     env.master().start()?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (up, fams) = gather_up(env, &registry)?;
-        if up == 1.0 {
-            let uptime = value(&fams, "redis_uptime_in_seconds", &[])?;
-            return check(uptime < 60.0, format!("a new server, up {uptime} s"));
-        }
-        if Instant::now() > deadline {
-            return Err("redis_up stayed 0 after the restart".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut fams = Vec::new();
+    wait_until(
+        "redis_up 1 after the restart",
+        Duration::from_secs(20),
+        || {
+            let up;
+            (up, fams) = must(gather_up(env, &registry));
+            up == 1.0
+        },
+    );
+    let uptime = value(&fams, "redis_uptime_in_seconds", &[])?;
+    check(uptime < 60.0, format!("a new server, up {uptime} s"))
 }
 
 fn main() {

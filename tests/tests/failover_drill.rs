@@ -41,10 +41,11 @@ mod stack;
 
 use std::collections::BTreeMap;
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use tokio::task::block_in_place;
+use vigil_test_support::eventually;
 use vigil_tests::api::{alerts, get_json};
 use vigil_tests::postgres::PgServer;
 
@@ -106,20 +107,19 @@ async fn active(stack: &Stack) -> Vec<(String, String, String)> {
 /// Waits until `check` holds for the active alerts; fails with them and
 /// vigil's log.
 async fn wait_for(stack: &Stack, what: &str, check: impl Fn(&[(String, String, String)]) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(ALERT_SECS);
-    loop {
-        let have = active(stack).await;
-        if check(&have) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "waited for {what}; active alerts: {have:#?}\n--- vigil\n{}\n--- exporter\n{}",
+    let mut have;
+    eventually!(
+        ALERT_SECS,
+        format!(
+            "{what}; active alerts: {have:#?}\n--- vigil\n{}\n--- exporter\n{}",
             tail(&stack.vigil.logs()),
             tail(&stack.exporter.logs())
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        ),
+        {
+            have = active(stack).await;
+            check(&have)
+        }
+    );
 }
 
 fn has(alerts: &[(String, String, String)], name: &str, subject: &str, state: &str) -> bool {
@@ -149,48 +149,44 @@ async fn query(stack: &Stack, expr: &str) -> Vec<Value> {
 
 /// Until vigil has scraped the steady stack and evaluated every rule.
 async fn wait_steady(stack: &Stack) {
-    let deadline = Instant::now() + Duration::from_secs(ALERT_SECS);
     let primaries = format!("count(pg_replication_is_replica{{cluster=\"{PG_CLUSTER}\"}} == 0)");
     let masters = format!(
         "count(redis_instance_info{{cluster=\"{REDIS_CLUSTER}\", role=\"master\", redis_mode!=\"sentinel\"}})"
     );
-    loop {
-        let p = query(stack, &primaries).await;
-        let m = query(stack, &masters).await;
-        let rules = get_json(&stack.vigil.url("/api/v1/rules")).await;
-        let evaluated = rules["data"]["groups"].as_array().is_some_and(|gs| {
-            gs.len() == 4
-                && gs.iter().all(|g| {
-                    g["rules"]
-                        .as_array()
-                        .is_some_and(|r| r.iter().all(|r| r["health"] == "ok"))
-                })
-        });
-        let one = |r: &[Value]| r.len() == 1 && r[0]["value"][1] == "1";
-        if one(&p) && one(&m) && evaluated {
-            return;
+    let (mut p, mut m, mut rules);
+    eventually!(
+        ALERT_SECS,
+        format!("vigil to see the steady stack: {p:?} {m:?}\n{rules}"),
+        {
+            p = query(stack, &primaries).await;
+            m = query(stack, &masters).await;
+            rules = get_json(&stack.vigil.url("/api/v1/rules")).await;
+            let evaluated = rules["data"]["groups"].as_array().is_some_and(|gs| {
+                gs.len() == 4
+                    && gs.iter().all(|g| {
+                        g["rules"]
+                            .as_array()
+                            .is_some_and(|r| r.iter().all(|r| r["health"] == "ok"))
+                    })
+            });
+            let one = |r: &[Value]| r.len() == 1 && r[0]["value"][1] == "1";
+            one(&p) && one(&m) && evaluated
         }
-        assert!(
-            Instant::now() < deadline,
-            "vigil never saw the steady stack: {p:?} {m:?}\n{rules}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    );
 }
 
 /// Until the exporter, as vigil scraped it, gives the Redis server `target`
 /// the `role` (`master` or `slave`).
 async fn wait_role(stack: &Stack, target: &str, role: &str) {
     let expr = format!("redis_instance_info{{target=\"{target}\", role=\"{role}\"}}");
-    let deadline = Instant::now() + Duration::from_secs(ALERT_SECS);
-    while query(stack, &expr).await.is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "vigil never read {target} as {role}\n--- exporter\n{}",
+    eventually!(
+        ALERT_SECS,
+        format!(
+            "vigil to read {target} as {role}\n--- exporter\n{}",
             tail(&stack.exporter.logs())
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        ),
+        !query(stack, &expr).await.is_empty()
+    );
 }
 
 /// `pg_ctl promote -w` on a standby, as the `postgres` user (PostgreSQL
@@ -255,23 +251,24 @@ fn restart_with_failing_archive(server: &PgServer) {
 /// The `database` service's failovers in the JSON report, once its ledger
 /// has up time after the failover (the up time grows between two reads).
 async fn failovers_after_recovery(stack: &Stack, month: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(ALERT_SECS);
     let mut last_up = None;
-    loop {
-        let json = block_in_place(|| sla::report(&stack.vigil, month, "json"));
-        let report: Value = serde_json::from_str(&json).unwrap();
-        let db = sla::service(&report, "database");
-        let up = db["ms"]["up"].as_i64();
-        if db["failovers"]["count"] == 1 && last_up.is_some_and(|l| up > Some(l)) {
-            return db["failovers"].clone();
-        }
-        last_up = up;
-        assert!(
-            Instant::now() < deadline,
-            "the report never showed one closed failover: {db:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let mut db: Value;
+    // Each look runs `vigil sla report`: twice a second is enough.
+    eventually!(
+        ALERT_SECS,
+        format!("the report to show one closed failover: {db:#}"),
+        {
+            let json = block_in_place(|| sla::report(&stack.vigil, month, "json"));
+            let report: Value = serde_json::from_str(&json).unwrap();
+            db = sla::service(&report, "database").clone();
+            let up = db["ms"]["up"].as_i64();
+            let closed = db["failovers"]["count"] == 1 && last_up.is_some_and(|l| up > Some(l));
+            last_up = up;
+            closed
+        },
+        every: Duration::from_millis(500)
+    );
+    db["failovers"].clone()
 }
 
 /// When the drill ran a command: just before it and once it returned. The
@@ -359,6 +356,8 @@ async fn failover_drill() {
         from: stop_from,
         to: tl.mark("primary a stopped"),
     };
+    // The cluster stays without a primary for GAP: the failover's length
+    // is the drill's design (measured against the report), not a wait.
     tokio::time::sleep(GAP).await;
     let promote_from = now_ms();
     block_in_place(|| pg_ctl_promote(&stack.pg_b));
@@ -443,18 +442,19 @@ async fn failover_drill() {
     tl.mark("PostgreSQLWALArchivingFailing firing");
     // Its notifications are still on their way (group wait, delivery):
     // stopping vigil now would lose them, not show a drill failure.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while notes::all(&stack)
-        .iter()
-        .filter(|n| n.alertname == "PostgreSQLWALArchivingFailing" && n.status == "firing")
-        .map(|n| n.channel)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len()
-        < 3
-        && Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let mut channels: std::collections::BTreeSet<_>;
+    eventually!(
+        60,
+        format!("PostgreSQLWALArchivingFailing firing on three channels: {channels:?}"),
+        {
+            channels = notes::all(&stack)
+                .into_iter()
+                .filter(|n| n.alertname == "PostgreSQLWALArchivingFailing" && n.status == "firing")
+                .map(|n| n.channel)
+                .collect();
+            channels.len() == 3
+        }
+    );
 
     // 6. Once each: after a clean shutdown nothing more can come.
     block_in_place(|| stack.vigil.terminate());

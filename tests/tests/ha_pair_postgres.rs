@@ -149,16 +149,74 @@ scrape_configs:\n  - job_name: t\n    metrics_path: /{name}\n    static_configs:
     (hook, target, pair)
 }
 
+/// An instance's group flush decisions (one per flush of the pair's one
+/// group and its one integration) and the aggregation groups it holds.
+const FLUSHES: &str = "vigil_notify_flush_decisions_total";
+const GROUPS: &str = "vigil_notify_aggregation_groups";
+
+/// Waits until nothing more can be sent: each `live` instance holds no
+/// aggregation group (a group leaves at the flush that handled its resolved
+/// alert, and nothing brings it back before the rules' resend delay of a
+/// minute) and no outbox row waits to be sent. Terminating then waits for
+/// a send in flight, so a duplicate would be in the hook's statuses.
+fn settled(env: &Env, db: &TrialDb, pair: &mut Pair, live: &[&str]) {
+    wait_until(
+        &format!("{live:?} holding no group and no outbox row pending"),
+        Duration::from_secs(20),
+        || {
+            live.iter()
+                .all(|name| pair.metric(name, &env.rt, GROUPS) == 0.0)
+                && env.query(
+                    db,
+                    "SELECT count(*) FROM notify_outbox WHERE status = 'pending'",
+                ) == "0"
+        },
+    );
+}
+
+/// Whether instance `name`'s view of the pair's one alert, as its peer
+/// reads it from the shared database, is firing (its end still ahead);
+/// `None` while it has no view or no heartbeat.
+fn view_firing(env: &Env, db: &TrialDb, name: &str) -> Option<bool> {
+    let sql = format!(
+        "SELECT v.ends_at > (extract(epoch from now()) * 1000)::bigint \
+         FROM notify_alert_views v JOIN notify_instances i USING (instance) WHERE instance = '{name}'"
+    );
+    match env.query(db, &sql).as_str() {
+        "t" => Some(true),
+        "f" => Some(false),
+        _ => None,
+    }
+}
+
 fn cut_off_instance(env: &Env) -> Result<(), Failed> {
     let db = env.database("cutoff");
     let (hook, target, mut pair) = firing_pair(env, &db);
+    // b sees the alert firing (the hook's "firing" may have come from a).
+    wait_until(
+        "b's view of the firing alert",
+        Duration::from_secs(10),
+        || view_firing(env, &db, "b") == Some(true),
+    );
     // b loses its path to the target: the condition is gone for b only.
     target.cut("b", true);
     wait_until("b sees the alert resolved", Duration::from_secs(10), || {
         !pair.firing("b", &env.rt, "Cond")
     });
-    // Several of b's group intervals while it sees the alert resolved.
-    std::thread::sleep(Duration::from_secs(3));
+    // b's notify has taken the resolution: its view, which a reads, ended.
+    wait_until(
+        "b's view of the alert ended",
+        Duration::from_secs(10),
+        || view_firing(env, &db, "b") == Some(false),
+    );
+    // Several of b's group flushes while it sees the alert resolved (each
+    // would send a false "resolved" if a's view did not hold it firing).
+    let flushed = pair.metric("b", &env.rt, FLUSHES);
+    wait_until(
+        "three flushes of b while it sees the alert resolved",
+        Duration::from_secs(10),
+        || pair.metric("b", &env.rt, FLUSHES) >= flushed + 3.0,
+    );
     target.cut("b", false);
     wait_until("b sees it firing again", Duration::from_secs(10), || {
         pair.firing("b", &env.rt, "Cond")
@@ -167,7 +225,7 @@ fn cut_off_instance(env: &Env) -> Result<(), Failed> {
     wait_until("resolved sent", Duration::from_secs(30), || {
         hook.statuses().len() >= 2
     });
-    std::thread::sleep(Duration::from_secs(2));
+    settled(env, &db, &mut pair, &["a", "b"]);
     pair.terminate();
     assert_eq!(hook.statuses(), ["firing", "resolved"]);
     Ok(())
@@ -183,13 +241,7 @@ fn killed_peer_stops_counting(env: &Env) -> Result<(), Failed> {
     wait_until(
         "b's view of the firing alert",
         Duration::from_secs(10),
-        || {
-            env.query(
-            &db,
-            "SELECT count(*) FROM notify_alert_views v JOIN notify_instances i USING (instance) \
-             WHERE instance = 'b' AND v.ends_at > (extract(epoch from now()) * 1000)::bigint",
-        ) == "1"
-        },
+        || view_firing(env, &db, "b") == Some(true),
     );
     pair.kill("b");
     let killed = Instant::now();
@@ -201,7 +253,7 @@ fn killed_peer_stops_counting(env: &Env) -> Result<(), Failed> {
         "resolved {:.2} s after b was killed (peer_timeout 3 s)",
         killed.elapsed().as_secs_f64()
     );
-    std::thread::sleep(Duration::from_secs(1));
+    settled(env, &db, &mut pair, &["a"]);
     pair.terminate();
     assert_eq!(hook.statuses(), ["firing", "resolved"]);
     Ok(())

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::{Router, extract::State, routing::post};
 
@@ -100,17 +100,8 @@ receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:
         .collect();
     a.send(firing.clone());
     b.send(firing);
-    let wait_count = |n: usize| {
-        let seen = seen.clone();
-        async move {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while seen.lock().unwrap().len() < n {
-                assert!(Instant::now() < deadline, "fewer than {n} notifications");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    };
-    wait_count(GROUPS).await;
+    let count = || seen.lock().unwrap().len();
+    eventually!(20, format!("{GROUPS} notifications"), count() >= GROUPS);
     // Resolve them all, again on both instances.
     let end = now_ms();
     let resolved: Vec<OutgoingAlert> = (0..GROUPS)
@@ -118,7 +109,11 @@ receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:
         .collect();
     a.send(resolved.clone());
     b.send(resolved);
-    wait_count(2 * GROUPS).await;
+    eventually!(
+        20,
+        format!("{} notifications", 2 * GROUPS),
+        count() >= 2 * GROUPS
+    );
     // Nothing else may arrive. Settled once both instances hold no group
     // (each group left at the flush that handled its resolved alerts, so
     // no later flush can queue anything) and no outbox row waits to be

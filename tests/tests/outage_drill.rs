@@ -29,10 +29,11 @@ mod sla;
 mod stack;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use tokio::task::block_in_place;
+use vigil_test_support::eventually;
 use vigil_tests::api::{get_json, get_text, wait_alerts};
 
 use notes::Note;
@@ -84,19 +85,16 @@ async fn query(stack: &Stack, expr: &str) -> Vec<Value> {
 }
 
 async fn wait_value(stack: &Stack, expr: &str, want: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = query(stack, expr).await;
-        if r.len() == 1 && r[0]["value"][1] == want {
-            return r[0].clone();
+    let mut r;
+    eventually!(
+        60,
+        format!("{expr} to become {want}: {r:?}\n{}", stack.vigil.logs()),
+        {
+            r = query(stack, expr).await;
+            r.len() == 1 && r[0]["value"][1] == want
         }
-        assert!(
-            Instant::now() < deadline,
-            "{expr} never became {want}: {r:?}\n{}",
-            stack.vigil.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    );
+    r[0].clone()
 }
 
 fn all_notes(stack: &Stack) -> Vec<Note> {
@@ -124,40 +122,29 @@ async fn wait_notified(
             summary: summary.into(),
         })
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(NOTE_SECS);
-    loop {
-        let have = all_notes(stack);
-        if want.iter().all(|w| have.contains(w)) {
-            return;
+    let mut have;
+    eventually!(
+        NOTE_SECS,
+        format!("{want:#?}\nhave {have:#?}\n{}", stack.vigil.logs()),
+        {
+            have = all_notes(stack);
+            want.iter().all(|w| have.contains(w))
         }
-        assert!(
-            Instant::now() < deadline,
-            "waited for {want:#?}\nhave {have:#?}\n{}",
-            stack.vigil.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    );
 }
 
 /// Both SLA services have been evaluated (their gauges are on `/metrics`).
 async fn wait_sla_evaluated(stack: &Stack) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let text = get_text(&stack.vigil.url("/metrics")).await;
+    let mut text;
+    eventually!(60, format!("the SLA task to evaluate:\n{text}"), {
+        text = get_text(&stack.vigil.url("/metrics")).await;
         let has = |s: &str| {
             text.contains(&format!(
                 "vigil_sla_availability_ratio{{service=\"{s}\"}} 1"
             ))
         };
-        if has("api") && has("database") {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the SLA task never evaluated:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        has("api") && has("database")
+    });
 }
 
 /// The report agrees with the measured downtime of `service`, to the

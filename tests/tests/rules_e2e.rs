@@ -15,13 +15,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use vigil::rules::{AlertSink, OutgoingAlert};
 use vigil::server::{Options, load};
-use vigil_test_support::free_port;
 use vigil_test_support::{ChildGuard, wait_for_tcp};
+use vigil_test_support::{eventually, free_port};
 use vigil_tests::api::{alerts, get_json, get_text, wait_alerts};
 use vigil_tests::demo_app::AppSet;
 use vigil_tests::exporter::ExporterProcess;
@@ -174,25 +174,18 @@ async fn start_vigil(
 /// Waits until `base` (either evaluator) has evaluated the group with all
 /// three instances healthy.
 async fn wait_all_healthy(who: &str, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let mut body: Value;
+    eventually!(60, format!("{who} to see 3 healthy instances: {body}"), {
         let mut url = reqwest::Url::parse(&format!("{base}/api/v1/query")).unwrap();
         url.query_pairs_mut()
             .append_pair("query", "count(instance_health == 1)");
-        let body = get_json(url.as_str()).await;
+        body = get_json(url.as_str()).await;
         let rules = get_json(&format!("{base}/api/v1/rules")).await;
         let evaluated = rules["data"]["groups"][0]["rules"]
             .as_array()
             .is_some_and(|r| r.iter().all(|r| r["health"] == "ok"));
-        if body["data"]["result"][0]["value"][1] == "3" && evaluated {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{who} never saw 3 healthy instances: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        body["data"]["result"][0]["value"][1] == "3" && evaluated
+    });
 }
 
 /// An alert pending since a slot of the 1 s grid fires at the evaluation

@@ -5,12 +5,12 @@
 //! out of vigil's API.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use vigil::db::Db;
 use vigil::rules::state_store::{AlertStateStore, rule_key};
 use vigil::rules::{AlertSink, OutgoingAlert};
 use vigil::server::{Options, load};
+use vigil_test_support::eventually;
 use vigil_tests::api::{alerts, get_text};
 use vigil_tests::postgres::PgServer;
 
@@ -87,11 +87,7 @@ async fn alert_state_in_postgres_across_restarts() {
 
     let first = Arc::new(Recorder::default());
     let (base, stop, h) = serve(&config, first.clone()).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while first.0.lock().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "never fired");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually!(20, "the alert to fire", !first.0.lock().unwrap().is_empty());
     let active_at = alerts(&base).await[0]["activeAt"].clone();
     let body = get_text(&format!("{base}/api/v1/rules")).await;
     assert!(
@@ -114,11 +110,11 @@ async fn alert_state_in_postgres_across_restarts() {
     assert_eq!(restored[0]["activeAt"], active_at);
     assert_eq!(restored[0]["state"], "firing");
     // Several evaluations later it still has not been sent again.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while evaluations(&base).await < 5.0 {
-        assert!(Instant::now() < deadline, "the restored group does not run");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually!(
+        20,
+        "five evaluations of the restored group",
+        evaluations(&base).await >= 5.0
+    );
     assert_eq!(alerts(&base).await[0]["state"], "firing");
     assert!(second.0.lock().unwrap().is_empty(), "notified again");
     let _ = stop.send(());

@@ -32,23 +32,29 @@ use super::dispatch::Dispatcher;
 use super::inhibit::inhibited_by;
 use super::silence::{ActiveSilence, Silence, SilenceMatcher, SilenceState, silenced_by};
 use super::silence_store::{self, SilenceError};
-use super::tables::{HistoryStore, SilenceStore};
+use super::tables::NotifyTables;
 use crate::model::{Labels, Matcher};
 use crate::notify::route::matchers::{matches_all, parse_matcher};
 use crate::notify::tables::history::HistoryQuery;
 
 /// The routes, with the dispatcher as state.
-pub fn router(d: Dispatcher) -> Router {
+pub fn router<S: NotifyTables>(d: Dispatcher<S>) -> Router {
     Router::new()
-        .route("/api/v2/status", get(super::api_status::status))
-        .route("/api/v2/receivers", get(super::api_status::receivers))
-        .route("/api/v2/silences", get(list_silences).post(post_silence))
+        .route("/api/v2/status", get(super::api_status::status::<S>))
+        .route("/api/v2/receivers", get(super::api_status::receivers::<S>))
+        .route(
+            "/api/v2/silences",
+            get(list_silences::<S>).post(post_silence::<S>),
+        )
         .route(
             "/api/v2/silence/{id}",
-            get(get_silence).delete(delete_silence),
+            get(get_silence::<S>).delete(delete_silence::<S>),
         )
-        .route("/api/v2/alerts", get(list_alerts).post(post_alerts))
-        .route("/api/v1/alerts/history", get(history))
+        .route(
+            "/api/v2/alerts",
+            get(list_alerts::<S>).post(post_alerts::<S>),
+        )
+        .route("/api/v1/alerts/history", get(history::<S>))
         .with_state(d)
 }
 
@@ -126,8 +132,8 @@ fn silence_json(s: &Silence, now: DateTime<Utc>) -> Value {
     })
 }
 
-async fn list_silences(
-    State(d): State<Dispatcher>,
+async fn list_silences<S: NotifyTables>(
+    State(d): State<Dispatcher<S>>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let f = filters(&params(q))?;
@@ -184,8 +190,8 @@ struct SilenceId {
     silence_id: String,
 }
 
-async fn post_silence(
-    State(d): State<Dispatcher>,
+async fn post_silence<S: NotifyTables>(
+    State(d): State<Dispatcher<S>>,
     body: Result<Json<PostableSilence>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Json(p) = body.map_err(rejected)?;
@@ -203,8 +209,8 @@ async fn post_silence(
     Ok(Json(json!(SilenceId { silence_id: id })))
 }
 
-async fn get_silence(
-    State(d): State<Dispatcher>,
+async fn get_silence<S: NotifyTables>(
+    State(d): State<Dispatcher<S>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let s = d.db().silences(&id).await.map_err(SilenceError::from)?;
@@ -212,16 +218,16 @@ async fn get_silence(
     Ok(Json(silence_json(s, d.clock().now())))
 }
 
-async fn delete_silence(
-    State(d): State<Dispatcher>,
+async fn delete_silence<S: NotifyTables>(
+    State(d): State<Dispatcher<S>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     silence_store::expire(d.db(), &id, d.clock().now()).await?;
     Ok(StatusCode::OK)
 }
 
-async fn list_alerts(
-    State(d): State<Dispatcher>,
+async fn list_alerts<S: NotifyTables>(
+    State(d): State<Dispatcher<S>>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let p = params(q);
@@ -368,8 +374,8 @@ fn validate_posted(p: PostableAlert, now: DateTime<Utc>) -> Result<Alert, String
 
 /// As Alertmanager: the valid alerts are taken (best effort), and if any
 /// was invalid the answer is 400 with every error, `; `-joined.
-async fn post_alerts(
-    State(d): State<Dispatcher>,
+async fn post_alerts<S: NotifyTables>(
+    State(d): State<Dispatcher<S>>,
     body: Result<Json<Vec<PostableAlert>>, axum::extract::rejection::JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Json(posted) = body.map_err(rejected)?;
@@ -391,8 +397,8 @@ async fn post_alerts(
     }
 }
 
-async fn history(
-    State(d): State<Dispatcher>,
+async fn history<S: NotifyTables>(
+    State(d): State<Dispatcher<S>>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let p = params(q);

@@ -15,8 +15,9 @@ use chrono::SecondsFormat;
 use serde_json::{Value, json};
 
 use super::dispatch::Dispatcher;
+use super::tables::NotifyTables;
 
-pub async fn status(State(d): State<Dispatcher>) -> Json<Value> {
+pub async fn status<S: NotifyTables>(State(d): State<Dispatcher<S>>) -> Json<Value> {
     let n = d.notifier();
     Json(json!({
         "cluster": {"status": "disabled", "peers": []},
@@ -34,7 +35,7 @@ pub async fn status(State(d): State<Dispatcher>) -> Json<Value> {
     }))
 }
 
-pub async fn receivers(State(d): State<Dispatcher>) -> Json<Value> {
+pub async fn receivers<S: NotifyTables>(State(d): State<Dispatcher<S>>) -> Json<Value> {
     let n = d.notifier();
     Json(Value::Array(
         n.receiver_names

@@ -12,8 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use super::group::after;
 use super::silence::{Silence, SilenceMatcher};
 use super::silence_store::{self, SilenceError};
-use super::tables::HistoryStore;
-use crate::db::Db;
+use super::tables::{HistoryStore, SilenceStore};
 use crate::model::{MatchOp, Matcher};
 use crate::notify::route::matchers::parse_matchers;
 use crate::notify::tables::history::HistoryQuery;
@@ -48,7 +47,7 @@ fn time(t: DateTime<Utc>) -> String {
 /// `vigil silence add MATCHER... --author A --comment C --duration D`:
 /// prints the new silence's id.
 pub async fn silence_add(
-    db: &Db,
+    db: &impl SilenceStore,
     matchers: &[String],
     author: &str,
     comment: &str,
@@ -78,7 +77,7 @@ pub async fn silence_add(
 /// `vigil silence query [MATCHER...] [--expired]`: active and pending
 /// silences (or only expired ones), one per line.
 pub async fn silence_query(
-    db: &Db,
+    db: &impl SilenceStore,
     filters: &[String],
     expired: bool,
     now: DateTime<Utc>,
@@ -122,7 +121,11 @@ pub async fn silence_query(
 }
 
 /// `vigil silence expire ID...`.
-pub async fn silence_expire(db: &Db, ids: &[String], now: DateTime<Utc>) -> (String, i32) {
+pub async fn silence_expire(
+    db: &impl SilenceStore,
+    ids: &[String],
+    now: DateTime<Utc>,
+) -> (String, i32) {
     if ids.is_empty() {
         return ("no silence id given\n".into(), 2);
     }
@@ -139,7 +142,7 @@ pub async fn silence_expire(db: &Db, ids: &[String], now: DateTime<Utc>) -> (Str
 
 /// `vigil alerts history [--since T] [--kind alert|notification]
 /// [--fingerprint F] [--limit N]`: newest first.
-pub async fn alerts_history(db: &Db, q: &HistoryQuery) -> (String, i32) {
+pub async fn alerts_history(db: &impl HistoryStore, q: &HistoryQuery) -> (String, i32) {
     let rows = match db.history(q).await {
         Ok(r) => r,
         Err(e) => return (format!("{e}\n"), 1),
@@ -173,6 +176,7 @@ pub async fn alerts_history(db: &Db, q: &HistoryQuery) -> (String, i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::Db;
     use crate::notify::tables::history::HistoryEvent;
     use chrono::TimeZone;
 

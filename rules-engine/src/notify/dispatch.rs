@@ -34,7 +34,7 @@ use super::retry::Backoff;
 use super::silence::{ActiveSilence, SilenceState};
 use super::stages::{self, FlushContext, FlushPlan, IntegrationView};
 use super::status::{FlushResult, HistoryKind, HistoryStatus};
-use super::tables::{HistoryStore, OutboxStore, PeerStore, SilenceStore};
+use super::tables::NotifyTables;
 use crate::clock::Clock;
 use crate::clock::from_ms;
 use crate::db::Db;
@@ -113,11 +113,11 @@ struct State {
     dropping: bool,
 }
 
-/// What the dispatcher and sender tasks share.
-pub(super) struct Shared {
+/// What the dispatcher and sender tasks share; `S` holds the tables.
+pub(super) struct Shared<S> {
     state: Mutex<State>,
     notifier: RwLock<Arc<Notifier>>,
-    pub(super) db: Db,
+    pub(super) db: S,
     pub(super) metrics: NotifyMetrics,
     pub(super) opts: DispatchOptions,
     pub(super) wake_sender: Notify,
@@ -127,18 +127,28 @@ pub(super) struct Shared {
     started: DateTime<Utc>,
 }
 
-impl Shared {
+impl<S> Shared<S> {
     pub(super) fn notifier(&self) -> Arc<Notifier> {
         self.notifier.read().clone()
     }
 }
 
-/// The running dispatcher. Cloning shares it.
-#[derive(Clone)]
-pub struct Dispatcher {
-    shared: Arc<Shared>,
+/// The running dispatcher over its tables `S` (the SQL [`Db`] in vigil).
+/// Cloning shares it.
+pub struct Dispatcher<S = Db> {
+    shared: Arc<Shared<S>>,
     tx: mpsc::UnboundedSender<Vec<Alert>>,
     tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl<S> Clone for Dispatcher<S> {
+    fn clone(&self) -> Self {
+        Dispatcher {
+            shared: self.shared.clone(),
+            tx: self.tx.clone(),
+            tasks: self.tasks.clone(),
+        }
+    }
 }
 
 /// An alert from vigil's rules as the pipeline knows it.
@@ -152,22 +162,22 @@ pub fn from_outgoing(a: OutgoingAlert) -> Alert {
     }
 }
 
-impl AlertSink for Dispatcher {
+impl<S: NotifyTables> AlertSink for Dispatcher<S> {
     fn send(&self, alerts: Vec<OutgoingAlert>) {
         self.post(alerts.into_iter().map(from_outgoing).collect());
     }
 }
 
-impl Dispatcher {
+impl<S: NotifyTables> Dispatcher<S> {
     /// Starts the dispatch and send tasks on the current runtime; all
     /// their instants and waits are on `clock`.
     pub fn start(
         notifier: Notifier,
-        db: Db,
+        db: S,
         opts: DispatchOptions,
         metrics: NotifyMetrics,
         clock: Arc<dyn Clock>,
-    ) -> Dispatcher {
+    ) -> Dispatcher<S> {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
@@ -222,7 +232,7 @@ impl Dispatcher {
         &self.shared.metrics
     }
 
-    pub fn db(&self) -> &Db {
+    pub fn db(&self) -> &S {
         &self.shared.db
     }
 
@@ -275,7 +285,7 @@ impl Dispatcher {
     }
 }
 
-async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Vec<Alert>>) {
+async fn run<S: NotifyTables>(shared: Arc<Shared<S>>, mut rx: mpsc::UnboundedReceiver<Vec<Alert>>) {
     loop {
         let now = shared.clock.now();
         let wake = {
@@ -299,7 +309,7 @@ async fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Vec<Alert>>) {
     }
 }
 
-async fn record(shared: &Shared, events: &[HistoryEvent]) {
+async fn record<S: NotifyTables>(shared: &Shared<S>, events: &[HistoryEvent]) {
     if let Err(e) = shared.db.append_history(events).await {
         shared.metrics.errors.inc();
         tracing::warn!(error = %e, "notify: cannot write alert history");
@@ -308,8 +318,8 @@ async fn record(shared: &Shared, events: &[HistoryEvent]) {
 
 /// Stores, routes and groups a batch; returns the state changes seen and
 /// this instance's view of each alert (fingerprint, end in ms).
-fn ingest(
-    shared: &Shared,
+fn ingest<S: NotifyTables>(
+    shared: &Shared<S>,
     batch: Vec<Alert>,
     now: DateTime<Utc>,
 ) -> (Vec<HistoryEvent>, Vec<(u64, i64)>) {
@@ -392,7 +402,7 @@ pub(super) struct Job {
     pub(super) alerts: Vec<Alert>,
 }
 
-async fn flush_due(shared: &Shared, now: DateTime<Utc>) {
+async fn flush_due<S: NotifyTables>(shared: &Shared<S>, now: DateTime<Utc>) {
     let n = shared.notifier();
     let (mut jobs, all) = {
         let mut st = shared.state.lock();
@@ -565,8 +575,8 @@ fn plan_job(
 }
 
 /// Plans every due group and writes the result in one transaction.
-async fn flush_jobs(
-    shared: &Shared,
+async fn flush_jobs<S: NotifyTables>(
+    shared: &Shared<S>,
     n: &Notifier,
     jobs: &[Job],
     all: &[Alert],

@@ -21,6 +21,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::data::go_time;
+use super::errors::BuildError;
 use super::http::HttpClient;
 use crate::clock::Clock;
 use crate::clock::from_ms;
@@ -85,19 +86,17 @@ pub struct BuiltTarget {
 
 /// Builds every target's client; the first bad one is the error (which
 /// names the target by position, never by its URL).
-pub fn build_targets(targets: Vec<ForwardTarget>) -> Result<Vec<BuiltTarget>, String> {
+pub fn build_targets(targets: Vec<ForwardTarget>) -> Result<Vec<BuiltTarget>, BuildError> {
     targets
         .into_iter()
         .enumerate()
         .map(|(index, t)| {
             let scheme = reqwest::Url::parse(t.url.expose()).map(|u| u.scheme().to_string());
             if !matches!(scheme.as_deref(), Ok("http" | "https")) {
-                return Err(format!(
-                    "alertmanager {index}: the url must be an absolute http or https URL"
-                ));
+                return Err(BuildError::ForwardUrl { index });
             }
-            let client =
-                HttpClient::build(&t.http).map_err(|e| format!("alertmanager {index}: {e}"))?;
+            let client = HttpClient::build(&t.http)
+                .map_err(|source| BuildError::ForwardClient { index, source })?;
             let base = t.url.expose().trim_end_matches('/');
             Ok(BuiltTarget {
                 index,
@@ -150,7 +149,7 @@ impl Forwarder {
         targets: Vec<ForwardTarget>,
         metrics: ForwardMetrics,
         clock: Arc<dyn Clock>,
-    ) -> Result<Forwarder, String> {
+    ) -> Result<Forwarder, BuildError> {
         let built = build_targets(targets)?;
         let inner = Arc::new(Inner {
             queue: Mutex::new(VecDeque::new()),

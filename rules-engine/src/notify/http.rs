@@ -10,15 +10,37 @@ use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
 
 use super::oauth2::TokenSource;
 use super::retry::{self, Decision};
+use super::tls::TlsError;
 use crate::notify::route::receivers::{HttpConfig, TlsConfig};
-use vigil_common::{Secret, resolve_secret};
+use vigil_common::{Secret, SecretFileError, resolve_secret};
+
+/// Why an `http_config` cannot be made into a client: the setting at
+/// fault, never a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpConfigError {
+    #[error("{0}")]
+    Tls(#[from] TlsError),
+    #[error("proxy_url: {0}")]
+    Proxy(#[source] reqwest::Error),
+    /// reqwest refused the assembled client.
+    #[error("{0}")]
+    Client(#[source] reqwest::Error),
+    /// The token endpoint's own `tls_config` or `proxy_url`.
+    #[error("oauth2: {0}")]
+    OAuth2(#[source] Box<HttpConfigError>),
+    /// A `*_file` secret (password, credentials, bearer token).
+    #[error("{0}")]
+    Secret(#[from] SecretFileError),
+}
 
 /// Why a client could not be built or a request not be sent.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpSendError {
-    /// Configuration: retrying cannot help until the config changes.
+    /// Configuration: retrying cannot help until the config changes
+    /// ([`HttpClient::build`]'s error, for callers that build and send
+    /// as one step).
     #[error("http_config: {0}")]
-    Config(String),
+    Config(#[from] HttpConfigError),
     /// The receiver answered, or could not be reached; `decision` says
     /// whether to retry. No URL in the message.
     #[error("{receiver}: {what}")]
@@ -113,7 +135,7 @@ impl Answer {
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl HttpClient {
-    pub fn build(cfg: &HttpConfig) -> Result<HttpClient, HttpSendError> {
+    pub fn build(cfg: &HttpConfig) -> Result<HttpClient, HttpConfigError> {
         Self::build_with_timeout(cfg, REQUEST_TIMEOUT)
     }
 
@@ -121,23 +143,21 @@ impl HttpClient {
     pub fn build_with_timeout(
         cfg: &HttpConfig,
         timeout: Duration,
-    ) -> Result<HttpClient, HttpSendError> {
-        let cerr = |e: &dyn std::fmt::Display| HttpSendError::Config(e.to_string());
+    ) -> Result<HttpClient, HttpConfigError> {
         let redirect = if cfg.follow_redirects {
             reqwest::redirect::Policy::limited(10)
         } else {
             reqwest::redirect::Policy::none()
         };
-        let client = reqwest_client(&cfg.tls_config, cfg.proxy_url.as_deref(), timeout)
-            .map_err(|e| cerr(&e))?
+        let client = reqwest_client(&cfg.tls_config, cfg.proxy_url.as_deref(), timeout)?
             .redirect(redirect)
             .build()
-            .map_err(|e| cerr(&e))?;
+            .map_err(HttpConfigError::Client)?;
         let oauth2 = match &cfg.oauth2 {
             Some(o) => {
                 let token_client = reqwest_client(&o.tls_config, o.proxy_url.as_deref(), timeout)
-                    .and_then(|b| b.build().map_err(|e| e.to_string()))
-                    .map_err(|e| cerr(&format!("oauth2: {e}")))?;
+                    .and_then(|b| b.build().map_err(HttpConfigError::Client))
+                    .map_err(|e| HttpConfigError::OAuth2(Box::new(e)))?;
                 Some(TokenSource::new(o, token_client))
             }
             None => None,
@@ -150,8 +170,9 @@ impl HttpClient {
     }
 
     /// Sends one request. `Err` is a network failure, described without
-    /// the URL.
-    pub async fn send(&self, r: &HttpRequest) -> Result<Answer, String> {
+    /// the URL. `now` (the caller's clock) decides whether a cached OAuth2
+    /// token is still good.
+    pub async fn send(&self, r: &HttpRequest, now: DateTime<Utc>) -> Result<Answer, String> {
         let mut req = self
             .client
             .request(r.method.clone(), r.url.expose())
@@ -165,7 +186,7 @@ impl HttpClient {
             if let Some(auth) = &self.authorization {
                 req = req.header(AUTHORIZATION, auth.expose());
             } else if let Some(source) = &self.oauth2 {
-                let auth = source.authorization().await?;
+                let auth = source.authorization(now).await?;
                 req = req.header(AUTHORIZATION, auth.expose());
             }
         }
@@ -200,7 +221,7 @@ impl HttpClient {
             decision,
         };
         let answer = self
-            .send(&HttpRequest::json(url.clone(), body))
+            .send(&HttpRequest::json(url.clone(), body), now)
             .await
             .map_err(|what| fail(what, retry::from_network_error()))?;
         match retry::from_http_status(answer.status, answer.retry_after.as_deref(), now) {
@@ -216,13 +237,13 @@ fn reqwest_client(
     tls: &TlsConfig,
     proxy: Option<&str>,
     timeout: Duration,
-) -> Result<reqwest::ClientBuilder, String> {
+) -> Result<reqwest::ClientBuilder, HttpConfigError> {
     let mut b = reqwest::Client::builder()
         .timeout(timeout)
         .user_agent(USER_AGENT)
         .tls_backend_preconfigured(super::tls::client_config(tls)?);
     if let Some(proxy) = proxy {
-        let p = reqwest::Proxy::all(proxy).map_err(|e| format!("proxy_url: {e}"))?;
+        let p = reqwest::Proxy::all(proxy).map_err(HttpConfigError::Proxy)?;
         b = b.proxy(p);
     }
     Ok(b)
@@ -242,17 +263,15 @@ fn network_kind(e: &reqwest::Error) -> String {
 /// `Basic ...` from `basic_auth`, or `<type> <credentials>` from
 /// `authorization` / `bearer_token` (type `Bearer`), secrets read from
 /// their `*_file` when given.
-fn authorization(cfg: &HttpConfig) -> Result<Option<Secret>, HttpSendError> {
+fn authorization(cfg: &HttpConfig) -> Result<Option<Secret>, SecretFileError> {
     use base64::Engine;
-    let cerr = |e: vigil_common::SecretFileError| HttpSendError::Config(e.to_string());
     let path = |p: &Option<String>| p.as_ref().map(std::path::PathBuf::from);
     if let Some(b) = &cfg.basic_auth {
         let pw = resolve_secret(
             "password",
             b.password.as_ref(),
             path(&b.password_file).as_deref(),
-        )
-        .map_err(cerr)?;
+        )?;
         let raw = format!("{}:{}", b.username, pw.as_ref().map_or("", |p| p.expose()));
         let enc = base64::engine::general_purpose::STANDARD.encode(raw);
         return Ok(Some(Secret::new(format!("Basic {enc}"))));
@@ -262,8 +281,7 @@ fn authorization(cfg: &HttpConfig) -> Result<Option<Secret>, HttpSendError> {
             "credentials",
             a.credentials.as_ref(),
             path(&a.credentials_file).as_deref(),
-        )
-        .map_err(cerr)?;
+        )?;
         let kind = a.kind.as_deref().unwrap_or("Bearer");
         return Ok(cred.map(|c| Secret::new(format!("{kind} {}", c.expose()))));
     }
@@ -271,7 +289,6 @@ fn authorization(cfg: &HttpConfig) -> Result<Option<Secret>, HttpSendError> {
         "bearer_token",
         cfg.bearer_token.as_ref(),
         path(&cfg.bearer_token_file).as_deref(),
-    )
-    .map_err(cerr)?;
+    )?;
     Ok(bearer.map(|t| Secret::new(format!("Bearer {}", t.expose()))))
 }

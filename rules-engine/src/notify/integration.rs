@@ -16,8 +16,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::alert::Alert;
+use super::errors::BuildError;
 use super::integrations::{self, BuildContext, Integrate, Receiver, Render};
-use super::retry::Decision;
+use super::retry::{Decision, FailureReason};
 use super::template::{TemplateError, Templates};
 use crate::model::Labels;
 use crate::notify::route::config::GlobalConfig;
@@ -85,7 +86,7 @@ impl Delivery {
         }
     }
 
-    pub fn fail(reason: &'static str, detail: impl Into<String>) -> Delivery {
+    pub fn fail(reason: FailureReason, detail: impl Into<String>) -> Delivery {
         Delivery {
             decision: Decision::Fail { reason },
             detail: detail.into(),
@@ -99,7 +100,7 @@ pub fn build_receiver(
     r: &Receiver,
     g: &GlobalConfig,
     base_dir: &Path,
-) -> Result<Vec<Integration>, String> {
+) -> Result<Vec<Integration>, BuildError> {
     let cx = BuildContext {
         global: g,
         base_dir,

@@ -8,7 +8,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use super::status::{DeliveryOutcome, FlushResult};
+use super::status::{DeliveryOutcome, FailureReason, FlushResult};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
@@ -90,12 +90,18 @@ impl NotifyMetrics {
         );
     }
 
-    pub fn outcome(&self, integration: &str, outcome: DeliveryOutcome, reason: &str) {
+    /// One delivery attempt; `reason` is empty for a delivered one.
+    pub fn outcome(
+        &self,
+        integration: &str,
+        outcome: DeliveryOutcome,
+        reason: Option<FailureReason>,
+    ) {
         self.notifications
             .get_or_create(&OutcomeLabels {
                 integration: integration.to_string(),
                 outcome: outcome.as_str().to_string(),
-                reason: reason.to_string(),
+                reason: reason.map_or("", |r| r.as_str()).to_string(),
             })
             .inc();
     }

@@ -14,6 +14,8 @@
 //!               silences, peers: the stage's SQL tables
 //! sender.rs     claim -> deliver (http.rs, smtp.rs) -> retry (retry.rs) -> record
 //! forward.rs    alerts to existing Alertmanagers, as Prometheus sends them
+//! errors.rs     why building, starting or reloading failed: the receiver
+//!               entry or Alertmanager and the setting at fault, no secret
 //! ```
 //!
 //! The stages and the timing are pure functions of the instant passed in;
@@ -27,6 +29,7 @@ pub mod config;
 pub mod data;
 pub mod dedup;
 pub mod dispatch;
+pub mod errors;
 pub mod forward;
 pub mod group;
 pub mod http;
@@ -54,6 +57,7 @@ pub mod tls;
 pub use alert::{Alert, Status};
 pub use data::Data;
 pub use dispatch::{DispatchOptions, Dispatcher};
+pub use errors::BuildError;
 pub use inhibit::{InhibitRule, Inhibited, inhibited_by};
 pub use integrations::webhook::WebhookMessage;
 pub use notifier::Notifier;

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::errors::BuildError;
 use super::inhibit::InhibitRule;
 use super::integration::{Integration, build_receiver};
 use super::template::Templates;
@@ -46,7 +47,7 @@ impl Notifier {
     /// Builds everything; the first problem (unreadable secret file, bad
     /// CA, template that does not parse) is returned, naming the receiver
     /// or file.
-    pub fn build(loaded: &Loaded, external_url: &str) -> Result<Notifier, String> {
+    pub fn build(loaded: &Loaded, external_url: &str) -> Result<Notifier, BuildError> {
         let c = &loaded.config;
         let base_dir = Path::new(&loaded.file)
             .parent()

@@ -4,20 +4,23 @@
 //! the scopes joined by spaces, plus `endpoint_params`), the client
 //! authenticated by HTTP basic auth and, if the endpoint refuses that, by
 //! `client_id`/`client_secret` in the form (the style that worked is
-//! kept). The token is cached until ten seconds before it expires, and
-//! fetched again when `client_secret_file` changes. The token endpoint
+//! kept). The token is cached until ten seconds before it expires, read
+//! on the caller's clock (the instant a send is made at), and fetched
+//! again when `client_secret_file` changes. The token endpoint
 //! has its own `proxy_url` and `tls_config`.
 //!
 //! Neither the secret nor a token appears in an error or in `Debug`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+use crate::notify::group::after;
 use crate::notify::route::receivers::OAuth2;
 use vigil_common::Secret;
 
@@ -55,7 +58,7 @@ impl std::fmt::Debug for TokenSource {
 struct Cached {
     /// `<type> <token>`, ready for the header.
     header: Secret,
-    expires: Option<Instant>,
+    expires: Option<DateTime<Utc>>,
     /// The secret the token was fetched with (a changed file drops it).
     secret: Secret,
 }
@@ -77,18 +80,18 @@ impl TokenSource {
         }
     }
 
-    /// The `Authorization` value: the cached token while it is valid,
-    /// else a new one.
-    pub async fn authorization(&self) -> Result<Secret, String> {
+    /// The `Authorization` value at `now`: the cached token while it is
+    /// valid, else a new one.
+    pub async fn authorization(&self, now: DateTime<Utc>) -> Result<Secret, String> {
         let secret = self.current_secret()?;
         let mut cached = self.cached.lock().await;
         if let Some(c) = cached.as_ref() {
-            let fresh = c.expires.is_none_or(|e| Instant::now() + EXPIRY_DELTA < e);
+            let fresh = c.expires.is_none_or(|e| after(now, EXPIRY_DELTA) < e);
             if fresh && c.secret.expose() == secret.expose() {
                 return Ok(c.header.clone());
             }
         }
-        let token = self.fetch(&secret).await?;
+        let token = self.fetch(&secret, now).await?;
         let header = token.header.clone();
         *cached = Some(token);
         Ok(header)
@@ -104,18 +107,19 @@ impl TokenSource {
         Ok(self.secret.clone().unwrap_or_else(|| Secret::new("")))
     }
 
-    async fn fetch(&self, secret: &Secret) -> Result<Cached, String> {
+    /// A new token, its expiry counted from `now`.
+    async fn fetch(&self, secret: &Secret, now: DateTime<Utc>) -> Result<Cached, String> {
         let style = self.style.load(Ordering::Relaxed);
         if style != STYLE_UNKNOWN {
-            return self.request(secret, style).await;
+            return self.request(secret, style, now).await;
         }
         // Auto-detection, as x/oauth2: the header first, then the form.
-        match self.request(secret, STYLE_HEADER).await {
+        match self.request(secret, STYLE_HEADER, now).await {
             Ok(t) => {
                 self.style.store(STYLE_HEADER, Ordering::Relaxed);
                 Ok(t)
             }
-            Err(first) => match self.request(secret, STYLE_PARAMS).await {
+            Err(first) => match self.request(secret, STYLE_PARAMS, now).await {
                 Ok(t) => {
                     self.style.store(STYLE_PARAMS, Ordering::Relaxed);
                     Ok(t)
@@ -125,7 +129,12 @@ impl TokenSource {
         }
     }
 
-    async fn request(&self, secret: &Secret, style: u8) -> Result<Cached, String> {
+    async fn request(
+        &self,
+        secret: &Secret,
+        style: u8,
+        now: DateTime<Utc>,
+    ) -> Result<Cached, String> {
         let mut form: Vec<(String, String)> =
             vec![("grant_type".into(), "client_credentials".into())];
         if !self.scopes.is_empty() {
@@ -181,7 +190,7 @@ impl TokenSource {
         let token = parse_token(&bytes, form_body)?;
         Ok(Cached {
             header: Secret::new(format!("{} {}", token.kind, token.access_token.expose())),
-            expires: token.expires_in.map(|s| Instant::now() + s),
+            expires: token.expires_in.map(|s| after(now, s)),
             secret: secret.clone(),
         })
     }

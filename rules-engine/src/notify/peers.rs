@@ -20,10 +20,10 @@ use chrono::{DateTime, Utc};
 use super::alert::Status;
 use super::dispatch::{Job, Shared};
 use super::group::after;
-use super::tables::PeerStore;
+use super::tables::NotifyTables;
 
 /// Heartbeats until the dispatcher stops.
-pub(super) async fn heartbeat(shared: Arc<Shared>) {
+pub(super) async fn heartbeat<S: NotifyTables>(shared: Arc<Shared<S>>) {
     let every = (shared.opts.peer_timeout / 3).max(Duration::from_millis(10));
     let mut failing = false;
     loop {
@@ -57,7 +57,7 @@ pub(super) async fn heartbeat(shared: Arc<Shared>) {
 }
 
 /// Records this instance's view of the alerts just ingested.
-pub(super) async fn write_views(shared: &Shared, views: &[(u64, i64)]) {
+pub(super) async fn write_views<S: NotifyTables>(shared: &Shared<S>, views: &[(u64, i64)]) {
     if !shared.db.is_shared() {
         return;
     }
@@ -70,8 +70,8 @@ pub(super) async fn write_views(shared: &Shared, views: &[(u64, i64)]) {
 /// Turns the jobs' resolved alerts that a live peer sees firing back into
 /// firing ones. False when the shared state cannot be read: the flush is
 /// then postponed rather than risk a false "resolved".
-pub(super) async fn hold_firing_elsewhere(
-    shared: &Shared,
+pub(super) async fn hold_firing_elsewhere<S: NotifyTables>(
+    shared: &Shared<S>,
     jobs: &mut [Job],
     now: DateTime<Utc>,
 ) -> bool {

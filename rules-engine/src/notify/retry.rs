@@ -8,19 +8,21 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-/// What to do after one delivery attempt. Each non-delivery carries a
-/// short reason that doubles as a bounded metric label.
+pub use super::status::FailureReason;
+
+/// What to do after one delivery attempt. Each non-delivery carries its
+/// reason, a bounded metric label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     Delivered,
     /// Try again, not before `not_before` (when the receiver said so).
     Retry {
-        reason: &'static str,
+        reason: FailureReason,
         not_before: Option<Duration>,
     },
     /// Give up: trying again cannot help.
     Fail {
-        reason: &'static str,
+        reason: FailureReason,
     },
 }
 
@@ -36,20 +38,20 @@ pub fn from_http_status(status: u16, retry_after: Option<&str>, now: DateTime<Ut
     match status {
         200..=299 => Decision::Delivered,
         429 => Decision::Retry {
-            reason: "rate_limited",
+            reason: FailureReason::RateLimited,
             not_before: retry_after.and_then(|v| parse_retry_after(v, now)),
         },
         500..=599 => Decision::Retry {
-            reason: "server_error",
+            reason: FailureReason::ServerError,
             not_before: retry_after.and_then(|v| parse_retry_after(v, now)),
         },
         400..=499 => Decision::Fail {
-            reason: "client_error",
+            reason: FailureReason::ClientError,
         },
         // 1xx/3xx as a final answer: the receiver misbehaves; it may be
         // mid-deployment, so try again.
         _ => Decision::Retry {
-            reason: "unexpected_status",
+            reason: FailureReason::UnexpectedStatus,
             not_before: None,
         },
     }
@@ -58,7 +60,7 @@ pub fn from_http_status(status: u16, retry_after: Option<&str>, now: DateTime<Ut
 /// A connection, TLS or timeout failure: the receiver may come back.
 pub fn from_network_error() -> Decision {
     Decision::Retry {
-        reason: "network_error",
+        reason: FailureReason::NetworkError,
         not_before: None,
     }
 }
@@ -136,7 +138,7 @@ mod tests {
             assert_eq!(
                 from_http_status(s, None, now()),
                 Decision::Fail {
-                    reason: "client_error"
+                    reason: FailureReason::ClientError
                 }
             );
         }

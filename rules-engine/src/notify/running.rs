@@ -15,6 +15,7 @@ use vigil_common::ConfigErrors;
 
 use super::config::AlertingConfig;
 use super::dispatch::Dispatcher;
+use super::errors::{BuildError, ReloadError};
 use super::forward::{BuiltTarget, ForwardMetrics, Forwarder, Tee, build_targets};
 use super::metrics::NotifyMetrics;
 use super::notifier::Notifier;
@@ -98,7 +99,7 @@ pub fn start(
     metrics: &PipelineMetrics,
     external_url: &str,
     clock: Arc<dyn Clock>,
-) -> Result<Option<Running>, String> {
+) -> Result<Option<Running>, BuildError> {
     let Prepared { alerting, routing } = prepared;
     let mut sinks: Vec<Arc<dyn AlertSink>> = Vec::new();
     let dispatcher = match &routing {
@@ -145,9 +146,9 @@ impl Running {
         alerting: Option<&AlertingConfig>,
         config_file: &Path,
         external_url: &str,
-    ) -> Result<Reloaded, String> {
+    ) -> Result<Reloaded, ReloadError> {
         let routing = match alerting {
-            Some(a) => load(a, config_file).map_err(|e| e.to_string())?.routing,
+            Some(a) => load(a, config_file).map_err(ReloadError::Config)?.routing,
             None => None,
         };
         let forward = build_targets(alerting.map(|a| a.forward_targets()).unwrap_or_default())?;
@@ -160,11 +161,7 @@ impl Running {
                 );
                 Some(Notifier::build(&loaded, &url)?)
             }
-            _ => {
-                return Err(
-                    "alerting: adding or removing the routing configuration needs a restart".into(),
-                );
-            }
+            _ => return Err(ReloadError::RoutingNeedsRestart),
         };
         Ok(Reloaded { notifier, forward })
     }

@@ -14,9 +14,9 @@ use chrono::{DateTime, Utc};
 
 use super::dispatch::Shared;
 use super::group::after;
-use super::retry::Decision;
+use super::retry::{Decision, FailureReason};
 use super::status::{DeliveryOutcome, HistoryStatus, OutboxState};
-use super::tables::OutboxStore;
+use super::tables::NotifyTables;
 use crate::clock::from_ms;
 use crate::notify::tables::history::notification_event;
 use crate::notify::tables::outbox::{OutboxRow, Outcome, RowResult};
@@ -24,7 +24,7 @@ use crate::notify::tables::outbox::{OutboxRow, Outcome, RowResult};
 /// At most this many notifications are in flight per instance.
 const BATCH: i64 = 32;
 
-pub(super) async fn run(shared: Arc<Shared>) {
+pub(super) async fn run<S: NotifyTables>(shared: Arc<Shared<S>>) {
     let owner = shared.opts.instance.clone();
     if let Err(e) = shared.db.release_leases(&owner).await {
         tracing::warn!(error = %e, "notify: cannot release old leases");
@@ -69,7 +69,10 @@ pub(super) async fn run(shared: Arc<Shared>) {
 /// lease: the lease can then be short (a few seconds) however long a send
 /// may take, so when an instance dies mid-send another takes its rows over
 /// within one lease, not after the longest possible send.
-async fn renewing<T>(shared: &Shared, sends: impl std::future::Future<Output = T>) -> T {
+async fn renewing<T, S: NotifyTables>(
+    shared: &Shared<S>,
+    sends: impl std::future::Future<Output = T>,
+) -> T {
     let owner = &shared.opts.instance;
     let every = (shared.opts.lease / 3).max(Duration::from_millis(10));
     tokio::pin!(sends);
@@ -95,13 +98,16 @@ fn spread(id: i64) -> f64 {
 }
 
 /// Delivers one claimed row and says how to record it.
-async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
+async fn deliver<S: NotifyTables>(shared: &Shared<S>, row: OutboxRow) -> Outcome {
     let n = shared.notifier();
     let Some(integ) = n.integration(&row.integration).cloned() else {
         return done(
             &row,
             OutboxState::Failed,
-            "integration_removed: no longer in the configuration",
+            &format!(
+                "{}: no longer in the configuration",
+                FailureReason::IntegrationRemoved
+            ),
             shared.clock.now(),
         );
     };
@@ -110,14 +116,16 @@ async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
     let now = shared.clock.now();
     match d.decision {
         Decision::Delivered => {
-            shared.metrics.outcome(kind, DeliveryOutcome::Delivered, "");
+            shared
+                .metrics
+                .outcome(kind, DeliveryOutcome::Delivered, None);
             done(&row, OutboxState::Delivered, "", now)
         }
         Decision::Fail { reason } => {
             shared
                 .metrics
-                .outcome(kind, DeliveryOutcome::Failed, reason);
-            tracing::warn!(integration = %row.integration, reason, detail = %d.detail, "notification failed; not retried");
+                .outcome(kind, DeliveryOutcome::Failed, Some(reason));
+            tracing::warn!(integration = %row.integration, reason = reason.as_str(), detail = %d.detail, "notification failed; not retried");
             done(
                 &row,
                 OutboxState::Failed,
@@ -130,23 +138,25 @@ async fn deliver(shared: &Shared, row: OutboxRow) -> Outcome {
             if after(queued, shared.opts.give_up_after) <= now {
                 shared
                     .metrics
-                    .outcome(kind, DeliveryOutcome::Failed, "gave_up");
-                tracing::warn!(integration = %row.integration, reason, detail = %d.detail, "notification given up");
+                    .outcome(kind, DeliveryOutcome::Failed, Some(FailureReason::GaveUp));
+                tracing::warn!(integration = %row.integration, reason = reason.as_str(), detail = %d.detail, "notification given up");
                 return done(
                     &row,
                     OutboxState::Failed,
-                    &format!("gave_up: {reason}: {}", d.detail),
+                    &format!("{}: {reason}: {}", FailureReason::GaveUp, d.detail),
                     now,
                 );
             }
-            shared.metrics.outcome(kind, DeliveryOutcome::Retry, reason);
+            shared
+                .metrics
+                .outcome(kind, DeliveryOutcome::Retry, Some(reason));
             let attempt = u32::try_from(row.attempts).unwrap_or(0);
             let wait = shared
                 .opts
                 .backoff
                 .wait(retry, attempt, spread(row.id))
                 .unwrap_or(shared.opts.backoff.initial);
-            tracing::info!(integration = %row.integration, reason, retry_in_ms = wait.as_millis() as u64, "notification will be retried");
+            tracing::info!(integration = %row.integration, reason = reason.as_str(), retry_in_ms = wait.as_millis() as u64, "notification will be retried");
             let detail = format!("{reason}: {}", d.detail);
             Outcome {
                 id: row.id,
@@ -188,7 +198,7 @@ fn done(row: &OutboxRow, status: OutboxState, detail: &str, now: DateTime<Utc>) 
 }
 
 /// Records a batch's outcomes in one transaction.
-async fn record(shared: &Shared, outcomes: &[Outcome]) {
+async fn record<S: NotifyTables>(shared: &Shared<S>, outcomes: &[Outcome]) {
     match shared
         .db
         .record_outcomes(&shared.opts.instance, outcomes)

@@ -15,7 +15,7 @@ use md5::{Digest, Md5};
 
 use super::silence::{Silence, SilenceState};
 use super::tables::SilenceStore;
-use crate::db::{Db, DbError};
+use crate::db::DbError;
 use crate::model::{Labels, Matcher};
 use crate::notify::route::matchers::matches_all;
 
@@ -54,7 +54,11 @@ pub fn new_id(now: DateTime<Utc>) -> String {
 }
 
 /// Creates `s` (empty id) or updates it; returns the id now in force.
-pub async fn save(db: &Db, mut s: Silence, now: DateTime<Utc>) -> Result<String, SilenceError> {
+pub async fn save(
+    db: &impl SilenceStore,
+    mut s: Silence,
+    now: DateTime<Utc>,
+) -> Result<String, SilenceError> {
     s.updated_at = now;
     if s.id.is_empty() {
         s.validate(now).map_err(SilenceError::Invalid)?;
@@ -92,7 +96,11 @@ pub async fn save(db: &Db, mut s: Silence, now: DateTime<Utc>) -> Result<String,
 }
 
 /// Expires a silence that has not expired yet.
-pub async fn expire(db: &Db, id: &str, now: DateTime<Utc>) -> Result<(), SilenceError> {
+pub async fn expire(
+    db: &impl SilenceStore,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), SilenceError> {
     let mut s = db
         .silences(id)
         .await?
@@ -109,7 +117,10 @@ pub async fn expire(db: &Db, id: &str, now: DateTime<Utc>) -> Result<(), Silence
 
 /// Silences whose equality matchers satisfy every `filter` matcher
 /// (Alertmanager's `filter` on silences), expired ones included.
-pub async fn list(db: &Db, filter: &[Matcher]) -> Result<Vec<Silence>, SilenceError> {
+pub async fn list(
+    db: &impl SilenceStore,
+    filter: &[Matcher],
+) -> Result<Vec<Silence>, SilenceError> {
     let all = db.silences("").await?;
     Ok(all
         .into_iter()
@@ -128,6 +139,7 @@ pub async fn list(db: &Db, filter: &[Matcher]) -> Result<Vec<Silence>, SilenceEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::Db;
     use crate::notify::silence::SilenceMatcher;
     use chrono::TimeZone;
 

@@ -128,6 +128,49 @@ words! {
     }
 }
 
+words! {
+    /// Why a delivery attempt did not deliver (the delivery metric's
+    /// `reason`, and the first word of a failed or retried row's stored
+    /// error). An integration decides it from the receiver's answer; the
+    /// sender adds the last two.
+    FailureReason("failure reason") {
+        /// 429, or a receiver's own "slow down" answer.
+        RateLimited => "rate_limited",
+        /// 5xx, or a receiver's own "try again" answer.
+        ServerError => "server_error",
+        /// Another 4xx: the request is wrong and will stay wrong.
+        ClientError => "client_error",
+        /// A final 1xx/3xx, or a code the receiver does not document.
+        UnexpectedStatus => "unexpected_status",
+        /// Connection, TLS or timeout failure.
+        NetworkError => "network_error",
+        /// A code the receiver documents as worth retrying.
+        RetryableStatus => "retryable_status",
+        /// The stored payload cannot be sent by this build.
+        BadPayload => "bad_payload",
+        /// The email could not be composed.
+        InvalidMessage => "invalid_message",
+        /// The SMTP server could not be reached or refused for now.
+        SmtpUnavailable => "smtp_unavailable",
+        /// The SMTP server refused the message.
+        SmtpRejected => "smtp_rejected",
+        /// The receiver answered with a refusal of its own.
+        Rejected => "rejected",
+        /// The receiver's answer could not be read.
+        BadAnswer => "bad_answer",
+        /// The receiver's access token ran out; fetched again next time.
+        TokenExpired => "token_expired",
+        /// No access token for the configured credentials (WeChat).
+        InvalidCredentials => "invalid_credentials",
+        /// The issue has no transition of the configured name (Jira).
+        NoTransition => "no_transition",
+        /// Still failing after `give_up_after` (the sender's).
+        GaveUp => "gave_up",
+        /// The row's integration left the configuration (the sender's).
+        IntegrationRemoved => "integration_removed",
+    }
+}
+
 impl From<DeliveryOutcome> for HistoryStatus {
     fn from(o: DeliveryOutcome) -> HistoryStatus {
         match o {
@@ -249,6 +292,7 @@ mod tests {
         check(OutboxState::ALL, OutboxState::as_str);
         check(MuteReason::ALL, MuteReason::as_str);
         check(DedupReason::ALL, DedupReason::as_str);
+        check(FailureReason::ALL, FailureReason::as_str);
     }
 
     #[test]

@@ -35,6 +35,31 @@ pub const DEFAULTS: &str = include_str!("default.tmpl");
 #[error("template: {0}")]
 pub struct TemplateError(pub String);
 
+/// A template file that does not parse: which one, and gotmpl's error
+/// (which carries the line and column of a syntax error).
+#[derive(Debug, thiserror::Error)]
+#[error("template: {file}: {source}")]
+pub struct TemplateFileError {
+    pub file: String,
+    #[source]
+    pub source: gotmpl::TemplateError,
+}
+
+impl TemplateFileError {
+    /// The line, column and description, when gotmpl located the error.
+    pub fn position(&self) -> Option<(usize, usize, &str)> {
+        match &self.source {
+            gotmpl::TemplateError::Parse {
+                line, col, message, ..
+            }
+            | gotmpl::TemplateError::Lex {
+                line, col, message, ..
+            } => Some((*line, *col, message.as_str())),
+            _ => None,
+        }
+    }
+}
+
 /// The defaults and the configured template files, parsed once.
 #[derive(Clone)]
 pub struct Templates {
@@ -52,9 +77,9 @@ const MAIN: &str = "__vigil_main";
 /// its rules for `define`s), then the same trees with Go's method calls
 /// rewritten (see template_methods.rs) put in place of the parsed ones.
 /// The top level of `text`, rewritten, is added as [`MAIN`].
-fn parse(base: &Template, text: &str) -> Result<Template, String> {
-    let mut t = base.clone().parse(text).map_err(|e| e.to_string())?;
-    let (main, defines) = rewritten_trees(text).map_err(|e| e.to_string())?;
+fn parse(base: &Template, text: &str) -> gotmpl::Result<Template> {
+    let mut t = base.clone().parse(text)?;
+    let (main, defines) = rewritten_trees(text)?;
     for (name, body) in defines {
         t = t.add_parse_tree(&name, body);
     }
@@ -93,11 +118,15 @@ impl Templates {
         ("default.tmpl".to_string(), DEFAULTS.to_string())
     }
 
-    /// Parses `(name, text)` sources in order.
-    pub fn from_sources(sources: &[(String, String)]) -> Result<Templates, TemplateError> {
+    /// Parses `(name, text)` sources in order; the error names the
+    /// source that failed.
+    pub fn from_sources(sources: &[(String, String)]) -> Result<Templates, TemplateFileError> {
         let mut base = Template::new("__vigil").funcs(functions());
         for (name, text) in sources {
-            base = parse(&base, text).map_err(|e| TemplateError(format!("{name}: {e}")))?;
+            base = parse(&base, text).map_err(|source| TemplateFileError {
+                file: name.clone(),
+                source,
+            })?;
         }
         Ok(Templates {
             base,
@@ -114,7 +143,9 @@ impl Templates {
     /// Checks that `text` parses (at load, so a bad template is a config
     /// error rather than a failed notification).
     pub fn check(&self, text: &str) -> Result<(), TemplateError> {
-        parse(&self.base, text).map(|_| ()).map_err(TemplateError)
+        parse(&self.base, text)
+            .map(|_| ())
+            .map_err(|e| TemplateError(e.to_string()))
     }
 
     /// Expands `text` over `data`. Missing keys print nothing.
@@ -122,7 +153,7 @@ impl Templates {
         if !text.contains("{{") {
             return Ok(text.to_string());
         }
-        let t = parse(&self.base, text).map_err(TemplateError)?;
+        let t = parse(&self.base, text).map_err(|e| TemplateError(e.to_string()))?;
         let out = t
             .execute_template_to_string(MAIN, &to_value(data))
             .map_err(|e| TemplateError(e.to_string()))?;

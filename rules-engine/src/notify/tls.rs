@@ -21,9 +21,75 @@ use rustls::{DigitallySignedStruct, SignatureScheme, SupportedProtocolVersion};
 
 use crate::notify::route::receivers::TlsConfig;
 
+/// Why a `tls_config` cannot be applied: the setting and the file at
+/// fault, never a key's content.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("tls_config: unknown {key} {value:?}")]
+    UnknownVersion { key: &'static str, value: String },
+    #[error(
+        "tls_config.max_version must be greater than or equal to tls_config.min_version if both are specified"
+    )]
+    VersionOrder,
+    #[error("tls_config: max_version below TLS12 is not supported (TLS 1.2 and 1.3 only)")]
+    BelowTls12,
+    /// rustls refused the protocol versions.
+    #[error("tls_config: {0}")]
+    Versions(#[source] rustls::Error),
+    #[error("tls_config: client cert file {0:?} specified without client key file")]
+    CertWithoutKey(String),
+    #[error("tls_config: client key file {0:?} specified without client cert file")]
+    KeyWithoutCert(String),
+    /// The email receiver's form of the two above.
+    #[error("tls_config: cert_file and key_file go together")]
+    CertKeyPair,
+    /// The file of setting `what` (`ca_file`, `cert_file`, `key_file`)
+    /// cannot be read or used.
+    #[error("tls_config: {what} {path}: {source}")]
+    File {
+        what: &'static str,
+        path: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("tls_config: {what} {path}: no certificate")]
+    NoCertificate { what: &'static str, path: String },
+    /// No private key in the file (the parser's message could quote the
+    /// key, so it is not kept).
+    #[error("tls_config: key_file {path}: no private key")]
+    NoPrivateKey { path: String },
+    /// The key file is not text (the email receiver's check).
+    #[error("tls_config: key_file {path}: not PEM")]
+    KeyNotPem { path: String },
+    #[error("tls_config: client certificate {cert}: {source}")]
+    ClientCert {
+        cert: String,
+        #[source]
+        source: rustls::Error,
+    },
+    #[error("tls_config: system roots: {0}")]
+    SystemRoots(#[source] rustls::Error),
+    #[error("tls_config: server_name {0:?} is not a host name")]
+    ServerName(String),
+}
+
+impl TlsError {
+    fn file(
+        what: &'static str,
+        path: impl std::fmt::Display,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> TlsError {
+        TlsError::File {
+            what,
+            path: path.to_string(),
+            source: source.into(),
+        }
+    }
+}
+
 /// The rustls configuration for `t`, speaking HTTP/1.1. The error names
 /// the setting and file, never a key's content.
-pub fn client_config(t: &TlsConfig) -> Result<rustls::ClientConfig, String> {
+pub fn client_config(t: &TlsConfig) -> Result<rustls::ClientConfig, TlsError> {
     vigil_common::install_crypto_provider();
     let provider = CryptoProvider::get_default()
         .cloned()
@@ -31,7 +97,7 @@ pub fn client_config(t: &TlsConfig) -> Result<rustls::ClientConfig, String> {
     let versions = versions(t)?;
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
-        .map_err(|e| format!("tls_config: {e}"))?
+        .map_err(TlsError::Versions)?
         .dangerous()
         .with_custom_certificate_verifier(verifier(t, &provider)?);
     let mut config = match (&t.cert_file, &t.key_file) {
@@ -39,34 +105,32 @@ pub fn client_config(t: &TlsConfig) -> Result<rustls::ClientConfig, String> {
             let (certs, key) = identity(Path::new(cert), Path::new(key))?;
             builder
                 .with_client_auth_cert(certs, key)
-                .map_err(|e| format!("tls_config: client certificate {cert}: {e}"))?
+                .map_err(|source| TlsError::ClientCert {
+                    cert: cert.clone(),
+                    source,
+                })?
         }
         (None, None) => builder.with_no_client_auth(),
-        (Some(cert), None) => {
-            return Err(format!(
-                "tls_config: client cert file {cert:?} specified without client key file"
-            ));
-        }
-        (None, Some(key)) => {
-            return Err(format!(
-                "tls_config: client key file {key:?} specified without client cert file"
-            ));
-        }
+        (Some(cert), None) => return Err(TlsError::CertWithoutKey(cert.clone())),
+        (None, Some(key)) => return Err(TlsError::KeyWithoutCert(key.clone())),
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
 
 /// The protocol versions between `min_version` and `max_version`.
-fn versions(t: &TlsConfig) -> Result<Vec<&'static SupportedProtocolVersion>, String> {
-    let rank = |key: &str, v: &Option<String>| -> Result<Option<u8>, String> {
+fn versions(t: &TlsConfig) -> Result<Vec<&'static SupportedProtocolVersion>, TlsError> {
+    let rank = |key: &'static str, v: &Option<String>| -> Result<Option<u8>, TlsError> {
         match v.as_deref() {
             None => Ok(None),
             Some("TLS10") => Ok(Some(0)),
             Some("TLS11") => Ok(Some(1)),
             Some("TLS12") => Ok(Some(2)),
             Some("TLS13") => Ok(Some(3)),
-            Some(other) => Err(format!("tls_config: unknown {key} {other:?}")),
+            Some(other) => Err(TlsError::UnknownVersion {
+                key,
+                value: other.to_string(),
+            }),
         }
     };
     let min = rank("min_version", &t.min_version)?;
@@ -74,7 +138,7 @@ fn versions(t: &TlsConfig) -> Result<Vec<&'static SupportedProtocolVersion>, Str
     if let (Some(min), Some(max)) = (min, max)
         && max < min
     {
-        return Err("tls_config.max_version must be greater than or equal to tls_config.min_version if both are specified".into());
+        return Err(TlsError::VersionOrder);
     }
     let out: Vec<_> = [(2, &rustls::version::TLS12), (3, &rustls::version::TLS13)]
         .into_iter()
@@ -82,9 +146,7 @@ fn versions(t: &TlsConfig) -> Result<Vec<&'static SupportedProtocolVersion>, Str
         .map(|(_, v)| v)
         .collect();
     if out.is_empty() {
-        return Err(
-            "tls_config: max_version below TLS12 is not supported (TLS 1.2 and 1.3 only)".into(),
-        );
+        return Err(TlsError::BelowTls12);
     }
     Ok(out)
 }
@@ -92,7 +154,7 @@ fn versions(t: &TlsConfig) -> Result<Vec<&'static SupportedProtocolVersion>, Str
 fn verifier(
     t: &TlsConfig,
     provider: &Arc<CryptoProvider>,
-) -> Result<Arc<dyn ServerCertVerifier>, String> {
+) -> Result<Arc<dyn ServerCertVerifier>, TlsError> {
     if t.insecure_skip_verify {
         return Ok(Arc::new(SkipVerify(provider.clone())));
     }
@@ -102,35 +164,38 @@ fn verifier(
             for cert in read_certs(Path::new(ca), "ca_file")? {
                 roots
                     .add(cert)
-                    .map_err(|e| format!("tls_config: ca_file {ca}: {e}"))?;
+                    .map_err(|e| TlsError::file("ca_file", ca, e))?;
             }
             WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                 .build()
-                .map_err(|e| format!("tls_config: ca_file {ca}: {e}"))?
+                .map_err(|e| TlsError::file("ca_file", ca, e))?
         }
         None => Arc::new(
             rustls_platform_verifier::Verifier::new(provider.clone())
-                .map_err(|e| format!("tls_config: system roots: {e}"))?,
+                .map_err(TlsError::SystemRoots)?,
         ),
     };
     match &t.server_name {
         Some(name) if !name.is_empty() => {
             let name = ServerName::try_from(name.clone())
-                .map_err(|_| format!("tls_config: server_name {name:?} is not a host name"))?;
+                .map_err(|_| TlsError::ServerName(name.clone()))?;
             Ok(Arc::new(NamedVerifier { inner, name }))
         }
         _ => Ok(inner),
     }
 }
 
-fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+fn read_certs(path: &Path, what: &'static str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let shown = path.display();
     let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("tls_config: {what} {shown}: {e}"))?
+        .map_err(|e| TlsError::file(what, &shown, e))?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("tls_config: {what} {shown}: {e}"))?;
+        .map_err(|e| TlsError::file(what, &shown, e))?;
     if certs.is_empty() {
-        return Err(format!("tls_config: {what} {shown}: no certificate"));
+        return Err(TlsError::NoCertificate {
+            what,
+            path: shown.to_string(),
+        });
     }
     Ok(certs)
 }
@@ -138,11 +203,12 @@ fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, S
 fn identity(
     cert: &Path,
     key: &Path,
-) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
     let certs = read_certs(cert, "cert_file")?;
     // The key's error names the file only: a parse error could quote it.
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|_| format!("tls_config: key_file {}: no private key", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|_| TlsError::NoPrivateKey {
+        path: key.display().to_string(),
+    })?;
     Ok((certs, key))
 }
 
@@ -250,7 +316,11 @@ mod tests {
 
     #[test]
     fn versions_follow_min_and_max() {
-        let v = |y: &str| versions(&tls(y)).map(|v| v.len());
+        let v = |y: &str| {
+            versions(&tls(y))
+                .map(|v| v.len())
+                .map_err(|e| e.to_string())
+        };
         assert_eq!(v("{}"), Ok(2));
         assert_eq!(v("{min_version: TLS10}"), Ok(2));
         assert_eq!(v("{max_version: TLS12}"), Ok(1));
@@ -262,15 +332,21 @@ mod tests {
 
     #[test]
     fn cert_without_key_is_refused() {
-        let e = client_config(&tls("{cert_file: /c.pem}")).unwrap_err();
+        let e = client_config(&tls("{cert_file: /c.pem}"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("without client key file"), "{e}");
-        let e = client_config(&tls("{key_file: /k.pem}")).unwrap_err();
+        let e = client_config(&tls("{key_file: /k.pem}"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("without client cert file"), "{e}");
     }
 
     #[test]
     fn missing_ca_file_is_named() {
-        let e = client_config(&tls("{ca_file: /nonexistent/ca.pem}")).unwrap_err();
+        let e = client_config(&tls("{ca_file: /nonexistent/ca.pem}"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("ca_file /nonexistent/ca.pem"), "{e}");
     }
 }

@@ -47,7 +47,7 @@ pub enum ServeError {
     },
     /// Starting the notification pipeline (its notifier and clients).
     #[error("alerting: {0}")]
-    Notify(String),
+    Notify(#[source] crate::notify::BuildError),
     #[error("{0}")]
     Sla(#[from] crate::sla::run::StartError),
     #[error("serving HTTP: {0}")]
@@ -67,7 +67,7 @@ pub enum ReloadError {
     AlertingConfig(vigil_common::ConfigErrors),
     /// The running pipeline refused the new `alerting:` section.
     #[error("{0}")]
-    Alerting(String),
+    Alerting(#[source] crate::notify::errors::ReloadError),
     #[error("alerting: starting notifications needs a restart")]
     NotifyNeedsRestart,
     #[error("scrape job {job:?}: {source}")]

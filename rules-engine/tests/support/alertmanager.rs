@@ -6,7 +6,6 @@
 #![allow(dead_code)]
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use vigil_test_support::{ChildGuard, free_port};
 
@@ -52,16 +51,14 @@ impl Alertmanager {
         vigil_common::install_crypto_provider();
         let client = reqwest::Client::new();
         let url = format!("{}/-/ready", am.base());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(r) = client.get(&url).send().await
-                && r.status().is_success()
-            {
-                return am;
-            }
-            assert!(Instant::now() < deadline, "Alertmanager not ready on {url}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        vigil_test_support::eventually!(20, format!("Alertmanager ready on {url}"), {
+            client
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        });
+        am
     }
 
     pub fn base(&self) -> String {

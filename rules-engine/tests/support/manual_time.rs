@@ -12,13 +12,18 @@
 
 #![allow(dead_code)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use vigil::clock::{Clock, ManualClock};
 use vigil::db::Db;
 use vigil::notify::Dispatcher;
 use vigil::notify::tables::OutboxStore;
 use vigil::rules::query::{AlertSink, OutgoingAlert};
+use vigil_test_support::eventually;
+
+/// How often a settle polls: a test settles after every move of the
+/// clock, and the tasks react within microseconds.
+const QUICK: Duration = Duration::from_millis(5);
 
 /// The tasks of an idle dispatcher on SQLite that sleep on the clock: the
 /// dispatcher's schedule and the sender's poll.
@@ -33,23 +38,19 @@ pub fn wall_ms() -> i64 {
 /// Waits (10 s of real time at most) until the pipeline is idle at the
 /// clock's current time.
 pub async fn settle(clock: &ManualClock, db: &Db) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if clock.sleepers() >= TASKS {
-            let due = db.next_due().await.unwrap();
-            if due.is_none_or(|t| t > clock.now()) && clock.sleepers() >= TASKS {
-                return;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the pipeline never settled: {} tasks sleep on the clock, next due {:?}, now {}",
+    eventually!(
+        10,
+        format!(
+            "the pipeline to settle: {} tasks sleep on the clock, next due {:?}, now {}",
             clock.sleepers(),
             db.next_due().await,
             clock.now()
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+        ),
+        clock.sleepers() >= TASKS
+            && db.next_due().await.unwrap().is_none_or(|t| t > clock.now())
+            && clock.sleepers() >= TASKS,
+        every: QUICK
+    );
 }
 
 /// Moves the clock forward by `total` in `step`s, settling after each.
@@ -111,20 +112,18 @@ pub async fn ingested(
     d: &Dispatcher,
     mut ok: impl FnMut(&[(vigil::model::Labels, Option<i64>)]) -> bool,
 ) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let held: Vec<_> = d
-            .alerts()
-            .into_iter()
-            .map(|(a, _)| (a.labels, a.ends_at.map(|t| t.timestamp_millis())))
-            .collect();
-        if ok(&held) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the dispatcher never took the alerts; it holds {held:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let mut held: Vec<_>;
+    eventually!(
+        10,
+        format!("the dispatcher to take the alerts; it holds {held:?}"),
+        {
+            held = d
+                .alerts()
+                .into_iter()
+                .map(|(a, _)| (a.labels, a.ends_at.map(|t| t.timestamp_millis())))
+                .collect();
+            ok(&held)
+        },
+        every: QUICK
+    );
 }

@@ -43,6 +43,19 @@ impl Prometheus {
         }
     }
 
+    /// Waits until `/-/ready` answers 200 (the TSDB is open).
+    pub async fn ready(&self) {
+        let url = format!("{}/-/ready", self.base);
+        let client = super::http();
+        vigil_test_support::eventually!(60, format!("Prometheus ready on {url}"), {
+            client
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        });
+    }
+
     /// SIGKILL: the data source vanishes mid-test.
     pub fn kill(&mut self) {
         self.child.stop();

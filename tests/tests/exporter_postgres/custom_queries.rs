@@ -172,6 +172,8 @@ pub(crate) fn cache_seconds_are_honoured(env: &Env) -> Result<(), Failed> {
     let dir = tempfile::tempdir()?;
     let c = with_queries(&dir, &env.primary().dsn(), QUERIES, Duration::from_secs(5));
     let first = env.collect(&c)?;
+    // PostgreSQL's now() must move on between the two collections: real
+    // time passes, nothing is awaited.
     std::thread::sleep(Duration::from_millis(20));
     let second = env.collect(&c)?;
     let now = |f: &[Family], ns: &str| value(f, &format!("{ns}_now"), &[]);

@@ -121,32 +121,23 @@ impl Stack {
 /// knows its master and every app healthy: vigil starts after this, so its SLA ledger does not
 /// record the exporter's first connections as time without a primary.
 async fn wait_exporter_steady(exporter: &ExporterProcess) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let text = exporter.scrape().await;
-        let roles: Vec<f64> = samples(&text, "pg_replication_is_replica")
-            .iter()
-            .map(|(_, v)| *v)
-            .collect();
-        let sentinel = sample_value(&text, "redis_sentinel_masters", &[]);
-        let healthy = samples(&text, "instance_health")
-            .iter()
-            .filter(|(_, v)| *v == 1.0)
-            .count();
-        if roles.len() == 3
-            && roles.iter().sum::<f64>() == 2.0
-            && sentinel == Some(1.0)
-            && healthy == INSTANCES.len()
-        {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the exporter never saw the stack up:\n{text}\n{}",
-            exporter.logs()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    exporter
+        .scrape_until(60, "the exporter to see the stack up", |text| {
+            let roles: Vec<f64> = samples(text, "pg_replication_is_replica")
+                .iter()
+                .map(|(_, v)| *v)
+                .collect();
+            let sentinel = sample_value(text, "redis_sentinel_masters", &[]);
+            let healthy = samples(text, "instance_health")
+                .iter()
+                .filter(|(_, v)| *v == 1.0)
+                .count();
+            roles.len() == 3
+                && roles.iter().sum::<f64>() == 2.0
+                && sentinel == Some(1.0)
+                && healthy == INSTANCES.len()
+        })
+        .await;
 }
 
 fn exporter_config(

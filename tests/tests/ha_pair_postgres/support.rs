@@ -1,18 +1,18 @@
 //! Support for the HA pair trials: one PostgreSQL for the binary (a
-//! database per trial), two `vigil run` processes, a webhook receiver that
-//! can hang its first request, and a scrape target each instance reaches
-//! by its own path (so one can be cut off).
+//! database per trial), two `vigil run` processes and their metrics, a
+//! webhook receiver that can hang its first request, and a scrape target
+//! each instance reaches by its own path (so one can be cut off).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::get;
+use vigil_test_support::Recorder;
+use vigil_tests::exporter::samples;
 use vigil_tests::postgres::{PgServer, SUPERUSER_PASSWORD};
 use vigil_tests::vigil::VigilProcess;
 
@@ -127,6 +127,13 @@ impl Pair {
         self.procs.iter().map(|(_, p)| p.logs()).collect()
     }
 
+    /// The sum of instance `name`'s samples of `metric` on its /metrics.
+    pub fn metric(&mut self, name: &str, rt: &tokio::runtime::Runtime, metric: &str) -> f64 {
+        let url = self.get(name).url("/metrics");
+        let text = rt.block_on(vigil_tests::api::get_text(&url));
+        samples(&text, metric).iter().map(|(_, v)| v).sum()
+    }
+
     /// Whether instance `name`'s rules hold `alertname` firing.
     pub fn firing(&mut self, name: &str, rt: &tokio::runtime::Runtime, alertname: &str) -> bool {
         let url = self.get(name).url("/api/v1/alerts");
@@ -138,64 +145,45 @@ impl Pair {
     }
 }
 
-/// A webhook receiver; with `hang_first`, its first request is never
-/// answered (a send that hangs).
+/// The shared recorder as the pair's webhook receiver; with `hang_first`,
+/// its first request is never answered (a send that hangs).
 pub struct Hook {
-    pub addr: std::net::SocketAddr,
-    requests: Arc<AtomicUsize>,
-    statuses: Arc<Mutex<Vec<String>>>,
-}
-
-#[derive(Clone)]
-struct HookState {
+    rec: Recorder,
     hang_first: bool,
-    requests: Arc<AtomicUsize>,
-    statuses: Arc<Mutex<Vec<String>>>,
-}
-
-async fn hook(State(s): State<HookState>, body: axum::Json<serde_json::Value>) -> StatusCode {
-    if s.requests.fetch_add(1, Ordering::SeqCst) == 0 && s.hang_first {
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-    }
-    let status = body["status"].as_str().unwrap_or("").to_string();
-    s.statuses.lock().unwrap().push(status);
-    StatusCode::OK
 }
 
 impl Hook {
     pub fn start(rt: &tokio::runtime::Runtime, hang_first: bool) -> Hook {
-        let state = HookState {
-            hang_first,
-            requests: Arc::default(),
-            statuses: Arc::default(),
-        };
-        let app = Router::new()
-            .route("/hook", post(hook))
-            .with_state(state.clone());
-        let l = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = l.local_addr().unwrap();
-        rt.spawn(async move { axum::serve(l, app).await });
         Hook {
-            addr,
-            requests: state.requests,
-            statuses: state.statuses,
+            rec: rt.block_on(Recorder::start()),
+            hang_first,
         }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}/hook", self.addr)
+        let path = if self.hang_first {
+            "/hook/hang-first"
+        } else {
+            "/hook"
+        };
+        format!("{}{path}", self.rec.base())
     }
 
     /// Requests received, answered or not.
     pub fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
+        self.rec.received().len()
     }
 
     /// The `status` of each answered notification, in arrival order.
     pub fn statuses(&self) -> Vec<String> {
-        self.statuses.lock().unwrap().clone()
+        let answered = self
+            .rec
+            .received()
+            .into_iter()
+            .skip(usize::from(self.hang_first));
+        answered
+            .map(|r| r.json()["status"].as_str().unwrap_or("").to_string())
+            .collect()
     }
 }
 

@@ -88,24 +88,16 @@ impl Stack {
 /// probe's deadline, and vigil, started after this, must not put that
 /// warm-up in the SLA ledger as downtime.
 async fn wait_exporter_steady(exporter: &ExporterProcess) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let text = exporter.scrape().await;
-        let healthy = samples(&text, "instance_health")
-            .iter()
-            .filter(|(_, v)| *v == 1.0)
-            .count();
-        let primary = sample_value(&text, "pg_up", &[("role", "primary")]);
-        if healthy == INSTANCES.len() && primary == Some(1.0) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the exporter never saw the stack up:\n{text}\n{}",
-            exporter.logs()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    exporter
+        .scrape_until(60, "the exporter to see the stack up", |text| {
+            let healthy = samples(text, "instance_health")
+                .iter()
+                .filter(|(_, v)| *v == 1.0)
+                .count();
+            let primary = sample_value(text, "pg_up", &[("role", "primary")]);
+            healthy == INSTANCES.len() && primary == Some(1.0)
+        })
+        .await;
 }
 
 fn exporter_config(

@@ -23,7 +23,7 @@ use aws_sigv4::sign::v4;
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
-use crate::notify::http::{HttpClient, HttpRequest};
+use crate::notify::http::{HttpClient, HttpConfigError, HttpRequest};
 use vigil_common::Secret;
 
 /// One set of keys.
@@ -66,13 +66,37 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// Why no base keys were found; names files and profiles, never a key.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsKeysError {
+    #[error("no shared credentials file (neither AWS_SHARED_CREDENTIALS_FILE nor HOME)")]
+    NoCredentialsFile,
+    #[error("shared credentials file {}: {source}", .path.display())]
+    ReadCredentials {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("profile {profile:?} not found in the shared credentials file {}", .path.display())]
+    NoProfile { profile: String, path: PathBuf },
+    #[error(
+        "profile {profile:?} in {} has no aws_access_key_id and aws_secret_access_key",
+        .path.display()
+    )]
+    NoProfileKeys { profile: String, path: PathBuf },
+    /// Nothing configured and nothing in the environment: why the
+    /// default profile did not do either.
+    #[error("no sigv4 access_key/secret_key, no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, and {0}")]
+    Nothing(#[source] Box<AwsKeysError>),
+}
+
 /// The base keys (before any role), found as the SDK finds them.
 pub fn base_keys(
     access_key: Option<&str>,
     secret_key: Option<&Secret>,
     profile: Option<&str>,
     l: &Lookup<'_>,
-) -> Result<Keys, String> {
+) -> Result<Keys, AwsKeysError> {
     if let (Some(a), Some(s)) = (access_key, secret_key)
         && !a.is_empty()
         && !s.expose().is_empty()
@@ -94,26 +118,24 @@ pub fn base_keys(
         });
     }
     let p = l.var("AWS_PROFILE").unwrap_or_else(|| "default".into());
-    profile_keys(&p, l).map_err(|e| {
-        format!(
-            "no sigv4 access_key/secret_key, no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, and {e}"
-        )
-    })
+    profile_keys(&p, l).map_err(|e| AwsKeysError::Nothing(Box::new(e)))
 }
 
 /// A profile's keys from the shared credentials file.
-fn profile_keys(profile: &str, l: &Lookup<'_>) -> Result<Keys, String> {
+fn profile_keys(profile: &str, l: &Lookup<'_>) -> Result<Keys, AwsKeysError> {
     let path = l
         .home_file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials")
-        .ok_or("no shared credentials file (neither AWS_SHARED_CREDENTIALS_FILE nor HOME)")?;
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("shared credentials file {}: {e}", path.display()))?;
-    let section = ini_section(&text, profile).ok_or_else(|| {
-        format!(
-            "profile {profile:?} not found in the shared credentials file {}",
-            path.display()
-        )
-    })?;
+        .ok_or(AwsKeysError::NoCredentialsFile)?;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(source) => return Err(AwsKeysError::ReadCredentials { path, source }),
+    };
+    let Some(section) = ini_section(&text, profile) else {
+        return Err(AwsKeysError::NoProfile {
+            profile: profile.to_string(),
+            path,
+        });
+    };
     let get = |k: &str| section.get(k).filter(|v| !v.is_empty()).cloned();
     match (get("aws_access_key_id"), get("aws_secret_access_key")) {
         (Some(a), Some(s)) => Ok(Keys {
@@ -121,10 +143,10 @@ fn profile_keys(profile: &str, l: &Lookup<'_>) -> Result<Keys, String> {
             secret_key: Secret::new(s),
             session_token: get("aws_session_token").map(Secret::new),
         }),
-        _ => Err(format!(
-            "profile {profile:?} in {} has no aws_access_key_id and aws_secret_access_key",
-            path.display()
-        )),
+        _ => Err(AwsKeysError::NoProfileKeys {
+            profile: profile.to_string(),
+            path,
+        }),
     }
 }
 
@@ -195,7 +217,12 @@ const RENEW_BEFORE: Duration = Duration::from_secs(60);
 const ROLE_SECONDS: u32 = 900;
 
 impl AssumeRole {
-    pub fn new(base: Keys, role_arn: &str, region: &str, l: &Lookup<'_>) -> Result<Self, String> {
+    pub fn new(
+        base: Keys,
+        role_arn: &str,
+        region: &str,
+        l: &Lookup<'_>,
+    ) -> Result<Self, HttpConfigError> {
         let (endpoint, signing_region) = match l.var("AWS_ENDPOINT_URL_STS") {
             Some(e) => (e, region.to_string()),
             None if l.var("AWS_STS_REGIONAL_ENDPOINTS").as_deref() == Some("regional") => (
@@ -207,7 +234,7 @@ impl AssumeRole {
                 "us-east-1".to_string(),
             ),
         };
-        let client = HttpClient::build(&Default::default()).map_err(|e| e.to_string())?;
+        let client = HttpClient::build(&Default::default())?;
         Ok(AssumeRole {
             base,
             role_arn: role_arn.to_string(),
@@ -254,7 +281,7 @@ impl AssumeRole {
         let req = signed_form_post(&url, body, &self.base, &self.region, "sts", now)?;
         let answer = self
             .client
-            .send(&req)
+            .send(&req, now)
             .await
             .map_err(|e| format!("sts AssumeRole: {e}"))?;
         if !(200..300).contains(&answer.status) {
@@ -391,7 +418,9 @@ mod tests {
         let env = lookup(&[("AWS_SHARED_CREDENTIALS_FILE", file)]);
         let l = Lookup { env: &env };
         assert_eq!(base_keys(None, None, None, &l).unwrap().access_key, "DEF");
-        let e = base_keys(None, None, Some("nope"), &l).unwrap_err();
+        let e = base_keys(None, None, Some("nope"), &l)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("profile \"nope\" not found"), "{e}");
         assert!(!e.contains("defsecret") && !e.contains("opssecret"));
     }

@@ -10,10 +10,10 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::BuildContext;
-use crate::notify::http::{Answer, HttpClient};
-use crate::notify::retry::{self, Decision};
+use crate::notify::http::{Answer, HttpClient, HttpConfigError};
+use crate::notify::retry::{self, Decision, FailureReason};
 use crate::notify::route::receivers::HttpConfig;
-use vigil_common::{Secret, resolve_secret};
+use vigil_common::{Secret, SecretFileError, resolve_secret};
 
 /// What the pipeline reads of every `*_configs` entry: the two keys each
 /// kind has. Implemented in one line per kind by `entries!` in `mod.rs`.
@@ -63,9 +63,9 @@ pub fn secret(
     inline: Option<&Secret>,
     file: Option<&str>,
     base_dir: &Path,
-) -> Result<Option<Secret>, String> {
+) -> Result<Option<Secret>, SecretFileError> {
     let path = file.map(|f| base_dir.join(f));
-    resolve_secret(field, inline, path.as_deref()).map_err(|e| e.to_string())
+    resolve_secret(field, inline, path.as_deref())
 }
 
 /// The entry's own secret, else the global one (each with its file twin).
@@ -73,7 +73,7 @@ pub fn secret_or_global(
     cx: &BuildContext<'_>,
     own: (&str, Option<&Secret>, Option<&str>),
     global: (&str, Option<&Secret>, Option<&str>),
-) -> Result<Option<Secret>, String> {
+) -> Result<Option<Secret>, SecretFileError> {
     match secret(own.0, own.1, own.2, cx.base_dir)? {
         Some(s) => Ok(Some(s)),
         None => secret(global.0, global.1, global.2, cx.base_dir),
@@ -83,7 +83,10 @@ pub fn secret_or_global(
 /// The entry's `http_config`, else the global one, else the defaults;
 /// its files relative to the configuration's directory, as Alertmanager
 /// reads them.
-pub fn client(own: Option<&HttpConfig>, cx: &BuildContext<'_>) -> Result<Arc<HttpClient>, String> {
+pub fn client(
+    own: Option<&HttpConfig>,
+    cx: &BuildContext<'_>,
+) -> Result<Arc<HttpClient>, HttpConfigError> {
     let mut cfg = own
         .or(cx.global.http_config.as_ref())
         .cloned()
@@ -110,23 +113,49 @@ pub fn client(own: Option<&HttpConfig>, cx: &BuildContext<'_>) -> Result<Arc<Htt
     if let Some(a) = cfg.authorization.as_mut() {
         anchor(&mut a.credentials_file);
     }
-    HttpClient::build(&cfg)
-        .map(Arc::new)
-        .map_err(|e| e.to_string())
+    HttpClient::build(&cfg).map(Arc::new)
+}
+
+/// Why a configured URL is refused; names the field, never the URL (it
+/// may carry a token).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UrlError {
+    #[error("{field}: {source}")]
+    Parse {
+        field: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("{field}: unsupported scheme {scheme:?} for URL")]
+    Scheme { field: String, scheme: String },
+    #[error("{field}: missing host for URL")]
+    NoHost { field: String },
+}
+
+impl From<UrlError> for String {
+    /// For the entry checks, whose problems are Alertmanager's words.
+    fn from(e: UrlError) -> String {
+        e.to_string()
+    }
 }
 
 /// A URL from the configuration: parsed, http or https with a host, as
 /// Alertmanager's `config.URL` requires.
-pub fn parse_url(field: &str, s: &str) -> Result<url::Url, String> {
-    let u = url::Url::parse(s).map_err(|e| format!("{field}: {e}"))?;
+pub fn parse_url(field: &str, s: &str) -> Result<url::Url, UrlError> {
+    let u = url::Url::parse(s).map_err(|source| UrlError::Parse {
+        field: field.to_string(),
+        source,
+    })?;
     if u.scheme() != "http" && u.scheme() != "https" {
-        return Err(format!(
-            "{field}: unsupported scheme {:?} for URL",
-            u.scheme()
-        ));
+        return Err(UrlError::Scheme {
+            field: field.to_string(),
+            scheme: u.scheme().to_string(),
+        });
     }
     if u.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{field}: missing host for URL"));
+        return Err(UrlError::NoHost {
+            field: field.to_string(),
+        });
     }
     Ok(u)
 }
@@ -222,22 +251,22 @@ pub fn classify(a: &Answer, retry_codes: &[u16], now: DateTime<Utc>) -> Decision
     match a.status {
         200..=299 => Decision::Delivered,
         429 => Decision::Retry {
-            reason: "rate_limited",
+            reason: FailureReason::RateLimited,
             not_before: not_before(),
         },
         500..=599 => Decision::Retry {
-            reason: "server_error",
+            reason: FailureReason::ServerError,
             not_before: not_before(),
         },
         s if retry_codes.contains(&s) => Decision::Retry {
-            reason: "retryable_status",
+            reason: FailureReason::RetryableStatus,
             not_before: not_before(),
         },
         400..=499 => Decision::Fail {
-            reason: "client_error",
+            reason: FailureReason::ClientError,
         },
         _ => Decision::Fail {
-            reason: "unexpected_status",
+            reason: FailureReason::UnexpectedStatus,
         },
     }
 }
@@ -335,7 +364,7 @@ mod tests {
         assert_eq!(
             classify(&a(429, Some("7")), &[], now),
             Decision::Retry {
-                reason: "rate_limited",
+                reason: FailureReason::RateLimited,
                 not_before: Some(std::time::Duration::from_secs(7))
             }
         );

@@ -11,13 +11,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::common::{Check, Entry, secret};
+use super::error::IntegrationError;
 use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::notify::integration::Delivery;
-use crate::notify::retry::Decision;
+use crate::notify::retry::{Decision, FailureReason};
 use crate::notify::route::config::GlobalConfig;
 use crate::notify::route::receivers::EmailConfig;
 use crate::notify::smtp::{self, EmailContent, EmailError, SmtpTarget, SmtpTls, TlsMode};
 use crate::notify::template::TemplateError;
+use crate::notify::tls::TlsError;
 use vigil_common::Secret;
 
 /// A built `email_configs` entry.
@@ -52,7 +54,7 @@ impl Build for Email {
     type Config = EmailConfig;
     const KIND: &'static str = "email";
 
-    fn build(c: &EmailConfig, cx: &BuildContext<'_>) -> Result<Self, String> {
+    fn build(c: &EmailConfig, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
         let (smtp, from) = smtp_target(c, cx.global, cx.base_dir)?;
         Ok(Email {
             smtp,
@@ -66,12 +68,12 @@ fn smtp_target(
     e: &EmailConfig,
     g: &GlobalConfig,
     base_dir: &Path,
-) -> Result<(SmtpTarget, String), String> {
+) -> Result<(SmtpTarget, String), IntegrationError> {
     let smarthost = e
         .smarthost
         .clone()
         .or_else(|| g.smtp_smarthost.clone())
-        .ok_or("no SMTP smarthost")?;
+        .ok_or(IntegrationError::Missing("no SMTP smarthost"))?;
     let (host, port) = smarthost
         .rsplit_once(':')
         .and_then(|(h, p)| {
@@ -80,7 +82,7 @@ fn smtp_target(
                 p.parse::<u16>().ok()?,
             ))
         })
-        .ok_or_else(|| format!("smarthost {smarthost:?} is not host:port"))?;
+        .ok_or_else(|| IntegrationError::Smarthost(smarthost.clone()))?;
     // The file wins when both are given, as Alertmanager reads them.
     let inline = e
         .auth_password
@@ -110,19 +112,23 @@ fn smtp_target(
     if e.auth_identity.is_some() || g.smtp_auth_identity.is_some() {
         tracing::warn!("email: auth_identity is not supported; PLAIN authorizes as the user");
     }
-    let read = |what: &str, f: &String| {
-        std::fs::read(base_dir.join(f)).map_err(|x| format!("tls_config: {what} {f}: {x}"))
+    let read = |what: &'static str, f: &String| {
+        std::fs::read(base_dir.join(f)).map_err(|x| TlsError::File {
+            what,
+            path: f.clone(),
+            source: x.into(),
+        })
     };
     let t = &e.tls_config;
     let root_pem = t.ca_file.as_ref().map(|f| read("ca_file", f)).transpose()?;
     let identity = match (&t.cert_file, &t.key_file) {
         (Some(c), Some(k)) => {
             let key = String::from_utf8(read("key_file", k)?)
-                .map_err(|_| format!("tls_config: key_file {k}: not PEM"))?;
+                .map_err(|_| TlsError::KeyNotPem { path: k.clone() })?;
             Some((read("cert_file", c)?, Secret::new(key)))
         }
         (None, None) => None,
-        _ => return Err("tls_config: cert_file and key_file go together".into()),
+        _ => return Err(TlsError::CertKeyPair.into()),
     };
     let tls_options = SmtpTls {
         server_name: t.server_name.clone(),
@@ -135,7 +141,7 @@ fn smtp_target(
         .from
         .clone()
         .or_else(|| g.smtp_from.clone())
-        .ok_or("no from address")?;
+        .ok_or(IntegrationError::Missing("no from address"))?;
     Ok((
         SmtpTarget {
             host,
@@ -187,7 +193,7 @@ impl Integrate for Email {
         Box::pin(async move {
             let mail: StoredEmail = match serde_json::from_value(payload.clone()) {
                 Ok(m) => m,
-                Err(e) => return Delivery::fail("bad_payload", e.to_string()),
+                Err(e) => return Delivery::fail(FailureReason::BadPayload, e.to_string()),
             };
             let content = EmailContent {
                 from: mail.from,
@@ -199,7 +205,7 @@ impl Integrate for Email {
             };
             let msg = match smtp::build_message(&content) {
                 Ok(m) => m,
-                Err(e) => return Delivery::fail("invalid_message", e.to_string()),
+                Err(e) => return Delivery::fail(FailureReason::InvalidMessage, e.to_string()),
             };
             match smtp::send(&self.smtp, msg).await {
                 Ok(()) => Delivery::ok(),
@@ -209,12 +215,12 @@ impl Integrate for Email {
                     },
                 ) => Delivery {
                     decision: Decision::Retry {
-                        reason: "smtp_unavailable",
+                        reason: FailureReason::SmtpUnavailable,
                         not_before: None,
                     },
                     detail: e.to_string(),
                 },
-                Err(e) => Delivery::fail("smtp_rejected", e.to_string()),
+                Err(e) => Delivery::fail(FailureReason::SmtpRejected, e.to_string()),
             }
         })
     }

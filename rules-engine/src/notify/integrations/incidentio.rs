@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::common::{
     Check, at_most_one, classify, go_json_len, parse_go_duration, parse_url, secret,
 };
+use super::error::IntegrationError;
 use super::webhook::limit;
 use super::{Build, BuildContext, HttpIntegration, Render};
 use crate::notify::data::Data;
@@ -100,9 +101,10 @@ impl Build for Incidentio {
     type Config = IncidentioConfig;
     const KIND: &'static str = "incidentio";
 
-    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
-        let url = secret("url", c.url.as_ref(), c.url_file.as_deref(), cx.base_dir)?
-            .ok_or("one of url or url_file must be configured")?;
+    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
+        let url = secret("url", c.url.as_ref(), c.url_file.as_deref(), cx.base_dir)?.ok_or(
+            IntegrationError::Missing("one of url or url_file must be configured"),
+        )?;
         let token = secret(
             "alert_source_token",
             c.alert_source_token.as_ref(),
@@ -121,7 +123,7 @@ impl Build for Incidentio {
         } else {
             REQUEST_TIMEOUT
         };
-        let client = HttpClient::build_with_timeout(&cfg, timeout).map_err(|e| e.to_string())?;
+        let client = HttpClient::build_with_timeout(&cfg, timeout)?;
         Ok(Incidentio {
             url,
             token,

@@ -21,11 +21,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::common::{Check, classify, client, parse_url};
+use super::error::IntegrationError;
 use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::model::units::PromDuration;
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
 use crate::notify::integration::Delivery;
-use crate::notify::retry::{Decision, from_network_error};
+use crate::notify::retry::{Decision, FailureReason, from_network_error};
 use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
 use vigil_common::Secret;
@@ -163,12 +164,12 @@ impl Build for Jira {
             .then(|| "no global Jira Cloud URL set".to_string())
     }
 
-    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
+    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
         let api = c
             .api_url
             .as_deref()
             .or(cx.global.jira_api_url.as_deref())
-            .ok_or("no global Jira Cloud URL set")?;
+            .ok_or(IntegrationError::Missing("no global Jira Cloud URL set"))?;
         Ok(Jira {
             api: parse_url("api_url", api)?,
             client: client(c.http_config.as_ref(), cx)?,
@@ -235,7 +236,7 @@ impl Jira {
                 .map(|b| serde_json::to_vec(b).unwrap_or_default())
                 .unwrap_or_default(),
         };
-        let answer: Answer = self.client.send(&req).await.map_err(|what| Delivery {
+        let answer: Answer = self.client.send(&req, now).await.map_err(|what| Delivery {
             decision: from_network_error(),
             detail: what,
         })?;
@@ -305,7 +306,7 @@ impl Jira {
             .and_then(|t| t["id"].as_str())
             .ok_or_else(|| {
                 Delivery::fail(
-                    "no_transition",
+                    FailureReason::NoTransition,
                     format!("can't find transition {name} for issue {key}"),
                 )
             })?
@@ -329,7 +330,10 @@ impl Jira {
             .await?;
         let existing = found["issues"].as_array().and_then(|i| i.first()).cloned();
         let Some(mut fields) = p["fields"].as_object().cloned() else {
-            return Err(Delivery::fail("bad_payload", "payload has no issue fields"));
+            return Err(Delivery::fail(
+                FailureReason::BadPayload,
+                "payload has no issue fields",
+            ));
         };
         let (method, path) = match &existing {
             None if !firing => return Ok(Value::Null),

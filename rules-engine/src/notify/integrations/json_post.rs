@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::common::{Check, Entry, at_most_one, client, secret};
+use super::error::IntegrationError;
 use super::{Build, BuildContext, HttpIntegration, Render};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::template::TemplateError;
@@ -43,11 +44,11 @@ impl<C: JsonPostConfig> Build for JsonPost<C> {
     type Config = C;
     const KIND: &'static str = C::KIND;
 
-    fn build(c: &C, cx: &BuildContext<'_>) -> Result<Self, String> {
+    fn build(c: &C, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
         let (inline, file) = c.webhook_url();
         let url = secret("webhook_url", inline, file, cx.base_dir)?
             .filter(|u| !(C::EMPTY_IS_MISSING && u.is_empty()))
-            .ok_or(C::MISSING)?;
+            .ok_or(IntegrationError::Missing(C::MISSING))?;
         Ok(JsonPost {
             url,
             client: client(c.http_config(), cx)?,

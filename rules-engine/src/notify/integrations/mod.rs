@@ -44,6 +44,7 @@ pub mod aws;
 pub mod common;
 pub mod discord;
 pub mod email;
+pub mod error;
 pub mod incidentio;
 pub mod jira;
 pub mod json_post;
@@ -74,11 +75,13 @@ use serde_json::Value;
 use super::data::Data;
 use super::http::{Answer, HttpClient, HttpRequest};
 use super::integration::{Delivery, Notice};
-use super::retry::Decision;
+use super::retry::{Decision, FailureReason};
 use super::template::{TemplateError, Templates};
+use crate::notify::errors::BuildError;
 use crate::notify::route::config::GlobalConfig;
 use crate::notify::route::receivers::HttpConfig;
 use common::{Check, Entry};
+pub use error::IntegrationError;
 
 /// Building an integration from its configuration entry.
 pub trait Build: Integrate + Sized + 'static {
@@ -87,7 +90,7 @@ pub trait Build: Integrate + Sized + 'static {
     /// The kind's name: `<kind>_configs` in the file, `<receiver>/<kind>/<i>`
     /// in keys, the `integration` label of metrics.
     const KIND: &'static str;
-    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String>;
+    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, IntegrationError>;
     /// What the entry lacks once the `global:` defaults are applied
     /// (Alertmanager checks this when loading the file); `None` when
     /// nothing.
@@ -135,10 +138,10 @@ impl<T: HttpIntegration> Integrate for T {
         Box::pin(async move {
             let reqs = match self.requests(payload, now) {
                 Ok(r) => r,
-                Err(e) => return Delivery::fail("bad_payload", e),
+                Err(e) => return Delivery::fail(FailureReason::BadPayload, e),
             };
             for req in &reqs {
-                let answer = match self.client().send(req).await {
+                let answer = match self.client().send(req, now).await {
                     Ok(a) => a,
                     Err(what) => {
                         return Delivery {
@@ -256,9 +259,9 @@ pub struct Built {
     pub imp: Arc<dyn Integrate>,
 }
 
-fn built<T: Build>(c: &T::Config, cx: &BuildContext<'_>) -> Result<Built, String> {
+fn built<T: Build>(c: &T::Config, cx: &BuildContext<'_>) -> Result<Built, IntegrationError> {
     if let Some(p) = entry_problem::<T>(c, cx.global) {
-        return Err(p);
+        return Err(IntegrationError::Check(p));
     }
     Ok(Built {
         kind: T::KIND,
@@ -293,12 +296,15 @@ macro_rules! registry {
         pub fn build_all(
             r: &Receiver,
             cx: &BuildContext<'_>,
-        ) -> Result<Vec<(usize, Built)>, String> {
+        ) -> Result<Vec<(usize, Built)>, BuildError> {
             let mut out = Vec::new();
             $(
                 for (i, c) in r.$field.iter().enumerate() {
-                    let b = built::<$ty>(c, cx).map_err(|e| {
-                        format!("receiver {:?} {}[{i}]: {e}", r.name, stringify!($field))
+                    let b = built::<$ty>(c, cx).map_err(|source| BuildError::Integration {
+                        receiver: r.name.clone(),
+                        entry: stringify!($field),
+                        index: i,
+                        source: Box::new(source),
                     })?;
                     out.push((i, b));
                 }

@@ -18,6 +18,7 @@ use super::common::{
     Check, at_most_one, classify, client, join_path, parse_url, safe_split, secret_or_global,
     with_slash,
 };
+use super::error::IntegrationError;
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
 use crate::notify::retry::Decision;
@@ -135,7 +136,7 @@ impl Build for Opsgenie {
             .then(|| "no global OpsGenie API Key set either inline or in a file".to_string())
     }
 
-    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
+    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
         let g = cx.global;
         let api_key = secret_or_global(
             cx,
@@ -146,7 +147,9 @@ impl Build for Opsgenie {
                 g.opsgenie_api_key_file.as_deref(),
             ),
         )?
-        .ok_or("no global OpsGenie API Key set either inline or in a file")?;
+        .ok_or(IntegrationError::Missing(
+            "no global OpsGenie API Key set either inline or in a file",
+        ))?;
         let url = c
             .api_url
             .clone()

@@ -19,6 +19,7 @@ use serde_json::{Map, Value, json};
 use super::common::{
     Check, at_most_one, classify, client, go_json_len, insert_nonempty, parse_url, secret,
 };
+use super::error::IntegrationError;
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
 use crate::notify::retry::Decision;
@@ -139,7 +140,7 @@ impl Build for PagerDuty {
     type Config = PagerdutyConfig;
     const KIND: &'static str = "pagerduty";
 
-    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
+    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
         let service_key = secret(
             "service_key",
             c.service_key.as_ref(),
@@ -166,7 +167,9 @@ impl Build for PagerDuty {
                     .or_else(|| cx.global.pagerduty_url.clone())
                     .unwrap_or_else(|| "https://events.pagerduty.com/v2/enqueue".to_string()),
             ),
-            (None, None) => return Err("missing service or routing key".into()),
+            (None, None) => {
+                return Err(IntegrationError::Missing("missing service or routing key"));
+            }
         };
         parse_url("url", &url)?;
         Ok(PagerDuty {
@@ -348,6 +351,7 @@ impl HttpIntegration for PagerDuty {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::notify::retry::FailureReason;
     use crate::notify::route::parse_str;
     use std::path::Path;
 
@@ -383,7 +387,7 @@ mod tests {
         assert_eq!(
             v2.classify(&answer(429, Some("30")), now),
             Decision::Retry {
-                reason: "rate_limited",
+                reason: FailureReason::RateLimited,
                 not_before: Some(std::time::Duration::from_secs(30))
             }
         );

@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
 use super::common::{Check, at_most_one, client, parse_go_duration, secret};
+use super::error::IntegrationError;
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::route::receivers::HttpConfig;
@@ -112,7 +113,7 @@ impl Build for Pushover {
     type Config = PushoverConfig;
     const KIND: &'static str = "pushover";
 
-    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
+    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
         let dir = cx.base_dir;
         let user_key = secret(
             "user_key",
@@ -120,9 +121,9 @@ impl Build for Pushover {
             c.user_key_file.as_deref(),
             dir,
         )?
-        .ok_or("missing user key")?;
+        .ok_or(IntegrationError::Missing("missing user key"))?;
         let token = secret("token", c.token.as_ref(), c.token_file.as_deref(), dir)?
-            .ok_or("missing token")?;
+            .ok_or(IntegrationError::Missing("missing token"))?;
         Ok(Pushover {
             user_key,
             token,

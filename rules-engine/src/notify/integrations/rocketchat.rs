@@ -15,9 +15,10 @@ use serde_json::{Map, Value, json};
 use super::common::{
     Check, at_most_one, classify, client, insert_nonempty, join_path, parse_url, secret_or_global,
 };
+use super::error::IntegrationError;
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{Answer, HttpClient, HttpRequest};
-use crate::notify::retry::Decision;
+use crate::notify::retry::{Decision, FailureReason};
 use crate::notify::route::config::GlobalConfig;
 use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
@@ -155,9 +156,9 @@ impl Build for Rocketchat {
         None
     }
 
-    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
+    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
         if let Some(p) = Self::global_problem(c, cx.global) {
-            return Err(p);
+            return Err(IntegrationError::Check(p));
         }
         let g = cx.global;
         let token = secret_or_global(
@@ -169,7 +170,7 @@ impl Build for Rocketchat {
                 g.rocketchat_token_file.as_deref(),
             ),
         )?
-        .ok_or("no Rocketchat token")?;
+        .ok_or(IntegrationError::Missing("no Rocketchat token"))?;
         let token_id = secret_or_global(
             cx,
             ("token_id", c.token_id.as_ref(), c.token_id_file.as_deref()),
@@ -179,7 +180,7 @@ impl Build for Rocketchat {
                 g.rocketchat_token_id_file.as_deref(),
             ),
         )?
-        .ok_or("no Rocketchat token ID")?;
+        .ok_or(IntegrationError::Missing("no Rocketchat token ID"))?;
         let api = c
             .api_url
             .as_deref()
@@ -293,9 +294,11 @@ impl HttpIntegration for Rocketchat {
         }
         match serde_json::from_str::<Value>(&a.body) {
             Ok(v) if v["success"] == true => Decision::Delivered,
-            Ok(_) => Decision::Fail { reason: "rejected" },
+            Ok(_) => Decision::Fail {
+                reason: FailureReason::Rejected,
+            },
             Err(_) => Decision::Retry {
-                reason: "bad_answer",
+                reason: FailureReason::BadAnswer,
                 not_before: None,
             },
         }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::common::{Check, client, secret_or_global};
+use super::error::IntegrationError;
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::data::Data;
 use crate::notify::http::{HttpClient, HttpRequest};
@@ -151,7 +152,7 @@ impl Build for Slack {
     type Config = SlackConfig;
     const KIND: &'static str = "slack";
 
-    fn build(c: &SlackConfig, cx: &BuildContext<'_>) -> Result<Self, String> {
+    fn build(c: &SlackConfig, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
         let g = cx.global;
         let url = secret_or_global(
             cx,
@@ -162,7 +163,7 @@ impl Build for Slack {
                 g.slack_api_url_file.as_deref(),
             ),
         )?
-        .ok_or("no Slack API URL")?;
+        .ok_or(IntegrationError::Missing("no Slack API URL"))?;
         Ok(Slack {
             url,
             client: client(c.http_config.as_ref(), cx)?,

@@ -19,10 +19,11 @@ use serde_json::{Value, json};
 
 use super::aws::{self, Keys, Signer};
 use super::common::{Check, classify, client, parse_url};
+use super::error::IntegrationError;
 use super::{Build, BuildContext, Integrate, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::integration::Delivery;
-use crate::notify::retry::Decision;
+use crate::notify::retry::{Decision, FailureReason};
 use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
 use vigil_common::Secret;
@@ -103,7 +104,7 @@ impl Build for Sns {
     type Config = SnsConfig;
     const KIND: &'static str = "sns";
 
-    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
+    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
         let s = &c.sigv4;
         let l = aws::Lookup {
             env: &aws::process_env,
@@ -116,12 +117,13 @@ impl Build for Sns {
             .or_else(|| l.var("AWS_REGION"))
             .or_else(|| l.var("AWS_DEFAULT_REGION"))
             .or_else(|| aws::profile_region(profile, &l))
-            .ok_or("region not configured in sns.sigv4.region or in the environment")?;
-        let base = aws::base_keys(s.access_key.as_deref(), s.secret_key.as_ref(), profile, &l)
-            .map_err(|e| format!("sigv4: {e}"))?;
+            .ok_or(IntegrationError::Missing(
+                "region not configured in sns.sigv4.region or in the environment",
+            ))?;
+        let base = aws::base_keys(s.access_key.as_deref(), s.secret_key.as_ref(), profile, &l)?;
         let signer = match s.role_arn.as_deref().filter(|r| !r.is_empty()) {
             Some(role) => Signer::Role(Box::new(
-                aws::AssumeRole::new(base, role, &region, &l).map_err(|e| format!("sigv4: {e}"))?,
+                aws::AssumeRole::new(base, role, &region, &l).map_err(IntegrationError::Sts)?,
             )),
             None => Signer::Fixed(base),
         };
@@ -221,9 +223,9 @@ impl Integrate for Sns {
             };
             let req = match self.request(payload, &keys, now) {
                 Ok(r) => r,
-                Err(e) => return Delivery::fail("bad_payload", e),
+                Err(e) => return Delivery::fail(FailureReason::BadPayload, e),
             };
-            let answer = match self.client.send(&req).await {
+            let answer = match self.client.send(&req, now).await {
                 Ok(a) => a,
                 Err(detail) => {
                     return Delivery {

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::common::{Check, at_most_one, client, parse_url, secret};
+use super::error::IntegrationError;
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::route::receivers::HttpConfig;
@@ -94,14 +95,14 @@ impl Build for Telegram {
     type Config = TelegramConfig;
     const KIND: &'static str = "telegram";
 
-    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
+    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
         let token = secret(
             "bot_token",
             c.bot_token.as_ref(),
             c.bot_token_file.as_deref(),
             cx.base_dir,
         )?
-        .ok_or("missing bot_token")?;
+        .ok_or(IntegrationError::Missing("missing bot_token"))?;
         let api_url = c
             .api_url
             .clone()

@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use super::common::{
     Check, at_most_one, client, join_path, parse_url, secret_or_global, with_slash,
 };
+use super::error::IntegrationError;
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::route::config::GlobalConfig;
@@ -112,7 +113,7 @@ impl Build for VictorOps {
         (!own && !global).then(|| "no global VictorOps API Key set".to_string())
     }
 
-    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
+    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
         let g = cx.global;
         let api_key = secret_or_global(
             cx,
@@ -123,7 +124,7 @@ impl Build for VictorOps {
                 g.victorops_api_key_file.as_deref(),
             ),
         )?
-        .ok_or("no global VictorOps API Key set")?;
+        .ok_or(IntegrationError::Missing("no global VictorOps API Key set"))?;
         let url = c
             .api_url
             .clone()

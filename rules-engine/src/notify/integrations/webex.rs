@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::common::{Check, client, parse_url, truncate_bytes};
+use super::error::IntegrationError;
 use super::{Build, BuildContext, HttpIntegration, Render, tmpl_or};
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::route::receivers::HttpConfig;
@@ -72,7 +73,7 @@ impl Build for Webex {
     type Config = WebexConfig;
     const KIND: &'static str = "webex";
 
-    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, String> {
+    fn build(c: &Self::Config, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
         let url = c
             .api_url
             .clone()

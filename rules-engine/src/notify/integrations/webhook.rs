@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::common::{Check, client};
+use super::error::IntegrationError;
 use super::{Build, BuildContext, HttpIntegration, Render};
 use crate::notify::alert::Alert;
 use crate::notify::data::Data;
@@ -68,8 +69,11 @@ impl Build for Webhook {
     type Config = WebhookConfig;
     const KIND: &'static str = "webhook";
 
-    fn build(c: &WebhookConfig, cx: &BuildContext<'_>) -> Result<Self, String> {
-        let url = c.url.clone().ok_or("missing URL in webhook config")?;
+    fn build(c: &WebhookConfig, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
+        let url = c
+            .url
+            .clone()
+            .ok_or(IntegrationError::Missing("missing URL in webhook config"))?;
         Ok(Webhook {
             url,
             client: client(c.http_config.as_ref(), cx)?,

@@ -1,12 +1,12 @@
 //! `wechat_configs`: WeChat Work's message API, as Alertmanager 0.25
 //! calls it — an access token fetched with the corp ID and API secret
-//! (`gettoken`, kept for two hours), then `message/send` with the token in
+//! (`gettoken`, kept for two hours on the sender's clock), then `message/send` with the token in
 //! the query. Delivered when the answer's `code` is 0; code 42001 (token
 //! expired) drops the token and retries; a non-200 status retries.
 //! Alertmanager reads `code`/`error` from the answer, and so does vigil.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -15,10 +15,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::common::{Check, client, join_path, parse_url, with_slash};
+use super::error::IntegrationError;
 use super::{Build, BuildContext, Integrate, Render, tmpl_or};
+use crate::notify::group::after;
 use crate::notify::http::{HttpClient, HttpRequest};
 use crate::notify::integration::Delivery;
-use crate::notify::retry::{Decision, from_network_error};
+use crate::notify::retry::{Decision, FailureReason, from_network_error};
 use crate::notify::route::config::GlobalConfig;
 use crate::notify::route::receivers::HttpConfig;
 use crate::notify::template::TemplateError;
@@ -80,7 +82,8 @@ pub struct Wechat {
     corp_id: String,
     client: Arc<HttpClient>,
     cfg: Box<WechatConfig>,
-    token: Mutex<Option<(Secret, Instant)>>,
+    /// The access token and when it was fetched.
+    token: Mutex<Option<(Secret, DateTime<Utc>)>>,
 }
 
 impl Build for Wechat {
@@ -97,7 +100,7 @@ impl Build for Wechat {
         None
     }
 
-    fn build(c: &WechatConfig, cx: &BuildContext<'_>) -> Result<Self, String> {
+    fn build(c: &WechatConfig, cx: &BuildContext<'_>) -> Result<Self, IntegrationError> {
         let g = cx.global;
         let url = c
             .api_url
@@ -108,12 +111,12 @@ impl Build for Wechat {
             .api_secret
             .clone()
             .or_else(|| g.wechat_api_secret.clone())
-            .ok_or("no global Wechat ApiSecret set")?;
+            .ok_or(IntegrationError::Missing("no global Wechat ApiSecret set"))?;
         let corp_id = c
             .corp_id
             .clone()
             .or_else(|| g.wechat_api_corp_id.clone())
-            .ok_or("no global Wechat CorpID set")?;
+            .ok_or(IntegrationError::Missing("no global Wechat CorpID set"))?;
         Ok(Wechat {
             api_url: with_slash(parse_url("api_url", &url)?),
             api_secret,
@@ -149,10 +152,11 @@ fn get(url: url::Url) -> HttpRequest {
 }
 
 impl Wechat {
-    /// The cached token, or a new one. `Err` is the delivery's outcome.
-    async fn token(&self) -> Result<Secret, Delivery> {
+    /// The cached token while younger than [`TOKEN_TTL`] at `now`, or a
+    /// new one. `Err` is the delivery's outcome.
+    async fn token(&self, now: DateTime<Utc>) -> Result<Secret, Delivery> {
         if let Some((t, at)) = self.token.lock().clone()
-            && at.elapsed() < TOKEN_TTL
+            && now < after(at, TOKEN_TTL)
         {
             return Ok(t);
         }
@@ -162,21 +166,25 @@ impl Wechat {
             .append_pair("corpsecret", self.api_secret.expose())
             .finish();
         u.set_query(Some(&query));
-        let answer = self.client.send(&get(u)).await.map_err(|what| Delivery {
-            decision: from_network_error(),
-            detail: what,
-        })?;
+        let answer = self
+            .client
+            .send(&get(u), now)
+            .await
+            .map_err(|what| Delivery {
+                decision: from_network_error(),
+                detail: what,
+            })?;
         let token = serde_json::from_str::<TokenAnswer>(&answer.body)
             .map(|t| t.access_token)
             .unwrap_or_default();
         if token.is_empty() {
             return Err(Delivery::fail(
-                "invalid_credentials",
+                FailureReason::InvalidCredentials,
                 format!("invalid APISecret for CorpID: {}", self.corp_id),
             ));
         }
         let token = Secret::new(token);
-        *self.token.lock() = Some((token.clone(), Instant::now()));
+        *self.token.lock() = Some((token.clone(), now));
         Ok(token)
     }
 }
@@ -212,9 +220,9 @@ impl Integrate for Wechat {
         Ok(msg)
     }
 
-    fn deliver<'a>(&'a self, payload: &'a Value, _now: DateTime<Utc>) -> BoxFuture<'a, Delivery> {
+    fn deliver<'a>(&'a self, payload: &'a Value, now: DateTime<Utc>) -> BoxFuture<'a, Delivery> {
         Box::pin(async move {
-            let token = match self.token().await {
+            let token = match self.token(now).await {
                 Ok(t) => t,
                 Err(d) => return d,
             };
@@ -224,7 +232,7 @@ impl Integrate for Wechat {
                 .finish();
             u.set_query(Some(&query));
             let req = HttpRequest::json(Secret::new(u.to_string()), payload);
-            let answer = match self.client.send(&req).await {
+            let answer = match self.client.send(&req, now).await {
                 Ok(a) => a,
                 Err(what) => {
                     return Delivery {
@@ -236,7 +244,7 @@ impl Integrate for Wechat {
             if answer.status != 200 {
                 return Delivery {
                     decision: Decision::Retry {
-                        reason: "server_error",
+                        reason: FailureReason::ServerError,
                         not_before: None,
                     },
                     detail: answer.detail(),
@@ -245,7 +253,7 @@ impl Integrate for Wechat {
             let Ok(a) = serde_json::from_str::<SendAnswer>(&answer.body) else {
                 return Delivery {
                     decision: Decision::Retry {
-                        reason: "bad_answer",
+                        reason: FailureReason::BadAnswer,
                         not_before: None,
                     },
                     detail: "answer is not JSON".into(),
@@ -257,14 +265,62 @@ impl Integrate for Wechat {
                     *self.token.lock() = None;
                     Delivery {
                         decision: Decision::Retry {
-                            reason: "token_expired",
+                            reason: FailureReason::TokenExpired,
                             not_before: None,
                         },
                         detail: a.error,
                     }
                 }
-                _ => Delivery::fail("rejected", a.error),
+                _ => Delivery::fail(FailureReason::Rejected, a.error),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+    use crate::notify::route::parse_str;
+    use vigil_test_support::Recorder;
+
+    /// The token is fetched once and used until [`TOKEN_TTL`] has passed
+    /// on the sender's clock, then fetched again (a manual clock moved
+    /// past the expiry, no waiting).
+    #[tokio::test]
+    async fn token_is_kept_for_its_lifetime_on_the_clock() {
+        let rec = Recorder::start().await;
+        let text = format!(
+            "route: {{receiver: w}}\nreceivers:\n  - name: w\n    wechat_configs: [{{api_secret: s, corp_id: c, api_url: '{}/cgi-bin/'}}]\n",
+            rec.base()
+        );
+        let loaded = parse_str("am.yml", &text, &|_| None).unwrap();
+        let cx = BuildContext {
+            global: &loaded.config.global,
+            base_dir: Path::new("."),
+        };
+        let w = Wechat::build(&loaded.config.receivers[0].wechat_configs[0], &cx).unwrap();
+        let fetches = || rec.under("/cgi-bin/gettoken").len();
+        let sends = || rec.under("/cgi-bin/message/send").len();
+        let clock = ManualClock::new(1_800_000_000_000);
+        let payload = json!({"msgtype": "text", "text": {"content": "x"}});
+
+        assert_eq!(w.deliver(&payload, clock.now()).await, Delivery::ok());
+        assert_eq!((fetches(), sends()), (1, 1));
+        clock.advance(TOKEN_TTL - Duration::from_secs(1));
+        assert_eq!(w.deliver(&payload, clock.now()).await, Delivery::ok());
+        assert_eq!((fetches(), sends()), (1, 2), "still within its lifetime");
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(w.deliver(&payload, clock.now()).await, Delivery::ok());
+        assert_eq!((fetches(), sends()), (2, 3), "expired: fetched again");
+        assert!(
+            rec.under("/cgi-bin/message/send").iter().all(|r| r
+                .query
+                .contains(&("access_token".into(), "wx-access".into()))),
+            "{:?}",
+            rec.received()
+        );
     }
 }

@@ -12,7 +12,7 @@ use vigil_common::Located;
 
 use super::locate::{Path as YamlPath, locate_best};
 use super::template_syntax;
-use crate::notify::template::{Templates, function_names};
+use crate::notify::template::{TemplateFileError, Templates, function_names};
 
 /// The templates of the `globs` written in `text`, which came from `file`
 /// (relative globs are taken from its folder, as Alertmanager does),
@@ -56,8 +56,7 @@ pub fn check_templates(
         })?;
         sources.push((f.clone(), text));
     }
-    let templates =
-        Templates::from_sources(&sources).map_err(|e| vec![place(&e.0, &files, file)])?;
+    let templates = Templates::from_sources(&sources).map_err(|e| vec![place(&e, &files, file)])?;
     // What Go's parser refuses and gotmpl's accepts.
     let funcs = function_names();
     for (f, text) in &sources[1..] {
@@ -73,42 +72,27 @@ pub fn check_templates(
     Ok(templates)
 }
 
-/// `Templates::from_sources`'s message is `FILE: template: [NAME:]LINE:COL:
-/// what` for a parse error.
-fn place(message: &str, files: &[String], config: &str) -> Located {
-    let found = files
-        .iter()
-        .filter(|f| message.starts_with(&format!("{f}: ")))
-        .max_by_key(|f| f.len());
-    let Some(file) = found else {
+/// Where a template file's parse error points: into the file when it is
+/// one of the configured ones (at the line and column when gotmpl gives
+/// them), else at the configuration.
+fn place(e: &TemplateFileError, files: &[String], config: &str) -> Located {
+    if !files.contains(&e.file) {
         return Located {
             file: config.to_string(),
             line: 0,
             column: 0,
-            message: format!("templates: {message}"),
+            message: format!("templates: {}: {}", e.file, e.source),
         };
+    }
+    let (line, column, what) = match e.position() {
+        Some((line, column, what)) => (line, column, what.to_string()),
+        None => (0, 0, e.source.to_string()),
     };
-    let rest = &message[file.len() + 2..];
-    let (line, column, what) = rest
-        .strip_prefix("template: ")
-        .and_then(line_col)
-        .unwrap_or((0, 0, rest));
     Located {
-        file: file.clone(),
+        file: e.file.clone(),
         line,
         column,
-        message: what.to_string(),
-    }
-}
-
-/// `[NAME:]LINE:COL: what` → the numbers and `what`.
-fn line_col(s: &str) -> Option<(usize, usize, &str)> {
-    let parts: Vec<&str> = s.splitn(4, ':').collect();
-    let num = |i: usize| parts.get(i)?.trim().parse::<usize>().ok();
-    match (num(0), num(1), num(2)) {
-        (Some(l), Some(c), _) => Some((l, c, s.splitn(3, ':').nth(2)?.trim_start())),
-        (None, Some(l), Some(c)) => Some((l, c, parts.get(3)?.trim_start())),
-        _ => None,
+        message: what,
     }
 }
 
@@ -153,13 +137,29 @@ mod tests {
         assert!(e.message.starts_with("templates[1]: bad pattern"), "{e:?}");
     }
 
+    /// The position and description are gotmpl's own (the error's
+    /// fields, not its message read back), whatever the file is called.
     #[test]
-    fn line_and_column_with_or_without_a_name() {
+    fn parse_errors_point_at_line_and_column() {
+        let sources = [
+            Templates::default_source(),
+            ("dir:2:5/b.tmpl".to_string(), "ok\n  {{ if }}\n".to_string()),
+        ];
+        let e = Templates::from_sources(&sources).unwrap_err();
+        let files = vec!["dir:2:5/b.tmpl".to_string()];
+        let l = place(&e, &files, "am.yml");
+        // `  {{ if }}`: Go reports the empty command where the action ends.
         assert_eq!(
-            line_col("2:5: unexpected EOF"),
-            Some((2, 5, "unexpected EOF"))
+            (l.file.as_str(), l.line, l.column, l.message.as_str()),
+            ("dir:2:5/b.tmpl", 2, 11, "empty command")
         );
-        assert_eq!(line_col("x.tmpl:2:5: bad: yes"), Some((2, 5, "bad: yes")));
-        assert_eq!(line_col("no position"), None);
+        // A file that is not a configured one: the configuration is named.
+        let l = place(&e, &[], "am.yml");
+        assert_eq!((l.file.as_str(), l.line), ("am.yml", 0));
+        assert!(
+            l.message
+                .starts_with("templates: dir:2:5/b.tmpl: template: "),
+            "{l:?}"
+        );
     }
 }

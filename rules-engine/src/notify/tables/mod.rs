@@ -12,3 +12,9 @@ pub use history::HistoryStore;
 pub use outbox::OutboxStore;
 pub use peers::PeerStore;
 pub use silences::SilenceStore;
+
+/// Every table the running pipeline uses (the dispatcher, its sender and
+/// its API): any store with the four, SQL in vigil.
+pub trait NotifyTables: OutboxStore + HistoryStore + PeerStore + SilenceStore + 'static {}
+
+impl<T: OutboxStore + HistoryStore + PeerStore + SilenceStore + 'static> NotifyTables for T {}
