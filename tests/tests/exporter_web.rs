@@ -31,6 +31,24 @@ fn tls() -> Tls {
     }
 }
 
+/// An exporter serving HTTPS with `tls`'s certificate, the rest of its web
+/// config being `more`.
+fn https_exporter(tls: &Tls, more: &str) -> ExporterProcess {
+    let web = format!(
+        "tls_server_config:\n  cert_file: {}\n  key_file: {}\n{more}",
+        tls.dir.path().join("server.crt").display(),
+        tls.dir.path().join("server.key").display(),
+    );
+    ExporterProcess::start_with(
+        "apps:\n",
+        ExporterOptions {
+            web_config: Some(&web),
+            https: true,
+            ..Default::default()
+        },
+    )
+}
+
 fn client(tls: &Tls) -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
@@ -44,18 +62,11 @@ async fn tls_and_basic_auth() {
     let tls = tls();
     // Cost 4, bcrypt's minimum: the check is the same, only cheaper.
     let hash = bcrypt::hash("correct horse", 4).unwrap();
-    let web = format!(
-        "tls_server_config:\n  cert_file: {}\n  key_file: {}\nbasic_auth_users:\n  prometheus: {hash}\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n",
-        tls.dir.path().join("server.crt").display(),
-        tls.dir.path().join("server.key").display(),
-    );
-    let exporter = ExporterProcess::start_with(
-        "apps:\n",
-        ExporterOptions {
-            web_config: Some(&web),
-            https: true,
-            ..Default::default()
-        },
+    let exporter = https_exporter(
+        &tls,
+        &format!(
+            "basic_auth_users:\n  prometheus: {hash}\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n"
+        ),
     );
     let client = client(&tls);
     let url = exporter.url("/metrics");
@@ -177,19 +188,7 @@ fn an_overlong_request_line_over_tls_gets_a_json_error() {
     use std::sync::Arc;
 
     let tls = tls();
-    let web = format!(
-        "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
-        tls.dir.path().join("server.crt").display(),
-        tls.dir.path().join("server.key").display(),
-    );
-    let exporter = ExporterProcess::start_with(
-        "apps:\n",
-        ExporterOptions {
-            web_config: Some(&web),
-            https: true,
-            ..Default::default()
-        },
-    );
+    let exporter = https_exporter(&tls, "");
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(tls.cert_der.clone()).unwrap();
