@@ -121,6 +121,9 @@ pub fn cluster_mode_gives_cluster_info_families(env: &Env) -> Result<(), Failed>
         extra: vec![
             "cluster-enabled yes".to_string(),
             "cluster-config-file nodes.conf".to_string(),
+            // The bus port defaults to the port + 10000, which is past
+            // 65535 for a high port and may be taken for any other.
+            format!("cluster-port {}", vigil_test_support::free_port()),
         ],
         ..RedisOptions::default()
     })?;
