@@ -86,22 +86,24 @@ impl Drop for ChildGuard {
 /// above the range is checked free by binding it; only when none of many
 /// is free does the OS pick.
 pub fn free_port() -> u16 {
+    use std::hash::BuildHasher;
     let (low, high) = ephemeral_range();
-    let outside = (low.saturating_sub(1024) as u32) + (65535 - high as u32);
-    let mut seed = seed();
-    for _ in 0..64 {
+    let below = u32::from(low - 1024);
+    let outside = below + (65535 - u32::from(high));
+    for attempt in 0..64u32 {
         if outside == 0 {
             break;
         }
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let n = (seed % u64::from(outside)) as u32;
-        let port = if n < u32::from(low - 1024) {
-            1024 + n as u16
+        // Each `RandomState` has keys of its own, random per process and
+        // thread: concurrent tests do not try the same ports in order.
+        let n = (std::collections::hash_map::RandomState::new().hash_one(attempt)
+            % u64::from(outside)) as u32;
+        let port = if n < below {
+            1024 + n
         } else {
-            (u32::from(high) + 1 + n - u32::from(low - 1024)) as u16
+            u32::from(high) + 1 + (n - below)
         };
+        let port = port as u16;
         if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
             return port;
         }
@@ -122,21 +124,6 @@ fn ephemeral_range() -> (u16, u16) {
         })
         .filter(|(low, high)| 1024 <= *low && low <= high)
         .unwrap_or((32768, 60999))
-}
-
-/// A different start for each call, process and thread: concurrent tests
-/// must not try the same ports in the same order.
-fn seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static CALLS: AtomicU64 = AtomicU64::new(0);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
-    h.write_u32(std::process::id());
-    if let Ok(d) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-        h.write_u128(d.as_nanos());
-    }
-    h.finish() | 1
 }
 
 /// Waits until something accepts TCP connections on `addr`.
