@@ -14,7 +14,7 @@
 use std::fmt::Write;
 
 use crate::metrics::{Family, Label, MetricType};
-use crate::registry::Gathered;
+use crate::registry::{Gathered, target_labels};
 
 /// The exposition format of one answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,16 +134,7 @@ fn write_family(
         out.push('\n');
     }
     let _ = writeln!(out, "# TYPE {meta_name} {kind}");
-    let mut run = 0;
-    let mut extra: &[Label] = &[];
-    for (i, s) in family.samples.iter().enumerate() {
-        while run < runs.len() && runs[run].0 <= i {
-            extra = runs[run]
-                .1
-                .and_then(|t| targets.get(t))
-                .map_or(&[], Vec::as_slice);
-            run += 1;
-        }
+    for (s, extra) in family.samples.iter().zip(target_labels(runs, targets)) {
         out.push_str(&family.name);
         out.push_str(s.suffix);
         let mut first = true;

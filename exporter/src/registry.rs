@@ -275,6 +275,7 @@ async fn run(target: &Target, cap: Option<Duration>) -> Outcome {
 mod merge;
 
 pub use merge::Gathered;
+pub(crate) use merge::target_labels;
 
 #[cfg(test)]
 mod tests;

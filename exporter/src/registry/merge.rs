@@ -97,8 +97,9 @@ impl Gathered {
             .into_iter()
             .map(|merged| {
                 let mut family = merged.family;
-                for (i, sample) in family.samples.iter_mut().enumerate() {
-                    for (name, value) in Merged::extra(&merged.runs, &targets, i) {
+                let extras = target_labels(&merged.runs, &targets);
+                for (sample, extra) in family.samples.iter_mut().zip(extras) {
+                    for (name, value) in extra {
                         if !sample.labels.iter().any(|(n, _)| n == name) {
                             sample.labels.push((name.clone(), value.clone()));
                         }
@@ -118,17 +119,25 @@ impl Merged {
             _ => self.runs.push((start, target)),
         }
     }
+}
 
-    /// The target labels of sample `i`.
-    pub(crate) fn extra<'a>(
-        runs: &[(usize, Option<usize>)],
-        targets: &'a [Vec<Label>],
-        i: usize,
-    ) -> &'a [Label] {
-        let run = runs.partition_point(|&(start, _)| start <= i);
-        match run.checked_sub(1).and_then(|r| runs[r].1) {
-            Some(t) => targets.get(t).map_or(&[], Vec::as_slice),
-            None => &[],
+/// The target labels of each sample of a merged family in turn (`runs`,
+/// see [`Merged`]), walking the runs once; endless, so it zips with the
+/// samples.
+pub(crate) fn target_labels<'a>(
+    runs: &'a [(usize, Option<usize>)],
+    targets: &'a [Vec<Label>],
+) -> impl Iterator<Item = &'a [Label]> + 'a {
+    let mut run = 0;
+    let mut extra: &[Label] = &[];
+    (0..).map(move |i| {
+        while run < runs.len() && runs[run].0 <= i {
+            extra = runs[run]
+                .1
+                .and_then(|t| targets.get(t))
+                .map_or(&[], Vec::as_slice);
+            run += 1;
         }
-    }
+        extra
+    })
 }
