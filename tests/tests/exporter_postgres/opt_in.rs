@@ -260,30 +260,33 @@ pub(crate) fn prepared_batch_follows_the_facts(env: &Env) -> Result<(), Failed> 
             &[("collector", "stat_statements")],
         )
     };
+    // `scrapes` scrapes in a row: up, and the extension's families and
+    // success as `installed` says.
+    let expect = |scrapes: usize, installed: bool, what: &str| {
+        for _ in 0..scrapes {
+            let fams = scrape();
+            assert_eq!(pg_up(&fams, "prepared"), 1.0, "up ({what})");
+            assert_eq!(
+                statements(&fams),
+                installed,
+                "pg_stat_statements families ({what})"
+            );
+            assert_eq!(
+                success(&fams),
+                f64::from(u8::from(installed)),
+                "success ({what})"
+            );
+        }
+    };
     // The first scrape prepares the batch; later ones reuse it.
-    for _ in 0..3 {
-        let fams = scrape();
-        assert_eq!(pg_up(&fams, "prepared"), 1.0);
-        assert!(statements(&fams), "pg_stat_statements families");
-        assert_eq!(success(&fams), 1.0);
-    }
+    expect(3, true, "installed");
     env.primary()
         .query_db("prepdb", "DROP EXTENSION pg_stat_statements")
         .map_err(|e| e.to_string())?;
-    for _ in 0..2 {
-        let fams = scrape();
-        assert_eq!(pg_up(&fams, "prepared"), 1.0, "up without the extension");
-        assert!(!statements(&fams), "no pg_stat_statements families");
-        assert_eq!(success(&fams), 0.0);
-    }
+    expect(2, false, "dropped");
     env.primary()
         .query_db("prepdb", "CREATE EXTENSION pg_stat_statements")
         .map_err(|e| e.to_string())?;
-    for _ in 0..2 {
-        let fams = scrape();
-        assert_eq!(pg_up(&fams, "prepared"), 1.0);
-        assert!(statements(&fams), "pg_stat_statements families again");
-        assert_eq!(success(&fams), 1.0);
-    }
+    expect(2, true, "created again");
     Ok(())
 }
