@@ -46,6 +46,8 @@ pub async fn settle(clock: &ManualClock, db: &Db) {
             db.next_due().await,
             clock.now()
         ),
+        // Asked again after the database read: a task that woke meanwhile
+        // (a batch arrived, a row came due) dropped its sleep.
         clock.sleepers() >= TASKS
             && db.next_due().await.unwrap().is_none_or(|t| t > clock.now())
             && clock.sleepers() >= TASKS,
