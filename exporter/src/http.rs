@@ -27,6 +27,7 @@ use crate::registry::{ExporterStats, Gathered, Registry};
 use crate::trimmer;
 
 mod answer;
+mod gzip;
 
 use answer::accepts_gzip;
 

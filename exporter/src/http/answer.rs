@@ -9,11 +9,7 @@
 //! cost about as much again as the compression itself (`perf` during
 //! `scripts/bench/exporter`).
 
-use std::io::Write;
-
-use flate2::Compression;
-use flate2::write::GzEncoder;
-
+use super::gzip;
 use crate::encode::{Format, write_gathered};
 use crate::registry::Gathered;
 
@@ -29,21 +25,19 @@ pub fn body(gathered: &Gathered, format: Format, gzip: bool) -> std::io::Result<
         write_gathered(gathered, format, &mut text, usize::MAX, &mut |_| {});
         return Ok(text.into_bytes());
     }
-    let mut encoder = GzEncoder::new(Vec::with_capacity(64 * 1024), Compression::fast());
     let mut text = String::with_capacity(CHUNK + 4 * 1024);
-    let mut failed = None;
-    write_gathered(gathered, format, &mut text, CHUNK, &mut |piece| {
-        if failed.is_none()
-            && let Err(e) = encoder.write_all(piece.as_bytes())
-        {
-            failed = Some(e);
-        }
-        piece.clear();
-    });
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    encoder.finish()
+    gzip::with_writer(64 * 1024, |writer| {
+        let mut failed = None;
+        write_gathered(gathered, format, &mut text, CHUNK, &mut |piece| {
+            if failed.is_none()
+                && let Err(e) = writer.write(piece.as_bytes())
+            {
+                failed = Some(e);
+            }
+            piece.clear();
+        });
+        failed.map_or(Ok(()), Err)
+    })
 }
 
 /// Whether an `Accept-Encoding` header (all its lines) accepts gzip:
