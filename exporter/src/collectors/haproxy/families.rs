@@ -4,7 +4,7 @@
 //! and `haproxy_server_up{proxy,server}` (a `state` label set is awkward to
 //! alert on: `haproxy_server_up == 0` is not).
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use super::fields::{
     B, CHECK_STATES, COLUMNS, Column, F, HTTP_CODES, PROXY_STATES, S, SERVER_STATES,
@@ -12,36 +12,61 @@ use super::fields::{
 use super::stats::{Kind, Row};
 use crate::metrics::{Family, Label, MetricType, labels};
 
-/// Families keyed by name, kept in first-seen order of the table.
+/// Families in first-seen order of the table, found by name.
+#[derive(Default)]
 struct Out {
-    order: Vec<String>,
-    map: BTreeMap<String, Family>,
+    families: Vec<Family>,
+    by_name: HashMap<String, usize>,
+    /// Each column's family `haproxy_{scope}_{suffix}`, by scope and
+    /// suffix: its name is made once per reply, not once per row and
+    /// column.
+    by_column: HashMap<(&'static str, &'static str), usize>,
 }
 
 impl Out {
     fn family(&mut self, name: &str, help: &'static str, kind: MetricType) -> &mut Family {
-        if !self.map.contains_key(name) {
-            self.order.push(name.to_string());
-            self.map
-                .insert(name.to_string(), Family::new(name.to_string(), help, kind));
-        }
-        self.map.get_mut(name).expect("inserted above")
+        let at = self.position(name, help, kind);
+        &mut self.families[at]
     }
 
-    fn into_vec(mut self) -> Vec<Family> {
-        self.order
-            .iter()
-            .filter_map(|name| self.map.remove(name))
-            .collect()
+    /// The family `haproxy_{scope}_{suffix}`.
+    fn scoped(
+        &mut self,
+        (scope, suffix): (&'static str, &'static str),
+        help: &'static str,
+        kind: MetricType,
+    ) -> &mut Family {
+        let at = match self.by_column.get(&(scope, suffix)) {
+            Some(&at) => at,
+            None => {
+                let at = self.position(&format!("haproxy_{scope}_{suffix}"), help, kind);
+                self.by_column.insert((scope, suffix), at);
+                at
+            }
+        };
+        &mut self.families[at]
+    }
+
+    /// Where the family `name` is, added if new.
+    fn position(&mut self, name: &str, help: &'static str, kind: MetricType) -> usize {
+        if let Some(&at) = self.by_name.get(name) {
+            return at;
+        }
+        self.families
+            .push(Family::new(name.to_string(), help, kind));
+        self.by_name
+            .insert(name.to_string(), self.families.len() - 1);
+        self.families.len() - 1
+    }
+
+    fn into_vec(self) -> Vec<Family> {
+        self.families
     }
 }
 
 /// The families of one stats reply.
 pub fn families(rows: &[Row]) -> Vec<Family> {
-    let mut out = Out {
-        order: Vec::new(),
-        map: BTreeMap::new(),
-    };
+    let mut out = Out::default();
     for row in rows {
         let Some((scope, bit, ids)) = scope(row) else {
             continue;
@@ -77,7 +102,7 @@ fn scope(row: &Row) -> Option<(&'static str, u8, Vec<Label>)> {
 /// One numeric column. An empty cell is NaN, as in the built-in exporter
 /// (it means "not applicable" or "no limit"); a column this HAProxy
 /// version lacks yields nothing.
-fn numeric(out: &mut Out, scope: &str, column: &Column, row: &Row, ids: &[Label]) {
+fn numeric(out: &mut Out, scope: &'static str, column: &Column, row: &Row, ids: &[Label]) {
     let Some(cell) = row.number(column.column) else {
         return;
     };
@@ -93,8 +118,7 @@ fn numeric(out: &mut Out, scope: &str, column: &Column, row: &Row, ids: &[Label]
     } else {
         MetricType::Gauge
     };
-    let name = format!("haproxy_{scope}_{}", column.suffix);
-    out.family(&name, column.help, kind)
+    out.scoped((scope, column.suffix), column.help, kind)
         .push(ids.to_vec(), value);
 }
 

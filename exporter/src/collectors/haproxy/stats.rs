@@ -9,6 +9,7 @@
 //! never a silently wrong number.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::fields;
 
@@ -23,9 +24,9 @@ pub enum Kind {
     Listener,
 }
 
-/// One row. Numeric columns are already checked: `numbers` maps a column
-/// the metrics use to its value, `None` when the cell is empty (HAProxy's
-/// "not applicable" or "no limit").
+/// One row. Numeric columns are already checked: `numbers` holds the
+/// value of each column the metrics use, `None` when the cell is empty
+/// (HAProxy's "not applicable" or "no limit").
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     /// Line number in the reply, for later error messages.
@@ -35,14 +36,18 @@ pub struct Row {
     pub name: String,
     pub status: String,
     pub check_status: String,
-    pub numbers: HashMap<String, Option<f64>>,
+    /// Where each numeric column is in `numbers`: one map per reply,
+    /// shared by its rows (a map per row cost a key string per cell).
+    columns: Arc<HashMap<String, usize>>,
+    numbers: Vec<Option<f64>>,
 }
 
 impl Row {
     /// The value of a numeric column: `None` if the column is missing in
     /// this HAProxy version, `Some(None)` if the cell is empty.
     pub fn number(&self, column: &str) -> Option<Option<f64>> {
-        self.numbers.get(column).copied()
+        let at = *self.columns.get(column)?;
+        self.numbers.get(at).copied()
     }
 }
 
@@ -81,6 +86,13 @@ pub fn parse(text: &str) -> Result<Vec<Row>, ParseError> {
         .filter(|(_, h)| fields::is_numeric(h))
         .map(|(i, h)| (i, h.as_str()))
         .collect();
+    let columns: Arc<HashMap<String, usize>> = Arc::new(
+        numeric
+            .iter()
+            .enumerate()
+            .map(|(at, (_, name))| (name.to_string(), at))
+            .collect(),
+    );
     let (ty, status, check) = (index("type"), index("status"), index("check_status"));
 
     let mut rows = Vec::new();
@@ -91,7 +103,7 @@ pub fn parse(text: &str) -> Result<Vec<Row>, ParseError> {
         let name = cell(Some(sv));
         let kind = kind(ty.and_then(|i| record.get(i)), &name)
             .ok_or_else(|| error(line, Some("type"), "expected 0, 1, 2 or 3"))?;
-        let mut numbers = HashMap::with_capacity(numeric.len());
+        let mut numbers = Vec::with_capacity(numeric.len());
         for &(i, column) in &numeric {
             let raw = record.get(i).unwrap_or("").trim();
             let value = if raw.is_empty() {
@@ -105,7 +117,7 @@ pub fn parse(text: &str) -> Result<Vec<Row>, ParseError> {
                     )
                 })?)
             };
-            numbers.insert(column.to_string(), value);
+            numbers.push(value);
         }
         rows.push(Row {
             line,
@@ -114,6 +126,7 @@ pub fn parse(text: &str) -> Result<Vec<Row>, ParseError> {
             name,
             status: cell(status),
             check_status: cell(check),
+            columns: Arc::clone(&columns),
             numbers,
         });
     }
