@@ -36,8 +36,12 @@ impl MetricType {
 /// every scrape, was a large share of the exporter's allocations.
 pub type Name = Cow<'static, str>;
 
+/// A label value: inline up to 24 bytes (see `Cargo.toml`), which nearly
+/// every value is (database, proxy and server names, states, addresses).
+pub type LabelValue = compact_str::CompactString;
+
 /// A label pair: its name and its value.
-pub type Label = (Name, String);
+pub type Label = (Name, LabelValue);
 
 /// One sample of a family. `suffix` is `""` for counters and gauges, and
 /// `"_bucket"`, `"_sum"`, `"_count"` for histogram and summary parts.
@@ -96,6 +100,6 @@ impl Family {
 pub fn labels(pairs: &[(&'static str, &str)]) -> Vec<Label> {
     pairs
         .iter()
-        .map(|(n, v)| (Cow::Borrowed(*n), (*v).to_string()))
+        .map(|(n, v)| (Cow::Borrowed(*n), LabelValue::from(*v)))
         .collect()
 }

@@ -106,7 +106,7 @@ impl Registry {
                 name: collector
                     .target_labels()
                     .first()
-                    .map(|(_, v)| v.clone())
+                    .map(|(_, v)| v.to_string())
                     .unwrap_or_default(),
                 collector,
             })

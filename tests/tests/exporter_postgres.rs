@@ -40,7 +40,7 @@ fn contract_families(env: &Env) -> Result<(), Failed> {
     assert!(
         env.primary_collector
             .target_labels()
-            .contains(&("server".into(), env.primary().server_label()))
+            .contains(&("server".into(), env.primary().server_label().into()))
     );
     let mut missing = Vec::new();
     let mut wrong = Vec::new();
@@ -353,7 +353,7 @@ fn database_and_table_statistics(env: &Env) -> Result<(), Failed> {
         .query("SHOW server_version")
         .map_err(|e| e.to_string())?;
     let short = vigil_exporter::collectors::postgres::short_version(&short);
-    assert!(static_labels.contains(&("short_version".into(), short)));
+    assert!(static_labels.contains(&("short_version".into(), short.into())));
     assert!(value(&fams, "pg_database_size_bytes", &[("datname", "appdb")]) > 1e6);
     assert!(
         value(

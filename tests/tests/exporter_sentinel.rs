@@ -302,10 +302,10 @@ fn failover_is_seen(env: &Env) -> Result<(), Failed> {
     let after = env.collect(&env.sentinel_collector)?;
     let status = family(&after, "redis_sentinel_master_status")?;
     check(
-        status
-            .samples
-            .iter()
-            .all(|s| s.labels.contains(&("master_address".into(), new.clone()))),
+        status.samples.iter().all(|s| {
+            s.labels
+                .contains(&("master_address".into(), new.as_str().into()))
+        }),
         format!("master_status names {new}: {status:?}"),
     )?;
     check(
@@ -332,7 +332,7 @@ fn failover_is_seen(env: &Env) -> Result<(), Failed> {
             .labels
             .iter()
             .find(|(n, _)| n == "role")
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| v.to_string())
             .unwrap_or_default())
     };
     check(

@@ -129,7 +129,8 @@ pub(crate) fn opt_in_collectors_by_name(env: &Env) -> Result<(), Failed> {
     assert!(scans.samples.iter().any(|s| {
         s.labels.contains(&("datname".into(), "appdb".into()))
             && s.labels.contains(&("indexrelname".into(), "t_pkey".into()))
-            && s.labels.contains(&("server".into(), server.clone()))
+            && s.labels
+                .contains(&("server".into(), server.as_str().into()))
     }));
     // The target that turned it off for itself has none.
     assert!(

@@ -225,7 +225,11 @@ pub(crate) fn replication_slots(env: &Env) -> Result<(), Failed> {
         .map(|s| (s.labels.clone(), s.value))
         .collect();
     assert_eq!(flushed.len(), 1, "{flushed:?}");
-    assert!(flushed[0].0.contains(&("slot_name".into(), slot.clone())));
+    assert!(
+        flushed[0]
+            .0
+            .contains(&("slot_name".into(), slot.as_str().into()))
+    );
     assert_eq!(flushed[0].1, 0.0);
     assert_eq!(
         value(

@@ -144,7 +144,7 @@ pub fn build(target: &AppTarget) -> Result<Arc<dyn Collector>, BuildError> {
             None => host.to_string(),
         },
     };
-    let mut target_labels: Vec<Label> = vec![(TARGET_LABEL.into(), instance.clone())];
+    let mut target_labels: Vec<Label> = vec![(TARGET_LABEL.into(), instance.as_str().into())];
     for (k, v) in &target.labels {
         if k == TARGET_LABEL || !valid_label_name(k) {
             return Err(BuildError::at(
@@ -153,7 +153,7 @@ pub fn build(target: &AppTarget) -> Result<Arc<dyn Collector>, BuildError> {
                 format!("invalid label name {k:?}"),
             ));
         }
-        target_labels.push((k.clone().into(), v.clone()));
+        target_labels.push((k.clone().into(), v.as_str().into()));
     }
     let deadline = target.timeout.unwrap_or(crate::config::DEFAULT_TIMEOUT);
     let prober = Prober::new(
@@ -349,7 +349,7 @@ mod tests {
         let c = build(&target).unwrap();
         assert_eq!(
             c.target_labels(),
-            [("instance".into(), "127.0.0.1:3001".to_string())]
+            [("instance".into(), "127.0.0.1:3001".into())]
         );
         assert_eq!(c.source(), Source::App);
     }

@@ -129,7 +129,7 @@ fn http_codes(out: &mut Out, scope: &str, row: &Row, ids: &[Label]) {
             continue;
         };
         let mut l = ids.to_vec();
-        l.push(("code".into(), (*code).to_string()));
+        l.push(("code".into(), (*code).into()));
         out.family(
             &name,
             "HTTP responses since start, by status class",
@@ -168,7 +168,7 @@ fn status(out: &mut Out, scope: &str, row: &Row, ids: &[Label]) {
     );
     for s in states {
         let mut l = ids.to_vec();
-        l.push(("state".into(), (*s).to_string()));
+        l.push(("state".into(), (*s).into()));
         family.push(l, f64::from(*s == current));
     }
     let (name, help) = match row.kind {
@@ -204,7 +204,7 @@ fn check_status(out: &mut Out, row: &Row, ids: &[Label]) {
     );
     for s in CHECK_STATES {
         let mut l = ids.to_vec();
-        l.push(("state".into(), (*s).to_string()));
+        l.push(("state".into(), (*s).into()));
         family.push(l, f64::from(*s == current));
     }
 }
@@ -226,7 +226,7 @@ fn aggregates(out: &mut Out, rows: &[Row]) {
                 .map(|s| {
                     let n = servers.iter().filter(|r| f(r) == Some(*s)).count();
                     let mut l = ids.clone();
-                    l.push(("state".into(), (*s).to_string()));
+                    l.push(("state".into(), (*s).into()));
                     (l, n as f64)
                 })
                 .collect::<Vec<_>>()

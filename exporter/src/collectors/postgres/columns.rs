@@ -93,7 +93,7 @@ pub(crate) fn families(
 pub(crate) fn text_labels(row: &Row, names: &[&'static str]) -> Result<Vec<Label>, sqlx::Error> {
     names
         .iter()
-        .map(|name| Ok(((*name).into(), row.text(name)?.unwrap_or_default())))
+        .map(|name| Ok(((*name).into(), row.text(name)?.unwrap_or_default().into())))
         .collect()
 }
 

@@ -127,12 +127,12 @@ pub fn build(
     }
     config::check_labels(&target.labels)
         .map_err(|reason| BuildError::new(&resolved.server, reason))?;
-    let mut target_labels: Vec<Label> = vec![("server".into(), resolved.server.clone())];
+    let mut target_labels: Vec<Label> = vec![("server".into(), resolved.server.as_str().into())];
     target_labels.extend(
         target
             .labels
             .iter()
-            .map(|(k, v)| (k.clone().into(), v.clone())),
+            .map(|(k, v)| (k.clone().into(), v.as_str().into())),
     );
     Ok(Arc::new(PostgresCollector {
         server: resolved.server,
@@ -256,7 +256,7 @@ mod tests {
         let want = [("server", "db:6432"), ("az", "b"), ("cluster", "main")];
         let want: Vec<Label> = want
             .iter()
-            .map(|(k, v)| ((*k).into(), v.to_string()))
+            .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect();
         assert_eq!(c.target_labels(), want.as_slice());
         assert_eq!(c.source(), Source::Postgres);

@@ -145,7 +145,7 @@ pub fn families(
         let cmd = labels(&[("cmd", &h.cmd)]);
         let with_le = |le: &str| {
             let mut l = cmd.clone();
-            l.push(("le".into(), le.to_string()));
+            l.push(("le".into(), le.into()));
             l
         };
         for (bound, count) in &h.buckets {

@@ -149,7 +149,7 @@ pub(crate) fn target_labels(
     name: &str,
     statics: &BTreeMap<String, String>,
 ) -> Result<Vec<Label>, String> {
-    let mut out = vec![(TARGET_LABEL.into(), name.to_string())];
+    let mut out: Vec<Label> = vec![(TARGET_LABEL.into(), name.into())];
     for (key, value) in statics {
         let valid = key
             .chars()
@@ -161,7 +161,7 @@ pub(crate) fn target_labels(
         if key == TARGET_LABEL {
             return Err(format!("label {TARGET_LABEL:?} is set by the exporter"));
         }
-        out.push((key.clone().into(), value.clone()));
+        out.push((key.clone().into(), value.as_str().into()));
     }
     Ok(out)
 }
@@ -185,7 +185,7 @@ mod tests {
         let c = build(&target("address: redis://127.0.0.1:6390\ntimeout: 2s\n")).unwrap();
         assert_eq!(
             c.target_labels(),
-            [("target".into(), "127.0.0.1:6390".to_string())]
+            [("target".into(), "127.0.0.1:6390".into())]
         );
         assert_eq!(c.timeout(), Some(Duration::from_secs(2)));
     }

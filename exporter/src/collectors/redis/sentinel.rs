@@ -143,7 +143,7 @@ pub fn info_families(info: &Info<'_>, out: &mut Vec<Family>) {
         };
         let l = labels(&[("master_name", name), ("master_address", address)]);
         let mut with_status = l.clone();
-        with_status.push(("master_status".into(), st.to_string()));
+        with_status.push(("master_status".into(), st.into()));
         status.push(with_status, if st == "ok" { 1.0 } else { 0.0 });
         slaves.push(l.clone(), n_slaves);
         sentinels.push(l, n_sentinels);

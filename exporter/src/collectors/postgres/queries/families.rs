@@ -83,7 +83,7 @@ pub(crate) fn families(query: &UserQuery, result: &QueryResult) -> (Vec<Family>,
                     l.clone().into(),
                     index
                         .get(l.as_str())
-                        .map(|&i| cell(i).label())
+                        .map(|&i| cell(i).label().into())
                         .unwrap_or_default(),
                 )
             })
@@ -169,7 +169,7 @@ fn histogram<'a>(
         .ok_or_else(|| format!("histogram {column}: _count is not a number"))?;
     let with_le = |le: String| {
         let mut l = labels.to_vec();
-        l.push(("le".into(), le));
+        l.push(("le".into(), le.into()));
         l
     };
     let mut samples = Vec::new();
@@ -269,7 +269,7 @@ mod tests {
         );
         let c = find(&fams, "pg_t_c");
         assert_eq!((c.kind, &*c.help), (MetricType::Counter, "C"));
-        assert_eq!(c.samples[0].labels, [("db".into(), "app".to_string())]);
+        assert_eq!(c.samples[0].labels, [("db".into(), "app".into())]);
         assert_eq!(c.samples[0].value, 7.0);
         assert!(find(&fams, "pg_t_g").samples[0].value.is_nan());
         assert_eq!(find(&fams, "pg_t_m").samples[0].value, 1.0);
@@ -327,7 +327,7 @@ mod tests {
                     .labels
                     .iter()
                     .find(|(n, _)| n == "le")
-                    .map(|(_, v)| v.clone())
+                    .map(|(_, v)| v.to_string())
                     .unwrap_or_default();
                 (s.suffix, le, s.value)
             })
