@@ -216,7 +216,7 @@ async fn metrics(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> R
             .filter_map(|v| v.to_str().ok()),
     );
     let gathered = exporter.gather_within(cap).await;
-    let body = answer::body(&gathered, format, gzip);
+    let body = answer::body(&gathered, format, gzip).await;
     // Freeing the families (thousands of small strings) and returning
     // their pages happen on the trimmer's thread, while the answer is sent.
     trimmer::dispose(Box::new(gathered));

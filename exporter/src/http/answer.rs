@@ -1,13 +1,16 @@
 //! The body of a `/metrics` answer: the text, gzipped when the scraper
 //! accepts it (Prometheus always does).
 //!
-//! The text goes to the compressor in pieces of [`CHUNK`] bytes as it is
-//! written, so a full stack's 300 KB of text never sits in memory whole
-//! (it was mapped, faulted in and unmapped on every scrape), and the
-//! compressed answer is built in one buffer. tower-http's compression
+//! The text goes to the compressor (on its own thread, see `gzip.rs`) in
+//! pieces of [`CHUNK`] bytes as it is written, so a full stack's 300 KB of
+//! text does not sit in memory whole (it was mapped, faulted in and
+//! unmapped on every scrape), and the compressed answer is built in one
+//! buffer. tower-http's compression
 //! layer did the same work through an async stream of small buffers, which
 //! cost about as much again as the compression itself (`perf` during
 //! `scripts/bench/exporter`).
+
+use std::io;
 
 use super::gzip;
 use crate::encode::{Format, write_gathered};
@@ -16,17 +19,41 @@ use crate::registry::Gathered;
 /// How much text is handed to the compressor at a time.
 const CHUNK: usize = 32 * 1024;
 
+/// A chunk's buffer: a family's lines may go past `CHUNK` before the
+/// encoder hands it over.
+const CHUNK_CAPACITY: usize = CHUNK + 4 * 1024;
+
+/// The compressed answer's first allocation (a full stack's is ~60 KB).
+const OUT_CAPACITY: usize = 64 * 1024;
+
 /// The answer's bytes: gzip at zlib's fastest level when `gzip` (on a
 /// 250 KB body the default level cost ~4.5 ms, more than collecting
 /// PostgreSQL, for a body only ~15 % smaller), else the text itself.
-pub fn body(gathered: &Gathered, format: Format, gzip: bool) -> std::io::Result<Vec<u8>> {
+pub async fn body(gathered: &Gathered, format: Format, gzip: bool) -> io::Result<Vec<u8>> {
     if !gzip {
         let mut text = String::new();
         write_gathered(gathered, format, &mut text, usize::MAX, &mut |_| {});
         return Ok(text.into_bytes());
     }
-    let mut text = String::with_capacity(CHUNK + 4 * 1024);
-    gzip::with_writer(64 * 1024, |writer| {
+    let piped = gzip::piped(OUT_CAPACITY, |send| {
+        let mut text = String::with_capacity(CHUNK_CAPACITY);
+        write_gathered(gathered, format, &mut text, CHUNK, &mut |piece| {
+            send(std::mem::replace(
+                piece,
+                String::with_capacity(CHUNK_CAPACITY),
+            ));
+        });
+    });
+    match piped {
+        Some(piped) => piped.finish().await,
+        None => gzip_inline(gathered, format),
+    }
+}
+
+/// The gzipped answer written and compressed on the caller's thread.
+fn gzip_inline(gathered: &Gathered, format: Format) -> io::Result<Vec<u8>> {
+    let mut text = String::with_capacity(CHUNK_CAPACITY);
+    gzip::with_writer(OUT_CAPACITY, |writer| {
         let mut failed = None;
         write_gathered(gathered, format, &mut text, CHUNK, &mut |piece| {
             if failed.is_none()
@@ -90,12 +117,13 @@ mod tests {
         g
     }
 
-    #[test]
-    fn gzip_inflates_to_the_plain_text() {
+    #[tokio::test]
+    async fn gzip_inflates_to_the_plain_text() {
         let g = gathered();
-        let plain = body(&g, Format::Text, false).unwrap();
+        let plain = body(&g, Format::Text, false).await.unwrap();
         assert!(plain.len() > 2 * CHUNK, "several chunks: {}", plain.len());
-        let zipped = body(&g, Format::Text, true).unwrap();
+        let zipped = body(&g, Format::Text, true).await.unwrap();
+        assert_eq!(gzip_inline(&g, Format::Text).unwrap(), zipped);
         assert_eq!(&zipped[..2], &[0x1f, 0x8b]);
         let mut inflated = Vec::new();
         flate2::read::GzDecoder::new(&zipped[..])
@@ -106,7 +134,7 @@ mod tests {
         assert!(text.contains("pg_x_total{datname=\"db2999\",server=\"a:1\"} 2999\n"));
         assert!(text.contains("pg_x_total{datname=\"db0\",server=\"b:2\"} 0\n"));
         assert_eq!(text.matches("# TYPE pg_x_total").count(), 1);
-        let om = body(&g, Format::OpenMetrics, false).unwrap();
+        let om = body(&g, Format::OpenMetrics, false).await.unwrap();
         assert!(om.ends_with(b"# EOF\n"));
     }
 
