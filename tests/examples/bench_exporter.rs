@@ -36,6 +36,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use vigil_test_support::free_port;
 use vigil_test_support::{ChildGuard, wait_for_tcp};
 use vigil_tests::demo_app::{AppOptions, AppState, DemoApp};
@@ -66,6 +67,9 @@ fn main() -> anyhow::Result<()> {
     let (exporter, compare, scrapes, gzip) = parse_args()?;
     vigil_common::install_crypto_provider();
     let rt = tokio::runtime::Runtime::new()?;
+    // From here on SIGINT and SIGTERM end the measurement, not the
+    // process: `main` returns and the guards stop every server started.
+    let mut stop = rt.block_on(async { Stop::install() })?;
 
     eprintln!("starting PostgreSQL primary and replica, Redis master and replica, apps, HAProxy");
     let primary = PgServer::start_primary()?;
@@ -235,7 +239,7 @@ fn main() -> anyhow::Result<()> {
     };
     check_vigil_is_up(&rt, &client, &subjects[3].url)?;
 
-    let measured = rt.block_on(measure(&timed, &subjects, scrapes))?;
+    let measured = rt.block_on(stop.or(measure(&timed, &subjects, scrapes)))?;
     let mut rows = Vec::new();
     for (subject, mut figures) in subjects.iter().zip(measured) {
         figures.bytes = rt.block_on(async {
@@ -253,13 +257,39 @@ fn main() -> anyhow::Result<()> {
     {
         println!("  {line}");
     }
-    let (collect, total) = rt.block_on(breakdown(&client, &subjects[3].url, scrapes))?;
+    let (collect, total) = rt.block_on(stop.or(breakdown(&client, &subjects[3].url, scrapes)))?;
     println!(
         "vigil-exporter (all four), {scrapes} more scrapes, plain text: median {total:.2} ms, \
          of which collecting (its vigil_exporter_scrape_duration_seconds) {collect:.2} ms; \
          the rest is merging, encoding and the HTTP exchange"
     );
     Ok(())
+}
+
+/// SIGINT and SIGTERM, caught: a signal's default action would end the
+/// process without dropping the guards, leaving every server running.
+struct Stop {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Stop {
+    fn install() -> std::io::Result<Stop> {
+        Ok(Stop {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// `work`'s result, or an error as soon as a signal has come (also
+    /// one that came before).
+    async fn or<T>(&mut self, work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+        tokio::select! {
+            result = work => result,
+            _ = self.interrupt.recv() => bail!("interrupted (SIGINT); servers stopped"),
+            _ = self.terminate.recv() => bail!("terminated (SIGTERM); servers stopped"),
+        }
+    }
 }
 
 /// Where a full scrape's time goes: the exporter's own collection time
