@@ -155,27 +155,16 @@ fn http_stats(
         builder = builder.tls_certs_only(Vec::new());
     }
     if let Some(path) = &target.tls_ca_file {
+        let ca_file = |reason: String| BuildError::at(who, "tls_ca_file", reason);
         if parsed.scheme() != "https" {
-            return Err(fail("tls_ca_file needs an https:// url".into()));
+            return Err(ca_file("needs an https:// url".into()));
         }
-        let pem = std::fs::read(path).map_err(|e| {
-            fail(format!(
-                "cannot read tls_ca_file {}: {}",
-                path.display(),
-                e.kind()
-            ))
-        })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
-            fail(format!(
-                "tls_ca_file {} holds no PEM certificate",
-                path.display()
-            ))
-        })?;
+        let pem = std::fs::read(path)
+            .map_err(|e| ca_file(format!("cannot read {}: {}", path.display(), e.kind())))?;
+        let no_certificate = || ca_file(format!("{} holds no PEM certificate", path.display()));
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| no_certificate())?;
         if certs.is_empty() {
-            return Err(fail(format!(
-                "tls_ca_file {} holds no PEM certificate",
-                path.display()
-            )));
+            return Err(no_certificate());
         }
         builder = builder.tls_certs_only(certs);
     }
@@ -213,6 +202,27 @@ mod tests {
             c.target_labels()[0],
             ("target".into(), "127.0.0.1:8404".into())
         );
+    }
+
+    #[test]
+    fn a_ca_file_error_names_its_field() {
+        let err = build(&target(
+            "url: http://127.0.0.1:8404/stats\ntls_ca_file: /ca.pem\n",
+        ))
+        .err()
+        .unwrap();
+        assert_eq!(err.field.as_deref(), Some("tls_ca_file"));
+        assert!(
+            err.to_string()
+                .contains("tls_ca_file: needs an https:// url"),
+            "{err}"
+        );
+        let err = build(&target(
+            "url: https://lb:8404/stats\ntls_ca_file: /nonexistent/ca.pem\n",
+        ))
+        .err()
+        .unwrap();
+        assert_eq!(err.field.as_deref(), Some("tls_ca_file"));
     }
 
     #[test]

@@ -113,10 +113,11 @@ pub fn build(target: &RedisTarget) -> Result<Arc<dyn Collector>, BuildError> {
     }
     let is_tls = matches!(info.addr(), ConnectionAddr::TcpTls { .. });
     let info = info.set_redis_settings(settings);
+    let ca_file = |reason: String| BuildError::at(&who, "tls_ca_file", reason);
     let client = match &target.tls_ca_file {
         Some(path) if is_tls => {
             let pem = std::fs::read(path)
-                .map_err(|e| fail(format!("cannot read tls_ca_file {}: {e}", path.display())))?;
+                .map_err(|e| ca_file(format!("cannot read {}: {e}", path.display())))?;
             redis::Client::build_with_tls(
                 info,
                 redis::TlsCertificates {
@@ -125,7 +126,7 @@ pub fn build(target: &RedisTarget) -> Result<Arc<dyn Collector>, BuildError> {
                 },
             )
         }
-        Some(_) => return Err(fail("tls_ca_file needs a rediss:// address".into())),
+        Some(_) => return Err(ca_file("needs a rediss:// address".into())),
         None => redis::Client::open(info),
     }
     .map_err(|e| fail(format!("invalid connection settings ({:?})", e.kind())))?;
@@ -188,6 +189,17 @@ mod tests {
             [("target".into(), "127.0.0.1:6390".into())]
         );
         assert_eq!(c.timeout(), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn a_ca_file_error_names_its_field() {
+        for yaml in [
+            "address: redis://127.0.0.1:6390\ntls_ca_file: /ca.pem\n",
+            "address: rediss://127.0.0.1:6390\ntls_ca_file: /nonexistent/ca.pem\n",
+        ] {
+            let err = build(&target(yaml)).err().unwrap();
+            assert_eq!(err.field.as_deref(), Some("tls_ca_file"), "{err}");
+        }
     }
 
     #[test]
