@@ -69,11 +69,13 @@ pub fn lint_rule(r: &RuleDef, recorded: &HashSet<&str>, catalog: &Catalog) -> Ve
     let Ok(expr) = crate::promql::parse_expr(text) else {
         return out;
     };
-    if r.alert.is_some() && r.for_.is_none_or(|d| d.as_millis() == 0) && !multi_window(&expr) {
+    // An explicit `for: 0s` says the alert is meant to fire at once (an
+    // event, such as a failover); only a missing `for:` is flagged.
+    if r.alert.is_some() && r.for_.is_none() && !multi_window(&expr) {
         out.push(lint(
             "alert-without-for",
             "the alert fires on a single evaluation".into(),
-            "add `for:` (e.g. `for: 1m`) so a blip does not page",
+            "add `for:` (e.g. `for: 1m`) so a blip does not page, or `for: 0s` if it is meant to",
         ));
     }
     walk(&expr, &mut |e| check_node(e, recorded, catalog, &mut out));

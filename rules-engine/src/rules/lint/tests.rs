@@ -64,11 +64,8 @@ fn corrected_rules_are_clean() {
     let slo = lints("rules/slo.rules.yml");
     assert!(slo.is_empty(), "{slo:#?}");
     // The failover rules read today's families (Sentinel, slots, the
-    // archiver); their event alerts fire without `for` by design.
-    let failover: Vec<RuleLint> = lints("rules/failover.rules.yml")
-        .into_iter()
-        .filter(|l| l.lint.id != "alert-without-for")
-        .collect();
+    // archiver); their event alerts say `for: 0s`.
+    let failover = lints("rules/failover.rules.yml");
     assert!(failover.is_empty(), "{failover:#?}");
 }
 
@@ -92,6 +89,23 @@ fn multi_window_alerts_need_no_for() {
         ids("avg_over_time(haproxy_backend_up[5m]) < 0.99 and haproxy_up == 1"),
         ["alert-without-for"]
     );
+}
+
+#[test]
+fn an_explicit_for_0s_is_a_deliberate_event_alert() {
+    let ids = |for_line: &str| -> Vec<&'static str> {
+        let text = format!(
+            "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: pg_up == 0\n{for_line}"
+        );
+        let f = crate::rules::check_text("t.yml", &text).unwrap();
+        lint_file(&f, &Catalog::builtin())
+            .iter()
+            .map(|l| l.lint.id)
+            .collect()
+    };
+    assert_eq!(ids(""), ["alert-without-for"]);
+    assert!(ids("    for: 0s\n").is_empty());
+    assert!(ids("    for: 2m\n").is_empty());
 }
 
 #[test]
