@@ -3,7 +3,7 @@
 //! golang.org/x/oauth2 makes it, the token cached, the client moved into
 //! the form when the endpoint refuses basic auth, a rotated secret file
 //! fetching a new token, an expired one fetched again on the caller's
-//! clock), and `tls_config` (`ca_file`, `server_name`,
+//! clock, one the receiver refuses with 401 replaced once), and `tls_config` (`ca_file`, `server_name`,
 //! `insecure_skip_verify`, `max_version`) over real TLS.
 
 use std::sync::{Arc, Mutex};
@@ -29,6 +29,9 @@ struct Server {
     seen: Seen,
     /// Whether `/token` refuses a client given by basic auth.
     params_only: bool,
+    /// Which `Authorization` values the other paths answer 401 to
+    /// (revoked tokens).
+    refused: fn(&str) -> bool,
 }
 
 async fn handle(
@@ -50,7 +53,12 @@ async fn handle(
         seen.iter().filter(|(p, _, _)| p == "/token").count()
     };
     if path != "/token" {
-        return (StatusCode::OK, "{}".to_string()).into_response();
+        let status = if (s.refused)(&auth) {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::OK
+        };
+        return (status, "{}".to_string()).into_response();
     }
     if s.params_only && auth.starts_with("Basic ") {
         return (StatusCode::UNAUTHORIZED, r#"{"error":"invalid_client"}"#).into_response();
@@ -60,10 +68,15 @@ async fn handle(
 }
 
 async fn start(params_only: bool) -> (String, Seen) {
+    start_with(params_only, |_| false).await
+}
+
+async fn start_with(params_only: bool, refused: fn(&str) -> bool) -> (String, Seen) {
     let seen: Seen = Arc::default();
     let app = Router::new().fallback(handle).with_state(Server {
         seen: seen.clone(),
         params_only,
+        refused,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -157,6 +170,56 @@ async fn oauth2_token_is_fetched_again_once_it_expires_on_the_clock() {
         requests()[3..],
         ["/token", "/hook Bearer tok-2"],
         "fetched again ten seconds before it expires"
+    );
+}
+
+/// A receiver that refuses the cached token (revoked, or expired early)
+/// gets the request again at once with a new token; a second 401 is the
+/// answer.
+#[tokio::test]
+async fn oauth2_token_refused_with_401_is_fetched_again_once() {
+    let requests = |seen: &Seen| -> Vec<String> {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .map(|(p, a, _)| match p.as_str() {
+                "/token" => p.clone(),
+                _ => format!("{p} {a}"),
+            })
+            .collect()
+    };
+    let (base, seen) = start_with(false, |auth| auth == "Bearer tok-1").await;
+    let c = client(&format!(
+        "oauth2: {{client_id: id, client_secret: '{CLIENT_SECRET}', token_url: '{base}/token'}}"
+    ));
+    assert_eq!(post(&c, &format!("{base}/hook")).await, Ok(200));
+    assert_eq!(post(&c, &format!("{base}/hook")).await, Ok(200));
+    assert_eq!(
+        requests(&seen),
+        [
+            "/token",
+            "/hook Bearer tok-1",
+            "/token",
+            "/hook Bearer tok-2",
+            "/hook Bearer tok-2"
+        ],
+        "the refused token replaced once, the new one kept"
+    );
+
+    // A receiver that refuses every token: one new token, then its 401.
+    let (base, seen) = start_with(false, |auth| auth.starts_with("Bearer ")).await;
+    let c = client(&format!(
+        "oauth2: {{client_id: id, client_secret: '{CLIENT_SECRET}', token_url: '{base}/token'}}"
+    ));
+    assert_eq!(post(&c, &format!("{base}/hook")).await, Ok(401));
+    assert_eq!(
+        requests(&seen),
+        [
+            "/token",
+            "/hook Bearer tok-1",
+            "/token",
+            "/hook Bearer tok-2"
+        ]
     );
 }
 

@@ -171,24 +171,46 @@ impl HttpClient {
 
     /// Sends one request. `Err` is a network failure, described without
     /// the URL. `now` (the caller's clock) decides whether a cached OAuth2
-    /// token is still good.
+    /// token is still good. A 401 to a request that carried a cached OAuth2
+    /// token is answered once more with a new token: the cached one may
+    /// have been revoked, or have expired early (the token endpoint's
+    /// clock, or ours, stepped).
     pub async fn send(&self, r: &HttpRequest, now: DateTime<Utc>) -> Result<Answer, String> {
+        let own_auth = r
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"));
+        let token = match (&self.oauth2, own_auth || self.authorization.is_some()) {
+            (Some(source), false) => Some((source, source.authorization(now).await?)),
+            _ => None,
+        };
+        let auth = token
+            .as_ref()
+            .map(|(_, t)| t)
+            .or(self.authorization.as_ref().filter(|_| !own_auth));
+        let answer = self.exchange(r, auth).await?;
+        match token {
+            Some((source, used)) if answer.status == 401 => {
+                source.forget(&used).await;
+                let fresh = source.authorization(now).await?;
+                self.exchange(r, Some(&fresh)).await
+            }
+            _ => Ok(answer),
+        }
+    }
+
+    /// One request and its answer, with `auth` as its `Authorization`
+    /// unless the request sets its own.
+    async fn exchange(&self, r: &HttpRequest, auth: Option<&Secret>) -> Result<Answer, String> {
         let mut req = self
             .client
             .request(r.method.clone(), r.url.expose())
             .body(r.body.clone());
-        let mut own_auth = false;
         for (name, value) in &r.headers {
-            own_auth |= name.eq_ignore_ascii_case("authorization");
             req = req.header(*name, value.expose());
         }
-        if !own_auth {
-            if let Some(auth) = &self.authorization {
-                req = req.header(AUTHORIZATION, auth.expose());
-            } else if let Some(source) = &self.oauth2 {
-                let auth = source.authorization(now).await?;
-                req = req.header(AUTHORIZATION, auth.expose());
-            }
+        if let Some(auth) = auth {
+            req = req.header(AUTHORIZATION, auth.expose());
         }
         let resp = req.send().await.map_err(|e| network_kind(&e))?;
         let status = resp.status().as_u16();

@@ -97,6 +97,19 @@ impl TokenSource {
         Ok(header)
     }
 
+    /// Drops the cached token if it is still `used` (the one a receiver
+    /// refused), so the next [`authorization`](Self::authorization)
+    /// fetches a new one; a token another send already replaced is kept.
+    pub async fn forget(&self, used: &Secret) {
+        let mut cached = self.cached.lock().await;
+        if cached
+            .as_ref()
+            .is_some_and(|c| c.header.expose() == used.expose())
+        {
+            *cached = None;
+        }
+    }
+
     /// The inline secret, or the file's content (trimmed), read now.
     fn current_secret(&self) -> Result<Secret, String> {
         if let Some(f) = &self.secret_file {

@@ -94,9 +94,8 @@ fn multi_window_alerts_need_no_for() {
 #[test]
 fn an_explicit_for_0s_is_a_deliberate_event_alert() {
     let ids = |for_line: &str| -> Vec<&'static str> {
-        let text = format!(
-            "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: pg_up == 0\n{for_line}"
-        );
+        let text =
+            format!("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: pg_up == 0\n{for_line}");
         let f = crate::rules::check_text("t.yml", &text).unwrap();
         lint_file(&f, &Catalog::builtin())
             .iter()
