@@ -117,32 +117,36 @@ impl Batch {
         }
     }
 
-    /// The one statement that reads them all.
+    /// The one statement that reads them all (written into one string: it
+    /// is built on every scrape, and sqlx finds its prepared statement by
+    /// this text).
     fn sql(&self) -> String {
         let mut sql = String::new();
         for (i, (name, shared)) in self.shared.iter().enumerate() {
             sql.push_str(if i == 0 { "WITH " } else { ",\n" });
-            sql.push_str(&format!("{name} AS MATERIALIZED ({shared})"));
+            for part in [*name, " AS MATERIALIZED (", shared, ")"] {
+                sql.push_str(part);
+            }
         }
         if !self.shared.is_empty() {
             sql.push('\n');
         }
-        let parts: Vec<String> = self
-            .statements
-            .iter()
-            .map(|s| {
-                let row: Vec<String> = s.columns.iter().map(|c| format!("q.\"{c}\"")).collect();
-                format!(
-                    "(SELECT coalesce(json_agg(json_build_array({})), '[]') FROM ({}) q)",
-                    row.join(", "),
-                    s.sql
-                )
-            })
-            .collect();
-        sql.push_str(&format!(
-            "SELECT json_build_array({})::text",
-            parts.join(",\n")
-        ));
+        sql.push_str("SELECT json_build_array(");
+        for (i, statement) in self.statements.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(",\n");
+            }
+            sql.push_str("(SELECT coalesce(json_agg(json_build_array(");
+            for (j, column) in statement.columns.iter().enumerate() {
+                for part in [if j > 0 { ", q.\"" } else { "q.\"" }, column, "\""] {
+                    sql.push_str(part);
+                }
+            }
+            for part in [")), '[]') FROM (", &statement.sql, ") q)"] {
+                sql.push_str(part);
+            }
+        }
+        sql.push_str(")::text");
         sql
     }
 

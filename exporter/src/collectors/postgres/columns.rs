@@ -57,12 +57,17 @@ pub(crate) fn available(columns: &[Column], version: u32) -> impl Iterator<Item 
     columns.iter().filter(move |c| version >= c.since)
 }
 
-/// `(<sql>)::float8 AS "<name>", ...` for the columns `version` has.
+/// `(<sql>)::float8 AS "<name>", ...` for the columns `version` has
+/// (written into one string: statements are built on every scrape).
 pub(crate) fn select_list(columns: &[Column], version: u32) -> String {
-    available(columns, version)
-        .map(|c| format!("({})::float8 AS \"{}\"", c.sql, c.name))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut list = String::new();
+    for (i, c) in available(columns, version).enumerate() {
+        let comma = if i > 0 { ", " } else { "" };
+        for part in [comma, "(", c.sql, ")::float8 AS \"", c.name, "\""] {
+            list.push_str(part);
+        }
+    }
+    list
 }
 
 /// The names of a statement's columns for [`Batch::add`]: `labels`, then
