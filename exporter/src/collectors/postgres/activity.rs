@@ -36,6 +36,13 @@ pub(crate) const IDLE_BUCKETS: [f64; 9] = [1.0, 2.0, 5.0, 15.0, 30.0, 60.0, 90.0
 /// difference is in `exporter/contract-deviations.tsv`.
 const LONG_RUNNING_SECONDS: u32 = 60;
 
+/// The sessions, read once for the three statements that count them (each
+/// read of `pg_stat_activity` builds every backend's row again); the
+/// batch shares it under this name.
+const SESSIONS: &str = "scrape_sessions";
+const SESSIONS_SQL: &str = "SELECT pid, datid, state, usename, application_name, backend_type, \
+     wait_event_type, wait_event, xact_start, state_change FROM pg_stat_activity";
+
 /// Where the statements' rows will be in a batch.
 pub(crate) struct Plan {
     activity: Slot,
@@ -47,6 +54,7 @@ pub(crate) struct Plan {
 /// Adds the statements to `batch`; `long_running` for the opt-in
 /// `long_running_transactions` collector.
 pub(crate) fn plan(batch: &mut Batch, long_running: bool) -> Plan {
+    batch.share(SESSIONS, SESSIONS_SQL);
     let activity = format!(
         "SELECT d.datname::text AS datname, s.state, \
            coalesce(a.usename::text, '') AS usename, \
@@ -57,7 +65,7 @@ pub(crate) fn plan(batch: &mut Batch, long_running: bool) -> Plan {
            count(a.pid)::float8 AS count, \
            greatest(coalesce(max(extract(epoch FROM clock_timestamp() - a.xact_start)), 0), 0)::float8 AS max_tx_duration \
          FROM pg_database d CROSS JOIN (VALUES {STATES}) AS s(state) \
-         LEFT JOIN pg_stat_activity a ON a.datid = d.oid AND a.state = s.state \
+         LEFT JOIN {SESSIONS} a ON a.datid = d.oid AND a.state = s.state \
          GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7"
     );
     let locks = format!(
@@ -71,20 +79,24 @@ pub(crate) fn plan(batch: &mut Batch, long_running: bool) -> Plan {
         "SELECT count(*) FILTER (WHERE age >= {LONG_RUNNING_SECONDS})::float8 AS long_running, \
            coalesce(max(age), 0)::float8 AS oldest \
          FROM (SELECT extract(epoch FROM clock_timestamp() - xact_start) AS age \
-               FROM pg_stat_activity \
+               FROM {SESSIONS} \
                WHERE state IS DISTINCT FROM 'idle' AND xact_start IS NOT NULL \
                  AND backend_type IS DISTINCT FROM 'autovacuum worker' \
                  AND pid <> pg_backend_pid()) a"
     );
+    let idle = format!(
+        "SELECT coalesce(application_name, '') AS application_name, \
+           greatest(extract(epoch FROM clock_timestamp() - state_change), 0)::float8 AS idle \
+         FROM {SESSIONS} WHERE state = 'idle' AND state_change IS NOT NULL"
+    );
+    let mut activity_columns = ACTIVITY_LABELS.to_vec();
+    activity_columns.extend(["count", "max_tx_duration"]);
     Plan {
-        activity: batch.add(&activity),
-        locks: batch.add(&locks),
-        idle: batch.add(
-            "SELECT coalesce(application_name, '') AS application_name, \
-               greatest(extract(epoch FROM clock_timestamp() - state_change), 0)::float8 AS idle \
-             FROM pg_stat_activity WHERE state = 'idle' AND state_change IS NOT NULL",
-        ),
-        long_running: long_running.then(|| batch.add(&long_running_sql)),
+        activity: batch.add(&activity, activity_columns),
+        locks: batch.add(&locks, ["datname", "mode", "count"]),
+        idle: batch.add(&idle, ["application_name", "idle"]),
+        long_running: long_running
+            .then(|| batch.add(&long_running_sql, ["long_running", "oldest"])),
     }
 }
 

@@ -283,13 +283,13 @@ pub(crate) struct Plan {
 /// Adds the statements for a server of `version` to `batch`.
 pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
     let (table, sql) = bgwriter_query(version);
-    let bgwriter = batch.add(&sql);
+    let bgwriter = batch.add(&sql, columns::names(&[], &[table], version));
     let checkpointer = (version >= 170000).then(|| {
         let sql = format!(
             "SELECT {} FROM pg_stat_checkpointer",
             columns::select_list(CHECKPOINTER, version)
         );
-        batch.add(&sql)
+        batch.add(&sql, columns::names(&[], &[CHECKPOINTER], version))
     });
     let sql = format!(
         "SELECT {} FROM pg_stat_archiver",
@@ -300,7 +300,7 @@ pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
         table,
         bgwriter,
         checkpointer,
-        archiver: batch.add(&sql),
+        archiver: batch.add(&sql, columns::names(&[], &[ARCHIVER], version)),
     }
 }
 

@@ -57,33 +57,61 @@ pub(crate) fn available(columns: &[Column], version: u32) -> impl Iterator<Item 
     columns.iter().filter(move |c| version >= c.since)
 }
 
-/// `(<sql>)::float8 AS "<name>", ...` for the columns `version` has.
+/// `(<sql>)::float8 AS "<name>", ...` for the columns `version` has
+/// (written into one string: statements are built on every scrape).
 pub(crate) fn select_list(columns: &[Column], version: u32) -> String {
-    available(columns, version)
-        .map(|c| format!("({})::float8 AS \"{}\"", c.sql, c.name))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut list = String::new();
+    for (i, c) in available(columns, version).enumerate() {
+        let comma = if i > 0 { ", " } else { "" };
+        for part in [comma, "(", c.sql, ")::float8 AS \"", c.name, "\""] {
+            list.push_str(part);
+        }
+    }
+    list
+}
+
+/// The names of a statement's columns for [`Batch::add`]: `labels`, then
+/// the columns of each of `tables` that `version` has (those
+/// [`select_list`] selects).
+///
+/// [`Batch::add`]: super::batch::Batch::add
+pub(crate) fn names(
+    labels: &[&'static str],
+    tables: &[&[Column]],
+    version: u32,
+) -> Vec<&'static str> {
+    let mut names = labels.to_vec();
+    for table in tables {
+        names.extend(available(table, version).map(|c| c.name));
+    }
+    names
 }
 
 /// Turns rows into one family per available column, named
 /// `<prefix>_<column>`, each row a sample labelled by `label_names` (text
 /// columns of the same names; `NULL` becomes `""`).
-pub(crate) fn families(
+pub(crate) fn families<'a>(
     prefix: &str,
     columns: &[Column],
     version: u32,
     label_names: &[&'static str],
-    rows: impl IntoIterator<Item = impl std::borrow::Borrow<Row>>,
+    rows: impl IntoIterator<Item = impl std::borrow::Borrow<Row<'a>>>,
 ) -> Result<Vec<Family>, sqlx::Error> {
     let mut out: Vec<Family> = available(columns, version)
         .map(|c| Family::new(format!("{prefix}_{}", c.name), c.help, c.kind))
         .collect();
+    let Some((last, others)) = out.split_last_mut() else {
+        return Ok(out);
+    };
+    let last_column = available(columns, version).last().map_or("", |c| c.name);
     for row in rows {
         let row = row.borrow();
         let labels = text_labels(row, label_names)?;
-        for (family, column) in out.iter_mut().zip(available(columns, version)) {
+        for (family, column) in others.iter_mut().zip(available(columns, version)) {
             family.push(labels.clone(), float(row, column.name)?);
         }
+        // Each sample owns its labels: the last one takes the row's.
+        last.push(labels, float(row, last_column)?);
     }
     Ok(out)
 }
@@ -126,5 +154,11 @@ mod tests {
         let names: Vec<_> = fams.iter().map(|f| &*f.name).collect();
         assert_eq!(names, ["pg_t_a"]);
         assert_eq!(fams[0].kind, MetricType::Counter);
+    }
+
+    #[test]
+    fn names_list_the_labels_then_the_selected_columns() {
+        assert_eq!(names(&["l"], &[COLUMNS, COLUMNS], 130000), ["l", "a", "a"]);
+        assert_eq!(names(&[], &[COLUMNS], 140000), ["a", "b"]);
     }
 }

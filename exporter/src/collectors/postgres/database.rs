@@ -150,11 +150,19 @@ pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
         columns::select_list(DATABASE, version),
         columns::select_list(WRAPAROUND, version)
     );
+    let ids = &["datid", "datname"];
     Plan {
         version,
-        stat: batch.add(&stat),
-        conflicts: batch.add(&conflicts),
-        databases: batch.add(&databases),
+        stat: batch.add(&stat, columns::names(ids, &[STAT_DATABASE], version)),
+        conflicts: batch.add(&conflicts, columns::names(ids, &[CONFLICTS], version)),
+        databases: batch.add(
+            &databases,
+            columns::names(
+                &["datname", "datallowconn"],
+                &[DATABASE, WRAPAROUND],
+                version,
+            ),
+        ),
     }
 }
 

@@ -105,6 +105,9 @@ const STANDBYS: &[Column] = &[
     ),
 ];
 
+/// The labels of `pg_stat_replication_*`, each standby's.
+const STANDBY_LABELS: &[&str] = &["application_name", "client_addr", "slot_name", "state"];
+
 /// Where the two statements' rows will be in a batch.
 pub(crate) struct Plan {
     version: u32,
@@ -137,8 +140,11 @@ pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
     );
     Plan {
         version,
-        lag: batch.add(LAG),
-        standbys: batch.add(&standbys),
+        lag: batch.add(LAG, ["is_replica", "lag", "last_replay", "streaming"]),
+        standbys: batch.add(
+            &standbys,
+            columns::names(STANDBY_LABELS, &[STANDBYS], version),
+        ),
     }
 }
 
@@ -149,7 +155,7 @@ impl Plan {
             "pg_stat_replication",
             STANDBYS,
             self.version,
-            &["application_name", "client_addr", "slot_name", "state"],
+            STANDBY_LABELS,
             results.rows(self.standbys),
         )?);
         Ok(out)

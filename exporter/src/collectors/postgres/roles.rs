@@ -18,7 +18,7 @@ pub(crate) fn plan(batch: &mut Batch, version: u32) -> Slot {
         "SELECT rolname::text AS rolname, {} FROM pg_roles ORDER BY 1",
         columns::select_list(ROLES, version)
     );
-    batch.add(&sql)
+    batch.add(&sql, columns::names(&["rolname"], &[ROLES], version))
 }
 
 pub(crate) fn decode(

@@ -198,7 +198,9 @@ impl PostgresCollector {
         let enabled = self.enabled;
         let mut batch = Batch::new();
         let fresh = cached.filter(|c| info.settings_key.holds(Some(c)));
-        let settings_slot = fresh.is_none().then(|| batch.add(settings::QUERY));
+        let settings_slot = fresh
+            .is_none()
+            .then(|| batch.add(settings::QUERY, settings::COLUMNS));
         let database = database::plan(&mut batch, version);
         let activity = activity::plan(&mut batch, enabled.long_running_transactions);
         let bgwriter = bgwriter::plan(&mut batch, version);
@@ -214,10 +216,15 @@ impl PostgresCollector {
             }
             _ => None,
         };
-        let discover = self.auto_discover.then(|| batch.add(user_tables::DISCOVER));
-        let results = batch
+        let discover = self
+            .auto_discover
+            .then(|| batch.add(user_tables::DISCOVER, ["datname"]));
+        let answer = batch
             .run(conn)
             .await
+            .map_err(|e| ("reading the statistics views", e))?;
+        let results = answer
+            .results()
             .map_err(|e| ("reading the statistics views", e))?;
 
         let cached = match fresh {
@@ -362,9 +369,12 @@ impl PostgresCollector {
             .await?;
         let mut batch = Batch::new();
         let tables = user_tables::plan(&mut batch, run.version, self.enabled.stat_user_indexes);
-        let results = batch
+        let answer = batch
             .run(&mut conn)
             .await
+            .map_err(|e| ("reading pg_stat_user_tables", e))?;
+        let results = answer
+            .results()
             .map_err(|e| ("reading pg_stat_user_tables", e))?;
         let families = tables
             .decode(&results)

@@ -2,12 +2,16 @@
 //! queries for everything else), `pg_static`,
 //! `pg_postmaster_start_time_seconds` and the `pg_settings_*` gauges.
 
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
 use sqlx::Row as _;
 use sqlx::postgres::PgRow;
 
 use super::batch::Row;
 use super::settings::{self, SettingRow};
-use crate::metrics::{Family, MetricType, labels};
+use crate::metrics::{Family, MetricType, Name, labels};
 
 /// What one query tells about the server.
 pub(crate) struct ServerInfo {
@@ -121,12 +125,44 @@ pub(crate) fn settings(rows: &[Row]) -> Result<Vec<Family>, sqlx::Error> {
             vartype: text(row, "vartype")?,
         };
         match settings::setting_family(&setting) {
-            Ok(Some(family)) => out.push(family),
+            Ok(Some(mut family)) => {
+                family.name = intern(family.name);
+                family.help = intern(family.help);
+                out.push(family);
+            }
             Ok(None) => {}
             Err(e) => tracing::debug!(error = %e, "pg_settings row skipped"),
         }
     }
     Ok(out)
+}
+
+/// The names and help texts of the `pg_settings_*` gauges, kept for the
+/// life of the process.
+///
+/// The cached settings families are copied into every scrape's output, and
+/// a copy of an owned name or help text is an allocation: two per setting,
+/// a few hundred settings per server, on every scrape (with the samples'
+/// vectors, the largest share of a PostgreSQL collection's allocations).
+/// Interned, their copies are borrowed. The set is bounded by the settings
+/// the servers define: a few hundred per PostgreSQL version, plus the
+/// custom settings of their configuration.
+static INTERNED: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+
+/// `text` as a borrowed `'static` string, the same one every time.
+fn intern(text: Name) -> Name {
+    let Cow::Owned(owned) = text else {
+        return text;
+    };
+    let mut interned = INTERNED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(existing) = interned.get(owned.as_str()) {
+        return Cow::Borrowed(existing);
+    }
+    let leaked: &'static str = Box::leak(owned.into_boxed_str());
+    interned.insert(leaked);
+    Cow::Borrowed(leaked)
 }
 
 /// `server_version` as the three-part version postgres_exporter puts in
@@ -147,7 +183,21 @@ pub fn short_version(server_version: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::short_version;
+    use super::*;
+
+    #[test]
+    fn interned_texts_are_borrowed_and_shared() {
+        let a = intern(Cow::Owned("pg_settings_vigil_test_interned".to_string()));
+        let b = intern(Cow::Owned("pg_settings_vigil_test_interned".to_string()));
+        match (&a, &b) {
+            (Cow::Borrowed(a), Cow::Borrowed(b)) => assert!(std::ptr::eq(*a, *b)),
+            other => panic!("not borrowed: {other:?}"),
+        }
+        assert!(matches!(
+            intern(Cow::Borrowed("static")),
+            Cow::Borrowed("static")
+        ));
+    }
 
     #[test]
     fn short_version_has_three_parts() {

@@ -29,6 +29,9 @@ pub(crate) const QUERY: &str = "SELECT name, \
      COALESCE(short_desc, '') AS short_desc, vartype \
      FROM pg_settings WHERE vartype IN ('bool', 'integer', 'real') ORDER BY name";
 
+/// The columns of [`QUERY`], as [`SettingRow`] has them.
+pub(crate) const COLUMNS: [&str; 5] = ["name", "setting", "unit", "short_desc", "vartype"];
+
 /// One row of `pg_settings`, as text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingRow {

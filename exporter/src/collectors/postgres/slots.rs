@@ -78,7 +78,14 @@ fn query(version: u32) -> String {
 pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
     Plan {
         version,
-        slot: batch.add(&query(version)),
+        slot: batch.add(
+            &query(version),
+            columns::names(
+                &["slot_name", "slot_type", "database", "wal_status"],
+                &[BY_TYPE, BY_DATABASE],
+                version,
+            ),
+        ),
     }
 }
 

@@ -101,6 +101,10 @@ pub(crate) struct Options {
 /// postgres_exporter's default `--collector.stat_statements.query_length`.
 pub(crate) const DEFAULT_QUERY_LENGTH: u32 = 120;
 
+/// The label columns of the statement, before the numbers: `query` only
+/// labels `pg_stat_statements_query_id`.
+const LABELS: [&str; 4] = ["user", "datname", "queryid", "query"];
+
 fn query(version: u32, options: Options) -> (&'static [Column], String) {
     let table = if version >= 170000 { FROM_17 } else { UP_TO_16 };
     let limit = options.limit;
@@ -133,7 +137,7 @@ pub(crate) fn plan(batch: &mut Batch, version: u32, options: Options) -> Plan {
         version,
         table,
         include_query: options.query_length.is_some(),
-        slot: batch.add(&sql),
+        slot: batch.add(&sql, columns::names(&LABELS, &[table], version)),
     }
 }
 
@@ -152,7 +156,7 @@ impl Plan {
             "pg_stat_statements",
             self.table,
             self.version,
-            &["user", "datname", "queryid"],
+            &LABELS[..3],
             rows,
         )?;
         if self.include_query {

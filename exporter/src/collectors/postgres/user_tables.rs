@@ -238,9 +238,13 @@ const STAT_USER_INDEXES: &[Column] = &[
 pub(crate) struct Plan {
     version: u32,
     tables: Slot,
-    statio_indexes: Slot,
-    stat_indexes: Option<Slot>,
+    indexes: Slot,
+    /// Whether the indexes' rows also carry `STAT_USER_INDEXES`.
+    stat_indexes: bool,
 }
+
+const TABLE_LABELS: &[&str] = &["datname", "schemaname", "relname"];
+const INDEX_LABELS: &[&str] = &["datname", "schemaname", "relname", "indexrelname"];
 
 /// Adds the statements for the database the batch's connection is
 /// connected to; `stat_user_indexes` for the opt-in collector.
@@ -254,20 +258,37 @@ pub(crate) fn plan(batch: &mut Batch, version: u32, stat_user_indexes: bool) -> 
         columns::select_list(USER_TABLES, version),
         columns::select_list(STATIO_USER_TABLES, version)
     );
-    let indexes = |columns_of: &[Column], view: &str| {
-        format!(
-            "SELECT current_database()::text AS datname, schemaname::text AS schemaname, \
-               relname::text AS relname, indexrelname::text AS indexrelname, {} \
-             FROM {view} ORDER BY 2, 3, 4",
-            columns::select_list(columns_of, version)
+    // Both index views in one statement too, when both are read: they
+    // have a row per user index (the same filter on the same joins).
+    let (index_columns, view): (&[&[Column]], _) = if stat_user_indexes {
+        (
+            &[USER_INDEXES, STAT_USER_INDEXES],
+            "pg_statio_user_indexes s JOIN pg_stat_user_indexes USING (indexrelid)",
         )
+    } else {
+        (&[USER_INDEXES], "pg_statio_user_indexes s")
     };
+    let select: Vec<String> = index_columns
+        .iter()
+        .map(|c| columns::select_list(c, version))
+        .collect();
+    let indexes = format!(
+        "SELECT current_database()::text AS datname, s.schemaname::text AS schemaname, \
+           s.relname::text AS relname, s.indexrelname::text AS indexrelname, {} \
+         FROM {view} ORDER BY 2, 3, 4",
+        select.join(", ")
+    );
     Plan {
         version,
-        tables: batch.add(&tables),
-        statio_indexes: batch.add(&indexes(USER_INDEXES, "pg_statio_user_indexes")),
-        stat_indexes: stat_user_indexes
-            .then(|| batch.add(&indexes(STAT_USER_INDEXES, "pg_stat_user_indexes"))),
+        tables: batch.add(
+            &tables,
+            columns::names(TABLE_LABELS, &[USER_TABLES, STATIO_USER_TABLES], version),
+        ),
+        indexes: batch.add(
+            &indexes,
+            columns::names(INDEX_LABELS, index_columns, version),
+        ),
+        stat_indexes: stat_user_indexes,
     }
 }
 
@@ -275,36 +296,35 @@ impl Plan {
     pub(crate) fn decode(&self, results: &Results) -> Result<Vec<Family>, sqlx::Error> {
         let version = self.version;
         let rows = results.rows(self.tables);
-        let table_labels = &["datname", "schemaname", "relname"];
-        let index_labels = &["datname", "schemaname", "relname", "indexrelname"];
         let mut out = columns::families(
             "pg_stat_user_tables",
             USER_TABLES,
             version,
-            table_labels,
+            TABLE_LABELS,
             rows,
         )?;
         out.extend(columns::families(
             "pg_statio_user_tables",
             STATIO_USER_TABLES,
             version,
-            table_labels,
+            TABLE_LABELS,
             rows,
         )?);
+        let indexes = results.rows(self.indexes);
         out.extend(columns::families(
             "pg_statio_user_indexes",
             USER_INDEXES,
             version,
-            index_labels,
-            results.rows(self.statio_indexes),
+            INDEX_LABELS,
+            indexes,
         )?);
-        if let Some(slot) = self.stat_indexes {
+        if self.stat_indexes {
             out.extend(columns::families(
                 "pg_stat_user_indexes",
                 STAT_USER_INDEXES,
                 version,
-                index_labels,
-                results.rows(slot),
+                INDEX_LABELS,
+                indexes,
             )?);
         }
         Ok(out)

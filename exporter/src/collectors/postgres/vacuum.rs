@@ -103,6 +103,9 @@ const FROM_17: &[Column] = &[
     ),
 ];
 
+/// The label columns of the statement, before the numbers.
+const LABELS: [&str; 3] = ["datname", "relname", "phase"];
+
 fn query(version: u32) -> (&'static [Column], String) {
     let table = if version >= 170000 { FROM_17 } else { UP_TO_16 };
     let values = table
@@ -126,7 +129,7 @@ pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
     let (table, sql) = query(version);
     Plan {
         table,
-        slot: batch.add(&sql),
+        slot: batch.add(&sql, columns::names(&LABELS, &[table], version)),
     }
 }
 
@@ -143,7 +146,7 @@ pub(crate) fn decode(results: &Results, plan: &Plan) -> Result<Vec<Family>, sqlx
         "Current vacuum phase (1 = active, 0 = inactive). Label 'phase' is human-readable.",
     );
     for row in rows {
-        let names = columns::text_labels(row, &["datname", "relname", "phase"])?;
+        let names = columns::text_labels(row, &LABELS)?;
         let current = &names[2].1;
         for name in PHASES {
             let value = if name == current { 1.0 } else { 0.0 };

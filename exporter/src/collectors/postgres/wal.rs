@@ -22,6 +22,7 @@ pub(crate) fn plan(batch: &mut Batch, allowed: bool) -> Option<Slot> {
     Some(batch.add(
         "SELECT count(*)::float8 AS segments, sum(size)::float8 AS size FROM pg_ls_waldir() \
          WHERE name ~ '^[0-9A-F]{24}$'",
+        ["segments", "size"],
     ))
 }
 
