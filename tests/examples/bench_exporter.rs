@@ -14,7 +14,10 @@
 //! (after two warm-up scrapes, as a running Prometheus would have done;
 //! one scrape of each exporter per round),
 //! resident memory after them, CPU time per scrape (user + system from
-//! `/proc/<pid>/stat`), and the ratios to vigil-exporter.
+//! `/proc/<pid>/stat`), the same for the PostgreSQL backends that serve its
+//! connections (the servers' side of its scrapes), and the ratios to
+//! vigil-exporter. From the full scrape's CPU (exporter and backends) it
+//! prints the least wall time the machine's cores allow.
 //!
 //! Scrapes ask for gzip, as Prometheus does; `--no-gzip` asks for plain
 //! text instead, to see what compression costs each exporter. A scrape is
@@ -31,6 +34,7 @@
 //!
 //! Usage: `bench_exporter --exporter target/release/vigil-exporter [--compare OTHER] [--scrapes 30] [--no-gzip]`
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -60,6 +64,9 @@ struct Figures {
     p90_ms: f64,
     rss_mib: f64,
     cpu_ms_per_scrape: f64,
+    /// CPU of the PostgreSQL backends serving the exporter's connections,
+    /// per scrape: the servers' side of its scrapes (`None`: it has none).
+    backend_cpu_ms_per_scrape: Option<f64>,
     bytes: usize,
 }
 
@@ -239,7 +246,14 @@ fn main() -> anyhow::Result<()> {
     };
     check_vigil_is_up(&rt, &client, &subjects[3].url)?;
 
-    let measured = rt.block_on(stop.or(measure(&timed, &subjects, scrapes)))?;
+    // Two scrapes each, as a running Prometheus would have made, which
+    // also opens every exporter's database connections.
+    rt.block_on(stop.or(warm_up(&timed, &subjects)))?;
+    let backends = subjects
+        .iter()
+        .map(|s| pg_backends(s.pid, &[&primary, &pg_replica]))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let measured = rt.block_on(stop.or(measure(&timed, &subjects, &backends, scrapes)))?;
     let mut rows = Vec::new();
     for (subject, mut figures) in subjects.iter().zip(measured) {
         figures.bytes = rt.block_on(async {
@@ -429,17 +443,14 @@ fn check_vigil_is_up(
 async fn measure(
     scraper: &Scraper,
     subjects: &[Subject],
+    backends: &[Vec<u32>],
     scrapes: usize,
 ) -> anyhow::Result<Vec<Figures>> {
-    for subject in subjects {
-        for _ in 0..2 {
-            scraper.scrape(&subject.url).await?;
-        }
-    }
     let mut cpu_before = Vec::with_capacity(subjects.len());
     for subject in subjects {
         cpu_before.push(cpu_seconds(subject.pid)?);
     }
+    let backend_before: Vec<Option<f64>> = backends.iter().map(|p| cpu_of_all(p)).collect();
     let mut times = vec![Vec::with_capacity(scrapes); subjects.len()];
     for _ in 0..scrapes {
         for (subject, times) in subjects.iter().zip(&mut times) {
@@ -449,18 +460,100 @@ async fn measure(
         }
     }
     let mut out = Vec::with_capacity(subjects.len());
-    for ((subject, mut times), before) in subjects.iter().zip(times).zip(cpu_before) {
-        let cpu = cpu_seconds(subject.pid)? - before;
+    for (i, (subject, mut times)) in subjects.iter().zip(times).enumerate() {
+        let cpu = cpu_seconds(subject.pid)? - cpu_before[i];
+        // A backend that went away (a dropped connection) leaves no figure.
+        let backend_cpu = backend_before[i]
+            .zip(cpu_of_all(&backends[i]))
+            .map(|(before, after)| (after - before) * 1e3 / scrapes as f64);
         times.sort_by(f64::total_cmp);
         out.push(Figures {
             median_ms: percentile(&times, 0.5),
             p90_ms: percentile(&times, 0.9),
             rss_mib: rss_kib(subject.pid)? / 1024.0,
             cpu_ms_per_scrape: cpu * 1e3 / scrapes as f64,
+            backend_cpu_ms_per_scrape: backend_cpu,
             bytes: 0,
         });
     }
     Ok(out)
+}
+
+/// Two scrapes of each subject, not timed.
+async fn warm_up(scraper: &Scraper, subjects: &[Subject]) -> anyhow::Result<()> {
+    for subject in subjects {
+        for _ in 0..2 {
+            scraper.scrape(&subject.url).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The PostgreSQL backends serving `exporter`'s connections to `servers`:
+/// each backend whose client port is one of the exporter's local ports.
+fn pg_backends(exporter: u32, servers: &[&PgServer]) -> anyhow::Result<Vec<u32>> {
+    let ports = local_ports(exporter)?;
+    let mut pids = Vec::new();
+    for server in servers {
+        let rows = server
+            .query("SELECT pid, client_port FROM pg_stat_activity WHERE client_port IS NOT NULL")?;
+        for line in rows.lines() {
+            let (pid, port) = line.split_once('|').context("pid|client_port")?;
+            // -1 is a Unix socket (this very query's psql among them).
+            let port = u16::try_from(port.parse::<i32>()?).ok();
+            if port.is_some_and(|p| ports.contains(&p)) {
+                pids.push(pid.parse()?);
+            }
+        }
+    }
+    Ok(pids)
+}
+
+/// The local TCP ports of a process's sockets: its `/proc/<pid>/fd` socket
+/// inodes, looked up in `/proc/net/tcp` and `tcp6`.
+fn local_ports(pid: u32) -> anyhow::Result<HashSet<u16>> {
+    let mut inodes = HashSet::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd"))? {
+        // A descriptor closed since the listing has no link to read.
+        let Ok(target) = std::fs::read_link(entry?.path()) else {
+            continue;
+        };
+        let target = target.to_string_lossy();
+        if let Some(inode) = target
+            .strip_prefix("socket:[")
+            .and_then(|t| t.strip_suffix(']'))
+        {
+            inodes.insert(inode.to_string());
+        }
+    }
+    let mut ports = HashSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        // `sl local_address rem_address st ... uid timeout inode`: the
+        // local address is `HEXIP:HEXPORT`, the inode the tenth field.
+        for fields in text
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        {
+            if fields.len() > 9 && inodes.contains(fields[9]) {
+                let port = fields[1].rsplit_once(':').context("local address")?.1;
+                ports.insert(u16::from_str_radix(port, 16)?);
+            }
+        }
+    }
+    Ok(ports)
+}
+
+/// The summed CPU seconds of `pids`; `None` if one of them is gone (or
+/// there are none).
+fn cpu_of_all(pids: &[u32]) -> Option<f64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&p| cpu_seconds(p).ok()).sum()
 }
 
 /// Scrapes as Prometheus asks (`Accept-Encoding`), reading the answer to
@@ -525,15 +618,21 @@ fn report(rows: &[(&str, Figures)], scrapes: usize, gzip: bool) {
         "{scrapes} scrapes each, sequential in rounds of one scrape per exporter, after 2 warm-up scrapes, {encoding}\n"
     );
     println!(
-        "{:<32} {:>10} {:>10} {:>10} {:>14} {:>10}",
-        "exporter", "median ms", "p90 ms", "RSS MiB", "CPU ms/scrape", "body bytes"
+        "{:<32} {:>10} {:>10} {:>10} {:>14} {:>10} {:>12}",
+        "exporter", "median ms", "p90 ms", "RSS MiB", "CPU ms/scrape", "body bytes", "PG backends"
     );
     for (name, f) in rows {
+        let backends = f
+            .backend_cpu_ms_per_scrape
+            .map_or("-".to_string(), |ms| format!("{ms:.2}"));
         println!(
-            "{name:<32} {:>10.2} {:>10.2} {:>10.1} {:>14.2} {:>10}",
-            f.median_ms, f.p90_ms, f.rss_mib, f.cpu_ms_per_scrape, f.bytes
+            "{name:<32} {:>10.2} {:>10.2} {:>10.1} {:>14.2} {:>10} {:>12}",
+            f.median_ms, f.p90_ms, f.rss_mib, f.cpu_ms_per_scrape, f.bytes, backends
         );
     }
+    println!(
+        "(PG backends: CPU ms per scrape of the PostgreSQL backends serving that exporter's connections)"
+    );
     let [pg, redis, builtin, vigil] = [&rows[0].1, &rows[1].1, &rows[2].1, &rows[3].1];
     println!("\nratios (vigil-exporter, all four sources, to the others):");
     println!(
@@ -572,6 +671,17 @@ fn report(rows: &[(&str, Figures)], scrapes: usize, gzip: bool) {
             rows[4].1.median_ms / pg.median_ms,
             all.rss_mib,
             vigil.rss_mib
+        );
+    }
+    if let Some(backends) = vigil.backend_cpu_ms_per_scrape {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cpu = vigil.cpu_ms_per_scrape + backends;
+        println!(
+            "\nCPU per full scrape, vigil-exporter and its PostgreSQL backends: {cpu:.2} ms; \
+             on {cores} cores no full scrape can take less than {:.2} ms ({:.2}x postgres_exporter's median), \
+             before Redis, HAProxy, the apps and this harness take their share",
+            cpu / cores as f64,
+            cpu / cores as f64 / pg.median_ms
         );
     }
     println!(
