@@ -436,6 +436,10 @@ fn main() {
             "prepared_batch_follows_the_facts",
             opt_in::prepared_batch_follows_the_facts,
         ),
+        (
+            "kept_connection_scrapes_in_one_round_trip",
+            opt_in::kept_connection_scrapes_in_one_round_trip,
+        ),
         ("statement_statistics", statement_statistics),
         ("promtool_accepts_our_names", promtool_accepts_our_names),
         ("settings_match_the_server", settings_match_the_server),

@@ -232,6 +232,49 @@ pub(crate) fn statement_text_is_truncated(env: &Env) -> Result<(), Failed> {
 /// (`pg_stat_statements` dropped, then created again), the next scrape
 /// reads the server as it now is: the target stays up, and the families
 /// follow the extension.
+/// On a kept connection a scrape is one round trip: the server's facts are
+/// read inside the batch, so the statement that reads them alone runs at
+/// the first scrape only (pg_stat_statements counts it in a database of
+/// this trial's own).
+pub(crate) fn kept_connection_scrapes_in_one_round_trip(env: &Env) -> Result<(), Failed> {
+    let primary = env.primary();
+    primary
+        .query("CREATE DATABASE onetripdb")
+        .map_err(|e| e.to_string())?;
+    primary
+        .query_db("onetripdb", "CREATE EXTENSION pg_stat_statements")
+        .map_err(|e| e.to_string())?;
+    let dsn = primary.dsn_for(
+        "postgres",
+        vigil_tests::postgres::SUPERUSER_PASSWORD,
+        "onetripdb",
+    );
+    drop(primary);
+    let collector = super::support::collector(&dsn, false);
+    for scrape in 1..=4 {
+        let fams = env.collect(&collector).map_err(|e| e.to_string())?;
+        assert_eq!(
+            value(&fams, "pg_replication_is_replica", &[]),
+            0.0,
+            "scrape {scrape}"
+        );
+    }
+    let calls = env
+        .primary()
+        .query_db(
+            "onetripdb",
+            "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s \
+             JOIN pg_database d ON d.oid = s.dbid \
+             WHERE d.datname = 'onetripdb' AND s.query LIKE 'SELECT current_setting(%'",
+        )
+        .map_err(|e| e.to_string())?;
+    assert_eq!(
+        calls, "1",
+        "the facts read alone once, at the first of 4 scrapes"
+    );
+    Ok(())
+}
+
 pub(crate) fn prepared_batch_follows_the_facts(env: &Env) -> Result<(), Failed> {
     let primary = env.primary();
     primary

@@ -213,6 +213,9 @@ fn last_scrape_error(failed: bool) -> Family {
 struct KeptConnection {
     conn: PgConnection,
     settings: Option<server::CachedSettings>,
+    /// The facts the connection's last batch was made for: the next scrape
+    /// sends that batch at once, in one round trip (see `scrape.rs`).
+    info: Option<server::ServerInfo>,
 }
 
 impl Collector for PostgresCollector {

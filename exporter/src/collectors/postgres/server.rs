@@ -14,6 +14,7 @@ use super::settings::{self, SettingRow};
 use crate::metrics::{Family, MetricType, Name, labels};
 
 /// What one query tells about the server.
+#[derive(Clone)]
 pub(crate) struct ServerInfo {
     /// `server_version_num`, e.g. 150018 for 15.18.
     pub version_num: u32,
@@ -61,46 +62,111 @@ pub(crate) const INFO: &str = "SELECT current_setting('server_version_num')::int
        has_function_privilege('pg_ls_waldir()', 'EXECUTE') AS wal_allowed, \
        to_regclass('pg_stat_statements') IS NOT NULL AS has_stat_statements";
 
+/// [`INFO`]'s columns, for reading it in a batch.
+pub(crate) const INFO_COLUMNS: [&str; 8] = [
+    "version_num",
+    "version",
+    "server_version",
+    "start_time",
+    "conf_load_time",
+    "in_recovery",
+    "wal_allowed",
+    "has_stat_statements",
+];
+
 /// A `float8` column of [`INFO`]'s row; `NULL` is `NaN`.
 fn float(row: &PgRow, name: &str) -> Result<f64, sqlx::Error> {
     let value: Option<f64> = row.try_get(name)?;
     Ok(value.unwrap_or(f64::NAN))
 }
 
-/// The server's facts from [`INFO`]'s row.
+/// [`INFO`]'s row as the simple protocol returns it.
 pub(crate) fn info(row: &PgRow) -> Result<ServerInfo, sqlx::Error> {
     let version_num: i32 = row.try_get("version_num")?;
-    let version: String = row.try_get("version")?;
-    let server_version: String = row.try_get("server_version")?;
-    let mut static_family = Family::new(
-        "pg_static",
-        "Version string as reported by postgres",
-        MetricType::Untyped,
-    );
-    static_family.push(
-        labels(&[
-            ("short_version", &short_version(&server_version)),
-            ("version", &version),
-        ]),
-        1.0,
-    );
-    let start = Family::gauge(
-        "pg_postmaster_start_time_seconds",
-        "Time at which postmaster started",
-    )
-    .single(float(row, "start_time")?);
-    let in_recovery: bool = row.try_get("in_recovery")?;
-    Ok(ServerInfo {
+    Ok(ServerInfo::new(Facts {
         version_num: u32::try_from(version_num).unwrap_or(0),
-        settings_key: SettingsKey {
-            conf_load_time: float(row, "conf_load_time")?,
-            in_recovery,
-        },
-        in_recovery,
+        version: row.try_get("version")?,
+        server_version: row.try_get("server_version")?,
+        start_time: float(row, "start_time")?,
+        conf_load_time: float(row, "conf_load_time")?,
+        in_recovery: row.try_get("in_recovery")?,
         wal_allowed: row.try_get("wal_allowed")?,
         has_stat_statements: row.try_get("has_stat_statements")?,
-        families: vec![static_family, start],
-    })
+    }))
+}
+
+/// [`INFO`]'s row read in a batch (see `scrape.rs`, one round trip).
+pub(crate) fn info_in_batch(row: &Row) -> Result<ServerInfo, sqlx::Error> {
+    let version_num = row.float("version_num")?;
+    Ok(ServerInfo::new(Facts {
+        version_num: if version_num.is_finite() && version_num >= 0.0 {
+            version_num as u32
+        } else {
+            0
+        },
+        version: row.text("version")?.unwrap_or_default(),
+        server_version: row.text("server_version")?.unwrap_or_default(),
+        start_time: row.float("start_time")?,
+        conf_load_time: row.float("conf_load_time")?,
+        in_recovery: row.flag("in_recovery")?,
+        wal_allowed: row.flag("wal_allowed")?,
+        has_stat_statements: row.flag("has_stat_statements")?,
+    }))
+}
+
+/// [`INFO`]'s values, however they were read.
+struct Facts {
+    version_num: u32,
+    version: String,
+    server_version: String,
+    start_time: f64,
+    conf_load_time: f64,
+    in_recovery: bool,
+    wal_allowed: bool,
+    has_stat_statements: bool,
+}
+
+impl ServerInfo {
+    fn new(f: Facts) -> ServerInfo {
+        let mut static_family = Family::new(
+            "pg_static",
+            "Version string as reported by postgres",
+            MetricType::Untyped,
+        );
+        static_family.push(
+            labels(&[
+                ("short_version", &short_version(&f.server_version)),
+                ("version", &f.version),
+            ]),
+            1.0,
+        );
+        let start = Family::gauge(
+            "pg_postmaster_start_time_seconds",
+            "Time at which postmaster started",
+        )
+        .single(f.start_time);
+        ServerInfo {
+            version_num: f.version_num,
+            settings_key: SettingsKey {
+                conf_load_time: f.conf_load_time,
+                in_recovery: f.in_recovery,
+            },
+            in_recovery: f.in_recovery,
+            wal_allowed: f.wal_allowed,
+            has_stat_statements: f.has_stat_statements,
+            families: vec![static_family, start],
+        }
+    }
+
+    /// Whether a batch made for `self` reads what `now` needs: the same
+    /// version and role, the same rights, and `pg_settings` unchanged.
+    pub(crate) fn same_plan(&self, now: &ServerInfo) -> bool {
+        self.version_num == now.version_num
+            && self.settings_key == now.settings_key
+            && self.in_recovery == now.in_recovery
+            && self.wal_allowed == now.wal_allowed
+            && self.has_stat_statements == now.has_stat_statements
+    }
 }
 
 impl SettingsKey {
