@@ -227,29 +227,25 @@ pub(crate) fn statement_text_is_truncated(env: &Env) -> Result<(), Failed> {
     Ok(())
 }
 
-/// The views' batch is prepared once per kept connection, by the facts
-/// the scrape reads first. When they change between scrapes
-/// (`pg_stat_statements` dropped, then created again), the next scrape
-/// reads the server as it now is: the target stays up, and the families
-/// follow the extension.
+/// A new database `name` on the primary with `pg_stat_statements`
+/// created in it; the superuser's DSN for it.
+fn database_with_statements(env: &Env, name: &str) -> Result<String, Failed> {
+    let primary = env.primary();
+    primary
+        .query(&format!("CREATE DATABASE {name}"))
+        .map_err(|e| e.to_string())?;
+    primary
+        .query_db(name, "CREATE EXTENSION pg_stat_statements")
+        .map_err(|e| e.to_string())?;
+    Ok(primary.dsn_for("postgres", vigil_tests::postgres::SUPERUSER_PASSWORD, name))
+}
+
 /// On a kept connection a scrape is one round trip: the server's facts are
 /// read inside the batch, so the statement that reads them alone runs at
 /// the first scrape only (pg_stat_statements counts it in a database of
 /// this trial's own).
 pub(crate) fn kept_connection_scrapes_in_one_round_trip(env: &Env) -> Result<(), Failed> {
-    let primary = env.primary();
-    primary
-        .query("CREATE DATABASE onetripdb")
-        .map_err(|e| e.to_string())?;
-    primary
-        .query_db("onetripdb", "CREATE EXTENSION pg_stat_statements")
-        .map_err(|e| e.to_string())?;
-    let dsn = primary.dsn_for(
-        "postgres",
-        vigil_tests::postgres::SUPERUSER_PASSWORD,
-        "onetripdb",
-    );
-    drop(primary);
+    let dsn = database_with_statements(env, "onetripdb")?;
     let collector = super::support::collector(&dsn, false);
     for scrape in 1..=4 {
         let fams = env.collect(&collector).map_err(|e| e.to_string())?;
@@ -275,20 +271,13 @@ pub(crate) fn kept_connection_scrapes_in_one_round_trip(env: &Env) -> Result<(),
     Ok(())
 }
 
+/// The views' batch is prepared once per kept connection, by the facts
+/// the scrape reads first. When they change between scrapes
+/// (`pg_stat_statements` dropped, then created again), the next scrape
+/// reads the server as it now is: the target stays up, and the families
+/// follow the extension.
 pub(crate) fn prepared_batch_follows_the_facts(env: &Env) -> Result<(), Failed> {
-    let primary = env.primary();
-    primary
-        .query("CREATE DATABASE prepdb")
-        .map_err(|e| e.to_string())?;
-    primary
-        .query_db("prepdb", "CREATE EXTENSION pg_stat_statements")
-        .map_err(|e| e.to_string())?;
-    let dsn = primary.dsn_for(
-        "postgres",
-        vigil_tests::postgres::SUPERUSER_PASSWORD,
-        "prepdb",
-    );
-    drop(primary);
+    let dsn = database_with_statements(env, "prepdb")?;
     let collectors = from_config(&format!(
         "global:\n  collectors: {{ stat_statements: true }}\npostgres:\n  - dsn: '{dsn}'\n    server: prepared\n"
     ));
