@@ -89,6 +89,16 @@ struct DatabaseRun {
     deadline: Instant,
 }
 
+impl DatabaseRun {
+    fn new(info: &ServerInfo, deadline: Instant) -> DatabaseRun {
+        DatabaseRun {
+            version: info.version_num,
+            in_recovery: info.in_recovery,
+            deadline,
+        }
+    }
+}
+
 impl PostgresCollector {
     pub(super) async fn collect_all(&self) -> Result<Vec<Family>, CollectError> {
         // The registry's deadline when it set one (it may be shorter: the
@@ -136,41 +146,28 @@ impl PostgresCollector {
         kept: Option<KeptConnection>,
         deadline: Instant,
     ) -> Result<OneTrip, CollectError> {
-        let Some(KeptConnection {
-            mut conn,
-            settings,
-            info: Some(last),
-        }) = kept
-        else {
-            return Ok(OneTrip::NotTaken(
-                kept.map(|k| KeptConnection { info: None, ..k }),
-            ));
-        };
-        if self.queries.is_some() {
-            return Ok(OneTrip::NotTaken(Some(KeptConnection {
+        let (mut conn, settings, last) = match kept {
+            Some(KeptConnection {
                 conn,
                 settings,
-                info: None,
-            })));
-        }
+                info: Some(last),
+            }) if self.queries.is_none() => (conn, settings, last),
+            other => return Ok(OneTrip::NotTaken(other)),
+        };
         match self.collect_server(&mut conn, &last, settings, true).await {
             Ok((out, cached, others, Some(now))) if last.same_plan(&now) => {
-                let run = DatabaseRun {
-                    version: now.version_num,
-                    in_recovery: now.in_recovery,
-                    deadline,
-                };
                 Ok(OneTrip::Collected {
                     out,
+                    run: DatabaseRun::new(&now, deadline),
                     kept: KeptConnection {
                         conn,
                         settings: cached,
                         info: Some(now),
                     },
-                    run,
                     others,
                 })
             }
+            // The two round trips read the facts again first.
             Ok((_, cached, _, _)) => Ok(OneTrip::NotTaken(Some(KeptConnection {
                 conn,
                 settings: cached,
@@ -234,11 +231,7 @@ impl PostgresCollector {
             custom.extend(families);
             *custom_failed |= failed;
         }
-        let run = DatabaseRun {
-            version: info.version_num,
-            in_recovery: info.in_recovery,
-            deadline,
-        };
+        let run = DatabaseRun::new(&info, deadline);
         self.commit_later(
             slot,
             KeptConnection {

@@ -159,11 +159,11 @@ impl ServerInfo {
     }
 
     /// Whether a batch made for `self` reads what `now` needs: the same
-    /// version and role, the same rights, and `pg_settings` unchanged.
+    /// version, the same rights, and `pg_settings` and the role unchanged
+    /// (the settings key holds `in_recovery`).
     pub(crate) fn same_plan(&self, now: &ServerInfo) -> bool {
         self.version_num == now.version_num
             && self.settings_key == now.settings_key
-            && self.in_recovery == now.in_recovery
             && self.wal_allowed == now.wal_allowed
             && self.has_stat_statements == now.has_stat_statements
     }
