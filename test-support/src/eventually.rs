@@ -72,3 +72,17 @@ macro_rules! eventually {
         }
     }};
 }
+
+/// Waits up to `secs` seconds until `GET url` answers 2xx: a server's
+/// readiness endpoint (`/-/ready`), `what` naming the server on failure.
+pub async fn http_ready(what: &str, url: &str, secs: u64) {
+    vigil_common::install_crypto_provider();
+    let client = reqwest::Client::new();
+    crate::eventually!(secs, format!("{what} ready on {url}"), {
+        client
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    });
+}

@@ -9,7 +9,7 @@ pub mod process;
 pub mod recorder;
 pub mod smtpd;
 
-pub use eventually::{eventually, poll_until, wait_until};
+pub use eventually::{eventually, http_ready, poll_until, wait_until};
 pub use process::{ChildGuard, free_port, wait_for_tcp};
 pub use recorder::{ProxyCert, Recorded, Recorder};
 pub use smtpd::Smtpd;

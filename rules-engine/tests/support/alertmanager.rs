@@ -48,16 +48,7 @@ impl Alertmanager {
             port,
             _dir: dir,
         };
-        vigil_common::install_crypto_provider();
-        let client = reqwest::Client::new();
-        let url = format!("{}/-/ready", am.base());
-        vigil_test_support::eventually!(20, format!("Alertmanager ready on {url}"), {
-            client
-                .get(&url)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        });
+        vigil_test_support::http_ready("Alertmanager", &format!("{}/-/ready", am.base()), 20).await;
         am
     }
 

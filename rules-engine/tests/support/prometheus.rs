@@ -45,15 +45,7 @@ impl Prometheus {
 
     /// Waits until `/-/ready` answers 200 (the TSDB is open).
     pub async fn ready(&self) {
-        let url = format!("{}/-/ready", self.base);
-        let client = super::http();
-        vigil_test_support::eventually!(60, format!("Prometheus ready on {url}"), {
-            client
-                .get(&url)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        });
+        vigil_test_support::http_ready("Prometheus", &format!("{}/-/ready", self.base), 60).await;
     }
 
     /// SIGKILL: the data source vanishes mid-test.
