@@ -249,10 +249,8 @@ fn main() -> anyhow::Result<()> {
     // Two scrapes each, as a running Prometheus would have made, which
     // also opens every exporter's database connections.
     rt.block_on(stop.or(warm_up(&timed, &subjects)))?;
-    let backends = subjects
-        .iter()
-        .map(|s| pg_backends(s.pid, &[&primary, &pg_replica]))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let exporters: Vec<u32> = subjects.iter().map(|s| s.pid).collect();
+    let backends = pg_backends(&exporters, &[&primary, &pg_replica])?;
     let measured = rt.block_on(stop.or(measure(&timed, &subjects, &backends, scrapes)))?;
     let mut rows = Vec::new();
     for (subject, mut figures) in subjects.iter().zip(measured) {
@@ -489,24 +487,33 @@ async fn warm_up(scraper: &Scraper, subjects: &[Subject]) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// The PostgreSQL backends serving `exporter`'s connections to `servers`:
-/// each backend whose client port is one of the exporter's local ports.
-fn pg_backends(exporter: u32, servers: &[&PgServer]) -> anyhow::Result<Vec<u32>> {
-    let ports = local_ports(exporter)?;
-    let mut pids = Vec::new();
+/// For each exporter, the PostgreSQL backends serving its connections to
+/// `servers`: each backend whose client port is one of the exporter's
+/// local ports (one `pg_stat_activity` read per server for all of them).
+fn pg_backends(exporters: &[u32], servers: &[&PgServer]) -> anyhow::Result<Vec<Vec<u32>>> {
+    let mut clients: Vec<(u16, u32)> = Vec::new();
     for server in servers {
         let rows = server
             .query("SELECT pid, client_port FROM pg_stat_activity WHERE client_port IS NOT NULL")?;
         for line in rows.lines() {
             let (pid, port) = line.split_once('|').context("pid|client_port")?;
             // -1 is a Unix socket (this very query's psql among them).
-            let port = u16::try_from(port.parse::<i32>()?).ok();
-            if port.is_some_and(|p| ports.contains(&p)) {
-                pids.push(pid.parse()?);
+            if let Ok(port) = u16::try_from(port.parse::<i32>()?) {
+                clients.push((port, pid.parse()?));
             }
         }
     }
-    Ok(pids)
+    exporters
+        .iter()
+        .map(|&exporter| {
+            let ports = local_ports(exporter)?;
+            Ok(clients
+                .iter()
+                .filter(|(port, _)| ports.contains(port))
+                .map(|&(_, backend)| backend)
+                .collect())
+        })
+        .collect()
 }
 
 /// The local TCP ports of a process's sockets: its `/proc/<pid>/fd` socket
