@@ -32,9 +32,13 @@
 //! primary alone, so that a change is measured
 //! against what it replaces under the same load.
 //!
-//! Usage: `bench_exporter --exporter target/release/vigil-exporter [--compare OTHER] [--scrapes 30] [--no-gzip]`
+//! The three demo apps run as processes of a release build of
+//! `vigil-demo-app` (`--demo-app PATH`, by default beside `--exporter`).
+//!
+//! Usage: `bench_exporter --exporter target/release/vigil-exporter [--compare OTHER] [--demo-app PATH] [--scrapes 30] [--no-gzip]`
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -43,7 +47,7 @@ use anyhow::{Context, bail};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use vigil_test_support::free_port;
 use vigil_test_support::{ChildGuard, wait_for_tcp};
-use vigil_tests::demo_app::{AppOptions, AppState, DemoApp};
+use vigil_tests::demo_app::{AppOptions, AppState, start_child};
 use vigil_tests::haproxy::{HaproxyOptions, HaproxyServer};
 use vigil_tests::postgres::PgServer;
 use vigil_tests::redis::RedisServer;
@@ -71,7 +75,9 @@ struct Figures {
 }
 
 fn main() -> anyhow::Result<()> {
-    let (exporter, compare, scrapes, gzip) = parse_args()?;
+    let args = parse_args()?;
+    let (exporter, compare, scrapes, gzip) =
+        (&args.exporter, &args.compare, args.scrapes, args.gzip);
     vigil_common::install_crypto_provider();
     let rt = tokio::runtime::Runtime::new()?;
     // From here on SIGINT and SIGTERM end the measurement, not the
@@ -85,20 +91,28 @@ fn main() -> anyhow::Result<()> {
     pg_replica.wait_caught_up(&primary)?;
     let master = RedisServer::start_master(Some(REDIS_PASSWORD))?;
     let redis_replica = master.start_replica()?;
-    let apps: Vec<DemoApp> = rt.block_on(async {
-        let mut apps = Vec::new();
-        for (i, state) in [AppState::Healthy, AppState::Healthy, AppState::Down]
-            .into_iter()
-            .enumerate()
-        {
-            let mut opts = AppOptions::new(format!("api-{}", i + 1));
-            opts.initial = state;
-            apps.push(DemoApp::start(opts).await?);
-        }
-        Ok::<_, std::io::Error>(apps)
-    })?;
+    // The apps run as release-built processes, as a service's would: the
+    // harness is a debug build, and serving their nine probes per full
+    // scrape from it cost more CPU than the exporter's own collection of
+    // them, on the same two cores as the exporters under measurement.
+    let mut apps: Vec<(ChildGuard, SocketAddr)> = Vec::new();
+    for (i, state) in [AppState::Healthy, AppState::Healthy, AppState::Down]
+        .into_iter()
+        .enumerate()
+    {
+        let mut opts = AppOptions::new(format!("api-{}", i + 1));
+        opts.initial = state;
+        let port = free_port();
+        let app = start_child(&args.demo_app, port, &opts).with_context(|| {
+            format!(
+                "cannot start {}; scripts/bench/exporter builds it",
+                args.demo_app.display()
+            )
+        })?;
+        apps.push((app, SocketAddr::from(([127, 0, 0, 1], port))));
+    }
     let haproxy = HaproxyServer::start(HaproxyOptions {
-        servers: apps.iter().map(|a| a.addr).collect(),
+        servers: apps.iter().map(|(_, addr)| *addr).collect(),
         stats_user: "admin".to_string(),
         stats_password: STATS_PASSWORD.to_string(),
         tls: false,
@@ -149,11 +163,11 @@ fn main() -> anyhow::Result<()> {
         )?;
         Ok((guard, port))
     };
-    let (vigil, vigil_port) = start(&exporter, "vigil-exporter", &full_config)?;
+    let (vigil, vigil_port) = start(exporter, "vigil-exporter", &full_config)?;
 
     // Like-for-like rows: vigil-exporter with the one target each anchor
     // scrapes, so each source's cost can be compared on its own.
-    let single = |name: &str, yaml: String| start(&exporter, name, &yaml);
+    let single = |name: &str, yaml: String| start(exporter, name, &yaml);
     let (vigil_pg, vigil_pg_port) = single(
         "vigil-postgres",
         format!("postgres:\n  - dsn: \"{}\"\n", primary.dsn()),
@@ -167,7 +181,7 @@ fn main() -> anyhow::Result<()> {
     )?;
     // The same two configurations on the build to compare with (every
     // build since the opt-in collectors came knows them).
-    let compared = match &compare {
+    let compared = match compare {
         Some(other) => {
             let mut started = Vec::new();
             for (name, yaml) in [
@@ -338,13 +352,22 @@ async fn breakdown(
     Ok((percentile(&collect, 0.5), percentile(&total, 0.5)))
 }
 
-/// The command line: the build under test, another build to compare with
-/// in the same run (`--compare`), scrapes, gzip.
-type Args = (PathBuf, Option<PathBuf>, usize, bool);
+/// The command line.
+struct Args {
+    /// The build under test.
+    exporter: PathBuf,
+    /// Another build to compare with in the same run.
+    compare: Option<PathBuf>,
+    /// A release build of `vigil-demo-app` (by default, beside `exporter`).
+    demo_app: PathBuf,
+    scrapes: usize,
+    gzip: bool,
+}
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut exporter = None;
     let mut compare = None;
+    let mut demo_app = None;
     let mut scrapes = 30;
     let mut gzip = true;
     let mut args = std::env::args().skip(1);
@@ -352,16 +375,25 @@ fn parse_args() -> anyhow::Result<Args> {
         match arg.as_str() {
             "--exporter" => exporter = args.next().map(PathBuf::from),
             "--compare" => compare = args.next().map(PathBuf::from),
+            "--demo-app" => demo_app = args.next().map(PathBuf::from),
             "--scrapes" => scrapes = args.next().context("--scrapes N")?.parse()?,
             "--no-gzip" => gzip = false,
             other => bail!("unknown argument {other}"),
         }
     }
-    let exporter = exporter.context("--exporter PATH (a release build of vigil-exporter)")?;
+    let exporter: PathBuf =
+        exporter.context("--exporter PATH (a release build of vigil-exporter)")?;
     if scrapes < 20 {
         bail!("--scrapes must be at least 20 for a meaningful median");
     }
-    Ok((exporter, compare, scrapes, gzip))
+    let demo_app = demo_app.unwrap_or_else(|| exporter.with_file_name("vigil-demo-app"));
+    Ok(Args {
+        exporter,
+        compare,
+        demo_app,
+        scrapes,
+        gzip,
+    })
 }
 
 fn vigil_config(
@@ -370,7 +402,7 @@ fn vigil_config(
     master: &RedisServer,
     redis_replica: &RedisServer,
     haproxy: &HaproxyServer,
-    apps: &[DemoApp],
+    apps: &[(ChildGuard, SocketAddr)],
 ) -> String {
     // With the opt-in collectors on, as a user who wants them all would
     // run it (pg_stat_statements is installed on the primary).
@@ -391,8 +423,8 @@ fn vigil_config(
         haproxy.stats_url(),
         haproxy.socket().display()
     );
-    for app in apps {
-        yaml += &format!("  - url: {}\n    timeout: 1s\n", app.url());
+    for (_, addr) in apps {
+        yaml += &format!("  - url: http://{addr}\n    timeout: 1s\n");
     }
     yaml
 }
