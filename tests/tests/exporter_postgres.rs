@@ -18,6 +18,8 @@ mod opt_in;
 mod replication;
 #[path = "exporter_postgres/support.rs"]
 mod support;
+#[path = "exporter_postgres/template_sizes.rs"]
+mod template_sizes;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -439,6 +441,10 @@ fn main() {
         (
             "kept_connection_scrapes_in_one_round_trip",
             opt_in::kept_connection_scrapes_in_one_round_trip,
+        ),
+        (
+            "template_sizes_are_kept_while_the_row_stays",
+            template_sizes::template_sizes_are_kept_while_the_row_stays,
         ),
         ("statement_statistics", statement_statistics),
         ("promtool_accepts_our_names", promtool_accepts_our_names),

@@ -229,7 +229,7 @@ pub(crate) fn statement_text_is_truncated(env: &Env) -> Result<(), Failed> {
 
 /// A new database `name` on the primary with `pg_stat_statements`
 /// created in it; the superuser's DSN for it.
-fn database_with_statements(env: &Env, name: &str) -> Result<String, Failed> {
+pub(crate) fn database_with_statements(env: &Env, name: &str) -> Result<String, Failed> {
     let primary = env.primary();
     primary
         .query(&format!("CREATE DATABASE {name}"))

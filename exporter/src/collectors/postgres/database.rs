@@ -11,6 +11,7 @@
 
 use super::batch::{Batch, Results, Row, Slot};
 use super::columns::{self, Column};
+use super::frozen_sizes::{self, FrozenSizes};
 use crate::metrics::{Family, MetricType::*};
 
 /// Columns of `pg_stat_database`. `datid 0` is the row for shared catalogs
@@ -90,11 +91,12 @@ const CONFLICTS: &[Column] = &[
 ];
 
 /// Columns of `pg_database`, one row per database (template0 included:
-/// no connection is needed).
+/// no connection is needed; its size comes from `frozen_sizes.rs` once
+/// measured).
 const DATABASE: &[Column] = &[
     Column::new(
         "size_bytes",
-        "pg_database_size(datname)",
+        frozen_sizes::SIZE_SQL,
         Gauge,
         "Disk space used by the database",
     ),
@@ -146,7 +148,8 @@ pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
         columns::select_list(CONFLICTS, version)
     );
     let databases = format!(
-        "SELECT datname::text AS datname, datallowconn, {}, {} FROM pg_database",
+        "SELECT datname::text AS datname, datallowconn, {} AS frozen_key, {}, {} FROM pg_database",
+        frozen_sizes::KEY_SQL,
         columns::select_list(DATABASE, version),
         columns::select_list(WRAPAROUND, version)
     );
@@ -158,7 +161,7 @@ pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
         databases: batch.add(
             &databases,
             columns::names(
-                &["datname", "datallowconn"],
+                &["datname", "datallowconn", "frozen_key"],
                 &[DATABASE, WRAPAROUND],
                 version,
             ),
@@ -167,7 +170,22 @@ pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
 }
 
 impl Plan {
-    pub(crate) fn decode(&self, results: &Results) -> Result<Vec<Family>, sqlx::Error> {
+    /// The keys of the frozen databases the batch listed (see
+    /// `frozen_sizes.rs`): their sizes come from the cache.
+    pub(crate) fn frozen_keys(&self, results: &Results) -> Result<Vec<String>, sqlx::Error> {
+        let mut keys = Vec::new();
+        for row in results.rows(self.databases) {
+            keys.extend(row.text("frozen_key")?);
+        }
+        Ok(keys)
+    }
+
+    /// The families, with the sizes of frozen databases from `frozen`.
+    pub(crate) fn decode(
+        &self,
+        results: &Results,
+        frozen: &FrozenSizes,
+    ) -> Result<Vec<Family>, sqlx::Error> {
         let version = self.version;
         let labels = &["datid", "datname"];
         let mut out = columns::families(
@@ -185,13 +203,15 @@ impl Plan {
             results.rows(self.conflicts),
         )?);
         let rows = results.rows(self.databases);
-        out.extend(columns::families(
-            "pg_database",
-            DATABASE,
-            version,
-            &["datname"],
-            rows,
-        )?);
+        let mut databases =
+            columns::families("pg_database", DATABASE, version, &["datname"], rows)?;
+        // `size_bytes` is the first column: one sample per row, in order.
+        for (sample, row) in databases[0].samples.iter_mut().zip(rows) {
+            if let Some(key) = row.text("frozen_key")? {
+                sample.value = frozen.get(&key).unwrap_or(f64::NAN);
+            }
+        }
+        out.extend(databases);
         // Upstream reads wraparound ages only for databases that accept
         // connections (template0 is frozen and never vacuumed).
         let allowed: Vec<&Row> = rows

@@ -45,6 +45,7 @@
 //! server.rs     version, pg_static, start time, pg_settings rows
 //! settings.rs   pg_settings row -> gauge (pure, postgres_exporter's rules)
 //! database.rs   pg_stat_database(_conflicts), pg_database_size_bytes
+//! frozen_sizes.rs template0's size, kept while its row stays the same
 //! activity.rs   pg_stat_activity, pg_locks, idle histogram, long transactions (opt-in)
 //! bgwriter.rs   pg_stat_bgwriter (checkpointer/io on 17+), pg_stat_archiver
 //! replication.rs lag, is_replica, WAL receiver; per-standby pg_stat_replication
@@ -66,6 +67,7 @@ mod config;
 mod database;
 mod dsn;
 mod error;
+mod frozen_sizes;
 mod queries;
 mod replication;
 mod roles;
@@ -158,6 +160,7 @@ pub fn build(
         queries,
         connection: Arc::new(Mutex::new(None)),
         database_connections: Mutex::new(BTreeMap::new()),
+        frozen_sizes: Mutex::default(),
     }))
 }
 
@@ -189,6 +192,9 @@ struct PostgresCollector {
     /// Connections to discovered databases by name; databases that
     /// disappear are dropped at the next discovery.
     database_connections: Mutex<BTreeMap<String, PgConnection>>,
+    /// The sizes of template0 and its like, for as long as the main
+    /// connection lasts (see `frozen_sizes.rs`).
+    frozen_sizes: Mutex<frozen_sizes::FrozenSizes>,
 }
 
 impl PostgresCollector {

@@ -49,7 +49,8 @@ use sqlx::PgConnection;
 use sqlx::postgres::{PgConnectOptions, PgRow};
 use tokio::sync::OwnedMutexGuard;
 
-use super::batch::Batch;
+use super::batch::{self, Batch};
+use super::frozen_sizes::FrozenSizes;
 use super::server::{self, CachedSettings, ServerInfo};
 use super::{
     KeptConnection, PostgresCollector, activity, bgwriter, database, last_scrape_error, queries,
@@ -211,6 +212,9 @@ impl PostgresCollector {
             .map_err(|e| self.error("reading the server version", &e))?;
         // What was read on a connection that is gone says nothing of this one.
         let cached = cached.filter(|_| reused);
+        if !reused {
+            self.frozen_sizes.lock().await.clear();
+        }
         let (out, cached, others, _) = self
             .collect_server(&mut conn, &info, cached, false)
             .await
@@ -358,6 +362,7 @@ impl PostgresCollector {
             .map(|slot| results.one(slot).and_then(server::info_in_batch))
             .transpose()
             .map_err(|e| ("reading the server version", e))?;
+        let frozen = self.frozen_sizes(conn, &database, &results).await?;
 
         let cached = match fresh {
             Some(cached) => cached,
@@ -370,7 +375,10 @@ impl PostgresCollector {
         let mut out = info.families.clone();
         out.extend(cached.families.iter().cloned());
         let decoded = [
-            ("reading pg_stat_database", database.decode(&results)),
+            (
+                "reading pg_stat_database",
+                database.decode(&results, &frozen),
+            ),
             ("reading pg_stat_activity", activity.decode(&results)),
             ("reading pg_stat_bgwriter", bgwriter.decode(&results)),
             ("reading replication state", replication.decode(&results)),
@@ -399,6 +407,29 @@ impl PostgresCollector {
             None => Vec::new(),
         };
         Ok((out, Some(cached), others, now))
+    }
+
+    /// The sizes of the frozen databases the batch listed (see
+    /// `frozen_sizes.rs`), measured now for those new or changed since the
+    /// last scrape.
+    async fn frozen_sizes<'c>(
+        &'c self,
+        conn: &mut PgConnection,
+        database: &database::Plan,
+        results: &batch::Results<'_>,
+    ) -> Result<tokio::sync::MutexGuard<'c, FrozenSizes>, Failure> {
+        let what = "measuring template databases";
+        let keys = database.frozen_keys(results).map_err(|e| (what, e))?;
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut frozen = self.frozen_sizes.lock().await;
+        let missing = frozen.missing(&keys);
+        if !missing.is_empty() {
+            frozen
+                .measure(conn, &missing)
+                .await
+                .map_err(|e| (what, e))?;
+        }
+        Ok(frozen)
     }
 
     /// postgres_exporter's `pg_scrape_collector_success{collector}` for
