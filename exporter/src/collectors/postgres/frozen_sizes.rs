@@ -11,7 +11,10 @@
 //! What can still change such a database, and how each shows:
 //! - An anti-wraparound autovacuum (the only process that enters a
 //!   database that refuses connections): it is a backend of that database
-//!   while it runs, and it moves `datfrozenxid` when done.
+//!   while it runs, and it moves `datfrozenxid` when done. A standby
+//!   replays the vacuum's writes before its new `datfrozenxid`, so for the
+//!   seconds such a vacuum of template0 takes, a standby may still show
+//!   the size from before it.
 //! - `ALTER DATABASE ... ALLOW_CONNECTIONS true`, a session, then `false`
 //!   again, all between two scrapes: every `ALTER DATABASE` writes a new
 //!   version of the row, with a new `xmin`.
