@@ -176,17 +176,15 @@ impl Batch {
 
     /// Runs the batch; [`Answer::results`] reads every statement's rows.
     pub async fn run(self, conn: &mut PgConnection) -> Result<Answer, sqlx::Error> {
-        let columns = self.statements.iter().map(|s| s.columns.clone()).collect();
-        if self.statements.is_empty() {
-            return Ok(Answer {
-                text: "[]".to_string(),
-                columns,
-            });
-        }
-        self.check()?;
-        let text: String = sqlx::query_scalar(sqlx::AssertSqlSafe(self.sql()))
-            .fetch_one(&mut *conn)
-            .await?;
+        let text = if self.statements.is_empty() {
+            "[]".to_string()
+        } else {
+            self.check()?;
+            sqlx::query_scalar(sqlx::AssertSqlSafe(self.sql()))
+                .fetch_one(&mut *conn)
+                .await?
+        };
+        let columns = self.statements.into_iter().map(|s| s.columns).collect();
         Ok(Answer { text, columns })
     }
 }
@@ -317,6 +315,15 @@ impl Row<'_> {
         }
     }
 
+    /// A text column as the answer holds it (no copy); `NULL` is `None`.
+    pub fn str(&self, name: &str) -> Result<Option<&str>, sqlx::Error> {
+        match self.get(name)? {
+            Cell::Null => Ok(None),
+            Cell::Text(s) => Ok(Some(s)),
+            other => Err(mismatch(name, "text", other)),
+        }
+    }
+
     /// A `float8` column; `NULL` is `NaN`, as postgres_exporter writes it.
     pub fn float(&self, name: &str) -> Result<f64, sqlx::Error> {
         match self.get(name)? {
@@ -423,6 +430,9 @@ mod tests {
         assert_eq!(row.float("big").unwrap(), 18446744073709551615.0);
         assert_eq!(row.text("t").unwrap().as_deref(), Some("x"));
         assert_eq!(row.text("esc").unwrap().as_deref(), Some("a\"b\n"));
+        assert_eq!(row.str("t").unwrap(), Some("x"));
+        assert_eq!(row.str("n").unwrap(), None);
+        assert!(row.str("a").is_err());
         assert_eq!(row.text("n").unwrap(), None);
         assert!(row.flag("b").unwrap());
         assert!(!row.flag("n").unwrap());

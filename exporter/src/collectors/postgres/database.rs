@@ -172,10 +172,13 @@ pub(crate) fn plan(batch: &mut Batch, version: u32) -> Plan {
 impl Plan {
     /// The keys of the frozen databases the batch listed (see
     /// `frozen_sizes.rs`): their sizes come from the cache.
-    pub(crate) fn frozen_keys(&self, results: &Results) -> Result<Vec<String>, sqlx::Error> {
+    pub(crate) fn frozen_keys<'r>(
+        &self,
+        results: &'r Results,
+    ) -> Result<Vec<&'r str>, sqlx::Error> {
         let mut keys = Vec::new();
         for row in results.rows(self.databases) {
-            keys.extend(row.text("frozen_key")?);
+            keys.extend(row.str("frozen_key")?);
         }
         Ok(keys)
     }
@@ -207,8 +210,8 @@ impl Plan {
             columns::families("pg_database", DATABASE, version, &["datname"], rows)?;
         // `size_bytes` is the first column: one sample per row, in order.
         for (sample, row) in databases[0].samples.iter_mut().zip(rows) {
-            if let Some(key) = row.text("frozen_key")? {
-                sample.value = frozen.get(&key).unwrap_or(f64::NAN);
+            if let Some(key) = row.str("frozen_key")? {
+                sample.value = frozen.get(key).unwrap_or(f64::NAN);
             }
         }
         out.extend(databases);

@@ -63,9 +63,24 @@ impl FrozenSizes {
         self.sizes.get(key).copied()
     }
 
-    /// Which of `keys` (those of the frozen databases the last batch
-    /// listed) have no size yet; forgets every other key.
-    pub(crate) fn missing<'k>(&mut self, keys: &[&'k str]) -> Vec<&'k str> {
+    /// Keeps the sizes of `keys` (those of the frozen databases the last
+    /// batch listed), measuring those new or changed since the scrape
+    /// before (one statement, only when there are any); forgets every
+    /// other key.
+    pub(crate) async fn measure_missing(
+        &mut self,
+        conn: &mut PgConnection,
+        keys: &[&str],
+    ) -> Result<(), sqlx::Error> {
+        let missing = self.missing(keys);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        self.measure(conn, &missing).await
+    }
+
+    /// Which of `keys` have no size yet; forgets every other key.
+    fn missing<'k>(&mut self, keys: &[&'k str]) -> Vec<&'k str> {
         self.sizes.retain(|k, _| keys.contains(&k.as_str()));
         keys.iter()
             .copied()
@@ -73,13 +88,8 @@ impl FrozenSizes {
             .collect()
     }
 
-    /// Measures the databases of `keys` (one statement, only when a frozen
-    /// database is new or changed) and keeps their sizes.
-    pub(crate) async fn measure(
-        &mut self,
-        conn: &mut PgConnection,
-        keys: &[&str],
-    ) -> Result<(), sqlx::Error> {
+    /// Measures the databases of `keys` in one statement.
+    async fn measure(&mut self, conn: &mut PgConnection, keys: &[&str]) -> Result<(), sqlx::Error> {
         let oids: Vec<i64> = keys.iter().filter_map(|k| oid_of(k)).collect();
         let rows: Vec<(i64, f64)> = sqlx::query_as(
             "SELECT oid::int8, pg_database_size(oid)::float8 FROM pg_database \
@@ -95,11 +105,6 @@ impl FrozenSizes {
             }
         }
         Ok(())
-    }
-
-    /// Forgets every size: the connection is new.
-    pub(crate) fn clear(&mut self) {
-        self.sizes.clear();
     }
 }
 

@@ -160,7 +160,6 @@ pub fn build(
         queries,
         connection: Arc::new(Mutex::new(None)),
         database_connections: Mutex::new(BTreeMap::new()),
-        frozen_sizes: Mutex::default(),
     }))
 }
 
@@ -192,9 +191,6 @@ struct PostgresCollector {
     /// Connections to discovered databases by name; databases that
     /// disappear are dropped at the next discovery.
     database_connections: Mutex<BTreeMap<String, PgConnection>>,
-    /// The sizes of template0 and its like, for as long as the main
-    /// connection lasts (see `frozen_sizes.rs`).
-    frozen_sizes: Mutex<frozen_sizes::FrozenSizes>,
 }
 
 impl PostgresCollector {
@@ -222,6 +218,9 @@ struct KeptConnection {
     /// The facts the connection's last batch was made for: the next scrape
     /// sends that batch at once, in one round trip (see `scrape.rs`).
     info: Option<server::ServerInfo>,
+    /// The sizes of template0 and its like measured on this connection
+    /// (see `frozen_sizes.rs`).
+    frozen_sizes: frozen_sizes::FrozenSizes,
 }
 
 impl Collector for PostgresCollector {

@@ -49,7 +49,7 @@ use sqlx::PgConnection;
 use sqlx::postgres::{PgConnectOptions, PgRow};
 use tokio::sync::OwnedMutexGuard;
 
-use super::batch::{self, Batch};
+use super::batch::Batch;
 use super::frozen_sizes::FrozenSizes;
 use super::server::{self, CachedSettings, ServerInfo};
 use super::{
@@ -147,15 +147,19 @@ impl PostgresCollector {
         kept: Option<KeptConnection>,
         deadline: Instant,
     ) -> Result<OneTrip, CollectError> {
-        let (mut conn, settings, last) = match kept {
+        let (mut conn, settings, last, mut frozen_sizes) = match kept {
             Some(KeptConnection {
                 conn,
                 settings,
                 info: Some(last),
-            }) if self.queries.is_none() => (conn, settings, last),
+                frozen_sizes,
+            }) if self.queries.is_none() => (conn, settings, last, frozen_sizes),
             other => return Ok(OneTrip::NotTaken(other)),
         };
-        match self.collect_server(&mut conn, &last, settings, true).await {
+        let collected = self
+            .collect_server(&mut conn, &last, settings, &mut frozen_sizes, true)
+            .await;
+        match collected {
             Ok((out, cached, others, Some(now))) if last.same_plan(&now) => {
                 Ok(OneTrip::Collected {
                     out,
@@ -164,6 +168,7 @@ impl PostgresCollector {
                         conn,
                         settings: cached,
                         info: Some(now),
+                        frozen_sizes,
                     },
                     others,
                 })
@@ -173,6 +178,7 @@ impl PostgresCollector {
                 conn,
                 settings: cached,
                 info: None,
+                frozen_sizes,
             }))),
             // Whatever failed (the server restarted and closed the session,
             // a view the batch was made for is gone, a right was revoked),
@@ -200,7 +206,10 @@ impl PostgresCollector {
         custom: &mut Vec<Family>,
         custom_failed: &mut bool,
     ) -> Result<(Vec<Family>, DatabaseRun, Vec<String>), CollectError> {
-        let (kept, cached) = kept.map_or((None, None), |k| (Some(k.conn), k.settings));
+        let (kept, cached, frozen_sizes) = match kept {
+            Some(k) => (Some(k.conn), k.settings, k.frozen_sizes),
+            None => (None, None, FrozenSizes::default()),
+        };
         let (mut conn, rows, reused) = self
             .run_first(kept, &self.options, &begin(self.deadline, server::INFO))
             .await
@@ -212,11 +221,13 @@ impl PostgresCollector {
             .map_err(|e| self.error("reading the server version", &e))?;
         // What was read on a connection that is gone says nothing of this one.
         let cached = cached.filter(|_| reused);
-        if !reused {
-            self.frozen_sizes.lock().await.clear();
-        }
+        let mut frozen_sizes = if reused {
+            frozen_sizes
+        } else {
+            FrozenSizes::default()
+        };
         let (out, cached, others, _) = self
-            .collect_server(&mut conn, &info, cached, false)
+            .collect_server(&mut conn, &info, cached, &mut frozen_sizes, false)
             .await
             .map_err(|(what, e)| self.error(what, &e))?;
         if let Some(queries) = &self.queries {
@@ -242,6 +253,7 @@ impl PostgresCollector {
                 conn,
                 settings: cached,
                 info: Some(info),
+                frozen_sizes,
             },
         );
         Ok((out, run, others))
@@ -323,6 +335,7 @@ impl PostgresCollector {
         conn: &mut PgConnection,
         info: &ServerInfo,
         cached: Option<CachedSettings>,
+        frozen_sizes: &mut FrozenSizes,
         read_info: bool,
     ) -> Result<Collected, Failure> {
         let version = info.version_num;
@@ -362,7 +375,12 @@ impl PostgresCollector {
             .map(|slot| results.one(slot).and_then(server::info_in_batch))
             .transpose()
             .map_err(|e| ("reading the server version", e))?;
-        let frozen = self.frozen_sizes(conn, &database, &results).await?;
+        let what = "measuring template databases";
+        let frozen_keys = database.frozen_keys(&results).map_err(|e| (what, e))?;
+        frozen_sizes
+            .measure_missing(conn, &frozen_keys)
+            .await
+            .map_err(|e| (what, e))?;
 
         let cached = match fresh {
             Some(cached) => cached,
@@ -377,7 +395,7 @@ impl PostgresCollector {
         let decoded = [
             (
                 "reading pg_stat_database",
-                database.decode(&results, &frozen),
+                database.decode(&results, frozen_sizes),
             ),
             ("reading pg_stat_activity", activity.decode(&results)),
             ("reading pg_stat_bgwriter", bgwriter.decode(&results)),
@@ -407,29 +425,6 @@ impl PostgresCollector {
             None => Vec::new(),
         };
         Ok((out, Some(cached), others, now))
-    }
-
-    /// The sizes of the frozen databases the batch listed (see
-    /// `frozen_sizes.rs`), measured now for those new or changed since the
-    /// last scrape.
-    async fn frozen_sizes<'c>(
-        &'c self,
-        conn: &mut PgConnection,
-        database: &database::Plan,
-        results: &batch::Results<'_>,
-    ) -> Result<tokio::sync::MutexGuard<'c, FrozenSizes>, Failure> {
-        let what = "measuring template databases";
-        let keys = database.frozen_keys(results).map_err(|e| (what, e))?;
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let mut frozen = self.frozen_sizes.lock().await;
-        let missing = frozen.missing(&keys);
-        if !missing.is_empty() {
-            frozen
-                .measure(conn, &missing)
-                .await
-                .map_err(|e| (what, e))?;
-        }
-        Ok(frozen)
     }
 
     /// postgres_exporter's `pg_scrape_collector_success{collector}` for
