@@ -31,9 +31,7 @@ const OUT_CAPACITY: usize = 64 * 1024;
 /// PostgreSQL, for a body only ~15 % smaller), else the text itself.
 pub async fn body(gathered: &Gathered, format: Format, gzip: bool) -> io::Result<Vec<u8>> {
     if !gzip {
-        let mut text = String::new();
-        write_gathered(gathered, format, &mut text, usize::MAX, &mut |_| {});
-        return Ok(text.into_bytes());
+        return Ok(text(gathered, format).into_bytes());
     }
     let piped = gzip::piped(OUT_CAPACITY, |send| {
         let mut text = String::with_capacity(CHUNK_CAPACITY);
@@ -50,20 +48,18 @@ pub async fn body(gathered: &Gathered, format: Format, gzip: bool) -> io::Result
     }
 }
 
-/// The gzipped answer written and compressed on the caller's thread.
+/// The whole text at once.
+fn text(gathered: &Gathered, format: Format) -> String {
+    let mut text = String::new();
+    write_gathered(gathered, format, &mut text, usize::MAX, &mut |_| {});
+    text
+}
+
+/// The gzipped answer written and compressed on the caller's thread (when
+/// no compressor thread could be started).
 fn gzip_inline(gathered: &Gathered, format: Format) -> io::Result<Vec<u8>> {
-    let mut text = String::with_capacity(CHUNK_CAPACITY);
     gzip::with_writer(OUT_CAPACITY, |writer| {
-        let mut failed = None;
-        write_gathered(gathered, format, &mut text, CHUNK, &mut |piece| {
-            if failed.is_none()
-                && let Err(e) = writer.write(piece.as_bytes())
-            {
-                failed = Some(e);
-            }
-            piece.clear();
-        });
-        failed.map_or(Ok(()), Err)
+        writer.write(text(gathered, format).as_bytes())
     })
 }
 
