@@ -75,9 +75,13 @@ struct Figures {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = parse_args()?;
-    let (exporter, compare, scrapes, gzip) =
-        (&args.exporter, &args.compare, args.scrapes, args.gzip);
+    let Args {
+        exporter,
+        compare,
+        demo_app,
+        scrapes,
+        gzip,
+    } = parse_args()?;
     vigil_common::install_crypto_provider();
     let rt = tokio::runtime::Runtime::new()?;
     // From here on SIGINT and SIGTERM end the measurement, not the
@@ -103,10 +107,10 @@ fn main() -> anyhow::Result<()> {
         let mut opts = AppOptions::new(format!("api-{}", i + 1));
         opts.initial = state;
         let port = free_port();
-        let app = start_child(&args.demo_app, port, &opts).with_context(|| {
+        let app = start_child(&demo_app, port, &opts).with_context(|| {
             format!(
                 "cannot start {}; scripts/bench/exporter builds it",
-                args.demo_app.display()
+                demo_app.display()
             )
         })?;
         apps.push((app, SocketAddr::from(([127, 0, 0, 1], port))));
@@ -163,11 +167,11 @@ fn main() -> anyhow::Result<()> {
         )?;
         Ok((guard, port))
     };
-    let (vigil, vigil_port) = start(exporter, "vigil-exporter", &full_config)?;
+    let (vigil, vigil_port) = start(&exporter, "vigil-exporter", &full_config)?;
 
     // Like-for-like rows: vigil-exporter with the one target each anchor
     // scrapes, so each source's cost can be compared on its own.
-    let single = |name: &str, yaml: String| start(exporter, name, &yaml);
+    let single = |name: &str, yaml: String| start(&exporter, name, &yaml);
     let (vigil_pg, vigil_pg_port) = single(
         "vigil-postgres",
         format!("postgres:\n  - dsn: \"{}\"\n", primary.dsn()),
@@ -181,7 +185,7 @@ fn main() -> anyhow::Result<()> {
     )?;
     // The same two configurations on the build to compare with (every
     // build since the opt-in collectors came knows them).
-    let compared = match compare {
+    let compared = match &compare {
         Some(other) => {
             let mut started = Vec::new();
             for (name, yaml) in [

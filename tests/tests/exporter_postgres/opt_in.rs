@@ -240,6 +240,20 @@ pub(crate) fn database_with_statements(env: &Env, name: &str) -> Result<String, 
     Ok(primary.dsn_for("postgres", vigil_tests::postgres::SUPERUSER_PASSWORD, name))
 }
 
+/// How many times pg_stat_statements counted statements like `pattern`
+/// (SQL `LIKE`) run in database `name` (one of [`database_with_statements`]).
+pub(crate) fn statement_calls(env: &Env, name: &str, pattern: &str) -> Result<String, Failed> {
+    let sql = format!(
+        "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s \
+         JOIN pg_database d ON d.oid = s.dbid \
+         WHERE d.datname = '{name}' AND s.query LIKE '{pattern}'"
+    );
+    Ok(env
+        .primary()
+        .query_db(name, &sql)
+        .map_err(|e| e.to_string())?)
+}
+
 /// On a kept connection a scrape is one round trip: the server's facts are
 /// read inside the batch, so the statement that reads them alone runs at
 /// the first scrape only (pg_stat_statements counts it in a database of
@@ -255,15 +269,7 @@ pub(crate) fn kept_connection_scrapes_in_one_round_trip(env: &Env) -> Result<(),
             "scrape {scrape}"
         );
     }
-    let calls = env
-        .primary()
-        .query_db(
-            "onetripdb",
-            "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s \
-             JOIN pg_database d ON d.oid = s.dbid \
-             WHERE d.datname = 'onetripdb' AND s.query LIKE 'SELECT current_setting(%'",
-        )
-        .map_err(|e| e.to_string())?;
+    let calls = statement_calls(env, "onetripdb", "SELECT current_setting(%")?;
     assert_eq!(
         calls, "1",
         "the facts read alone once, at the first of 4 scrapes"

@@ -4,7 +4,7 @@
 
 use libtest_mimic::Failed;
 
-use super::opt_in::database_with_statements;
+use super::opt_in::{database_with_statements, statement_calls};
 use super::support::{Env, value};
 
 /// A template of the trial's own, made like template0, keeps its size
@@ -22,11 +22,10 @@ pub(crate) fn template_sizes_are_kept_while_the_row_stays(env: &Env) -> Result<(
     )?;
     let collector = super::support::collector(&dsn, false);
     let measured = || {
-        sql(
+        statement_calls(
+            env,
             "frozensizedb",
-            "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s \
-             JOIN pg_database d ON d.oid = s.dbid \
-             WHERE d.datname = 'frozensizedb' AND s.query LIKE '%pg_database_size(oid)::float8 FROM pg_database%'",
+            "%pg_database_size(oid)::float8 FROM pg_database%",
         )
     };
     let check = |when: &str| -> Result<f64, Failed> {
