@@ -69,6 +69,8 @@ struct Figures {
     median_ms: f64,
     p90_ms: f64,
     rss_mib: f64,
+    /// Of which anonymous (heap and stacks), the rest being file pages.
+    anonymous_mib: f64,
     cpu_ms_per_scrape: f64,
     /// CPU of the PostgreSQL backends serving the exporter's connections,
     /// per scrape: the servers' side of its scrapes (`None`: it has none).
@@ -503,10 +505,12 @@ async fn measure(
             .zip(cpu_of_all(&backends[i]))
             .map(|(before, after)| (after - before) * 1e3 / scrapes as f64);
         times.sort_by(f64::total_cmp);
+        let (rss, anonymous) = rss_kib(subject.pid)?;
         out.push(Figures {
             median_ms: percentile(&times, 0.5),
             p90_ms: percentile(&times, 0.9),
-            rss_mib: rss_kib(subject.pid)? / 1024.0,
+            rss_mib: rss / 1024.0,
+            anonymous_mib: anonymous / 1024.0,
             cpu_ms_per_scrape: cpu * 1e3 / scrapes as f64,
             backend_cpu_ms_per_scrape: backend_cpu,
             bytes: 0,
@@ -644,17 +648,23 @@ fn clock_ticks() -> anyhow::Result<f64> {
     Ok(String::from_utf8(out.stdout)?.trim().parse()?)
 }
 
-fn rss_kib(pid: u32) -> anyhow::Result<f64> {
+/// Resident memory in KiB: all of it (`VmRSS`) and its anonymous part
+/// (`RssAnon`: heap and stacks; the rest is mostly the binary's and the
+/// libraries' pages, shared with every process that maps them).
+fn rss_kib(pid: u32) -> anyhow::Result<(f64, f64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .context("no VmRSS")?;
-    Ok(line
-        .split_whitespace()
-        .nth(1)
-        .context("VmRSS value")?
-        .parse()?)
+    let field = |name: &str| -> anyhow::Result<f64> {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .with_context(|| format!("no {name} in /proc/{pid}/status"))?;
+        Ok(line
+            .split_whitespace()
+            .nth(1)
+            .with_context(|| format!("{name} value"))?
+            .parse()?)
+    };
+    Ok((field("VmRSS:")?, field("RssAnon:")?))
 }
 
 fn report(rows: &[(&str, Figures)], scrapes: usize, gzip: bool) {
@@ -691,6 +701,11 @@ fn report(rows: &[(&str, Figures)], scrapes: usize, gzip: bool) {
         "  RSS: {:.2}x postgres_exporter + redis_exporter ({:.1} MiB); haproxy's RSS is the whole proxy, not compared",
         vigil.rss_mib / (pg.rss_mib + redis.rss_mib),
         pg.rss_mib + redis.rss_mib
+    );
+    println!(
+        "  vigil-exporter's RSS: {:.1} MiB anonymous (heap, stacks) + {:.1} MiB file pages (its binary and libraries, shared with every process running them)",
+        vigil.anonymous_mib,
+        vigil.rss_mib - vigil.anonymous_mib
     );
     println!(
         "  CPU per scrape: {:.2}x postgres_exporter + redis_exporter",
