@@ -477,7 +477,7 @@ fn check_vigil_is_up(
 /// Scrapes the subjects in rounds, one scrape of each per round, so that
 /// whatever else the machine does over the run weighs on all of them alike
 /// (measured one after another, the same exporter varied by half between
-/// runs of a few seconds).
+/// runs of a few seconds), each round in a shuffled order.
 async fn measure(
     scraper: &Scraper,
     subjects: &[Subject],
@@ -490,11 +490,18 @@ async fn measure(
     }
     let backend_before: Vec<Option<f64>> = backends.iter().map(|p| cpu_of_all(p)).collect();
     let mut times = vec![Vec::with_capacity(scrapes); subjects.len()];
+    // Each round in its own order (the same orders on every run): what a
+    // scrape leaves running behind it (a Go exporter's garbage collection,
+    // vigil-exporter's heap trim, a backend's statistics) then weighs on
+    // every subject alike, not on whichever always comes next.
+    let mut rng = fastrand::Rng::with_seed(20);
+    let mut order: Vec<usize> = (0..subjects.len()).collect();
     for _ in 0..scrapes {
-        for (subject, times) in subjects.iter().zip(&mut times) {
+        rng.shuffle(&mut order);
+        for &i in &order {
             let started = Instant::now();
-            scraper.scrape(&subject.url).await?;
-            times.push(started.elapsed().as_secs_f64() * 1e3);
+            scraper.scrape(&subjects[i].url).await?;
+            times[i].push(started.elapsed().as_secs_f64() * 1e3);
         }
     }
     let mut out = Vec::with_capacity(subjects.len());
@@ -670,7 +677,7 @@ fn rss_kib(pid: u32) -> anyhow::Result<(f64, f64)> {
 fn report(rows: &[(&str, Figures)], scrapes: usize, gzip: bool) {
     let encoding = if gzip { "gzip" } else { "identity" };
     println!(
-        "{scrapes} scrapes each, sequential in rounds of one scrape per exporter, after 2 warm-up scrapes, {encoding}\n"
+        "{scrapes} scrapes each, sequential in rounds of one scrape per exporter (each round in a shuffled order), after 2 warm-up scrapes, {encoding}\n"
     );
     println!(
         "{:<32} {:>10} {:>10} {:>10} {:>14} {:>10} {:>12}",
