@@ -17,7 +17,9 @@
 //! `/proc/<pid>/stat`), the same for the PostgreSQL backends that serve its
 //! connections (the servers' side of its scrapes), and the ratios to
 //! vigil-exporter. From the full scrape's CPU (exporter and backends) it
-//! prints the least wall time the machine's cores allow.
+//! prints the least wall time the machine's cores allow, and how far the
+//! full scrape's ratio to postgres_exporter moves between blocks of 100
+//! rounds of the same run.
 //!
 //! Scrapes ask for gzip, as Prometheus does; `--no-gzip` asks for plain
 //! text instead, to see what compression costs each exporter. A scrape is
@@ -71,6 +73,8 @@ struct Figures {
     rss_mib: f64,
     /// Of which anonymous (heap and stacks), the rest being file pages.
     anonymous_mib: f64,
+    /// The median of each block of [`BLOCK`] rounds, in order.
+    block_medians: Vec<f64>,
     cpu_ms_per_scrape: f64,
     /// CPU of the PostgreSQL backends serving the exporter's connections,
     /// per scrape: the servers' side of its scrapes (`None`: it has none).
@@ -511,6 +515,15 @@ async fn measure(
         let backend_cpu = backend_before[i]
             .zip(cpu_of_all(&backends[i]))
             .map(|(before, after)| (after - before) * 1e3 / scrapes as f64);
+        let block_medians = times
+            .chunks(BLOCK)
+            .filter(|block| block.len() == BLOCK)
+            .map(|block| {
+                let mut block = block.to_vec();
+                block.sort_by(f64::total_cmp);
+                percentile(&block, 0.5)
+            })
+            .collect();
         times.sort_by(f64::total_cmp);
         let (rss, anonymous) = rss_kib(subject.pid)?;
         out.push(Figures {
@@ -518,6 +531,7 @@ async fn measure(
             p90_ms: percentile(&times, 0.9),
             rss_mib: rss / 1024.0,
             anonymous_mib: anonymous / 1024.0,
+            block_medians,
             cpu_ms_per_scrape: cpu * 1e3 / scrapes as f64,
             backend_cpu_ms_per_scrape: backend_cpu,
             bytes: 0,
@@ -634,6 +648,10 @@ impl Scraper {
 }
 
 /// Nearest-rank percentile of sorted values.
+/// Rounds per block for the ratio's spread over a run: the machine's
+/// state drifts over a run, and the ratio with it.
+const BLOCK: usize = 100;
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
@@ -704,6 +722,21 @@ fn report(rows: &[(&str, Figures)], scrapes: usize, gzip: bool) {
         vigil.median_ms / builtin.median_ms,
         vigil.median_ms / (pg.median_ms + redis.median_ms + builtin.median_ms)
     );
+    let blocks: Vec<f64> = vigil
+        .block_medians
+        .iter()
+        .zip(&pg.block_medians)
+        .map(|(ours, theirs)| ours / theirs)
+        .collect();
+    if blocks.len() > 1 {
+        let (low, high) = blocks
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), r| (l.min(*r), h.max(*r)));
+        println!(
+            "  the same ratio in each block of {BLOCK} rounds: {low:.2}x to {high:.2}x over {} blocks (how far the machine's state moves it)",
+            blocks.len()
+        );
+    }
     println!(
         "  RSS: {:.2}x postgres_exporter + redis_exporter ({:.1} MiB); haproxy's RSS is the whole proxy, not compared",
         vigil.rss_mib / (pg.rss_mib + redis.rss_mib),
