@@ -647,11 +647,11 @@ impl Scraper {
     }
 }
 
-/// Nearest-rank percentile of sorted values.
 /// Rounds per block for the ratio's spread over a run: the machine's
 /// state drifts over a run, and the ratio with it.
 const BLOCK: usize = 100;
 
+/// Nearest-rank percentile of sorted values.
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
