@@ -208,8 +208,12 @@ impl Plan {
         let rows = results.rows(self.databases);
         let mut databases =
             columns::families("pg_database", DATABASE, version, &["datname"], rows)?;
-        // `size_bytes` is the first column: one sample per row, in order.
-        for (sample, row) in databases[0].samples.iter_mut().zip(rows) {
+        // One size sample per row, in order; frozen rows take the cache's.
+        let sizes = databases
+            .iter_mut()
+            .find(|f| f.name == "pg_database_size_bytes")
+            .map_or(&mut [][..], |f| &mut f.samples[..]);
+        for (sample, row) in sizes.iter_mut().zip(rows) {
             if let Some(key) = row.str("frozen_key")? {
                 sample.value = frozen.get(key).unwrap_or(f64::NAN);
             }

@@ -22,11 +22,11 @@
 //! - Sessions still connected when connections were refused: the database
 //!   counts backends.
 //!
-//! - A standby replays what the primary's sessions write, and counts none
-//!   of them: a database that refuses new connections while old ones keep
-//!   writing would look still there. Such a database is being drained for
-//!   maintenance; a template that refuses connections is template0 (or
-//!   made like it).
+//! Why templates only: a standby replays what the primary's sessions
+//! write, and counts none of them, so a database that refuses new
+//! connections while old ones keep writing would look still there. Such a
+//! database is being drained for maintenance; a template that refuses
+//! connections is template0 (or made like it).
 //!
 //! So a database is *frozen* while it is a template, refuses connections
 //! and has no backend, and its size is kept under the key of its row (`oid`, `xmin`,
@@ -39,17 +39,30 @@ use std::collections::HashMap;
 
 use sqlx::PgConnection;
 
+/// When a `pg_database` row's database is frozen; the one condition both
+/// columns below test, so that a row has a key exactly when its size is
+/// left to the cache.
+macro_rules! frozen {
+    () => {
+        "datistemplate AND NOT datallowconn AND pg_stat_get_db_numbackends(oid) = 0"
+    };
+}
+
 /// The key column the databases statement selects: the row's key when the
 /// database is frozen, else `NULL`.
-pub(crate) const KEY_SQL: &str = "CASE WHEN datistemplate AND NOT datallowconn \
-     AND pg_stat_get_db_numbackends(oid) = 0 \
-     THEN concat_ws(':', oid, xmin, datfrozenxid, datminmxid, dattablespace) END";
+pub(crate) const KEY_SQL: &str = concat!(
+    "CASE WHEN ",
+    frozen!(),
+    " THEN concat_ws(':', oid, xmin, datfrozenxid, datminmxid, dattablespace) END"
+);
 
 /// The size column: measured unless the database is frozen (then `NULL`,
 /// filled from the cache).
-pub(crate) const SIZE_SQL: &str = "CASE WHEN datistemplate AND NOT datallowconn \
-     AND pg_stat_get_db_numbackends(oid) = 0 \
-     THEN NULL ELSE pg_database_size(oid) END";
+pub(crate) const SIZE_SQL: &str = concat!(
+    "CASE WHEN ",
+    frozen!(),
+    " THEN NULL ELSE pg_database_size(oid) END"
+);
 
 /// Sizes of frozen databases by their row's key.
 #[derive(Default)]
