@@ -103,10 +103,11 @@ fn main() -> anyhow::Result<()> {
     pg_replica.wait_caught_up(&primary)?;
     let master = RedisServer::start_master(Some(REDIS_PASSWORD))?;
     let redis_replica = master.start_replica()?;
-    // The apps run as release-built processes, as a service's would: the
-    // harness is a debug build, and serving their nine probes per full
-    // scrape from it cost more CPU than the exporter's own collection of
-    // them, on the same two cores as the exporters under measurement.
+    // The apps run as release-built processes of their own, as a
+    // service's would: served from the harness's process (then a debug
+    // build), their nine probes per full scrape cost more CPU than the
+    // exporter's own collection of them, on the same two cores as the
+    // exporters under measurement.
     let mut apps: Vec<(ChildGuard, SocketAddr)> = Vec::new();
     for (i, state) in [AppState::Healthy, AppState::Healthy, AppState::Down]
         .into_iter()
